@@ -1,0 +1,1 @@
+"""The image filesystem: in-memory tree, content store and writers."""

@@ -1,0 +1,1 @@
+"""OCI and Docker image formats: media types, digests and document validation."""

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* image_config.h: what the converter generates per image (image_config.c), read at boot.
+ *
+ * Interface (the contract between converter/dock2uni/link and the library OS):
+ *   The link stage writes one C file defining every symbol below, compiles it
+ *   with the libos flags, and links it with boot.o, libos.a and shims.a. The
+ *   shim families it lists are the only ones linked into the image: their
+ *   tables are archive members pulled in by these references alone, and
+ *   --gc-sections drops the code that nothing references.
+ *   The kernel command line may override argv/env at boot (docs/console-protocol.md).
+ */
+#ifndef LIBOS_IMAGE_CONFIG_H
+#define LIBOS_IMAGE_CONFIG_H
+
+struct shim_family;
+
+/* NULL-terminated list of the shim families linked into this image. */
+extern const struct shim_family *const image_shim_families[];
+
+/* Default argv: the first image_entrypoint_argc strings come from the image's
+ * Entrypoint and stay; the rest is Cmd, which `dock2uni run -- ARGS` replaces. */
+extern const char *const image_argv[];        /* NULL-terminated */
+extern const unsigned int image_entrypoint_argc;
+
+/* Path of the program to execute, already resolved inside the rootfs. */
+extern const char image_exec_path[];
+
+extern const char *const image_envp[];        /* NULL-terminated "KEY=VALUE" */
+extern const char image_workdir[];
+extern const unsigned int image_uid;
+extern const unsigned int image_gid;
+extern const char image_hostname[];
+
+/* The embedded rootfs (cpio newc). Both are equal when the rootfs is passed
+ * as a separate initrd instead (PVH module 0). */
+extern const unsigned char image_rootfs_start[];
+extern const unsigned char image_rootfs_end[];
+
+#endif /* LIBOS_IMAGE_CONFIG_H */

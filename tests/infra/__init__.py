@@ -1,0 +1,1 @@
+"""Test helpers that start and drive real infrastructure (registry, dockerd, QEMU)."""
