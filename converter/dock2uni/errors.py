@@ -103,7 +103,9 @@ class UnsupportedImageError(Dock2UniError):
     """A well-formed image that dock2uni cannot use (platform, media type, schema 1...)."""
 
     exit_code = 11
-    default_hint = "Pick another platform with --platform, or rebuild the image as OCI or Docker v2."
+    default_hint = (
+        "Pick another platform with --platform, or rebuild the image as OCI or Docker v2."
+    )
 
 
 class LimitExceededError(Dock2UniError):

@@ -29,7 +29,9 @@ class Platform:
                 f"invalid platform {text!r}",
                 hint="Write the platform as OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm/v7.",
             )
-        return cls(os=parts[0], architecture=parts[1], variant=parts[2] if len(parts) == 3 else None)
+        return cls(
+            os=parts[0], architecture=parts[1], variant=parts[2] if len(parts) == 3 else None
+        )
 
     def __str__(self) -> str:
         base = f"{self.os}/{self.architecture}"
@@ -51,7 +53,11 @@ class Descriptor:
     platform: Platform | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
+        out: dict[str, Any] = {
+            "mediaType": self.media_type,
+            "digest": self.digest,
+            "size": self.size,
+        }
         if self.platform:
             out["platform"] = str(self.platform)
         return out

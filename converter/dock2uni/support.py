@@ -27,7 +27,9 @@ LEVELS = ("FULL", "PARTIAL", "STUB", "ERR")
 _SHIM = re.compile(
     r'SHIM\(\s*(\d+)\s*,\s*(\w+)\s*,\s*(FULL|PARTIAL|STUB)\s*,\s*(\w+)\s*,\s*"((?:[^"\\]|\\.)*)"\s*\)'
 )
-_SHIM_ERR = re.compile(r'SHIM_ERR\(\s*(\d+)\s*,\s*(\w+)\s*,\s*(E[A-Z0-9]+)\s*,\s*"((?:[^"\\]|\\.)*)"\s*\)')
+_SHIM_ERR = re.compile(
+    r'SHIM_ERR\(\s*(\d+)\s*,\s*(\w+)\s*,\s*(E[A-Z0-9]+)\s*,\s*"((?:[^"\\]|\\.)*)"\s*\)'
+)
 _COMMENT = re.compile(r"(/\*.*\*/|//.*)")
 
 
@@ -94,7 +96,7 @@ def parse_def(text: str, *, family: str, filename: str) -> tuple[list[ShimEntry]
             if stripped:
                 raise DefSyntaxError(
                     f"{where}: cannot parse {raw.strip()[:120]!r}",
-                    hint="Each line is SHIM(nr, name, LEVEL, handler, \"note\"), "
+                    hint='Each line is SHIM(nr, name, LEVEL, handler, "note"), '
                     'SHIM_ERR(nr, name, ERRNO, "note"), a comment or blank (docs/shims.md).',
                 )
             if not header and line.startswith("/*"):
@@ -103,14 +105,26 @@ def parse_def(text: str, *, family: str, filename: str) -> tuple[list[ShimEntry]
         if m.re is _SHIM:
             nr, name, level, handler, note = m.groups()
             entry = ShimEntry(
-                nr=int(nr), name=name, level=level, family=family, handler=handler,
-                errno=None, note=_unescape(note), source=where,
+                nr=int(nr),
+                name=name,
+                level=level,
+                family=family,
+                handler=handler,
+                errno=None,
+                note=_unescape(note),
+                source=where,
             )
         else:
             nr, name, err, note = m.groups()
             entry = ShimEntry(
-                nr=int(nr), name=name, level="ERR", family=family, handler=None,
-                errno=err, note=_unescape(note), source=where,
+                nr=int(nr),
+                name=name,
+                level="ERR",
+                family=family,
+                handler=None,
+                errno=err,
+                note=_unescape(note),
+                source=where,
             )
         entries.append(entry)
     return entries, header

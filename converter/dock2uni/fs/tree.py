@@ -123,7 +123,9 @@ class Tree:
 
     # -- resolution -------------------------------------------------------------------
 
-    def resolve(self, path: str, *, follow: bool = True, max_hops: int = MAX_SYMLINK_HOPS) -> Resolved:
+    def resolve(
+        self, path: str, *, follow: bool = True, max_hops: int = MAX_SYMLINK_HOPS
+    ) -> Resolved:
         """Resolve ``path`` inside the image. Intermediate symlinks are always followed;
         the final one only with ``follow``. A missing final component is not an error
         (``node`` is None); a missing or non-directory parent raises TreePathError."""

@@ -77,7 +77,9 @@ def _platform_of(raw: object, *, what: str) -> Platform | None:
     if not isinstance(os_, str) or not isinstance(arch, str):
         raise InvalidImageError(f"{what}: platform needs string os and architecture")
     variant = raw.get("variant")
-    return Platform(os=os_, architecture=arch, variant=variant if isinstance(variant, str) else None)
+    return Platform(
+        os=os_, architecture=arch, variant=variant if isinstance(variant, str) else None
+    )
 
 
 def parse_descriptor(raw: object, *, what: str, ctx: Context) -> Descriptor:
@@ -151,7 +153,7 @@ def document_kind(doc: Mapping[str, Any], *, hint: str | None, what: str) -> str
         kind = "index" if has_manifests else "manifest"
     else:
         raise UnsupportedImageError(f"{what}: unsupported document type {media_type!r}")
-    if kind == "index" and has_image_parts or kind == "manifest" and has_manifests:
+    if (kind == "index" and has_image_parts) or (kind == "manifest" and has_manifests):
         raise InvalidImageError(f"{what}: content does not match its media type {media_type!r}")
     return kind
 
@@ -225,7 +227,8 @@ def parse_layers_and_config(
             )
         if desc.media_type in mt.FOREIGN_LAYER_TYPES or desc.urls:
             raise UnsupportedImageError(
-                f"{what}: layer {i} is a foreign layer to be fetched from {desc.urls or 'elsewhere'}",
+                f"{what}: layer {i} is a foreign layer, to be fetched from "
+                f"{', '.join(desc.urls) or 'elsewhere'}",
                 hint="dock2uni never downloads layers from foreign URLs; re-push the image "
                 "with its layers included.",
             )
@@ -253,8 +256,10 @@ def parse_config(
             f"{what}: {len(diff_ids)} diff_ids for {n_layers} layers in the manifest"
         )
     os_, arch = config.get("os"), config.get("architecture")
-    if isinstance(os_, str) and isinstance(arch, str) and (
-        os_ != wanted.os or arch != wanted.architecture
+    if (
+        isinstance(os_, str)
+        and isinstance(arch, str)
+        and (os_ != wanted.os or arch != wanted.architecture)
     ):
         raise UnsupportedImageError(
             f"{what}: the image is for {os_}/{arch}, not {wanted}",
@@ -341,4 +346,6 @@ def check_pinned(root: RootDocument, pinned: str | None) -> None:
     alg = pinned.split(":", 1)[0]
     actual = digest_bytes(root.data, alg)
     if actual != pinned:
-        raise IntegrityError(f"{root.what}: content digest {actual} does not match the pinned {pinned}")
+        raise IntegrityError(
+            f"{root.what}: content digest {actual} does not match the pinned {pinned}"
+        )

@@ -50,9 +50,7 @@ FOREIGN_LAYER_TYPES = frozenset(
 )
 
 # What we send in Accept when fetching a manifest by tag: every type we can read.
-MANIFEST_ACCEPT = ", ".join(
-    [OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST]
-)
+MANIFEST_ACCEPT = ", ".join([OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST])
 
 # Annotations
 ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name"

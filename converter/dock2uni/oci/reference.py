@@ -25,7 +25,9 @@ _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN_RE = re.compile(
     rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
 )
-_TAG_RE = re.compile(r"[\w][\w.-]{0,127}")
+# ASCII only: Go's \w (distribution's grammar) does not match non-ASCII letters.
+_TAG_RE = re.compile(r"[\w][\w.-]{0,127}", re.ASCII)
+LEGACY_DOCKER_HUB = "index.docker.io"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,12 +92,14 @@ def parse_reference(text: str) -> Reference:
         domain, path = first, remainder
         if not _DOMAIN_RE.fullmatch(domain):
             raise _bad(text, f"invalid registry host {domain!r}")
+        if domain == LEGACY_DOCKER_HUB:
+            domain = DOCKER_HUB  # distribution's legacyDefaultDomain
     else:
         domain, path = DOCKER_HUB, rest
-    if domain == DOCKER_HUB and "/" not in path:
-        path = f"library/{path}"
     if not path:
         raise _bad(text, "no repository name")
+    if domain == DOCKER_HUB and "/" not in path:
+        path = f"library/{path}"
     if path != path.lower():
         raise _bad(text, "repository names must be lower case")
     if not _PATH_RE.fullmatch(path):

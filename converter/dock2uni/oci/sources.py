@@ -48,7 +48,7 @@ def _split_path(transport: str, rest: str) -> tuple[Path, str | None]:
     cuts = [len(rest)] + [i for i in range(len(rest) - 1, 0, -1) if rest[i] == ":"]
     for cut in cuts:
         candidate = Path(rest[:cut])
-        if (candidate.is_dir() if want_dir else candidate.is_file()):
+        if candidate.is_dir() if want_dir else candidate.is_file():
             ref = rest[cut + 1 :] if cut < len(rest) else None
             return candidate, (ref or None)
     kind = "directory" if want_dir else "file"
@@ -63,10 +63,10 @@ def parse_source(text: str) -> ImageSource:
     if not text:
         raise InvalidReferenceError("empty SOURCE")
     if text.startswith("docker://"):
-        ref = text[len("docker://") :]
-        if not ref:
+        image_ref = text[len("docker://") :]
+        if not image_ref:
             raise InvalidReferenceError("docker:// needs an image reference")
-        return ImageSource(transport=REGISTRY, text=text, ref=ref)
+        return ImageSource(transport=REGISTRY, text=text, ref=image_ref)
     transport, sep, rest = text.partition(":")
     if sep and transport == DAEMON:
         if not rest:

@@ -1,0 +1,443 @@
+"""The `dock2uni` command line: thin typer commands over pipeline.py.
+
+Only ``main`` prints errors and chooses exit codes: a Dock2UniError becomes one
+line saying what happened, one saying what to do, and its exit code (see
+docs/exit-codes.md); anything else is a bug (exit 1), shown with a traceback
+only under --debug. Machine output (--format json) goes to stdout only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import traceback
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from dock2uni import __version__
+from dock2uni.acquire import AcquireOptions
+from dock2uni.context import Context, Limits, default_cache_dir
+from dock2uni.errors import EXIT_UNEXPECTED, Dock2UniError, InvalidReferenceError
+from dock2uni.model import DEFAULT_PLATFORM, Platform
+
+app = typer.Typer(
+    name="dock2uni",
+    help="Convert container images into bootable unikernels, and audit them for migration.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts contain [brackets], which are not markup
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_state = {"debug": False}
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+# -- options shared by the commands that read images ---------------------------------------
+
+SourceArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="SOURCE",
+        help="REF | docker://REF | docker-daemon:REF | docker-archive:PATH[:REF] | "
+        "oci:DIR[:REF] | oci-archive:PATH[:REF]",
+        show_default=False,
+    ),
+]
+PlatformOpt = Annotated[
+    str, typer.Option("--platform", help="Image platform OS/ARCH[/VARIANT] to select.")
+]
+InsecureOpt = Annotated[
+    bool,
+    typer.Option("--insecure", help="Allow plain HTTP and unverified TLS to the registry."),
+]
+TlsVerifyOpt = Annotated[
+    str,
+    typer.Option(
+        "--tls-verify",
+        metavar="true|false",
+        help="Verify TLS; --tls-verify=false (skopeo's spelling) is the same as --insecure.",
+    ),
+]
+CredsOpt = Annotated[
+    str | None,
+    typer.Option("--creds", help="Registry credentials USER:PASSWORD.", show_default=False),
+]
+AuthfileOpt = Annotated[
+    Path | None,
+    typer.Option("--authfile", help="Docker config.json with registry credentials."),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or notes.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Diagnostics, tracebacks on errors.")]
+CacheOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        help="Cache of blobs and file contents [default: $DOCK2UNI_CACHE or ~/.cache/dock2uni].",
+        show_default=False,
+    ),
+]
+MaxSizeOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-image-size",
+        help="Limit on the decompressed size of all layers, in bytes.",
+        show_default=False,
+    ),
+]
+MaxEntriesOpt = Annotated[
+    int | None,
+    typer.Option("--max-entries", help="Limit on tar entries over all layers.", show_default=False),
+]
+
+
+def make_context(
+    *,
+    quiet: bool,
+    debug: bool,
+    cache_dir: Path | None,
+    max_size: int | None,
+    max_entries: int | None,
+) -> Context:
+    _state["debug"] = _state["debug"] or debug
+    limits = Limits()
+    if max_size is not None:
+        limits = dataclasses.replace(
+            limits,
+            max_image_bytes=max_size,
+            max_layer_bytes=min(max_size, limits.max_layer_bytes),
+        )
+    if max_entries is not None:
+        limits = dataclasses.replace(limits, max_entries=max_entries)
+    return Context(
+        cache_dir=cache_dir or default_cache_dir(), limits=limits, quiet=quiet, debug=debug
+    )
+
+
+def parse_bool(text: str, option: str) -> bool:
+    value = text.strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise typer.BadParameter(f"expected true or false, not {text!r}", param_hint=option)
+
+
+def make_acquire_options(
+    *, platform: str, insecure: bool, tls_verify: str, creds: str | None, authfile: Path | None
+) -> AcquireOptions:
+    user_pass: tuple[str, str] | None = None
+    if creds is not None:
+        user, sep, password = creds.partition(":")
+        if not sep or not user:
+            raise InvalidReferenceError(
+                "--creds must be USER:PASSWORD", hint="Write --creds alice:secret."
+            )
+        user_pass = (user, password)
+    return AcquireOptions(
+        platform=Platform.parse(platform) if platform else DEFAULT_PLATFORM,
+        tls_verify=parse_bool(tls_verify, "--tls-verify") and not insecure,
+        creds=user_pass,
+        authfile=authfile,
+    )
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        print(f"dock2uni {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=version_callback, is_eager=True, help="Show version."),
+    ] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """dock2uni: container image -> bootable unikernel."""
+    _state["debug"] = debug
+
+
+@app.command()
+def inspect(
+    source: SourceArg,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = OutputFormat.text,
+    platform: PlatformOpt = str(DEFAULT_PLATFORM),
+    insecure: InsecureOpt = False,
+    tls_verify: TlsVerifyOpt = "true",
+    creds: CredsOpt = None,
+    authfile: AuthfileOpt = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    cache_dir: CacheOpt = None,
+    max_image_size: MaxSizeOpt = None,
+    max_entries: MaxEntriesOpt = None,
+) -> None:
+    """Show an image's digest, platform, command, environment, user, ports and layers
+    (or, for a .uni file, what it was built from)."""
+    from dock2uni.uni import is_uni_file, read_metadata
+
+    if is_uni_file(Path(source)):
+        meta = read_metadata(Path(source))
+        if output_format is OutputFormat.json:
+            sys.stdout.write(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        else:
+            from dock2uni.convert_report import metadata_text
+
+            sys.stdout.write(metadata_text(meta))
+        return
+    ctx = make_context(
+        quiet=quiet,
+        debug=debug,
+        cache_dir=cache_dir,
+        max_size=max_image_size,
+        max_entries=max_entries,
+    )
+    options = make_acquire_options(
+        platform=platform, insecure=insecure, tls_verify=tls_verify, creds=creds, authfile=authfile
+    )
+    from dock2uni.inspect_report import inspect_json, inspect_text
+    from dock2uni.pipeline import inspect_image
+
+    result = inspect_image(source, options, ctx)
+    if output_format is OutputFormat.json:
+        sys.stdout.write(json.dumps(inspect_json(result), indent=2) + "\n")
+    else:
+        sys.stdout.write(inspect_text(result))
+
+
+def parse_json_argv(text: str | None, option: str) -> tuple[str, ...] | None:
+    """--entrypoint/--cmd take a JSON array of strings (Dockerfile exec form)."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise typer.BadParameter(
+            'expected a JSON array of strings, e.g. \'["/app", "-v"]\'', param_hint=option
+        )
+    return tuple(value)
+
+
+def parse_env(items: list[str] | None) -> tuple[str, ...]:
+    for item in items or []:
+        if "=" not in item or item.startswith("="):
+            raise typer.BadParameter(f"expected KEY=VALUE, not {item!r}", param_hint="--env")
+    return tuple(items or [])
+
+
+def parse_mem(text: str) -> int:
+    """Sizes like 64M, 1G, 512K; a bare number is MiB (as QEMU's -m)."""
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    t = text.strip().lower().removesuffix("b").removesuffix("i")
+    try:
+        if t and t[-1] in units:
+            return int(float(t[:-1]) * units[t[-1]])
+        return int(t) << 20
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected a size like 64M or 1G, not {text!r}", param_hint="--mem"
+        ) from None
+
+
+class RootfsPolicy(StrEnum):
+    default = "default"
+    full = "full"
+
+
+@app.command()
+def convert(
+    source: SourceArg,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The unikernel image to write (.uni).")
+    ],
+    entrypoint: Annotated[
+        str | None,
+        typer.Option("--entrypoint", help='Override Entrypoint, JSON: \'["/app", "-v"]\'.'),
+    ] = None,
+    cmd: Annotated[
+        str | None, typer.Option("--cmd", help="Override Cmd, JSON array of strings.")
+    ] = None,
+    env: Annotated[
+        list[str] | None, typer.Option("--env", "-e", help="Set KEY=VALUE (repeatable).")
+    ] = None,
+    rootfs: Annotated[
+        RootfsPolicy,
+        typer.Option(
+            "--rootfs",
+            help="default: drop docs, man pages, unused locales, "
+            "package-manager state; full: keep every file.",
+        ),
+    ] = RootfsPolicy.default,
+    initrd: Annotated[
+        bool,
+        typer.Option("--initrd", help="Write the rootfs as OUTPUT.cpio instead of embedding it."),
+    ] = False,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Summary format.")
+    ] = OutputFormat.text,
+    platform: PlatformOpt = str(DEFAULT_PLATFORM),
+    insecure: InsecureOpt = False,
+    tls_verify: TlsVerifyOpt = "true",
+    creds: CredsOpt = None,
+    authfile: AuthfileOpt = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    cache_dir: CacheOpt = None,
+    max_image_size: MaxSizeOpt = None,
+    max_entries: MaxEntriesOpt = None,
+) -> None:
+    """Pull, analyse and link an image into one bootable unikernel file."""
+    from dock2uni.runspec import Overrides
+
+    overrides = Overrides(
+        entrypoint=parse_json_argv(entrypoint, "--entrypoint"),
+        cmd=parse_json_argv(cmd, "--cmd"),
+        env=parse_env(env),
+    )
+    ctx = make_context(
+        quiet=quiet,
+        debug=debug,
+        cache_dir=cache_dir,
+        max_size=max_image_size,
+        max_entries=max_entries,
+    )
+    options = make_acquire_options(
+        platform=platform, insecure=insecure, tls_verify=tls_verify, creds=creds, authfile=authfile
+    )
+    from dock2uni.convert_report import convert_json, convert_text
+    from dock2uni.pipeline import convert_image
+
+    _, _, linked = convert_image(
+        source,
+        output,
+        options,
+        ctx,
+        overrides=overrides,
+        rootfs_policy=rootfs.value,
+        separate_initrd=initrd,
+    )
+    if output_format is OutputFormat.json:
+        sys.stdout.write(json.dumps(convert_json(linked), indent=2) + "\n")
+    else:
+        sys.stdout.write(convert_text(linked))
+
+
+@app.command(context_settings={"allow_interspersed_args": False})
+def run(
+    image: Annotated[Path, typer.Argument(metavar="IMAGE.uni", help="Image from `convert`.")],
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[-- ARGS...]",
+            help="Replace the image's Cmd, like docker run.",
+            show_default=False,
+        ),
+    ] = None,
+    mem: Annotated[
+        str | None,
+        typer.Option(
+            "--mem",
+            "-m",
+            help="Guest memory, e.g. 64M [default: the image's recommendation].",
+            show_default=False,
+        ),
+    ] = None,
+    accel: Annotated[
+        str, typer.Option("--accel", help="auto (probe KVM, else TCG), kvm or tcg.")
+    ] = "auto",
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout", help="Stop the guest after S seconds (exit code 124).", show_default=False
+        ),
+    ] = None,
+    env: Annotated[
+        list[str] | None, typer.Option("--env", "-e", help="Set KEY=VALUE (repeatable).")
+    ] = None,
+    strace: Annotated[
+        bool, typer.Option("--strace", help="Log every syscall of the guest on stderr.")
+    ] = False,
+    initrd: Annotated[
+        Path | None,
+        typer.Option(
+            "--initrd",
+            help="Rootfs written by convert --initrd [default: IMAGE.uni.cpio if it exists].",
+            show_default=False,
+        ),
+    ] = None,
+    interactive: Annotated[
+        bool, typer.Option("--interactive", "-i", help="Forward stdin to the guest.")
+    ] = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    cache_dir: CacheOpt = None,
+) -> None:
+    """Boot a unikernel under QEMU; exit with the application's exit code."""
+    from dock2uni.run import RunOptions, run_image
+
+    ctx = make_context(
+        quiet=quiet, debug=debug, cache_dir=cache_dir, max_size=None, max_entries=None
+    )
+    if initrd is None:
+        candidate = image.with_name(image.name + ".cpio")
+        initrd = candidate if candidate.exists() else None
+    options = RunOptions(
+        mem=parse_mem(mem) if mem else None,
+        accel=accel,
+        timeout=timeout,
+        cmd=tuple(args) if args else None,
+        env=parse_env(env),
+        strace=strace,
+        initrd=initrd,
+        stdin=interactive,
+    )
+    result = run_image(image, options, ctx, stdout=sys.stdout.buffer, stderr=sys.stderr)
+    ctx.log_debug(f"accelerator {result.accel}, {result.seconds:.3f} s, status {result.status}")
+    if result.cause:
+        print(f"dock2uni: {result.cause}", file=sys.stderr)
+    raise typer.Exit(result.exit_code)
+
+
+def report_error(exc: Dock2UniError) -> NoReturn:
+    print(f"dock2uni: error: {exc.message}", file=sys.stderr)
+    if exc.hint:
+        print(f"dock2uni: hint: {exc.hint}", file=sys.stderr)
+    sys.exit(exc.exit_code)
+
+
+def main() -> None:
+    """Console entry point: run the app and turn failures into messages and exit codes.
+
+    typer runs in standalone mode: it prints usage errors itself (exit 2) and exits
+    0 on success; our own errors propagate out of it and are reported here."""
+    try:
+        app()
+    except Dock2UniError as exc:
+        if _state["debug"]:
+            traceback.print_exc()
+        report_error(exc)
+    except Exception as exc:
+        if _state["debug"] or "--debug" in sys.argv:
+            traceback.print_exc()
+        print(f"dock2uni: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(
+            "dock2uni: hint: this is a bug; re-run with --debug and report the output.",
+            file=sys.stderr,
+        )
+        sys.exit(EXIT_UNEXPECTED)

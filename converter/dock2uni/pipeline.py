@@ -1,0 +1,63 @@
+"""The only place that knows the order of the stages; commands call these functions.
+
+acquire -> unpack -> (run spec) -> analyse -> plan -> link -> package -> run
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dock2uni.acquire import AcquireOptions, acquire
+from dock2uni.context import Context
+from dock2uni.link import LinkResult, link_image
+from dock2uni.oci.sources import parse_source
+from dock2uni.plan import Plan, plan
+from dock2uni.runspec import Overrides, RunSpec, run_spec
+from dock2uni.support import load_support_table
+from dock2uni.unpack import UnpackedImage, unpack
+
+
+@dataclass(frozen=True, kw_only=True)
+class Inspected:
+    """An image acquired, unpacked and resolved into what would run."""
+
+    unpacked: UnpackedImage
+    spec: RunSpec
+
+
+def inspect_image(
+    source_text: str,
+    options: AcquireOptions,
+    ctx: Context,
+    overrides: Overrides | None = None,
+) -> Inspected:
+    """acquire -> unpack -> run spec."""
+    source = parse_source(source_text)
+    image = acquire(source, options, ctx)
+    unpacked = unpack(image, ctx)
+    return Inspected(unpacked=unpacked, spec=run_spec(unpacked, overrides))
+
+
+def convert_image(
+    source_text: str,
+    output: Path,
+    options: AcquireOptions,
+    ctx: Context,
+    *,
+    overrides: Overrides | None = None,
+    rootfs_policy: str = "default",
+    separate_initrd: bool = False,
+) -> tuple[Inspected, Plan, LinkResult]:
+    """acquire -> unpack -> run spec -> plan -> link + package."""
+    inspected = inspect_image(source_text, options, ctx, overrides)
+    image = inspected.unpacked.image
+    the_plan = plan(
+        inspected.spec,
+        load_support_table(),
+        syscalls=None,
+        hostname=image.manifest_digest.split(":", 1)[1][:12],
+        rootfs_policy=rootfs_policy,
+    )
+    linked = link_image(inspected.unpacked, the_plan, output, ctx, separate_initrd=separate_initrd)
+    return inspected, the_plan, linked

@@ -1,0 +1,90 @@
+"""Stage plan (pure, no I/O): which shim families to link and how to start the program.
+
+The families come from the analysed syscall set and the support table; when the
+set is not known completely (no analysis, or call sites whose number could not
+be recovered), every family is linked, because a missing family would turn a
+working call into ENOSYS at run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from dataclasses import dataclass
+
+from dock2uni.errors import ElfError
+from dock2uni.runspec import RunSpec
+from dock2uni.support import SupportTable
+
+ROOTFS_POLICIES = ("default", "full")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """What the link stage builds."""
+
+    families: tuple[str, ...]
+    families_reason: str  # why these families (for reports)
+    missing: tuple[str, ...]  # syscalls the program uses that the library OS lacks
+    argv: tuple[str, ...]
+    entrypoint_argc: int
+    exec_path: str
+    env: tuple[str, ...]
+    workdir: str
+    uid: int
+    gid: int
+    hostname: str
+    rootfs_policy: str
+
+
+def plan(
+    spec: RunSpec,
+    support: SupportTable,
+    *,
+    syscalls: Set[str] | None,
+    hostname: str,
+    rootfs_policy: str = "default",
+) -> Plan:
+    """Decide families and the start-up of the program described by ``spec``."""
+    if rootfs_policy not in ROOTFS_POLICIES:
+        raise ValueError(f"unknown rootfs policy {rootfs_policy!r}")
+    if spec.exec_path is None or spec.exec_kind == "missing":
+        raise ElfError(
+            f"the program {spec.argv[0]!r} is not in the image",
+            hint="Check the image's Entrypoint/Cmd, or pass --entrypoint '[\"/path/prog\"]'.",
+        )
+    argv, exec_path = spec.argv, spec.exec_path
+    entry_argc = spec.entrypoint_argc
+    if spec.exec_kind == "script":
+        # Do what Linux's binfmt_script does, at convert time: run the interpreter
+        # with its optional argument, then the script path, then the arguments.
+        if not spec.interpreter:
+            raise ElfError(f"{exec_path}: the #! line names no interpreter")
+        argv = (*spec.interpreter, exec_path, *spec.argv[1:])
+        exec_path = spec.interpreter[0]
+        entry_argc = entry_argc + len(spec.interpreter) if entry_argc else 0
+    elif spec.exec_kind != "elf":
+        raise ElfError(f"{exec_path} is neither an ELF binary nor a #! script")
+
+    table = support.by_name()
+    if syscalls is None:
+        families = support.families
+        reason = "all families: the program's syscalls were not analysed"
+        missing: tuple[str, ...] = ()
+    else:
+        families = support.families_for(syscalls)
+        reason = f"families implementing the {len(syscalls)} syscalls the program can reach"
+        missing = tuple(sorted(n for n in syscalls if n not in table or table[n].level == "ERR"))
+    return Plan(
+        families=families,
+        families_reason=reason,
+        missing=missing,
+        argv=argv,
+        entrypoint_argc=entry_argc,
+        exec_path=exec_path,
+        env=spec.env,
+        workdir=spec.workdir,
+        uid=spec.user.uid,
+        gid=spec.user.gid,
+        hostname=hostname,
+        rootfs_policy=rootfs_policy,
+    )

@@ -1,0 +1,31 @@
+"""Exit codes are unique, stable and documented in docs/exit-codes.md."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from dock2uni import errors
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "exit-codes.md"
+
+
+def test_exit_codes_are_unique_and_domain_codes_start_at_3() -> None:
+    """No two error classes share a code; 0, 1 and 2 are reserved."""
+    codes = [cls.exit_code for cls in errors.ALL_ERRORS]
+    assert len(codes) == len(set(codes))
+    assert all(code >= 3 for code in codes)
+
+
+def test_every_error_class_is_listed_in_the_docs() -> None:
+    """docs/exit-codes.md has one row per class, with the class's code."""
+    rows = dict(re.findall(r"^\| (\d+) \| `(\w+)` \|", DOC.read_text(), re.M))
+    documented = {name: int(code) for code, name in rows.items()}
+    for cls in errors.ALL_ERRORS:
+        assert documented.get(cls.__name__) == cls.exit_code, cls.__name__
+
+
+def test_every_error_class_has_a_hint() -> None:
+    """Each class says what to do, not only what happened."""
+    for cls in errors.ALL_ERRORS:
+        assert cls("x").hint and cls.default_hint != errors.Dock2UniError.default_hint
