@@ -1,0 +1,84 @@
+"""The syscall support table (shims/*/*.def) is consistent with Linux and with the C build."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dock2uni import paths
+from dock2uni.support import DefSyntaxError, load_support_table, parse_def
+from dock2uni.syscalls import linux_table
+from tests.conftest import need
+
+
+def test_every_def_line_parses_without_duplicates() -> None:
+    """All families load; no syscall number appears twice (the loader rejects that)."""
+    table = load_support_table()
+    assert table.families, "no shims/<family>/<family>.def found"
+    nrs = [e.nr for e in table.entries]
+    assert len(nrs) == len(set(nrs))
+
+
+def test_numbers_and_names_agree_with_linux_x86_64() -> None:
+    """Every entry's number has exactly that name in asm/unistd_64.h."""
+    linux = linux_table()
+    for e in load_support_table().entries:
+        assert linux.get(e.nr) == e.name, f"{e.source}: {e.nr} is {linux.get(e.nr)!r}, not {e.name}"
+
+
+def test_every_non_full_entry_has_a_note() -> None:
+    """PARTIAL, STUB and ERR entries say what is missing or returned."""
+    for e in load_support_table().entries:
+        if e.level != "FULL":
+            assert e.note.strip(), f"{e.source}: {e.level} entry {e.name} needs a note"
+
+
+def test_entries_are_in_number_order_within_each_family() -> None:
+    """One entry per line, in syscall-number order, as docs/shims.md says."""
+    for path in sorted(paths.SHIMS.glob("*/*.def")):
+        entries, _ = parse_def(path.read_text(), family=path.parent.name, filename=str(path))
+        nrs = [e.nr for e in entries]
+        assert nrs == sorted(nrs), path
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'SHIM(1, write, MAYBE, sys_write, "")',
+        'SHIM(1 write FULL sys_write "")',
+        'SHIM_ERR(165, mount, 42, "x")',
+        "int x = 1;",
+        'SHIM(1, write, FULL, sys_write, "") trailing',
+    ],
+)
+def test_the_parser_rejects_what_it_does_not_understand(line: str) -> None:
+    """A line the grammar does not accept is an error, never skipped."""
+    with pytest.raises(DefSyntaxError):
+        parse_def(f"/* t.def: test */\n{line}\n", family="t", filename="t.def")
+
+
+def test_every_handler_is_defined_in_the_built_archive() -> None:
+    """Each FULL/PARTIAL/STUB handler named in a .def is a defined symbol of shims.a."""
+    archive = paths.LIBOS_BUILD / "shims.a"
+    if not archive.exists() or shutil.which("nm") is None:
+        need("boot", "shims.a is not built (make libos) or nm is missing")
+    out = subprocess.run(
+        ["nm", "--defined-only", str(archive)], capture_output=True, text=True, check=True
+    ).stdout
+    defined = {line.split()[-1] for line in out.splitlines() if len(line.split()) == 3}
+    for e in load_support_table().entries:
+        if e.handler:
+            assert e.handler in defined, f"{e.source}: handler {e.handler} is not defined"
+    for fam in load_support_table().families:
+        assert f"shim_family_{fam}" in defined
+
+
+def test_unknown_family_file_names_are_refused(tmp_path: Path) -> None:
+    """A table must be named after its directory (shims/fs/fs.def)."""
+    (tmp_path / "fs").mkdir()
+    (tmp_path / "fs" / "other.def").write_text("/* x */\n")
+    with pytest.raises(DefSyntaxError):
+        load_support_table(tmp_path)
