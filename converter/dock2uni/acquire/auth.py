@@ -53,17 +53,6 @@ def basic_header(creds: Credentials) -> str:
     return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
-def parse_creds_option(text: str) -> tuple[str, str]:
-    """Split ``--creds USER[:PASSWORD]`` (skopeo's syntax) without echoing the password."""
-    user, _, password = text.partition(":")
-    if not user:
-        raise AuthenticationError(
-            "--creds needs USER:PASSWORD",
-            hint="Write --creds USER:PASSWORD (quote it for the shell).",
-        )
-    return user, password
-
-
 def _from_docker_authconfig(entry: dict[str, Any], origin: str) -> Credentials | None:
     # docker-py returns lower-case keys from `auths` and capitalised ones from helpers.
     token = entry.get("IdentityToken") or entry.get("identitytoken")

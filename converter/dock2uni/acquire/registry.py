@@ -40,6 +40,7 @@ import urllib3
 
 from dock2uni.acquire import AcquireOptions
 from dock2uni.acquire.auth import (
+    MAX_TOKEN_BYTES,
     Challenge,
     Credentials,
     Token,
@@ -283,6 +284,12 @@ class RegistryClient:
             sent = dict(headers)
             if here != start:
                 sent.pop("Authorization", None)
+                if form is not None:
+                    # A token POST carries an identity token in its body: never forward it.
+                    raise RegistryError(
+                        f"{start} redirected a credential-bearing token request to {here}",
+                        hint="The registry's token server is misconfigured or hostile.",
+                    )
             self.stats.requests += 1
             with warnings.catch_warnings():
                 # --insecure: the user asked for unverified TLS; no warning per request.
@@ -341,8 +348,11 @@ class RegistryClient:
             try:
                 resp, final = self._send_once(method, url, headers, form)
             except requests.exceptions.SSLError as exc:
+                reason = _reason(exc)
+                if "wrong version number" in reason:
+                    reason += " (does it speak plain HTTP?)"
                 raise RegistryError(
-                    f"TLS connection to {Origin.of(url)} failed for {what}: {_reason(exc)}",
+                    f"TLS connection to {Origin.of(url)} failed for {what}: {reason}",
                     hint=TLS_HINT,
                 ) from None
             except _NETWORK_ERRORS as exc:
@@ -380,24 +390,23 @@ class RegistryClient:
 
     def _error_summary(self, resp: requests.Response) -> str:
         """``: CODE message`` from a distribution error body, scrubbed of our secrets."""
+        return self._error_info(resp)[1]
+
+    def _error_info(self, resp: requests.Response) -> tuple[str, str]:
+        """The first error code of a distribution error body, and ``: CODE message``."""
         try:
             body = resp.raw.read(MAX_ERROR_BODY, decode_content=False)
         except (*_NETWORK_ERRORS, OSError):
-            return ""
+            return "", ""
         try:
-            doc = json.loads(body)
-            first = doc["errors"][0]
-            text = f"{first.get('code', '')} {first.get('message', '')}".strip()
+            first = json.loads(body)["errors"][0]
+            code, message = str(first.get("code", "")), str(first.get("message", ""))
         except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError):
-            return ""
+            return "", ""
+        # Scrub before cutting, so no prefix of a secret survives the cut.
+        text = self._secrets.scrub(f"{code} {message}".strip())
         text = "".join(c for c in text if c.isprintable())[:200]
-        text = self._secrets.scrub(text)
-        return f": {text}" if text else ""
-
-    def _error_codes(self, resp: requests.Response) -> tuple[set[str], str]:
-        summary = self._error_summary(resp)
-        codes = set(re.findall(r"\b[A-Z_]{4,}\b", summary))
-        return codes, summary
+        return code, f": {text}" if text else ""
 
     # --- authentication -----------------------------------------------------------
 
@@ -466,7 +475,7 @@ class RegistryClient:
                     f"{self._error_summary(resp)}",
                     hint="The registry's token server is failing; try again later.",
                 )
-            body = self._read_capped(resp, 64 * 1024, what=f"token response of {realm}")
+            body = self._read_capped(resp, MAX_TOKEN_BYTES, what=f"token response of {realm}")
         token = parse_token_response(body, now=self.policy.clock(), realm_host=str(realm))
         self._secrets.add(token.value)
         self._token = token
@@ -511,9 +520,9 @@ class RegistryClient:
                 resp = self.request(
                     f"{self.base}/v2/", what="the API check", attempts=1 if fallback else None
                 )
-            except RegistryError:
+            except RegistryError as exc:
                 if fallback:
-                    self.ctx.log_debug(f"HTTPS to {self.host} failed; trying plain HTTP")
+                    self.ctx.log_debug(f"{exc.message}; trying plain HTTP")
                     continue
                 raise
             with contextlib.closing(resp):
@@ -531,10 +540,10 @@ class RegistryClient:
         status = resp.status_code
         if status == 200:
             return
-        codes, summary = self._error_codes(resp)
+        code, summary = self._error_info(resp)
         resp.close()
         at_registry = Origin.of(resp.url) == self.origin if resp.url else True
-        if status == 404 or codes & {"MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UNKNOWN"}:
+        if status == 404 or code in ("MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UNKNOWN"):
             if blob:
                 raise ImageNotFoundError(
                     f"{what}: the registry has no such blob{summary}",
@@ -548,7 +557,7 @@ class RegistryClient:
         raise RegistryError(f"{what}: {where} answered HTTP {status}{summary}")
 
     def _read_capped(self, resp: requests.Response, limit: int, *, what: str) -> bytes:
-        """Read a whole body, but never more than ``limit`` + 1 bytes."""
+        """Read a body, but never more than ``limit`` + 1 bytes (callers judge the excess)."""
         if resp.headers.get("Content-Encoding", "identity").lower() not in ("", "identity"):
             raise RegistryError(
                 f"{what}: the server sent a {resp.headers['Content-Encoding']}-encoded body "
@@ -565,10 +574,7 @@ class RegistryClient:
                 total += len(chunk)
         except _NETWORK_ERRORS as exc:
             raise RegistryError(f"{what}: download broke off: {_reason(exc)}") from None
-        data = b"".join(chunks)
-        if len(data) > limit:
-            raise InvalidImageError(f"{what}: document larger than the {limit} byte limit")
-        return data
+        return b"".join(chunks)
 
     def fetch_root(self) -> RootDocument:
         """The manifest or index the reference names, checked against every digest we know."""
@@ -579,7 +585,10 @@ class RegistryClient:
         )
         self.check_status(resp, what=what)
         with contextlib.closing(resp):
-            data = self._read_capped(resp, self.ctx.limits.max_json_bytes, what=what)
+            limit = self.ctx.limits.max_json_bytes
+            data = self._read_capped(resp, limit, what=what)
+            if len(data) > limit:
+                raise InvalidImageError(f"{what}: document larger than the {limit} byte limit")
             header = resp.headers.get("Docker-Content-Digest")
             content_type = resp.headers.get("Content-Type")
         if header:
