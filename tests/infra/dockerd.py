@@ -1,0 +1,166 @@
+"""A private Docker daemon for integration tests: started on demand, always torn down.
+
+Interface:
+  * ``unavailable_reason() -> str | None``: why no private dockerd can run here.
+  * ``private_dockerd() -> Iterator[Dockerd]``: a context manager that starts
+    ``dockerd`` with its own --data-root, --exec-root, socket, pidfile and config
+    (overlay2, no iptables, no bridge), waits until it answers, and on exit stops it
+    (SIGTERM, then SIGKILL of its process group), unmounts what it left mounted and
+    deletes its directory, even when the tests failed.
+  * ``Dockerd.docker(*args)``: runs the docker CLI against that daemon.
+Paths live under a short /tmp directory because unix socket paths are limited to
+108 bytes (dockerd's containerd puts its sockets below --exec-root).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+START_TIMEOUT = 90.0
+
+
+@dataclass(frozen=True)
+class Dockerd:
+    """A running private daemon."""
+
+    root: Path
+    host: str  # unix://<root>/docker.sock, for DOCKER_HOST
+    pid: int
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["DOCKER_HOST"] = self.host
+        env["DOCKER_BUILDKIT"] = "0"  # the classic builder: BuildKit needs a newer CLI plugin
+        env["DOCKER_CONFIG"] = str(self.root / "client")  # no credentials or contexts from ~
+        return env
+
+    def docker(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        """Run ``docker ARGS`` against this daemon; raise with its output on failure."""
+        proc = subprocess.run(
+            ["docker", *args],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(
+                f"docker {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+            )
+        return proc
+
+
+def unavailable_reason() -> str | None:
+    """None if a private dockerd can be started, else why not."""
+    for tool in ("dockerd", "docker"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (Debian: apt-get install docker.io)"
+    if os.geteuid() != 0:
+        return "starting a private dockerd needs root"
+    return None
+
+
+def _mounts_below(root: Path) -> list[str]:
+    prefix = str(root) + "/"
+    with open("/proc/self/mounts") as f:
+        points = [line.split()[1] for line in f]
+    return sorted((p for p in points if p.startswith(prefix)), key=len, reverse=True)
+
+
+def _log_tail(log: Path) -> str:
+    with suppress(OSError):
+        return "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+    return ""
+
+
+def _answers(host: str, env: dict[str, str]) -> bool:
+    proc = subprocess.run(
+        ["docker", "version", "--format", "{{.Server.Version}}"],
+        env={**env, "DOCKER_HOST": host},
+        capture_output=True,
+        timeout=20,
+        check=False,
+    )
+    return proc.returncode == 0
+
+
+@contextmanager
+def private_dockerd() -> Iterator[Dockerd]:
+    """Start a private dockerd; stop it and remove everything it made on exit."""
+    root = Path(tempfile.mkdtemp(prefix="d2u-dockerd-", dir="/tmp"))
+    tag = root.name.rsplit("-", 1)[-1]
+    (root / "daemon.json").write_text("{}\n")  # ignore the host's /etc/docker/daemon.json
+    (root / "client").mkdir()
+    log = root / "dockerd.log"
+    host = f"unix://{root}/docker.sock"
+    cmd = [
+        "dockerd",
+        f"--config-file={root / 'daemon.json'}",
+        f"--data-root={root / 'data'}",
+        f"--exec-root={root / 'exec'}",
+        f"--pidfile={root / 'docker.pid'}",
+        "-H",
+        host,
+        "--storage-driver=overlay2",
+        "--iptables=false",
+        "--bridge=none",
+        f"--containerd-namespace=d2u-{tag}",
+        f"--containerd-plugins-namespace=d2u-{tag}-plugins",
+    ]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    daemon = Dockerd(root=root, host=host, pid=proc.pid)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _answers(host, daemon.env()):
+            if proc.poll() is not None:
+                raise RuntimeError(f"dockerd exited with {proc.returncode}:\n{_log_tail(log)}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"dockerd did not answer in {START_TIMEOUT:.0f}s:\n{_log_tail(log)}"
+                )
+            time.sleep(0.5)
+        yield daemon
+    finally:
+        _stop(proc)
+        for point in _mounts_below(root):
+            subprocess.run(["umount", "-l", point], capture_output=True, check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Processes still in the process group (and session) we created for dockerd."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with suppress(OSError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and int(fields[3]) == pgid:
+                members.append(int(entry.name))
+    return members
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the daemon (it stops its containerd), then SIGKILL what is left of its group."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        with suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=30)
+    if proc.poll() is None:
+        proc.kill()
+        with suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
+    for pid in _group_members(proc.pid):  # containerd and shims dockerd started
+        with suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
