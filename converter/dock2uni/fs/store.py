@@ -12,7 +12,6 @@ crash or a concurrent writer never leaves a file whose name lies about its conte
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import tempfile
 from pathlib import Path
@@ -32,13 +31,19 @@ class ContentStore:
         self.root = root
         (root / "sha256").mkdir(parents=True, exist_ok=True)
         (root / "tmp").mkdir(parents=True, exist_ok=True)
+        # put_bytes runs once per small file of every layer: plain strings, no pathlib
+        self._root_str = str(root)
+        self._sha256_dir = str(root / "sha256")
+        self._tmp_dir = str(root / "tmp")
+        self._made_dirs: set[str] = set()
 
     def path(self, digest: str) -> Path:
         alg, hexpart = parse_digest(digest)
         return self.root / alg / hexpart[:2] / hexpart
 
     def has(self, digest: str) -> bool:
-        return self.path(digest).is_file()
+        alg, hexpart = parse_digest(digest)
+        return os.path.isfile(os.path.join(self._root_str, alg, hexpart[:2], hexpart))
 
     def open(self, digest: str) -> BinaryIO:
         return self.path(digest).open("rb")
@@ -75,4 +80,31 @@ class ContentStore:
             raise
 
     def put_bytes(self, data: bytes) -> str:
-        return self.put(io.BytesIO(data), len(data))
+        """Store ``data`` (held in memory); return sha256:<hex>. Same guarantees as put()."""
+        hexpart = hashlib.sha256(data).hexdigest()
+        directory = os.path.join(self._sha256_dir, hexpart[:2])
+        final = os.path.join(directory, hexpart)
+        if os.path.exists(final):
+            return f"sha256:{hexpart}"
+        if hexpart[:2] not in self._made_dirs:
+            os.makedirs(directory, exist_ok=True)
+            self._made_dirs.add(hexpart[:2])
+        tmp_name = os.path.join(self._tmp_dir, f"{hexpart[:16]}-{os.urandom(8).hex()}")
+        fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+            try:
+                os.replace(tmp_name, final)
+            except FileNotFoundError:  # the fan-out directory was removed meanwhile
+                os.makedirs(directory, exist_ok=True)
+                os.replace(tmp_name, final)
+        except BaseException:
+            if os.path.exists(tmp_name):
+                os.unlink(tmp_name)
+            raise
+        return f"sha256:{hexpart}"

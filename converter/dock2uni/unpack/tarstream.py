@@ -4,7 +4,7 @@ Why not ``tarfile``: CPython 3.11.7's reader has known infinite loops and ReDoS 
 hostile headers (CVE-2019-20907, CVE-2024-6232, CVE-2025-8194) that we cannot patch.
 
 Interface:
-  * ``TarReader(stream, max_entry_bytes=..., max_name_bytes=...)`` over a stream
+  * ``TarReader(stream, max_entry_bytes=..., max_path_bytes=...)`` over a stream
     whose ``read(n)`` returns ``n`` bytes unless at EOF (``io.BufferedReader``).
   * ``for entry in reader:`` yields ``TarEntry`` values; while an entry is current,
     ``reader.data`` reads its bytes (exactly ``entry.size``). Unread bytes are
@@ -20,6 +20,7 @@ least one byte, so parsing always terminates. Anything unusual is refused with
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -60,7 +61,9 @@ _GNU_LONGNAME = b"L"
 _GNU_LONGLINK = b"K"
 _GNU_SPARSE = b"S"
 _POSIX_MAGIC = b"ustar\x0000"
-_GNU_MAGIC = b"ustar  \x00"
+# name mode uid gid size mtime chksum typeflag linkname magic+version uname gname
+# devmajor devminor prefix (POSIX; GNU keeps atime/ctime/sparse data there) padding
+_HEADER = struct.Struct("100s8s8s8s12s12s8s1s100s8s32s32s8s8s155s12x")
 
 
 @dataclass(slots=True)
@@ -95,37 +98,45 @@ def _cstring(field_bytes: bytes) -> bytes:
     return field_bytes.split(b"\0", 1)[0]
 
 
-def parse_number(field_bytes: bytes, what: str) -> int:
-    """A numeric header field: octal text, or GNU base-256 when the top bit is set."""
+def parse_number(field_bytes: bytes, what: str, *, signed: bool = False) -> int:
+    """A numeric header field: octal text, or GNU base-256 when the top bit is set
+    (two's complement; negative values only where ``signed``, i.e. for mtime)."""
     if field_bytes and field_bytes[0] & 0x80:
         if field_bytes[0] & 0x40:
-            raise _bad(f"negative {what}")
+            if not signed:
+                raise _bad(f"negative {what}")
+            return int.from_bytes(field_bytes, "big", signed=True)
         return int.from_bytes(bytes([field_bytes[0] & 0x3F]) + field_bytes[1:], "big")
-    text = _cstring(field_bytes).strip(b" ")
+    text = field_bytes.split(b"\0", 1)[0].strip(b" ")
     if not text:
         return 0
-    if not all(0x30 <= c <= 0x37 for c in text):
-        raise _bad(f"{what} field is not an octal number: {text[:20]!r}")
-    return int(text, 8)
+    # isdigit() first: int() alone would also take signs, '_' and surrounding space.
+    if text.isdigit():
+        try:
+            return int(text, 8)
+        except ValueError:
+            pass  # an 8 or a 9
+    raise _bad(f"{what} field is not an octal number: {text[:20]!r}")
 
 
 def header_checksum_ok(block: bytes) -> bool:
     """Does the header's checksum field match its bytes (unsigned or historic signed sum)?"""
+    field_bytes = block[148:156]
+    if not field_bytes.split(b"\0", 1)[0].strip(b" "):
+        return False
     try:
-        stored = parse_number(block[148:156], "checksum")
+        stored = parse_number(field_bytes, "checksum")
     except UnsafeLayerError:
         return False
-    if not _cstring(block[148:156]).strip(b" "):
-        return False
-    unsigned = sum(block) - sum(block[148:156]) + 8 * 0x20
+    unsigned = sum(block) - sum(field_bytes) + 8 * 0x20
     if stored == unsigned:
         return True
-    signed = (
-        unsigned
-        - 256 * sum(1 for c in block if c & 0x80)
-        + 256 * sum(1 for c in block[148:156] if c & 0x80)
-    )
+    high = block.translate(None, _LOW_BYTES)  # only the bytes >= 0x80 remain
+    signed = unsigned - 256 * len(high) + 256 * len(field_bytes.translate(None, _LOW_BYTES))
     return stored == signed
+
+
+_LOW_BYTES = bytes(range(0x80))
 
 
 def parse_pax_records(data: bytes) -> list[tuple[str, bytes]]:
@@ -180,10 +191,10 @@ class _EntryData(io.RawIOBase):
 class TarReader:
     """Iterate over a tar stream's entries; see the module docstring."""
 
-    def __init__(self, stream: BinaryIO, *, max_entry_bytes: int, max_name_bytes: int) -> None:
+    def __init__(self, stream: BinaryIO, *, max_entry_bytes: int, max_path_bytes: int) -> None:
         self._stream = stream
         self._max_entry_bytes = max_entry_bytes
-        self._max_name_bytes = max_name_bytes  # GNU long name/link records, incl. NUL
+        self._max_path_bytes = max_path_bytes  # caps GNU long name/link records
         self._remaining = 0  # unread data bytes of the current entry
         self._padding = 0  # bytes after them up to the next 512-byte boundary
         self.data = _EntryData(self)
@@ -245,8 +256,9 @@ class TarReader:
                 return
             if not header_checksum_ok(block):
                 raise _bad("header checksum mismatch")
-            typeflag = block[156:157]
-            size = parse_number(block[124:136], "size")
+            fields = _HEADER.unpack(block)
+            typeflag = fields[7]
+            size = parse_number(fields[4], "size")
             if typeflag in (_PAX_LOCAL, _PAX_GLOBAL, _GNU_LONGNAME, _GNU_LONGLINK):
                 extended += size
                 if extended > MAX_EXTENDED_BYTES:
@@ -256,9 +268,9 @@ class TarReader:
                     )
                 if typeflag in (_GNU_LONGNAME, _GNU_LONGLINK):
                     what = "GNU long name" if typeflag == _GNU_LONGNAME else "GNU long link"
-                    if size > self._max_name_bytes + 1:
+                    if size > self._max_path_bytes + 1:
                         raise LimitExceededError(
-                            f"{what} of {size} bytes (limit {self._max_name_bytes})"
+                            f"{what} of {size} bytes (limit {self._max_path_bytes})"
                         )
                     raw = self._read_payload(size, what).rstrip(b"\0")
                     if b"\0" in raw:
@@ -289,7 +301,9 @@ class TarReader:
                     f"tar entry with unsupported type flag {typeflag!r}",
                     hint="Only regular files, links, directories, devices and FIFOs are allowed.",
                 )
-            entry = self._entry(block, kind, size, pax, long_name, long_link)
+            entry = self._entry(
+                fields, kind, size, pax=pax, long_name=long_name, long_link=long_link
+            )
             pax = {}
             long_name = long_link = None
             extended = 0
@@ -304,35 +318,40 @@ class TarReader:
 
     def _entry(
         self,
-        block: bytes,
+        fields: tuple[bytes, ...],
         kind: str,
         size: int,
+        *,
         pax: dict[str, bytes],
         long_name: str | None,
         long_link: str | None,
     ) -> TarEntry:
-        name_bytes = _cstring(block[0:100])
-        if block[257:265] == _POSIX_MAGIC:
-            prefix = _cstring(block[345:500])
-            if prefix:
-                name_bytes = prefix + b"/" + name_bytes
-        name = long_name if long_name is not None else _decode(name_bytes)
-        linkname = long_link if long_link is not None else _decode(_cstring(block[157:257]))
-        if block[156:157] == b"\0" and name.endswith("/"):
+        (name_f, mode_f, uid_f, gid_f, _, mtime_f, _, typeflag, link_f, magic, *_) = fields
+        if long_name is not None:
+            name = long_name
+        else:
+            name_bytes = _cstring(name_f)
+            if magic == _POSIX_MAGIC:
+                prefix = _cstring(fields[14])
+                if prefix:
+                    name_bytes = prefix + b"/" + name_bytes
+            name = _decode(name_bytes)
+        linkname = long_link if long_link is not None else _decode(_cstring(link_f))
+        if typeflag == b"\0" and name.endswith("/"):
             kind = DIR  # pre-POSIX archives mark directories by a trailing slash
         entry = TarEntry(
             name=name,
             kind=kind,
             size=size,
-            mode=parse_number(block[100:108], "mode"),
-            uid=parse_number(block[108:116], "uid"),
-            gid=parse_number(block[116:124], "gid"),
-            mtime=parse_number(block[136:148], "mtime"),
+            mode=parse_number(mode_f, "mode"),
+            uid=parse_number(uid_f, "uid"),
+            gid=parse_number(gid_f, "gid"),
+            mtime=parse_number(mtime_f, "mtime", signed=True),
             linkname=linkname,
         )
         if kind in (CHAR, BLOCKDEV):
-            entry.devmajor = parse_number(block[329:337], "devmajor")
-            entry.devminor = parse_number(block[337:345], "devminor")
+            entry.devmajor = parse_number(fields[12], "devmajor")
+            entry.devminor = parse_number(fields[13], "devminor")
         if pax:
             _apply_pax(entry, pax)
         if kind in _HEADER_ONLY:
