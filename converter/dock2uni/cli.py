@@ -338,7 +338,7 @@ def convert(
         sys.stdout.write(convert_text(linked))
 
 
-@app.command(context_settings={"allow_interspersed_args": False})
+@app.command()
 def run(
     image: Annotated[Path, typer.Argument(metavar="IMAGE.uni", help="Image from `convert`.")],
     args: Annotated[

@@ -241,8 +241,9 @@ def boot(
                 if proc.poll() is None:
                     proc.kill()
                 proc.wait()
-                if proc.stderr:
-                    proc.stderr.close()
+                for pipe in (proc.stdout, proc.stderr):
+                    if pipe:
+                        pipe.close()
             reader.join(timeout=5)
     status = None if timed_out else proc.returncode
     code, kind, cause = classify(reader.lines, status, timed_out)

@@ -98,6 +98,9 @@ class FifoNode(Node):
 
 
 MAX_SYMLINK_HOPS = 40
+# Bound on components visited in one resolution: 40 hops of long link targets must
+# not make a lookup superlinear (the unpack stage caps its own resolver the same way).
+MAX_RESOLVE_STEPS = 8192
 
 
 def split_path(path: str) -> list[str]:
@@ -133,7 +136,11 @@ class Tree:
         todo.reverse()  # a stack: pop() takes the next component
         stack: list[tuple[str, DirNode]] = [("", self.root)]
         hops = 0
+        steps = 0
         while todo:
+            steps += 1
+            if steps > MAX_RESOLVE_STEPS:
+                raise TreePathError(errno.ENAMETOOLONG, path)
             comp = todo.pop()
             if comp == "..":
                 if len(stack) > 1:

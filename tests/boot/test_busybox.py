@@ -1,0 +1,87 @@
+"""Debian's busybox-static applets that do not fork: byte for byte as in a native chroot.
+
+The same rootfs (unpacked from the busybox fixture image) runs natively under
+chroot(8) and as a unikernel. Only `uname -a` may differ, in the fields that
+name the kernel and the machine instance (docs/testing.md): the node name,
+the kernel release and the kernel version.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from fixtures.build import fixture_layout
+
+from dock2uni.acquire import AcquireOptions
+from dock2uni.context import Context
+from dock2uni.pipeline import convert_image, inspect_image
+from tests.boot.conftest import Booted
+from tests.infra.rootfs import materialise
+
+pytestmark = pytest.mark.boot
+CHROOT_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
+
+
+@pytest.fixture(scope="module")
+def busybox(boot_ctx: Context, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(the busybox image as .uni, the same rootfs materialised for chroot)."""
+    if os.geteuid() != 0:
+        pytest.skip("chroot needs root")
+    source = f"oci:{fixture_layout('busybox')}:latest"
+    out = tmp_path_factory.mktemp("busybox")
+    inspected = inspect_image(source, AcquireOptions(), boot_ctx)
+    root = materialise(inspected.unpacked.tree, inspected.unpacked.store, out / "root")
+    uni = out / "busybox.uni"
+    convert_image(source, uni, AcquireOptions(), boot_ctx)
+    return uni, root
+
+
+def native(root: Path, *argv: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        ["chroot", str(root), *argv],
+        capture_output=True,
+        env=CHROOT_ENV,
+        cwd="/",
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("echo", "hello", "from", "busybox"),
+        ("cat", "/etc/passwd"),
+        ("sha256sum", "/bin/busybox"),
+        ("ls", "-l", "/etc"),
+        ("ls", "-ln", "/usr/bin"),
+        ("sh", "-c", "echo one; echo two >&2; exit 7"),
+        ("busybox", "basename", "/a/b/c.txt", ".txt"),
+    ],
+    ids=["echo", "cat", "sha256sum", "ls-l", "ls-ln-usr-bin", "sh-exit-7", "basename"],
+)
+def test_applet_output_matches_chroot(
+    argv: tuple[str, ...], busybox: tuple[Path, Path], boot: object
+) -> None:
+    """stdout+stderr (one tty in the guest) and the exit code equal the native chroot run."""
+    uni, root = busybox
+    want = native(root, *argv)
+    got: Booted = boot(uni, cmd=argv)  # type: ignore[operator]
+    assert got.result.status == "exit", got.describe()
+    assert got.result.exit_code == want.returncode, got.describe()
+    # In the guest, fds 1 and 2 are the same tty, so both streams arrive in order on COM1.
+    assert got.stdout == want.stdout + want.stderr, got.describe()
+
+
+def test_uname_differs_only_in_kernel_fields(busybox: tuple[Path, Path], boot: object) -> None:
+    """`uname -a`: same OS name, machine and userland; node name, release, version differ."""
+    uni, root = busybox
+    want = native(root, "uname", "-s", "-m", "-o").stdout
+    got: Booted = boot(uni, cmd=("uname", "-s", "-m", "-o"))  # type: ignore[operator]
+    assert got.stdout == want == b"Linux x86_64 GNU/Linux\n", got.describe()
+    full: Booted = boot(uni, cmd=("uname", "-a"))  # type: ignore[operator]
+    fields = full.stdout.decode().split()
+    assert fields[0] == "Linux" and fields[-2:] == ["x86_64", "GNU/Linux"], full.describe()

@@ -1,0 +1,43 @@
+"""Guest test programs run natively first (the Linux ground truth), then booted: same output."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dock2uni.context import Context
+from tests.boot.conftest import Booted
+from tests.boot.guest_images import FAMILIES, LIBCS, convert_guest
+
+pytestmark = pytest.mark.boot
+
+
+@pytest.mark.parametrize("libc", LIBCS)
+@pytest.mark.parametrize("family", FAMILIES)
+def test_guest_family_matches_native(
+    family: str,
+    libc: str,
+    guest_root: Path,
+    guest_source: str,
+    boot_ctx: Context,
+    boot: object,
+    tmp_path: Path,
+) -> None:
+    """tests/guest/<family>.c prints the same PASS lines and exit code natively and booted."""
+    bindir = guest_root / "guest" / libc
+    native = subprocess.run([f"./{family}"], cwd=bindir, capture_output=True, timeout=60)
+    assert native.returncode == 0, (
+        f"fails natively:\n{native.stdout.decode()}{native.stderr.decode()}"
+    )
+    assert native.stdout.rstrip().endswith(b" 0 failed")
+
+    uni = tmp_path / f"{family}-{libc}.uni"
+    convert_guest(guest_source, f"/guest/{libc}/{family}", uni, boot_ctx)
+    booted: Booted = boot(uni)  # type: ignore[operator]
+    assert booted.result.status == "exit", booted.describe()
+    assert booted.stdout == native.stdout, booted.describe()
+    assert booted.result.exit_code == 0, booted.describe()
+    unsupported = [line for line in booted.result.log if "unsupported syscall" in line]
+    assert not unsupported, booted.describe()
