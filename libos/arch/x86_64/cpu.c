@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cpu.c: CPUID feature probe and the control-register state the application needs (FPU/SSE/AVX). */
+#include <libos/cpu.h>
+#include <libos/string.h>
+#include <libos/x86.h>
+
+struct cpu_features cpu_features;
+
+#define XCR0_X87 0x1
+#define XCR0_SSE 0x2
+#define XCR0_AVX 0x4
+#define XCR0_AVX512 0xe0 /* opmask, ZMM_Hi256, Hi16_ZMM: all three or none */
+
+static void probe(void)
+{
+    struct cpu_features *f = &cpu_features;
+    u32 max = cpuid(0, 0).eax;
+    struct cpuid_regs l1 = cpuid(1, 0);
+    f->hwcap = l1.edx;
+    f->xsave = l1.ecx & (1u << 26);
+    f->avx = l1.ecx & (1u << 28);
+    f->rdrand = l1.ecx & (1u << 30);
+    f->hypervisor = l1.ecx & (1u << 31);
+    if (max >= 7) {
+        struct cpuid_regs l7 = cpuid(7, 0);
+        f->fsgsbase = l7.ebx & (1u << 0);
+        f->rdseed = l7.ebx & (1u << 18);
+    }
+    if (cpuid(0x80000000, 0).eax >= 0x80000001) {
+        struct cpuid_regs e1 = cpuid(0x80000001, 0);
+        f->nx = e1.edx & (1u << 20);
+        f->pdpe1gb = e1.edx & (1u << 26);
+    }
+    if (f->hypervisor) {
+        struct cpuid_regs hv = cpuid(0x40000000, 0);
+        memcpy(f->hv_sig + 0, &hv.ebx, 4);
+        memcpy(f->hv_sig + 4, &hv.ecx, 4);
+        memcpy(f->hv_sig + 8, &hv.edx, 4);
+        f->hv_sig[12] = 0;
+    }
+}
+
+void cpu_init(void)
+{
+    probe();
+
+    /* CR0: MP+NE for native x87 error reporting (#MF, not IRQ13), WP so the kernel
+     * honours read-only pages; EM and TS cleared so x87/SSE run without trapping. */
+    u64 cr0 = read_cr0();
+    cr0 |= CR0_MP | CR0_NE | CR0_WP;
+    cr0 &= ~(CR0_EM | CR0_TS);
+    write_cr0(cr0);
+
+    /* CR4: OSFXSR enables SSE and fxsave, OSXMMEXCPT routes SIMD FP errors to #XM
+     * (else #UD on the app's first SSE instruction); PGE keeps global kernel pages
+     * in the TLB; FSGSBASE lets the app use wrfsbase (AT_HWCAP2); OSXSAVE enables
+     * xgetbv/xsetbv so libc can see AVX. SMEP/SMAP stay off in v1. */
+    u64 cr4 = read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_PGE;
+    if (cpu_features.fsgsbase) {
+        cr4 |= CR4_FSGSBASE;
+        cpu_features.hwcap2 |= 1u << 1; /* HWCAP2_FSGSBASE */
+    }
+    if (cpu_features.xsave)
+        cr4 |= CR4_OSXSAVE;
+    write_cr4(cr4);
+
+    if (cpu_features.xsave) {
+        struct cpuid_regs d = cpuid(0xd, 0);
+        u64 supported = ((u64)d.edx << 32) | d.eax;
+        u64 xcr0 = XCR0_X87 | XCR0_SSE;
+        if (cpu_features.avx && (supported & XCR0_AVX))
+            xcr0 |= XCR0_AVX;
+        if ((xcr0 & XCR0_AVX) && (supported & XCR0_AVX512) == XCR0_AVX512)
+            xcr0 |= XCR0_AVX512;
+        /* XCR0 selects the state components the app may use; glibc picks its
+         * AVX/AVX-512 string functions only when xgetbv shows them enabled. */
+        xsetbv(0, xcr0);
+        cpu_features.xcr0 = xcr0;
+    }
+}

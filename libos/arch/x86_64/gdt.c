@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* gdt.c: the final GDT (selectors in the order SYSCALL/SYSRET need) and the TSS. */
+#include <libos/cpu.h>
+#include <libos/memlayout.h>
+#include <libos/string.h>
+
+#include "arch_internal.h"
+
+struct tss {
+    u32 reserved0;
+    u64 rsp[3];
+    u64 reserved1;
+    u64 ist[7];
+    u64 reserved2;
+    u16 reserved3;
+    u16 iomap_base;
+} __packed;
+_Static_assert(sizeof(struct tss) == 104, "x86-64 TSS layout");
+
+#define IST_NMI 1
+#define IST_DOUBLE_FAULT 2
+#define IST_MACHINE_CHECK 3
+
+static u64 gdt[8] __aligned(16);
+static struct tss tss __aligned(16);
+static u8 ist_stacks[3][IST_STACK_SIZE] __aligned(16);
+
+struct descriptor_ptr {
+    u16 limit;
+    u64 base;
+} __packed;
+
+void gdt_init(void)
+{
+    /* Index order fixed by SYSCALL/SYSRET (STAR in syscall.c): kernel CS, kernel DS,
+     * user CS32 (unused, SYSRET base), user DS, user CS64, then the TSS. */
+    gdt[0] = 0;
+    gdt[SEL_KERNEL_CS >> 3] = 0x00af9a000000ffff; /* present, DPL 0, code, L=1 */
+    gdt[SEL_KERNEL_DS >> 3] = 0x00cf92000000ffff; /* present, DPL 0, data, writable */
+    gdt[SEL_USER_CS32 >> 3] = 0x00cffa000000ffff; /* present, DPL 3, code, D=1 */
+    gdt[SEL_USER_DS >> 3] = 0x00cff2000000ffff;   /* present, DPL 3, data, writable */
+    gdt[SEL_USER_CS >> 3] = 0x00affa000000ffff;   /* present, DPL 3, code, L=1 */
+
+    memset(&tss, 0, sizeof(tss));
+    tss.ist[IST_NMI - 1] = (u64)ist_stacks[0] + IST_STACK_SIZE;
+    tss.ist[IST_DOUBLE_FAULT - 1] = (u64)ist_stacks[1] + IST_STACK_SIZE;
+    tss.ist[IST_MACHINE_CHECK - 1] = (u64)ist_stacks[2] + IST_STACK_SIZE;
+    tss.iomap_base = sizeof(tss); /* no I/O permission bitmap: ring 3 gets no ports */
+
+    u64 base = (u64)&tss, limit = sizeof(tss) - 1;
+    /* 16-byte system descriptor: type 9 (available 64-bit TSS), present, DPL 0. */
+    gdt[SEL_TSS >> 3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ul << 40) |
+                        (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+    gdt[(SEL_TSS >> 3) + 1] = base >> 32;
+
+    struct descriptor_ptr p = {sizeof(gdt) - 1, (u64)gdt};
+    /* Load the GDT, then reload CS with a far return (no far jmp with a 64-bit
+     * target exists) and the data segments, so no stale boot descriptor stays cached. */
+    __asm__ volatile("lgdt %0\n\t"
+                     "pushq %1\n\t"
+                     "leaq 1f(%%rip), %%rax\n\t"
+                     "pushq %%rax\n\t"
+                     "lretq\n"
+                     "1:\n\t"
+                     "movl %2, %%eax\n\t"
+                     "movl %%eax, %%ds\n\t"
+                     "movl %%eax, %%es\n\t"
+                     "movl %%eax, %%ss\n\t"
+                     :
+                     : "m"(p), "i"(SEL_KERNEL_CS), "i"(SEL_KERNEL_DS)
+                     : "rax", "memory");
+    /* Load the task register: the CPU reads RSP0 and the IST stacks from the TSS. */
+    __asm__ volatile("ltr %w0" ::"r"(SEL_TSS));
+}
+
+void tss_set_rsp0(u64 top)
+{
+    /* The CPU switches to RSP0 on any interrupt or exception taken in ring 3. */
+    tss.rsp[0] = top;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* syscall_entry.S: SYSCALL entry, SYSRET/IRETQ exit, and the first jump to ring 3.
+ *
+ * SYSCALL leaves RSP as the user's, RIP in RCX, RFLAGS in R11, and clears the
+ * FMASK bits (IF among them), so nothing can interrupt us before the stack switch.
+ * We swapgs to reach the per-CPU block, switch to the thread's kernel stack, and
+ * build a struct regs identical to an interrupt frame. The return uses SYSRET
+ * unless syscall_dispatch() asks for IRETQ (non-canonical RIP, changed frame):
+ * SYSRET with a non-canonical RCX faults in ring 0 on the user stack (libos-design.md §4.1).
+ */
+#include <libos/cpu.h>
+#include <libos/memlayout.h>
+#include <libos/regs.h>
+#include "frame.inc"
+
+	.section .text.hot, "ax"
+	.globl syscall_entry
+	.balign 64
+syscall_entry:
+	swapgs
+	movq %rsp, %gs:PCPU_USER_RSP
+	movq %gs:PCPU_KSTACK_TOP, %rsp
+	pushq $SEL_USER_DS
+	pushq %gs:PCPU_USER_RSP
+	pushq %r11              /* user RFLAGS */
+	pushq $SEL_USER_CS
+	pushq %rcx              /* user RIP */
+	pushq $0                /* error code */
+	pushq $REGS_VECTOR_SYSCALL
+	PUSH_GPRS
+	movq %rsp, %rdi
+	call syscall_dispatch
+	testl %eax, %eax
+	jnz trap_return         /* full restore through iretq */
+
+	POP_GPRS
+	addq $16, %rsp          /* vector, error */
+	movq 0(%rsp), %rcx      /* RIP for SYSRET */
+	movq 16(%rsp), %r11     /* RFLAGS for SYSRET */
+	movq 24(%rsp), %rsp     /* user stack; interrupts stay off until sysretq */
+	swapgs
+	sysretq
+
+	.text
+/* cpu_enter_user_frame(struct regs *frame): load a complete user frame and iretq. */
+	.globl cpu_enter_user_frame
+cpu_enter_user_frame:
+	movq %rdi, %rsp
+	jmp trap_return
+
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* devfs.c: /dev: null, zero, full, random, urandom, tty, console and stdin/stdout/stderr, by device number. */
+#include <libos/errno.h>
+#include <libos/random.h>
+#include <libos/uaccess.h>
+#include <libos/vfs.h>
+
+
+static long null_read(struct file *f, void *buf, size_t n) { return 0; }
+static long null_pread(struct file *f, void *buf, size_t n, u64 off) { return 0; }
+static long sink_write(struct file *f, const void *buf, size_t n) { return (long)n; }
+static long full_write(struct file *f, const void *buf, size_t n) { return -ENOSPC; }
+
+static long zero_read(struct file *f, void *buf, size_t n) { return uaccess_zero(buf, n) < 0 ? -EFAULT : (long)n; }
+static long zero_pread(struct file *f, void *buf, size_t n, u64 off) { return zero_read(f, buf, n); }
+
+static long random_read(struct file *f, void *buf, size_t n)
+{
+    u8 chunk[256];
+    for (size_t done = 0; done < n;) {
+        size_t k = MIN(n - done, sizeof(chunk));
+        random_bytes(chunk, k);
+        if (uaccess_copy((u8 *)buf + done, chunk, k) < 0)
+            return done ? (long)done : -EFAULT;
+        done += k;
+    }
+    return (long)n;
+}
+
+/* Linux's null, zero and full devices accept any seek and stay at position 0. */
+static long pos_zero_lseek(struct file *f, s64 off, int whence)
+{
+    f->pos = 0;
+    return 0;
+}
+
+static const struct file_ops null_ops = {
+    .read = null_read, .pread = null_pread, .write = sink_write, .lseek = pos_zero_lseek, .seekable = true};
+static const struct file_ops zero_ops = {
+    .read = zero_read, .pread = zero_pread, .write = sink_write, .lseek = pos_zero_lseek, .seekable = true};
+static const struct file_ops full_ops = {
+    .read = zero_read, .pread = zero_pread, .write = full_write, .lseek = pos_zero_lseek, .seekable = true};
+static const struct file_ops random_ops = {.read = random_read, .write = sink_write};
+
+static const struct {
+    const char *name;
+    u32 major, minor;
+} devices[] = {
+    {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8},
+    {"urandom", 1, 9}, {"tty", 5, 0}, {"console", 5, 1},
+    /* Linux has symlinks to /proc/self/fd/N here; with one console behind fds 0-2,
+     * console nodes give the same result for "write your log to /dev/stdout". */
+    {"stdin", 136, 0}, {"stdout", 136, 0}, {"stderr", 136, 0},
+};
+
+const struct file_ops *devfs_ops_for(u64 rdev)
+{
+    u32 major = dev_major(rdev), minor = dev_minor(rdev);
+    if (major == 1) {
+        switch (minor) {
+        case 3:
+            return &null_ops;
+        case 5:
+            return &zero_ops;
+        case 7:
+            return &full_ops;
+        case 8:
+        case 9:
+            return &random_ops;
+        }
+    }
+    if ((major == 5 && minor <= 1) || major == 136 || (major == 4 && minor == 0))
+        return console_file_ops();
+    return NULL; /* opening it gives ENXIO */
+}
+
+static u32 strlen32(const char *s)
+{
+    u32 n = 0;
+    while (s[n])
+        n++;
+    return n;
+}
+
+void devfs_init(void)
+{
+    struct vnode *dev = ramfs_child(vfs_root(), "dev", 3);
+    if (!dev) {
+        dev = ramfs_new_node(S_IFDIR | 0755);
+        ramfs_link(vfs_root(), "dev", 3, dev);
+    }
+    if (!S_ISDIR(dev->mode))
+        return;
+    for (unsigned i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
+        u32 len = strlen32(devices[i].name);
+        if (ramfs_child(dev, devices[i].name, len))
+            continue; /* the image has its own node; its device number decides */
+        struct vnode *n = ramfs_new_node(S_IFCHR | 0666);
+        n->rdev = makedev(devices[i].major, devices[i].minor);
+        n->ops = devfs_ops_for(n->rdev);
+        ramfs_link(dev, devices[i].name, len, n);
+    }
+}

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* file.c: open file descriptions and the fd table: open, close, dup, read/write/seek dispatch. */
+#include <libos/errno.h>
+#include <libos/heap.h>
+#include <libos/vfs.h>
+
+static struct {
+    struct file *f;
+    bool cloexec;
+} fdt[FD_MAX];
+
+struct file *vfs_open_node(struct vnode *n, int flags, long *err)
+{
+    const struct file_ops *ops = n->ops;
+    int acc = flags & O_ACCMODE;
+    if (flags & O_PATH) {
+        ops = &path_only_ops;
+    } else {
+        if (!ops) {
+            *err = S_ISLNK(n->mode) ? -ELOOP : -ENXIO; /* sockets, fifos, unknown devices */
+            return NULL;
+        }
+        if (S_ISDIR(n->mode) && acc != O_RDONLY) {
+            *err = -EISDIR;
+            return NULL;
+        }
+        if ((S_ISREG(n->mode) || S_ISDIR(n->mode)) && (acc != O_RDONLY || (flags & O_TRUNC))) {
+            *err = -EROFS; /* the rootfs is read-only in this version */
+            return NULL;
+        }
+    }
+    struct file *f = kzalloc(sizeof(*f));
+    if (!f) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    f->ops = ops;
+    f->node = n;
+    f->flags = flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_PATH | O_DIRECTORY | O_NOATIME | O_LARGEFILE);
+    f->refs = 1;
+    return f;
+}
+
+void file_put(struct file *f)
+{
+    if (f && --f->refs == 0)
+        kfree(f);
+}
+
+long fd_install(struct file *f, int min_fd, bool cloexec)
+{
+    for (int fd = min_fd < 0 ? 0 : min_fd; fd < FD_MAX; fd++) {
+        if (!fdt[fd].f) {
+            fdt[fd].f = f;
+            fdt[fd].cloexec = cloexec;
+            return fd;
+        }
+    }
+    return -EMFILE;
+}
+
+struct file *fd_get(int fd) { return fd >= 0 && fd < FD_MAX ? fdt[fd].f : NULL; }
+
+long fd_close(int fd)
+{
+    struct file *f = fd_get(fd);
+    if (!f)
+        return -EBADF;
+    fdt[fd].f = NULL;
+    file_put(f);
+    return 0;
+}
+
+long fd_dup(int oldfd, int min_fd, bool cloexec)
+{
+    struct file *f = fd_get(oldfd);
+    if (!f)
+        return -EBADF;
+    if (min_fd < 0 || min_fd >= FD_MAX)
+        return -EINVAL;
+    long fd = fd_install(f, min_fd, cloexec);
+    if (fd >= 0)
+        f->refs++;
+    return fd;
+}
+
+long fd_dup3(int oldfd, int newfd, bool cloexec)
+{
+    struct file *f = fd_get(oldfd);
+    if (!f)
+        return -EBADF;
+    if (newfd < 0 || newfd >= FD_MAX)
+        return -EBADF;
+    if (oldfd == newfd) {
+        fdt[newfd].cloexec = cloexec;
+        return newfd;
+    }
+    f->refs++;
+    if (fdt[newfd].f)
+        file_put(fdt[newfd].f);
+    fdt[newfd].f = f;
+    fdt[newfd].cloexec = cloexec;
+    return newfd;
+}
+
+long fd_get_cloexec(int fd) { return fd_get(fd) ? (long)fdt[fd].cloexec : -EBADF; }
+
+long fd_set_cloexec(int fd, bool on)
+{
+    if (!fd_get(fd))
+        return -EBADF;
+    fdt[fd].cloexec = on;
+    return 0;
+}
+
+/* Does the directory part of path resolve? (path has at most PATH_MAX bytes) */
+static bool parent_exists(int dirfd, const char *path)
+{
+    char dir[PATH_MAX + 2];
+    size_t len = 0, cut = 0;
+    for (; path[len] && len < PATH_MAX; len++) {
+        dir[len] = path[len];
+        if (path[len] == '/')
+            cut = len + 1;
+    }
+    dir[cut] = 0;
+    if (cut == 0) {
+        dir[0] = '.';
+        dir[1] = 0;
+    }
+    struct vnode *parent;
+    return vfs_lookup(dirfd, dir, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &parent) == 0;
+}
+
+long vfs_openat(int dirfd, const char *path, int flags, u32 mode)
+{
+    if ((flags & O_TMPFILE) == O_TMPFILE)
+        return -EOPNOTSUPP;
+    int lf = 0;
+    if (!(flags & O_NOFOLLOW))
+        lf |= LOOKUP_FOLLOW;
+    if (flags & O_DIRECTORY)
+        lf |= LOOKUP_DIRECTORY;
+    struct vnode *n;
+    long r = vfs_lookup(dirfd, path, lf, &n);
+    if (r == -ENOENT && (flags & O_CREAT))
+        return parent_exists(dirfd, path) ? -EROFS : -ENOENT; /* creating needs a writable dir */
+    if (r < 0)
+        return r;
+    if ((flags & O_CREAT) && (flags & O_EXCL))
+        return -EEXIST;
+    if ((flags & O_NOFOLLOW) && S_ISLNK(n->mode) && !(flags & O_PATH))
+        return -ELOOP;
+    long err = 0;
+    struct file *f = vfs_open_node(n, flags, &err);
+    if (!f)
+        return err;
+    long fd = fd_install(f, 0, flags & O_CLOEXEC);
+    if (fd < 0)
+        file_put(f);
+    return fd;
+}
+
+static bool can_read(const struct file *f) { return !(f->flags & O_PATH) && (f->flags & O_ACCMODE) != O_WRONLY; }
+static bool can_write(const struct file *f) { return !(f->flags & O_PATH) && (f->flags & O_ACCMODE) != O_RDONLY; }
+
+long vfs_read(struct file *f, void *buf, size_t n)
+{
+    if (!can_read(f))
+        return -EBADF;
+    return f->ops->read ? f->ops->read(f, buf, n) : -EINVAL;
+}
+
+long vfs_write(struct file *f, const void *buf, size_t n)
+{
+    if (!can_write(f))
+        return -EBADF;
+    return f->ops->write ? f->ops->write(f, buf, n) : -EINVAL;
+}
+
+long vfs_pread(struct file *f, void *buf, size_t n, u64 off)
+{
+    if (!can_read(f))
+        return -EBADF;
+    if (!f->ops->seekable)
+        return -ESPIPE;
+    if (S_ISDIR(f->node->mode))
+        return -EISDIR;
+    if ((s64)off < 0)
+        return -EINVAL;
+    return f->ops->pread ? f->ops->pread(f, buf, n, off) : -EINVAL;
+}
+
+long vfs_lseek(struct file *f, s64 off, int whence)
+{
+    if (f->flags & O_PATH)
+        return -EBADF;
+    if (!f->ops->seekable)
+        return -ESPIPE;
+    if (f->ops->lseek)
+        return f->ops->lseek(f, off, whence);
+    s64 size = (s64)f->node->size, pos;
+    switch (whence) {
+    case SEEK_SET:
+        pos = off;
+        break;
+    case SEEK_CUR:
+        pos = (s64)f->pos + off;
+        break;
+    case SEEK_END:
+        pos = size + off;
+        break;
+    case SEEK_DATA:
+        if (off >= size)
+            return -ENXIO;
+        pos = off;
+        break;
+    case SEEK_HOLE:
+        if (off >= size)
+            return -ENXIO;
+        pos = size;
+        break;
+    default:
+        return -EINVAL;
+    }
+    if (pos < 0)
+        return -EINVAL;
+    if (S_ISDIR(f->node->mode)) {
+        /* A directory offset is an entry index: rewind and skip forward. */
+        f->dir_index = 0;
+        f->dir_next = NULL;
+        if (pos >= 2) {
+            struct dentry *d = f->node->children;
+            for (s64 i = 2; i < pos && d; i++)
+                d = d->next;
+            f->dir_next = d;
+            f->dir_index = d ? (u64)pos : 2 + f->node->nchildren;
+        } else {
+            f->dir_index = (u64)pos;
+        }
+    }
+    f->pos = (u64)pos;
+    return pos;
+}
+
+long vfs_ioctl(struct file *f, unsigned cmd, u64 arg)
+{
+    if (f->flags & O_PATH)
+        return -EBADF;
+    return f->ops->ioctl ? f->ops->ioctl(f, cmd, arg) : -ENOTTY;
+}
+
+long vfs_getdents(struct file *f, void *buf, size_t n)
+{
+    if (f->flags & O_PATH)
+        return -EBADF;
+    return f->ops->getdents ? f->ops->getdents(f, buf, n) : -ENOTDIR;
+}

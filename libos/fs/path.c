@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* path.c: path lookup with Linux rules: cwd or dirfd, ".", "..", symlinks (40 hops), trailing "/". */
+#include <libos/errno.h>
+#include <libos/string.h>
+#include <libos/vfs.h>
+
+static struct vnode *cwd;
+
+struct vnode *vfs_cwd(void) { return cwd ? cwd : vfs_root(); }
+
+long vfs_chdir_node(struct vnode *dir)
+{
+    if (!S_ISDIR(dir->mode))
+        return -ENOTDIR;
+    cwd = dir;
+    return 0;
+}
+
+/* Walk path[0..len) from base. Symlinks met on the way are resolved relative to the
+ * directory that holds them; absolute targets restart at the image root. */
+static long resolve(struct vnode *base, const char *path, size_t len, int flags, int *hops, struct vnode **out)
+{
+    struct vnode *cur = base;
+    if (len == 0)
+        return -ENOENT; /* an empty path or symlink target */
+    if (path[0] == '/')
+        cur = vfs_root();
+    bool trailing_slash = path[len - 1] == '/';
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && path[i] == '/')
+            i++;
+        if (i >= len)
+            break;
+        size_t s = i;
+        while (i < len && path[i] != '/')
+            i++;
+        size_t n = i - s;
+        size_t j = i;
+        while (j < len && path[j] == '/')
+            j++;
+        bool last = j >= len;
+        if (!S_ISDIR(cur->mode))
+            return -ENOTDIR;
+        if (n > NAME_MAX)
+            return -ENAMETOOLONG;
+        if (n == 1 && path[s] == '.')
+            continue;
+        if (n == 2 && path[s] == '.' && path[s + 1] == '.') {
+            cur = cur->parent ? cur->parent : cur; /* ".." at / stays at / */
+            continue;
+        }
+        struct vnode *next = ramfs_child(cur, path + s, (u32)n);
+        if (!next)
+            return -ENOENT;
+        if (S_ISLNK(next->mode) && (!last || (flags & LOOKUP_FOLLOW) || trailing_slash)) {
+            if (++*hops > SYMLOOP_MAX)
+                return -ELOOP;
+            long r = resolve(cur, (const char *)next->data, next->size, LOOKUP_FOLLOW, hops, &next);
+            if (r < 0)
+                return r;
+        }
+        cur = next;
+    }
+    if ((trailing_slash || (flags & LOOKUP_DIRECTORY)) && !S_ISDIR(cur->mode))
+        return -ENOTDIR;
+    *out = cur;
+    return 0;
+}
+
+long vfs_lookup(int dirfd, const char *path, int flags, struct vnode **out)
+{
+    struct vnode *base = vfs_cwd();
+    if (path[0] != '/' && dirfd != AT_FDCWD) {
+        struct file *f = fd_get(dirfd);
+        if (!f)
+            return -EBADF;
+        base = f->node;
+        if (!path[0] && (flags & LOOKUP_EMPTY_OK)) {
+            *out = base;
+            return 0;
+        }
+        if (!S_ISDIR(base->mode))
+            return -ENOTDIR;
+    } else if (!path[0] && (flags & LOOKUP_EMPTY_OK)) {
+        *out = base; /* AT_FDCWD with AT_EMPTY_PATH: the cwd itself */
+        return 0;
+    }
+    int hops = 0;
+    return resolve(base, path, strlen(path), flags, &hops, out);
+}
+
+long vfs_dir_path(struct vnode *dir, char *buf, size_t size)
+{
+    /* Build the path backwards from the end of buf, one parent at a time. */
+    if (size < 2)
+        return -ERANGE;
+    size_t at = size - 1;
+    buf[at] = 0;
+    for (struct vnode *d = dir; d != vfs_root() && d->self; d = d->parent) {
+        u32 n = d->self->namelen;
+        if (at < n + 1)
+            return -ERANGE;
+        at -= n;
+        memcpy(buf + at, d->self->name, n);
+        buf[--at] = '/';
+    }
+    if (at == size - 1)
+        buf[--at] = '/';
+    size_t len = size - at; /* including the NUL */
+    memmove(buf, buf + at, len);
+    return (long)len;
+}

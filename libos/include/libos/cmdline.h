@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cmdline.h: the kernel command line, decoded (keys in docs/console-protocol.md).
+ *
+ * Interface: cmdline_parse() runs once at boot (after the heap exists) and fills
+ * kopts; unknown keys are reported once on the log and otherwise ignored.
+ */
+#ifndef LIBOS_CMDLINE_H
+#define LIBOS_CMDLINE_H
+
+#include <libos/types.h>
+
+#define SEED_MAX 64
+
+struct kernel_options {
+    bool strace;            /* strace=1: log every syscall */
+    bool have_cmd;          /* d2u.cmd= given: replaces the image's Cmd */
+    char **cmd;             /* NULL-terminated, heap */
+    char **env;             /* d2u.env=: NULL-terminated extra KEY=VALUE, heap (or NULL) */
+    bool have_epoch;        /* epoch= given */
+    u64 epoch;              /* wall-clock seconds at boot */
+    u8 seed[SEED_MAX];      /* seed=: launcher entropy */
+    size_t seed_len;
+};
+
+extern struct kernel_options kopts;
+
+void cmdline_parse(const char *cmdline);
+
+/* Decode base64 (RFC 4648, padding optional) into a new heap buffer; NULL on bad input. */
+u8 *base64_decode(const char *s, size_t len, size_t *out_len);
+
+#endif /* LIBOS_CMDLINE_H */

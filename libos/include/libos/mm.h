@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* mm.h: physical frames, the kernel's page tables and address conversions.
+ *
+ * Interface:
+ *   phys_to_virt/virt_to_phys  direct-map and kernel-image address arithmetic.
+ *   pmm_*                      physical frame allocator (mm/pmm.c); frames come back zeroed.
+ *   vm_*                       kernel page tables (mm/vm.c): direct map, kernel image W^X,
+ *                              and the generic 4 KiB map/unmap used by the user address space.
+ */
+#ifndef LIBOS_MM_H
+#define LIBOS_MM_H
+
+#include <libos/memlayout.h>
+#include <libos/types.h>
+
+static inline void *phys_to_virt(u64 phys) { return (void *)(DIRECT_MAP_BASE + phys); }
+
+static inline u64 virt_to_phys(const void *v)
+{
+    u64 a = (u64)v;
+    return a >= KERNEL_VBASE ? a - KERNEL_VBASE : a - DIRECT_MAP_BASE;
+}
+
+/* Linker-script symbols bounding the kernel image and its segments. */
+extern char _kernel_start[], _kernel_end[], _text_start[], _text_end[];
+extern char _rodata_start[], _rodata_end[], _data_start[], _data_end[];
+
+/* Page-table entry bits. */
+#define PTE_P (1ul << 0)
+#define PTE_W (1ul << 1)
+#define PTE_U (1ul << 2)
+#define PTE_PWT (1ul << 3)
+#define PTE_PCD (1ul << 4)
+#define PTE_A (1ul << 5)
+#define PTE_D (1ul << 6)
+#define PTE_PS (1ul << 7)
+#define PTE_G (1ul << 8)
+/* Software bit (ignored by the CPU) on a non-present PTE: the frame is kept but the
+ * page is PROT_NONE; mprotect can make it accessible again with its contents. */
+#define PTE_SW_PROTNONE (1ul << 9)
+#define PTE_NX (1ul << 63)
+#define PTE_ADDR_MASK 0x000ffffffffff000ul
+
+/* --- physical frames (mm/pmm.c) --- */
+void pmm_init(void);
+/* One zeroed 4 KiB frame, or 0 when memory is exhausted. */
+u64 pmm_alloc(void);
+/* n physically contiguous zeroed frames, or 0. */
+u64 pmm_alloc_contig(size_t n);
+void pmm_free(u64 phys);
+void pmm_free_contig(u64 phys, size_t n);
+u64 pmm_total_pages(void);
+u64 pmm_free_pages(void);
+
+/* --- page tables (mm/vm.c) --- */
+void vm_init(void);
+/* NX bit to use for non-executable mappings (0 when the CPU has no NX). */
+extern u64 vm_nx_bit;
+/* Map one 4 KiB page in the current tables; returns 0 or -ENOMEM. */
+long vm_map_page(u64 va, u64 phys, u64 flags);
+/* Remove one 4 KiB mapping; returns the frame it mapped, or 0 if none. */
+u64 vm_unmap_page(u64 va);
+/* The leaf PTE of va (4 KiB mappings only), or NULL when no page table exists. */
+u64 *vm_pte(u64 va);
+/* Store a raw leaf entry for va, creating page tables; flushes the TLB entry. */
+long vm_set_pte(u64 va, u64 raw);
+/* Call fn for every non-zero leaf PTE in [start, end), skipping absent tables quickly. */
+void vm_for_each_pte(u64 start, u64 end, void (*fn)(u64 va, u64 *pte, void *ctx), void *ctx);
+
+#endif /* LIBOS_MM_H */

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* proc.h: the one process and its one thread: identity, limits, name, thread-exit bookkeeping.
+ *
+ * Interface: proc_init() takes uid/gid from image_config; the fields are read and
+ * written by the proc/thread shims; proc_exit_group() ends the VM with the code.
+ */
+#ifndef LIBOS_PROC_H
+#define LIBOS_PROC_H
+
+#include <libos/types.h>
+
+#define RLIMIT_CPU 0
+#define RLIMIT_FSIZE 1
+#define RLIMIT_DATA 2
+#define RLIMIT_STACK 3
+#define RLIMIT_CORE 4
+#define RLIMIT_RSS 5
+#define RLIMIT_NPROC 6
+#define RLIMIT_NOFILE 7
+#define RLIMIT_MEMLOCK 8
+#define RLIMIT_AS 9
+#define RLIM_NLIMITS 16
+#define RLIM_INFINITY (~0ul)
+
+struct rlimit64 {
+    u64 cur, max;
+};
+
+struct process {
+    int pid, tid, ppid, pgid, sid;
+    u32 uid, euid, suid, gid, egid, sgid;
+    u32 umask;
+    char comm[16];           /* PR_SET_NAME, NUL-terminated */
+    u64 clear_child_tid;     /* set_tid_address */
+    u64 robust_list, robust_len;
+    struct rlimit64 rlim[RLIM_NLIMITS];
+    const char *exec_path;
+    u64 start_tsc;           /* TSC at exec, for the CPU-time clocks */
+};
+
+extern struct process proc;
+
+void proc_init(void);
+void proc_set_comm(const char *name);
+__noreturn void proc_exit_group(int code);
+
+#endif /* LIBOS_PROC_H */

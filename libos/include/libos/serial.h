@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* serial.h: polled 16550 UARTs: COM1 carries the application's tty, COM2 the kernel log.
+ *
+ * Interface:
+ *   serial_init()          program COM1, probe and program COM2.
+ *   serial_log_port()      COM2 if it answered the probe, else COM1 (docs/console-protocol.md).
+ *   serial_write()         blocking, raw bytes (no newline translation).
+ *   serial_read_byte()     one received byte, or -1 if none is waiting.
+ */
+#ifndef LIBOS_SERIAL_H
+#define LIBOS_SERIAL_H
+
+#include <libos/types.h>
+
+void serial_init(void);
+u16 serial_log_port(void);
+void serial_write(u16 port, const void *buf, size_t n);
+int serial_read_byte(u16 port);
+
+#endif /* LIBOS_SERIAL_H */

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* uvm.h: the application's address space: VMAs, demand paging, mmap/munmap/mprotect/brk.
+ *
+ * Interface (mm/uvm.c): every range is a VMA with Linux protections; pages are
+ * allocated on first touch (zero-filled, or copied from the VMA's backing bytes
+ * for file mappings: the rootfs is immutable, so copying is MAP_PRIVATE).
+ * Functions return an address or 0 on success, -errno on failure.
+ */
+#ifndef LIBOS_UVM_H
+#define LIBOS_UVM_H
+
+#include <libos/types.h>
+
+/* Linux PROT_* values. */
+#define PROT_NONE 0
+#define PROT_READ 1
+#define PROT_WRITE 2
+#define PROT_EXEC 4
+
+/* uvm_map flags. */
+#define UVM_FIXED 0x1           /* replace whatever is mapped at addr (MAP_FIXED) */
+#define UVM_FIXED_NOREPLACE 0x2 /* exactly addr, -EEXIST if anything is there */
+#define UVM_STACK 0x4           /* the main stack ([stack] in dumps) */
+
+/* Backing bytes of a mapping: the first len bytes of the range come from data,
+ * the rest reads as zero. data must stay valid forever (the rootfs does). */
+struct uvm_backing {
+    const u8 *data;
+    u64 len;
+};
+
+void uvm_init(void);
+/* Map len bytes (rounded up to pages). addr is a hint unless UVM_FIXED*; name
+ * (static or rootfs string) labels the VMA in dumps. Returns the address. */
+long uvm_map(u64 addr, u64 len, int prot, int flags, const struct uvm_backing *backing, const char *name);
+long uvm_unmap(u64 addr, u64 len);
+/* The highest free range of len bytes below the mmap top, aligned to align; -ENOMEM. */
+long uvm_find_free(u64 len, u64 align);
+long uvm_protect(u64 addr, u64 len, int prot);
+/* MADV_DONTNEED: drop the pages; the next touch sees zeroes (or the backing bytes again). */
+long uvm_discard(u64 addr, u64 len);
+long uvm_remap(u64 old_addr, u64 old_len, u64 new_len, bool may_move, u64 fixed_addr);
+/* brk(2): new break, or the unchanged one on failure (Linux semantics). */
+u64 uvm_brk(u64 new_brk);
+void uvm_set_brk_base(u64 base);
+/* Called by the page-fault handler: 0 if the page is now mapped, -EFAULT otherwise. */
+long uvm_handle_fault(u64 addr, u64 error);
+/* True if [addr, addr+len) is entirely inside VMAs that allow prot. */
+bool uvm_range_ok(u64 addr, u64 len, int prot);
+/* Print the VMA list on the log port (crash reports). */
+void uvm_dump(void);
+/* Sum of the resident pages, for sysinfo/statistics. */
+u64 uvm_resident_pages(void);
+
+#endif /* LIBOS_UVM_H */

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vfs.h: files: the read-only RAM filesystem from the cpio rootfs, devices, fds, path lookup.
+ *
+ * Interface:
+ *   vfs_init(cpio)          parse the cpio newc archive in place into vnodes, add /dev and /proc.
+ *   vfs_lookup()            path -> vnode with Linux rules (cwd or dirfd, "..", symlinks, 40 hops).
+ *   vfs_openat()/vfs_open_node()  open file descriptions; fd_*() manage the fd table.
+ *   file ops                read/write/pread/ioctl/getdents; buffers were range-checked by the
+ *                           caller and are copied with uaccess_copy (user or kernel memory).
+ * All functions return >= 0 or -errno. Vnodes live forever; files are reference counted.
+ */
+#ifndef LIBOS_VFS_H
+#define LIBOS_VFS_H
+
+#include <libos/types.h>
+
+/* Linux mode bits and open flags (x86-64). */
+#define S_IFMT 0170000
+#define S_IFSOCK 0140000
+#define S_IFLNK 0120000
+#define S_IFREG 0100000
+#define S_IFBLK 0060000
+#define S_IFDIR 0040000
+#define S_IFCHR 0020000
+#define S_IFIFO 0010000
+#define S_ISDIR(m) (((m) & S_IFMT) == S_IFDIR)
+#define S_ISREG(m) (((m) & S_IFMT) == S_IFREG)
+#define S_ISLNK(m) (((m) & S_IFMT) == S_IFLNK)
+#define S_ISCHR(m) (((m) & S_IFMT) == S_IFCHR)
+
+#define O_ACCMODE 03
+#define O_RDONLY 00
+#define O_WRONLY 01
+#define O_RDWR 02
+#define O_CREAT 0100
+#define O_EXCL 0200
+#define O_NOCTTY 0400
+#define O_TRUNC 01000
+#define O_APPEND 02000
+#define O_NONBLOCK 04000
+#define O_DSYNC 010000
+#define O_ASYNC 020000
+#define O_DIRECT 040000
+#define O_LARGEFILE 0100000
+#define O_DIRECTORY 0200000
+#define O_NOFOLLOW 0400000
+#define O_NOATIME 01000000
+#define O_CLOEXEC 02000000
+#define O_PATH 010000000
+#define O_TMPFILE (020000000 | O_DIRECTORY)
+
+#define AT_FDCWD (-100)
+#define AT_SYMLINK_NOFOLLOW 0x100
+#define AT_REMOVEDIR 0x200
+#define AT_SYMLINK_FOLLOW 0x400
+#define AT_NO_AUTOMOUNT 0x800
+#define AT_EMPTY_PATH 0x1000
+
+#define SEEK_SET 0
+#define SEEK_CUR 1
+#define SEEK_END 2
+#define SEEK_DATA 3
+#define SEEK_HOLE 4
+
+#define PATH_MAX 4096
+#define NAME_MAX 255
+#define FD_MAX 1024
+#define SYMLOOP_MAX 40
+
+static inline u64 makedev(u32 major, u32 minor)
+{
+    return ((u64)(major & 0xfffff000) << 32) | ((major & 0xfff) << 8) |
+           ((u64)(minor & 0xffffff00) << 12) | (minor & 0xff);
+}
+static inline u32 dev_major(u64 d) { return (u32)(((d >> 32) & 0xfffff000) | ((d >> 8) & 0xfff)); }
+static inline u32 dev_minor(u64 d) { return (u32)(((d >> 12) & 0xffffff00) | (d & 0xff)); }
+
+struct file;
+struct vnode;
+
+struct file_ops {
+    long (*read)(struct file *f, void *buf, size_t n);
+    long (*write)(struct file *f, const void *buf, size_t n);
+    long (*pread)(struct file *f, void *buf, size_t n, u64 off);
+    long (*ioctl)(struct file *f, unsigned cmd, u64 arg);
+    long (*getdents)(struct file *f, void *buf, size_t n);
+    long (*lseek)(struct file *f, s64 off, int whence); /* NULL: the generic position rules */
+    bool seekable;
+    bool is_tty;
+};
+
+struct dentry {
+    const char *name; /* not NUL-terminated in general: use namelen */
+    u32 namelen;
+    struct vnode *node;
+    struct dentry *next;
+};
+
+struct vnode {
+    u32 mode, nlink, uid, gid;
+    u64 ino, dev, rdev, size, mtime;
+    const u8 *data;            /* regular file contents, symlink target */
+    const struct file_ops *ops; /* how an open file behaves */
+    struct vnode *parent;      /* directories: ".." */
+    struct dentry *self;       /* directories: our entry in the parent (NULL for /) */
+    struct dentry *children, *last_child;
+    u32 nchildren;
+};
+
+struct file {
+    const struct file_ops *ops;
+    struct vnode *node;
+    u64 pos;
+    int flags; /* O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH... (no O_CLOEXEC: per fd) */
+    int refs;
+    struct dentry *dir_next; /* getdents cursor (entry for dir_index) */
+    u64 dir_index;
+};
+
+struct kstat {
+    u64 dev, ino, nlink, rdev;
+    u32 mode, uid, gid;
+    s64 size, blksize, blocks;
+    s64 atime, mtime, ctime; /* seconds */
+};
+
+/* --- tree (fs/ramfs.c, fs/cpio.c) --- */
+void vfs_init(const u8 *cpio, size_t len);
+struct vnode *vfs_root(void);
+struct vnode *ramfs_new_node(u32 mode);
+/* Link node under dir as name (the string must stay valid forever). */
+struct dentry *ramfs_link(struct vnode *dir, const char *name, u32 namelen, struct vnode *node);
+struct vnode *ramfs_child(struct vnode *dir, const char *name, u32 namelen);
+long cpio_load(const u8 *cpio, size_t len);
+void vfs_stat_node(const struct vnode *n, struct kstat *st);
+
+/* --- paths (fs/path.c) --- */
+#define LOOKUP_FOLLOW 0x1     /* follow a symlink in the last component */
+#define LOOKUP_DIRECTORY 0x2  /* the result must be a directory */
+#define LOOKUP_EMPTY_OK 0x4   /* "" means the dirfd itself (AT_EMPTY_PATH) */
+long vfs_lookup(int dirfd, const char *path, int flags, struct vnode **out);
+/* The absolute path of a directory into buf; returns the length including the NUL. */
+long vfs_dir_path(struct vnode *dir, char *buf, size_t size);
+long vfs_chdir_node(struct vnode *dir);
+struct vnode *vfs_cwd(void);
+
+/* --- open files and fds (fs/file.c) --- */
+long vfs_openat(int dirfd, const char *path, int flags, u32 mode);
+struct file *vfs_open_node(struct vnode *n, int flags, long *err);
+void file_put(struct file *f);
+long fd_install(struct file *f, int min_fd, bool cloexec);
+/* Borrow: valid until the fd is closed; no reference taken. */
+struct file *fd_get(int fd);
+long fd_close(int fd);
+long fd_dup(int oldfd, int min_fd, bool cloexec);
+long fd_dup3(int oldfd, int newfd, bool cloexec);
+long fd_get_cloexec(int fd);
+long fd_set_cloexec(int fd, bool on);
+long vfs_read(struct file *f, void *buf, size_t n);
+long vfs_write(struct file *f, const void *buf, size_t n);
+long vfs_pread(struct file *f, void *buf, size_t n, u64 off);
+long vfs_lseek(struct file *f, s64 off, int whence);
+long vfs_ioctl(struct file *f, unsigned cmd, u64 arg);
+long vfs_getdents(struct file *f, void *buf, size_t n);
+long vfs_readlink_node(const struct vnode *n, void *buf, size_t size);
+
+/* --- devices (fs/console.c, fs/devfs.c, fs/procfs.c) --- */
+void console_init(void);
+struct vnode *console_node(void);
+const struct file_ops *console_file_ops(void);
+const struct file_ops *devfs_ops_for(u64 rdev);
+void devfs_init(void);
+void procfs_init(void);
+void procfs_set_exe(const char *path);
+
+/* Ops shared by regular files and directories of the RAM filesystem. */
+extern const struct file_ops ramfs_file_ops, ramfs_dir_ops, path_only_ops;
+
+#endif /* LIBOS_VFS_H */

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vm.c: the kernel's 4-level page tables: direct map, W^X kernel image, 4 KiB map/unmap.
+ *
+ * One set of tables serves the kernel (upper half) and the single application
+ * (lower half). Upper-half entries carry the global bit so they survive CR3 loads.
+ */
+#include <libos/bootinfo.h>
+#include <libos/cpu.h>
+#include <libos/errno.h>
+#include <libos/log.h>
+#include <libos/mm.h>
+#include <libos/x86.h>
+
+u64 vm_nx_bit;
+static u64 *pml4;
+
+static inline unsigned idx(u64 va, int level) { return (va >> (12 + 9 * level)) & 511; }
+
+/* Return the table that entry table[i] points to, allocating it if asked. Intermediate
+ * entries are permissive (W, U); the leaf entry alone decides the access rights. */
+static u64 *next_table(u64 *table, unsigned i, bool create)
+{
+    if (!(table[i] & PTE_P)) {
+        if (!create)
+            return NULL;
+        u64 frame = pmm_alloc();
+        if (!frame)
+            return NULL;
+        table[i] = frame | PTE_P | PTE_W | PTE_U;
+    } else if (table[i] & PTE_PS) {
+        return NULL; /* a large page: no lower table */
+    }
+    return phys_to_virt(table[i] & PTE_ADDR_MASK);
+}
+
+static u64 *walk(u64 va, bool create)
+{
+    u64 *t = pml4;
+    for (int level = 3; level > 0; level--) {
+        t = next_table(t, idx(va, level), create);
+        if (!t)
+            return NULL;
+    }
+    return &t[idx(va, 0)];
+}
+
+u64 *vm_pte(u64 va) { return walk(va, false); }
+
+long vm_set_pte(u64 va, u64 raw)
+{
+    u64 *pte = walk(va, true);
+    if (!pte)
+        return -ENOMEM;
+    bool was_present = *pte & PTE_P;
+    *pte = raw;
+    if (was_present)
+        invlpg(va);
+    return 0;
+}
+
+long vm_map_page(u64 va, u64 phys, u64 flags) { return vm_set_pte(va, (phys & PTE_ADDR_MASK) | flags | PTE_P); }
+
+void vm_for_each_pte(u64 start, u64 end, void (*fn)(u64 va, u64 *pte, void *ctx), void *ctx)
+{
+    u64 va = start;
+    while (va < end) {
+        u64 *pdpt = next_table(pml4, idx(va, 3), false);
+        if (!pdpt) {
+            va = ALIGN_DOWN(va, 1ul << 39) + (1ul << 39);
+            continue;
+        }
+        u64 *pd = next_table(pdpt, idx(va, 2), false);
+        if (!pd) {
+            va = ALIGN_DOWN(va, 1ul << 30) + (1ul << 30);
+            continue;
+        }
+        u64 *pt = next_table(pd, idx(va, 1), false);
+        if (!pt) {
+            va = ALIGN_DOWN(va, 1ul << 21) + (1ul << 21);
+            continue;
+        }
+        u64 *pte = &pt[idx(va, 0)];
+        if (*pte)
+            fn(va, pte, ctx);
+        va += PAGE_SIZE;
+    }
+}
+
+u64 vm_unmap_page(u64 va)
+{
+    u64 *pte = walk(va, false);
+    if (!pte || !(*pte & PTE_P))
+        return 0;
+    u64 phys = *pte & PTE_ADDR_MASK;
+    *pte = 0;
+    invlpg(va);
+    return phys;
+}
+
+static void map_direct(u64 end)
+{
+    /* 2 MiB pages, writable, never executable; the MMIO hole below 4 GiB is
+     * uncached (PCD|PWT) so LAPIC/IOAPIC register accesses reach the device. */
+    for (u64 pa = 0; pa < end; pa += LARGE_PAGE_SIZE) {
+        u64 va = DIRECT_MAP_BASE + pa;
+        u64 *pdpt = next_table(pml4, idx(va, 3), true);
+        u64 *pd = pdpt ? next_table(pdpt, idx(va, 2), true) : NULL;
+        if (!pd)
+            panic("vm: out of memory building the direct map at 0x%lx", pa);
+        u64 flags = PTE_P | PTE_W | PTE_PS | PTE_G | vm_nx_bit;
+        if (pa >= MMIO_HOLE_START && pa < MMIO_HOLE_END)
+            flags |= PTE_PCD | PTE_PWT;
+        pd[idx(va, 1)] = pa | flags;
+    }
+}
+
+static void map_kernel_range(const char *start, const char *end, u64 flags)
+{
+    for (u64 va = (u64)start; va < (u64)end; va += PAGE_SIZE)
+        if (vm_map_page(va, virt_to_phys((void *)va), flags | PTE_G) < 0)
+            panic("vm: out of memory mapping the kernel image");
+}
+
+void vm_init(void)
+{
+    vm_nx_bit = cpu_features.nx ? PTE_NX : 0;
+    u64 pml4_phys = pmm_alloc();
+    if (!pml4_phys)
+        panic("vm: no frame for the PML4");
+    pml4 = phys_to_virt(pml4_phys);
+
+    u64 top = 0;
+    for (unsigned i = 0; i < bootinfo.nmem; i++)
+        top = MAX(top, bootinfo.mem[i].base + bootinfo.mem[i].size);
+    map_direct(ALIGN_UP(MAX(top, DIRECT_MAP_MIN_BYTES), LARGE_PAGE_SIZE));
+
+    /* The kernel image, W^X: text read+execute, rodata (and the embedded rootfs)
+     * read-only, data and bss read+write, neither executable. */
+    map_kernel_range(_text_start, _text_end, 0);
+    map_kernel_range(_rodata_start, _rodata_end, vm_nx_bit);
+    map_kernel_range(_data_start, _data_end, PTE_W | vm_nx_bit);
+
+    /* Switch from the boot tables (which identity-map low memory) to ours: the
+     * lower half now belongs to the application alone. */
+    write_cr3(pml4_phys);
+}

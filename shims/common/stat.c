@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* stat.c: struct stat and struct statx from a vnode, shared by the io (fstat) and fs families. */
+#include <shim/linux_abi.h>
+#include <shim/util.h>
+
+#define STATX_BASIC_STATS 0x7ffu
+
+long shim_put_stat(u64 uaddr, const struct vnode *n)
+{
+    struct kstat k;
+    vfs_stat_node(n, &k);
+    struct linux_stat st = {
+        .st_dev = k.dev,
+        .st_ino = k.ino,
+        .st_nlink = k.nlink,
+        .st_mode = k.mode,
+        .st_uid = k.uid,
+        .st_gid = k.gid,
+        .st_rdev = k.rdev,
+        .st_size = k.size,
+        .st_blksize = k.blksize,
+        .st_blocks = k.blocks,
+        .st_atime = (u64)k.atime,
+        .st_mtime = (u64)k.mtime,
+        .st_ctime = (u64)k.ctime,
+    };
+    return copy_to_user(uaddr, &st, sizeof(st));
+}
+
+long shim_put_statx(u64 uaddr, const struct vnode *n, unsigned mask)
+{
+    struct kstat k;
+    vfs_stat_node(n, &k);
+    struct linux_statx sx = {
+        .stx_mask = STATX_BASIC_STATS, /* everything but the birth time */
+        .stx_blksize = (u32)k.blksize,
+        .stx_nlink = (u32)k.nlink,
+        .stx_uid = k.uid,
+        .stx_gid = k.gid,
+        .stx_mode = (u16)k.mode,
+        .stx_ino = k.ino,
+        .stx_size = (u64)k.size,
+        .stx_blocks = (u64)k.blocks,
+        .stx_atime = {k.atime, 0, 0},
+        .stx_ctime = {k.ctime, 0, 0},
+        .stx_mtime = {k.mtime, 0, 0},
+        .stx_rdev_major = dev_major(k.rdev),
+        .stx_rdev_minor = dev_minor(k.rdev),
+        .stx_dev_major = dev_major(k.dev),
+        .stx_dev_minor = dev_minor(k.dev),
+    };
+    return copy_to_user(uaddr, &sx, sizeof(sx));
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* stat.c: stat, lstat, newfstatat, statx, statfs and fstatfs. */
+#include <libos/mm.h>
+#include <libos/string.h>
+#include <shim/linux_abi.h>
+#include <shim/util.h>
+
+#define AT_STATX_SYNC_TYPE 0x6000
+#define RAMFS_MAGIC 0x858458f6
+#define ST_RDONLY 1
+
+static long lookup_at(int dirfd, u64 upath, int flags, struct vnode **n)
+{
+    if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE))
+        return -EINVAL;
+    char path[PATH_MAX];
+    long r = shim_get_path(upath, path);
+    if (r < 0)
+        return r;
+    int lf = (flags & AT_SYMLINK_NOFOLLOW) ? 0 : LOOKUP_FOLLOW;
+    if (flags & AT_EMPTY_PATH)
+        lf |= LOOKUP_EMPTY_OK;
+    return vfs_lookup(dirfd, path, lf, n);
+}
+
+/* sys_stat: Linux stat(2). */
+long sys_stat(const struct shim_args *a)
+{
+    struct vnode *n;
+    long r = lookup_at(AT_FDCWD, arg_uptr(a, 0), 0, &n);
+    return r < 0 ? r : shim_put_stat(arg_uptr(a, 1), n);
+}
+
+/* sys_lstat: Linux lstat(2). */
+long sys_lstat(const struct shim_args *a)
+{
+    struct vnode *n;
+    long r = lookup_at(AT_FDCWD, arg_uptr(a, 0), AT_SYMLINK_NOFOLLOW, &n);
+    return r < 0 ? r : shim_put_stat(arg_uptr(a, 1), n);
+}
+
+/* sys_newfstatat: Linux newfstatat(2), including AT_EMPTY_PATH on any fd. */
+long sys_newfstatat(const struct shim_args *a)
+{
+    struct vnode *n;
+    long r = lookup_at(arg_int(a, 0), arg_uptr(a, 1), arg_int(a, 3), &n);
+    return r < 0 ? r : shim_put_stat(arg_uptr(a, 2), n);
+}
+
+/* sys_statx: PARTIAL: Linux statx(2) without the birth time. */
+long sys_statx(const struct shim_args *a)
+{
+    struct vnode *n;
+    long r = lookup_at(arg_int(a, 0), arg_uptr(a, 1), arg_int(a, 2), &n);
+    return r < 0 ? r : shim_put_statx(arg_uptr(a, 4), n, arg_uint(a, 3));
+}
+
+static long put_statfs(u64 uaddr)
+{
+    struct linux_statfs st;
+    memset(&st, 0, sizeof(st));
+    st.f_type = RAMFS_MAGIC;
+    st.f_bsize = st.f_frsize = PAGE_SIZE;
+    st.f_blocks = pmm_total_pages();
+    st.f_namelen = NAME_MAX;
+    st.f_flags = ST_RDONLY;
+    return copy_to_user(uaddr, &st, sizeof(st));
+}
+
+/* sys_statfs: PARTIAL: one read-only RAM filesystem. */
+long sys_statfs(const struct shim_args *a)
+{
+    struct vnode *n;
+    long r = lookup_at(AT_FDCWD, arg_uptr(a, 0), 0, &n);
+    return r < 0 ? r : put_statfs(arg_uptr(a, 1));
+}
+
+/* sys_fstatfs: PARTIAL: one read-only RAM filesystem. */
+long sys_fstatfs(const struct shim_args *a) { return fd_get(arg_int(a, 0)) ? put_statfs(arg_uptr(a, 1)) : -EBADF; }

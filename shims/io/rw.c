@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* rw.c: read, write, pread64, pwrite64, close and lseek: decode, check user ranges, call the vfs. */
+#include <libos/vfs.h>
+#include <shim/util.h>
+
+#define MAX_RW_COUNT 0x7ffff000ul /* Linux caps one transfer at INT_MAX rounded down to a page */
+
+/* sys_read: Linux read(2). */
+long sys_read(const struct shim_args *a)
+{
+    struct file *f = fd_get(arg_int(a, 0));
+    u64 buf = arg_uptr(a, 1), n = MIN(arg_u64(a, 2), MAX_RW_COUNT);
+    if (!f)
+        return -EBADF;
+    if (!user_range_ok(buf, n))
+        return -EFAULT;
+    return vfs_read(f, (void *)buf, n);
+}
+
+/* sys_write: Linux write(2). */
+long sys_write(const struct shim_args *a)
+{
+    struct file *f = fd_get(arg_int(a, 0));
+    u64 buf = arg_uptr(a, 1), n = MIN(arg_u64(a, 2), MAX_RW_COUNT);
+    if (!f)
+        return -EBADF;
+    if (!user_range_ok(buf, n))
+        return -EFAULT;
+    return vfs_write(f, (const void *)buf, n);
+}
+
+/* sys_pread64: Linux pread64(2). */
+long sys_pread64(const struct shim_args *a)
+{
+    struct file *f = fd_get(arg_int(a, 0));
+    u64 buf = arg_uptr(a, 1), n = MIN(arg_u64(a, 2), MAX_RW_COUNT);
+    if (!f)
+        return -EBADF;
+    if (!user_range_ok(buf, n))
+        return -EFAULT;
+    return vfs_pread(f, (void *)buf, n, arg_u64(a, 3));
+}
+
+/* sys_pwrite64: Linux pwrite64(2); only devices can be open for writing in this version. */
+long sys_pwrite64(const struct shim_args *a)
+{
+    struct file *f = fd_get(arg_int(a, 0));
+    u64 buf = arg_uptr(a, 1), n = MIN(arg_u64(a, 2), MAX_RW_COUNT);
+    if (!f)
+        return -EBADF;
+    if (!user_range_ok(buf, n))
+        return -EFAULT;
+    if ((s64)arg_u64(a, 3) < 0)
+        return -EINVAL;
+    if (!f->ops->seekable)
+        return -ESPIPE;
+    return vfs_write(f, (const void *)buf, n);
+}
+
+/* sys_close: Linux close(2). */
+long sys_close(const struct shim_args *a) { return fd_close(arg_int(a, 0)); }
+
+/* sys_lseek: Linux lseek(2): SEEK_SET/CUR/END/DATA/HOLE. */
+long sys_lseek(const struct shim_args *a)
+{
+    struct file *f = fd_get(arg_int(a, 0));
+    if (!f)
+        return -EBADF;
+    return vfs_lseek(f, arg_long(a, 1), arg_int(a, 2));
+}
+
+/* sys_fstat: Linux fstat(2). */
+long sys_fstat(const struct shim_args *a)
+{
+    struct file *f = fd_get(arg_int(a, 0));
+    if (!f)
+        return -EBADF;
+    return shim_put_stat(arg_uptr(a, 1), f->node);
+}

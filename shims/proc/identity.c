@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* identity.c: pid/tid/ppid, process group and session, user and group ids. */
+#include <libos/proc.h>
+#include <shim/util.h>
+
+/* sys_getpid: Linux getpid(2): always 1, like a container's init. */
+long sys_getpid(const struct shim_args *a) { return proc.pid; }
+/* sys_gettid: Linux gettid(2): the one thread. */
+long sys_gettid(const struct shim_args *a) { return proc.tid; }
+/* sys_getppid: Linux getppid(2): 0, the parent is outside the VM. */
+long sys_getppid(const struct shim_args *a) { return proc.ppid; }
+/* sys_getpgrp: Linux getpgrp(2). */
+long sys_getpgrp(const struct shim_args *a) { return proc.pgid; }
+
+static bool is_self(int pid) { return pid == 0 || pid == proc.pid; }
+
+/* sys_getpgid: Linux getpgid(2) for ourselves, else ESRCH. */
+long sys_getpgid(const struct shim_args *a) { return is_self(arg_int(a, 0)) ? proc.pgid : -ESRCH; }
+/* sys_getsid: Linux getsid(2) for ourselves, else ESRCH. */
+long sys_getsid(const struct shim_args *a) { return is_self(arg_int(a, 0)) ? proc.sid : -ESRCH; }
+/* sys_setpgid: STUB: only ourselves, no change. */
+long sys_setpgid(const struct shim_args *a) { return is_self(arg_int(a, 0)) ? 0 : -ESRCH; }
+/* sys_setsid: STUB: pid 1 already leads its group, so Linux would say EPERM. */
+long sys_setsid(const struct shim_args *a) { return -EPERM; }
+
+/* sys_getuid: Linux getuid(2). */
+long sys_getuid(const struct shim_args *a) { return proc.uid; }
+/* sys_geteuid: Linux geteuid(2). */
+long sys_geteuid(const struct shim_args *a) { return proc.euid; }
+/* sys_getgid: Linux getgid(2). */
+long sys_getgid(const struct shim_args *a) { return proc.gid; }
+/* sys_getegid: Linux getegid(2). */
+long sys_getegid(const struct shim_args *a) { return proc.egid; }
+
+static long put3(const struct shim_args *a, u32 r, u32 e, u32 s)
+{
+    if (copy_to_user(arg_uptr(a, 0), &r, 4) < 0 || copy_to_user(arg_uptr(a, 1), &e, 4) < 0 ||
+        copy_to_user(arg_uptr(a, 2), &s, 4) < 0)
+        return -EFAULT;
+    return 0;
+}
+
+/* sys_getresuid: Linux getresuid(2). */
+long sys_getresuid(const struct shim_args *a) { return put3(a, proc.uid, proc.euid, proc.suid); }
+/* sys_getresgid: Linux getresgid(2). */
+long sys_getresgid(const struct shim_args *a) { return put3(a, proc.gid, proc.egid, proc.sgid); }
+
+/* Linux's rule without capabilities beyond "euid 0 may do anything". */
+static bool may_set(u32 id, u32 r, u32 e, u32 s, u32 privileged) { return privileged == 0 || id == r || id == e || id == s; }
+
+/* sys_setuid: PARTIAL: bookkeeping of the ids, Linux's permission rule. */
+long sys_setuid(const struct shim_args *a)
+{
+    u32 id = arg_uint(a, 0);
+    if (!may_set(id, proc.uid, proc.euid, proc.suid, proc.euid))
+        return -EPERM;
+    if (proc.euid == 0)
+        proc.uid = proc.suid = id;
+    proc.euid = id;
+    return 0;
+}
+
+/* sys_setgid: PARTIAL: bookkeeping of the ids, Linux's permission rule. */
+long sys_setgid(const struct shim_args *a)
+{
+    u32 id = arg_uint(a, 0);
+    if (!may_set(id, proc.gid, proc.egid, proc.sgid, proc.euid))
+        return -EPERM;
+    if (proc.euid == 0)
+        proc.gid = proc.sgid = id;
+    proc.egid = id;
+    return 0;
+}
+
+static long setres(u32 *r, u32 *e, u32 *s, const struct shim_args *a)
+{
+    u32 v[3] = {arg_uint(a, 0), arg_uint(a, 1), arg_uint(a, 2)};
+    for (int i = 0; i < 3; i++)
+        if (v[i] != ~0u && !may_set(v[i], *r, *e, *s, proc.euid))
+            return -EPERM;
+    if (v[0] != ~0u)
+        *r = v[0];
+    if (v[1] != ~0u)
+        *e = v[1];
+    if (v[2] != ~0u)
+        *s = v[2];
+    return 0;
+}
+
+/* sys_setresuid: PARTIAL: bookkeeping (-1 keeps a value). */
+long sys_setresuid(const struct shim_args *a) { return setres(&proc.uid, &proc.euid, &proc.suid, a); }
+/* sys_setresgid: PARTIAL: bookkeeping (-1 keeps a value). */
+long sys_setresgid(const struct shim_args *a) { return setres(&proc.gid, &proc.egid, &proc.sgid, a); }
+
+/* sys_getgroups: PARTIAL: there are no supplementary groups. */
+long sys_getgroups(const struct shim_args *a) { return arg_int(a, 0) < 0 ? -EINVAL : 0; }
+/* sys_setgroups: STUB: returns 0; the list is not kept. */
+long sys_setgroups(const struct shim_args *a) { return arg_int(a, 0) < 0 ? -EINVAL : 0; }

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* clock.c: clock_gettime, clock_getres, gettimeofday and time. */
+#include <libos/proc.h>
+#include <libos/time.h>
+#include <shim/linux_abi.h>
+#include <shim/util.h>
+
+#include "time_ids.h"
+
+/* The clock's current value in ns, or -EINVAL for an unknown id. */
+long time_clock_ns(int id, u64 *ns)
+{
+    switch (id) {
+    case CLOCK_REALTIME:
+    case CLOCK_REALTIME_COARSE:
+    case CLOCK_REALTIME_ALARM:
+    case CLOCK_TAI:
+        *ns = time_real_ns();
+        return 0;
+    case CLOCK_MONOTONIC:
+    case CLOCK_MONOTONIC_RAW:
+    case CLOCK_MONOTONIC_COARSE:
+    case CLOCK_BOOTTIME:
+    case CLOCK_BOOTTIME_ALARM:
+        *ns = time_mono_ns();
+        return 0;
+    case CLOCK_PROCESS_CPUTIME_ID:
+    case CLOCK_THREAD_CPUTIME_ID:
+        *ns = time_since_tsc_ns(proc.start_tsc);
+        return 0;
+    default:
+        return -EINVAL;
+    }
+}
+
+/* sys_clock_gettime: PARTIAL: CPU-time clocks = time since exec. */
+long sys_clock_gettime(const struct shim_args *a)
+{
+    u64 ns;
+    long r = time_clock_ns(arg_int(a, 0), &ns);
+    if (r < 0)
+        return r;
+    struct linux_timespec ts = {(s64)(ns / NSEC_PER_SEC), (s64)(ns % NSEC_PER_SEC)};
+    return copy_to_user(arg_uptr(a, 1), &ts, sizeof(ts));
+}
+
+/* sys_clock_getres: Linux clock_getres(2): 1 ns for every clock (the TSC is finer). */
+long sys_clock_getres(const struct shim_args *a)
+{
+    u64 ns;
+    int id = arg_int(a, 0);
+    if (id < 0 || id > CLOCK_TAI || time_clock_ns(id, &ns) < 0)
+        return -EINVAL;
+    struct linux_timespec ts = {0, 1};
+    return arg_uptr(a, 1) ? copy_to_user(arg_uptr(a, 1), &ts, sizeof(ts)) : 0;
+}
+
+/* sys_gettimeofday: Linux gettimeofday(2); the timezone is always UTC (zeros). */
+long sys_gettimeofday(const struct shim_args *a)
+{
+    u64 ns = time_real_ns();
+    struct linux_timeval tv = {(s64)(ns / NSEC_PER_SEC), (s64)(ns % NSEC_PER_SEC / 1000)};
+    if (arg_uptr(a, 0) && copy_to_user(arg_uptr(a, 0), &tv, sizeof(tv)) < 0)
+        return -EFAULT;
+    u32 tz[2] = {0, 0};
+    if (arg_uptr(a, 1) && copy_to_user(arg_uptr(a, 1), tz, sizeof(tz)) < 0)
+        return -EFAULT;
+    return 0;
+}
+
+/* sys_time: Linux time(2). */
+long sys_time(const struct shim_args *a)
+{
+    s64 t = (s64)(time_real_ns() / NSEC_PER_SEC);
+    if (arg_uptr(a, 0) && copy_to_user(arg_uptr(a, 0), &t, sizeof(t)) < 0)
+        return -EFAULT;
+    return t;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sleep.c: nanosleep, clock_nanosleep and the interval timers (stored, never firing yet). */
+#include <libos/log.h>
+#include <libos/time.h>
+#include <shim/linux_abi.h>
+#include <shim/util.h>
+
+#include "time_ids.h"
+
+#define ITIMER_REAL 0
+#define ITIMER_PROF 2
+
+static struct linux_itimerval itimers[3];
+
+static long get_timespec(u64 uts, u64 *ns)
+{
+    struct linux_timespec ts;
+    if (copy_from_user(&ts, uts, sizeof(ts)) < 0)
+        return -EFAULT;
+    if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= (s64)NSEC_PER_SEC)
+        return -EINVAL;
+    *ns = (u64)ts.tv_sec * NSEC_PER_SEC + (u64)ts.tv_nsec;
+    return 0;
+}
+
+/* sys_nanosleep: Linux nanosleep(2): halts on the LAPIC timer until the deadline. */
+long sys_nanosleep(const struct shim_args *a)
+{
+    u64 ns;
+    long r = get_timespec(arg_uptr(a, 0), &ns);
+    if (r < 0)
+        return r;
+    time_sleep_until(time_mono_ns() + ns);
+    return 0;
+}
+
+/* sys_clock_nanosleep: Linux clock_nanosleep(2), relative or TIMER_ABSTIME. */
+long sys_clock_nanosleep(const struct shim_args *a)
+{
+    int id = arg_int(a, 0), flags = arg_int(a, 1);
+    if (id == CLOCK_THREAD_CPUTIME_ID)
+        return -EINVAL;
+    u64 now, ns;
+    long r = time_clock_ns(id, &now);
+    if (r < 0)
+        return r;
+    r = get_timespec(arg_uptr(a, 2), &ns);
+    if (r < 0)
+        return r;
+    u64 mono = time_mono_ns();
+    if (flags & TIMER_ABSTIME)
+        time_sleep_until(ns > now ? mono + (ns - now) : mono);
+    else
+        time_sleep_until(mono + ns);
+    return 0;
+}
+
+/* sys_getitimer: PARTIAL: the stored value. */
+long sys_getitimer(const struct shim_args *a)
+{
+    int which = arg_int(a, 0);
+    if (which < ITIMER_REAL || which > ITIMER_PROF)
+        return -EINVAL;
+    return copy_to_user(arg_uptr(a, 1), &itimers[which], sizeof(itimers[0]));
+}
+
+/* sys_setitimer: PARTIAL: stored; a non-zero timer cannot fire yet (logged once). */
+long sys_setitimer(const struct shim_args *a)
+{
+    int which = arg_int(a, 0);
+    if (which < ITIMER_REAL || which > ITIMER_PROF)
+        return -EINVAL;
+    struct linux_itimerval nv = {0}, old = itimers[which];
+    if (arg_uptr(a, 1) && copy_from_user(&nv, arg_uptr(a, 1), sizeof(nv)) < 0)
+        return -EFAULT;
+    if (arg_uptr(a, 2) && copy_to_user(arg_uptr(a, 2), &old, sizeof(old)) < 0)
+        return -EFAULT;
+    static bool warned;
+    if ((nv.it_value.tv_sec || nv.it_value.tv_usec) && !warned) {
+        warned = true;
+        kinfo("setitimer: interval timers do not fire yet; the signal will not come");
+    }
+    itimers[which] = nv;
+    return 0;
+}
+
+/* sys_alarm: PARTIAL: remembered as ITIMER_REAL; never fires yet. */
+long sys_alarm(const struct shim_args *a)
+{
+    u64 old = (u64)itimers[ITIMER_REAL].it_value.tv_sec + (itimers[ITIMER_REAL].it_value.tv_usec ? 1 : 0);
+    itimers[ITIMER_REAL] = (struct linux_itimerval){{0, 0}, {arg_uint(a, 0), 0}};
+    return (long)old;
+}

@@ -1,0 +1,57 @@
+/* guest.h: PASS/FAIL reporting shared by the guest test programs (ordinary Linux programs).
+ *
+ * Each program prints "PASS <case>" or "FAIL <case>: <why>" per case and finally
+ * "N passed, N failed", and exits 0 iff nothing failed. Output must not depend on
+ * addresses, times, pids or whether stdout is a terminal: the same program runs
+ * natively (glibc and musl, static) and inside the unikernel, and the outputs are
+ * compared line by line.
+ */
+#ifndef GUEST_H
+#define GUEST_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int guest_passed, guest_failed;
+
+/* Unbuffered stdout: direct write(2)s and printf output keep their order. */
+static void guest_begin(void) { setvbuf(stdout, NULL, _IONBF, 0); }
+
+static void guest_check(const char *name, int ok, const char *expr, int err)
+{
+    if (ok) {
+        printf("PASS %s\n", name);
+        guest_passed++;
+    } else {
+        printf("FAIL %s: %s (errno %d %s)\n", name, expr, err, strerror(err));
+        guest_failed++;
+    }
+}
+
+/* CHECK(name, condition): errno is captured before printing can change it. */
+#define CHECK(name, cond)                                                                          \
+    do {                                                                                           \
+        int guest_ok_ = (cond);                                                                    \
+        guest_check((name), guest_ok_, #cond, errno);                                              \
+    } while (0)
+
+/* EXPECT_ERR(name, call, err): the call returns -1 and sets errno to err. */
+#define EXPECT_ERR(name, call, err)                                                                \
+    do {                                                                                           \
+        errno = 0;                                                                                 \
+        long guest_r_ = (long)(call);                                                              \
+        int guest_e_ = errno;                                                                      \
+        guest_check((name), guest_r_ == -1 && guest_e_ == (err), #call " fails with " #err, guest_e_); \
+    } while (0)
+
+static int guest_finish(void)
+{
+    printf("%d passed, %d failed\n", guest_passed, guest_failed);
+    return guest_failed ? 1 : 0;
+}
+
+#endif /* GUEST_H */
