@@ -1,0 +1,109 @@
+"""The CLI as users and CI scripts see it: output streams, JSON, exit codes, error lines."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fixtures.ocibuild import Image, Layer, write_layout
+
+D2U = [sys.executable, "-m", "dock2uni"]
+
+
+def run_cli(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*D2U, *args, "--cache-dir", str(cache)], capture_output=True, text=True, check=False
+    )
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> Path:
+    """A two-layer OCI layout with a shell-script entrypoint and a user."""
+    base = (
+        Layer()
+        .dir("etc")
+        .file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n")
+        .file("etc/group", "root:x:0:\napp:x:1000:\n")
+        .dir("bin")
+        .file("bin/sh", b"\x7fELF" + b"\0" * 60, mode=0o755)
+    )
+    app = Layer().dir("app").file("app/start.sh", "#!/bin/sh\nexec echo hi\n", mode=0o755)
+    image = Image(
+        layers=[base, app],
+        config={
+            "Entrypoint": ["/app/start.sh"],
+            "Cmd": ["--serve"],
+            "Env": ["A=1"],
+            "User": "app",
+            "WorkingDir": "/app",
+            "ExposedPorts": {"8080/tcp": {}},
+        },
+    )
+    dest = tmp_path / "layout"
+    write_layout(dest, {"latest": image})
+    return dest
+
+
+def test_inspect_json_goes_to_stdout_only_and_is_complete(layout: Path, tmp_path: Path) -> None:
+    """--format json: one JSON document on stdout, nothing else; the documented keys are there."""
+    proc = run_cli("inspect", f"oci:{layout}:latest", "--format", "json", cache=tmp_path / "c")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["argv"] == ["/app/start.sh", "--serve"]
+    assert doc["exec"]["kind"] == "script" and doc["exec"]["interpreter"] == ["/bin/sh"]
+    assert doc["user"] == {"text": "app", "uid": 1000, "gid": 1000, "name": "app"}
+    assert doc["workdir"] == "/app" and doc["exposed_ports"] == ["8080/tcp"]
+    assert doc["platform"] == "linux/amd64" and len(doc["layers"]) == 2
+    assert doc["digest"].startswith("sha256:") and doc["files"] >= 6
+    assert "A=1" in doc["env"]
+
+
+def test_inspect_text_is_for_people(layout: Path, tmp_path: Path) -> None:
+    """The text form names the command, the script interpreter and the layers."""
+    proc = run_cli("inspect", f"oci:{layout}", cache=tmp_path / "c")
+    assert proc.returncode == 0, proc.stderr
+    assert "/app/start.sh --serve" in proc.stdout
+    assert "interpreter /bin/sh" in proc.stdout and "Layers (2)" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("source", "code"),
+    [
+        ("oci:/nonexistent/dir", 3),
+        ("Upper/Case:tag", 9),
+        ("docker-daemon:", 9),
+        ("name@sha256:../../etc/passwd", 9),
+    ],
+)
+def test_errors_are_two_lines_and_a_specific_exit_code(
+    source: str, code: int, tmp_path: Path
+) -> None:
+    """Each error: 'error:' line, 'hint:' line, the class's exit code, no traceback."""
+    proc = run_cli("inspect", source, cache=tmp_path / "c")
+    assert proc.returncode == code, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("dock2uni: error: ")
+    assert lines[1].startswith("dock2uni: hint: ")
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    """Unknown options and bad option values are usage errors."""
+    assert run_cli("inspect", "x", "--bogus", cache=tmp_path).returncode == 2
+    assert run_cli("inspect", "x", "--tls-verify=maybe", cache=tmp_path).returncode == 2
+    assert run_cli("inspect", "x", "--format", "xml", cache=tmp_path).returncode == 2
+
+
+def test_debug_shows_a_traceback(tmp_path: Path) -> None:
+    """--debug adds the traceback to the two lines."""
+    proc = run_cli("inspect", "oci:/nonexistent/dir", "--debug", cache=tmp_path)
+    assert proc.returncode == 3 and "Traceback" in proc.stderr
+
+
+def test_version() -> None:
+    """--version prints the version and exits 0."""
+    proc = subprocess.run([*D2U, "--version"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and proc.stdout.startswith("dock2uni ")
