@@ -139,6 +139,13 @@ class OutputError(Dock2UniError):
     default_hint = "Check the output path; pass a .uni file written by `dock2uni convert`."
 
 
+class AuditGateError(Dock2UniError):
+    """`dock2uni audit --fail-on ...`: the verdict is at or below the gate (CI failure)."""
+
+    exit_code = 20
+    default_hint = "See the report; pass --fail-on never to report without failing."
+
+
 class RunError(Dock2UniError):
     """QEMU is missing or the VM could not be started (docker run's 125)."""
 
@@ -160,5 +167,6 @@ ALL_ERRORS: tuple[type[Dock2UniError], ...] = (
     ElfError,
     BuildError,
     OutputError,
+    AuditGateError,
     RunError,
 )
