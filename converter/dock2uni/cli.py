@@ -414,6 +414,109 @@ def run(
     raise typer.Exit(result.exit_code)
 
 
+class AuditFormat(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    sarif = "sarif"
+
+
+class FailOn(StrEnum):
+    unsupported = "unsupported"
+    partial = "partial"
+    never = "never"
+
+
+@app.command()
+def audit(
+    source: SourceArg,
+    output_format: Annotated[
+        AuditFormat,
+        typer.Option("--format", "-f", help="Report format (sarif: GitHub code scanning)."),
+    ] = AuditFormat.text,
+    fail_on: Annotated[
+        FailOn,
+        typer.Option("--fail-on", help="Exit 20 when the verdict is at least this bad (CI gate)."),
+    ] = FailOn.unsupported,
+    trace: Annotated[
+        bool,
+        typer.Option(
+            "--trace",
+            help="Also run the entrypoint natively under strace -f in a "
+            "throwaway chroot and compare (needs root and strace).",
+        ),
+    ] = False,
+    trace_seconds: Annotated[
+        float, typer.Option("--trace-seconds", help="How long --trace lets the program run.")
+    ] = 10.0,
+    entrypoint: Annotated[
+        str | None,
+        typer.Option("--entrypoint", help="Override Entrypoint, JSON array of strings."),
+    ] = None,
+    cmd: Annotated[
+        str | None, typer.Option("--cmd", help="Override Cmd, JSON array of strings.")
+    ] = None,
+    platform: PlatformOpt = str(DEFAULT_PLATFORM),
+    insecure: InsecureOpt = False,
+    tls_verify: TlsVerifyOpt = "true",
+    creds: CredsOpt = None,
+    authfile: AuthfileOpt = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    cache_dir: CacheOpt = None,
+    max_image_size: MaxSizeOpt = None,
+    max_entries: MaxEntriesOpt = None,
+) -> None:
+    """Migration audit: which syscalls the image's program can make that the library OS lacks."""
+    from dock2uni.runspec import Overrides
+
+    overrides = Overrides(
+        entrypoint=parse_json_argv(entrypoint, "--entrypoint"), cmd=parse_json_argv(cmd, "--cmd")
+    )
+    ctx = make_context(
+        quiet=quiet,
+        debug=debug,
+        cache_dir=cache_dir,
+        max_size=max_image_size,
+        max_entries=max_entries,
+    )
+    options = make_acquire_options(
+        platform=platform, insecure=insecure, tls_verify=tls_verify, creds=creds, authfile=authfile
+    )
+    from dock2uni.audit import run_audit
+    from dock2uni.pipeline import inspect_image
+
+    inspected = inspect_image(source, options, ctx, overrides)
+    run_audit(
+        inspected.unpacked,
+        inspected.spec,
+        ctx,
+        out=sys.stdout,
+        fmt=output_format.value,
+        fail_on=fail_on.value,
+        source=source,
+        trace=trace,
+        trace_seconds=trace_seconds,
+    )
+
+
+@app.command("support-matrix")
+def support_matrix(
+    output_format: Annotated[
+        AuditFormat, typer.Option("--format", "-f", help="text, json or markdown.")
+    ] = AuditFormat.text,
+) -> None:
+    """Print the library OS's syscall support table (from shims/*/*.def)."""
+    from dock2uni.audit import render_support_matrix
+    from dock2uni.support import load_support_table
+
+    if output_format is AuditFormat.sarif:
+        raise typer.BadParameter(
+            "support-matrix prints text, json or markdown", param_hint="--format"
+        )
+    sys.stdout.write(render_support_matrix(load_support_table(), output_format.value))
+
+
 def report_error(exc: Dock2UniError) -> NoReturn:
     print(f"dock2uni: error: {exc.message}", file=sys.stderr)
     if exc.hint:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dock2uni.acquire import AcquireOptions, acquire
+from dock2uni.analyse import analyse
+from dock2uni.analyse.model import Analysis
 from dock2uni.context import Context
 from dock2uni.link import LinkResult, link_image
 from dock2uni.oci.sources import parse_source
@@ -39,6 +41,23 @@ def inspect_image(
     return Inspected(unpacked=unpacked, spec=run_spec(unpacked, overrides))
 
 
+def planned_syscalls(analysis: Analysis) -> tuple[frozenset[str], bool, str]:
+    """(syscalls found, whether the set is complete, why the plan links what it links)."""
+    names = frozenset(analysis.syscall_names())
+    if analysis.unknown_sites:
+        return (
+            names,
+            False,
+            (
+                f"all families: {len(analysis.unknown_sites)} syscall site(s) with a number "
+                "the analysis could not recover"
+            ),
+        )
+    if analysis.errors:
+        return names, False, f"all families: {len(analysis.errors)} file(s) could not be analysed"
+    return names, True, f"families implementing the {len(names)} syscalls the program can reach"
+
+
 def convert_image(
     source_text: str,
     output: Path,
@@ -49,15 +68,20 @@ def convert_image(
     rootfs_policy: str = "default",
     separate_initrd: bool = False,
 ) -> tuple[Inspected, Plan, LinkResult]:
-    """acquire -> unpack -> run spec -> plan -> link + package."""
+    """acquire -> unpack -> run spec -> analyse -> plan -> link + package."""
     inspected = inspect_image(source_text, options, ctx, overrides)
     image = inspected.unpacked.image
+    syscalls, complete, reason = planned_syscalls(analyse(inspected.unpacked, inspected.spec, ctx))
     the_plan = plan(
         inspected.spec,
         load_support_table(),
-        syscalls=None,
+        syscalls=syscalls,
+        complete=complete,
+        families_reason=reason,
         hostname=image.manifest_digest.split(":", 1)[1][:12],
         rootfs_policy=rootfs_policy,
     )
+    for name in the_plan.missing:
+        ctx.note(f"dock2uni: warning: the program can call {name}, which the library OS lacks")
     linked = link_image(inspected.unpacked, the_plan, output, ctx, separate_initrd=separate_initrd)
     return inspected, the_plan, linked

@@ -41,10 +41,15 @@ def plan(
     support: SupportTable,
     *,
     syscalls: Set[str] | None,
+    complete: bool = True,
+    families_reason: str = "",
     hostname: str,
     rootfs_policy: str = "default",
 ) -> Plan:
-    """Decide families and the start-up of the program described by ``spec``."""
+    """Decide families and the start-up of the program described by ``spec``.
+
+    ``syscalls`` is what the analysis found (None: not analysed); ``complete`` is False
+    when it may have missed calls (sites with unrecovered numbers, unreadable files)."""
     if rootfs_policy not in ROOTFS_POLICIES:
         raise ValueError(f"unknown rootfs policy {rootfs_policy!r}")
     if spec.exec_path is None or spec.exec_kind == "missing":
@@ -66,14 +71,16 @@ def plan(
         raise ElfError(f"{exec_path} is neither an ELF binary nor a #! script")
 
     table = support.by_name()
-    if syscalls is None:
+    known = set(syscalls or ())
+    missing = tuple(sorted(n for n in known if n not in table or table[n].level == "ERR"))
+    if syscalls is None or not complete:
+        # A call we cannot see could need any family: linking one too few would turn
+        # a working call into ENOSYS at run time.
         families = support.families
-        reason = "all families: the program's syscalls were not analysed"
-        missing: tuple[str, ...] = ()
+        reason = families_reason or "all families: the program's syscalls were not analysed"
     else:
-        families = support.families_for(syscalls)
-        reason = f"families implementing the {len(syscalls)} syscalls the program can reach"
-        missing = tuple(sorted(n for n in syscalls if n not in table or table[n].level == "ERR"))
+        families = support.families_for(known)
+        reason = families_reason or f"families implementing the {len(known)} syscalls"
     return Plan(
         families=families,
         families_reason=reason,

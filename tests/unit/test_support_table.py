@@ -82,3 +82,13 @@ def test_unknown_family_file_names_are_refused(tmp_path: Path) -> None:
     (tmp_path / "fs" / "other.def").write_text("/* x */\n")
     with pytest.raises(DefSyntaxError):
         load_support_table(tmp_path)
+
+
+def test_docs_support_matrix_is_current() -> None:
+    """docs/support-matrix.md equals what `make support-matrix` generates from the .def files."""
+    from dock2uni.audit import render_support_matrix
+
+    doc = paths.REPO / "docs" / "support-matrix.md"
+    assert doc.read_text() == render_support_matrix(load_support_table(), "markdown"), (
+        "docs/support-matrix.md is stale: run `make support-matrix`"
+    )
