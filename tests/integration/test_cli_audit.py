@@ -1,0 +1,79 @@
+"""`dock2uni audit` and `support-matrix` as CI runs them: formats on stdout, gate exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+from fixtures.build import fixture_layout
+
+D2U = [sys.executable, "-m", "dock2uni"]
+
+
+@pytest.fixture(scope="module")
+def musl_source() -> str:
+    return f"oci:{fixture_layout('hello-static-musl')}:latest"
+
+
+def audit(source: str, *args: str, cache: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*D2U, "audit", source, "--cache-dir", str(cache), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_json_report_validates_and_gate_never_exits_0(musl_source: str, tmp_path: Path) -> None:
+    """--format json --fail-on never: exit 0, stdout is one document valid against our schema."""
+    proc = audit(musl_source, "--format", "json", "--fail-on", "never", cache=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    schema = json.loads(
+        resources.files("dock2uni").joinpath("schemas/audit-report.schema.json").read_text()
+    )
+    jsonschema.validate(report, schema)
+    assert report["syscalls"] == sorted(report["syscalls"])
+    assert {"write", "writev"} & set(report["syscalls"]) and "exit_group" in report["syscalls"]
+
+
+def test_gate_fails_with_exit_20_when_something_is_unsupported(
+    musl_source: str, tmp_path: Path
+) -> None:
+    """The default gate (--fail-on unsupported) exits 20 when the verdict is unsupported,
+    and --fail-on partial is at least as strict."""
+    verdict = json.loads(
+        audit(musl_source, "-f", "json", "--fail-on", "never", cache=tmp_path).stdout
+    )["verdict"]
+    default = audit(musl_source, cache=tmp_path)
+    partial = audit(musl_source, "--fail-on", "partial", cache=tmp_path)
+    assert default.returncode == (20 if verdict == "unsupported" else 0), default.stderr
+    assert partial.returncode == (0 if verdict == "supported" else 20), partial.stderr
+    if default.returncode == 20:
+        assert "fails --fail-on unsupported" in default.stderr
+
+
+def test_sarif_and_markdown_formats(musl_source: str, tmp_path: Path) -> None:
+    """SARIF 2.1.0 and Markdown (for $GITHUB_STEP_SUMMARY) come out on stdout."""
+    sarif = json.loads(
+        audit(musl_source, "-f", "sarif", "--fail-on", "never", cache=tmp_path).stdout
+    )
+    assert sarif["version"] == "2.1.0" and sarif["runs"][0]["tool"]["driver"]["name"] == "dock2uni"
+    md = audit(musl_source, "-f", "markdown", "--fail-on", "never", cache=tmp_path)
+    assert md.returncode == 0 and md.stdout.startswith("#")
+
+
+def test_support_matrix_json_lists_the_table() -> None:
+    """support-matrix --format json prints every entry of the .def tables."""
+    proc = subprocess.run(
+        [*D2U, "support-matrix", "--format", "json"], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    text = json.dumps(doc)
+    assert '"write"' in text and '"FULL"' in text
