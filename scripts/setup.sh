@@ -11,6 +11,7 @@ APT_PACKAGES=(
   docker.io docker-registry skopeo umoci                  # real daemon, registry, reference tools
   debootstrap busybox-static cpio zstd                    # fixtures
   strace apache2-utils dpkg-dev                           # audit traces, htpasswd, apt source
+  time                                                    # benchmarks: peak RSS (/usr/bin/time)
   python3-venv
 )
 
@@ -30,7 +31,9 @@ want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: preparing .venv"
   python3 -m venv .venv
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e '.[dev]'
+  # grep drops this machine's notes about absent local package mirrors, nothing else
+  { .venv/bin/pip install -q --upgrade pip && .venv/bin/pip install -q -e '.[dev]'; } 2>&1 |
+    { grep -v "^WARNING: Location 'file://" || true; }
+  [ "${PIPESTATUS[0]}" = 0 ] || { echo "setup: pip install failed" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi

@@ -151,6 +151,33 @@ def make_acquire_options(
     )
 
 
+def image_session(
+    *,
+    platform: str,
+    insecure: bool,
+    tls_verify: str,
+    creds: str | None,
+    authfile: Path | None,
+    quiet: bool,
+    debug: bool,
+    cache_dir: Path | None,
+    max_image_size: int | None,
+    max_entries: int | None,
+) -> tuple[Context, AcquireOptions]:
+    """The Context and AcquireOptions of a command that reads an image SOURCE."""
+    ctx = make_context(
+        quiet=quiet,
+        debug=debug,
+        cache_dir=cache_dir,
+        max_size=max_image_size,
+        max_entries=max_entries,
+    )
+    options = make_acquire_options(
+        platform=platform, insecure=insecure, tls_verify=tls_verify, creds=creds, authfile=authfile
+    )
+    return ctx, options
+
+
 def version_callback(value: bool) -> None:
     if value:
         print(f"dock2uni {__version__}")
@@ -199,15 +226,17 @@ def inspect(
 
             sys.stdout.write(metadata_text(meta))
         return
-    ctx = make_context(
+    ctx, options = image_session(
+        platform=platform,
+        insecure=insecure,
+        tls_verify=tls_verify,
+        creds=creds,
+        authfile=authfile,
         quiet=quiet,
         debug=debug,
         cache_dir=cache_dir,
-        max_size=max_image_size,
+        max_image_size=max_image_size,
         max_entries=max_entries,
-    )
-    options = make_acquire_options(
-        platform=platform, insecure=insecure, tls_verify=tls_verify, creds=creds, authfile=authfile
     )
     from dock2uni.inspect_report import inspect_json, inspect_text
     from dock2uni.pipeline import inspect_image
@@ -310,15 +339,17 @@ def convert(
         cmd=parse_json_argv(cmd, "--cmd"),
         env=parse_env(env),
     )
-    ctx = make_context(
+    ctx, options = image_session(
+        platform=platform,
+        insecure=insecure,
+        tls_verify=tls_verify,
+        creds=creds,
+        authfile=authfile,
         quiet=quiet,
         debug=debug,
         cache_dir=cache_dir,
-        max_size=max_image_size,
+        max_image_size=max_image_size,
         max_entries=max_entries,
-    )
-    options = make_acquire_options(
-        platform=platform, insecure=insecure, tls_verify=tls_verify, creds=creds, authfile=authfile
     )
     from dock2uni.convert_report import convert_json, convert_text
     from dock2uni.pipeline import convert_image
@@ -473,15 +504,17 @@ def audit(
     overrides = Overrides(
         entrypoint=parse_json_argv(entrypoint, "--entrypoint"), cmd=parse_json_argv(cmd, "--cmd")
     )
-    ctx = make_context(
+    ctx, options = image_session(
+        platform=platform,
+        insecure=insecure,
+        tls_verify=tls_verify,
+        creds=creds,
+        authfile=authfile,
         quiet=quiet,
         debug=debug,
         cache_dir=cache_dir,
-        max_size=max_image_size,
+        max_image_size=max_image_size,
         max_entries=max_entries,
-    )
-    options = make_acquire_options(
-        platform=platform, insecure=insecure, tls_verify=tls_verify, creds=creds, authfile=authfile
     )
     from dock2uni.audit import run_audit
     from dock2uni.pipeline import inspect_image

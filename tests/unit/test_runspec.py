@@ -8,11 +8,10 @@ from typing import Any
 import pytest
 
 from dock2uni.errors import InvalidImageError
-from dock2uni.fs.store import ContentStore
-from dock2uni.fs.tree import DirNode, FileNode, SymlinkNode, Tree
-from dock2uni.model import DEFAULT_PLATFORM, AcquiredImage
+from dock2uni.fs.tree import DirNode, FileNode, SymlinkNode
 from dock2uni.runspec import Overrides, parse_shebang, run_spec
 from dock2uni.unpack import UnpackedImage
+from tests.imagetree import HostImage, unpacked_from
 
 PASSWD = "root:x:0:0:root:/root:/bin/sh\nnginx:x:101:102:nginx:/var/www:/sbin/nologin\n"
 GROUP = "root:x:0:\nwww:x:33:\nnginx:x:102:\n"
@@ -22,37 +21,20 @@ def make_image(
     tmp_path: Path, config: dict[str, Any], files: dict[str, bytes | str]
 ) -> UnpackedImage:
     """An UnpackedImage holding ``files`` (str values are symlink targets)."""
-    store = ContentStore(tmp_path / "store")
-    tree = Tree()
+    img = HostImage(tmp_path / "store")
     for path, value in files.items():
         parts = path.strip("/").split("/")
-        node = tree.root
+        node = img.tree.root
         for comp in parts[:-1]:
             child = node.children.setdefault(comp, DirNode())
             assert isinstance(child, DirNode)
             node = child
         if isinstance(value, str):
             node.children[parts[-1]] = SymlinkNode(target=value)
-        elif value == b"<dir>":
-            node.children.setdefault(parts[-1], DirNode())
         else:
-            digest = store.put_bytes(value)
+            digest = img.store.put_bytes(value)
             node.children[parts[-1]] = FileNode(mode=0o755, size=len(value), digest=digest)
-    image = AcquiredImage(
-        source="test",
-        transport="oci",
-        reference=None,
-        manifest_digest="sha256:" + "0" * 64,
-        manifest_media_type="x",
-        manifest={},
-        manifest_bytes=b"",
-        config_digest="sha256:" + "1" * 64,
-        config={"config": config},
-        config_bytes=b"",
-        layers=(),
-        platform=DEFAULT_PLATFORM,
-    )
-    return UnpackedImage(image=image, tree=tree, store=store, layers=())
+    return unpacked_from(img, config)
 
 
 ELF = b"\x7fELF" + b"\0" * 60
