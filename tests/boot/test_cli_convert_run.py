@@ -1,4 +1,4 @@
-"""convert -> inspect IMAGE.uni -> run through the CLI, with an embedded rootfs and with --initrd."""
+"""convert, inspect IMAGE.uni and run through the CLI: rootfs embedded or as --initrd."""
 
 from __future__ import annotations
 
