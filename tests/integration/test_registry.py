@@ -631,3 +631,33 @@ def test_token_auth_wrong_password(
     assert "token server" in exc.message
     assert_no_secrets([wrong, BOB_PASSWORD, *tokens.issued], exc, err.getvalue())
     check_scratch_clean(tmp_path, cache_dir)
+
+
+def test_cli_inspect_bare_reference(
+    open_registry: tuple[Registry, dict[str, str]], tmp_path: Path
+) -> None:
+    """`dock2uni inspect HOST:PORT/NAME:TAG --insecure` through the CLI prints the pinned digest."""
+    import subprocess
+    import sys
+
+    registry, digests = open_registry
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dock2uni",
+            "inspect",
+            f"{registry.host}/single:gzip",
+            "--insecure",
+            "-f",
+            "json",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["digest"] == digests["single:gzip"] and doc["transport"] == "docker"
