@@ -1,0 +1,131 @@
+"""Boot one QEMU guest and time it: first bytes of a marker on COM1, and QEMU's exit.
+
+Every QEMU guest of the suite (the unikernel, the Linux microVM, the floor) is
+timed by this one function, so their figures differ only by the guest. Time zero
+is just before QEMU is spawned; "marker" is when the pipe read holding the first
+byte of the marker arrived on COM1 (bench/timing.py); "exit" is when QEMU exited.
+COM2 (the library OS log) goes to a Unix socket we drain; the time of its
+``D2U:ENTER`` line (the kernel is about to enter the application) is kept too.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.timing import read_until_exit
+from dock2uni.context import Context
+
+
+@dataclass(frozen=True)
+class GuestTiming:
+    """How one boot went, in seconds from the spawn of QEMU."""
+
+    marker: float | None  # first byte of the marker on COM1
+    exit: float  # QEMU exited
+    enter: float | None  # D2U:ENTER on COM2 (dock2uni guests only)
+    status: int | None  # QEMU's exit status
+    output: bytes  # everything on COM1
+    log: bytes  # everything on COM2
+
+
+class _LogDrain(threading.Thread):
+    """Accepts QEMU's COM2 connection and keeps what arrives, noting D2U:ENTER's time."""
+
+    def __init__(self, server: socket.socket, t0: float) -> None:
+        super().__init__(daemon=True)
+        self.server = server
+        self.t0 = t0
+        self.data = b""
+        self.enter: float | None = None
+
+    def run(self) -> None:
+        try:
+            conn, _ = self.server.accept()
+        except OSError:
+            return
+        with conn:
+            while chunk := conn.recv(65536):
+                self.data += chunk
+                if self.enter is None and b"D2U:ENTER" in self.data:
+                    self.enter = time.monotonic() - self.t0
+
+
+@contextmanager
+def log_socket() -> Iterator[tuple[Path, socket.socket]]:
+    """A listening Unix socket for QEMU's COM2 chardev (QEMU connects as a client)."""
+    with tempfile.TemporaryDirectory(prefix="d2u-bench-") as tmp:
+        path = Path(tmp) / "com2.sock"
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+            server.bind(str(path))
+            server.listen(1)
+            yield path, server
+
+
+def time_guest(
+    make_argv: Callable[[Path], list[str]], *, marker: bytes, timeout: float
+) -> GuestTiming:
+    """Spawn ``make_argv(com2_socket_path)`` and time it (see the module docstring)."""
+    with log_socket() as (sock_path, server):
+        argv = make_argv(sock_path)
+        t0 = time.monotonic()
+        drain = _LogDrain(server, t0)
+        drain.start()
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        output, marker_at, timed_out = read_until_exit(proc, marker, t0 + timeout, t0)
+        if timed_out:
+            proc.kill()
+        proc.wait()
+        exited = time.monotonic() - t0
+        err = proc.stderr.read() if proc.stderr else b""
+        if proc.stderr:
+            proc.stderr.close()
+        with suppress(OSError):
+            server.shutdown(socket.SHUT_RDWR)  # unblocks accept() if QEMU never connected
+        drain.join(timeout=5)
+    if timed_out:
+        raise TimeoutError(f"guest still running after {timeout:.0f}s: {output[-300:]!r}")
+    if proc.returncode not in (0, 1, 3) and marker_at is None:
+        detail = err.decode(errors="replace")[-400:]
+        raise RuntimeError(f"QEMU failed ({proc.returncode}): {detail}")
+    return GuestTiming(
+        marker=marker_at,
+        exit=exited,
+        enter=drain.enter,
+        status=proc.returncode,
+        output=output,
+        log=drain.data,
+    )
+
+
+_ACCEL: dict[str, str] = {}
+
+
+def accelerator() -> str:
+    """kvm or tcg, chosen by dock2uni's own probe (``select_accel("auto")``), once per run."""
+    if "accel" not in _ACCEL:
+        from dock2uni.errors import Dock2UniError
+        from dock2uni.run import select_accel
+
+        try:
+            _ACCEL["accel"] = select_accel("auto", Context(quiet=True))
+            _ACCEL["how"] = "dock2uni select_accel('auto')"
+        except Dock2UniError as exc:
+            # The probe needs the library OS; without it nothing can use KVM safely.
+            _ACCEL["accel"] = "tcg"
+            _ACCEL["how"] = f"tcg: dock2uni's KVM probe could not run ({exc})"
+    return _ACCEL["accel"]
+
+
+def accelerator_note() -> str:
+    accelerator()
+    return _ACCEL["how"]

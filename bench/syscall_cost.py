@@ -1,0 +1,132 @@
+"""Null-syscall cost (issue 4): getppid() in a loop, in the unikernel and in a Linux microVM.
+
+bench/guest/nullsys.c (static glibc) times N getppid() calls with
+CLOCK_MONOTONIC and prints nanoseconds per call. The same binary runs as the
+unikernel's program (``dock2uni convert`` of a FROM-scratch image holding it)
+and as /init of the Linux microVM, on the same QEMU and accelerator,
+interleaved; natively on the host it runs for reference only (a different
+environment: no emulation, the host's own kernel).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from bench import guests, unikernel
+from bench.config import Config
+from bench.paths import BENCH
+from bench.peers import linux_microvm
+from bench.qemu import accelerator, accelerator_note, time_guest
+from bench.report import Result, Table
+from bench.stats import Metrics, Samples, fmt_ratio, interleaved, ratio
+
+NAME = "syscall_cost"
+UNIKERNEL = "dock2uni unikernel"
+LINUX = "Linux microVM (bzImage)"
+NATIVE = "host, native (reference only: not the same environment)"
+CALLS = {"kvm": 1_000_000, "tcg": 1_000_000}  # a run stays under a second of loop in each
+_NUMBER = re.compile(rb"^\s*(\d+(?:\.\d+)?)\s*$", re.MULTILINE)
+
+
+def parse_ns(output: bytes) -> float:
+    """The number nullsys printed, among whatever else came on the console."""
+    found = _NUMBER.findall(output.replace(b"\r", b""))
+    if not found:
+        raise RuntimeError(f"nullsys printed no number: {output[-200:]!r}")
+    return float(found[-1])
+
+
+def qemu_runner(make_argv: Callable[[Path], list[str]]) -> Callable[[], Metrics]:
+    def run() -> Metrics:
+        timing = time_guest(make_argv, marker=b"", timeout=600)
+        return {"ns": parse_ns(timing.output), "wall": timing.exit}
+
+    return run
+
+
+def native_runner(binary: Path, calls: int) -> Callable[[], Metrics]:
+    def run() -> Metrics:
+        out = subprocess.run([str(binary), str(calls)], capture_output=True, check=True).stdout
+        return {"ns": parse_ns(out)}
+
+    return run
+
+
+def run(config: Config) -> Result:
+    accel = accelerator()
+    calls = CALLS.get(accel, CALLS["tcg"])
+    mem = config.guest_mem
+    result = Result(name=NAME)
+    result.conditions = {
+        "accelerator": f"{accel} ({accelerator_note()})",
+        "calls per run": f"{calls:,} getppid() after {calls // 10 + 1:,} warm-up calls",
+        "guest memory": f"{mem >> 20} MiB",
+        "repetitions": f"{config.repeat}, interleaved",
+    }
+    binary = guests.compile_static("nullsys")
+    layout = guests.image("nullsys")
+    skipped: dict[str, str] = {}
+    peers: dict[str, Callable[[], Metrics]] = {}
+    try:
+        image = unikernel.convert(f"oci:{layout}:latest", "nullsys")
+        peers[UNIKERNEL] = qemu_runner(
+            unikernel.argv_for(
+                image, accel=accel, mem=mem, cmd=[guests.GUEST_PATH + "nullsys", str(calls)]
+            )
+        )
+        peers[UNIKERNEL]()  # a failing first boot means "not measured yet", with its reason
+    except (RuntimeError, TimeoutError) as exc:
+        peers.pop(UNIKERNEL, None)
+        skipped[UNIKERNEL] = f"the unikernel does not run nullsys yet: {str(exc)[:200]}"
+    vmlinuz = linux_microvm.kernel()
+    initrd = linux_microvm.initramfs(binary.read_bytes(), BENCH / "initramfs" / "nullsys.cpio")
+    peers[LINUX] = qemu_runner(
+        linux_microvm.argv_for(vmlinuz, initrd, accel=accel, mem=mem, init_args=[str(calls)])
+    )
+    peers[NATIVE] = native_runner(binary, calls)
+    samples = interleaved(peers, config.repeat, label=NAME)
+    result.raw = {
+        "calls": calls,
+        "samples": {n: s.to_json() for n, s in samples.items()},
+        "skipped": skipped,
+    }
+    result.tables.append(_table(accel, samples, skipped))
+    return result
+
+
+def _fmt_ns(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f} ns"
+
+
+def _table(accel: str, samples: dict[str, Samples], skipped: dict[str, str]) -> Table:
+    table = Table(
+        title=f"getppid() cost, ns per call ({accel} for the guests): median (min-max, n)",
+        columns=["where", "ns per call", "/ unikernel"],
+    )
+    uni = samples.get(UNIKERNEL)
+    for name in (UNIKERNEL, LINUX, NATIVE):
+        if name in skipped:
+            table.rows.append([name, f"not measured: {skipped[name]}", "-"])
+            continue
+        s = samples[name]
+        spread = s.spread("ns")
+        cell = (
+            "-"
+            if spread is None
+            else (
+                f"{_fmt_ns(s.median('ns'))} ({_fmt_ns(spread[0])}-{_fmt_ns(spread[1])}, "
+                f"n={len(s.values('ns'))})"
+            )
+        )
+        label = name if not s.errors else f"{name} ({len(s.errors)} failed: {s.errors[0][:100]})"
+        r = ratio(s.median("ns"), uni.median("ns") if uni else None)
+        table.rows.append([label, cell, fmt_ratio(r)])
+    table.notes.append(
+        "Under TCG every guest instruction is emulated, so these are costs of the emulated "
+        "syscall path (SYSCALL/SYSRET, page-table switches), useful as a ratio between the "
+        "two kernels on the same emulator, not comparable with KVM or native figures."
+    )
+    return table
