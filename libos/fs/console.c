@@ -5,10 +5,16 @@
  * bytes match a native run. Input is polled: read() waits for one byte, then
  * returns what has arrived, up to a newline; CR becomes NL (ICRNL) and ^D at the
  * start of a read is end of file. There is no echo.
+ *
+ * poll: always writable; readable when a byte is waiting (any byte, as read() returns
+ * what has arrived without waiting for a line). A 16550 has no end of file: when the
+ * host's stdin is at EOF nothing more arrives, so stdin looks like a tty nobody types
+ * into (a poll waits for its timeout, a read blocks); only a ^D byte reads as EOF.
  */
 #include <libos/errno.h>
 #include <libos/heap.h>
 #include <libos/memlayout.h>
+#include <libos/poll.h>
 #include <libos/serial.h>
 #include <libos/string.h>
 #include <libos/time.h>
@@ -89,7 +95,7 @@ static long console_read(struct file *f, void *buf, size_t n)
     while ((c = next_byte()) < 0) {
         if (f->flags & O_NONBLOCK)
             return -EAGAIN;
-        time_sleep_until(time_mono_ns() + 1000000); /* poll every millisecond */
+        time_sleep_until(time_mono_ns() + POLL_RECHECK_NS); /* no RX interrupt: look again */
     }
     if (c == EOT)
         return 0;
@@ -106,6 +112,14 @@ static long console_read(struct file *f, void *buf, size_t n)
         }
     }
     return uaccess_copy(buf, chunk, got) < 0 ? -EFAULT : (long)got;
+}
+
+static u32 console_poll(struct file *f)
+{
+    u32 mask = POLLOUT | POLLWRNORM;
+    if (pending >= 0 || serial_rx_ready(COM1_PORT))
+        mask |= POLLIN | POLLRDNORM;
+    return mask;
 }
 
 static long put_int(u64 arg, int v) { return copy_to_user(arg, &v, sizeof(v)); }
@@ -148,7 +162,13 @@ static const struct file_ops console_ops = {
     .read = console_read,
     .write = console_write,
     .ioctl = console_ioctl,
+    .poll = console_poll,
     .is_tty = true,
+    /* sendfile from the tty fails with EINVAL as before Linux 6.5: a sendfile copies until
+     * count bytes or EOF, and the console has no EOF, so typed lines would be held back;
+     * on EINVAL cat and friends fall back to read/write, which return line by line. */
+    .splice_read = false,
+    .splice_write = true,
 };
 
 const struct file_ops *console_file_ops(void) { return &console_ops; }

@@ -27,20 +27,24 @@ static long random_read(struct file *f, void *buf, size_t n)
     return (long)n;
 }
 
-/* Linux's null, zero and full devices accept any seek and stay at position 0. */
+static long random_pread(struct file *f, void *buf, size_t n, u64 off) { return random_read(f, buf, n); }
+
+/* Linux's null, zero, full and random devices accept any seek and stay at position 0. */
 static long pos_zero_lseek(struct file *f, s64 off, int whence)
 {
     f->pos = 0;
     return 0;
 }
 
-static const struct file_ops null_ops = {
-    .read = null_read, .pread = null_pread, .write = sink_write, .lseek = pos_zero_lseek, .seekable = true};
-static const struct file_ops zero_ops = {
-    .read = zero_read, .pread = zero_pread, .write = sink_write, .lseek = pos_zero_lseek, .seekable = true};
-static const struct file_ops full_ops = {
-    .read = zero_read, .pread = zero_pread, .write = full_write, .lseek = pos_zero_lseek, .seekable = true};
-static const struct file_ops random_ops = {.read = random_read, .write = sink_write};
+/* splice_read/splice_write as Linux 6.x's drivers: sendfile cannot read /dev/null or write /dev/full. */
+static const struct file_ops null_ops = {.read = null_read, .pread = null_pread, .write = sink_write,
+    .lseek = pos_zero_lseek, .seekable = true, .splice_write = true};
+static const struct file_ops zero_ops = {.read = zero_read, .pread = zero_pread, .write = sink_write,
+    .lseek = pos_zero_lseek, .seekable = true, .splice_read = true, .splice_write = true};
+static const struct file_ops full_ops = {.read = zero_read, .pread = zero_pread, .write = full_write,
+    .lseek = pos_zero_lseek, .seekable = true, .splice_read = true};
+static const struct file_ops random_ops = {.read = random_read, .pread = random_pread, .write = sink_write,
+    .lseek = pos_zero_lseek, .seekable = true, .splice_read = true, .splice_write = true};
 
 static const struct {
     const char *name;

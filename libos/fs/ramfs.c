@@ -107,6 +107,8 @@ const struct file_ops ramfs_file_ops = {
     .read = file_read,
     .pread = file_pread,
     .seekable = true,
+    .splice_read = true,
+    .splice_write = true, /* unreachable until files can be opened for writing */
 };
 
 /* struct linux_dirent64 */

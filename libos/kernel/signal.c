@@ -13,9 +13,6 @@
 #define SS_DISABLE 2
 #define SS_AUTODISARM (1u << 31)
 #define MINSIGSTKSZ 2048
-#define SIG_BLOCK 0
-#define SIG_UNBLOCK 1
-#define SIG_SETMASK 2
 #define UNBLOCKABLE ((1ul << (SIGKILL - 1)) | (1ul << (SIGSTOP - 1)))
 
 static struct k_sigaction actions[NSIG + 1];

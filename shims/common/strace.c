@@ -28,6 +28,7 @@ static const char *const formats[SHIM_TABLE_SIZE] = {
     [__NR_faccessat] = "dso", [__NR_set_robust_list] = "pu", [__NR_dup3] = "ddx",
     [__NR_prlimit64] = "ddpp", [__NR_getrandom] = "pux", [__NR_statx] = "dsxxp", [__NR_rseq] = "puxx",
     [__NR_kill] = "dd", [__NR_sched_getaffinity] = "dup", [__NR_faccessat2] = "dsox",
+    [__NR_poll] = "pud", [__NR_ppoll] = "puppu", [__NR_select] = "dpppp", [__NR_pselect6] = "dppppp",
 };
 
 struct line {

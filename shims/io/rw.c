@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* rw.c: read, write, pread64, pwrite64, close and lseek: decode, check user ranges, call the vfs. */
+/* rw.c: read, write, pread64, pwrite64, sendfile, close, lseek and fstat: decode, check user ranges, call the vfs. */
 #include <libos/vfs.h>
 #include <shim/util.h>
 
@@ -76,4 +76,16 @@ long sys_fstat(const struct shim_args *a)
     if (!f)
         return -EBADF;
     return shim_put_stat(arg_uptr(a, 1), f->node);
+}
+
+/* sys_sendfile: PARTIAL: Linux sendfile(2) except from the console (EINVAL); offset NULL reads at and moves the file position, else *offset is read and updated. */
+long sys_sendfile(const struct shim_args *a)
+{
+    u64 uoff = arg_uptr(a, 2), off = 0;
+    if (uoff && copy_from_user(&off, uoff, sizeof(off)) < 0)
+        return -EFAULT;
+    long r = vfs_sendfile(fd_get(arg_int(a, 0)), fd_get(arg_int(a, 1)), uoff ? &off : NULL, arg_u64(a, 3));
+    if (uoff && copy_to_user(uoff, &off, sizeof(off)) < 0)
+        return -EFAULT;
+    return r;
 }

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* vec.c: readv, writev, preadv and sendfile: loops over the single-buffer vfs operations. */
+/* vec.c: readv, writev and preadv: loops over the single-buffer vfs operations. */
 #include <libos/vfs.h>
 #include <shim/linux_abi.h>
 #include <shim/util.h>
 
 #define IOV_MAX 1024
-#define SENDFILE_CHUNK 4096
 
 enum vec_op { VEC_READ, VEC_WRITE, VEC_PREAD };
 
@@ -51,47 +50,4 @@ long sys_preadv(const struct shim_args *a)
     if ((s64)arg_u64(a, 3) < 0)
         return -EINVAL;
     return do_vec(VEC_PREAD, arg_int(a, 0), arg_uptr(a, 1), arg_int(a, 2), arg_u64(a, 3));
-}
-
-/* sys_sendfile: Linux sendfile(2): copy through a kernel buffer; offset NULL uses and moves the file position. */
-long sys_sendfile(const struct shim_args *a)
-{
-    struct file *out = fd_get(arg_int(a, 0)), *in = fd_get(arg_int(a, 1));
-    u64 uoff = arg_uptr(a, 2), count = arg_u64(a, 3);
-    if (!out || !in)
-        return -EBADF;
-    if (S_ISDIR(in->node->mode) || (uoff && !in->ops->seekable))
-        return -EINVAL;
-    u64 off = 0;
-    if (uoff && copy_from_user(&off, uoff, sizeof(off)) < 0)
-        return -EFAULT;
-    if ((s64)off < 0)
-        return -EINVAL;
-    u8 buf[SENDFILE_CHUNK];
-    long total = 0;
-    while ((u64)total < count) {
-        size_t want = MIN(count - (u64)total, sizeof(buf));
-        long got = uoff ? vfs_pread(in, buf, want, off) : vfs_read(in, buf, want);
-        if (got <= 0) {
-            if (got < 0 && total == 0)
-                return got;
-            break;
-        }
-        long put = vfs_write(out, buf, (size_t)got);
-        if (put < 0) {
-            if (total == 0)
-                return put;
-            break;
-        }
-        total += put;
-        off += (u64)put;
-        if (put < got) {
-            if (!uoff)
-                vfs_lseek(in, (s64)put - got, SEEK_CUR); /* give back what was not written */
-            break;
-        }
-    }
-    if (uoff && copy_to_user(uoff, &off, sizeof(off)) < 0)
-        return -EFAULT;
-    return total;
 }

@@ -77,9 +77,7 @@ def test_family_sets_follow_each_program(boot_ctx: Context, boot: object, tmp_pa
         f"oci:{fixture_layout('hello-static-musl')}:latest", musl, AcquireOptions(), boot_ctx
     )
     bb = tmp_path / "bb.uni"
-    convert_image(
-        f"oci:{fixture_layout('busybox')}:latest", bb, AcquireOptions(), boot_ctx
-    )
+    convert_image(f"oci:{fixture_layout('busybox')}:latest", bb, AcquireOptions(), boot_ctx)
     assert families_in(musl) == set(musl_plan.families) < families_in(bb)
     assert "time" not in musl_plan.families and "signal" not in musl_plan.families
     booted: Booted = boot(musl)  # type: ignore[operator]

@@ -1,13 +1,18 @@
-/* io.c: guest tests of the io family: read/write, vectors, pread, lseek, close, fstat, ioctl, sendfile. */
+/* io.c: guest tests of the io family: read/write, vectors, pread, lseek, close, fstat, ioctl, sendfile, poll, select. */
 #include "guest.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <termios.h>
+#include <time.h>
 
 static void test_write(void)
 {
@@ -109,6 +114,171 @@ static void test_ioctl(void)
     }
 }
 
+/* sendfile to stdout: the bytes "ELF" of our own ELF header, inside a line of text. */
+static void test_sendfile(void)
+{
+    int fd = open("/proc/self/exe", O_RDONLY);
+    off_t off = 1;
+    /* One line "io: sendfile ELF" each time; the checks print after it. */
+    long pre = write(1, "io: sendfile ", 13), sent = sendfile(1, fd, &off, 3), nl = write(1, "\n", 1);
+    CHECK("sendfile_stdout_offset", pre == 13 && sent == 3 && nl == 1 && off == 4 && lseek(fd, 0, SEEK_CUR) == 0);
+    lseek(fd, 1, SEEK_SET);
+    pre = write(1, "io: sendfile ", 13), sent = sendfile(1, fd, NULL, 3), nl = write(1, "\n", 1);
+    CHECK("sendfile_stdout_position", pre == 13 && sent == 3 && nl == 1 && lseek(fd, 0, SEEK_CUR) == 4);
+    CHECK("sendfile_zero_count", sendfile(1, fd, NULL, 0) == 0);
+    int dir = open("/", O_RDONLY | O_DIRECTORY), null = open("/dev/null", O_WRONLY);
+    EXPECT_ERR("sendfile_from_directory", sendfile(null, dir, NULL, 10), EINVAL);
+    EXPECT_ERR("sendfile_to_readonly_fd", sendfile(fd, fd, NULL, 10), EBADF);
+    EXPECT_ERR("sendfile_from_writeonly_fd", sendfile(null, null, NULL, 10), EBADF);
+    EXPECT_ERR("sendfile_bad_offset_pointer", sendfile(null, fd, (off_t *)8, 10), EFAULT);
+    off = -1;
+    EXPECT_ERR("sendfile_negative_offset", sendfile(null, fd, &off, 10), EINVAL);
+    close(null);
+    close(dir);
+    close(fd);
+}
+
+static long long mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static void test_poll(void)
+{
+    int file = open("/proc/self/exe", O_RDONLY), null = open("/dev/null", O_WRONLY);
+    int zero = open("/dev/zero", O_RDONLY), dir = open("/", O_RDONLY | O_DIRECTORY);
+    int closed = open("/dev/null", O_RDONLY);
+    close(closed);
+    struct pollfd p[6] = {
+        {file, POLLIN | POLLOUT | POLLPRI, -1}, {null, POLLIN | POLLOUT, -1}, {zero, POLLIN, -1},
+        {dir, POLLIN, -1}, {closed, POLLIN, -1}, {-1, POLLIN, -1},
+    };
+    CHECK("poll_count", poll(p, 6, 0) == 5);
+    CHECK("poll_regular_file", p[0].revents == (POLLIN | POLLOUT));
+    CHECK("poll_dev_null", p[1].revents == (POLLIN | POLLOUT));
+    CHECK("poll_dev_zero", p[2].revents == POLLIN);
+    CHECK("poll_directory", p[3].revents == POLLIN);
+    CHECK("poll_closed_fd_nval", p[4].revents == POLLNVAL);
+    CHECK("poll_negative_fd_ignored", p[5].revents == 0);
+    struct pollfd out = {1, POLLOUT, 0};
+    CHECK("poll_stdout_writable", poll(&out, 1, 0) == 1 && out.revents == POLLOUT);
+    struct pollfd none = {file, 0, -1}, nval = {closed, 0, 0};
+    CHECK("poll_no_events_asked", poll(&none, 1, 0) == 0 && none.revents == 0);
+    CHECK("poll_nval_without_events", poll(&nval, 1, 0) == 1 && nval.revents == POLLNVAL);
+    CHECK("poll_nothing_timeout_zero", poll(NULL, 0, 0) == 0);
+    struct pollfd idle = {-1, POLLIN, 0};
+    long long t0 = mono_ns();
+    int r = poll(&idle, 1, 50);
+    CHECK("poll_timeout_50ms", r == 0 && mono_ns() - t0 >= 50000000LL);
+    EXPECT_ERR("poll_bad_pointer", syscall(SYS_poll, (void *)8, 1, 0), EFAULT);
+    struct rlimit old, low;
+    getrlimit(RLIMIT_NOFILE, &old);
+    low = old;
+    low.rlim_cur = 16;
+    setrlimit(RLIMIT_NOFILE, &low);
+    EXPECT_ERR("poll_nfds_over_rlimit", syscall(SYS_poll, p, 17, 0), EINVAL);
+    CHECK("poll_nfds_at_rlimit_ok", syscall(SYS_poll, NULL, 0, 0) == 0);
+    setrlimit(RLIMIT_NOFILE, &old);
+    close(file);
+    close(null);
+    close(zero);
+    close(dir);
+}
+
+/* ppoll through syscall(): libc wrappers copy the timeout, hiding Linux's write-back. */
+static void test_ppoll(void)
+{
+    int file = open("/proc/self/exe", O_RDONLY);
+    struct pollfd p = {file, POLLIN, 0}, idle = {-1, POLLIN, 0};
+    struct timespec ts = {0, 0};
+    CHECK("ppoll_zero_timeout", ppoll(&p, 1, &ts, NULL) == 1 && p.revents == POLLIN);
+    ts = (struct timespec){5, 0};
+    long r = syscall(SYS_ppoll, &p, 1, &ts, NULL, 8);
+    CHECK("ppoll_ready_writes_back_time_left", r == 1 && ts.tv_sec == 4 && ts.tv_nsec > 0);
+    ts = (struct timespec){0, 20000000};
+    long long t0 = mono_ns();
+    r = syscall(SYS_ppoll, &idle, 1, &ts, NULL, 8);
+    CHECK("ppoll_timeout_20ms", r == 0 && mono_ns() - t0 >= 20000000LL && ts.tv_sec == 0 && ts.tv_nsec == 0);
+    sigset_t block, now;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    sigprocmask(SIG_SETMASK, NULL, &now);
+    CHECK("ppoll_with_mask", ppoll(&p, 1, NULL, &block) == 1);
+    sigprocmask(SIG_SETMASK, NULL, &now);
+    CHECK("ppoll_mask_restored", !sigismember(&now, SIGUSR1));
+    EXPECT_ERR("ppoll_bad_sigsetsize", syscall(SYS_ppoll, &p, 1, NULL, &block, 4), EINVAL);
+    CHECK("ppoll_sigsetsize_unused_without_mask", syscall(SYS_ppoll, &p, 1, NULL, NULL, 4) == 1);
+    ts = (struct timespec){0, 1000000000};
+    EXPECT_ERR("ppoll_bad_timespec", syscall(SYS_ppoll, &p, 1, &ts, NULL, 8), EINVAL);
+    close(file);
+}
+
+/* select through syscall() too: glibc's select() is pselect6 on a copy. */
+static void test_select(void)
+{
+    int file = open("/proc/self/exe", O_RDONLY), null = open("/dev/null", O_WRONLY);
+    fd_set r, w, x;
+    FD_ZERO(&r);
+    FD_ZERO(&w);
+    FD_ZERO(&x);
+    FD_SET(file, &r);
+    FD_SET(null, &r);
+    FD_SET(file, &w);
+    FD_SET(1, &w);
+    FD_SET(file, &x);
+    struct timeval tv = {0, 0};
+    CHECK("select_files", select(null + 1, &r, &w, &x, &tv) == 4);
+    CHECK("select_read_set", FD_ISSET(file, &r) && FD_ISSET(null, &r) && !FD_ISSET(0, &r));
+    CHECK("select_write_set", FD_ISSET(file, &w) && FD_ISSET(1, &w));
+    CHECK("select_no_exceptions", !FD_ISSET(file, &x));
+    int closed = open("/dev/null", O_RDONLY);
+    close(closed);
+    FD_ZERO(&r);
+    FD_SET(closed, &r);
+    EXPECT_ERR("select_closed_fd", select(closed + 1, &r, NULL, NULL, &tv), EBADF);
+    EXPECT_ERR("select_negative_nfds", syscall(SYS_select, -1, NULL, NULL, NULL, &tv), EINVAL);
+    tv = (struct timeval){0, -1};
+    EXPECT_ERR("select_negative_usec", syscall(SYS_select, 0, NULL, NULL, NULL, &tv), EINVAL);
+    FD_ZERO(&r);
+    FD_SET(file, &r);
+    tv = (struct timeval){5, 0};
+    long n = syscall(SYS_select, file + 1, &r, NULL, NULL, &tv);
+    CHECK("select_writes_back_time_left", n == 1 && tv.tv_sec == 4 && tv.tv_usec > 0);
+    tv = (struct timeval){0, 30000};
+    long long t0 = mono_ns();
+    n = syscall(SYS_select, 0, NULL, NULL, NULL, &tv);
+    CHECK("select_timeout_30ms", n == 0 && mono_ns() - t0 >= 30000000LL && tv.tv_sec == 0 && tv.tv_usec == 0);
+    close(file);
+    close(null);
+}
+
+static void test_pselect6(void)
+{
+    int file = open("/proc/self/exe", O_RDONLY);
+    fd_set r;
+    FD_ZERO(&r);
+    FD_SET(file, &r);
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    struct timespec ts = {0, 0};
+    CHECK("pselect_file", pselect(file + 1, &r, NULL, NULL, &ts, &block) == 1 && FD_ISSET(file, &r));
+    struct {
+        const sigset_t *set;
+        size_t size;
+    } pack = {&block, 4};
+    EXPECT_ERR("pselect6_bad_sigsetsize", syscall(SYS_pselect6, file + 1, &r, NULL, NULL, &ts, &pack), EINVAL);
+    EXPECT_ERR("pselect6_bad_pack_pointer", syscall(SYS_pselect6, file + 1, &r, NULL, NULL, &ts, (void *)8), EFAULT);
+    pack.size = 8;
+    ts = (struct timespec){0, 20000000};
+    long long t0 = mono_ns();
+    long n = syscall(SYS_pselect6, 0, NULL, NULL, NULL, &ts, &pack);
+    CHECK("pselect6_timeout_20ms", n == 0 && mono_ns() - t0 >= 20000000LL && ts.tv_sec == 0 && ts.tv_nsec == 0);
+    close(file);
+}
+
 int main(void)
 {
     guest_begin();
@@ -116,5 +286,10 @@ int main(void)
     test_vectors();
     test_files();
     test_ioctl();
+    test_sendfile();
+    test_poll();
+    test_ppoll();
+    test_select();
+    test_pselect6();
     return guest_finish();
 }

@@ -204,9 +204,11 @@ def test_pax_long_names_xattrs_and_overrides() -> None:
 def test_pax_non_utf8_name_survives_as_surrogates() -> None:
     """Undecodable name bytes are kept (surrogateescape) rather than rejected or mangled."""
     raw_name = b"caf\xe9"
-    data = pax_header(pax_record("hdrcharset", "BINARY") + b"13 path=caf\xe9\n") + header(
-        b"ignored"
-    ) + END
+    data = (
+        pax_header(pax_record("hdrcharset", "BINARY") + b"13 path=caf\xe9\n")
+        + header(b"ignored")
+        + END
+    )
     entry = read_all(data)[0][0]
     assert entry.name.encode("utf-8", "surrogateescape") == raw_name
 

@@ -477,8 +477,11 @@ def _snapshot(tree: Tree) -> list[tuple[str, str, int, str]]:
 def test_warm_unpack_replays_cached_changesets(ctx: Context) -> None:
     """A second unpack replays every layer from the cache and builds the same tree."""
     lower = ob.Layer().file("a", "a").hardlink("h", "a").symlink("s", "/a").file("d/x", "x")
-    upper = ob.Layer().whiteout("d").file("b", "b").add(
-        Entry("cap", "file", data=b"\x7fELF", pax={"SCHILY.xattr.user.k": "v"})
+    upper = (
+        ob.Layer()
+        .whiteout("d")
+        .file("b", "b")
+        .add(Entry("cap", "file", data=b"\x7fELF", pax={"SCHILY.xattr.user.k": "v"}))
     )
     image = image_of(lower, upper)
     cold, warm = _cold_and_warm(ctx, image)
@@ -564,15 +567,13 @@ def test_empty_layers_are_fine(ctx: Context) -> None:
     assert [s.entries for s in result.layers] == [0, 0]
 
 
-
-
 @pytest.mark.parametrize(
     "damage",
     [
         lambda lines: lines[:-1],  # summary line missing (cut short)
         lambda lines: [lines[0].replace('"version": 1', '"version": 999'), *lines[1:]],
         lambda lines: [lines[0], lines[1].replace('"sha256:', '"', 1), *lines[2:]],
-        lambda lines: [lines[0], lines[1].replace(',0,0,', ',true,0,', 1), *lines[2:]],
+        lambda lines: [lines[0], lines[1].replace(",0,0,", ",true,0,", 1), *lines[2:]],
         lambda lines: [lines[0], "{not json", *lines[2:]],
     ],
     ids=["truncated", "other-version", "bad-digest", "bool-as-int", "not-json"],

@@ -67,6 +67,12 @@ void serial_write(u16 port, const void *buf, size_t n)
     }
 }
 
+bool serial_rx_ready(u16 port)
+{
+    /* LSR bit 0 (data ready): RBR or the RX FIFO holds a byte; reading LSR does not consume it. */
+    return inb(port + UART_LSR) & LSR_DATA_READY;
+}
+
 int serial_read_byte(u16 port)
 {
     /* LSR bit 0: a received byte is waiting in RBR. */

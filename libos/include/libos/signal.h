@@ -35,6 +35,10 @@
 #define SIGWINCH 28
 #define NSIG 64
 
+#define SIG_BLOCK 0
+#define SIG_UNBLOCK 1
+#define SIG_SETMASK 2
+
 #define SIG_DFL 0ul
 #define SIG_IGN 1ul
 
@@ -57,7 +61,7 @@ _Static_assert(sizeof(struct k_stack_t) == 24, "x86-64 stack_t");
 
 /* 0 or -EINVAL (bad number, SIGKILL/SIGSTOP change). act/old may be NULL. */
 long signal_action(int sig, const struct k_sigaction *act, struct k_sigaction *old);
-/* how = SIG_BLOCK 0, SIG_UNBLOCK 1, SIG_SETMASK 2; set/old may be NULL. */
+/* how = SIG_BLOCK, SIG_UNBLOCK or SIG_SETMASK; set/old may be NULL. */
 long signal_mask(int how, const u64 *set, u64 *old);
 long signal_altstack(const struct k_stack_t *ss, struct k_stack_t *old, u64 user_sp);
 /* A signal sent to ourselves (kill/tgkill/raise): 0 if ignored or blocked, else terminates. */

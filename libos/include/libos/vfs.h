@@ -7,6 +7,8 @@
  *   vfs_openat()/vfs_open_node()  open file descriptions; fd_*() manage the fd table.
  *   file ops                read/write/pread/ioctl/getdents; buffers were range-checked by the
  *                           caller and are copied with uaccess_copy (user or kernel memory).
+ *   vfs_sendfile()          sendfile(2) between two open files through a kernel buffer.
+ *   readiness               poll/select over fds: libos/poll.h (fs/poll.c).
  * All functions return >= 0 or -errno. Vnodes live forever; files are reference counted.
  */
 #ifndef LIBOS_VFS_H
@@ -85,8 +87,13 @@ struct file_ops {
     long (*ioctl)(struct file *f, unsigned cmd, u64 arg);
     long (*getdents)(struct file *f, void *buf, size_t n);
     long (*lseek)(struct file *f, s64 off, int whence); /* NULL: the generic position rules */
+    /* Ready events (POLLIN...) of a file whose readiness changes over time (the console);
+     * NULL: always readable and writable, as Linux reports files without f_op->poll. */
+    u32 (*poll)(struct file *f);
     bool seekable;
     bool is_tty;
+    bool splice_read;  /* sendfile may read from it (Linux: f_op->splice_read) */
+    bool splice_write; /* sendfile may write to it (Linux: f_op->splice_write) */
 };
 
 struct dentry {
@@ -163,6 +170,9 @@ long vfs_lseek(struct file *f, s64 off, int whence);
 long vfs_ioctl(struct file *f, unsigned cmd, u64 arg);
 long vfs_getdents(struct file *f, void *buf, size_t n);
 long vfs_readlink_node(const struct vnode *n, void *buf, size_t size);
+/* sendfile(2) (fs/sendfile.c): up to count bytes from in to out. off NULL: read at and
+ * advance in's position; else read at *off and advance *off instead. Bytes copied or -errno. */
+long vfs_sendfile(struct file *out, struct file *in, u64 *off, size_t count);
 
 /* --- devices (fs/console.c, fs/devfs.c, fs/procfs.c) --- */
 void console_init(void);
