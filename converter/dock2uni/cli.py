@@ -436,9 +436,15 @@ def run(
         env=parse_env(env),
         strace=strace,
         initrd=initrd,
-        stdin=interactive,
     )
-    result = run_image(image, options, ctx, stdout=sys.stdout.buffer, stderr=sys.stderr)
+    result = run_image(
+        image,
+        options,
+        ctx,
+        stdout=sys.stdout.buffer,
+        stderr=sys.stderr,
+        stdin=sys.stdin.buffer if interactive else None,
+    )
     ctx.log_debug(f"accelerator {result.accel}, {result.seconds:.3f} s, status {result.status}")
     if result.cause:
         print(f"dock2uni: {result.cause}", file=sys.stderr)

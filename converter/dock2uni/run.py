@@ -11,6 +11,7 @@ Tests and benchmarks boot through this module too, so everybody boots the same w
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import os
 import re
@@ -59,7 +60,6 @@ class RunOptions:
     env: tuple[str, ...] = ()
     strace: bool = False
     initrd: Path | None = None  # the rootfs as a separate file (convert --initrd)
-    stdin: bool = False  # forward our stdin to the guest's tty
     echo_log: bool = True  # copy library OS log lines to stderr
 
 
@@ -137,11 +137,13 @@ class _LogReader(threading.Thread):
         self.t0 = t0
         self.lines: list[str] = []
         self.entered_at: float | None = None
+        self.entered = threading.Event()
 
     def run(self) -> None:
         try:
             conn, _ = self.server.accept()
         except OSError:
+            self.entered.set()  # nothing will ever come: release anyone waiting
             return
         buf = b""
         with conn:
@@ -158,11 +160,13 @@ class _LogReader(threading.Thread):
                     self._line(raw.decode("utf-8", "replace").rstrip("\r"))
         if buf:
             self._line(buf.decode("utf-8", "replace"))
+        self.entered.set()
 
     def _line(self, line: str) -> None:
         self.lines.append(line)
         if line.startswith("D2U:ENTER") and self.entered_at is None:
             self.entered_at = time.monotonic() - self.t0
+            self.entered.set()
         if self.echo is not None and not line.startswith("D2U:"):
             self.echo.write(line + "\n")
             self.echo.flush()
@@ -205,8 +209,10 @@ def boot(
     accel: str,
     stdout: BinaryIO,
     stderr: TextIO,
+    stdin: BinaryIO | None = None,
 ) -> RunResult:
-    """Boot once with a fixed accelerator; stream COM1 to ``stdout``."""
+    """Boot once with a fixed accelerator; stream COM1 to ``stdout`` and, once the
+    program runs, ``stdin`` to its tty."""
     mem = options.mem or int(read_metadata(image).get("recommended_mem", 128 << 20))
     with tempfile.TemporaryDirectory(prefix="d2u-run-") as sock_dir:
         sock_path = Path(sock_dir) / "log.sock"
@@ -228,12 +234,14 @@ def boot(
             try:
                 proc = subprocess.Popen(
                     argv,
-                    stdin=None if options.stdin else subprocess.DEVNULL,
+                    stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
                 )
             except OSError as exc:
                 raise RunError(f"cannot start QEMU: {exc}") from None
+            if stdin is not None:
+                _start_feeder(stdin, proc, reader.entered)
             try:
                 timed_out = _pump(proc, stdout, options.timeout, t0)
                 qemu_err = proc.stderr.read() if proc.stderr else b""
@@ -259,6 +267,28 @@ def boot(
         seconds_to_enter=reader.entered_at,
         qemu_status=status,
     )
+
+
+def _start_feeder(
+    source: BinaryIO, proc: subprocess.Popen[bytes], entered: threading.Event
+) -> None:
+    """Copy ``source`` to the guest's tty, starting only when the program is entered:
+    the 16550 drops bytes that arrive before the kernel has set up its FIFO."""
+
+    def feed() -> None:
+        entered.wait()
+        assert proc.stdin is not None
+        try:
+            while chunk := os.read(source.fileno(), 65536):
+                proc.stdin.write(chunk)
+                proc.stdin.flush()
+        except (OSError, ValueError):
+            pass  # the guest exited and closed its end: nothing more to forward
+        finally:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+
+    threading.Thread(target=feed, daemon=True).start()
 
 
 def _pump(
@@ -380,9 +410,15 @@ def select_accel(requested: str, ctx: Context) -> str:
 
 
 def run_image(
-    image: Path, options: RunOptions, ctx: Context, *, stdout: BinaryIO, stderr: TextIO
+    image: Path,
+    options: RunOptions,
+    ctx: Context,
+    *,
+    stdout: BinaryIO,
+    stderr: TextIO,
+    stdin: BinaryIO | None = None,
 ) -> RunResult:
     """Boot ``image`` (auto-selecting the accelerator) and report how it ended."""
     read_metadata(image)  # refuses files that are not dock2uni images, before QEMU starts
     accel = select_accel(options.accel, ctx)
-    return boot(image, options, ctx, accel=accel, stdout=stdout, stderr=stderr)
+    return boot(image, options, ctx, accel=accel, stdout=stdout, stderr=stderr, stdin=stdin)

@@ -1,0 +1,50 @@
+"""`dock2uni run -i`: the host's stdin reaches the program's tty, from its very first byte."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fixtures.build import fixture_layout
+
+from dock2uni.acquire import AcquireOptions
+from dock2uni.context import Context
+from dock2uni.pipeline import convert_image
+
+pytestmark = pytest.mark.boot
+
+
+def test_piped_stdin_arrives_whole(
+    tmp_path: Path, boot_ctx: Context, accel: str, boot_timeout: float
+) -> None:
+    """Input piped before boot is delivered without losing the bytes that precede the app."""
+    uni = tmp_path / "bb.uni"
+    convert_image(f"oci:{fixture_layout('busybox')}:latest", uni, AcquireOptions(), boot_ctx)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dock2uni",
+            "run",
+            str(uni),
+            "-i",
+            "--accel",
+            accel,
+            "--timeout",
+            str(boot_timeout),
+            "--cache-dir",
+            str(boot_ctx.cache_dir),
+            "--",
+            "sh",
+            "-c",
+            'read -r a; read -r b; echo "got [$a] [$b]"',
+        ],
+        input="line one\nline two\n",
+        capture_output=True,
+        text=True,
+        timeout=boot_timeout + 60,
+        check=False,
+    )
+    assert (proc.returncode, proc.stdout) == (0, "got [line one] [line two]\n"), proc.stderr
