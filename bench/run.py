@@ -17,7 +17,14 @@ from bench import machine
 from bench.config import Config
 from bench.paths import BENCH
 
-BENCHMARKS = ("inspect_time", "boot_time", "image_size", "syscall_cost")
+BENCHMARKS = (
+    "inspect_time",
+    "boot_time",
+    "image_size",
+    "syscall_cost",
+    "audit_time",
+    "audit_accuracy",
+)
 
 
 def _module(name: str) -> ModuleType:
