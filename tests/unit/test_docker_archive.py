@@ -330,3 +330,18 @@ def test_layer_tampered_after_acquire(tmp_path: Path, ctx: Context) -> None:
     archive.write_bytes(bytes(raw))
     with pytest.raises(IntegrityError), image.layers[1].open() as f:
         f.read()
+
+
+def test_legacy_config_larger_than_the_document_limit_is_refused_unread(
+    tmp_path: Path, ctx: Context
+) -> None:
+    """A config member over max_json_bytes is refused from its size, before it is read."""
+    import dataclasses
+
+    layout = make_layout(tmp_path)
+    members = dockersave.legacy_members(layout, "latest", "app:1")
+    archive = legacy(tmp_path, members)
+    limit = len(members["manifest.json"]) + 1  # manifest.json fits, the bigger config not
+    small = dataclasses.replace(ctx, limits=dataclasses.replace(ctx.limits, max_json_bytes=limit))
+    err = expect(InvalidImageError, 10, lambda: get(f"docker-archive:{archive}", small), tmp_path)
+    assert str(err).endswith(f".json is larger than the {limit} byte limit")

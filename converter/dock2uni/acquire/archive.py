@@ -36,10 +36,10 @@ from dock2uni.errors import (
     LimitExceededError,
     UnsafeLayerError,
 )
-from dock2uni.model import AcquiredImage, BlobOpener, Descriptor
+from dock2uni.model import AcquiredImage, Descriptor
 from dock2uni.oci import mediatypes as mt
 from dock2uni.oci.digest import verifying
-from dock2uni.oci.documents import resolve_image, root_from_bytes
+from dock2uni.oci.documents import OpeningContentSource, resolve_image, root_from_bytes
 from dock2uni.oci.reference import parse_reference
 from dock2uni.oci.sources import ImageSource
 
@@ -241,14 +241,15 @@ def _hash_member(index: TarIndex, member: TarMember, bar: Any) -> str:
     return f"sha256:{hasher.hexdigest()}"
 
 
-class _LegacyContent:
+class _LegacyContent(OpeningContentSource):
     """A documents.ContentSource over archive members we hashed ourselves."""
 
-    def __init__(self, index: TarIndex, members: dict[str, TarMember]) -> None:
+    def __init__(self, index: TarIndex, members: dict[str, TarMember], ctx: Context) -> None:
+        super().__init__(ctx)
         self.index = index
         self.members = members  # digest -> member
 
-    def _open(self, desc: Descriptor, what: str) -> BinaryIO:
+    def open_blob(self, desc: Descriptor, what: str) -> BinaryIO:
         member = self.members.get(desc.digest)
         if member is None:
             raise InvalidImageError(f"{self.index.what}: no member holds {desc.digest}")
@@ -258,16 +259,6 @@ class _LegacyContent:
             size=desc.size,
             what=f"{self.index.what} {what}",
         )
-
-    def read_document(self, desc: Descriptor, *, what: str) -> bytes:
-        with self._open(desc, what) as f:
-            return f.read()
-
-    def layer_opener(self, desc: Descriptor) -> BlobOpener:
-        def open_layer() -> BinaryIO:
-            return self._open(desc, f"layer {desc.digest[:19]}")
-
-        return open_layer
 
 
 def _read_legacy(
@@ -324,7 +315,7 @@ def _read_legacy(
         manifest_bytes, media_type=mt.OCI_MANIFEST, what=f"{what} (synthesised manifest)"
     )
     return resolve_image(
-        _LegacyContent(index, by_digest),
+        _LegacyContent(index, by_digest, ctx),
         root,
         wanted=options.platform,
         source_name=source_name,

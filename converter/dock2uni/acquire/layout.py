@@ -36,10 +36,11 @@ from dock2uni.errors import (
     LimitExceededError,
     UnsafeLayerError,
 )
-from dock2uni.model import AcquiredImage, BlobOpener, Descriptor
+from dock2uni.model import AcquiredImage, Descriptor
 from dock2uni.oci import mediatypes as mt
 from dock2uni.oci.digest import parse_digest, verifying
 from dock2uni.oci.documents import (
+    OpeningContentSource,
     RootDocument,
     document_kind,
     load_json,
@@ -409,32 +410,17 @@ class _Slice(io.RawIOBase):
 # ------------------------------------------------------------------ content + resolution
 
 
-class LayoutContent:
+class LayoutContent(OpeningContentSource):
     """A documents.ContentSource over a LayoutStore: every blob verified while read."""
 
     def __init__(self, store: LayoutStore, ctx: Context) -> None:
+        super().__init__(ctx)
         self.store = store
-        self.ctx = ctx
 
-    def _open(self, desc: Descriptor, what: str) -> BinaryIO:
+    def open_blob(self, desc: Descriptor, what: str) -> BinaryIO:
         alg, hexpart = parse_digest(desc.digest, what=f"{what} digest")
         raw = self.store.open_blob(alg, hexpart)
         return verifying(raw, digest=desc.digest, size=desc.size, what=f"{self.store.what} {what}")
-
-    def read_document(self, desc: Descriptor, *, what: str) -> bytes:
-        limit = self.ctx.limits.max_json_bytes
-        if desc.size > limit:
-            raise InvalidImageError(
-                f"{what}: document of {desc.size} bytes exceeds the {limit} limit"
-            )
-        with self._open(desc, what) as f:
-            return f.read()
-
-    def layer_opener(self, desc: Descriptor) -> BlobOpener:
-        def open_layer() -> BinaryIO:
-            return self._open(desc, f"layer {desc.digest[:19]}")
-
-        return open_layer
 
 
 def oci_ref_matches(ref: str, desc: Descriptor) -> bool:

@@ -13,7 +13,7 @@ import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from dock2uni.context import Context
 from dock2uni.errors import (
@@ -39,6 +39,34 @@ class ContentSource(Protocol):
     def layer_opener(self, desc: Descriptor) -> BlobOpener:
         """Return an opener of the blob's bytes, verified while streaming."""
         ...
+
+
+class OpeningContentSource:
+    """A ContentSource over anything that can open a blob, verified, by descriptor.
+
+    Subclasses implement ``open_blob`` (returning a stream that checks size and digest,
+    see oci.digest.verifying); documents are bounded before they are read."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def open_blob(self, desc: Descriptor, what: str) -> BinaryIO:
+        raise NotImplementedError
+
+    def read_document(self, desc: Descriptor, *, what: str) -> bytes:
+        limit = self.ctx.limits.max_json_bytes
+        if desc.size > limit:
+            raise InvalidImageError(
+                f"{what}: document of {desc.size} bytes exceeds the {limit} limit"
+            )
+        with self.open_blob(desc, what) as f:
+            return f.read()
+
+    def layer_opener(self, desc: Descriptor) -> BlobOpener:
+        def open_layer() -> BinaryIO:
+            return self.open_blob(desc, f"layer {desc.digest[:19]}")
+
+        return open_layer
 
 
 @dataclass(frozen=True, kw_only=True)
