@@ -81,7 +81,11 @@ def convert_image(
         hostname=image.manifest_digest.split(":", 1)[1][:12],
         rootfs_policy=rootfs_policy,
     )
-    for name in the_plan.missing:
-        ctx.note(f"dock2uni: warning: the program can call {name}, which the library OS lacks")
+    if the_plan.missing:
+        shown = ", ".join(the_plan.missing[:6]) + (", ..." if len(the_plan.missing) > 6 else "")
+        ctx.note(
+            f"dock2uni: warning: the program can reach {len(the_plan.missing)} syscall(s) the "
+            f"library OS lacks ({shown}); `dock2uni audit` says who calls them"
+        )
     linked = link_image(inspected.unpacked, the_plan, output, ctx, separate_initrd=separate_initrd)
     return inspected, the_plan, linked
