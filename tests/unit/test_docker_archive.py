@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ from fixtures.ocibuild import Image, Layer, canonical_json, write_layout
 from dock2uni.acquire import AcquireOptions, acquire
 from dock2uni.context import Context
 from dock2uni.errors import (
-    Dock2UniError,
     ImageNotFoundError,
     IntegrityError,
     InvalidImageError,
@@ -28,6 +26,7 @@ from dock2uni.errors import (
 from dock2uni.model import AcquiredImage
 from dock2uni.oci import mediatypes as mt
 from dock2uni.oci.sources import parse_source
+from tests.nowrite import expect
 
 
 def two_layer_image(text: str = "one", architecture: str = "amd64") -> Image:
@@ -48,29 +47,6 @@ def make_layout(tmp_path: Path, name: str = "layout", **images: Image) -> Path:
 
 def get(source: str, ctx: Context) -> AcquiredImage:
     return acquire(parse_source(source), AcquireOptions(), ctx)
-
-
-def state(root: Path) -> dict[str, tuple[int, int]]:
-    """Every file under root with its size and mtime, to prove nothing was written."""
-    found = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            st = os.lstat(os.path.join(dirpath, name))
-            found[os.path.relpath(os.path.join(dirpath, name), root)] = (st.st_size, st.st_mtime_ns)
-    return found
-
-
-def expect(
-    error: type[Dock2UniError], code: int, call: Callable[[], object], tmp_path: Path
-) -> Dock2UniError:
-    """``call`` fails with exactly ``error`` (and exit ``code``) and writes nothing."""
-    before = state(tmp_path)
-    with pytest.raises(Dock2UniError) as info:
-        call()
-    assert type(info.value) is error, f"{type(info.value).__name__}: {info.value}"
-    assert info.value.exit_code == code
-    assert state(tmp_path) == before
-    return info.value
 
 
 def legacy(tmp_path: Path, members: dockersave.Members, name: str = "save.tar") -> Path:

@@ -7,7 +7,6 @@ import io
 import json
 import os
 import tarfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,6 @@ from fixtures.ocibuild import Image, Layer, canonical_json, write_layout
 from dock2uni.acquire import AcquireOptions, acquire
 from dock2uni.context import Context
 from dock2uni.errors import (
-    Dock2UniError,
     ImageNotFoundError,
     IntegrityError,
     InvalidImageError,
@@ -26,6 +24,7 @@ from dock2uni.errors import (
 )
 from dock2uni.model import AcquiredImage, Platform
 from dock2uni.oci.sources import parse_source
+from tests.nowrite import expect
 
 
 def small_image(text: str = "hello", **kw: object) -> Image:
@@ -50,30 +49,6 @@ def read_all(image: AcquiredImage) -> list[bytes]:
         with layer.open() as f:
             out.append(f.read())
     return out
-
-
-def state(root: Path) -> dict[str, tuple[int, int]]:
-    """Every file under root with its size and mtime, to prove nothing was written."""
-    found = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            st = os.lstat(os.path.join(dirpath, name))
-            found[os.path.relpath(os.path.join(dirpath, name), root)] = (st.st_size, st.st_mtime_ns)
-    return found
-
-
-def expect(
-    error: type[Dock2UniError], code: int, call: Callable[[], object], tmp_path: Path
-) -> Dock2UniError:
-    """``call`` fails with exactly ``error`` (and exit ``code``) and writes nothing."""
-    before = state(tmp_path)
-    with pytest.raises(Dock2UniError) as info:
-        call()
-    assert type(info.value) is error, f"{type(info.value).__name__}: {info.value}"
-    assert info.value.exit_code == code
-    assert info.value.hint
-    assert state(tmp_path) == before
-    return info.value
 
 
 def blob_path(layout: Path, digest: str) -> Path:
