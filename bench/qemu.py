@@ -11,7 +11,6 @@ COM2 (the library OS log) goes to a Unix socket we drain; the time of its
 from __future__ import annotations
 
 import socket
-import subprocess
 import tempfile
 import threading
 import time
@@ -20,7 +19,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.timing import read_until_exit
+from bench.timing import spawn_and_wait
 from dock2uni.context import Context
 
 
@@ -78,31 +77,21 @@ def time_guest(
         t0 = time.monotonic()
         drain = _LogDrain(server, t0)
         drain.start()
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        output, marker_at, timed_out = read_until_exit(proc, marker, t0 + timeout, t0)
-        if timed_out:
-            proc.kill()
-        proc.wait()
-        exited = time.monotonic() - t0
-        err = proc.stderr.read() if proc.stderr else b""
-        if proc.stderr:
-            proc.stderr.close()
+        run = spawn_and_wait(argv, marker=marker, t0=t0, timeout=timeout)
         with suppress(OSError):
             server.shutdown(socket.SHUT_RDWR)  # unblocks accept() if QEMU never connected
         drain.join(timeout=5)
-    if timed_out:
-        raise TimeoutError(f"guest still running after {timeout:.0f}s: {output[-300:]!r}")
-    if proc.returncode not in (0, 1, 3) and marker_at is None:
-        detail = err.decode(errors="replace")[-400:]
-        raise RuntimeError(f"QEMU failed ({proc.returncode}): {detail}")
+    if run.timed_out:
+        raise TimeoutError(f"guest still running after {timeout:.0f}s: {run.output[-300:]!r}")
+    if run.status not in (0, 1, 3) and run.marker is None:
+        detail = run.stderr.decode(errors="replace")[-400:]
+        raise RuntimeError(f"QEMU failed ({run.status}): {detail}")
     return GuestTiming(
-        marker=marker_at,
-        exit=exited,
+        marker=run.marker,
+        exit=run.exit,
         enter=drain.enter,
-        status=proc.returncode,
-        output=output,
+        status=run.status,
+        output=run.output,
         log=drain.data,
     )
 

@@ -53,11 +53,27 @@ def read_until_exit(
             marker_at = next(t for end, t in arrivals if end > at)
 
 
-def time_process(
-    argv: list[str], *, marker: bytes, timeout: float, env: Mapping[str, str] | None = None
-) -> ProcessTiming:
-    """Run ``argv`` to completion and time it; raises on a timeout or a failure."""
-    t0 = time.monotonic()
+@dataclass(frozen=True)
+class Finished:
+    """A child run to its end: stdout, the marker's time, whether it timed out, and more."""
+
+    output: bytes
+    marker: float | None
+    timed_out: bool
+    exit: float
+    status: int
+    stderr: bytes
+
+
+def spawn_and_wait(
+    argv: list[str],
+    *,
+    marker: bytes,
+    t0: float,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+) -> Finished:
+    """Spawn ``argv``, read its stdout until it exits (killed at ``t0 + timeout``)."""
     proc = subprocess.Popen(
         argv,
         stdin=subprocess.DEVNULL,
@@ -73,11 +89,26 @@ def time_process(
     err = proc.stderr.read() if proc.stderr else b""
     if proc.stderr:
         proc.stderr.close()
-    if timed_out:
+    return Finished(
+        output=output,
+        marker=marker_at,
+        timed_out=timed_out,
+        exit=exited,
+        status=proc.returncode,
+        stderr=err,
+    )
+
+
+def time_process(
+    argv: list[str], *, marker: bytes, timeout: float, env: Mapping[str, str] | None = None
+) -> ProcessTiming:
+    """Run ``argv`` to completion and time it; raises on a timeout or a failure."""
+    run = spawn_and_wait(argv, marker=marker, t0=time.monotonic(), timeout=timeout, env=env)
+    if run.timed_out:
         raise TimeoutError(f"{argv[0]} still running after {timeout:.0f}s")
-    if proc.returncode != 0:
-        detail = err.decode(errors="replace")[-300:]
-        raise RuntimeError(f"{' '.join(argv[:3])} failed ({proc.returncode}): {detail}")
+    if run.status != 0:
+        detail = run.stderr.decode(errors="replace")[-300:]
+        raise RuntimeError(f"{' '.join(argv[:3])} failed ({run.status}): {detail}")
     return ProcessTiming(
-        marker=marker_at, exit=exited, status=proc.returncode, output=output, stderr=err
+        marker=run.marker, exit=run.exit, status=run.status, output=run.output, stderr=run.stderr
     )
