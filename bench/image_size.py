@@ -46,9 +46,10 @@ class Split:
 
 
 def split(path: Path) -> Split:
-    data = path.read_bytes()
     kernel_file = kernel_bss = rootfs = meta = 0
-    for sec in read_sections(data, what=str(path)):
+    with path.open("rb") as f:
+        sections = read_sections(f, what=str(path))
+    for sec in sections:
         if sec.name == META_SECTION:
             meta += sec.size
         elif not sec.flags & SHF_ALLOC:
@@ -59,7 +60,7 @@ def split(path: Path) -> Split:
             kernel_bss += sec.size
         else:
             kernel_file += sec.size
-    return Split(len(data), kernel_file, kernel_bss, rootfs, meta)
+    return Split(path.stat().st_size, kernel_file, kernel_bss, rootfs, meta)
 
 
 def _empty_plan(families: tuple[str, ...]) -> Plan:

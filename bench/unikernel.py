@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.paths import BENCH, dock2uni_cli
-from dock2uni.run import RunOptions, kernel_cmdline, qemu_argv
+from dock2uni.run import RunOptions, image_mem, kernel_cmdline, qemu_argv
 from dock2uni.uni import read_metadata
 
 IMAGES = BENCH / "images"
@@ -44,7 +44,7 @@ def inspect_json(image: Path) -> dict[str, Any]:
 
 
 def recommended_mem(image: Path) -> int:
-    return int(read_metadata(image).get("recommended_mem", 128 << 20))
+    return image_mem(read_metadata(image))
 
 
 def argv_for(

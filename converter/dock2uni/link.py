@@ -196,7 +196,7 @@ def link_elf(
         what="linking the image",
         cwd=work,
     )
-    kernel_size, _ = loaded_sizes(elf.read_bytes(), what=str(elf))
+    kernel_size, _ = loaded_sizes(elf)
     return LinkedElf(elf=elf, cpio=cpio, rootfs_size=rootfs_size, kernel_size=kernel_size)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import io
 import os
 import re
@@ -22,10 +23,10 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from dock2uni.context import Context
 from dock2uni.errors import RunError
@@ -213,7 +214,7 @@ def boot(
 ) -> RunResult:
     """Boot once with a fixed accelerator; stream COM1 to ``stdout`` and, once the
     program runs, ``stdin`` to its tty."""
-    mem = options.mem or int(read_metadata(image).get("recommended_mem", 128 << 20))
+    mem = options.mem or image_mem(read_metadata(image))
     with tempfile.TemporaryDirectory(prefix="d2u-run-") as sock_dir:
         sock_path = Path(sock_dir) / "log.sock"
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
@@ -311,6 +312,11 @@ def _pump(
             return False
         stdout.write(chunk)
         stdout.flush()
+
+
+def image_mem(meta: Mapping[str, Any]) -> int:
+    """Guest RAM the image asks for (link.recommended_mem), or 128 MiB for older images."""
+    return int(meta.get("recommended_mem", 128 << 20))
 
 
 PROBE_TIMEOUT = 5.0  # seconds: a working KVM boots the probe in well under one
@@ -419,6 +425,9 @@ def run_image(
     stdin: BinaryIO | None = None,
 ) -> RunResult:
     """Boot ``image`` (auto-selecting the accelerator) and report how it ended."""
-    read_metadata(image)  # refuses files that are not dock2uni images, before QEMU starts
+    # Refuses files that are not dock2uni images before QEMU starts, and sizes the guest.
+    meta = read_metadata(image)
+    if options.mem is None:
+        options = dataclasses.replace(options, mem=image_mem(meta))
     accel = select_accel(options.accel, ctx)
     return boot(image, options, ctx, accel=accel, stdout=stdout, stderr=stderr, stdin=stdin)

@@ -8,11 +8,12 @@ section costs no guest memory: it has no SHF_ALLOC flag and no segment.
 
 from __future__ import annotations
 
+import io
 import json
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from dock2uni.errors import OutputError
 
@@ -31,28 +32,34 @@ class Section:
     size: int
 
 
-def read_sections(data: bytes, *, what: str) -> list[Section]:
-    """Section headers of an ELF64 little-endian file (bounds-checked)."""
-    if len(data) < 64 or data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+def _read_at(f: BinaryIO, offset: int, size: int) -> bytes:
+    f.seek(offset)
+    return f.read(size)
+
+
+def read_sections(f: BinaryIO, *, what: str) -> list[Section]:
+    """Section headers of an ELF64 little-endian file (bounds-checked).
+
+    Reads only the header, the section table and the name table, never the
+    (possibly large) rootfs, so it is cheap on any image size."""
+    end = f.seek(0, io.SEEK_END)
+    head = _read_at(f, 0, 64)
+    if len(head) < 64 or head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
         raise OutputError(f"{what} is not a 64-bit little-endian ELF file")
-    (shoff,) = struct.unpack_from("<Q", data, 0x28)
-    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
-    if shentsize != 64 or shoff + shnum * 64 > len(data) or shstrndx >= max(shnum, 1):
+    (shoff,) = struct.unpack_from("<Q", head, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", head, 0x3A)
+    if shentsize != 64 or shoff + shnum * 64 > end or shstrndx >= max(shnum, 1):
         raise OutputError(f"{what} has a malformed section table")
-    raw = []
-    for i in range(shnum):
-        name_off, typ, flags, _addr, offset, size = struct.unpack_from(
-            "<IIQQQQ", data, shoff + i * 64
-        )
-        raw.append((name_off, typ, flags, offset, size))
-    strtab = raw[shstrndx]
-    if strtab[3] + strtab[4] > len(data):
+    table = _read_at(f, shoff, shnum * 64)
+    raw = [struct.unpack_from("<IIQQQQ", table, i * 64) for i in range(shnum)]
+    _, _, _, _, str_offset, str_size = raw[shstrndx]
+    if str_offset + str_size > end:
         raise OutputError(f"{what} has a malformed section name table")
-    names = data[strtab[3] : strtab[3] + strtab[4]]
+    names = _read_at(f, str_offset, str_size)
     out = []
-    for name_off, typ, flags, offset, size in raw:
-        end = names.find(b"\0", name_off)
-        name = names[name_off:end].decode("ascii", "replace") if end >= 0 else "?"
+    for name_off, typ, flags, _addr, offset, size in raw:
+        stop = names.find(b"\0", name_off)
+        name = names[name_off:stop].decode("ascii", "replace") if stop >= 0 else "?"
         out.append(Section(name, typ, flags, offset, size))
     return out
 
@@ -60,20 +67,20 @@ def read_sections(data: bytes, *, what: str) -> list[Section]:
 def read_metadata(path: Path) -> dict[str, Any]:
     """The metadata a .uni file carries; OutputError if it is not one of ours."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            end = f.seek(0, io.SEEK_END)
+            for sec in read_sections(f, what=str(path)):
+                if sec.name != META_SECTION or sec.offset + sec.size > end:
+                    continue
+                try:
+                    doc = json.loads(_read_at(f, sec.offset, sec.size))
+                except ValueError:
+                    break
+                if isinstance(doc, dict):
+                    return doc
+                break
     except OSError as exc:
         raise OutputError(f"cannot read {path}: {exc.strerror}") from None
-    for sec in read_sections(data, what=str(path)):
-        if sec.name == META_SECTION:
-            if sec.offset + sec.size > len(data):
-                break
-            try:
-                doc = json.loads(data[sec.offset : sec.offset + sec.size])
-            except ValueError:
-                break
-            if isinstance(doc, dict):
-                return doc
-            break
     raise OutputError(
         f"{path} is not a unikernel image written by dock2uni (no {META_SECTION} section)",
         hint="Create one with `dock2uni convert SOURCE -o app.uni`.",
@@ -89,10 +96,12 @@ def is_uni_file(path: Path) -> bool:
         return False
 
 
-def loaded_sizes(data: bytes, *, what: str) -> tuple[int, int]:
+def loaded_sizes(path: Path) -> tuple[int, int]:
     """(kernel bytes, rootfs bytes) that the guest loads: allocated sections' sizes."""
     kernel = rootfs = 0
-    for sec in read_sections(data, what=what):
+    with path.open("rb") as f:
+        sections = read_sections(f, what=str(path))
+    for sec in sections:
         if not sec.flags & SHF_ALLOC:
             continue
         if sec.name == ROOTFS_SECTION:
