@@ -15,7 +15,8 @@ static void test_ids(void)
     CHECK("gettid_is_pid", syscall(SYS_gettid) == getpid());
     CHECK("getppid_not_negative", getppid() >= 0);
     CHECK("getpgrp_matches_getpgid", getpgrp() == getpgid(0));
-    CHECK("getsid_positive", getsid(0) > 0);
+    /* >= 0: under a CI runner the session leader may sit outside our PID namespace, so Linux reports 0. */
+    CHECK("getsid_not_negative", getsid(0) >= 0);
     EXPECT_ERR("getpgid_other", getpgid(0x7ffffff0), ESRCH);
     CHECK("uid_matches_euid", getuid() == geteuid());
     CHECK("gid_matches_egid", getgid() == getegid());
