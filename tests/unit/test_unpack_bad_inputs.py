@@ -29,6 +29,7 @@ from dock2uni.errors import (
     UnsafeLayerError,
     UnsupportedImageError,
 )
+from dock2uni.fs.store import read_pack_index
 from dock2uni.fs.tree import DeviceNode, FifoNode, FileNode, SymlinkNode
 from dock2uni.model import Layer
 from dock2uni.unpack import UnpackedImage, unpack
@@ -36,7 +37,7 @@ from tests.unit.test_tarstream import END, fix_checksum, header, pax_header, pax
 from tests.unit.test_unpack import acquired, blob_layer, content, listing, node, tar_layer
 
 MiB = 1 << 20
-STORE_FILE = re.compile(r"files/sha256/[0-9a-f]{2}/[0-9a-f]{64}")
+STORE_FILE = re.compile(r"files/sha256/[0-9a-f]{2}/[0-9a-f]{64}|files/packs/[0-9a-f]{32}\.pack")
 CHANGESET = re.compile(r"layers/sha256-[0-9a-f]{64}_sha256-[0-9a-f]{64}\.jsonl")
 
 
@@ -69,9 +70,13 @@ class Sandbox:
         for path in self.cache.rglob("*"):
             rel = str(path.relative_to(self.cache))
             if path.is_dir():
-                assert rel in ("files", "files/sha256", "files/tmp", "layers") or re.fullmatch(
-                    r"files/sha256/[0-9a-f]{2}", rel
-                ), rel
+                assert rel in (
+                    "files",
+                    "files/sha256",
+                    "files/tmp",
+                    "files/packs",
+                    "layers",
+                ) or re.fullmatch(r"files/sha256/[0-9a-f]{2}", rel), rel
                 continue
             assert path.is_file() and not path.is_symlink(), rel
             assert STORE_FILE.fullmatch(rel) or CHANGESET.fullmatch(rel), rel
@@ -382,7 +387,9 @@ def test_10k_tiny_entries_unpack(box: Sandbox) -> None:
     tar = b"".join(header(b"f%d" % i, b"0", 0) for i in range(10_000)) + block + END
     result = box.run([tar_layer(tar)])
     assert result.layers[0].entries == 10_001
-    assert len(list((box.cache / "files" / "sha256").rglob("*"))) == 2  # one dir, one file
+    assert not list((box.cache / "files" / "sha256").iterdir())  # no loose files
+    (pack,) = (box.cache / "files" / "packs").iterdir()
+    assert len(read_pack_index(str(pack))) == 1  # the empty content, once
 
 
 # -- symlinks ----------------------------------------------------------------------------

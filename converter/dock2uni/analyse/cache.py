@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dock2uni.analyse.disasm import SUMMARY_VERSION, Summary, summarise
-from dock2uni.elf.facts import ElfFacts, ElfLayout
+from dock2uni.elf.facts import PF_X, PT_LOAD, SHF_EXECINSTR, ElfFacts, ElfLayout
 from dock2uni.elf.header import check_file
 from dock2uni.elf.lief_adapter import LiefSession
 from dock2uni.errors import ElfError
@@ -31,7 +31,7 @@ from dock2uni.fs.store import ContentStore
 from dock2uni.fs.tree import FileNode, Tree
 
 FACTS_VERSION = 2
-PARALLEL_MIN_BYTES = 4 << 20  # below this much code, a worker pool costs more than it saves
+PARALLEL_MIN_BYTES = 1 << 20  # below this much code, a worker pool costs more than it saves
 
 
 def _hex(digest: str) -> str:
@@ -65,7 +65,8 @@ class AnalysisCache:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
             with os.fdopen(fd, "w") as f:
-                json.dump({"format": version, "body": body}, f, separators=(",", ":"))
+                # dumps, not dump: json.dump streams through the pure-Python encoder
+                f.write(json.dumps({"format": version, "body": body}, separators=(",", ":")))
             os.replace(tmp, path)
         except OSError:
             pass  # a cache that cannot be written only costs time
@@ -180,10 +181,10 @@ class FileAnalyser:
             )
             for _p, d in build
         ]
-        total = sum(os.path.getsize(j[0]) for j in jobs)
+        weights = [_code_bytes(self.layouts[d]) for _p, d in build]
         results: list[dict[str, Any] | BaseException]
-        if self.jobs > 1 and len(jobs) > 1 and total >= PARALLEL_MIN_BYTES:
-            results = self._parallel(jobs)
+        if self.jobs > 1 and len(jobs) > 1 and sum(weights) >= PARALLEL_MIN_BYTES:
+            results = self._parallel(jobs, weights)
         else:
             results = []
             for job in jobs:
@@ -201,16 +202,18 @@ class FileAnalyser:
         return out
 
     def _parallel(
-        self, jobs: list[tuple[str, dict[str, Any], dict[str, Any]]]
+        self, jobs: list[tuple[str, dict[str, Any], dict[str, Any]]], weights: list[int]
     ) -> list[dict[str, Any] | BaseException]:
-        """Split the jobs over ``self.jobs`` worker processes, balanced by file size."""
-        order = sorted(range(len(jobs)), key=lambda i: -os.path.getsize(jobs[i][0]))
+        """Split the jobs over ``self.jobs`` worker processes, balanced by code size
+        (disassembly time follows the executable bytes, not the file size: python3.11
+        is 6.8 MB for 2.1 s of work, libcrypto 4.7 MB for 2.0 s)."""
+        order = sorted(range(len(jobs)), key=lambda i: -weights[i])
         shares: list[list[int]] = [[] for _ in range(self.jobs)]
         loads = [0] * self.jobs
         for i in order:
             w = loads.index(min(loads))
             shares[w].append(i)
-            loads[w] += os.path.getsize(jobs[i][0])
+            loads[w] += weights[i]
         procs = []
         for share in shares:
             if not share:
@@ -239,6 +242,18 @@ class FileAnalyser:
             for i in share[len(lines) :]:
                 results[i] = RuntimeError(f"summary worker died (status {rc})")
         return results
+
+
+def _code_bytes(layout: ElfLayout) -> int:
+    """Executable bytes the sweep will disassemble (sections, else PF_X segments)."""
+    code = sum(size for _n, _a, _o, size, flags, _t in layout.sections if flags & SHF_EXECINSTR)
+    if code:
+        return code
+    return sum(
+        filesz
+        for p_type, flags, _o, _v, filesz, _m in layout.segments
+        if p_type == PT_LOAD and flags & PF_X
+    )
 
 
 def _layout_json(layout: ElfLayout) -> dict[str, Any]:

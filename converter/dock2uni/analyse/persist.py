@@ -117,7 +117,8 @@ def save(cache_dir: Path, key: str, analysis: Analysis) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         with os.fdopen(fd, "w") as out:
-            json.dump(to_jsonable(analysis), out, separators=(",", ":"))
+            # dumps, not dump: json.dump streams through the pure-Python encoder (5x slower)
+            out.write(json.dumps(to_jsonable(analysis), separators=(",", ":")))
         os.replace(tmp, folder / f"{key}.json")
     except OSError:
         return

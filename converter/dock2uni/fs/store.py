@@ -3,7 +3,23 @@
 Interface:
   * ``store.put(stream, size)`` copies exactly ``size`` bytes into the store and
     returns their digest; identical content is stored once.
-  * ``store.open(digest)`` / ``store.path(digest)`` read it back.
+  * ``store.put_bytes(data)`` the same for bytes in memory. Between ``begin_pack()``
+    and ``end_pack(commit)`` such small contents are appended to one pack file
+    instead of one file each (see below).
+  * ``store.has(digest)``, ``store.open(digest)``, ``store.read(digest)`` read it back,
+    loose or packed; ``store.path(digest)`` gives a host file (a packed content is
+    copied out to its loose name the first time, for tools that need a path).
+
+Two kinds of storage under ``root``:
+  * loose files ``sha256/<2 hex>/<64 hex>``: large files and anything stored outside
+    a pack session;
+  * pack files ``packs/<32 hex>.pack``: the unpack stage puts each layer's small files
+    into one pack, because creating thousands of small files dominated a cold unpack
+    on this machine's disk (see docs/unpack.md). A pack is ``MAGIC``, the contents
+    back to back, an index of (raw sha256, offset, size) records and a trailer
+    (index offset, count, ``INDEX_MAGIC``). It is written under ``tmp/`` and renamed
+    into ``packs/`` only when complete, so other processes never see a partial pack;
+    packed bytes are re-hashed when read, so a damaged pack is an error, not wrong bytes.
 
 Writes go to a private temporary name first and are renamed into place, so a
 crash or a concurrent writer never leaves a file whose name lies about its content.
@@ -11,21 +27,87 @@ crash or a concurrent writer never leaves a file whose name lies about its conte
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
+import struct
 import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from dock2uni.errors import UnsafeLayerError
+from dock2uni.errors import IntegrityError, UnsafeLayerError
 from dock2uni.oci.digest import parse_digest
 
 CHUNK = 1 << 20
 EMPTY_DIGEST = "sha256:" + hashlib.sha256(b"").hexdigest()
 
+MAGIC = b"D2UPACK1"
+INDEX_MAGIC = b"D2UPIDX1"
+_RECORD = struct.Struct("<32sQQ")  # raw sha256, offset, size
+_TRAILER = struct.Struct("<QQ8s")  # index offset, record count, INDEX_MAGIC
+
+
+class _PackWriter:
+    """The pack being written in this process (one per pack session)."""
+
+    def __init__(self, tmp_dir: str) -> None:
+        fd, self.tmp_path = tempfile.mkstemp(dir=tmp_dir, prefix="pack-")
+        self.file = os.fdopen(fd, "wb", buffering=1 << 20)
+        self.file.write(MAGIC)
+        self.offset = len(MAGIC)
+        self.records: list[tuple[bytes, int, int]] = []
+        self.dirty = False
+
+    def append(self, raw_digest: bytes, data: bytes) -> tuple[int, int]:
+        where = (self.offset, len(data))
+        self.file.write(data)
+        self.records.append((raw_digest, *where))
+        self.offset += len(data)
+        self.dirty = True
+        return where
+
+    def flush(self) -> None:
+        if self.dirty:
+            self.file.flush()
+            self.dirty = False
+
+    def finish(self) -> None:
+        index_offset = self.offset
+        for record in self.records:
+            self.file.write(_RECORD.pack(*record))
+        self.file.write(_TRAILER.pack(index_offset, len(self.records), INDEX_MAGIC))
+        self.file.close()
+
+    def abandon(self) -> None:
+        self.file.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.tmp_path)
+
+
+def read_pack_index(path: str) -> list[tuple[bytes, int, int]]:
+    """A complete pack's index records; ValueError when the file is not a sound pack."""
+    with open(path, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size < len(MAGIC) + _TRAILER.size:
+            raise ValueError("too short")
+        f.seek(0)
+        if f.read(len(MAGIC)) != MAGIC:
+            raise ValueError("bad magic")
+        f.seek(size - _TRAILER.size)
+        index_offset, count, magic = _TRAILER.unpack(f.read(_TRAILER.size))
+        if magic != INDEX_MAGIC or index_offset + count * _RECORD.size + _TRAILER.size != size:
+            raise ValueError("bad trailer")
+        f.seek(index_offset)
+        raw = f.read(count * _RECORD.size)
+    records = list(_RECORD.iter_unpack(raw))
+    if any(off < len(MAGIC) or off + n > index_offset for _d, off, n in records):
+        raise ValueError("a record lies outside the contents")
+    return records
+
 
 class ContentStore:
-    """Files' content under ``root/sha256/<2 hex>/<64 hex>``."""
+    """Files' content under ``root``: loose ``sha256/<2 hex>/<64 hex>`` and ``packs/``."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -35,22 +117,123 @@ class ContentStore:
         self._root_str = str(root)
         self._sha256_dir = str(root / "sha256")
         self._tmp_dir = str(root / "tmp")
+        self._packs_dir = str(root / "packs")
         self._made_dirs: set[str] = set()
+        self._packed: dict[str, tuple[str, int, int]] = {}  # hex -> (pack path, offset, size)
+        self._packs_seen: set[str] = set()
+        self._writer: _PackWriter | None = None
+        self._scanned = False
+
+    # -- reading -----------------------------------------------------------------
+
+    def _loose(self, hexpart: str) -> str:
+        return os.path.join(self._sha256_dir, hexpart[:2], hexpart)
+
+    def _scan_packs(self) -> None:
+        """Index complete packs not seen yet (written by this or another process)."""
+        try:
+            names = os.listdir(self._packs_dir)
+        except FileNotFoundError:
+            return
+        for name in sorted(names):
+            if not name.endswith(".pack") or name in self._packs_seen:
+                continue
+            self._packs_seen.add(name)
+            path = os.path.join(self._packs_dir, name)
+            try:
+                records = read_pack_index(path)
+            except (OSError, ValueError):
+                continue  # not a pack we can use: its contents count as absent
+            for raw, offset, size in records:
+                self._packed.setdefault(raw.hex(), (path, offset, size))
+
+    def _where(self, hexpart: str) -> tuple[str, int, int] | None:
+        found = self._packed.get(hexpart)
+        if found is None:
+            self._scan_packs()
+            found = self._packed.get(hexpart)
+        return found
+
+    def _read_packed(self, hexpart: str, where: tuple[str, int, int]) -> bytes:
+        path, offset, size = where
+        if self._writer is not None and path == self._writer.tmp_path:
+            self._writer.flush()
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read(size)
+        if len(data) != size or hashlib.sha256(data).hexdigest() != hexpart:
+            raise IntegrityError(
+                f"the content store is damaged: sha256:{hexpart} in {path} does not match",
+                hint=f"Delete the cache folder {self._root_str} and run again.",
+            )
+        return data
 
     def path(self, digest: str) -> Path:
+        """The host file holding ``digest`` (copied out of its pack the first time)."""
         alg, hexpart = parse_digest(digest)
-        return self.root / alg / hexpart[:2] / hexpart
+        loose = os.path.join(self._root_str, alg, hexpart[:2], hexpart)
+        if alg == "sha256" and not os.path.isfile(loose):
+            where = self._where(hexpart)
+            if where is not None:
+                self._write_loose(hexpart, self._read_packed(hexpart, where))
+        return Path(loose)
 
     def has(self, digest: str) -> bool:
         alg, hexpart = parse_digest(digest)
-        return os.path.isfile(os.path.join(self._root_str, alg, hexpart[:2], hexpart))
+        if os.path.isfile(os.path.join(self._root_str, alg, hexpart[:2], hexpart)):
+            return True
+        return alg == "sha256" and self._where(hexpart) is not None
 
     def open(self, digest: str) -> BinaryIO:
-        return self.path(digest).open("rb")
+        alg, hexpart = parse_digest(digest)
+        loose = os.path.join(self._root_str, alg, hexpart[:2], hexpart)
+        if alg == "sha256":
+            where = self._packed.get(hexpart)
+            if where is None and not os.path.isfile(loose):
+                where = self._where(hexpart)
+            if where is not None:
+                return io.BytesIO(self._read_packed(hexpart, where))
+        return open(loose, "rb")
 
     def read(self, digest: str, limit: int | None = None) -> bytes:
         with self.open(digest) as f:
             return f.read(-1 if limit is None else limit)
+
+    # -- writing -----------------------------------------------------------------
+
+    def begin_pack(self) -> None:
+        """From now on put_bytes() appends to a new pack (until end_pack)."""
+        if self._writer is not None:
+            raise RuntimeError("a pack session is already open")
+        os.makedirs(self._packs_dir, exist_ok=True)
+        self._writer = _PackWriter(self._tmp_dir)
+
+    def end_pack(self, *, commit: bool) -> None:
+        """Publish the pack (commit) or drop it and forget what it held."""
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        if not commit or not writer.records:
+            self._abandon(writer)
+            return
+        try:
+            writer.finish()
+            name = f"{os.urandom(16).hex()}.pack"
+            final = os.path.join(self._packs_dir, name)
+            os.replace(writer.tmp_path, final)
+        except BaseException:
+            self._abandon(writer)
+            raise
+        self._packs_seen.add(name)
+        for raw, offset, size in writer.records:
+            self._packed[raw.hex()] = (final, offset, size)
+
+    def _abandon(self, writer: _PackWriter) -> None:
+        writer.abandon()
+        for raw, _offset, _size in writer.records:
+            hexpart = raw.hex()
+            if self._packed.get(hexpart, ("",))[0] == writer.tmp_path:
+                del self._packed[hexpart]
 
     def put(self, stream: BinaryIO, size: int) -> str:
         """Store exactly ``size`` bytes read from ``stream``; return sha256:<hex>."""
@@ -67,7 +250,7 @@ class ContentStore:
                     out.write(chunk)
                     remaining -= len(chunk)
             digest = f"sha256:{hasher.hexdigest()}"
-            final = self.path(digest)
+            final = Path(self._loose(hasher.hexdigest()))
             if final.exists():
                 os.unlink(tmp_name)
             else:
@@ -81,11 +264,23 @@ class ContentStore:
 
     def put_bytes(self, data: bytes) -> str:
         """Store ``data`` (held in memory); return sha256:<hex>. Same guarantees as put()."""
-        hexpart = hashlib.sha256(data).hexdigest()
+        if not self._scanned:
+            self._scanned = True
+            self._scan_packs()  # so content packed by earlier runs is not packed again
+        hasher = hashlib.sha256(data)
+        hexpart = hasher.hexdigest()
+        if hexpart in self._packed or os.path.exists(self._loose(hexpart)):
+            return f"sha256:{hexpart}"
+        if self._writer is not None:
+            offset, size = self._writer.append(hasher.digest(), data)
+            self._packed[hexpart] = (self._writer.tmp_path, offset, size)
+        else:
+            self._write_loose(hexpart, data)
+        return f"sha256:{hexpart}"
+
+    def _write_loose(self, hexpart: str, data: bytes) -> None:
         directory = os.path.join(self._sha256_dir, hexpart[:2])
         final = os.path.join(directory, hexpart)
-        if os.path.exists(final):
-            return f"sha256:{hexpart}"
         if hexpart[:2] not in self._made_dirs:
             os.makedirs(directory, exist_ok=True)
             self._made_dirs.add(hexpart[:2])
@@ -107,4 +302,3 @@ class ContentStore:
             if os.path.exists(tmp_name):
                 os.unlink(tmp_name)
             raise
-        return f"sha256:{hexpart}"

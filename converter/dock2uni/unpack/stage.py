@@ -186,6 +186,9 @@ class _Unpacker:
             log = self.cache.writer(digest, diff_id)
         except OSError as exc:
             self.ctx.log_debug(f"{what}: cannot cache its changeset: {exc}")
+        # One pack file per layer for its small files (see fs/store.py), published
+        # before the changeset that names them.
+        self.store.begin_pack()
         try:
             with (
                 self.ctx.progress(desc=what, total=layer.descriptor.size) as bar,
@@ -194,7 +197,9 @@ class _Unpacker:
                 summary = self._read_stream(
                     cast(BinaryIO, _ProgressReader(raw, bar)), raw, diff_id, what, log
                 )
+            self.store.end_pack(commit=True)
         except BaseException:
+            self.store.end_pack(commit=False)
             if log is not None:
                 log.discard()
             raise

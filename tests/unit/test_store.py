@@ -1,0 +1,120 @@
+"""fs/store.py: loose files, pack sessions, visibility across processes, damage detection."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import pytest
+
+from dock2uni.errors import IntegrityError
+from dock2uni.fs.store import ContentStore, read_pack_index
+
+
+def sha(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def packs(root: Path) -> list[Path]:
+    folder = root / "packs"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def test_outside_a_session_small_contents_are_loose_files(tmp_path: Path) -> None:
+    store = ContentStore(tmp_path)
+    digest = store.put_bytes(b"hello")
+    assert digest == sha(b"hello")
+    assert store.path(digest).read_bytes() == b"hello"
+    assert store.has(digest) and store.read(digest) == b"hello"
+    assert packs(tmp_path) == []
+
+
+def test_a_session_writes_one_pack_readable_at_once_and_after_commit(tmp_path: Path) -> None:
+    store = ContentStore(tmp_path)
+    store.begin_pack()
+    digests = [store.put_bytes(b"file %d" % i) for i in range(100)]
+    assert store.put_bytes(b"file 7") == digests[7]  # stored once
+    assert store.read(digests[3]) == b"file 3"  # readable before the pack is published
+    other = ContentStore(tmp_path)
+    assert not other.has(digests[3])  # ...but only by the writer
+    store.end_pack(commit=True)
+    (pack,) = packs(tmp_path)
+    assert len(read_pack_index(str(pack))) == 100
+    assert not list((tmp_path / "sha256").iterdir())
+    assert other.has(digests[3]) and other.read(digests[3], 4) == b"file"
+    with other.open(digests[99]) as f:
+        assert f.read() == b"file 99"
+
+
+def test_path_copies_a_packed_content_out_once(tmp_path: Path) -> None:
+    store = ContentStore(tmp_path)
+    store.begin_pack()
+    digest = store.put_bytes(b"\x7fELF" + bytes(100))
+    store.end_pack(commit=True)
+    fresh = ContentStore(tmp_path)
+    path = fresh.path(digest)
+    assert path.read_bytes() == b"\x7fELF" + bytes(100)
+    assert path.is_relative_to(tmp_path / "sha256")
+
+
+def test_an_abandoned_session_leaves_nothing(tmp_path: Path) -> None:
+    store = ContentStore(tmp_path)
+    store.begin_pack()
+    digest = store.put_bytes(b"from a layer that failed")
+    store.end_pack(commit=False)
+    assert not store.has(digest)
+    assert packs(tmp_path) == [] and not list((tmp_path / "tmp").iterdir())
+
+
+def test_content_packed_by_an_earlier_run_is_not_packed_again(tmp_path: Path) -> None:
+    first = ContentStore(tmp_path)
+    first.begin_pack()
+    first.put_bytes(b"shared base layer file")
+    first.end_pack(commit=True)
+    second = ContentStore(tmp_path)
+    second.begin_pack()
+    second.put_bytes(b"shared base layer file")
+    second.end_pack(commit=True)  # nothing new: no second pack
+    assert len(packs(tmp_path)) == 1
+
+
+def test_two_sessions_cannot_nest(tmp_path: Path) -> None:
+    store = ContentStore(tmp_path)
+    store.begin_pack()
+    with pytest.raises(RuntimeError):
+        store.begin_pack()
+    store.end_pack(commit=False)
+
+
+def test_a_damaged_pack_is_an_error_not_wrong_bytes(tmp_path: Path) -> None:
+    store = ContentStore(tmp_path)
+    store.begin_pack()
+    digest = store.put_bytes(b"original bytes")
+    store.end_pack(commit=True)
+    (pack,) = packs(tmp_path)
+    raw = bytearray(pack.read_bytes())
+    raw[raw.index(b"original")] ^= 0xFF
+    pack.write_bytes(bytes(raw))
+    with pytest.raises(IntegrityError, match="damaged"):
+        ContentStore(tmp_path).read(digest)
+
+
+def test_a_truncated_pack_counts_as_absent(tmp_path: Path) -> None:
+    store = ContentStore(tmp_path)
+    store.begin_pack()
+    digest = store.put_bytes(b"soon lost")
+    store.end_pack(commit=True)
+    (pack,) = packs(tmp_path)
+    pack.write_bytes(pack.read_bytes()[:-3])
+    assert not ContentStore(tmp_path).has(digest)
+
+
+def test_streamed_contents_stay_loose_even_in_a_session(tmp_path: Path) -> None:
+    store = ContentStore(tmp_path)
+    store.begin_pack()
+    data = bytes(range(256)) * 5000
+    digest = store.put(io.BytesIO(data), len(data))
+    store.end_pack(commit=True)
+    assert packs(tmp_path) == []
+    assert store.path(digest).read_bytes() == data
