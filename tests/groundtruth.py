@@ -2,10 +2,11 @@
 
 For each fixture image a representative workload of its entrypoint runs chrooted in the
 image's materialised root filesystem (``dock2uni.audit.trace``): a shell script using many
-busybox applets, ``ls`` variants for coreutils, a python script touching files, sockets,
-threads, JSON, time and signals, nginx serving requests, redis answering commands. The
-static set is ``dock2uni.analyse`` of the same image. ``python -m tests.groundtruth``
-prints the table (recall, precision, static/observed ratio, audit times).
+busybox applets, ``ls`` variants for coreutils (bookworm's and trixie's), a python script
+touching files, sockets, threads, JSON, time and signals, nginx serving requests, redis
+answering commands. The static set is ``dock2uni.analyse`` of the same image.
+``python -m tests.groundtruth`` prints the table (recall, precision, static/observed
+ratio, audit times).
 
 Needs root, strace, unshare and the fixture images (fixtures/build.py).
 """
@@ -325,6 +326,7 @@ def _redis_run(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
 WORKLOADS: dict[str, Runner] = {
     "busybox": _busybox,
     "coreutils": _coreutils,
+    "coreutils-trixie": _coreutils,  # glibc 2.41: cancellable syscalls via __syscall_cancel
     "python": _python,
     "nginx": _nginx,
     "redis": _redis_run,
