@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
+from pathlib import Path
+
 from dock2uni.analyse.dataflow import Function
 
 SYSCALL = "0f05"
@@ -59,3 +63,82 @@ def test_start_not_on_a_boundary_is_realigned() -> None:
     """A start one byte early that swallows the site is re-decoded until the site is seen."""
     code = "b8" + "b80f000000" + SYSCALL  # stray byte, then mov eax, 15; syscall
     assert fn(code).values_at(0x1006, "rax").consts == {15}
+
+
+# -- arguments passed on the stack (glibc 2.41's __syscall_cancel, Go's ABI0) -----------
+
+
+def asm(text: str) -> Function:
+    """Assemble Intel-syntax ``text`` with GNU as at 0x1000 (labels allowed)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src, obj, raw = (Path(tmp) / n for n in ("f.s", "f.o", "f.bin"))
+        src.write_text(f".intel_syntax noprefix\n.text\n{text}\n")
+        subprocess.run(["as", "--64", "-o", str(obj), str(src)], check=True)
+        subprocess.run(["objcopy", "-O", "binary", "-j", ".text", str(obj), str(raw)], check=True)
+        return Function(raw.read_bytes(), 0x1000)
+
+
+def at(f: Function, mnemonic: str, nth: int = 0) -> int:
+    """Address of the nth instruction with this mnemonic."""
+    return [i.address for i in f.insns if i.mnemonic == mnemonic][nth]
+
+
+def test_number_loaded_from_above_the_return_address_is_a_stack_parameter() -> None:
+    """__syscall_cancel's fast path: push rbx; mov rax, [rsp + 0x10]; syscall -> stack1."""
+    f = asm("push rbx\nmov rax, qword ptr [rsp + 0x10]\nsyscall\npop rbx\nret")
+    v = f.values_at(at(f, "syscall"), "rax")
+    assert v.params == {"stack1"} and not v.unknown
+
+
+def test_register_argument_loaded_from_the_stack() -> None:
+    """__internal_syscall_cancel: three pushes, then rsi <- [rsp + 0x20] is stack1."""
+    f = asm("push rbx\npush r9\npush r8\nmov rsi, qword ptr [rsp + 0x20]\ncall 0x2000")
+    assert f.values_at(at(f, "call"), "rsi").params == {"stack1"}
+
+
+def test_caller_pushes_a_constant() -> None:
+    """read() in glibc 2.41: sub rsp, 0x10; push 0; call -> stack1 is 0."""
+    f = asm("sub rsp, 0x10\nxor r9d, r9d\npush 0\nxor ecx, ecx\ncall 0x2000\nadd rsp, 0x18\nret")
+    v = f.values_at(at(f, "call"), "stack1")
+    assert v.consts == {0} and not v.unknown
+
+
+def test_caller_forwards_its_own_stack_argument() -> None:
+    """__syscall_cancel: push qword ptr [rsp + 0x18] re-pushes its stack1 for the callee."""
+    f = asm("sub rsp, 0x10\npush qword ptr [rsp + 0x18]\ncall 0x2000\npop rdx\npop rcx\nret")
+    assert f.values_at(at(f, "call"), "stack1").params == {"stack1"}
+
+
+def test_stores_into_outgoing_slots_and_pushed_registers() -> None:
+    """mov [rsp], imm / mov [rsp + 8], imm fill stack1 and stack2; push rcx copies rcx."""
+    f = asm(
+        "sub rsp, 16\nmov qword ptr [rsp + 8], 5\nmov qword ptr [rsp], 7\ncall 0x2000\n"
+        "mov ecx, 0xca\npush rcx\ncall 0x3000"
+    )
+    first, second = at(f, "call", 0), at(f, "call", 1)
+    assert f.values_at(first, "stack1").consts == {7}
+    assert f.values_at(first, "stack2").consts == {5}
+    assert f.values_at(second, "stack1").consts == {202}
+
+
+def test_tail_jump_passes_the_stack_argument_through() -> None:
+    """At a tail jmp the callee's stack1 is our own [rsp + 8]: a parameter again."""
+    f = asm("mov eax, 1\njmp 0x2000")
+    assert f.values_at(at(f, "jmp"), "stack1").params == {"stack1"}
+
+
+def test_unknown_stack_depth_is_unknown_not_a_guess() -> None:
+    """After sub rsp, rax (alloca) slot addresses are unknowable."""
+    f = asm("sub rsp, rax\npush 3\ncall 0x2000")
+    v = f.values_at(at(f, "call"), "stack1")
+    assert not v.consts and v.unknown
+
+
+def test_padding_after_a_noreturn_call_does_not_mix_depths() -> None:
+    """test; jne L; sub rsp, 8; call fatal; nop; L: push 1; call -> 1 (the nop is dead)."""
+    f = asm(
+        "test rcx, rcx\njne 1f\nsub rsp, 8\ncall 0x3000\nnop\n"
+        "1: push 1\ncall 0x2000\nadd rsp, 8\nret"
+    )
+    v = f.values_at(at(f, "call", 1), "stack1")
+    assert v.consts == {1} and not v.unknown

@@ -16,10 +16,19 @@ from dock2uni.context import Context
 from tests.imagetree import compile_c, image_with
 
 VARIANTS = ["pie", "exec", "static", "static-pie"] + (["musl"] if shutil.which("musl-gcc") else [])
-PROGRAMS = ["hello", "direct_syscall", "inline_asm", "never_called", "fnptr", "features"]
+PROGRAMS = [
+    "hello",
+    "direct_syscall",
+    "inline_asm",
+    "never_called",
+    "fnptr",
+    "features",
+    "stack_number",
+]
 EXPECTED = {
     "direct_syscall": {"personality", "getcpu", "sched_yield"},
     "inline_asm": {"getppid", "getpgrp"},
+    "stack_number": {"getppid", "getpgrp"},
     "never_called": {"getpgrp"},
     "fnptr": {"sync"},
     "hello": {"exit_group"},

@@ -12,6 +12,16 @@ Understood writes: ``mov r, imm``, ``xor r, r`` / ``sub r, r``, ``mov r, r2`` an
 call clobbering a caller-saved register, a path from an indirect jump, or a block with
 no predecessor makes the result "unknown". Reaching the function entry with an argument
 register gives "param <reg>": the function is a wrapper and its callers decide.
+
+Stack arguments: a forward pass gives each instruction's stack depth (bytes pushed since
+the entry: push/pop, ``sub``/``add rsp, imm``, ``lea rsp, [rsp +- imm]``; anything else
+that writes rsp makes the depth unknown). With it a load ``mov r, [rsp + d]`` becomes a
+stack slot, followed backwards to the ``push`` or ``mov [rsp + e], x`` that wrote it, and
+a slot above the return address at the entry is a stack parameter ``stackK`` (K = 1 for
+the 7th integer argument). A caller's value for ``stackK`` is the slot at ``[rsp + 8(K-1)]``
+at its ``call`` (``[rsp + 8K]`` at a tail ``jmp``). glibc 2.41 passes the syscall number
+of every cancellable call this way (``__syscall_cancel(a1, ..., a6, nr)``), and Go's
+ABI0 ``syscall.Syscall`` reads its number from the stack.
 """
 
 from __future__ import annotations
@@ -38,10 +48,13 @@ CANONICAL = {alias: full for full, aliases in _FAMILIES.items() for alias in ali
 WIDE = {a for full, aliases in _FAMILIES.items() for a in aliases[:2]}  # 64/32-bit names
 CALLER_SAVED = {"rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11"}
 SYSV_ARGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
+STACK_PARAM = "stack"  # "stack1" is the first argument passed on the stack
+MAX_STACK_PARAM = 8
 MAX_FUNCTION_BYTES = 256 * 1024
 MAX_VALUES = 64
 _TERMINATORS = {"ret", "retf", "hlt", "ud2", "jmp", "ljmp", "iretq", "sysret"}
 _COPIES = {"mov", "movsxd", "movsx", "movzx"}
+_PADDING = {"nop", "int3"}
 
 
 class Insn(NamedTuple):
@@ -128,6 +141,99 @@ class Function:
                 self.preds[s].append(s - 1)
         for src, dst in succ_edges:
             self.preds[dst].append(src)
+        self._depths: list[int | None] | None = None
+
+    @property
+    def depths(self) -> list[int | None]:
+        """Stack depth before each instruction (bytes below the entry rsp), None if unknown."""
+        if self._depths is None:
+            self._depths = self._stack_depths()
+        return self._depths
+
+    def _stack_depths(self) -> list[int | None]:
+        n = len(self.insns)
+        before: list[int | None] = [None] * n
+        succ: dict[int, list[int]] = {}
+        for leader, preds in self.preds.items():
+            for p in preds:
+                succ.setdefault(p, []).append(leader)
+        at_leader: dict[int, int | None] = {0: 0}
+        work = [0] if n else []
+        while work:
+            i = work.pop()
+            depth = at_leader[i]
+            dead = False
+            while True:
+                insn = self.insns[i]
+                if insn.mnemonic in _PADDING and i and self.insns[i - 1].mnemonic == "call":
+                    # Padding right after a call: the callee does not return (__libc_fatal),
+                    # so what follows is not reached from here.
+                    dead = True
+                    break
+                before[i] = depth
+                depth = _depth_after(insn, depth)
+                if i + 1 >= n or self.block_of[i + 1] == i + 1:
+                    break
+                i += 1
+            if dead:
+                continue
+            for t in succ.get(i, ()):
+                if t not in at_leader:
+                    at_leader[t] = depth
+                    work.append(t)
+                elif at_leader[t] is not None and at_leader[t] != depth:
+                    at_leader[t] = None  # paths disagree: unknown from here on
+                    work.append(t)
+        return before
+
+    def _slot_effect(self, i: int, slot: int) -> tuple[str, object] | None:
+        """How instruction i changes the stack slot at entry-rsp + ``slot``."""
+        insn = self.insns[i]
+        mnem = insn.mnemonic
+        writes_stack = mnem == "push" or (
+            mnem == "mov" and insn.op_str.startswith(("qword ptr [rsp", "dword ptr [rsp"))
+        )
+        if not writes_stack:
+            return None
+        depth = self.depths[i]
+        if depth is None:
+            return ("unknown", "stack depth unknown")
+        if mnem == "push":
+            if slot != -depth - 8:
+                return None
+            src = insn.op_str.strip()
+            rsp_base = -depth  # operands of a push are read before rsp moves
+        else:
+            dest, _, src = insn.op_str.partition(",")
+            offset = _rsp_offset(dest)
+            if offset is None or slot != -depth + offset:
+                return None
+            src = src.strip()
+            rsp_base = -depth
+        imm = _parse_imm(src)
+        if imm is not None:
+            return ("const", imm)
+        if src in CANONICAL and src in WIDE:
+            return ("copy", CANONICAL[src])
+        offset = _rsp_offset(src)
+        if offset is not None:
+            return ("copy", _slot_name(rsp_base + offset))
+        return ("unknown", f"stack slot written by {mnem} {insn.op_str}")
+
+    def _stack_load(self, i: int, reg: str) -> str | None:
+        """The slot state when instruction i is ``mov reg, [rsp + d]``, else None."""
+        insn = self.insns[i]
+        if insn.mnemonic != "mov" or "[rsp" not in insn.op_str:
+            return None
+        dest, _, src = insn.op_str.partition(",")
+        dest = dest.strip()
+        if CANONICAL.get(dest) != reg or dest not in WIDE:
+            return None
+        offset = _rsp_offset(src.strip())
+        depth = self.depths[i]
+        if offset is None or depth is None:
+            return None
+        return _slot_name(-depth + offset)
 
     def values_at(self, address: int, reg: str) -> Values:
         """The values ``reg`` (a 64-bit name) may hold just before the instruction at address."""
@@ -137,6 +243,15 @@ class Function:
         if q is None:
             out.add_unknown("not an instruction boundary")
             return out
+        if reg.startswith(STACK_PARAM):
+            # The callee's stack argument K, seen at our call (or tail jump) to it.
+            depth = self.depths[q]
+            if depth is None:
+                out.add_unknown("stack depth unknown at the call")
+                return out
+            k = int(reg[len(STACK_PARAM) :])
+            above = 8 * (k - 1) if self.insns[q].mnemonic == "call" else 8 * k
+            reg = _slot_name(-depth + above)
         seen: set[tuple[int, str]] = set()
         todo: list[tuple[int, str]] = []
 
@@ -148,6 +263,12 @@ class Function:
             if leader == 0:
                 if r in self.param_regs:
                     out.params.add(r)
+                elif r.startswith("sp"):
+                    slot = int(r[2:])
+                    if slot > 0 and slot % 8 == 0 and slot // 8 <= MAX_STACK_PARAM:
+                        out.params.add(f"{STACK_PARAM}{slot // 8}")
+                    else:
+                        out.add_unknown(f"stack slot {slot:+d} undefined at function entry")
                 else:
                     out.add_unknown(f"{r} undefined at function entry")
             elif not preds:
@@ -169,7 +290,14 @@ class Function:
                 if steps > 50000 or len(out.consts) > MAX_VALUES:
                     out.add_unknown("too many paths")
                     return out
-                result = _effect(self.insns[i], r)
+                if r.startswith("sp"):
+                    result = self._slot_effect(i, int(r[2:]))
+                else:
+                    result = _effect(self.insns[i], r)
+                    if result is not None and result[0] == "unknown":
+                        slot = self._stack_load(i, r)
+                        if slot is not None:
+                            result = ("copy", slot)
                 if result is not None:
                     kind, value = result
                     if kind == "const":
@@ -204,6 +332,50 @@ class Function:
                     break
                 i -= 1
         return out
+
+
+def _slot_name(offset: int) -> str:
+    """The walk's state for the stack slot at entry-rsp + offset ("sp+8", "sp-24")."""
+    return f"sp{offset:+d}"
+
+
+def _rsp_offset(operand: str) -> int | None:
+    """d for a memory operand ``[rsp]`` / ``[rsp + d]`` / ``[rsp - d]`` (any size prefix)."""
+    start = operand.find("[rsp")
+    if start < 0 or not operand.endswith("]"):
+        return None
+    inner = operand[start + 4 : -1].strip()
+    if not inner:
+        return 0
+    sign, _, number = inner.partition(" ")
+    value = _parse_imm(number.strip())
+    if value is None or sign not in ("+", "-"):
+        return None
+    return value if sign == "+" else -value
+
+
+def _depth_after(insn: Insn, depth: int | None) -> int | None:
+    """The stack depth after ``insn`` given the depth before it (see the module doc)."""
+    if depth is None:
+        return None
+    mnem, ops = insn.mnemonic, insn.op_str
+    if mnem in ("push", "pushfq"):
+        return depth + 8
+    if mnem in ("pop", "popfq"):
+        return None if CANONICAL.get(ops.strip()) == "rsp" else depth - 8
+    dest, _, src = ops.partition(",")
+    if CANONICAL.get(dest.strip()) != "rsp":
+        return None if mnem in ("leave", "enter") else depth
+    src = src.strip()
+    if mnem in ("sub", "add"):
+        imm = _parse_imm(src)
+        if imm is None:
+            return None
+        return depth + imm if mnem == "sub" else depth - imm
+    if mnem == "lea" and src.startswith("[rsp"):
+        offset = _rsp_offset(src)
+        return None if offset is None else depth - offset
+    return None
 
 
 def base_mnemonic(mnemonic: str) -> str:

@@ -47,7 +47,7 @@ from dock2uni.elf.facts import (
     ElfLayout,
 )
 
-SUMMARY_VERSION = 6  # bump when the summary's meaning changes: invalidates the cache
+SUMMARY_VERSION = 7  # bump when the summary's meaning changes: invalidates the cache
 
 # Imported functions whose first argument is a syscall number (libc's generic wrappers).
 WRAPPER_IMPORTS = {"syscall": "rdi"}
