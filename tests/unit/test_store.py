@@ -21,6 +21,16 @@ def packs(root: Path) -> list[Path]:
     return sorted(folder.iterdir()) if folder.exists() else []
 
 
+def packed_alone(root: Path, data: bytes) -> tuple[str, Path]:
+    """Store ``data`` as the only content of a new pack; (its digest, the pack)."""
+    store = ContentStore(root)
+    store.begin_pack()
+    digest = store.put_bytes(data)
+    store.end_pack(commit=True)
+    (pack,) = packs(root)
+    return digest, pack
+
+
 def test_outside_a_session_small_contents_are_loose_files(tmp_path: Path) -> None:
     store = ContentStore(tmp_path)
     digest = store.put_bytes(b"hello")
@@ -48,10 +58,7 @@ def test_a_session_writes_one_pack_readable_at_once_and_after_commit(tmp_path: P
 
 
 def test_path_copies_a_packed_content_out_once(tmp_path: Path) -> None:
-    store = ContentStore(tmp_path)
-    store.begin_pack()
-    digest = store.put_bytes(b"\x7fELF" + bytes(100))
-    store.end_pack(commit=True)
+    digest, _pack = packed_alone(tmp_path, b"\x7fELF" + bytes(100))
     fresh = ContentStore(tmp_path)
     path = fresh.path(digest)
     assert path.read_bytes() == b"\x7fELF" + bytes(100)
@@ -88,11 +95,7 @@ def test_two_sessions_cannot_nest(tmp_path: Path) -> None:
 
 
 def test_a_damaged_pack_is_an_error_not_wrong_bytes(tmp_path: Path) -> None:
-    store = ContentStore(tmp_path)
-    store.begin_pack()
-    digest = store.put_bytes(b"original bytes")
-    store.end_pack(commit=True)
-    (pack,) = packs(tmp_path)
+    digest, pack = packed_alone(tmp_path, b"original bytes")
     raw = bytearray(pack.read_bytes())
     raw[raw.index(b"original")] ^= 0xFF
     pack.write_bytes(bytes(raw))
@@ -101,11 +104,7 @@ def test_a_damaged_pack_is_an_error_not_wrong_bytes(tmp_path: Path) -> None:
 
 
 def test_a_truncated_pack_counts_as_absent(tmp_path: Path) -> None:
-    store = ContentStore(tmp_path)
-    store.begin_pack()
-    digest = store.put_bytes(b"soon lost")
-    store.end_pack(commit=True)
-    (pack,) = packs(tmp_path)
+    digest, pack = packed_alone(tmp_path, b"soon lost")
     pack.write_bytes(pack.read_bytes()[:-3])
     assert not ContentStore(tmp_path).has(digest)
 
