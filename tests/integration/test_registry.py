@@ -43,6 +43,7 @@ from dock2uni.errors import (
 from dock2uni.model import AcquiredImage, Platform
 from dock2uni.oci.sources import parse_source
 from tests.conftest import need
+from tests.infra.cutproxy import CuttingProxy
 from tests.infra.registry import Registry, assert_cache_clean, missing_tools
 from tests.infra.tokenserver import TokenServer
 
@@ -661,3 +662,62 @@ def test_cli_inspect_bare_reference(
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["digest"] == digests["single:gzip"] and doc["transport"] == "docker"
+
+
+# --- broken transfers, through a proxy that cuts them ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_layer_registry(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Registry, str, int]]:
+    """A registry holding one image whose layer is ~1 MiB of incompressible bytes."""
+    _need_registry()
+    root = tmp_path_factory.mktemp("registry-big")
+    registry = Registry(root / "registry", mode="open").start()
+    try:
+        payload = os.urandom(1 << 20)
+        image = Image(layers=[Layer().file("data.bin", payload)], config={"Cmd": ["/x"]})
+        digests = write_layout(root / "big", {"1": image})
+        registry.push(root / "big", "1", "big:1")
+        manifest = json.loads((root / "big/blobs/sha256" / digests["1"].split(":")[1]).read_bytes())
+        layer = manifest["layers"][0]
+        yield registry, layer["digest"], layer["size"]
+    finally:
+        registry.stop()
+
+
+def _layer_gets(proxy: CuttingProxy, digest: str) -> list[tuple[str, int, bool]]:
+    return [
+        (r.range_header, r.body_bytes, r.cut) for r in proxy.relayed if digest in r.request_line
+    ]
+
+
+def test_broken_layer_download_resumes_with_a_range_request(
+    big_layer_registry: tuple[Registry, str, int], ctx: Context, tmp_path: Path, cache_dir: Path
+) -> None:
+    """The real registry answers the range request: only the missing bytes cross again."""
+    registry, digest, size = big_layer_registry
+    host, port = registry.host.rsplit(":", 1)
+    with CuttingProxy((host, int(port)), digest, cut_after=300_000) as proxy:
+        image = acquire(parse_source(f"docker://{proxy.host}/big:1"), INSECURE, ctx)
+    read_layers(image)
+    gets = _layer_gets(proxy, digest)
+    assert gets[0] == ("", 300_000, True)
+    assert [g[0] for g in gets[1:]] == [f"bytes={300_000}-"]  # resumed exactly there
+    assert sum(g[1] for g in gets) == size  # no byte fetched twice
+    check_scratch_clean(tmp_path, cache_dir)
+
+
+def test_broken_layer_download_starts_over_when_range_is_ignored(
+    big_layer_registry: tuple[Registry, str, int], ctx: Context, tmp_path: Path, cache_dir: Path
+) -> None:
+    """Behind a proxy that drops Range, the 200 answer is the whole layer again."""
+    registry, digest, size = big_layer_registry
+    host, port = registry.host.rsplit(":", 1)
+    with CuttingProxy((host, int(port)), digest, cut_after=300_000, drop_range=True) as proxy:
+        image = acquire(parse_source(f"docker://{proxy.host}/big:1"), INSECURE, ctx)
+    read_layers(image)
+    gets = _layer_gets(proxy, digest)
+    assert [g[1] for g in gets] == [300_000, size]
+    check_scratch_clean(tmp_path, cache_dir)

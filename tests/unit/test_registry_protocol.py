@@ -835,6 +835,82 @@ def test_content_length_larger_than_body(
     check_clean(exc)
 
 
+def _cut_then(rest: Callable[[FakeImage, Seen], Reply]) -> Callable[[FakeImage], App]:
+    """A layer route: the first GET breaks off halfway, later ones answer ``rest``."""
+
+    def route(img: FakeImage) -> App:
+        def app(seen: Seen) -> Reply:
+            if "Range" not in seen.headers and "range" not in seen.headers:
+                half = len(img.layer) // 2
+                return Reply(200, {}, img.layer[:half], content_length=len(img.layer))
+            return rest(img, seen)
+
+        return app
+
+    return route
+
+
+def _range_of(seen: Seen) -> str:
+    return seen.headers.get("Range") or seen.headers.get("range") or ""
+
+
+def test_broken_transfer_resumes_where_it_stopped(
+    servers: Callable[..., Scripted],
+    ctx: Context,
+    policy: RetryPolicy,
+    sleeps: list[float],
+    check_clean: Checker,
+    cache_dir: Path,
+) -> None:
+    """Cut off halfway, the layer is asked for again from the first missing byte (206)."""
+
+    def rest(img: FakeImage, seen: Seen) -> Reply:
+        start = int(_range_of(seen).removeprefix("bytes=").rstrip("-"))
+        last, size = len(img.layer) - 1, len(img.layer)
+        return Reply(206, {"Content-Range": f"bytes {start}-{last}/{size}"}, img.layer[start:])
+
+    server, image = _blob_case(servers, _cut_then(rest))
+    pull(server, ctx, policy)
+    gets = [s for s in server.seen if s.path == f"/v2/app/blobs/{image.layer_digest}"]
+    assert [_range_of(s) for s in gets] == ["", f"bytes={len(image.layer) // 2}-"]
+    assert len(sleeps) == 1
+    cached = BlobCache(cache_dir / "blobs").path(image.layer_digest)
+    assert cached.read_bytes() == image.layer
+    check_clean()
+
+
+def test_server_ignoring_range_sends_everything_again(
+    servers: Callable[..., Scripted],
+    ctx: Context,
+    policy: RetryPolicy,
+    check_clean: Checker,
+    cache_dir: Path,
+) -> None:
+    """A 200 to the range request is the whole blob: the partial copy is thrown away."""
+    server, image = _blob_case(servers, _cut_then(lambda img, seen: Reply(200, {}, img.layer)))
+    pull(server, ctx, policy)
+    assert BlobCache(cache_dir / "blobs").path(image.layer_digest).read_bytes() == image.layer
+    check_clean()
+
+
+def test_wrong_content_range_is_refused(
+    servers: Callable[..., Scripted],
+    ctx: Context,
+    policy: RetryPolicy,
+    check_clean: Checker,
+) -> None:
+    """A 206 for another range than the one asked for is a RegistryError, nothing cached."""
+
+    def rest(img: FakeImage, seen: Seen) -> Reply:
+        size = len(img.layer)
+        return Reply(206, {"Content-Range": f"bytes 0-{size - 1}/{size}"}, img.layer)
+
+    server, _ = _blob_case(servers, _cut_then(rest))
+    exc = expect(RegistryError, 8, lambda: pull(server, ctx, policy))
+    assert "Content-Range" in exc.message
+    check_clean(exc)
+
+
 def test_content_length_smaller_than_descriptor(
     servers: Callable[..., Scripted],
     ctx: Context,

@@ -22,6 +22,9 @@ from dock2uni.oci.digest import VerifyingReader, parse_digest, verify_bytes, ver
 
 CHUNK = 1 << 20
 
+# (bytes written so far, the stream's error) -> (a new stream, the offset it starts at)
+Resume = Callable[[int, BaseException], tuple[BinaryIO, int]]
+
 
 def _cache_write_error(directory: Path, exc: OSError) -> OutputError:
     return OutputError(
@@ -86,11 +89,16 @@ class BlobCache:
         *,
         what: str,
         progress: Callable[[int], object] | None = None,
+        resume: Resume | None = None,
     ) -> Path:
         """Copy ``stream`` into the cache, verifying size and digest; return the final path.
 
         Reads at most ``desc.size + 1`` bytes, so an endless or oversized body is cut
-        off; errors raised by ``stream`` itself (network) propagate unchanged.
+        off. When ``stream`` itself fails (the network) and ``resume`` is given, it is
+        called with the bytes written so far and the error: it raises to give up, or
+        returns a new stream and the offset that stream starts at, either that count (the
+        rest, e.g. an HTTP Range answer) or 0 (everything again). Without ``resume``,
+        such errors propagate unchanged.
         """
         directory = self._directory(desc.digest)
         final = self.path(desc.digest)
@@ -105,7 +113,29 @@ class BlobCache:
         try:
             with os.fdopen(fd, "wb") as out:
                 while True:
-                    chunk = reader.read(CHUNK)
+                    try:
+                        chunk = reader.read(CHUNK)
+                    except IntegrityError:
+                        raise
+                    except Exception as exc:
+                        if resume is None:
+                            raise
+                        stream, start = resume(reader.seen, exc)
+                        if start == reader.seen:
+                            reader.continue_from(stream)
+                            continue
+                        if start != 0:
+                            stream.close()
+                            raise ValueError(f"resume returned offset {start}") from None
+                        if progress is not None:
+                            progress(-reader.seen)
+                        out.seek(0)
+                        out.truncate()
+                        reader.close()
+                        reader = VerifyingReader(
+                            stream, digest=desc.digest, size=desc.size, what=what
+                        )
+                        continue
                     if not chunk:
                         break
                     try:

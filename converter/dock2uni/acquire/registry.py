@@ -190,6 +190,7 @@ class PullStats:
     blobs_downloaded: int = 0
     bytes_downloaded: int = 0
     blobs_cached: int = 0
+    blobs_resumed: int = 0  # transfers continued with a range request after breaking off
 
 
 @dataclass
@@ -484,13 +485,23 @@ class RegistryClient:
     # --- requests to the registry -------------------------------------------------
 
     def request(
-        self, url: str, *, what: str, accept: str | None = None, attempts: int | None = None
+        self,
+        url: str,
+        *,
+        what: str,
+        accept: str | None = None,
+        attempts: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> requests.Response:
         """GET from the registry with auth; a second 401 raises AuthenticationError."""
         reauthenticated = False
         while True:
             resp, final = self._send(
-                "GET", url, self._headers(accept), what=what, attempts=attempts
+                "GET",
+                url,
+                {**self._headers(accept), **(headers or {})},
+                what=what,
+                attempts=attempts,
             )
             if resp.status_code != 401 or Origin.of(final) != self.origin:
                 return resp
@@ -629,27 +640,62 @@ class RegistryClient:
         return data
 
     def download_blob(self, desc: Descriptor, cache: BlobCache, *, what: str) -> None:
-        """Stream one blob into the cache (retrying broken transfers from the start)."""
-        attempt = 0
-        while True:
+        """Stream one blob into the cache. A transfer that breaks off is retried from
+        where it stopped (``Range: bytes=N-``) when the server answers 206 with that
+        range, else from the start; ``policy.attempts`` transfers at most."""
+        url = self.url(f"blobs/{desc.digest}")
+        responses = [self._open_blob(url, desc, 0, what=what)]
+        attempt = 1
+
+        def resume(offset: int, exc: BaseException) -> tuple[BinaryIO, int]:
+            nonlocal attempt
+            if not isinstance(exc, _NETWORK_ERRORS):
+                raise exc
+            if attempt >= self.policy.attempts:
+                raise RegistryError(
+                    f"{what}: download broke off after {offset} of {desc.size} bytes: "
+                    f"{_reason(exc)} (tried {attempt} times)"
+                ) from None
+            self._wait(attempt, None, f"{what}: {_reason(exc)} after {offset} bytes")
             attempt += 1
-            resp = self.request(self.url(f"blobs/{desc.digest}"), what=what)
-            self.check_status(resp, what=what, blob=True)
-            try:
-                with self.ctx.progress(desc=what, total=desc.size) as bar:
-                    cache.store(desc, _RawBody.of(resp), what=what, progress=bar.update)
-            except _NETWORK_ERRORS as exc:
-                if attempt >= self.policy.attempts:
-                    raise RegistryError(
-                        f"{what}: download broke off: {_reason(exc)} (tried {attempt} times)"
-                    ) from None
-                self._wait(attempt, None, f"{what}: {_reason(exc)}")
-                continue
-            finally:
+            resp = self._open_blob(url, desc, offset, what=what)
+            responses.append(resp)
+            start = offset if resp.status_code == 206 else 0
+            if start:
+                self.stats.blobs_resumed += 1
+            self.ctx.log_debug(f"{what}: continuing at byte {start}")
+            return _RawBody.of(resp), start
+
+        try:
+            with self.ctx.progress(desc=what, total=desc.size) as bar:
+                cache.store(
+                    desc, _RawBody.of(responses[0]), what=what, progress=bar.update, resume=resume
+                )
+        finally:
+            for resp in responses:
                 resp.close()
-            self.stats.blobs_downloaded += 1
-            self.stats.bytes_downloaded += desc.size
-            return
+        self.stats.blobs_downloaded += 1
+        self.stats.bytes_downloaded += desc.size
+
+    def _open_blob(
+        self, url: str, desc: Descriptor, offset: int, *, what: str
+    ) -> requests.Response:
+        """GET a blob from ``offset`` on: a 206 answer for exactly the rest, or a 200."""
+        headers = {"Range": f"bytes={offset}-"} if offset else None
+        resp = self.request(url, what=what, headers=headers)
+        if offset and resp.status_code == 206:
+            got = resp.headers.get("Content-Range", "")
+            want = f"bytes {offset}-{desc.size - 1}/"
+            if not got.startswith(want) or got[len(want) :] not in (str(desc.size), "*"):
+                resp.close()
+                raise RegistryError(
+                    f"{what}: asked for bytes {offset}- of {desc.size} and got "
+                    f"Content-Range {got[:80]!r}",
+                    hint="The registry (or a proxy in front of it) mishandles range requests.",
+                )
+            return resp
+        self.check_status(resp, what=what, blob=True)
+        return resp
 
 
 class _RawBody:

@@ -103,6 +103,17 @@ class VerifyingReader(io.RawIOBase):
         buffer[:n] = chunk
         return n
 
+    @property
+    def seen(self) -> int:
+        """Bytes read and hashed so far."""
+        return self._seen
+
+    def continue_from(self, raw: BinaryIO) -> None:
+        """Go on reading from ``raw``, which must start right after the bytes seen so far
+        (a resumed download); the hash and the count carry over."""
+        old, self._raw = self._raw, raw
+        old.close()
+
     def _finish(self) -> None:
         if self._seen != self._size:
             raise IntegrityError(
