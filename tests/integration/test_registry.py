@@ -155,10 +155,14 @@ def open_registry(
 
 @pytest.fixture(autouse=True)
 def _no_user_docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never read the developer's ~/.docker/config.json, and run in a scratch cwd."""
+    """Tests never read the developer's ~/.docker/config.json or containers auth.json,
+    and run in a scratch cwd."""
     docker_config = tmp_path / "docker-config"
     docker_config.mkdir()
     monkeypatch.setenv("DOCKER_CONFIG", str(docker_config))
+    monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "xdg-runtime"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
@@ -471,6 +475,35 @@ def test_basic_auth_with_authfile(basic_registry: Registry, ctx: Context, tmp_pa
     options = AcquireOptions(tls_verify=False, authfile=authfile)
     image = acquire(parse_source(f"docker://{basic_registry.host}/private/app:1"), options, ctx)
     read_layers(image)
+
+
+def test_basic_auth_from_containers_auth_json(
+    basic_registry: Registry, ctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `skopeo login` writes ($XDG_RUNTIME_DIR/containers/auth.json) is used, and
+    $REGISTRY_AUTH_FILE comes before it (containers-auth.json(5) order)."""
+    token = base64.b64encode(f"alice:{ALICE_PASSWORD}".encode()).decode()
+    good = json.dumps({"auths": {basic_registry.host: {"auth": token}}})
+    runtime = tmp_path / "xdg-runtime" / "containers"
+    runtime.mkdir(parents=True)
+    (runtime / "auth.json").write_text(good)
+    image = acquire(parse_source(f"docker://{basic_registry.host}/private/app:1"), INSECURE, ctx)
+    read_layers(image)
+
+    wrong = base64.b64encode(b"alice:not-the-password").decode()
+    override = tmp_path / "registry-auth.json"
+    override.write_text(json.dumps({"auths": {basic_registry.host: {"auth": wrong}}}))
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(override))
+    fresh = Context(cache_dir=tmp_path / "other-cache", quiet=True)
+    exc = expect(
+        AuthenticationError,
+        4,
+        lambda: acquire(
+            parse_source(f"docker://{basic_registry.host}/private/app:1"), INSECURE, fresh
+        ),
+    )
+    assert str(override) in str(exc)
+    assert_no_secrets([ALICE_PASSWORD, "not-the-password"], exc)
 
 
 def test_basic_auth_with_docker_config_and_credential_helper(

@@ -38,6 +38,7 @@ from dock2uni.acquire import AcquireOptions
 from dock2uni.acquire.auth import (
     Challenge,
     Credentials,
+    containers_auth_files,
     find_credentials,
     may_send_credentials,
     parse_challenges,
@@ -311,6 +312,9 @@ def _scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No developer Docker config; a scratch cwd that must stay empty."""
     (tmp_path / "docker-config").mkdir()
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+    monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "xdg-runtime"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     (tmp_path / "cwd").mkdir()
     monkeypatch.chdir(tmp_path / "cwd")
 
@@ -1380,3 +1384,22 @@ def test_broken_credential_config(tmp_path: Path, doc: dict[str, Any]) -> None:
         lambda: find_credentials("r.example", creds=None, authfile=path),
     )
     assert "r.example" in exc.message
+
+
+def test_containers_auth_files_order(tmp_path: Path) -> None:
+    """$REGISTRY_AUTH_FILE, then $XDG_RUNTIME_DIR, then $XDG_CONFIG_HOME (or ~/.config);
+    files that do not exist are skipped."""
+    explicit = tmp_path / "explicit.json"
+    runtime = tmp_path / "run" / "containers" / "auth.json"
+    config = tmp_path / "home" / ".config" / "containers" / "auth.json"
+    for path in (explicit, runtime, config):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
+    env = {
+        "REGISTRY_AUTH_FILE": str(explicit),
+        "XDG_RUNTIME_DIR": str(tmp_path / "run"),
+        "HOME": str(tmp_path / "home"),
+    }
+    assert containers_auth_files(env) == [explicit, runtime, config]
+    runtime.unlink()
+    assert containers_auth_files(env | {"XDG_CONFIG_HOME": str(tmp_path / "nowhere")}) == [explicit]

@@ -2,9 +2,11 @@
 
 Interface (used by acquire/registry.py, which does the HTTP):
   * ``find_credentials(domain, creds=, authfile=)``: --creds, else --authfile, else
-    Docker's own lookup (DOCKER_CONFIG or ~/.docker/config.json, credHelpers >
-    credsStore > auths) through docker-py's ``docker.auth``, the only place besides
-    acquire/daemon.py that imports docker-py.
+    the containers-tools auth files (``containers_auth_files()``: what ``skopeo login``
+    and ``podman login`` write), else Docker's own lookup (DOCKER_CONFIG or
+    ~/.docker/config.json, credHelpers > credsStore > auths). Every file is read
+    through docker-py's ``docker.auth`` (the formats are the same), the only place
+    besides acquire/daemon.py that imports docker-py.
   * ``parse_challenges(header)``: RFC 7235 WWW-Authenticate parsing.
   * ``token_request(...)``: the GET/POST to send to a Bearer realm, with the
     policy on when credentials may go there (see ``may_send_credentials``).
@@ -19,8 +21,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import re
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +101,24 @@ def _docker_lookup(domain: str, config_path: Path | None) -> Credentials | None:
     return _from_docker_authconfig(dict(entry), origin)
 
 
+def containers_auth_files(env: Mapping[str, str] | None = None) -> list[Path]:
+    """The containers-tools auth files that exist, in containers-auth.json(5) order:
+    $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, then
+    ${XDG_CONFIG_HOME:-~/.config}/containers/auth.json."""
+    env = os.environ if env is None else env
+    candidates: list[Path] = []
+    if env.get("REGISTRY_AUTH_FILE"):
+        candidates.append(Path(env["REGISTRY_AUTH_FILE"]))
+    if env.get("XDG_RUNTIME_DIR"):
+        candidates.append(Path(env["XDG_RUNTIME_DIR"]) / "containers/auth.json")
+    config_home = env.get("XDG_CONFIG_HOME") or (
+        str(Path(env["HOME"]) / ".config") if env.get("HOME") else ""
+    )
+    if config_home:
+        candidates.append(Path(config_home) / "containers/auth.json")
+    return [p for p in dict.fromkeys(candidates) if p.is_file()]
+
+
 def find_credentials(
     domain: str, *, creds: tuple[str, str] | None, authfile: Path | None
 ) -> Credentials | None:
@@ -110,6 +132,10 @@ def find_credentials(
                 hint="Point --authfile at a Docker config.json (as written by `docker login`).",
             )
         return _docker_lookup(domain, authfile)
+    for path in containers_auth_files():
+        found = _docker_lookup(domain, path)
+        if found is not None:
+            return found
     return _docker_lookup(domain, None)
 
 
