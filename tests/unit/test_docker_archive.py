@@ -178,6 +178,24 @@ def test_several_images_without_selection(tmp_path: Path, ctx: Context) -> None:
     assert "one:1" in err.message and "two:2" in err.message
 
 
+def test_source_index_picks_by_position(tmp_path: Path, ctx: Context) -> None:
+    """skopeo's docker-archive:PATH:@N is the Nth entry of manifest.json (from 0)."""
+    archive = _two_images(tmp_path)
+    assert get(f"docker-archive:{archive}:@0", ctx).config["config"]["Cmd"] == ["one"]
+    second = get(f"docker-archive:{archive}:@1", ctx)
+    assert second.config["config"]["Cmd"] == ["two"]
+    assert second.reference == "docker.io/library/two:2"
+    err = expect(ImageNotFoundError, 3, lambda: get(f"docker-archive:{archive}:@2", ctx), tmp_path)
+    assert "lists 2" in err.message
+
+
+def test_source_index_in_a_docker25_archive(tmp_path: Path, ctx: Context) -> None:
+    """Docker >= 25 archives carry manifest.json beside index.json: @0 reads it."""
+    layout = make_layout(tmp_path)
+    archive = legacy(tmp_path, dockersave.docker25_members(layout, "latest", "app:1"))
+    assert get(f"docker-archive:{archive}:@0", ctx).config["config"]["Cmd"] == ["one"]
+
+
 def test_ref_not_in_archive(tmp_path: Path, ctx: Context) -> None:
     """A REF no RepoTag matches is 'image not found', listing the tags."""
     archive = _two_images(tmp_path)

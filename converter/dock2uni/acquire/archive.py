@@ -105,7 +105,25 @@ def read_docker_archive(
     transport: str,
     ctx: Context,
 ) -> AcquiredImage:
-    """One image of a `docker save` tar, whichever format it is in."""
+    """One image of a `docker save` tar, whichever format it is in. REF is a tag, or
+    skopeo's ``@N``: the Nth image (from 0) listed in manifest.json."""
+    source_index = _source_index(ref)
+    if source_index is not None:
+        if index.regular("manifest.json") is None:
+            raise InvalidReferenceError(
+                f"{index.what}: @{source_index} picks an entry of manifest.json, "
+                "which this archive does not have",
+                hint="Name the image by its tag instead: docker-archive:PATH:REPO:TAG.",
+            )
+        return _read_legacy(
+            index,
+            ref=None,
+            source_index=source_index,
+            options=options,
+            source_name=source_name,
+            transport=transport,
+            ctx=ctx,
+        )
     if ref is not None:
         normalise_ref(ref)  # a malformed REF is a usage error, whatever the archive holds
     if "index.json" in index.members:
@@ -124,6 +142,13 @@ def read_docker_archive(
 
 
 # ------------------------------------------------------------------ legacy format
+
+_SOURCE_INDEX = re.compile(r"@([0-9]{1,6})")
+
+
+def _source_index(ref: str | None) -> int | None:
+    match = _SOURCE_INDEX.fullmatch(ref or "")
+    return int(match.group(1)) if match else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,10 +186,19 @@ def _parse_manifest_json(data: bytes, *, what: str) -> list[_LegacyEntry]:
 
 
 def _select_legacy(
-    entries: list[_LegacyEntry], ref: str | None, *, what: str
+    entries: list[_LegacyEntry], ref: str | None, *, what: str, source_index: int | None = None
 ) -> tuple[_LegacyEntry, str | None]:
-    """The entry REF names (or the only one), and its normalised tag."""
+    """The entry REF (or ``@source_index``) names, or the only one; and its normalised tag."""
     available = "; ".join(e.describe() for e in entries)
+    if source_index is not None:
+        if source_index >= len(entries):
+            raise ImageNotFoundError(
+                f"{what}: no image @{source_index}: manifest.json lists {len(entries)} "
+                f"({available})",
+                hint=f"Use @0 to @{len(entries) - 1}, or name a tag.",
+            )
+        entry = entries[source_index]
+        return entry, _normalised_or_none(next(iter(entry.repo_tags), None))
     if ref is None:
         if len(entries) > 1:
             raise InvalidReferenceError(
@@ -265,6 +299,7 @@ def _read_legacy(
     index: TarIndex,
     *,
     ref: str | None,
+    source_index: int | None = None,
     options: AcquireOptions,
     source_name: str,
     transport: str,
@@ -281,7 +316,7 @@ def _read_legacy(
     entries = _parse_manifest_json(
         index.read(manifest_member, limit=ctx.limits.max_json_bytes), what=what
     )
-    entry, reference = _select_legacy(entries, ref, what=what)
+    entry, reference = _select_legacy(entries, ref, what=what, source_index=source_index)
 
     config_member = _member(index, entry.config, what=what, field="Config")
     config_bytes = index.read(config_member, limit=ctx.limits.max_json_bytes)
