@@ -270,11 +270,16 @@ def boot(
     )
 
 
+EOT = b"\x04"  # ^D: the console's end of file
+
+
 def _start_feeder(
     source: BinaryIO, proc: subprocess.Popen[bytes], entered: threading.Event
 ) -> None:
     """Copy ``source`` to the guest's tty, starting only when the program is entered:
-    the 16550 drops bytes that arrive before the kernel has set up its FIFO."""
+    the 16550 drops bytes that arrive before the kernel has set up its FIFO. At the end
+    of ``source`` one ^D (EOT) follows, which the console reads as end of file, as a
+    terminal does: a serial line has no end of its own (docs/console-protocol.md)."""
 
     def feed() -> None:
         entered.wait()
@@ -283,6 +288,8 @@ def _start_feeder(
             while chunk := os.read(source.fileno(), 65536):
                 proc.stdin.write(chunk)
                 proc.stdin.flush()
+            proc.stdin.write(EOT)
+            proc.stdin.flush()
         except (OSError, ValueError):
             pass  # the guest exited and closed its end: nothing more to forward
         finally:

@@ -48,3 +48,36 @@ def test_piped_stdin_arrives_whole(
         check=False,
     )
     assert (proc.returncode, proc.stdout) == (0, "got [line one] [line two]\n"), proc.stderr
+
+
+def test_end_of_stdin_is_end_of_file(
+    tmp_path: Path, boot_ctx: Context, accel: str, boot_timeout: float
+) -> None:
+    """`cat` sees end of file where the host's stdin ends, even without a final newline."""
+    uni = tmp_path / "bb.uni"
+    convert_image(f"oci:{fixture_layout('busybox')}:latest", uni, AcquireOptions(), boot_ctx)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dock2uni",
+            "run",
+            str(uni),
+            "-i",
+            "--accel",
+            accel,
+            "--timeout",
+            str(boot_timeout),
+            "--cache-dir",
+            str(boot_ctx.cache_dir),
+            "--",
+            "cat",
+        ],
+        input="first\nno newline at the end",
+        capture_output=True,
+        text=True,
+        timeout=boot_timeout + 60,
+        check=False,
+    )
+    # Without the end of file, cat would wait until --timeout (exit 124).
+    assert (proc.returncode, proc.stdout) == (0, "first\nno newline at the end"), proc.stderr
