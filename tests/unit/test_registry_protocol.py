@@ -897,6 +897,24 @@ def test_server_ignoring_range_sends_everything_again(
     check_clean()
 
 
+def test_body_complete_but_connection_lost_needs_no_second_request(
+    servers: Callable[..., Scripted],
+    ctx: Context,
+    policy: RetryPolicy,
+    check_clean: Checker,
+    cache_dir: Path,
+) -> None:
+    """Every byte arrived, then the connection broke (Content-Length promised more): the
+    blob verifies as it is; no range starting at its size (a 416) is asked for."""
+    server, image = _blob_case(
+        servers, lambda img: Reply(200, {}, img.layer, content_length=len(img.layer) + 10)
+    )
+    pull(server, ctx, policy)
+    assert server.paths().count(f"/v2/app/blobs/{image.layer_digest}") == 1
+    assert BlobCache(cache_dir / "blobs").path(image.layer_digest).read_bytes() == image.layer
+    check_clean()
+
+
 def test_wrong_content_range_is_refused(
     servers: Callable[..., Scripted],
     ctx: Context,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import io
 import json
 import os
 import re
@@ -656,6 +657,10 @@ class RegistryClient:
                     f"{what}: download broke off after {offset} of {desc.size} bytes: "
                     f"{_reason(exc)} (tried {attempt} times)"
                 ) from None
+            if offset >= desc.size:
+                # Every byte arrived and only the end of the body was lost: nothing to
+                # ask for (a range starting at the size would be a 416).
+                return cast(BinaryIO, io.BytesIO()), offset
             self._wait(attempt, None, f"{what}: {_reason(exc)} after {offset} bytes")
             attempt += 1
             resp = self._open_blob(url, desc, offset, what=what)
