@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,3 +119,34 @@ def test_streamed_contents_stay_loose_even_in_a_session(tmp_path: Path) -> None:
     store.end_pack(commit=True)
     assert packs(tmp_path) == []
     assert store.path(digest).read_bytes() == data
+
+
+def test_a_full_disk_is_an_output_error(tmp_path: Path) -> None:
+    """Writes that the system refuses (here RLIMIT_FSIZE, as a full disk would) end in
+    OutputError naming the store, not an internal error; a child process takes the limit."""
+    script = (
+        "import resource, signal, sys\n"
+        "from pathlib import Path\n"
+        "from dock2uni.errors import OutputError\n"
+        "from dock2uni.fs.store import ContentStore\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 10, 64 << 10))\n"
+        "store = ContentStore(Path(sys.argv[1]))\n"
+        "store.begin_pack()\n"
+        "try:\n"
+        "    for i in range(100):\n"
+        "        store.put_bytes(bytes([i]) * (4 << 10))\n"
+        "    store.end_pack(commit=True)\n"
+        "except OutputError as exc:\n"
+        "    store.end_pack(commit=False)\n"
+        "    print(exc.exit_code, exc.message)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "store")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert out.startswith("15 cannot write to the content store"), out
+    assert packs(tmp_path / "store") == []

@@ -33,10 +33,11 @@ import io
 import os
 import struct
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from dock2uni.errors import IntegrityError, UnsafeLayerError
+from dock2uni.errors import IntegrityError, OutputError, UnsafeLayerError
 from dock2uni.oci.digest import parse_digest
 
 CHUNK = 1 << 20
@@ -46,6 +47,19 @@ MAGIC = b"D2UPACK1"
 INDEX_MAGIC = b"D2UPIDX1"
 _RECORD = struct.Struct("<32sQQ")  # raw sha256, offset, size
 _TRAILER = struct.Struct("<QQ8s")  # index offset, record count, INDEX_MAGIC
+
+
+@contextlib.contextmanager
+def _writing(root: str) -> Iterator[None]:
+    """A full disk or a read-only cache is the user's to fix: say so, not 'internal error'."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write to the content store {root}: {exc.strerror or exc}",
+            hint="Check free space and permissions of the cache directory "
+            "(--cache-dir or DOCK2UNI_CACHE chooses another one).",
+        ) from None
 
 
 class _PackWriter:
@@ -214,8 +228,9 @@ class ContentStore:
         """From now on put_bytes() appends to a new pack (until end_pack)."""
         if self._writer is not None:
             raise RuntimeError("a pack session is already open")
-        os.makedirs(self._packs_dir, exist_ok=True)
-        self._writer = _PackWriter(self._tmp_dir)
+        with _writing(self._root_str):
+            os.makedirs(self._packs_dir, exist_ok=True)
+            self._writer = _PackWriter(self._tmp_dir)
 
     def end_pack(self, *, commit: bool) -> None:
         """Publish the pack (commit) or drop it and forget what it held."""
@@ -226,10 +241,11 @@ class ContentStore:
             self._abandon(writer)
             return
         try:
-            writer.finish()
-            name = f"{os.urandom(16).hex()}.pack"
-            final = os.path.join(self._packs_dir, name)
-            os.replace(writer.tmp_path, final)
+            with _writing(self._root_str):
+                writer.finish()
+                name = f"{os.urandom(16).hex()}.pack"
+                final = os.path.join(self._packs_dir, name)
+                os.replace(writer.tmp_path, final)
         except BaseException:
             self._abandon(writer)
             raise
@@ -247,7 +263,8 @@ class ContentStore:
     def put(self, stream: BinaryIO, size: int) -> str:
         """Store exactly ``size`` bytes read from ``stream``; return sha256:<hex>."""
         hasher = hashlib.sha256()
-        fd, tmp_name = tempfile.mkstemp(dir=self.root / "tmp")
+        with _writing(self._root_str):
+            fd, tmp_name = tempfile.mkstemp(dir=self.root / "tmp")
         try:
             with os.fdopen(fd, "wb") as out:
                 remaining = size
@@ -256,15 +273,17 @@ class ContentStore:
                     if not chunk:
                         raise UnsafeLayerError(f"file content ends {remaining} bytes early")
                     hasher.update(chunk)
-                    out.write(chunk)
+                    with _writing(self._root_str):
+                        out.write(chunk)
                     remaining -= len(chunk)
             digest = f"sha256:{hasher.hexdigest()}"
             final = Path(self._loose(hasher.hexdigest()))
-            if final.exists():
-                os.unlink(tmp_name)
-            else:
-                final.parent.mkdir(exist_ok=True)
-                os.replace(tmp_name, final)
+            with _writing(self._root_str):
+                if final.exists():
+                    os.unlink(tmp_name)
+                else:
+                    final.parent.mkdir(exist_ok=True)
+                    os.replace(tmp_name, final)
             return digest
         except BaseException:
             if os.path.exists(tmp_name):
@@ -278,11 +297,12 @@ class ContentStore:
         hexpart = hasher.hexdigest()
         if hexpart in self._packed or os.path.exists(self._loose(hexpart)):
             return f"sha256:{hexpart}"
-        if self._writer is not None:
-            offset, size = self._writer.append(hasher.digest(), data)
-            self._packed[hexpart] = (self._writer.tmp_path, offset, size)
-        else:
-            self._write_loose(hexpart, data)
+        with _writing(self._root_str):
+            if self._writer is not None:
+                offset, size = self._writer.append(hasher.digest(), data)
+                self._packed[hexpart] = (self._writer.tmp_path, offset, size)
+            else:
+                self._write_loose(hexpart, data)
         return f"sha256:{hexpart}"
 
     def _write_loose(self, hexpart: str, data: bytes) -> None:
