@@ -12,6 +12,7 @@ APT_PACKAGES=(
   debootstrap busybox-static cpio zstd lz4                # fixtures; lz4: the Linux peer of bench/
   strace apache2-utils dpkg-dev                           # audit traces, htpasswd, apt source
   time                                                    # benchmarks: peak RSS (/usr/bin/time)
+  golang-go                                               # fixtures: the go-hello static Go binary
   python3-venv
 )
 

@@ -4,7 +4,8 @@ For each fixture image a representative workload of its entrypoint runs chrooted
 image's materialised root filesystem (``dock2uni.audit.trace``): a shell script using many
 busybox applets, ``ls`` variants for coreutils (bookworm's and trixie's), a python script
 touching files, sockets, threads, JSON, time and signals, nginx serving requests, redis
-answering commands. The static set is ``dock2uni.analyse`` of the same image.
+answering commands, a static Go program (files, an HTTP server and a request to it,
+goroutines). The static set is ``dock2uni.analyse`` of the same image.
 ``python -m tests.groundtruth`` prints the table (recall, precision, static/observed
 ratio, audit times).
 
@@ -323,6 +324,21 @@ def _redis_run(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
     ]
 
 
+def _go_hello(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
+    port = _free_port()
+    return [
+        trace_program(
+            root,
+            [*spec.argv, str(port)],
+            program=spec.exec_path or "/usr/local/bin/go-hello",
+            env=spec.env,
+            cwd="/",
+            seconds=30,
+            log_dir=tmp,
+        )
+    ]
+
+
 WORKLOADS: dict[str, Runner] = {
     "busybox": _busybox,
     "coreutils": _coreutils,
@@ -330,6 +346,7 @@ WORKLOADS: dict[str, Runner] = {
     "python": _python,
     "nginx": _nginx,
     "redis": _redis_run,
+    "go-hello": _go_hello,  # static Go: files, HTTP server + client, goroutines
 }
 
 

@@ -1,11 +1,11 @@
 """Ground truth on the fixture images: traced workloads vs the static syscall set.
 
-For busybox, coreutils (bookworm and trixie), python, nginx and redis a representative
-workload runs natively under strace, chrooted in the image's own root filesystem
-(tests/groundtruth.py). Every observed syscall must be in the static set (recall 100%),
-the static set must stay within 3x the observed one, and the audit must meet its time
-budget. Every format renders and validates for every image. Needs root, strace and
-unshare, and builds the fixture images on first use (fixtures/build.py).
+For busybox, coreutils (bookworm and trixie), python, nginx, redis and go-hello (a static
+Go binary) a representative workload runs natively under strace, chrooted in the image's
+own root filesystem (tests/groundtruth.py). Every observed syscall must be in the static
+set (recall 100%), the static set must stay within 3x the observed one, and the audit
+must meet its time budget. Every format renders and validates for every image. Needs
+root, strace and unshare, and builds the fixture images on first use (fixtures/build.py).
 """
 
 from __future__ import annotations
