@@ -142,3 +142,19 @@ def test_padding_after_a_noreturn_call_does_not_mix_depths() -> None:
     )
     v = f.values_at(at(f, "call", 1), "stack1")
     assert v.consts == {1} and not v.unknown
+
+
+def test_go_stack_check_does_not_move_rsp() -> None:
+    """Go's prologue `cmp rsp, [r14 + 0x10]` reads rsp: depths stay known after it."""
+    f = asm(
+        "cmp rsp, qword ptr [r14 + 0x10]\njbe 1f\nsub rsp, 0x18\nmov qword ptr [rsp], 5\n"
+        "call 0x2000\nadd rsp, 0x18\nret\n1: ret"
+    )
+    assert f.values_at(at(f, "call"), "stack1").consts == {5}
+
+
+def test_go_inline_mark_nop_after_a_call_falls_through() -> None:
+    """call; nop; more code (Go's inline mark): the nop is not noreturn padding."""
+    f = asm("sub rsp, 8\ncall 0x3000\nnop\npush 7\ncall 0x2000\nadd rsp, 16\nret")
+    v = f.values_at(at(f, "call", 1), "stack1")
+    assert v.consts == {7} and not v.unknown

@@ -55,6 +55,7 @@ MAX_VALUES = 64
 _TERMINATORS = {"ret", "retf", "hlt", "ud2", "jmp", "ljmp", "iretq", "sysret"}
 _COPIES = {"mov", "movsxd", "movsx", "movzx"}
 _PADDING = {"nop", "int3"}
+_READS_ONLY_FIRST = {"cmp", "test", "bt"}
 
 
 class Insn(NamedTuple):
@@ -165,9 +166,16 @@ class Function:
             dead = False
             while True:
                 insn = self.insns[i]
-                if insn.mnemonic in _PADDING and i and self.insns[i - 1].mnemonic == "call":
-                    # Padding right after a call: the callee does not return (__libc_fatal),
-                    # so what follows is not reached from here.
+                if (
+                    insn.mnemonic in _PADDING
+                    and i
+                    and self.insns[i - 1].mnemonic == "call"
+                    and self._padding_ends_at_leader(i)
+                ):
+                    # Padding right after a call, up to a jump target: the callee does not
+                    # return (__libc_fatal), so what follows is not reached from here.
+                    # (Go's inline-mark nop after a call is followed by more straight-line
+                    # code: that falls through.)
                     dead = True
                     break
                 before[i] = depth
@@ -185,6 +193,14 @@ class Function:
                     at_leader[t] = None  # paths disagree: unknown from here on
                     work.append(t)
         return before
+
+    def _padding_ends_at_leader(self, i: int) -> bool:
+        """Does the run of padding starting at instruction i end at a block start (or the
+        end of the function)?"""
+        n = len(self.insns)
+        while i < n and self.insns[i].mnemonic in _PADDING:
+            i += 1
+        return i >= n or self.block_of[i] == i
 
     def _slot_effect(self, i: int, slot: int) -> tuple[str, object] | None:
         """How instruction i changes the stack slot at entry-rsp + ``slot``."""
@@ -364,7 +380,9 @@ def _depth_after(insn: Insn, depth: int | None) -> int | None:
     if mnem in ("pop", "popfq"):
         return None if CANONICAL.get(ops.strip()) == "rsp" else depth - 8
     dest, _, src = ops.partition(",")
-    if CANONICAL.get(dest.strip()) != "rsp":
+    if CANONICAL.get(dest.strip()) != "rsp" or mnem in _READS_ONLY_FIRST:
+        # cmp/test read rsp (Go's stack-bound check `cmp rsp, [r14 + 0x10]` opens
+        # most functions); they do not move it.
         return None if mnem in ("leave", "enter") else depth
     src = src.strip()
     if mnem in ("sub", "add"):

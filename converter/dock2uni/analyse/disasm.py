@@ -47,7 +47,7 @@ from dock2uni.elf.facts import (
     ElfLayout,
 )
 
-SUMMARY_VERSION = 7  # bump when the summary's meaning changes: invalidates the cache
+SUMMARY_VERSION = 8  # bump when the summary's meaning changes: invalidates the cache
 
 # Imported functions whose first argument is a syscall number (libc's generic wrappers).
 WRAPPER_IMPORTS = {"syscall": "rdi"}
@@ -600,7 +600,8 @@ def _resolve_syscalls(
     slot_import: dict[int, str],
 ) -> None:
     regions = summary.regions
-    param_regs = (*SYSV_ARGS, "rax") if facts.go else SYSV_ARGS
+    # Go's register ABI passes integers in rax, rbx, rcx, rdi, rsi, r8-r11.
+    param_regs = (*SYSV_ARGS, "rax", "rbx", "r10", "r11") if facts.go else SYSV_ARGS
     functions: dict[int, Function] = {}
 
     def region_of(addr: int) -> int:
