@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -113,10 +114,16 @@ def test_crash_of_the_parser_is_contained(tmp_path: Path) -> None:
 
 
 def test_stall_is_contained_and_the_session_recovers(tmp_path: Path) -> None:
-    """Past the wall-clock limit the file is reported and the next batch still works."""
+    """Past the wall-clock limit the file is reported and the next batch still works.
+
+    The stall is real: a FIFO nobody writes to blocks the child's first read. (A 0 s
+    limit on a real file raced: a quick parse could answer in the same read as its
+    "begin" line.)"""
     exe = compile_c("hello", "pie", tmp_path)
-    with LiefSession(file_timeout=0.0) as session:
-        first = session.parse([("/slow", exe)])
+    fifo = tmp_path / "stalls"
+    os.mkfifo(fifo)
+    with LiefSession(file_timeout=1.0) as session:
+        first = session.parse([("/slow", fifo)])
         assert isinstance(first["/slow"], ElfError)
         assert "longer than" in first["/slow"].message or "LIEF" in first["/slow"].message
         session.file_timeout = 60.0
