@@ -48,10 +48,12 @@ static int prot_of(u32 flags)
 
 long elf_load(const struct vnode *file, const char *name, bool as_interp, struct elf_image *out)
 {
-    const u8 *data = file->data;
+    /* Segments map the archive's bytes directly; a file written at run time has no
+     * such flat copy (it is only reachable once execve exists). */
+    const u8 *data = fdata_flat(file);
     u64 size = file->size;
     const struct elf64_ehdr *eh = (const struct elf64_ehdr *)data;
-    if (size < sizeof(*eh) || memcmp(eh->e_ident, "\177ELF", 4) != 0)
+    if (!data || size < sizeof(*eh) || memcmp(eh->e_ident, "\177ELF", 4) != 0)
         return -ENOEXEC;
     /* 64-bit, little-endian, current version, x86-64, executable or shared object. */
     if (eh->e_ident[4] != 2 || eh->e_ident[5] != 1 || eh->e_ident[6] != 1 || eh->e_machine != EM_X86_64 ||
@@ -109,7 +111,7 @@ long elf_load(const struct vnode *file, const char *name, bool as_interp, struct
         u64 pageoff = p->p_vaddr & (PAGE_SIZE - 1);
         u64 start = out->bias + p->p_vaddr - pageoff;
         u64 end = ALIGN_UP(out->bias + p->p_vaddr + p->p_memsz, PAGE_SIZE);
-        struct uvm_backing b = {data + p->p_offset - pageoff, p->p_filesz + pageoff};
+        struct uvm_backing b = {.data = data + p->p_offset - pageoff, .len = p->p_filesz + pageoff};
         long r = uvm_map(start, end - start, prot_of(p->p_flags), UVM_FIXED, &b, name);
         if (r < 0)
             return r;

@@ -133,7 +133,8 @@ static long open_executable(const char *path, const struct vnode **out)
         return r;
     if (!S_ISREG(n->mode) || !(n->mode & 0111))
         return -EACCES;
-    if (n->size >= 2 && n->data[0] == '#' && n->data[1] == '!') {
+    const u8 *bytes = fdata_flat(n);
+    if (bytes && n->size >= 2 && bytes[0] == '#' && bytes[1] == '!') {
         kinfo("exec: %s is a script; '#!' interpreters are not supported yet", path);
         return -ENOEXEC;
     }

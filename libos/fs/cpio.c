@@ -122,11 +122,10 @@ static void add_entry(const char *name, u32 namelen, const u32 *f, const u8 *dat
     node->mode = f[MODE];
     node->uid = f[UID];
     node->gid = f[GID];
-    node->mtime = f[MTIME];
+    node->atime = node->mtime = node->ctime = (struct ktimespec){f[MTIME], 0};
     if (f[INO])
         node->ino = f[INO];
-    if (!S_ISDIR(node->mode))
-        node->nlink = f[NLINK] ? f[NLINK] : 1;
+    /* nlink is not copied: it counts the entries that really link the node. */
     if (S_ISCHR(node->mode) || (node->mode & S_IFMT) == S_IFBLK) {
         node->rdev = makedev(f[RDEVMAJ], f[RDEVMIN]);
         node->ops = S_ISCHR(node->mode) ? devfs_ops_for(node->rdev) : NULL;
@@ -134,6 +133,7 @@ static void add_entry(const char *name, u32 namelen, const u32 *f, const u8 *dat
     if (f[SIZE] || !S_ISREG(node->mode)) { /* hardlinks: only one entry has the data */
         node->data = data;
         node->size = f[SIZE];
+        node->base_len = S_ISREG(node->mode) ? f[SIZE] : 0;
     }
 }
 

@@ -9,7 +9,8 @@ static struct {
     bool cloexec;
 } fdt[FD_MAX];
 
-struct file *vfs_open_node(struct vnode *n, int flags, long *err)
+/* created: the open that made the file may write it whatever its mode (Linux). */
+static struct file *open_node(struct vnode *n, int flags, bool created, long *err)
 {
     const struct file_ops *ops = n->ops;
     int acc = flags & O_ACCMODE;
@@ -20,12 +21,20 @@ struct file *vfs_open_node(struct vnode *n, int flags, long *err)
             *err = S_ISLNK(n->mode) ? -ELOOP : -ENXIO; /* sockets, fifos, unknown devices */
             return NULL;
         }
-        if (S_ISDIR(n->mode) && acc != O_RDONLY) {
+        /* Linux counts O_TRUNC as a write request (build_open_flags). */
+        bool writes = acc != O_RDONLY || (flags & O_TRUNC);
+        if (S_ISDIR(n->mode) && writes) {
             *err = -EISDIR;
             return NULL;
         }
-        if ((S_ISREG(n->mode) || S_ISDIR(n->mode)) && (acc != O_RDONLY || (flags & O_TRUNC))) {
-            *err = -EROFS; /* the rootfs is read-only in this version */
+        long r = S_ISREG(n->mode) && writes && !created ? vfs_may_write(n) : 0;
+        if (r == 0 && S_ISREG(n->mode) && (flags & O_TRUNC)) {
+            r = fdata_truncate(n, 0);
+            if (r == 0)
+                vfs_touch(n);
+        }
+        if (r < 0) {
+            *err = r;
             return NULL;
         }
     }
@@ -38,13 +47,18 @@ struct file *vfs_open_node(struct vnode *n, int flags, long *err)
     f->node = n;
     f->flags = flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_PATH | O_DIRECTORY | O_NOATIME | O_LARGEFILE);
     f->refs = 1;
+    vnode_get(n); /* an unlinked file lives until its last close */
     return f;
 }
 
+struct file *vfs_open_node(struct vnode *n, int flags, long *err) { return open_node(n, flags, false, err); }
+
 void file_put(struct file *f)
 {
-    if (f && --f->refs == 0)
+    if (f && --f->refs == 0) {
+        vnode_put(f->node);
         kfree(f);
+    }
 }
 
 long fd_install(struct file *f, int min_fd, bool cloexec)
@@ -113,46 +127,36 @@ long fd_set_cloexec(int fd, bool on)
     return 0;
 }
 
-/* Does the directory part of path resolve? (path has at most PATH_MAX bytes) */
-static bool parent_exists(int dirfd, const char *path)
-{
-    char dir[PATH_MAX + 2];
-    size_t len = 0, cut = 0;
-    for (; path[len] && len < PATH_MAX; len++) {
-        dir[len] = path[len];
-        if (path[len] == '/')
-            cut = len + 1;
-    }
-    dir[cut] = 0;
-    if (cut == 0) {
-        dir[0] = '.';
-        dir[1] = 0;
-    }
-    struct vnode *parent;
-    return vfs_lookup(dirfd, dir, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &parent) == 0;
-}
-
 long vfs_openat(int dirfd, const char *path, int flags, u32 mode)
 {
     if ((flags & O_TMPFILE) == O_TMPFILE)
         return -EOPNOTSUPP;
-    int lf = 0;
-    if (!(flags & O_NOFOLLOW))
-        lf |= LOOKUP_FOLLOW;
-    if (flags & O_DIRECTORY)
-        lf |= LOOKUP_DIRECTORY;
+    if ((flags & O_CREAT) && (flags & O_DIRECTORY))
+        return -EINVAL; /* Linux >= 6.4: the combination never made sense */
     struct vnode *n;
-    long r = vfs_lookup(dirfd, path, lf, &n);
-    if (r == -ENOENT && (flags & O_CREAT))
-        return parent_exists(dirfd, path) ? -EROFS : -ENOENT; /* creating needs a writable dir */
-    if (r < 0)
-        return r;
-    if ((flags & O_CREAT) && (flags & O_EXCL))
-        return -EEXIST;
+    long r;
+    bool created = false;
+    if (flags & O_CREAT) {
+        r = vfs_create(dirfd, path, flags, mode, &n);
+        if (r < 0)
+            return r;
+        created = r == 1;
+        if (created)
+            flags &= ~O_TRUNC; /* just made: nothing to truncate */
+    } else {
+        int lf = 0;
+        if (!(flags & O_NOFOLLOW))
+            lf |= LOOKUP_FOLLOW;
+        if (flags & O_DIRECTORY)
+            lf |= LOOKUP_DIRECTORY;
+        r = vfs_lookup(dirfd, path, lf, &n);
+        if (r < 0)
+            return r;
+    }
     if ((flags & O_NOFOLLOW) && S_ISLNK(n->mode) && !(flags & O_PATH))
         return -ELOOP;
     long err = 0;
-    struct file *f = vfs_open_node(n, flags, &err);
+    struct file *f = open_node(n, flags, created, &err);
     if (!f)
         return err;
     long fd = fd_install(f, 0, flags & O_CLOEXEC);
@@ -191,6 +195,19 @@ long vfs_pread(struct file *f, void *buf, size_t n, u64 off)
     return f->ops->pread ? f->ops->pread(f, buf, n, off) : -EINVAL;
 }
 
+long vfs_pwrite(struct file *f, const void *buf, size_t n, u64 off)
+{
+    if (!can_write(f))
+        return -EBADF;
+    if (!f->ops->seekable)
+        return -ESPIPE;
+    if ((s64)off < 0)
+        return -EINVAL;
+    if (f->ops->pwrite)
+        return f->ops->pwrite(f, buf, n, off);
+    return f->ops->write ? f->ops->write(f, buf, n) : -EINVAL; /* devices ignore the offset */
+}
+
 long vfs_lseek(struct file *f, s64 off, int whence)
 {
     if (f->flags & O_PATH)
@@ -225,21 +242,7 @@ long vfs_lseek(struct file *f, s64 off, int whence)
     }
     if (pos < 0)
         return -EINVAL;
-    if (S_ISDIR(f->node->mode)) {
-        /* A directory offset is an entry index: rewind and skip forward. */
-        f->dir_index = 0;
-        f->dir_next = NULL;
-        if (pos >= 2) {
-            struct dentry *d = f->node->children;
-            for (s64 i = 2; i < pos && d; i++)
-                d = d->next;
-            f->dir_next = d;
-            f->dir_index = d ? (u64)pos : 2 + f->node->nchildren;
-        } else {
-            f->dir_index = (u64)pos;
-        }
-    }
-    f->pos = (u64)pos;
+    f->pos = (u64)pos; /* directories: a getdents position (fs/ramfs_ops.c) */
     return pos;
 }
 

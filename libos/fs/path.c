@@ -12,6 +12,10 @@ long vfs_chdir_node(struct vnode *dir)
 {
     if (!S_ISDIR(dir->mode))
         return -ENOTDIR;
+    /* The cwd holds a reference: rmdir of the cwd must not free it under us. */
+    vnode_get(dir);
+    if (cwd)
+        vnode_put(cwd);
     cwd = dir;
     return 0;
 }
@@ -90,11 +94,38 @@ long vfs_lookup(int dirfd, const char *path, int flags, struct vnode **out)
     return resolve(base, path, strlen(path), flags, &hops, out);
 }
 
+long vfs_base(int dirfd, const char *path, struct vnode **out)
+{
+    if (path[0] == '/' || dirfd == AT_FDCWD) {
+        *out = path[0] == '/' ? vfs_root() : vfs_cwd();
+        return 0;
+    }
+    struct file *f = fd_get(dirfd);
+    if (!f)
+        return -EBADF;
+    if (!S_ISDIR(f->node->mode))
+        return -ENOTDIR;
+    *out = f->node;
+    return 0;
+}
+
+long vfs_walk(struct vnode *base, const char *path, size_t len, int flags, struct vnode **out)
+{
+    if (len == 0) { /* the parent of a single-component path: base itself */
+        *out = base;
+        return 0;
+    }
+    int hops = 0;
+    return resolve(base, path, len, flags, &hops, out);
+}
+
 long vfs_dir_path(struct vnode *dir, char *buf, size_t size)
 {
     /* Build the path backwards from the end of buf, one parent at a time. */
     if (size < 2)
         return -ERANGE;
+    if (dir != vfs_root() && !dir->self)
+        return -ENOENT; /* removed: Linux's getcwd fails the same way */
     size_t at = size - 1;
     buf[at] = 0;
     for (struct vnode *d = dir; d != vfs_root() && d->self; d = d->parent) {

@@ -15,7 +15,9 @@ void procfs_init(void)
     }
     if (!S_ISDIR(proc->mode) || ramfs_child(proc, "1", 1))
         return;
+    proc->flags |= VN_PINNED; /* procfs has no create or unlink: EPERM, as on Linux */
     struct vnode *pid = ramfs_new_node(S_IFDIR | 0555);
+    pid->flags |= VN_PINNED;
     ramfs_link(proc, "1", 1, pid);
     struct vnode *self = ramfs_new_node(S_IFLNK | 0777);
     self->data = (const u8 *)"1";

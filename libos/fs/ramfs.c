@@ -1,33 +1,43 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* ramfs.c: the in-memory tree of vnodes and the file ops of its files and directories.
+/* ramfs.c: the in-memory tree: vnodes, directory entries, links and vnode lifetime.
  *
- * Regular-file data points straight into the cpio archive (no copy); the tree is
- * read-only in this version. getdents64 lists ".", ".." and then the children in
- * archive order; d_off is the index of the next entry.
+ * The tree starts as the cpio archive (names and file bytes point into it, no copy)
+ * and changes at run time: new entries own a copied name, removed nodes are freed
+ * once nothing links or references them (docs/filesystem.md). Entries of a directory
+ * form a list in insertion order; each carries a cookie, strictly increasing along
+ * the list, that getdents uses as its position (fs/ramfs_ops.c).
  */
 #include <libos/errno.h>
 #include <libos/heap.h>
 #include <libos/log.h>
 #include <libos/string.h>
+#include <libos/time.h>
 #include <libos/uaccess.h>
 #include <libos/vfs.h>
 
 #define RAMFS_DEV 0x10 /* st_dev of every rootfs file: makedev(0, 16) */
+#define FIRST_COOKIE 2 /* positions 0 and 1 are "." and ".." */
 
 static struct vnode *root;
 static u64 next_ino = 1u << 30; /* synthetic inode numbers, above the archive's */
 
 struct vnode *vfs_root(void) { return root; }
 
-struct vnode *ramfs_new_node(u32 mode)
+struct ktimespec vfs_now(void)
 {
-    struct vnode *n = kzalloc(sizeof(*n));
-    if (!n)
-        panic("ramfs: out of memory");
+    u64 ns = time_real_ns();
+    return (struct ktimespec){(s64)(ns / NSEC_PER_SEC), (s64)(ns % NSEC_PER_SEC)};
+}
+
+void vfs_touch(struct vnode *n) { n->mtime = n->ctime = vfs_now(); }
+
+static struct vnode *node_init(struct vnode *n, u32 mode)
+{
     n->mode = mode;
-    n->nlink = S_ISDIR(mode) ? 2 : 1;
+    n->nlink = S_ISDIR(mode) ? 1 : 0; /* a directory's "."; each entry adds one */
     n->ino = next_ino++;
     n->dev = RAMFS_DEV;
+    n->next_cookie = FIRST_COOKIE;
     if (S_ISDIR(mode))
         n->ops = &ramfs_dir_ops;
     else if (S_ISREG(mode))
@@ -35,32 +45,209 @@ struct vnode *ramfs_new_node(u32 mode)
     return n;
 }
 
-struct vnode *ramfs_child(struct vnode *dir, const char *name, u32 namelen)
+struct vnode *ramfs_new_node(u32 mode)
+{
+    struct vnode *n = kzalloc(sizeof(*n));
+    if (!n)
+        panic("ramfs: out of memory");
+    return node_init(n, mode);
+}
+
+struct vnode *ramfs_alloc_node(u32 mode)
+{
+    struct vnode *n = kzalloc(sizeof(*n));
+    if (!n)
+        return NULL;
+    node_init(n, mode);
+    n->atime = n->mtime = n->ctime = vfs_now();
+    return n;
+}
+
+struct dentry *ramfs_find(struct vnode *dir, const char *name, u32 namelen)
 {
     for (struct dentry *d = dir->children; d; d = d->next)
         if (d->namelen == namelen && memcmp(d->name, name, namelen) == 0)
-            return d->node;
+            return d;
     return NULL;
 }
 
-struct dentry *ramfs_link(struct vnode *dir, const char *name, u32 namelen, struct vnode *node)
+struct vnode *ramfs_child(struct vnode *dir, const char *name, u32 namelen)
 {
-    struct dentry *d = kmalloc(sizeof(*d));
-    if (!d)
-        panic("ramfs: out of memory");
-    *d = (struct dentry){name, namelen, node, NULL};
+    struct dentry *d = ramfs_find(dir, name, namelen);
+    return d ? d->node : NULL;
+}
+
+/* Append d (naming node) to dir and count the links it makes. */
+static void attach(struct vnode *dir, struct dentry *d, struct vnode *node)
+{
+    d->node = node;
+    d->next = NULL;
+    d->cookie = dir->next_cookie++;
     if (dir->last_child)
         dir->last_child->next = d;
     else
         dir->children = d;
     dir->last_child = d;
     dir->nchildren++;
+    node->nlink++;
     if (S_ISDIR(node->mode)) {
         node->parent = dir;
         node->self = d;
-        dir->nlink++;
+        dir->nlink++; /* the child's ".." */
     }
+}
+
+/* Take d out of dir's list and uncount its links; d itself is not freed. */
+static void detach(struct vnode *dir, struct dentry *d)
+{
+    struct dentry **pp = &dir->children, *prev = NULL;
+    while (*pp != d) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    *pp = d->next;
+    if (dir->last_child == d)
+        dir->last_child = prev;
+    dir->nchildren--;
+    d->node->nlink--;
+    if (S_ISDIR(d->node->mode)) {
+        dir->nlink--;
+        if (d->node->self == d)
+            d->node->self = NULL;
+    }
+}
+
+struct dentry *ramfs_link(struct vnode *dir, const char *name, u32 namelen, struct vnode *node)
+{
+    struct dentry *d = kzalloc(sizeof(*d));
+    if (!d)
+        panic("ramfs: out of memory");
+    d->name = name;
+    d->namelen = namelen;
+    attach(dir, d, node);
     return d;
+}
+
+static struct dentry *new_dentry(const char *name, u32 namelen)
+{
+    struct dentry *d = kzalloc(sizeof(*d));
+    char *copy = kmalloc(namelen ? namelen : 1);
+    if (!d || !copy) {
+        kfree(d);
+        kfree(copy);
+        return NULL;
+    }
+    memcpy(copy, name, namelen);
+    d->name = copy;
+    d->namelen = namelen;
+    d->owns_name = true;
+    return d;
+}
+
+static void free_dentry(struct dentry *d)
+{
+    if (d->owns_name)
+        kfree((void *)d->name);
+    kfree(d);
+}
+
+long ramfs_add(struct vnode *dir, const char *name, u32 namelen, struct vnode *node)
+{
+    struct dentry *d = new_dentry(name, namelen);
+    if (!d)
+        return -ENOSPC; /* as tmpfs when it cannot allocate an entry */
+    attach(dir, d, node);
+    dir->mtime = dir->ctime = vfs_now();
+    return 0;
+}
+
+static void maybe_free(struct vnode *n)
+{
+    if (n->refs || n->nlink || n == root)
+        return;
+    if (S_ISREG(n->mode))
+        fdata_release(n);
+    if (n->flags & VN_OWNS_DATA)
+        kfree((void *)n->data);
+    struct vnode *parent = (n->flags & VN_HOLDS_PARENT) ? n->parent : NULL;
+    kfree(n);
+    if (parent)
+        vnode_put(parent);
+}
+
+/* n lost the entry that linked it: a directory dies with it; free n if nothing uses it. */
+static void unlinked(struct vnode *dir, struct vnode *n, struct ktimespec now)
+{
+    n->ctime = now;
+    if (S_ISDIR(n->mode)) {
+        n->nlink = 0; /* its "." goes too: the directory is dead */
+        if (n->refs) {
+            /* Still open or the cwd: ".." must keep working, as on Linux. */
+            vnode_get(dir);
+            n->flags |= VN_HOLDS_PARENT;
+        }
+    }
+    maybe_free(n);
+}
+
+void ramfs_remove(struct vnode *dir, struct dentry *d)
+{
+    struct vnode *n = d->node;
+    detach(dir, d);
+    free_dentry(d);
+    dir->mtime = dir->ctime = vfs_now();
+    unlinked(dir, n, dir->ctime);
+}
+
+long ramfs_move(struct vnode *from, struct dentry *d, struct vnode *to, const char *name, u32 namelen,
+                struct dentry *victim)
+{
+    /* Over a victim its entry is reused, so nothing can fail once anything changed. */
+    struct dentry *nd = victim ? victim : new_dentry(name, namelen);
+    if (!nd)
+        return -ENOSPC;
+    struct vnode *n = d->node, *old = victim ? victim->node : NULL;
+    if (victim)
+        detach(to, victim);
+    n->nlink++; /* keep it alive between detach and attach */
+    detach(from, d);
+    free_dentry(d);
+    attach(to, nd, n);
+    n->nlink--;
+    struct ktimespec now = vfs_now();
+    from->mtime = from->ctime = to->mtime = to->ctime = n->ctime = now;
+    if (old)
+        unlinked(to, old, now);
+    return 0;
+}
+
+/* Swap the nodes two entries name (RENAME_EXCHANGE). */
+void ramfs_exchange(struct vnode *da, struct dentry *a, struct vnode *db, struct dentry *b)
+{
+    struct vnode *na = a->node, *nb = b->node;
+    a->node = nb;
+    b->node = na;
+    if (S_ISDIR(na->mode)) {
+        na->parent = db;
+        na->self = b;
+        db->nlink++;
+        da->nlink--;
+    }
+    if (S_ISDIR(nb->mode)) {
+        nb->parent = da;
+        nb->self = a;
+        da->nlink++;
+        db->nlink--;
+    }
+    da->mtime = da->ctime = db->mtime = db->ctime = na->ctime = nb->ctime = vfs_now();
+}
+
+void vnode_get(struct vnode *n) { n->refs++; }
+
+void vnode_put(struct vnode *n)
+{
+    if (--n->refs == 0)
+        maybe_free(n);
 }
 
 void vfs_stat_node(const struct vnode *n, struct kstat *st)
@@ -78,106 +265,12 @@ void vfs_stat_node(const struct vnode *n, struct kstat *st)
         .size = (s64)size,
         .blksize = 4096,
         /* Only data occupies blocks: short symlinks and devices live in the inode. */
-        .blocks = S_ISREG(n->mode) || S_ISDIR(n->mode) ? (s64)(ALIGN_UP(size, 4096) / 512) : 0,
-        .atime = (s64)n->mtime,
-        .mtime = (s64)n->mtime,
-        .ctime = (s64)n->mtime,
+        .blocks = S_ISREG(n->mode) ? (s64)fdata_blocks(n) : S_ISDIR(n->mode) ? 8 : 0,
+        .atime = n->atime,
+        .mtime = n->mtime,
+        .ctime = n->ctime,
     };
 }
-
-static long file_pread(struct file *f, void *buf, size_t n, u64 off)
-{
-    const struct vnode *v = f->node;
-    if (off >= v->size)
-        return 0;
-    size_t k = MIN(n, v->size - off);
-    long r = uaccess_copy(buf, v->data + off, k);
-    return r < 0 ? r : (long)k;
-}
-
-static long file_read(struct file *f, void *buf, size_t n)
-{
-    long r = file_pread(f, buf, n, f->pos);
-    if (r > 0)
-        f->pos += (u64)r;
-    return r;
-}
-
-const struct file_ops ramfs_file_ops = {
-    .read = file_read,
-    .pread = file_pread,
-    .seekable = true,
-    .splice_read = true,
-    .splice_write = true, /* unreachable until files can be opened for writing */
-};
-
-/* struct linux_dirent64 */
-struct dirent64 {
-    u64 d_ino;
-    s64 d_off;
-    u16 d_reclen;
-    u8 d_type;
-    char d_name[];
-} __packed;
-
-static u8 dtype(u32 mode) { return (u8)((mode & S_IFMT) >> 12); }
-
-static long dir_getdents(struct file *f, void *buf, size_t n)
-{
-    struct vnode *dir = f->node;
-    size_t used = 0;
-    u8 tmp[sizeof(struct dirent64) + NAME_MAX + 1 + 8];
-    for (;;) {
-        const char *name;
-        u32 namelen;
-        const struct vnode *node;
-        if (f->dir_index == 0) {
-            name = ".", namelen = 1, node = dir;
-        } else if (f->dir_index == 1) {
-            name = "..", namelen = 2, node = dir->parent ? dir->parent : dir;
-        } else {
-            if (f->dir_index == 2)
-                f->dir_next = dir->children;
-            if (!f->dir_next)
-                break;
-            name = f->dir_next->name, namelen = f->dir_next->namelen, node = f->dir_next->node;
-        }
-        size_t reclen = ALIGN_UP(sizeof(struct dirent64) + namelen + 1, 8);
-        if (used + reclen > n) {
-            if (used == 0)
-                return -EINVAL; /* buffer too small for even one entry */
-            break;
-        }
-        struct dirent64 *d = (struct dirent64 *)tmp;
-        memset(tmp, 0, reclen);
-        d->d_ino = node->ino;
-        d->d_off = (s64)f->dir_index + 1;
-        d->d_reclen = (u16)reclen;
-        d->d_type = dtype(node->mode);
-        memcpy(d->d_name, name, namelen);
-        long r = uaccess_copy((u8 *)buf + used, tmp, reclen);
-        if (r < 0)
-            return r;
-        used += reclen;
-        if (f->dir_index >= 2)
-            f->dir_next = f->dir_next->next;
-        f->dir_index++;
-    }
-    f->pos = f->dir_index;
-    return (long)used;
-}
-
-static long dir_read(struct file *f, void *buf, size_t n) { return -EISDIR; }
-
-const struct file_ops ramfs_dir_ops = {
-    .read = dir_read,
-    .pread = NULL,
-    .getdents = dir_getdents,
-    .seekable = true,
-};
-
-/* O_PATH descriptors: they name a file but cannot do I/O. */
-const struct file_ops path_only_ops = {0};
 
 long vfs_readlink_node(const struct vnode *n, void *buf, size_t size)
 {
@@ -192,6 +285,7 @@ void vfs_init(const u8 *cpio, size_t len)
 {
     root = ramfs_new_node(S_IFDIR | 0755);
     root->parent = root;
+    root->nlink = 2; /* "." and its own ".." */
     if (len) {
         long r = cpio_load(cpio, len);
         if (r < 0)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* uvm.c: the application's address space: a sorted VMA list, demand paging, mmap-family operations.
  *
- * A VMA is a page-aligned range with Linux protections and optional backing bytes
- * (a file mapping: the rootfs is immutable, so MAP_PRIVATE is "copy on first touch").
+ * A VMA is a page-aligned range with Linux protections and optional backing: fixed
+ * bytes (ELF segments from the archive) or a file (mmap), read when a page is first
+ * touched, so MAP_PRIVATE is "copy the file's current bytes on first touch". A file
+ * VMA holds a reference on the vnode, which keeps an unlinked file's data alive.
  * Pages are allocated by the fault handler; PROT_NONE pages keep their frame in a
  * non-present PTE marked PTE_SW_PROTNONE. One address space: the kernel's tables.
  */
@@ -13,6 +15,7 @@
 #include <libos/signal.h>
 #include <libos/string.h>
 #include <libos/uvm.h>
+#include <libos/vfs.h>
 #include <libos/x86.h>
 
 #define PF_WRITE 0x2
@@ -24,6 +27,8 @@ struct vma {
     int prot, flags;
     const u8 *data; /* backing bytes for [start, start + data_len) */
     u64 data_len;
+    struct vnode *node; /* or a file: page at start + x reads the file at off + x */
+    u64 off;
     const char *name;
     struct vma *next;
 };
@@ -79,6 +84,9 @@ static struct vma *split_vma(struct vma *v, u64 a)
     r->start = a;
     r->data = v->data ? v->data + off : NULL;
     r->data_len = v->data_len > off ? v->data_len - off : 0;
+    r->off = v->off + off;
+    if (r->node)
+        vnode_get(r->node);
     v->end = a;
     v->data_len = MIN(v->data_len, off);
     v->next = r;
@@ -114,6 +122,8 @@ static void unmap_range(u64 start, u64 end)
         struct vma *v = *pp;
         if (v->start >= start && v->end <= end) {
             *pp = v->next;
+            if (v->node)
+                vnode_put(v->node);
             kfree(v);
         } else {
             pp = &v->next;
@@ -176,11 +186,15 @@ long uvm_map(u64 addr, u64 len, int prot, int flags, const struct uvm_backing *b
     v->start = addr;
     v->end = addr + len;
     v->prot = prot;
-    v->flags = flags & UVM_STACK;
+    v->flags = flags & (UVM_STACK | UVM_SHARED);
     v->name = name;
     if (backing) {
         v->data = backing->data;
         v->data_len = MIN(backing->len, len);
+        v->node = backing->node;
+        v->off = backing->off;
+        if (v->node)
+            vnode_get(v->node);
     }
     insert_vma(v);
     return (long)addr;
@@ -233,6 +247,9 @@ long uvm_protect(u64 addr, u64 len, int prot)
         return 0;
     if (addr + len > USER_TOP || addr + len < addr || !covered(addr, addr + len))
         return -ENOMEM;
+    for (struct vma *v = vmas; v && v->start < addr + len; v = v->next)
+        if (v->end > addr && (v->flags & UVM_SHARED) && (prot & PROT_WRITE))
+            return -EACCES; /* shared file pages are snapshots: writes could not reach the file */
     carve(addr, addr + len);
     for (struct vma *v = vmas; v && v->start < addr + len; v = v->next)
         if (v->start >= addr)
@@ -303,8 +320,9 @@ long uvm_remap(u64 old, u64 old_len, u64 new_len, bool may_move, u64 fixed)
     carve(old, old + old_len);
     v = find_vma(old);
     u64 keep = MIN(old_len, new_len);
-    struct uvm_backing b = {v->data, v->data_len};
-    long r = uvm_map(dst, new_len, v->prot, UVM_FIXED, v->data ? &b : NULL, v->name);
+    struct uvm_backing b = {v->data, v->data_len, v->node, v->off};
+    long r = uvm_map(dst, new_len, v->prot, UVM_FIXED | (v->flags & UVM_SHARED), v->data || v->node ? &b : NULL,
+                     v->name);
     if (r < 0)
         return r;
     struct move_ctx c = {dst - old};
@@ -358,7 +376,9 @@ long uvm_handle_fault(u64 addr, u64 error)
         signal_fatal(SIGKILL, addr, 0, "out-of-memory");
     }
     u64 off = va - v->start;
-    if (off < v->data_len)
+    if (v->node)
+        fdata_read(v->node, phys_to_virt(frame), PAGE_SIZE, v->off + off); /* past EOF stays zero */
+    else if (off < v->data_len)
         memcpy(phys_to_virt(frame), v->data + off, MIN(PAGE_SIZE, v->data_len - off));
     if (vm_map_page(va, frame, leaf_flags(v->prot)) < 0) {
         kinfo("out of memory: no page table for address 0x%lx", addr);

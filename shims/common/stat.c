@@ -20,9 +20,12 @@ long shim_put_stat(u64 uaddr, const struct vnode *n)
         .st_size = k.size,
         .st_blksize = k.blksize,
         .st_blocks = k.blocks,
-        .st_atime = (u64)k.atime,
-        .st_mtime = (u64)k.mtime,
-        .st_ctime = (u64)k.ctime,
+        .st_atime = (u64)k.atime.sec,
+        .st_atime_nsec = (u64)k.atime.nsec,
+        .st_mtime = (u64)k.mtime.sec,
+        .st_mtime_nsec = (u64)k.mtime.nsec,
+        .st_ctime = (u64)k.ctime.sec,
+        .st_ctime_nsec = (u64)k.ctime.nsec,
     };
     return copy_to_user(uaddr, &st, sizeof(st));
 }
@@ -41,9 +44,9 @@ long shim_put_statx(u64 uaddr, const struct vnode *n, unsigned mask)
         .stx_ino = k.ino,
         .stx_size = (u64)k.size,
         .stx_blocks = (u64)k.blocks,
-        .stx_atime = {k.atime, 0, 0},
-        .stx_ctime = {k.ctime, 0, 0},
-        .stx_mtime = {k.mtime, 0, 0},
+        .stx_atime = {k.atime.sec, (u32)k.atime.nsec, 0},
+        .stx_ctime = {k.ctime.sec, (u32)k.ctime.nsec, 0},
+        .stx_mtime = {k.mtime.sec, (u32)k.mtime.nsec, 0},
         .stx_rdev_major = dev_major(k.rdev),
         .stx_rdev_minor = dev_minor(k.rdev),
         .stx_dev_major = dev_major(k.dev),

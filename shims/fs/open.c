@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* open.c: open, openat and access checks. */
+/* open.c: open, creat, openat and access checks. */
 #include <libos/proc.h>
 #include <libos/vfs.h>
 #include <shim/util.h>
@@ -19,10 +19,16 @@ static long do_openat(int dirfd, u64 upath, int flags, u32 mode)
     return vfs_openat(dirfd, path, flags, mode);
 }
 
-/* sys_open: PARTIAL: Linux open(2) on the read-only rootfs. */
+/* sys_open: PARTIAL: Linux open(2); O_TMPFILE -> EOPNOTSUPP. */
 long sys_open(const struct shim_args *a) { return do_openat(AT_FDCWD, arg_uptr(a, 0), arg_int(a, 1), arg_uint(a, 2)); }
 
-/* sys_openat: PARTIAL: Linux openat(2) on the read-only rootfs. */
+/* sys_creat: Linux creat(2): open(path, O_CREAT | O_WRONLY | O_TRUNC, mode). */
+long sys_creat(const struct shim_args *a)
+{
+    return do_openat(AT_FDCWD, arg_uptr(a, 0), O_CREAT | O_WRONLY | O_TRUNC, arg_uint(a, 1));
+}
+
+/* sys_openat: PARTIAL: Linux openat(2); O_TMPFILE -> EOPNOTSUPP. */
 long sys_openat(const struct shim_args *a)
 {
     return do_openat(arg_int(a, 0), arg_uptr(a, 1), arg_int(a, 2), arg_uint(a, 3));
@@ -45,8 +51,6 @@ static long do_access(int dirfd, u64 upath, int mode, int flags)
     r = vfs_lookup(dirfd, path, lf, &n);
     if (r < 0)
         return r;
-    if ((mode & W_OK) && (S_ISREG(n->mode) || S_ISDIR(n->mode) || S_ISLNK(n->mode)))
-        return -EROFS;
     u32 uid = (flags & AT_EACCESS) ? proc.euid : proc.uid;
     if (uid == 0) /* root: R and W always; X if any execute bit (or a directory) */
         return (mode & X_OK) && !S_ISDIR(n->mode) && !(n->mode & 0111) ? -EACCES : 0;
@@ -54,7 +58,7 @@ static long do_access(int dirfd, u64 upath, int mode, int flags)
     return ((u32)mode & ~bits) ? -EACCES : 0;
 }
 
-/* sys_access: PARTIAL: Linux access(2) with the mode bits; writing is EROFS. */
+/* sys_access: PARTIAL: Linux access(2) with the mode bits (root passes R and W). */
 long sys_access(const struct shim_args *a) { return do_access(AT_FDCWD, arg_uptr(a, 0), arg_int(a, 1), 0); }
 
 /* sys_faccessat: PARTIAL: Linux faccessat(2) (the syscall has no flags argument). */
@@ -65,6 +69,3 @@ long sys_faccessat2(const struct shim_args *a)
 {
     return do_access(arg_int(a, 0), arg_uptr(a, 1), arg_int(a, 2), arg_int(a, 3));
 }
-
-/* sys_renameat2: STUB: validates the flags, then EROFS. */
-long sys_renameat2(const struct shim_args *a) { return (arg_uint(a, 4) & ~7u) ? -EINVAL : -EROFS; }

@@ -7,7 +7,6 @@
 
 #define AT_STATX_SYNC_TYPE 0x6000
 #define RAMFS_MAGIC 0x858458f6
-#define ST_RDONLY 1
 
 static long lookup_at(int dirfd, u64 upath, int flags, struct vnode **n)
 {
@@ -61,13 +60,15 @@ static long put_statfs(u64 uaddr)
     memset(&st, 0, sizeof(st));
     st.f_type = RAMFS_MAGIC;
     st.f_bsize = st.f_frsize = PAGE_SIZE;
-    st.f_blocks = pmm_total_pages();
+    /* Free: what file data may still take from RAM; size: that plus what files hold
+     * (archive bytes are in the kernel image and count as neither). */
+    st.f_bfree = st.f_bavail = fdata_avail_pages();
+    st.f_blocks = st.f_bfree + fdata_used_pages();
     st.f_namelen = NAME_MAX;
-    st.f_flags = ST_RDONLY;
     return copy_to_user(uaddr, &st, sizeof(st));
 }
 
-/* sys_statfs: PARTIAL: one read-only RAM filesystem. */
+/* sys_statfs: PARTIAL: one RAM filesystem; no inode counts. */
 long sys_statfs(const struct shim_args *a)
 {
     struct vnode *n;
@@ -75,5 +76,5 @@ long sys_statfs(const struct shim_args *a)
     return r < 0 ? r : put_statfs(arg_uptr(a, 1));
 }
 
-/* sys_fstatfs: PARTIAL: one read-only RAM filesystem. */
+/* sys_fstatfs: PARTIAL: one RAM filesystem; no inode counts. */
 long sys_fstatfs(const struct shim_args *a) { return fd_get(arg_int(a, 0)) ? put_statfs(arg_uptr(a, 1)) : -EBADF; }

@@ -41,7 +41,7 @@ long sys_pread64(const struct shim_args *a)
     return vfs_pread(f, (void *)buf, n, arg_u64(a, 3));
 }
 
-/* sys_pwrite64: Linux pwrite64(2); only devices can be open for writing in this version. */
+/* sys_pwrite64: Linux pwrite64(2); holes below the offset read as zeros. */
 long sys_pwrite64(const struct shim_args *a)
 {
     struct file *f = fd_get(arg_int(a, 0));
@@ -50,11 +50,7 @@ long sys_pwrite64(const struct shim_args *a)
         return -EBADF;
     if (!user_range_ok(buf, n))
         return -EFAULT;
-    if ((s64)arg_u64(a, 3) < 0)
-        return -EINVAL;
-    if (!f->ops->seekable)
-        return -ESPIPE;
-    return vfs_write(f, (const void *)buf, n);
+    return vfs_pwrite(f, (const void *)buf, n, arg_u64(a, 3));
 }
 
 /* sys_close: Linux close(2). */

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* vec.c: readv, writev and preadv: loops over the single-buffer vfs operations. */
+/* vec.c: readv, writev, preadv and pwritev: loops over the single-buffer vfs operations. */
 #include <libos/vfs.h>
 #include <shim/linux_abi.h>
 #include <shim/util.h>
 
 #define IOV_MAX 1024
 
-enum vec_op { VEC_READ, VEC_WRITE, VEC_PREAD };
+enum vec_op { VEC_READ, VEC_WRITE, VEC_PREAD, VEC_PWRITE };
 
 static long do_vec(enum vec_op op, int fd, u64 uiov, int iovcnt, u64 off)
 {
@@ -28,7 +28,8 @@ static long do_vec(enum vec_op op, int fd, u64 uiov, int iovcnt, u64 off)
             return total ? total : -EFAULT;
         long r = op == VEC_READ    ? vfs_read(f, (void *)v.base, v.len)
                  : op == VEC_WRITE ? vfs_write(f, (const void *)v.base, v.len)
-                                   : vfs_pread(f, (void *)v.base, v.len, off + (u64)total);
+                 : op == VEC_PREAD ? vfs_pread(f, (void *)v.base, v.len, off + (u64)total)
+                                   : vfs_pwrite(f, (const void *)v.base, v.len, off + (u64)total);
         if (r < 0)
             return total ? total : r;
         total += r;
@@ -50,4 +51,12 @@ long sys_preadv(const struct shim_args *a)
     if ((s64)arg_u64(a, 3) < 0)
         return -EINVAL;
     return do_vec(VEC_PREAD, arg_int(a, 0), arg_uptr(a, 1), arg_int(a, 2), arg_u64(a, 3));
+}
+
+/* sys_pwritev: Linux pwritev(2) (offset in a[3]; the high half a[4] is 0 on 64-bit). */
+long sys_pwritev(const struct shim_args *a)
+{
+    if ((s64)arg_u64(a, 3) < 0)
+        return -EINVAL;
+    return do_vec(VEC_PWRITE, arg_int(a, 0), arg_uptr(a, 1), arg_int(a, 2), arg_u64(a, 3));
 }

@@ -16,7 +16,8 @@
 #define PROT_GROWSDOWN 0x01000000
 #define PROT_VALID (PROT_READ | PROT_WRITE | PROT_EXEC)
 
-/* A file mapping's backing bytes: regular rootfs files only (their data is immutable). */
+/* A file mapping's backing: regular files, read page by page on first touch. A shared
+ * mapping is a snapshot of each page at first touch, so it may not be writable. */
 static long file_backing(int fd, u64 off, int type, int prot, struct uvm_backing *b, bool *anon)
 {
     struct file *f = fd_get(fd);
@@ -26,7 +27,7 @@ static long file_backing(int fd, u64 off, int type, int prot, struct uvm_backing
         return -EBADF;
     if ((f->flags & O_ACCMODE) == O_WRONLY)
         return -EACCES;
-    const struct vnode *n = f->node;
+    struct vnode *n = f->node;
     if (S_ISCHR(n->mode) && dev_major(n->rdev) == 1 && dev_minor(n->rdev) == 5) {
         *anon = true; /* mapping /dev/zero is anonymous memory */
         return 0;
@@ -34,13 +35,15 @@ static long file_backing(int fd, u64 off, int type, int prot, struct uvm_backing
     if (!S_ISREG(n->mode))
         return -ENODEV;
     if (type != MAP_PRIVATE && (prot & PROT_WRITE))
-        return -EACCES; /* a shared writable mapping needs a file open for writing */
-    b->data = off < n->size ? n->data + off : NULL;
-    b->len = off < n->size ? n->size - off : 0;
+        /* Linux: EACCES unless open for writing; then writes would have to reach the
+         * file, which page snapshots cannot do. */
+        return (f->flags & O_ACCMODE) == O_RDONLY ? -EACCES : -ENODEV;
+    b->node = n;
+    b->off = off;
     return 0;
 }
 
-/* sys_mmap: PARTIAL: anonymous and private file mappings; shared file mappings read-only. */
+/* sys_mmap: PARTIAL: anonymous and private file mappings; shared file mappings read-only snapshots. */
 long sys_mmap(const struct shim_args *a)
 {
     u64 addr = arg_u64(a, 0), len = arg_u64(a, 1), off = arg_u64(a, 5);
@@ -61,6 +64,8 @@ long sys_mmap(const struct shim_args *a)
             return r;
     }
     int uflags = (flags & MAP_FIXED_NOREPLACE) ? UVM_FIXED_NOREPLACE : (flags & MAP_FIXED) ? UVM_FIXED : 0;
+    if (!anon && type != MAP_PRIVATE)
+        uflags |= UVM_SHARED;
     return uvm_map(addr, len, prot, uflags, anon ? NULL : &b, anon ? NULL : "[file]");
 }
 

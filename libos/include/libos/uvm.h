@@ -3,7 +3,7 @@
  *
  * Interface (mm/uvm.c): every range is a VMA with Linux protections; pages are
  * allocated on first touch (zero-filled, or copied from the VMA's backing bytes
- * for file mappings: the rootfs is immutable, so copying is MAP_PRIVATE).
+ * or file: a private copy of the current contents, which is MAP_PRIVATE).
  * Functions return an address or 0 on success, -errno on failure.
  */
 #ifndef LIBOS_UVM_H
@@ -21,12 +21,19 @@
 #define UVM_FIXED 0x1           /* replace whatever is mapped at addr (MAP_FIXED) */
 #define UVM_FIXED_NOREPLACE 0x2 /* exactly addr, -EEXIST if anything is there */
 #define UVM_STACK 0x4           /* the main stack ([stack] in dumps) */
+#define UVM_SHARED 0x8          /* a MAP_SHARED file mapping: never writable (snapshots) */
 
-/* Backing bytes of a mapping: the first len bytes of the range come from data,
- * the rest reads as zero. data must stay valid forever (the rootfs does). */
+struct vnode;
+
+/* Backing of a mapping: either bytes (the first len bytes of the range come from data,
+ * which must stay valid forever, as archive bytes do), or a regular file read at off
+ * when each page is first touched (the VMA holds a vnode reference). The rest reads
+ * as zero. */
 struct uvm_backing {
     const u8 *data;
     u64 len;
+    struct vnode *node;
+    u64 off;
 };
 
 void uvm_init(void);

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* vfs.h: files: the read-only RAM filesystem from the cpio rootfs, devices, fds, path lookup.
+/* vfs.h: files: the writable RAM filesystem seeded from the cpio rootfs, devices, fds, path lookup.
  *
  * Interface:
  *   vfs_init(cpio)          parse the cpio newc archive in place into vnodes, add /dev and /proc.
  *   vfs_lookup()            path -> vnode with Linux rules (cwd or dirfd, "..", symlinks, 40 hops).
  *   vfs_openat()/vfs_open_node()  open file descriptions; fd_*() manage the fd table.
- *   file ops                read/write/pread/ioctl/getdents; buffers were range-checked by the
- *                           caller and are copied with uaccess_copy (user or kernel memory).
+ *   file ops                read/write/pread/pwrite/ioctl/getdents; buffers were range-checked by
+ *                           the caller and are copied with uaccess_copy (user or kernel memory).
+ *   vfs_mkdirat() & co.     namespace changes (fs/namei.c) and attribute changes (fs/attr.c).
+ *   fdata_*()               contents of regular files: archive bytes + written pages (fs/fdata.c).
  *   vfs_sendfile()          sendfile(2) between two open files through a kernel buffer.
  *   readiness               poll/select over fds: libos/poll.h (fs/poll.c).
- * All functions return >= 0 or -errno. Vnodes live forever; files are reference counted.
+ * All functions return >= 0 or -errno. Vnodes are freed when their last link and last
+ * reference (open file, mapping, cwd) are gone; files are reference counted.
+ * docs/filesystem.md describes the design.
  */
 #ifndef LIBOS_VFS_H
 #define LIBOS_VFS_H
@@ -77,13 +81,28 @@ static inline u64 makedev(u32 major, u32 minor)
 static inline u32 dev_major(u64 d) { return (u32)(((d >> 32) & 0xfffff000) | ((d >> 8) & 0xfff)); }
 static inline u32 dev_minor(u64 d) { return (u32)(((d >> 12) & 0xffffff00) | (d & 0xff)); }
 
+#define RENAME_NOREPLACE 1
+#define RENAME_EXCHANGE 2
+#define RENAME_WHITEOUT 4
+
+#define UTIME_NOW ((1l << 30) - 1)
+#define UTIME_OMIT ((1l << 30) - 2)
+
+/* The largest file size: 4 levels of 512-slot page-tree nodes (fs/fdata.c). */
+#define FILE_SIZE_MAX (1ul << 48)
+
 struct file;
 struct vnode;
+
+struct ktimespec {
+    s64 sec, nsec;
+};
 
 struct file_ops {
     long (*read)(struct file *f, void *buf, size_t n);
     long (*write)(struct file *f, const void *buf, size_t n);
     long (*pread)(struct file *f, void *buf, size_t n, u64 off);
+    long (*pwrite)(struct file *f, const void *buf, size_t n, u64 off); /* NULL: offset ignored (devices) */
     long (*ioctl)(struct file *f, unsigned cmd, u64 arg);
     long (*getdents)(struct file *f, void *buf, size_t n);
     long (*lseek)(struct file *f, s64 off, int whence); /* NULL: the generic position rules */
@@ -99,53 +118,124 @@ struct file_ops {
 struct dentry {
     const char *name; /* not NUL-terminated in general: use namelen */
     u32 namelen;
+    bool owns_name;   /* name was allocated for this entry (else it points into the archive) */
+    u64 cookie;       /* getdents position: grows in list order within a directory */
     struct vnode *node;
     struct dentry *next;
 };
 
+/* vnode flags */
+#define VN_OWNS_DATA 0x1    /* data was allocated (a symlink target made at run time) */
+#define VN_PINNED 0x2       /* a synthesised directory (/proc): its entries cannot change */
+#define VN_HOLDS_PARENT 0x4 /* a removed directory keeps its parent alive for ".." */
+
 struct vnode {
     u32 mode, nlink, uid, gid;
-    u64 ino, dev, rdev, size, mtime;
-    const u8 *data;            /* regular file contents, symlink target */
+    u32 refs, flags;            /* refs: open files, mappings, the cwd */
+    u64 ino, dev, rdev, size;
+    struct ktimespec atime, mtime, ctime;
+    /* Regular files: the first base_len bytes not shadowed by a written page come from
+     * data (the archive, immutable); symlinks: the target (size bytes). */
+    const u8 *data;
+    u64 base_len;
+    void *pages;                /* regular files: page tree of written pages (fs/fdata.c) */
+    u32 pages_height;
+    u64 npages;                 /* data pages in the tree */
     const struct file_ops *ops; /* how an open file behaves */
     struct vnode *parent;      /* directories: ".." */
-    struct dentry *self;       /* directories: our entry in the parent (NULL for /) */
+    struct dentry *self;       /* directories: our entry in the parent (NULL for / and removed ones) */
     struct dentry *children, *last_child;
     u32 nchildren;
+    u64 next_cookie;           /* directories: cookie of the next entry added */
 };
 
 struct file {
     const struct file_ops *ops;
     struct vnode *node;
-    u64 pos;
+    u64 pos; /* directories: the getdents position (0 ".", 1 "..", then entry cookies) */
     int flags; /* O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH... (no O_CLOEXEC: per fd) */
     int refs;
-    struct dentry *dir_next; /* getdents cursor (entry for dir_index) */
-    u64 dir_index;
 };
 
 struct kstat {
     u64 dev, ino, nlink, rdev;
     u32 mode, uid, gid;
     s64 size, blksize, blocks;
-    s64 atime, mtime, ctime; /* seconds */
+    struct ktimespec atime, mtime, ctime;
 };
 
 /* --- tree (fs/ramfs.c, fs/cpio.c) --- */
 void vfs_init(const u8 *cpio, size_t len);
 struct vnode *vfs_root(void);
+/* Boot-time tree building (cpio, /dev, /proc): these panic when memory runs out. */
 struct vnode *ramfs_new_node(u32 mode);
 /* Link node under dir as name (the string must stay valid forever). */
 struct dentry *ramfs_link(struct vnode *dir, const char *name, u32 namelen, struct vnode *node);
 struct vnode *ramfs_child(struct vnode *dir, const char *name, u32 namelen);
+struct dentry *ramfs_find(struct vnode *dir, const char *name, u32 namelen);
+/* Run-time changes: a node (NULL when memory is exhausted), a new entry with a copied
+ * name (-ENOSPC), removing an entry (drops the node's link; frees it if unused). */
+struct vnode *ramfs_alloc_node(u32 mode);
+long ramfs_add(struct vnode *dir, const char *name, u32 namelen, struct vnode *node);
+void ramfs_remove(struct vnode *dir, struct dentry *d);
+/* Move entry d of from to (to, name), replacing victim (the entry of that name) if not NULL;
+ * -ENOSPC changes nothing. */
+long ramfs_move(struct vnode *from, struct dentry *d, struct vnode *to, const char *name, u32 namelen,
+                struct dentry *victim);
+/* Swap the nodes two entries name (RENAME_EXCHANGE). */
+void ramfs_exchange(struct vnode *da, struct dentry *a, struct vnode *db, struct dentry *b);
+void vnode_get(struct vnode *n);
+/* Drop a reference; frees the node when it has no links and no references left. */
+void vnode_put(struct vnode *n);
 long cpio_load(const u8 *cpio, size_t len);
 void vfs_stat_node(const struct vnode *n, struct kstat *st);
+struct ktimespec vfs_now(void);
+/* mtime = ctime = now (a write, a truncate, a directory change). */
+void vfs_touch(struct vnode *n);
+
+/* --- file contents (fs/fdata.c); off + n must not exceed FILE_SIZE_MAX --- */
+long fdata_read(struct vnode *n, void *buf, size_t len, u64 off);
+/* Bytes written (short on ENOSPC after some progress), -ENOSPC, -EFAULT or -EFBIG. */
+long fdata_write(struct vnode *n, const void *buf, size_t len, u64 off);
+long fdata_truncate(struct vnode *n, u64 size);
+/* Reserve pages for [off, off + len) (fallocate); -ENOSPC. */
+long fdata_allocate(struct vnode *n, u64 off, u64 len);
+void fdata_release(struct vnode *n);
+/* The file's bytes as one immutable buffer if it was never written (the ELF loader). */
+const u8 *fdata_flat(const struct vnode *n);
+/* 512-byte blocks the file occupies (archive pages not yet copied + written pages). */
+u64 fdata_blocks(const struct vnode *n);
+/* Pages the filesystem may still allocate, and pages it holds (statfs). */
+u64 fdata_avail_pages(void);
+u64 fdata_used_pages(void);
+
+/* --- namespace changes (fs/namei.c) --- */
+long vfs_create(int dirfd, const char *path, int flags, u32 mode, struct vnode **out);
+long vfs_mkdirat(int dirfd, const char *path, u32 mode);
+long vfs_unlinkat(int dirfd, const char *path, int flags);
+long vfs_symlinkat(const char *target, int dirfd, const char *path);
+long vfs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags);
+long vfs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned flags);
+
+/* --- attributes (fs/attr.c) --- */
+/* Write permission (root bypasses the mode bits, as Linux's CAP_DAC_OVERRIDE). */
+long vfs_may_write(const struct vnode *n);
+long vfs_chmod(struct vnode *n, u32 mode);
+long vfs_chown(struct vnode *n, u32 uid, u32 gid);
+/* times[2] (atime, mtime) with UTIME_NOW/UTIME_OMIT in nsec, or NULL for now. */
+long vfs_utimens(struct vnode *n, const struct ktimespec *times);
+long vfs_truncate(struct vnode *n, s64 size);
 
 /* --- paths (fs/path.c) --- */
 #define LOOKUP_FOLLOW 0x1     /* follow a symlink in the last component */
 #define LOOKUP_DIRECTORY 0x2  /* the result must be a directory */
 #define LOOKUP_EMPTY_OK 0x4   /* "" means the dirfd itself (AT_EMPTY_PATH) */
 long vfs_lookup(int dirfd, const char *path, int flags, struct vnode **out);
+/* The directory lookups start from: the cwd, dirfd's directory, or / for absolute paths;
+ * -EBADF or -ENOTDIR for a bad dirfd. */
+long vfs_base(int dirfd, const char *path, struct vnode **out);
+/* Resolve path[0..len) from base (len 0: base itself). */
+long vfs_walk(struct vnode *base, const char *path, size_t len, int flags, struct vnode **out);
 /* The absolute path of a directory into buf; returns the length including the NUL. */
 long vfs_dir_path(struct vnode *dir, char *buf, size_t size);
 long vfs_chdir_node(struct vnode *dir);
@@ -166,6 +256,9 @@ long fd_set_cloexec(int fd, bool on);
 long vfs_read(struct file *f, void *buf, size_t n);
 long vfs_write(struct file *f, const void *buf, size_t n);
 long vfs_pread(struct file *f, void *buf, size_t n, u64 off);
+long vfs_pwrite(struct file *f, const void *buf, size_t n, u64 off);
+long vfs_ftruncate(struct file *f, s64 size);
+long vfs_fallocate(struct file *f, int mode, s64 off, s64 len);
 long vfs_lseek(struct file *f, s64 off, int whence);
 long vfs_ioctl(struct file *f, unsigned cmd, u64 arg);
 long vfs_getdents(struct file *f, void *buf, size_t n);

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* attr.c: attribute changes with Linux's permission rules: chmod, chown, utimens, truncate, fallocate.
+ *
+ * Root (euid 0) passes every mode-bit check, as with CAP_DAC_OVERRIDE and CAP_FOWNER;
+ * others need the owner or the mode bits, as Linux checks them.
+ */
+#include <libos/errno.h>
+#include <libos/proc.h>
+#include <libos/vfs.h>
+
+#define S_ISUID 04000
+#define S_ISGID 02000
+#define S_IXGRP 00010
+#define FALLOC_FL_KEEP_SIZE 0x01
+
+long vfs_may_write(const struct vnode *n)
+{
+    if (proc.euid == 0)
+        return 0;
+    u32 bits = n->uid == proc.euid ? n->mode >> 6 : n->gid == proc.egid ? n->mode >> 3 : n->mode;
+    return (bits & 2) ? 0 : -EACCES;
+}
+
+static long owner_or_root(const struct vnode *n) { return proc.euid == 0 || proc.euid == n->uid ? 0 : -EPERM; }
+
+long vfs_chmod(struct vnode *n, u32 mode)
+{
+    long r = owner_or_root(n);
+    if (r < 0)
+        return r;
+    n->mode = (n->mode & S_IFMT) | (mode & 07777);
+    n->ctime = vfs_now();
+    return 0;
+}
+
+long vfs_chown(struct vnode *n, u32 uid, u32 gid)
+{
+    if (proc.euid != 0) {
+        /* Only root gives a file away; an owner may only pick its own group. */
+        if (uid != (u32)-1 && uid != n->uid)
+            return -EPERM;
+        if (gid != (u32)-1 && gid != n->gid && (proc.euid != n->uid || gid != proc.egid))
+            return -EPERM;
+    }
+    if (uid != (u32)-1)
+        n->uid = uid;
+    if (gid != (u32)-1)
+        n->gid = gid;
+    /* Linux drops set-id bits of non-directories on chown, even for root (chown(2)). */
+    if (!S_ISDIR(n->mode)) {
+        n->mode &= ~S_ISUID;
+        if (n->mode & S_IXGRP)
+            n->mode &= ~S_ISGID;
+    }
+    n->ctime = vfs_now();
+    return 0;
+}
+
+long vfs_utimens(struct vnode *n, const struct ktimespec *times)
+{
+    bool explicit = times && !(times[0].nsec == UTIME_NOW && times[1].nsec == UTIME_NOW);
+    if (times && times[0].nsec == UTIME_OMIT && times[1].nsec == UTIME_OMIT)
+        return 0;
+    /* Setting the current time needs write access; any other time needs ownership. */
+    long r = explicit ? owner_or_root(n) : (owner_or_root(n) == 0 ? 0 : vfs_may_write(n));
+    if (r < 0)
+        return r;
+    struct ktimespec now = vfs_now();
+    for (int i = 0; i < 2; i++) {
+        struct ktimespec *t = i == 0 ? &n->atime : &n->mtime;
+        if (!times || times[i].nsec == UTIME_NOW)
+            *t = now;
+        else if (times[i].nsec != UTIME_OMIT)
+            *t = times[i];
+    }
+    n->ctime = now;
+    return 0;
+}
+
+static long set_size(struct vnode *n, u64 size)
+{
+    long r = fdata_truncate(n, size);
+    if (r == 0)
+        vfs_touch(n); /* Linux's truncate sets mtime and ctime even when the size stays */
+    return r;
+}
+
+long vfs_truncate(struct vnode *n, s64 size)
+{
+    if (size < 0)
+        return -EINVAL;
+    if (S_ISDIR(n->mode))
+        return -EISDIR;
+    if (!S_ISREG(n->mode))
+        return -EINVAL;
+    long r = vfs_may_write(n);
+    return r < 0 ? r : set_size(n, (u64)size);
+}
+
+long vfs_ftruncate(struct file *f, s64 size)
+{
+    if (f->flags & O_PATH)
+        return -EBADF;
+    if (size < 0 || !S_ISREG(f->node->mode) || (f->flags & O_ACCMODE) == O_RDONLY)
+        return -EINVAL;
+    return set_size(f->node, (u64)size);
+}
+
+long vfs_fallocate(struct file *f, int mode, s64 off, s64 len)
+{
+    /* Linux's order (vfs_fallocate), then tmpfs's: only mode 0 and KEEP_SIZE here. */
+    if (off < 0 || len <= 0)
+        return -EINVAL;
+    if ((f->flags & O_PATH) || (f->flags & O_ACCMODE) == O_RDONLY)
+        return -EBADF;
+    if (S_ISDIR(f->node->mode))
+        return -EISDIR;
+    if (!S_ISREG(f->node->mode))
+        return -ENODEV;
+    if ((u64)off + (u64)len > FILE_SIZE_MAX)
+        return -EFBIG;
+    if (mode & ~FALLOC_FL_KEEP_SIZE)
+        return -EOPNOTSUPP;
+    long r = fdata_allocate(f->node, (u64)off, (u64)len);
+    if (r < 0)
+        return r;
+    if (!(mode & FALLOC_FL_KEEP_SIZE) && (u64)(off + len) > f->node->size) {
+        f->node->size = (u64)(off + len);
+        vfs_touch(f->node);
+    }
+    return 0;
+}
