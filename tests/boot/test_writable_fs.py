@@ -18,7 +18,7 @@ from dock2uni.acquire import AcquireOptions
 from dock2uni.context import Context
 from dock2uni.pipeline import Inspected, convert_image, inspect_image
 from tests.boot.conftest import Booted
-from tests.infra.rootfs import materialise
+from tests.infra.rootfs import materialise, run_in_chroot
 
 pytestmark = pytest.mark.boot
 CHROOT_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8"}
@@ -96,14 +96,7 @@ def python(boot_ctx: Context, tmp_path_factory: pytest.TempPathFactory) -> tuple
 
 
 def native(root: Path, *argv: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        ["chroot", str(root), *argv],
-        capture_output=True,
-        env=CHROOT_ENV,
-        cwd="/",
-        timeout=60,
-        check=False,
-    )
+    return run_in_chroot(root, argv, CHROOT_ENV)
 
 
 def compare(uni: Path, root: Path, argv: tuple[str, ...], boot: object) -> Booted:

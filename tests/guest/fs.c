@@ -39,27 +39,14 @@ static const char *p(const char *rel)
     return buf[i];
 }
 
-static int read_all(const char *path, char *buf, size_t size)
-{
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, size - 1);
-    close(fd);
-    if (n < 0)
-        return -1;
-    buf[n] = 0;
-    return (int)n;
-}
-
 static void test_open_read(void)
 {
     char buf[64];
-    CHECK("read_file", read_all(p("file.txt"), buf, sizeof(buf)) == 13 && strcmp(buf, "hello fstree\n") == 0);
-    CHECK("read_empty_file", read_all(p("empty"), buf, sizeof(buf)) == 0);
-    CHECK("read_dotdot_path", read_all(p("sub/deeper/../../file.txt"), buf, sizeof(buf)) == 13);
-    CHECK("read_dot_path", read_all(p("./sub/./inner.txt"), buf, sizeof(buf)) == 6);
-    CHECK("read_double_slash", read_all(p("sub//inner.txt"), buf, sizeof(buf)) == 6);
+    CHECK("read_file", guest_read_file(p("file.txt"), buf, sizeof(buf)) == 13 && strcmp(buf, "hello fstree\n") == 0);
+    CHECK("read_empty_file", guest_read_file(p("empty"), buf, sizeof(buf)) == 0);
+    CHECK("read_dotdot_path", guest_read_file(p("sub/deeper/../../file.txt"), buf, sizeof(buf)) == 13);
+    CHECK("read_dot_path", guest_read_file(p("./sub/./inner.txt"), buf, sizeof(buf)) == 6);
+    CHECK("read_double_slash", guest_read_file(p("sub//inner.txt"), buf, sizeof(buf)) == 6);
     EXPECT_ERR("open_missing", open(p("missing"), O_RDONLY), ENOENT);
     EXPECT_ERR("open_missing_dir", open(p("missing/x"), O_RDONLY), ENOENT);
     EXPECT_ERR("open_file_as_dir", open(p("file.txt/x"), O_RDONLY), ENOTDIR);
@@ -79,16 +66,16 @@ static void test_open_read(void)
     close(f);
     EXPECT_ERR("openat_file_as_dirfd", openat(open(p("file.txt"), O_RDONLY), "x", O_RDONLY), ENOTDIR);
     close(d);
-    CHECK("open_dev_null", read_all("/dev/null", buf, sizeof(buf)) == 0);
+    CHECK("open_dev_null", guest_read_file("/dev/null", buf, sizeof(buf)) == 0);
 }
 
 static void test_symlinks(void)
 {
     char buf[PATH_MAX];
-    CHECK("follow_relative_link", read_all(p("link-rel"), buf, sizeof(buf)) == 13);
-    CHECK("follow_link_chain", read_all(p("link-chain"), buf, sizeof(buf)) == 13);
-    CHECK("follow_dotdot_link", read_all(p("link-up"), buf, sizeof(buf)) == 13);
-    CHECK("link_to_dir_in_path", read_all(p("link-dir/inner.txt"), buf, sizeof(buf)) == 6);
+    CHECK("follow_relative_link", guest_read_file(p("link-rel"), buf, sizeof(buf)) == 13);
+    CHECK("follow_link_chain", guest_read_file(p("link-chain"), buf, sizeof(buf)) == 13);
+    CHECK("follow_dotdot_link", guest_read_file(p("link-up"), buf, sizeof(buf)) == 13);
+    CHECK("link_to_dir_in_path", guest_read_file(p("link-dir/inner.txt"), buf, sizeof(buf)) == 6);
     EXPECT_ERR("link_loop", open(p("link-loop"), O_RDONLY), ELOOP);
     EXPECT_ERR("link_dangling", open(p("link-dangling"), O_RDONLY), ENOENT);
     EXPECT_ERR("nofollow_on_link", open(p("link-rel"), O_RDONLY | O_NOFOLLOW), ELOOP);
@@ -110,7 +97,7 @@ static void test_symlinks(void)
     if (n > 0) {
         buf[n] = 0;
         char magic[8];
-        CHECK("open_proc_self_exe_target", read_all(buf, magic, sizeof(magic)) > 4 && memcmp(magic, "\177ELF", 4) == 0);
+        CHECK("open_proc_self_exe_target", guest_read_file(buf, magic, sizeof(magic)) > 4 && memcmp(magic, "\177ELF", 4) == 0);
     }
 }
 
@@ -127,7 +114,7 @@ static void test_stat(void)
     CHECK("hardlinks_share_inode", stat(p("hard1"), &st) == 0 && stat(p("hard2"), &st2) == 0 &&
                                       st.st_ino == st2.st_ino && st.st_nlink == 2);
     char buf[16];
-    CHECK("hardlink_content", read_all(p("hard2"), buf, sizeof(buf)) == 5 && strcmp(buf, "hard\n") == 0);
+    CHECK("hardlink_content", guest_read_file(p("hard2"), buf, sizeof(buf)) == 5 && strcmp(buf, "hard\n") == 0);
     int dfd = open(tree, O_RDONLY | O_DIRECTORY);
     CHECK("fstatat_relative", fstatat(dfd, "sub/inner.txt", &st, 0) == 0 && st.st_size == 6);
     CHECK("fstatat_nofollow", fstatat(dfd, "link-dir", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode));
@@ -204,7 +191,7 @@ static void test_cwd(void)
     CHECK("getcwd", getcwd(old, sizeof(old)) != NULL && old[0] == '/');
     CHECK("chdir", chdir(p("sub")) == 0 && getcwd(cwd, sizeof(cwd)) && ends_with(cwd, "/fstree/sub"));
     char buf[16];
-    CHECK("relative_open_after_chdir", read_all("inner.txt", buf, sizeof(buf)) == 6);
+    CHECK("relative_open_after_chdir", guest_read_file("inner.txt", buf, sizeof(buf)) == 6);
     CHECK("chdir_dotdot", chdir("..") == 0 && getcwd(cwd, sizeof(cwd)) && ends_with(cwd, "/fstree"));
     CHECK("chdir_through_link", chdir("link-dir") == 0 && getcwd(cwd, sizeof(cwd)) && ends_with(cwd, "/fstree/sub"));
     EXPECT_ERR("chdir_to_file", chdir(p("file.txt")), ENOTDIR);

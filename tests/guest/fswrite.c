@@ -76,23 +76,10 @@ static int put(const char *path, const char *s)
     return n == (ssize_t)strlen(s) ? 0 : -1;
 }
 
-static int get(const char *path, char *buf, size_t size)
-{
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, size - 1);
-    close(fd);
-    if (n < 0)
-        return -1;
-    buf[n] = 0;
-    return (int)n;
-}
-
 static int has(const char *path, const char *want)
 {
     char buf[256];
-    return get(path, buf, sizeof(buf)) >= 0 && strcmp(buf, want) == 0;
+    return guest_read_file(path, buf, sizeof(buf)) >= 0 && strcmp(buf, want) == 0;
 }
 
 static int all_zero(const char *p, size_t n)

@@ -11,12 +11,27 @@
 
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static int guest_passed, guest_failed;
+
+/* The file's bytes (at most size - 1) as a NUL-terminated string; the count, or -1. */
+static inline int guest_read_file(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, size - 1);
+    close(fd);
+    if (n < 0)
+        return -1;
+    buf[n] = 0;
+    return (int)n;
+}
 
 /* Unbuffered stdout: direct write(2)s and printf output keep their order. */
 static void guest_begin(void) { setvbuf(stdout, NULL, _IONBF, 0); }

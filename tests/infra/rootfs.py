@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 from dock2uni.fs.store import ContentStore
@@ -50,3 +52,18 @@ def materialise(tree: Tree, store: ContentStore, dest: Path) -> Path:
         os.chmod(target, node.mode)
         os.utime(target, (node.mtime, node.mtime))
     return dest
+
+
+def run_in_chroot(
+    root: Path, argv: tuple[str, ...], env: Mapping[str, str]
+) -> subprocess.CompletedProcess[bytes]:
+    """argv run natively in ``root`` (cwd /, ``env`` only), output captured: the ground
+    truth a booted run is compared with."""
+    return subprocess.run(
+        ["chroot", str(root), *argv],
+        capture_output=True,
+        env=dict(env),
+        cwd="/",
+        timeout=60,
+        check=False,
+    )
