@@ -10,24 +10,9 @@
 
 static char tree[PATH_MAX / 2];
 
-/* The fixture: argv[1], or "fstree" next to our own executable (libos/scripts/guest-fstree.sh). */
 static int find_tree(int argc, char **argv)
 {
-    if (argc > 1) {
-        snprintf(tree, sizeof(tree), "%s", argv[1]);
-        return 0;
-    }
-    char exe[PATH_MAX / 4];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n <= 0)
-        return -1;
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (!slash)
-        return -1;
-    *slash = 0;
-    snprintf(tree, sizeof(tree), "%s/fstree", exe);
-    return 0;
+    return guest_find_tree(argc, argv, "fstree", tree, sizeof(tree));
 }
 
 static const char *p(const char *rel)

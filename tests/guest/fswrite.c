@@ -25,20 +25,8 @@ static char work[PATH_MAX / 2]; /* fswtree/work: everything this test creates */
 
 static int find_tree(int argc, char **argv)
 {
-    if (argc > 1) {
-        snprintf(tree, sizeof(tree), "%s", argv[1]);
-    } else {
-        char exe[PATH_MAX / 8];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-        if (n <= 0)
-            return -1;
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (!slash)
-            return -1;
-        *slash = 0;
-        snprintf(tree, sizeof(tree), "%s/fswtree", exe);
-    }
+    if (guest_find_tree(argc, argv, "fswtree", tree, sizeof(tree)) < 0)
+        return -1;
     snprintf(work, sizeof(work), "%s/work", tree);
     return 0;
 }

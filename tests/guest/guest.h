@@ -19,6 +19,27 @@
 
 static int guest_passed, guest_failed;
 
+/* The test tree: argv[1] if given, else ``name`` next to our own executable (the
+ * images built by libos/scripts/guest-fstree.sh put it there). 0, or -1. */
+static inline int guest_find_tree(int argc, char **argv, const char *name, char *out, size_t size)
+{
+    if (argc > 1) {
+        snprintf(out, size, "%s", argv[1]);
+        return 0;
+    }
+    char exe[512];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return -1;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return -1;
+    *slash = 0;
+    snprintf(out, size, "%s/%s", exe, name);
+    return 0;
+}
+
 /* The file's bytes (at most size - 1) as a NUL-terminated string; the count, or -1. */
 static inline int guest_read_file(const char *path, char *buf, size_t size)
 {
