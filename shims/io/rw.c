@@ -5,52 +5,52 @@
 
 #define MAX_RW_COUNT 0x7ffff000ul /* Linux caps one transfer at INT_MAX rounded down to a page */
 
+/* The fd, user buffer and count of the read/write family (arguments 0-2), the count
+ * capped as Linux caps it: 0, or -EBADF / -EFAULT. */
+static long rw_args(const struct shim_args *a, struct file **f, u64 *buf, u64 *n)
+{
+    *f = fd_get(arg_int(a, 0));
+    *buf = arg_uptr(a, 1);
+    *n = MIN(arg_u64(a, 2), MAX_RW_COUNT);
+    if (!*f)
+        return -EBADF;
+    return user_range_ok(*buf, *n) ? 0 : -EFAULT;
+}
+
 /* sys_read: Linux read(2). */
 long sys_read(const struct shim_args *a)
 {
-    struct file *f = fd_get(arg_int(a, 0));
-    u64 buf = arg_uptr(a, 1), n = MIN(arg_u64(a, 2), MAX_RW_COUNT);
-    if (!f)
-        return -EBADF;
-    if (!user_range_ok(buf, n))
-        return -EFAULT;
-    return vfs_read(f, (void *)buf, n);
+    struct file *f;
+    u64 buf, n;
+    long r = rw_args(a, &f, &buf, &n);
+    return r ? r : vfs_read(f, (void *)buf, n);
 }
 
 /* sys_write: Linux write(2). */
 long sys_write(const struct shim_args *a)
 {
-    struct file *f = fd_get(arg_int(a, 0));
-    u64 buf = arg_uptr(a, 1), n = MIN(arg_u64(a, 2), MAX_RW_COUNT);
-    if (!f)
-        return -EBADF;
-    if (!user_range_ok(buf, n))
-        return -EFAULT;
-    return vfs_write(f, (const void *)buf, n);
+    struct file *f;
+    u64 buf, n;
+    long r = rw_args(a, &f, &buf, &n);
+    return r ? r : vfs_write(f, (const void *)buf, n);
 }
 
 /* sys_pread64: Linux pread64(2). */
 long sys_pread64(const struct shim_args *a)
 {
-    struct file *f = fd_get(arg_int(a, 0));
-    u64 buf = arg_uptr(a, 1), n = MIN(arg_u64(a, 2), MAX_RW_COUNT);
-    if (!f)
-        return -EBADF;
-    if (!user_range_ok(buf, n))
-        return -EFAULT;
-    return vfs_pread(f, (void *)buf, n, arg_u64(a, 3));
+    struct file *f;
+    u64 buf, n;
+    long r = rw_args(a, &f, &buf, &n);
+    return r ? r : vfs_pread(f, (void *)buf, n, arg_u64(a, 3));
 }
 
 /* sys_pwrite64: Linux pwrite64(2); holes below the offset read as zeros. */
 long sys_pwrite64(const struct shim_args *a)
 {
-    struct file *f = fd_get(arg_int(a, 0));
-    u64 buf = arg_uptr(a, 1), n = MIN(arg_u64(a, 2), MAX_RW_COUNT);
-    if (!f)
-        return -EBADF;
-    if (!user_range_ok(buf, n))
-        return -EFAULT;
-    return vfs_pwrite(f, (const void *)buf, n, arg_u64(a, 3));
+    struct file *f;
+    u64 buf, n;
+    long r = rw_args(a, &f, &buf, &n);
+    return r ? r : vfs_pwrite(f, (const void *)buf, n, arg_u64(a, 3));
 }
 
 /* sys_close: Linux close(2). */
