@@ -55,7 +55,6 @@ MAX_VALUES = 64
 _TERMINATORS = {"ret", "retf", "hlt", "ud2", "jmp", "ljmp", "iretq", "sysret"}
 _COPIES = {"mov", "movsxd", "movsx", "movzx"}
 _PADDING = {"nop", "int3"}
-_READS_ONLY_FIRST = {"cmp", "test", "bt"}
 
 
 class Insn(NamedTuple):
@@ -380,7 +379,7 @@ def _depth_after(insn: Insn, depth: int | None) -> int | None:
     if mnem in ("pop", "popfq"):
         return None if CANONICAL.get(ops.strip()) == "rsp" else depth - 8
     dest, _, src = ops.partition(",")
-    if CANONICAL.get(dest.strip()) != "rsp" or mnem in _READS_ONLY_FIRST:
+    if CANONICAL.get(dest.strip()) != "rsp" or _writes_nothing(mnem):
         # cmp/test read rsp (Go's stack-bound check `cmp rsp, [r14 + 0x10]` opens
         # most functions); they do not move it.
         return None if mnem in ("leave", "enter") else depth
@@ -446,6 +445,13 @@ def _first_operand(ops: str) -> str:
     return ops.split(",", 1)[0].strip()
 
 
+def _writes_nothing(mnem: str) -> bool:
+    """Instructions that only read their operands (comparisons, jumps, hints)."""
+    return mnem in _READ_ONLY or mnem.startswith(
+        ("j", "cmp", "test", "prefetch", "ucomis", "comis")
+    )
+
+
 def _effect(insn: Insn, reg: str) -> tuple[str, object] | None:
     """How ``insn`` changes ``reg``: None (not at all), or (kind, value)."""
     mnem = insn.mnemonic
@@ -461,7 +467,7 @@ def _effect(insn: Insn, reg: str) -> tuple[str, object] | None:
                 break
     if implicit is not None and reg in implicit:
         return ("unknown", f"{reg} changed by {mnem}")
-    if mnem in _READ_ONLY or mnem.startswith(("j", "cmp", "test", "prefetch", "ucomis", "comis")):
+    if _writes_nothing(mnem):
         return None
     ops = insn.op_str
     dest = _first_operand(ops)
