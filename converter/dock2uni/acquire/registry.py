@@ -645,7 +645,7 @@ class RegistryClient:
         where it stopped (``Range: bytes=N-``) when the server answers 206 with that
         range, else from the start; ``policy.attempts`` transfers at most."""
         url = self.url(f"blobs/{desc.digest}")
-        responses = [self._open_blob(url, desc, 0, what=what)]
+        responses = [self._open_blob(url, desc, 0, what=what)[0]]
         attempt = 1
 
         def resume(offset: int, exc: BaseException) -> tuple[BinaryIO, int]:
@@ -663,9 +663,8 @@ class RegistryClient:
                 return cast(BinaryIO, io.BytesIO()), offset
             self._wait(attempt, None, f"{what}: {_reason(exc)} after {offset} bytes")
             attempt += 1
-            resp = self._open_blob(url, desc, offset, what=what)
+            resp, start = self._open_blob(url, desc, offset, what=what)
             responses.append(resp)
-            start = offset if resp.status_code == 206 else 0
             if start:
                 self.stats.blobs_resumed += 1
             self.ctx.log_debug(f"{what}: continuing at byte {start}")
@@ -684,8 +683,9 @@ class RegistryClient:
 
     def _open_blob(
         self, url: str, desc: Descriptor, offset: int, *, what: str
-    ) -> requests.Response:
-        """GET a blob from ``offset`` on: a 206 answer for exactly the rest, or a 200."""
+    ) -> tuple[requests.Response, int]:
+        """GET a blob from ``offset`` on; the answer and where its body starts: ``offset``
+        for a 206 with exactly the rest, 0 for a 200 (the whole blob)."""
         headers = {"Range": f"bytes={offset}-"} if offset else None
         resp = self.request(url, what=what, headers=headers)
         if offset and resp.status_code == 206:
@@ -698,9 +698,9 @@ class RegistryClient:
                     f"Content-Range {got[:80]!r}",
                     hint="The registry (or a proxy in front of it) mishandles range requests.",
                 )
-            return resp
+            return resp, offset
         self.check_status(resp, what=what, blob=True)
-        return resp
+        return resp, 0
 
 
 class _RawBody:
