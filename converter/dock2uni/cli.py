@@ -390,8 +390,14 @@ def run(
         ),
     ] = None,
     accel: Annotated[
-        str, typer.Option("--accel", help="auto (probe KVM, else TCG), kvm or tcg.")
-    ] = "auto",
+        str | None,
+        typer.Option(
+            "--accel",
+            help="auto (KVM if the probe program runs under it, else TCG), kvm or tcg "
+            "[default: $DOCK2UNI_ACCEL, else auto].",
+            show_default=False,
+        ),
+    ] = None,
     timeout: Annotated[
         float | None,
         typer.Option(
@@ -420,17 +426,24 @@ def run(
     cache_dir: CacheOpt = None,
 ) -> None:
     """Boot a unikernel under QEMU; exit with the application's exit code."""
+    from dock2uni.accel import AccelUsageError, requested
     from dock2uni.run import RunOptions, run_image
+
+    try:
+        accel_request, accel_source = requested(accel)
+    except AccelUsageError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--accel") from None
 
     ctx = make_context(
         quiet=quiet, debug=debug, cache_dir=cache_dir, max_size=None, max_entries=None
     )
+    ctx.log_debug(f"accelerator requested: {accel_request} (from {accel_source})")
     if initrd is None:
         candidate = image.with_name(image.name + ".cpio")
         initrd = candidate if candidate.exists() else None
     options = RunOptions(
         mem=parse_mem(mem) if mem else None,
-        accel=accel,
+        accel=accel_request,
         timeout=timeout,
         cmd=tuple(args) if args else None,
         env=parse_env(env),
@@ -448,6 +461,8 @@ def run(
     ctx.log_debug(f"accelerator {result.accel}, {result.seconds:.3f} s, status {result.status}")
     if result.cause:
         print(f"dock2uni: {result.cause}", file=sys.stderr)
+    if result.hint:
+        print(f"dock2uni: hint: {result.hint}", file=sys.stderr)
     raise typer.Exit(result.exit_code)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
-import io
 import os
 import re
 import select
@@ -34,6 +33,7 @@ from dock2uni.fs.store import ContentStore
 from dock2uni.fs.tree import DirNode
 from dock2uni.link import add_metadata, ensure_libos, link_elf, recommended_mem, work_dir
 from dock2uni.plan import Plan
+from dock2uni.qemu_stderr import EXIT_ACCEL, fatal_cause, watch
 from dock2uni.uni import read_metadata
 
 QEMU = "qemu-system-x86_64"
@@ -69,13 +69,14 @@ class RunResult:
     """How the guest ended."""
 
     exit_code: int
-    status: str  # exit, crash, timeout, panic, execfail, reset, qemu-error
+    status: str  # exit, crash, timeout, panic, execfail, reset, qemu-error, accel-error
     cause: str | None
     accel: str
     log: list[str] = field(default_factory=list)
     seconds: float = 0.0
     seconds_to_enter: float | None = None  # until D2U:ENTER (the app starts)
     qemu_status: int | None = None
+    hint: str | None = None  # what to do about ``cause``
 
 
 def find_qemu() -> str:
@@ -241,11 +242,12 @@ def boot(
                 )
             except OSError as exc:
                 raise RunError(f"cannot start QEMU: {exc}") from None
+            watcher = watch(proc)  # kills QEMU on a fatal message (qemu_stderr.py)
             if stdin is not None:
                 _start_feeder(stdin, proc, reader.entered)
             try:
                 timed_out = _pump(proc, stdout, options.timeout, t0)
-                qemu_err = proc.stderr.read() if proc.stderr else b""
+                qemu_err = watcher.finish()
             finally:
                 if proc.poll() is None:
                     proc.kill()
@@ -258,6 +260,11 @@ def boot(
     code, kind, cause = classify(reader.lines, status, timed_out)
     if kind == "qemu-error" and qemu_err.strip():
         cause = f"QEMU failed (status {status}): {qemu_err.decode(errors='replace').strip()[-400:]}"
+    hint = None
+    if watcher.fatal is not None:  # the hypervisor failed: say so, never a timeout
+        code, kind = EXIT_ACCEL, "accel-error"
+        cause, hint = fatal_cause(watcher.fatal, accel)
+        ctx.log_debug("QEMU's message:\n" + qemu_err.decode(errors="replace").rstrip())
     return RunResult(
         exit_code=code,
         status=kind,
@@ -267,6 +274,7 @@ def boot(
         seconds=time.monotonic() - t0,
         seconds_to_enter=reader.entered_at,
         qemu_status=status,
+        hint=hint,
     )
 
 
@@ -326,29 +334,12 @@ def image_mem(meta: Mapping[str, Any]) -> int:
     return int(meta.get("recommended_mem", 128 << 20))
 
 
-PROBE_TIMEOUT = 5.0  # seconds: a working KVM boots the probe in well under one
 PROBE_EXEC = "/.dock2uni-kvm-probe"  # absent on purpose: the kernel reports EXECFAIL
 
 
-def _probe_key() -> str:
-    """What a cached probe verdict depends on: this boot of the host, QEMU, /dev/kvm."""
-    parts = []
-    for path in ("/proc/sys/kernel/random/boot_id",):
-        try:
-            parts.append(Path(path).read_text().strip())
-        except OSError:
-            parts.append("?")
-    for path in (shutil.which(QEMU) or "", "/dev/kvm"):
-        try:
-            st = os.stat(path)
-            parts.append(f"{path}:{st.st_mtime_ns}:{st.st_ctime_ns}")
-        except OSError:
-            parts.append(f"{path}:missing")
-    return "|".join(parts)
-
-
 def probe_image(ctx: Context) -> Path:
-    """A tiny guest that takes the real kernel's whole boot path, then exits at once."""
+    """A tiny guest whose program is missing: the kernel boots, then reports EXECFAIL (127).
+    (The accelerator probe, which runs a real program, is accel.probe_image.)"""
     libos = ensure_libos(ctx)
     stamp = max((libos / a).stat().st_mtime_ns for a in ("entry.o", "libos.a", "link.ld"))
     out = ctx.cache_dir / "probe" / f"kvm-probe-{stamp}.uni"
@@ -377,49 +368,17 @@ def probe_image(ctx: Context) -> Path:
     return out
 
 
-def kvm_works(ctx: Context) -> bool:
-    """Boot the probe under KVM with a short timeout; the verdict is cached per host boot."""
-    cache = ctx.cache_dir / "kvm-probe.txt"
-    key = _probe_key()
-    try:
-        cached_key, verdict = cache.read_text().rsplit("\n", 1)
-        if cached_key == key:
-            return verdict == "kvm"
-    except (OSError, ValueError):
-        pass
-    try:
-        result = boot(
-            probe_image(ctx),
-            RunOptions(timeout=PROBE_TIMEOUT, echo_log=False),
-            ctx,
-            accel="kvm",
-            stdout=io.BytesIO(),
-            stderr=io.StringIO(),
-        )
-        ok = result.status == "execfail"
-    except RunError:
-        ok = False
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(f"{key}\n{'kvm' if ok else 'tcg'}")
-    return ok
-
-
 def select_accel(requested: str, ctx: Context) -> str:
-    """kvm or tcg: ``auto`` uses KVM only if the probe guest really boots under it."""
-    if requested not in ACCELS:
-        raise RunError(f"unknown accelerator {requested!r}", hint="Use auto, kvm or tcg.")
-    if requested == "tcg":
-        return "tcg"
-    usable = os.access("/dev/kvm", os.R_OK | os.W_OK)
-    if requested == "kvm":
-        if not usable:
-            raise RunError("/dev/kvm is missing or not accessible", hint="Use --accel tcg.")
-        return "kvm"
-    if not usable:
-        return "tcg"
-    accel = "kvm" if kvm_works(ctx) else "tcg"
-    ctx.log_debug(f"accelerator: {accel} (auto)")
-    return accel
+    """kvm or tcg for auto|kvm|tcg; ``auto`` uses KVM only where the probe program runs
+    under it (accel.py)."""
+    from dock2uni.accel import AccelUsageError, choose
+
+    try:
+        choice = choose(requested, ctx)
+    except AccelUsageError as exc:
+        raise RunError(str(exc), hint="Use auto, kvm or tcg.") from None
+    ctx.log_debug(f"accelerator: {choice.accel} ({choice.reason})")
+    return choice.accel
 
 
 def run_image(
