@@ -49,6 +49,10 @@ LIBOS_INPUTS = ("entry.o", "libos.a", "shims.a", "link.ld")
 class AccelUsageError(ValueError):
     """An accelerator name that is not auto, kvm or tcg (the CLI makes it exit 2)."""
 
+    def __init__(self, message: str, source: str = "--accel") -> None:
+        super().__init__(message)
+        self.source = source  # --accel or DOCK2UNI_ACCEL
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -67,7 +71,7 @@ def requested(flag: str | None) -> tuple[str, str]:
     else:
         return "auto", "the default"
     if value not in ACCELS:
-        raise AccelUsageError(f"{source}={value!r} is not one of auto, kvm, tcg")
+        raise AccelUsageError(f"{value!r} is not one of auto, kvm, tcg", source)
     return value, source
 
 

@@ -432,7 +432,7 @@ def run(
     try:
         accel_request, accel_source = requested(accel)
     except AccelUsageError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--accel") from None
+        raise typer.BadParameter(str(exc), param_hint=exc.source) from None
 
     ctx = make_context(
         quiet=quiet, debug=debug, cache_dir=cache_dir, max_size=None, max_entries=None
