@@ -112,7 +112,7 @@ def fatal_cause(fatal: tuple[str, str], accel: str) -> tuple[str, str]:
     """(one-line cause, hint) for a run that QEMU's fatal message ended."""
     what, line = fatal
     line = line.removeprefix("qemu-system-x86_64: ").removeprefix("error: ")
-    cause = f"{what} under --accel {accel}: QEMU said \"{line[:160]}\""
+    cause = f'{what} under --accel {accel}: QEMU said "{line[:160]}"'
     if accel == "kvm":
         hint = (
             "this host's KVM cannot run the guest; use --accel tcg (or DOCK2UNI_ACCEL=tcg), "

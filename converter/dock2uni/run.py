@@ -3,7 +3,8 @@
 The application's tty (COM1) streams to our stdout byte for byte; the library
 OS log (COM2, a Unix socket we listen on) is parsed for the markers of
 docs/console-protocol.md, its other lines go to stderr. The exit code is the
-application's, or 124 (timeout), 125 (QEMU or library OS failure), 126/127
+application's, or 123 (the accelerator failed: qemu_stderr.py), 124 (timeout),
+125 (QEMU or library OS failure), 126/127
 (program not executable / not found), 128+S (crash with signal S).
 Tests and benchmarks boot through this module too, so everybody boots the same way.
 """
