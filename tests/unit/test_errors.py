@@ -29,3 +29,13 @@ def test_every_error_class_has_a_hint() -> None:
     """Each class says what to do, not only what happened."""
     for cls in errors.ALL_ERRORS:
         assert cls("x").hint and cls.default_hint != errors.Dock2UniError.default_hint
+
+
+def test_run_exit_codes_are_documented() -> None:
+    """The `dock2uni run` table lists every code run.py can return besides the app's."""
+    from dock2uni import run
+
+    section = DOC.read_text().split("## `dock2uni run`", 1)[1]
+    rows = {int(code) for code in re.findall(r"^\| (\d+) \|", section, re.M)}
+    for name in ("EXIT_ACCEL", "EXIT_TIMEOUT", "EXIT_FAILURE", "EXIT_NOEXEC", "EXIT_NOTFOUND"):
+        assert getattr(run, name) in rows, name
