@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from dock2uni.accel import requested
 from dock2uni.context import Context
 from dock2uni.errors import BuildError
 from dock2uni.link import ensure_libos
@@ -50,14 +51,15 @@ def boot_ctx(tmp_path_factory: pytest.TempPathFactory) -> Context:
 
 @pytest.fixture(scope="session")
 def accel(boot_ctx: Context) -> str:
-    """kvm or tcg, as `--accel auto` would choose; fails in CI if QEMU or libos is missing."""
+    """kvm or tcg, as `dock2uni run` would choose with no flag (DOCK2UNI_ACCEL, else the
+    auto probe); fails in CI if QEMU or libos is missing."""
     if shutil.which("qemu-system-x86_64") is None:
         need("boot", "qemu-system-x86_64 is not installed")
     try:
         ensure_libos(boot_ctx)
     except BuildError as exc:
         need("boot", f"the library OS does not build: {exc}")
-    chosen = select_accel("auto", boot_ctx)
+    chosen = select_accel(requested(None)[0], boot_ctx)
     _ACCEL_SEEN.add(chosen)
     return chosen
 

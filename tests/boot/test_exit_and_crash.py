@@ -87,8 +87,8 @@ def test_program_running_forever_is_stopped_at_the_timeout(
 
 
 def test_missing_program_is_127(accel: str, boot_ctx: Context, boot_timeout: float) -> None:
-    """A program that is not in the image exits 127 with its path in the cause (the KVM
-    probe image is built exactly so: its program is absent on purpose)."""
+    """A program that is not in the image exits 127 with its path in the cause (the
+    image of run.probe_image is built exactly so: its program is absent on purpose)."""
     proc = dock2uni_run(
         probe_image(boot_ctx), accel=accel, cache=boot_ctx.cache_dir, timeout=boot_timeout
     )
