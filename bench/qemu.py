@@ -100,14 +100,20 @@ _ACCEL: dict[str, str] = {}
 
 
 def accelerator() -> str:
-    """kvm or tcg, chosen by dock2uni's own probe (``select_accel("auto")``), once per run."""
+    """kvm or tcg, once per run, as `dock2uni run` chooses with no flag: DOCK2UNI_ACCEL,
+    else dock2uni's own probe (``select_accel("auto")``)."""
     if "accel" not in _ACCEL:
+        from dock2uni.accel import AccelUsageError, choose, requested
         from dock2uni.errors import Dock2UniError
-        from dock2uni.run import select_accel
 
         try:
-            _ACCEL["accel"] = select_accel("auto", Context(quiet=True))
-            _ACCEL["how"] = "dock2uni select_accel('auto')"
+            request, source = requested(None)
+        except AccelUsageError as exc:
+            raise SystemExit(f"bench: {exc.source}: {exc}") from None
+        try:
+            choice = choose(request, Context(quiet=True))
+            _ACCEL["accel"] = choice.accel
+            _ACCEL["how"] = f"{request} from {source}: {choice.reason}"
         except Dock2UniError as exc:
             # The probe needs the library OS; without it nothing can use KVM safely.
             _ACCEL["accel"] = "tcg"
