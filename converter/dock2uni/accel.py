@@ -107,12 +107,13 @@ def probe_build_id(libos: Path) -> str:
     return h.hexdigest()
 
 
-def verdict_key(build_id: str) -> str:
-    """What a cached verdict depends on: host boot, QEMU binary, /dev/kvm, probe build."""
+def verdict_key(build_id: str) -> str | None:
+    """What a cached verdict depends on: host boot, QEMU binary, /dev/kvm, probe build.
+    None (never cache) where the host's boot cannot be told apart from the next."""
     try:
         boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     except OSError:
-        boot_id = "?"
+        return None
     qemu = shutil.which(QEMU) or QEMU
     return "|".join((f"boot={boot_id}", _file_id(qemu), _file_id(KVM_DEV), f"probe={build_id}"))
 
@@ -195,6 +196,11 @@ def run_probe(ctx: Context, image: Path) -> tuple[bool, str]:
     return False, f"the probe program failed under KVM ({why}; console: {got})"
 
 
+def verdict_path(ctx: Context, build_id: str) -> Path:
+    """One file per probe build, so checkouts sharing a cache do not evict each other."""
+    return ctx.cache_dir / "probe" / f"accel-verdict-{build_id[:24]}.txt"
+
+
 def kvm_verdict(ctx: Context) -> tuple[bool, str, bool]:
     """(KVM runs programs, why, from the cache): probes once per verdict key."""
     try:
@@ -202,15 +208,17 @@ def kvm_verdict(ctx: Context) -> tuple[bool, str, bool]:
         image = _probe_image(ctx, build_id)
     except Dock2UniError as exc:
         return False, f"the probe could not be built ({exc.message})", False
-    cache = ctx.cache_dir / "accel-verdict.txt"
+    cache = verdict_path(ctx, build_id)
     key = verdict_key(build_id)
     try:
         cached_key, verdict, why = cache.read_text().split("\n", 2)
-        if cached_key == key and verdict in ("kvm", "tcg"):
+        if key is not None and cached_key == key and verdict in ("kvm", "tcg"):
             return verdict == "kvm", why, True
     except (OSError, ValueError):
         pass
     ok, why = run_probe(ctx, image)
+    if key is None:
+        return ok, why, False
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_name(f"{cache.name}.{os.getpid()}")
     tmp.write_text(f"{key}\n{'kvm' if ok else 'tcg'}\n{why}")

@@ -110,16 +110,19 @@ def test_old_probe_verdict_is_not_reused(boot_ctx: Context, tmp_path: Path) -> N
     shutil.copytree(libos, old, ignore=shutil.ignore_patterns("obj", "gen", "*.d"))
     with (old / "link.ld").open("a") as f:
         f.write("/* an older build */\n")
-    old_key = accel_mod.verdict_key(accel_mod.probe_build_id(old))
-    assert old_key != accel_mod.verdict_key(accel_mod.probe_build_id(libos))
-    cache = ctx.cache_dir / "accel-verdict.txt"
-    cache.parent.mkdir(parents=True)
-    cache.write_text(f"{old_key}\nkvm\nprobed with the older build")
+    old_build, new_build = accel_mod.probe_build_id(old), accel_mod.probe_build_id(libos)
+    old_key = accel_mod.verdict_key(old_build)
+    assert old_key is not None and old_key != accel_mod.verdict_key(new_build)
+    # The older build's own verdict, and the same verdict where the new build's would be.
+    for build in (old_build, new_build):
+        path = accel_mod.verdict_path(ctx, build)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{old_key}\nkvm\nprobed with the older build")
     ok, why, cached = accel_mod.kvm_verdict(ctx)
     assert not cached and why != "probed with the older build"
     assert ok == (accel_mod.choose("auto", boot_ctx).accel == "kvm")
-    key, verdict, _ = cache.read_text().split("\n", 2)
-    assert key != old_key and verdict == ("kvm" if ok else "tcg")
+    key, verdict, _ = accel_mod.verdict_path(ctx, new_build).read_text().split("\n", 2)
+    assert key == accel_mod.verdict_key(new_build) and verdict == ("kvm" if ok else "tcg")
     assert accel_mod.kvm_verdict(ctx)[2], "the new verdict is reused for the same build"
 
 
