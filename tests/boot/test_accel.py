@@ -192,3 +192,12 @@ def test_kvm_failing_during_a_run_exits_123_within_a_second(
     assert "D2U:ENTER" in result.log, "the guest ran before KVM failed"
     fatal_at = watchers[-1].fatal_at
     assert fatal_at is not None and ended - fatal_at < 1.0
+
+
+def test_other_qemu_refusals_stay_125(boot_ctx: Context, fixtures_uni: dict[str, Path]) -> None:
+    """QEMU refusing a non-accelerator setting (guest RAM it cannot allocate) is not
+    mistaken for an accelerator failure: 125 with QEMU's words, no --accel hint."""
+    result, _ = _run(fixtures_uni["hello-static-glibc"], boot_ctx, "tcg", mem=100_000 << 30)
+    assert (result.exit_code, result.status) == (run_mod.EXIT_FAILURE, "qemu-error")
+    assert result.cause is not None and "cannot set up guest memory" in result.cause
+    assert result.hint is None
