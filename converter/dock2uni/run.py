@@ -38,7 +38,6 @@ from dock2uni.qemu_stderr import EXIT_ACCEL, fatal_cause, watch
 from dock2uni.uni import read_metadata
 
 QEMU = "qemu-system-x86_64"
-ACCELS = ("auto", "kvm", "tcg")
 EXIT_TIMEOUT = 124
 EXIT_FAILURE = 125
 EXIT_NOEXEC = 126
