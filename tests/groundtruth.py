@@ -290,7 +290,8 @@ def _busybox(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceR
     port = _free_port()  # free by construction in the fresh namespace; varied all the same
     script = BUSYBOX_SCRIPT.replace("@PORT@", str(port))
     if opts.occupy_port:  # a listener on the port before httpd's turn, in the namespace
-        script = f"nc -l -p {port} > /dev/null 2>&1 &\nsleep 0.3\n{script}"
+        # (a subshell's job, so the script's own `wait` does not wait for it)
+        script = f"(nc -l -p {port} > /dev/null 2>&1 &)\nsleep 0.3\n{script}"
     expect = Expect(output=("page-served",))
     program = spec.exec_path or "/bin/sh"
     return [_traced(root, ["sh", "-c", script], program, spec, tmp, opts, expect, seconds=60)]
