@@ -18,6 +18,7 @@ from dock2uni.acquire import AcquireOptions
 from dock2uni.context import Context
 from dock2uni.pipeline import Inspected, convert_image, inspect_image
 from tests.boot.conftest import Booted
+from tests.conftest import need
 from tests.infra.rootfs import materialise, run_in_chroot
 
 pytestmark = pytest.mark.boot
@@ -74,7 +75,7 @@ os.close(fd)
 
 def _convert(name: str, boot_ctx: Context, out: Path) -> tuple[Path, Inspected]:
     if os.geteuid() != 0:
-        pytest.skip("chroot needs root")
+        need("chroot", "the native chroot comparison needs root")
     source = f"oci:{fixture_layout(name)}:latest"
     uni = out / f"{name}.uni"
     convert_image(source, uni, AcquireOptions(), boot_ctx)

@@ -13,6 +13,7 @@ import pytest
 from dock2uni.analyse import analyse_paths
 from dock2uni.analyse.model import Analysis
 from dock2uni.context import Context
+from tests.conftest import need
 from tests.imagetree import compile_c, image_with
 
 VARIANTS = ["pie", "exec", "static", "static-pie"] + (["musl"] if shutil.which("musl-gcc") else [])
@@ -96,13 +97,14 @@ def test_function_never_called_is_not_reported(
     assert "acct" not in names
 
 
-@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_recall_against_strace(
     built: dict[tuple[str, str], Path], cache: Path, tmp_path: Path, program: str, variant: str
 ) -> None:
     """Every syscall the program makes when run is in the static set."""
+    if shutil.which("strace") is None:
+        need("strace", "strace is not installed")
     exe = built[(program, variant)]
     observed = traced(exe, tmp_path)
     static = set(analyse_program(exe, tmp_path, cache).syscall_names())
