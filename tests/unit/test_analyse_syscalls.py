@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -136,18 +135,16 @@ def test_dynamic_program_reaches_only_part_of_libc(
 def test_second_audit_comes_from_the_cache(
     built: dict[tuple[str, str], Path], tmp_path: Path
 ) -> None:
-    """A second analysis of the same files is served by the per-digest cache, quickly."""
+    """A second analysis of the same files is served by the per-digest cache: counted (nothing
+    built or parsed again), not timed; the warm audit's time is bench/audit_time.py's."""
     exe = built[("features", "pie")]
     img = image_with({"/app/features": exe}, tmp_path / "store")
     ctx = Context(cache_dir=tmp_path / "c", quiet=True)
     cold = analyse_paths(img.tree, img.store, [("/app/features", "main")], ctx)
-    t0 = time.monotonic()
     warm = analyse_paths(img.tree, img.store, [("/app/features", "main")], ctx)
-    elapsed = time.monotonic() - t0
     assert warm.syscall_names() == cold.syscall_names()
     assert warm.timings["code_built"] == 0 and warm.timings["code_cached"] >= 3
     assert warm.timings["facts_parsed"] == 0
-    assert elapsed < 2.0
 
 
 def test_process_model_of_features(
