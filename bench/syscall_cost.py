@@ -19,7 +19,14 @@ from bench import guests, unikernel
 from bench.config import Config
 from bench.paths import BENCH
 from bench.peers import linux_microvm
-from bench.qemu import accelerator, accelerator_note, time_guest
+from bench.qemu import (
+    GuestTiming,
+    accelerator,
+    accelerator_note,
+    linux_exit,
+    time_guest,
+    unikernel_exit,
+)
 from bench.report import Result, Table
 from bench.stats import Metrics, Samples, fmt_ratio, interleaved, ratio
 
@@ -39,9 +46,15 @@ def parse_ns(output: bytes) -> float:
     return float(found[-1])
 
 
-def qemu_runner(make_argv: Callable[[Path], list[str]]) -> Callable[[], Metrics]:
+def qemu_runner(
+    make_argv: Callable[[Path], list[str]], exited: Callable[[GuestTiming], str | None]
+) -> Callable[[], Metrics]:
+    """One boot of nullsys; a sample only if the guest's program exited 0."""
+
     def run() -> Metrics:
         timing = time_guest(make_argv, marker=b"", timeout=600)
+        if (why := exited(timing)) is not None:
+            raise RuntimeError(f"not a clean exit: {why}")
         return {"ns": parse_ns(timing.output), "wall": timing.exit}
 
     return run
@@ -75,7 +88,8 @@ def run(config: Config) -> Result:
         peers[UNIKERNEL] = qemu_runner(
             unikernel.argv_for(
                 image, accel=accel, mem=mem, cmd=[guests.GUEST_PATH + "nullsys", str(calls)]
-            )
+            ),
+            unikernel_exit,
         )
         peers[UNIKERNEL]()  # a failing first boot means "not measured yet", with its reason
     except (RuntimeError, TimeoutError) as exc:
@@ -84,7 +98,8 @@ def run(config: Config) -> Result:
     vmlinuz = linux_microvm.kernel()
     initrd = linux_microvm.initramfs(binary.read_bytes(), BENCH / "initramfs" / "nullsys.cpio")
     peers[LINUX] = qemu_runner(
-        linux_microvm.argv_for(vmlinuz, initrd, accel=accel, mem=mem, init_args=[str(calls)])
+        linux_microvm.argv_for(vmlinuz, initrd, accel=accel, mem=mem, init_args=[str(calls)]),
+        linux_exit,
     )
     peers[NATIVE] = native_runner(binary, calls)
     samples = interleaved(peers, config.repeat, label=NAME)
