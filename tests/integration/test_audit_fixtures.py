@@ -80,12 +80,13 @@ def _check_recall(name: str, cache: Path, opts: Options) -> GroundTruth:
     ("opts", "symptom"),
     [
         (Options(occupy_port=True), "exit status 1, expected 0"),
-        (Options(limit=0.5), "stopped at its time limit"),
+        # ~100 applets under strace take seconds; 0.3 s stops it well before its end
+        (Options(limit=0.3), "stopped at its time limit"),
     ],
     ids=["port-occupied", "killed-mid-way"],
 )
 def test_partial_trace_fails_the_recall_test(opts: Options, symptom: str, tmp_path: Path) -> None:
-    """busybox with its httpd port taken, or killed after 0.5 s: the recall test fails.
+    """busybox with its httpd port taken, or killed after 0.3 s: the recall test fails.
 
     The port is taken inside the workload's own network namespace (a listener started first
     by the same script), where httpd must bind it; the partial trace lacks httpd's calls.
