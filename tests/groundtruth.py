@@ -9,11 +9,19 @@ goroutines). The static set is ``dock2uni.analyse`` of the same image.
 ``python -m tests.groundtruth`` prints the table (recall, precision, static/observed
 ratio, audit times).
 
+A ground truth counts only if it ran whole: every traced run must exit with its expected
+status, within its time limit, and print what it exists to print, ending with a last line
+(the sentinel) that only a complete run reaches; otherwise ``IncompleteGroundTruth`` is
+raised (a partial trace would make a missed syscall look predicted). The runs are isolated
+by ``trace_program``: fresh PID and network namespaces, so ports are free by construction
+and nothing the workload signals or binds reaches the host.
+
 Needs root, strace, unshare and the fixture images (fixtures/build.py).
 """
 
 from __future__ import annotations
 
+import signal
 import socket
 import sys
 import tempfile
@@ -58,12 +66,13 @@ basename /a/b; dirname /a/b; realpath . > /dev/null; mktemp > /dev/null
 nproc > /dev/null; free > /dev/null; uptime > /dev/null; timeout 1 true
 sync; chown 0:0 a.txt
 mkdir -p /tmp/mnt && mount -t tmpfs none /tmp/mnt && umount /tmp/mnt || true
-mkdir -p www && echo page > www/index.html
-httpd -p 127.0.0.1:18089 -h www && wget -q -O - http://127.0.0.1:18089/index.html > /dev/null
-killall httpd 2> /dev/null || true
+mkdir -p www && echo page-served > www/index.html
+httpd -p 127.0.0.1:@PORT@ -h www
+wget -q -O - http://127.0.0.1:@PORT@/index.html
+killall httpd
 echo data | nc -w 1 127.0.0.1 9 2> /dev/null || true
 rm -rf /tmp/work ../w.tar.gz
-echo done
+echo D2U-GROUNDTRUTH-COMPLETE
 """
 
 PYTHON_SCRIPT = r"""
@@ -119,7 +128,7 @@ signal.setitimer(signal.ITIMER_REAL, 0); time.perf_counter(); time.monotonic()
 datetime.datetime.now().isoformat(); time.localtime(); time.sleep(0.01)
 random.random(); os.urandom(8); os.getcwd(); os.getpid(); os.cpu_count()
 logging.info("ok")
-sys.stdout.write("ok\n"); sys.stdout.flush()
+sys.stdout.write(out.decode() + "D2U-GROUNDTRUTH-COMPLETE\n"); sys.stdout.flush()
 """
 
 
@@ -198,61 +207,124 @@ def _redis(port: int, *commands: list[str]) -> bytes:
     return out
 
 
-Runner = Callable[[Path, RunSpec, Path], list[TraceRun]]
+SENTINEL = "D2U-GROUNDTRUTH-COMPLETE"
 
 
-def _busybox(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
-    return [
-        trace_program(
-            root,
-            ["sh", "-c", BUSYBOX_SCRIPT],
-            program=spec.exec_path or "/bin/sh",
-            env=spec.env,
-            cwd="/",
-            seconds=60,
-            log_dir=tmp,
+class IncompleteGroundTruth(AssertionError):
+    """A traced workload did not run whole: its trace cannot be the ground truth."""
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a complete run of one traced program shows."""
+
+    exit_status: int = 0
+    last_line: str = SENTINEL  # the last line of stdout contains this
+    output: tuple[str, ...] = ()  # each appears in stdout or stderr
+
+
+@dataclass(frozen=True)
+class Options:
+    """Knobs for the tests that prove an incomplete run is caught."""
+
+    limit: float | None = None  # overrides every run's time limit (seconds)
+    occupy_port: bool = False  # something else listens on the workload's port first
+
+
+def check_complete(run: TraceRun, expect: Expect, what: str) -> None:
+    """Raise ``IncompleteGroundTruth`` unless ``run`` shows everything ``expect`` asks."""
+    problems = []
+    if run.timed_out:
+        problems.append("it was stopped at its time limit")
+    if run.exit_status != expect.exit_status:
+        problems.append(f"exit status {run.exit_status}, expected {expect.exit_status}")
+    if run.during_error:
+        problems.append(f"its client failed: {run.during_error.strip()}")
+    lines = run.stdout.rstrip("\n").split("\n")
+    if expect.last_line not in lines[-1]:
+        problems.append(f"the last line of its output is {lines[-1][-120:]!r}, not the sentinel")
+    problems += [
+        f"{s!r} is not in its output" for s in expect.output if s not in run.stdout + run.stderr
+    ]
+    if problems:
+        raise IncompleteGroundTruth(
+            f"{what}: the traced run is incomplete: {'; '.join(problems)}\n"
+            f"stderr tail: {run.stderr[-1500:]}\nstrace log tail:\n{run.log_tail}"
         )
+
+
+def _traced(
+    root: Path,
+    argv: list[str],
+    program: str,
+    spec: RunSpec,
+    tmp: Path,
+    opts: Options,
+    expect: Expect,
+    *,
+    seconds: float,
+    cwd: str = "/",
+    during: Callable[[], None] | None = None,
+    stop_signal: int | None = None,
+) -> TraceRun:
+    """Trace one run and check that it is complete."""
+    run = trace_program(
+        root,
+        argv,
+        program=program,
+        env=spec.env,
+        cwd=cwd,
+        seconds=opts.limit or seconds,
+        during=during,
+        stop_signal=stop_signal,
+        log_dir=tmp,
+    )
+    check_complete(run, expect, " ".join(argv)[:80])
+    return run
+
+
+Runner = Callable[[Path, RunSpec, Path, Options], list[TraceRun]]
+
+
+def _busybox(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
+    port = _free_port()  # free by construction in the fresh namespace; varied all the same
+    script = BUSYBOX_SCRIPT.replace("@PORT@", str(port))
+    if opts.occupy_port:  # a listener on the port before httpd's turn, in the namespace
+        # (a subshell's job, so the script's own `wait` does not wait for it)
+        script = f"(nc -l -p {port} > /dev/null 2>&1 &)\nsleep 0.3\n{script}"
+    expect = Expect(output=("page-served",))
+    program = spec.exec_path or "/bin/sh"
+    return [_traced(root, ["sh", "-c", script], program, spec, tmp, opts, expect, seconds=60)]
+
+
+def _coreutils(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
+    # ls's own output is the workload, so the sentinel is an entry that sorts last
+    # (strcmp order: the images set no locale) in every listing.
+    last = "zzzz-d2u-complete"
+    for where in ("", "etc", "usr/bin"):
+        (root / where / last).mkdir(parents=True, exist_ok=True)
+    (root / "etc" / last / last).write_text("")  # -laR: the last listing ends with it
+    program = spec.exec_path or "/bin/ls"
+    plan = [
+        (["ls", "-l", "/"], Expect(last_line=last, output=(" etc\n",))),
+        (["ls", "-laR", "/etc"], Expect(last_line=last, output=(f"/etc/{last}:",))),
+        (["ls", "--color=always", "-i", "/"], Expect(last_line=last)),
+        (["ls", "-lh", "--time-style=full-iso", "/usr/bin"], Expect(last_line=last)),
+        (["ls", "/missing"], Expect(exit_status=2, last_line="", output=("/missing",))),
+    ]
+    return [
+        _traced(root, argv, program, spec, tmp, opts, expect, seconds=30) for argv, expect in plan
     ]
 
 
-def _coreutils(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
-    runs = []
-    for argv in (
-        ["ls", "-l", "/"],
-        ["ls", "-laR", "/etc"],
-        ["ls", "--color=always", "-i", "/"],
-        ["ls", "-lh", "--time-style=full-iso", "/usr/bin"],
-        ["ls", "/missing"],
-    ):
-        runs.append(
-            trace_program(
-                root,
-                argv,
-                program=spec.exec_path or "/bin/ls",
-                env=spec.env,
-                cwd="/",
-                seconds=30,
-                log_dir=tmp,
-            )
-        )
-    return runs
+def _python(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
+    program = spec.exec_path or "/usr/bin/python3"
+    expect = Expect(output=("child\n",))
+    argv = ["python3", "-c", PYTHON_SCRIPT]
+    return [_traced(root, argv, program, spec, tmp, opts, expect, seconds=60)]
 
 
-def _python(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
-    return [
-        trace_program(
-            root,
-            ["python3", "-c", PYTHON_SCRIPT],
-            program=spec.exec_path or "/usr/bin/python3",
-            env=spec.env,
-            cwd="/",
-            seconds=60,
-            log_dir=tmp,
-        )
-    ]
-
-
-def _nginx(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
+def _nginx(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
     port = _free_port()
     conf = root / "etc/nginx/sites-enabled/default"
     if conf.exists() or conf.is_symlink():
@@ -265,30 +337,38 @@ def _nginx(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
 
     def during() -> None:
         _wait_port(port)
-        for path in ("/", "/index.html", "/missing"):
-            _http_get(port, path)
+        replies = [_http_get(port, path) for path in ("/", "/index.html", "/missing")]
+        assert [r.split(b" ", 2)[1] for r in replies] == [b"200", b"200", b"404"], replies
+        assert b"<p>dock2uni</p>" in replies[1]
 
+    # nginx logs nothing to stdout: the complete run is a clean exit on SIGQUIT (graceful
+    # shutdown) after every request was answered; the client raises otherwise.
+    expect = Expect(last_line="")
+    program = spec.exec_path or "/usr/sbin/nginx"
     return [
-        trace_program(
+        _traced(
             root,
             list(spec.argv),
-            program=spec.exec_path or "/usr/sbin/nginx",
-            env=spec.env,
+            program,
+            spec,
+            tmp,
+            opts,
+            expect,
+            seconds=30,
             cwd=spec.workdir,
-            seconds=4,
             during=during,
-            log_dir=tmp,
+            stop_signal=signal.SIGQUIT,
         )
     ]
 
 
-def _redis_run(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
+def _redis_run(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
     port = _free_port()
     argv = [*spec.argv, "--port", str(port), "--bind", "127.0.0.1"]
 
     def during() -> None:
         _wait_port(port)
-        _redis(
+        out = _redis(
             port,
             ["PING"],
             ["SET", "k", "v"],
@@ -309,34 +389,32 @@ def _redis_run(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
             ["SAVE"],
             ["SHUTDOWN", "NOSAVE"],
         )
+        assert out.startswith(b"+PONG\r\n+OK\r\n$1\r\nv\r\n:1\r\n") and b"-ERR" not in out, out
 
+    # redis logs "Redis is now ready to exit, bye bye..." as the last step of SHUTDOWN.
+    expect = Expect(last_line="bye bye")
+    program = spec.exec_path or "/usr/bin/redis-server"
     return [
-        trace_program(
+        _traced(
             root,
             argv,
-            program=spec.exec_path or "/usr/bin/redis-server",
-            env=spec.env,
-            cwd=spec.workdir,
-            seconds=4,
-            during=during,
-            log_dir=tmp,
-        )
-    ]
-
-
-def _go_hello(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
-    port = _free_port()
-    return [
-        trace_program(
-            root,
-            [*spec.argv, str(port)],
-            program=spec.exec_path or "/usr/local/bin/go-hello",
-            env=spec.env,
-            cwd="/",
+            program,
+            spec,
+            tmp,
+            opts,
+            expect,
             seconds=30,
-            log_dir=tmp,
+            cwd=spec.workdir,
+            during=during,
         )
     ]
+
+
+def _go_hello(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
+    port = _free_port()
+    program = spec.exec_path or "/usr/local/bin/go-hello"
+    expect = Expect(last_line="process: pid>0 true", output=("http: ", "workers: sum"))
+    return [_traced(root, [*spec.argv, str(port)], program, spec, tmp, opts, expect, seconds=30)]
 
 
 WORKLOADS: dict[str, Runner] = {
@@ -350,8 +428,8 @@ WORKLOADS: dict[str, Runner] = {
 }
 
 
-def ground_truth(name: str, cache_dir: Path) -> GroundTruth:
-    """Analyse fixture ``name`` (cold, then warm) and trace its workload."""
+def ground_truth(name: str, cache_dir: Path, opts: Options = Options()) -> GroundTruth:
+    """Analyse fixture ``name`` (cold, then warm) and trace its workload, checked complete."""
     ctx = Context(cache_dir=cache_dir, quiet=True)
     unpacked, spec = load_image(name, ctx)
     t0 = time.monotonic()
@@ -362,7 +440,7 @@ def ground_truth(name: str, cache_dir: Path) -> GroundTruth:
     warm = time.monotonic() - t0
     with tempfile.TemporaryDirectory(prefix=f"d2u-gt-{name}-") as tmp:
         root = materialise(unpacked.tree, unpacked.store, Path(tmp) / "root")
-        runs = WORKLOADS[name](root, spec, Path(tmp))
+        runs = WORKLOADS[name](root, spec, Path(tmp), opts)
     observed: set[str] = set()
     for run in runs:
         observed |= set(run.counts)
