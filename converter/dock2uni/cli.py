@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 import traceback
 from enum import StrEnum
@@ -21,7 +22,7 @@ import typer
 from dock2uni import __version__
 from dock2uni.acquire import AcquireOptions
 from dock2uni.context import Context, Limits, default_cache_dir
-from dock2uni.errors import EXIT_UNEXPECTED, Dock2UniError, InvalidReferenceError
+from dock2uni.errors import EXIT_UNEXPECTED, Dock2UniError, OutputError
 from dock2uni.model import DEFAULT_PLATFORM, Platform
 
 app = typer.Typer(
@@ -119,8 +120,34 @@ def make_context(
     if max_entries is not None:
         limits = dataclasses.replace(limits, max_entries=max_entries)
     return Context(
-        cache_dir=cache_dir or default_cache_dir(), limits=limits, quiet=quiet, debug=debug
+        cache_dir=absolute(cache_dir or default_cache_dir()),
+        limits=limits,
+        quiet=quiet,
+        debug=debug,
     )
+
+
+def absolute(path: Path) -> Path:
+    """Every path option and variable is made absolute once, here at the CLI edge: later
+    stages run tools (the assembler, analysis workers) in other directories, where a
+    relative path would name another file or none."""
+    return Path(os.path.abspath(os.path.expanduser(path)))
+
+
+def writable_output(output: Path) -> Path:
+    """The absolute output path; its directory must exist (a typo must not create a tree)."""
+    output = absolute(output)
+    if not output.parent.is_dir():
+        raise OutputError(
+            f"cannot write {output}: directory {output.parent} does not exist",
+            hint=f"Create it first (mkdir -p {output.parent}) or choose another --output.",
+        )
+    if output.is_dir():
+        raise OutputError(
+            f"cannot write {output}: it is a directory",
+            hint="Name the file to write, e.g. --output app.uni.",
+        )
+    return output
 
 
 def parse_bool(text: str, option: str) -> bool:
@@ -139,15 +166,15 @@ def make_acquire_options(
     if creds is not None:
         user, sep, password = creds.partition(":")
         if not sep or not user:
-            raise InvalidReferenceError(
-                "--creds must be USER:PASSWORD", hint="Write --creds alice:secret."
+            raise typer.BadParameter(
+                "expected USER:PASSWORD, e.g. alice:secret", param_hint="--creds"
             )
         user_pass = (user, password)
     return AcquireOptions(
         platform=Platform.parse(platform) if platform else DEFAULT_PLATFORM,
         tls_verify=parse_bool(tls_verify, "--tls-verify") and not insecure,
         creds=user_pass,
-        authfile=authfile,
+        authfile=absolute(authfile) if authfile is not None else None,
     )
 
 
@@ -334,6 +361,7 @@ def convert(
     """Pull, analyse and link an image into one bootable unikernel file."""
     from dock2uni.runspec import Overrides
 
+    output = writable_output(output)
     overrides = Overrides(
         entrypoint=parse_json_argv(entrypoint, "--entrypoint"),
         cmd=parse_json_argv(cmd, "--cmd"),
@@ -420,14 +448,21 @@ def run(
     cache_dir: CacheOpt = None,
 ) -> None:
     """Boot a unikernel under QEMU; exit with the application's exit code."""
-    from dock2uni.run import RunOptions, run_image
+    from dock2uni.run import ACCELS, RunOptions, run_image
 
+    if accel not in ACCELS:
+        raise typer.BadParameter(
+            f"expected one of {', '.join(ACCELS)}, not {accel!r}", param_hint="--accel"
+        )
     ctx = make_context(
         quiet=quiet, debug=debug, cache_dir=cache_dir, max_size=None, max_entries=None
     )
+    image = absolute(image)
     if initrd is None:
         candidate = image.with_name(image.name + ".cpio")
         initrd = candidate if candidate.exists() else None
+    else:
+        initrd = absolute(initrd)
     options = RunOptions(
         mem=parse_mem(mem) if mem else None,
         accel=accel,

@@ -146,6 +146,16 @@ class AuditGateError(Dock2UniError):
     default_hint = "See the report; pass --fail-on never to report without failing."
 
 
+class AuditBrokenError(Dock2UniError):
+    """`dock2uni audit`: the main program could not be analysed, so there is no verdict."""
+
+    exit_code = 21
+    default_hint = (
+        "The report says which file failed; check the cache directory and the image, "
+        "re-run with --debug, and report it if the program is a valid x86-64 ELF."
+    )
+
+
 class RunError(Dock2UniError):
     """QEMU is missing or the VM could not be started (docker run's 125)."""
 
@@ -168,5 +178,6 @@ ALL_ERRORS: tuple[type[Dock2UniError], ...] = (
     BuildError,
     OutputError,
     AuditGateError,
+    AuditBrokenError,
     RunError,
 )

@@ -422,6 +422,29 @@ def select_accel(requested: str, ctx: Context) -> str:
     return accel
 
 
+def _with_rootfs(image: Path, meta: Mapping[str, Any], options: RunOptions) -> RunOptions:
+    """Check the rootfs is there: an image written by `convert --initrd` boots an empty
+    filesystem without its .cpio, which would surface as a puzzling "program not found"."""
+    if options.initrd is not None:
+        if not options.initrd.is_file():
+            raise RunError(
+                f"the initrd {options.initrd} does not exist",
+                hint="Pass the .cpio that `convert --initrd` wrote next to the image.",
+            )
+        return options
+    rootfs = meta.get("rootfs")
+    if isinstance(rootfs, dict) and rootfs.get("embedded") is False:
+        cpio = image.with_name(image.name + ".cpio")
+        if not cpio.is_file():
+            raise RunError(
+                f"{image} keeps its root filesystem in {cpio}, which does not exist",
+                hint="Copy the .cpio that `convert --initrd` wrote next to the image, "
+                "or pass --initrd PATH.",
+            )
+        return dataclasses.replace(options, initrd=cpio)
+    return options
+
+
 def run_image(
     image: Path,
     options: RunOptions,
@@ -434,6 +457,7 @@ def run_image(
     """Boot ``image`` (auto-selecting the accelerator) and report how it ended."""
     # Refuses files that are not dock2uni images before QEMU starts, and sizes the guest.
     meta = read_metadata(image)
+    options = _with_rootfs(image, meta, options)
     if options.mem is None:
         options = dataclasses.replace(options, mem=image_mem(meta))
     accel = select_accel(options.accel, ctx)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from fixtures.build import fixture_layout
 from fixtures.ocibuild import Image, Layer, write_layout
 
 D2U = [sys.executable, "-m", "dock2uni"]
@@ -107,3 +109,46 @@ def test_version() -> None:
     """--version prints the version and exits 0."""
     proc = subprocess.run([*D2U, "--version"], capture_output=True, text=True, check=False)
     assert proc.returncode == 0 and proc.stdout.startswith("dock2uni ")
+
+
+def test_usage_errors_of_run_and_credentials_exit_2(tmp_path: Path) -> None:
+    """An invalid --accel or --creds is a usage error (2), not a run or reference failure."""
+    image = tmp_path / "x.uni"
+    image.write_bytes(b"")
+    for args in (
+        ("run", str(image), "--accel", "foo"),
+        ("inspect", "oci:/nonexistent", "--creds", "nocolon"),
+        ("audit", "oci:/nonexistent", "--creds", ":secret"),
+    ):
+        proc = run_cli(*args, cache=tmp_path / "c")
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr
+
+
+def test_convert_into_a_missing_directory_is_an_output_error(layout: Path, tmp_path: Path) -> None:
+    """convert -o into a directory that does not exist fails at once and creates nothing."""
+    out = tmp_path / "no" / "such" / "dir" / "x.uni"
+    proc = run_cli("convert", f"oci:{layout}", "-o", str(out), cache=tmp_path / "c")
+    assert proc.returncode == 15, proc.stderr
+    assert "does not exist" in proc.stderr and "dock2uni: hint:" in proc.stderr
+    assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize("how", ["option", "variable"])
+def test_a_relative_cache_directory_gives_the_same_audit(how: str, tmp_path: Path) -> None:
+    """--cache-dir cb and DOCK2UNI_CACHE=rc1 are resolved against the working directory once:
+    the audit analyses the program (it reported "unparseable ELF", partial, exit 0 before)."""
+    layout = fixture_layout("hello-static-glibc")
+    args = [*D2U, "audit", f"oci:{layout}", "--format", "json", "--fail-on", "never"]
+    env = dict(os.environ)
+    env.pop("DOCK2UNI_CACHE", None)
+    if how == "option":
+        args += ["--cache-dir", "cb"]
+    else:
+        env["DOCK2UNI_CACHE"] = "rc1"
+    proc = subprocess.run(args, capture_output=True, text=True, check=False, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["verdict"] != "broken", doc["verdict_reasons"]
+    assert len(doc["syscall_details"]) > 20
+    assert (tmp_path / ("cb" if how == "option" else "rc1")).is_dir()
