@@ -441,14 +441,25 @@ def run(
         ),
     ] = None,
     interactive: Annotated[
-        bool, typer.Option("--interactive", "-i", help="Forward stdin to the guest.")
+        bool,
+        typer.Option(
+            "--interactive", "-i", help="Forward stdin to the guest (else it is at end of file)."
+        ),
+    ] = False,
+    tty: Annotated[
+        bool,
+        typer.Option(
+            "--tty",
+            "-t",
+            help="Give the guest a terminal (fds 0-2 one tty, stderr on stdout), as docker run -t.",
+        ),
     ] = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
     cache_dir: CacheOpt = None,
 ) -> None:
     """Boot a unikernel under QEMU; exit with the application's exit code."""
-    from dock2uni.run import ACCELS, RunOptions, run_image
+    from dock2uni.run import ACCELS, RunOptions, Stopped, run_image, stop_on_signals
 
     if accel not in ACCELS:
         raise typer.BadParameter(
@@ -471,15 +482,24 @@ def run(
         env=parse_env(env),
         strace=strace,
         initrd=initrd,
+        tty=tty,
     )
-    result = run_image(
-        image,
-        options,
-        ctx,
-        stdout=sys.stdout.buffer,
-        stderr=sys.stderr,
-        stdin=sys.stdin.buffer if interactive else None,
-    )
+    try:
+        with stop_on_signals():
+            result = run_image(
+                image,
+                options,
+                ctx,
+                stdout=sys.stdout.buffer,
+                stderr=sys.stderr,
+                stdin=sys.stdin.buffer if interactive else None,
+                guest_stderr=sys.stderr.buffer,
+            )
+    except Stopped as stop:
+        # The guest and its QEMU are gone (boot's cleanup ran); exit as a shell reports a
+        # command killed by that signal, as `docker run` does.
+        ctx.log_debug(f"stopped by {stop}")
+        raise typer.Exit(128 + stop.signum) from None
     ctx.log_debug(f"accelerator {result.accel}, {result.seconds:.3f} s, status {result.status}")
     if result.cause:
         print(f"dock2uni: {result.cause}", file=sys.stderr)
