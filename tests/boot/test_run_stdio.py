@@ -37,9 +37,7 @@ def run(
 ) -> subprocess.CompletedProcess[bytes]:
     argv = [sys.executable, "-m", "dock2uni", "run", str(image), "--accel", accel]
     argv += ["--timeout", str(timeout), "--cache-dir", str(boot_ctx.cache_dir), *args]
-    return subprocess.run(
-        argv, input=stdin, capture_output=True, timeout=timeout + 60, check=False
-    )
+    return subprocess.run(argv, input=stdin, capture_output=True, timeout=timeout + 60, check=False)
 
 
 def test_without_i_stdin_is_at_end_of_file(

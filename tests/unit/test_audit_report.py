@@ -233,3 +233,20 @@ def test_an_unanalysable_main_program_is_broken_and_fails_every_gate(tmp_path: P
     jsonschema.validate(doc, _schema())
     for fmt in ("text", "markdown", "sarif"):
         assert render(report, fmt)
+
+
+def test_a_call_whose_failure_callers_expect_is_partial_with_why() -> None:
+    """The .def's audit lines turn rseq and rt_sigreturn from unsupported into partial."""
+    from dock2uni.analyse.model import SyscallUse
+
+    table = load_support_table()
+    nrs = numbers_by_name()
+    uses = tuple(SyscallUse(name=n, nr=nrs[n], callers=()) for n in ("rseq", "rt_sigreturn"))
+    report = build_report(
+        Analysis(argv=("/a",), exec_path="/a", exec_kind="elf", programs=("/a",), syscalls=uses),
+        table,
+    )
+    by = {s.name: s for s in report.syscalls}
+    assert by["rseq"].status == "partial" and "fall back" in by["rseq"].note
+    assert by["rt_sigreturn"].status == "partial" and "signal handler" in by["rt_sigreturn"].note
+    assert report.verdict == "partial" and exit_code(report, "unsupported") == 0

@@ -125,6 +125,12 @@ def build_report(
             note = entry.note or ("" if entry.level == "FULL" else entry.level.lower())
             if entry.level == "ERR":
                 note = f"fails with {entry.errno}" + (f": {entry.note}" if entry.note else "")
+        if status == "unsupported" and (how := table.audit_notes.get(use.name)) is not None:
+            # A failure its callers expect (the .def's audit line): it does not stop the
+            # program, so it counts as partial, with why in the note.
+            status = "partial"
+            why = "callers fall back" if how.kind == "fallback" else "signal-handler return"
+            note = f"{note}; {why}: {how.reason}"
         callers = use.callers[:MAX_CALLERS]
         statuses.append(
             SyscallStatus(
