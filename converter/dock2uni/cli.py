@@ -242,10 +242,11 @@ def inspect(
 ) -> None:
     """Show an image's digest, platform, command, environment, user, ports and layers
     (or, for a .uni file, what it was built from)."""
-    from dock2uni.uni import is_uni_file, read_metadata
+    from dock2uni.runsource import local_file
+    from dock2uni.uni import read_metadata
 
-    if is_uni_file(Path(source)):
-        meta = read_metadata(Path(source))
+    if (path := local_file(source)) is not None:
+        meta = read_metadata(path)
         if output_format is OutputFormat.json:
             sys.stdout.write(json.dumps(meta, indent=2, sort_keys=True) + "\n")
         else:
@@ -399,7 +400,15 @@ def convert(
 
 @app.command()
 def run(
-    image: Annotated[Path, typer.Argument(metavar="IMAGE.uni", help="Image from `convert`.")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="IMAGE.uni|SOURCE",
+            help="A file from `convert`, or any image SOURCE (converted on first use, "
+            "cached by digest). A name ending in .uni or an existing file is always local.",
+            show_default=False,
+        ),
+    ],
     args: Annotated[
         list[str] | None,
         typer.Argument(
@@ -454,21 +463,40 @@ def run(
             help="Give the guest a terminal (fds 0-2 one tty, stderr on stdout), as docker run -t.",
         ),
     ] = False,
+    platform: PlatformOpt = str(DEFAULT_PLATFORM),
+    insecure: InsecureOpt = False,
+    tls_verify: TlsVerifyOpt = "true",
+    creds: CredsOpt = None,
+    authfile: AuthfileOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
     cache_dir: CacheOpt = None,
+    max_image_size: MaxSizeOpt = None,
+    max_entries: MaxEntriesOpt = None,
 ) -> None:
-    """Boot a unikernel under QEMU; exit with the application's exit code."""
+    """Boot a unikernel under QEMU (converting an image SOURCE first, like docker run);
+    exit with the application's exit code."""
     from dock2uni.run import ACCELS, RunOptions, Stopped, run_image, stop_on_signals
 
     if accel not in ACCELS:
         raise typer.BadParameter(
             f"expected one of {', '.join(ACCELS)}, not {accel!r}", param_hint="--accel"
         )
-    ctx = make_context(
-        quiet=quiet, debug=debug, cache_dir=cache_dir, max_size=None, max_entries=None
+    from dock2uni.runsource import cached_uni, local_file
+
+    ctx, acquire_options = image_session(
+        platform=platform,
+        insecure=insecure,
+        tls_verify=tls_verify,
+        creds=creds,
+        authfile=authfile,
+        quiet=quiet,
+        debug=debug,
+        cache_dir=cache_dir,
+        max_image_size=max_image_size,
+        max_entries=max_entries,
     )
-    image = absolute(image)
+    image = local_file(source) or cached_uni(source, acquire_options, ctx)
     if initrd is None:
         candidate = image.with_name(image.name + ".cpio")
         initrd = candidate if candidate.exists() else None

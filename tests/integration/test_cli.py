@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,22 @@ def test_a_fixture_that_boots_passes_the_default_gate(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     by = {s["name"]: s for s in json.loads(proc.stdout)["syscall_details"]}
     assert by["rseq"]["status"] == "partial" and "fall back" in by["rseq"]["note"]
+
+
+@pytest.mark.parametrize("command", ["inspect", "run"])
+def test_a_missing_local_looking_image_is_not_found_at_once(command: str, tmp_path: Path) -> None:
+    """`nosuch.uni` or `./x` is a path, never a Docker Hub name to retry for seconds."""
+    for name in ("nosuch.uni", "./nosuch"):
+        started = time.monotonic()
+        proc = run_cli(command, name, cache=tmp_path / "c")
+        assert proc.returncode == 3, proc.stderr
+        assert "no such file" in proc.stderr and "--insecure" not in proc.stderr
+        assert time.monotonic() - started < 5
+
+
+def test_a_file_that_is_not_a_unikernel_gets_the_archive_hint(tmp_path: Path) -> None:
+    """`inspect image.tar` names the transport to write instead."""
+    tar = tmp_path / "image.tar"
+    tar.write_bytes(b"not an elf")
+    proc = run_cli("inspect", str(tar), cache=tmp_path / "c")
+    assert proc.returncode == 9 and f"docker-archive:{tar}" in proc.stderr
