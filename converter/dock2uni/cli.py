@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import sys
 import traceback
 from enum import StrEnum
@@ -18,11 +19,12 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from typer.exceptions import TyperException
 
 from dock2uni import __version__
 from dock2uni.acquire import AcquireOptions
 from dock2uni.context import Context, Limits, default_cache_dir
-from dock2uni.errors import EXIT_UNEXPECTED, Dock2UniError, OutputError
+from dock2uni.errors import EXIT_UNEXPECTED, EXIT_USAGE, Dock2UniError, OutputError
 from dock2uni.model import DEFAULT_PLATFORM, Platform
 
 app = typer.Typer(
@@ -476,7 +478,7 @@ def run(
 ) -> None:
     """Boot a unikernel under QEMU (converting an image SOURCE first, like docker run);
     exit with the application's exit code."""
-    from dock2uni.run import ACCELS, RunOptions, Stopped, run_image, stop_on_signals
+    from dock2uni.run import ACCELS, RunOptions, Stopped, hint_for, run_image, stop_on_signals
 
     if accel not in ACCELS:
         raise typer.BadParameter(
@@ -484,6 +486,9 @@ def run(
         )
     from dock2uni.runsource import cached_uni, local_file
 
+    # Every option is checked before the image is looked at: usage errors come first.
+    mem_bytes = parse_mem(mem) if mem else None
+    env_items = parse_env(env)
     ctx, acquire_options = image_session(
         platform=platform,
         insecure=insecure,
@@ -503,11 +508,11 @@ def run(
     else:
         initrd = absolute(initrd)
     options = RunOptions(
-        mem=parse_mem(mem) if mem else None,
+        mem=mem_bytes,
         accel=accel,
         timeout=timeout,
         cmd=tuple(args) if args else None,
-        env=parse_env(env),
+        env=env_items,
         strace=strace,
         initrd=initrd,
         tty=tty,
@@ -530,7 +535,9 @@ def run(
         raise typer.Exit(128 + stop.signum) from None
     ctx.log_debug(f"accelerator {result.accel}, {result.seconds:.3f} s, status {result.status}")
     if result.cause:
-        print(f"dock2uni: {result.cause}", file=sys.stderr)
+        print(f"dock2uni: error: {result.cause}", file=sys.stderr)
+        if (hint := hint_for(result.status)) is not None:
+            print(f"dock2uni: hint: {hint}", file=sys.stderr)
     raise typer.Exit(result.exit_code)
 
 
@@ -539,6 +546,12 @@ class AuditFormat(StrEnum):
     json = "json"
     markdown = "markdown"
     sarif = "sarif"
+
+
+class MatrixFormat(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
 
 
 class FailOn(StrEnum):
@@ -625,17 +638,13 @@ def audit(
 @app.command("support-matrix")
 def support_matrix(
     output_format: Annotated[
-        AuditFormat, typer.Option("--format", "-f", help="text, json or markdown.")
-    ] = AuditFormat.text,
+        MatrixFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = MatrixFormat.text,
 ) -> None:
     """Print the library OS's syscall support table (from shims/*/*.def)."""
     from dock2uni.audit import render_support_matrix
     from dock2uni.support import load_support_table
 
-    if output_format is AuditFormat.sarif:
-        raise typer.BadParameter(
-            "support-matrix prints text, json or markdown", param_hint="--format"
-        )
     sys.stdout.write(render_support_matrix(load_support_table(), output_format.value))
 
 
@@ -646,17 +655,34 @@ def report_error(exc: Dock2UniError) -> NoReturn:
     sys.exit(exc.exit_code)
 
 
+def report_usage_error(exc: TyperException) -> NoReturn:
+    """A bad option or argument, in the same two lines as every other error (exit 2)."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # bare `dock2uni`: the help, as before
+        print(exc.format_message(), file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    print(f"dock2uni: error: {exc.format_message()}", file=sys.stderr)
+    ctx = getattr(exc, "ctx", None)
+    where = getattr(ctx, "command_path", None) or "dock2uni"
+    print(f"dock2uni: hint: see `{where} --help` for the options.", file=sys.stderr)
+    sys.exit(getattr(exc, "exit_code", EXIT_USAGE))
+
+
 def main() -> None:
     """Console entry point: run the app and turn failures into messages and exit codes.
 
-    typer runs in standalone mode: it prints usage errors itself (exit 2) and exits
-    0 on success; our own errors propagate out of it and are reported here."""
+    typer runs in non-standalone mode, so usage errors (exit 2) come back here and are
+    printed as `dock2uni: error:` plus a hint like every other failure."""
     try:
-        app()
+        code = app(standalone_mode=False)
     except Dock2UniError as exc:
         if _state["debug"]:
             traceback.print_exc()
         report_error(exc)
+    except TyperException as exc:
+        report_usage_error(exc)
+    except (typer.Abort, KeyboardInterrupt):
+        print(file=sys.stderr)
+        sys.exit(128 + signal.SIGINT)
     except Exception as exc:
         if _state["debug"] or "--debug" in sys.argv:
             traceback.print_exc()
@@ -666,3 +692,4 @@ def main() -> None:
             file=sys.stderr,
         )
         sys.exit(EXIT_UNEXPECTED)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -136,7 +136,7 @@ class OutputError(Dock2UniError):
     """The output file cannot be written, or a .uni file is not one dock2uni wrote."""
 
     exit_code = 15
-    default_hint = "Check the output path; pass a .uni file written by `dock2uni convert`."
+    default_hint = "Check the path, its directory and their permissions, and the free space."
 
 
 class AuditGateError(Dock2UniError):

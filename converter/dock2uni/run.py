@@ -17,6 +17,7 @@ import base64
 import contextlib
 import ctypes
 import dataclasses
+import errno
 import functools
 import io
 import os
@@ -256,6 +257,36 @@ class _LogReader(threading.Thread):
             self.echo.flush()
 
 
+def errno_name(err: int) -> str:
+    """ENOEXEC rather than 8: people and search engines know the names."""
+    return errno.errorcode.get(err, f"errno {err}")
+
+
+def signal_name(sig: int) -> str:
+    try:
+        return f"{signal.Signals(sig).name} (signal {sig})"
+    except ValueError:
+        return f"signal {sig}"
+
+
+HINTS = {
+    "timeout": "Raise --timeout, or check why the program does not end (--strace logs its "
+    "syscalls).",
+    "crash": "Run it with --strace to see the syscalls before the crash; `dock2uni audit` "
+    "lists what the library OS lacks.",
+    "execfail": "Check the program name and the image's PATH (`dock2uni inspect IMAGE`).",
+    "panic": "This is a library OS bug: re-run with --strace and report the output.",
+    "reset": "This is a library OS bug: re-run with --strace and report the output.",
+    "qemu-error": "Check --mem and --accel (--accel tcg always works); --debug shows the "
+    "QEMU command line.",
+}
+
+
+def hint_for(status: str) -> str | None:
+    """What to do after a run that ended with ``status`` (None: the program's own exit)."""
+    return HINTS.get(status)
+
+
 def classify(
     lines: Sequence[str], qemu_status: int | None, timed_out: bool
 ) -> tuple[int, str, str | None]:
@@ -267,11 +298,11 @@ def classify(
             return int(m.group(1)), "exit", None
         if m := _CRASH_RE.match(line):
             sig = int(m.group(1))
-            return 128 + sig, "crash", f"application crashed: signal {sig}{m.group(2)}"
+            return 128 + sig, "crash", f"application crashed: {signal_name(sig)}{m.group(2)}"
         if m := _EXECFAIL_RE.match(line):
             err = int(m.group(1))
             code = EXIT_NOTFOUND if err == ENOENT else EXIT_NOEXEC
-            what = "not found" if err == ENOENT else f"cannot be executed (errno {err})"
+            what = "not found" if err == ENOENT else f"cannot be executed ({errno_name(err)})"
             return code, "execfail", f"program {m.group(2)} {what}"
         if m := _PANIC_RE.match(line):
             return EXIT_FAILURE, "panic", f"library OS panic: {m.group(1)}"

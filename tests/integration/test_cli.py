@@ -184,3 +184,27 @@ def test_a_file_that_is_not_a_unikernel_gets_the_archive_hint(tmp_path: Path) ->
     tar.write_bytes(b"not an elf")
     proc = run_cli("inspect", str(tar), cache=tmp_path / "c")
     assert proc.returncode == 9 and f"docker-archive:{tar}" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("inspect",),
+        ("inspect", "x", "--bogus"),
+        ("support-matrix", "--format", "sarif"),
+        ("run", "x.uni", "--mem", "lots"),
+    ],
+)
+def test_usage_errors_are_two_lines_like_every_error(args: tuple[str, ...], tmp_path: Path) -> None:
+    """Usage errors too: `dock2uni: error:` and a hint naming the command's --help, exit 2."""
+    proc = run_cli(*args, cache=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("dock2uni: error: "), proc.stderr
+    assert lines[1].startswith("dock2uni: hint: ") and "--help" in lines[1]
+
+
+def test_support_matrix_help_offers_only_what_it_prints() -> None:
+    """support-matrix --help does not offer sarif, which it would then reject."""
+    proc = subprocess.run([*D2U, "support-matrix", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "markdown" in proc.stdout and "sarif" not in proc.stdout
