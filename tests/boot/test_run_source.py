@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,3 +30,28 @@ def test_run_of_an_oci_source_converts_once_then_boots(
     assert (second.returncode, second.stdout) == (5, "42\n"), second.stderr
     assert "for its first run" not in second.stderr
     assert list((cache / "run").glob("*.uni")) == cached
+
+
+def test_a_relative_cache_directory_converts_and_runs(
+    tmp_path: Path, accel: str, boot_timeout: float
+) -> None:
+    """`convert --cache-dir cb` and `run` with DOCK2UNI_CACHE=rc1 work from the directory
+    they are given in (both failed with exit 14, "rootfs.S: file not found", before)."""
+    env = dict(os.environ)
+    env.pop("DOCK2UNI_CACHE", None)
+    d2u = [sys.executable, "-m", "dock2uni"]
+    source = f"oci:{fixture_layout('busybox')}"
+    made = subprocess.run(
+        [*d2u, "convert", source, "-o", "bb.uni", "--cache-dir", "cb"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    for image in ("bb.uni", source):
+        ran = subprocess.run(
+            [*d2u, "run", image, "--accel", accel, "--timeout", str(boot_timeout), "--",
+             "echo", "hi"],
+            capture_output=True, text=True, cwd=tmp_path, env={**env, "DOCK2UNI_CACHE": "rc1"},
+            timeout=600, check=False,
+        )  # fmt: skip
+        assert (ran.returncode, ran.stdout) == (0, "hi\n"), ran.stderr
+    assert (tmp_path / "cb").is_dir() and (tmp_path / "rc1" / "run").is_dir()
