@@ -250,7 +250,9 @@ def inspect(
     if (path := local_file(source)) is not None:
         meta = read_metadata(path)
         if output_format is OutputFormat.json:
-            sys.stdout.write(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+            from dock2uni.convert_report import metadata_json
+
+            sys.stdout.write(json.dumps(metadata_json(meta), indent=2) + "\n")
         else:
             from dock2uni.convert_report import metadata_text
 

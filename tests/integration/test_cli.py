@@ -208,3 +208,23 @@ def test_support_matrix_help_offers_only_what_it_prints() -> None:
     """support-matrix --help does not offer sarif, which it would then reject."""
     proc = subprocess.run([*D2U, "support-matrix", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "markdown" in proc.stdout and "sarif" not in proc.stdout
+
+
+def test_every_json_output_has_one_schema_version(layout: Path, tmp_path: Path) -> None:
+    """inspect, audit and support-matrix: `schema_version` first and once, `volatile` listing
+    keys present in the document (convert and inspect IMAGE.uni: tests/boot)."""
+    glibc = fixture_layout("hello-static-glibc")
+    outputs = {
+        "inspect": run_cli("inspect", f"oci:{layout}", "-f", "json", cache=tmp_path),
+        "audit": run_cli("audit", f"oci:{glibc}", "-f", "json", cache=tmp_path),
+        "support-matrix": subprocess.run(
+            [*D2U, "support-matrix", "-f", "json"], capture_output=True, text=True, check=False
+        ),
+    }
+    for name, proc in outputs.items():
+        assert proc.returncode == 0, (name, proc.stderr)
+        doc = json.loads(proc.stdout)
+        assert next(iter(doc)) == "schema_version" and doc["schema_version"] == 1, name
+        assert "schemaVersion" not in proc.stdout, name
+        assert set(doc["volatile"]) <= set(doc), name
+    assert json.loads(outputs["audit"].stdout)["volatile"] == ["timings"]
