@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dock2uni.acquire import AcquireOptions, acquire
+from dock2uni.activity import activity
 from dock2uni.analyse import analyse
 from dock2uni.analyse.model import Analysis
 from dock2uni.context import Context
@@ -86,7 +87,9 @@ def convert_inspected(
 ) -> tuple[Plan, LinkResult]:
     """analyse -> plan -> link + package, for an image already inspected."""
     image = inspected.unpacked.image
-    syscalls, complete, reason = planned_syscalls(analyse(inspected.unpacked, inspected.spec, ctx))
+    with activity(ctx, f"analysing {inspected.spec.exec_path or 'the entrypoint'}"):
+        analysis = analyse(inspected.unpacked, inspected.spec, ctx)
+    syscalls, complete, reason = planned_syscalls(analysis)
     the_plan = plan(
         inspected.spec,
         load_support_table(),

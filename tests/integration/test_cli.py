@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -228,3 +229,36 @@ def test_every_json_output_has_one_schema_version(layout: Path, tmp_path: Path) 
         assert "schemaVersion" not in proc.stdout, name
         assert set(doc["volatile"]) <= set(doc), name
     assert json.loads(outputs["audit"].stdout)["volatile"] == ["timings"]
+
+
+def test_the_analysis_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
+    """On a terminal, audit shows what it analyses while it does; on a pipe, nothing."""
+    layout = fixture_layout("hello-static-glibc")
+    args = [*D2U, "audit", f"oci:{layout}", "--cache-dir", str(tmp_path), "--fail-on", "never"]
+    leader, follower = os.openpty()
+    seen = bytearray()
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal's other side is closed
+                return
+            if not chunk:
+                return
+            seen.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        proc = subprocess.run(
+            args, stdout=subprocess.DEVNULL, stderr=follower, timeout=300, check=False
+        )
+    finally:
+        os.close(follower)
+        reader.join(timeout=10)
+        os.close(leader)
+    assert proc.returncode == 0
+    assert b"analysing /usr/local/bin/hello" in seen
+    piped = run_cli("audit", f"oci:{layout}", "--fail-on", "never", cache=tmp_path)
+    assert "analysing" not in piped.stderr
