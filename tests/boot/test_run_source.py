@@ -10,6 +10,10 @@ from pathlib import Path
 import pytest
 from fixtures.build import fixture_layout
 
+from dock2uni.acquire import AcquireOptions
+from dock2uni.context import Context
+from dock2uni.pipeline import convert_image
+
 pytestmark = pytest.mark.boot
 
 
@@ -55,3 +59,19 @@ def test_a_relative_cache_directory_converts_and_runs(
         )  # fmt: skip
         assert (ran.returncode, ran.stdout) == (0, "hi\n"), ran.stderr
     assert (tmp_path / "cb").is_dir() and (tmp_path / "rc1" / "run").is_dir()
+
+
+def test_an_initrd_image_without_its_cpio_names_the_missing_file(
+    tmp_path: Path, boot_ctx: Context
+) -> None:
+    """convert --initrd, then lose the .cpio: run says which file is missing (it booted an
+    empty filesystem and reported "program not found", 127, before)."""
+    uni = tmp_path / "bb.uni"
+    source = f"oci:{fixture_layout('busybox')}:latest"
+    convert_image(source, uni, AcquireOptions(), boot_ctx, separate_initrd=True)
+    cpio = tmp_path / "bb.uni.cpio"
+    cpio.unlink()
+    argv = [sys.executable, "-m", "dock2uni", "run", str(uni), "--accel", "tcg", "--", "true"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 125, proc.stderr
+    assert str(cpio) in proc.stderr and "dock2uni: hint:" in proc.stderr
