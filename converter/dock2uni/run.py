@@ -447,8 +447,9 @@ def _pump(
     timeout: float | None,
     t0: float,
 ) -> bool:
-    """Copy QEMU's output pipes (fd -> sink) until all are closed; kill QEMU at the
-    deadline. True if timed out. QEMU's stdout (COM1) comes first: its end is QEMU's."""
+    """Copy QEMU's output pipes (fd -> sink: COM1 on QEMU's stdout, COM3 on a pipe of its
+    own) until QEMU has closed them all by exiting; kill QEMU at the deadline. True if
+    timed out."""
     sinks = dict(outputs)
     deadline = None if timeout is None else t0 + timeout
     while sinks:
