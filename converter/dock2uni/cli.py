@@ -534,6 +534,8 @@ def run(
         # The guest and its QEMU are gone (boot's cleanup ran); exit as a shell reports a
         # command killed by that signal, as `docker run` does.
         ctx.log_debug(f"stopped by {stop}")
+        if stop.signum == signal.SIGPIPE:  # nobody reads stdout: do not flush into it again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise typer.Exit(128 + stop.signum) from None
     ctx.log_debug(f"accelerator {result.accel}, {result.seconds:.3f} s, status {result.status}")
     if result.cause:

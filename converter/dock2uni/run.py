@@ -172,7 +172,8 @@ def _die_with(parent: int) -> None:
 
 
 class Stopped(Exception):
-    """`dock2uni run` got SIGTERM, SIGHUP or SIGINT; the guest was stopped."""
+    """`dock2uni run` got SIGTERM, SIGHUP or SIGINT, or its output was closed (SIGPIPE);
+    the guest was stopped."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
@@ -463,8 +464,17 @@ def _pump(
             if not chunk:  # QEMU closed it: it has exited
                 del sinks[fd]
                 continue
-            sinks[fd].write(chunk)
-            sinks[fd].flush()
+            try:
+                sinks[fd].write(chunk)
+                sinks[fd].flush()
+            except BrokenPipeError:
+                # The reader went away (`| head`): stop as a program killed by SIGPIPE.
+                raise Stopped(signal.SIGPIPE) from None
+            except OSError as exc:
+                raise RunError(
+                    f"cannot write the guest's output: {errno_name(exc.errno or 0)}",
+                    hint="Check where stdout and stderr go (a full disk, a closed file).",
+                ) from None
     return False
 
 

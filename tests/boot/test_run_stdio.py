@@ -94,3 +94,22 @@ def test_python_with_i_and_without_t_prints_no_prompt(
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == b"42 False False\n"
     assert b">>>" not in proc.stderr and b"Python 3" not in proc.stderr
+
+
+def test_a_closed_stdout_stops_the_guest_like_sigpipe(
+    images: dict[str, Path], boot_ctx: Context, accel: str, boot_timeout: float
+) -> None:
+    """`dock2uni run ... | head -1`: when the reader goes away the guest is stopped and run
+    exits 141 (128+SIGPIPE) without a traceback, as a native program killed by SIGPIPE."""
+    bb = uni(images, "busybox", boot_ctx)
+    argv = [sys.executable, "-m", "dock2uni", "run", str(bb), "--accel", accel]
+    argv += ["--timeout", str(boot_timeout), "--cache-dir", str(boot_ctx.cache_dir)]
+    argv += ["--", "sh", "-c", "while :; do echo line; done"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline() == b"line\n"
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 141
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert b"Traceback" not in err and b"internal error" not in err
