@@ -503,24 +503,26 @@ def run(
         max_image_size=max_image_size,
         max_entries=max_entries,
     )
-    image = local_file(source) or cached_uni(source, acquire_options, ctx)
-    if initrd is None:
-        candidate = image.with_name(image.name + ".cpio")
-        initrd = candidate if candidate.exists() else None
-    else:
-        initrd = absolute(initrd)
-    options = RunOptions(
-        mem=mem_bytes,
-        accel=accel,
-        timeout=timeout,
-        cmd=tuple(args) if args else None,
-        env=env_items,
-        strace=strace,
-        initrd=initrd,
-        tty=tty,
-    )
     try:
+        # A signal during the first run's conversion stops it cleanly too (no partial
+        # image is left in the cache).
         with stop_on_signals():
+            image = local_file(source) or cached_uni(source, acquire_options, ctx)
+            if initrd is None:
+                candidate = image.with_name(image.name + ".cpio")
+                initrd = candidate if candidate.exists() else None
+            else:
+                initrd = absolute(initrd)
+            options = RunOptions(
+                mem=mem_bytes,
+                accel=accel,
+                timeout=timeout,
+                cmd=tuple(args) if args else None,
+                env=env_items,
+                strace=strace,
+                initrd=initrd,
+                tty=tty,
+            )
             result = run_image(
                 image,
                 options,
@@ -531,8 +533,8 @@ def run(
                 guest_stderr=sys.stderr.buffer,
             )
     except Stopped as stop:
-        # The guest and its QEMU are gone (boot's cleanup ran); exit as a shell reports a
-        # command killed by that signal, as `docker run` does.
+        # The guest and its QEMU are gone (boot's cleanup ran), or never started; exit as
+        # a shell reports a command killed by that signal, as `docker run` does.
         ctx.log_debug(f"stopped by {stop}")
         if stop.signum == signal.SIGPIPE:  # nobody reads stdout: do not flush into it again
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
