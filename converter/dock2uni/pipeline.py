@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dock2uni.acquire import AcquireOptions, acquire
+from dock2uni.activity import activity
 from dock2uni.analyse import analyse
 from dock2uni.analyse.model import Analysis
 from dock2uni.context import Context
@@ -70,8 +71,25 @@ def convert_image(
 ) -> tuple[Inspected, Plan, LinkResult]:
     """acquire -> unpack -> run spec -> analyse -> plan -> link + package."""
     inspected = inspect_image(source_text, options, ctx, overrides)
+    the_plan, linked = convert_inspected(
+        inspected, output, ctx, rootfs_policy=rootfs_policy, separate_initrd=separate_initrd
+    )
+    return inspected, the_plan, linked
+
+
+def convert_inspected(
+    inspected: Inspected,
+    output: Path,
+    ctx: Context,
+    *,
+    rootfs_policy: str = "default",
+    separate_initrd: bool = False,
+) -> tuple[Plan, LinkResult]:
+    """analyse -> plan -> link + package, for an image already inspected."""
     image = inspected.unpacked.image
-    syscalls, complete, reason = planned_syscalls(analyse(inspected.unpacked, inspected.spec, ctx))
+    with activity(ctx, f"analysing {inspected.spec.exec_path or 'the entrypoint'}"):
+        analysis = analyse(inspected.unpacked, inspected.spec, ctx)
+    syscalls, complete, reason = planned_syscalls(analysis)
     the_plan = plan(
         inspected.spec,
         load_support_table(),
@@ -88,4 +106,4 @@ def convert_image(
             f"library OS lacks ({shown}); `dock2uni audit` says who calls them"
         )
     linked = link_image(inspected.unpacked, the_plan, output, ctx, separate_initrd=separate_initrd)
-    return inspected, the_plan, linked
+    return the_plan, linked

@@ -115,6 +115,18 @@ def read_docker_archive(
                 "which this archive does not have",
                 hint="Name the image by its tag instead: docker-archive:PATH:REPO:TAG.",
             )
+        if "index.json" in index.members and (tag := _tag_at(index, source_index, ctx)):
+            # The same image as when picked by its tag, so the same manifest and digest:
+            # the one index.json lists, not one synthesised from manifest.json.
+            return resolve_layout(
+                ArchiveStore(index),
+                ref=tag,
+                matcher=docker_ref_matches,
+                options=options,
+                source_name=source_name,
+                transport=transport,
+                ctx=ctx,
+            )
         return _read_legacy(
             index,
             ref=None,
@@ -142,6 +154,17 @@ def read_docker_archive(
 
 
 # ------------------------------------------------------------------ legacy format
+
+
+def _tag_at(index: TarIndex, source_index: int, ctx: Context) -> str | None:
+    """The first tag of manifest.json's entry ``@source_index``, if it has one."""
+    member = index.regular("manifest.json")
+    assert member is not None
+    entries = _parse_manifest_json(
+        index.read(member, limit=ctx.limits.max_json_bytes), what=index.what
+    )
+    return _select_legacy(entries, None, what=index.what, source_index=source_index)[1]
+
 
 _SOURCE_INDEX = re.compile(r"@([0-9]{1,6})")
 

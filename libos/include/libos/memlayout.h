@@ -64,6 +64,7 @@
 /* x86 I/O ports. */
 #define COM1_PORT 0x3f8
 #define COM2_PORT 0x2f8
+#define COM3_PORT 0x3e8 /* the application's stderr without a tty (docs/console-protocol.md) */
 #define DEBUG_EXIT_PORT 0xf4
 #define PIT_CH0_PORT 0x40
 #define PIT_CMD_PORT 0x43
