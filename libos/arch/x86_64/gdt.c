@@ -33,11 +33,15 @@ struct descriptor_ptr {
 void gdt_init(void)
 {
     /* Index order fixed by SYSCALL/SYSRET (STAR in syscall.c): kernel CS, kernel DS,
-     * user CS32 (unused, SYSRET base), user DS, user CS64, then the TSS. */
+     * the SYSRET base slot, user DS, user CS64, then the TSS. The base slot would be
+     * the 32-bit user code segment; it stays a null descriptor: with no 32-bit code
+     * segment a program cannot enter compatibility mode (where SYSCALL goes through
+     * CSTAR without a stack switch), and a far jump to 0x1b faults (SIGSEGV). SYSRET
+     * to 64-bit code never reads the slot. */
     gdt[0] = 0;
     gdt[SEL_KERNEL_CS >> 3] = 0x00af9a000000ffff; /* present, DPL 0, code, L=1 */
     gdt[SEL_KERNEL_DS >> 3] = 0x00cf92000000ffff; /* present, DPL 0, data, writable */
-    gdt[SEL_USER_CS32 >> 3] = 0x00cffa000000ffff; /* present, DPL 3, code, D=1 */
+    gdt[SEL_USER_CS32 >> 3] = 0;                  /* no 32-bit user code (see above) */
     gdt[SEL_USER_DS >> 3] = 0x00cff2000000ffff;   /* present, DPL 3, data, writable */
     gdt[SEL_USER_CS >> 3] = 0x00affa000000ffff;   /* present, DPL 3, code, L=1 */
 

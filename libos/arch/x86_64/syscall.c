@@ -26,6 +26,14 @@ void syscall_init(void)
     wrmsr(MSR_STAR, ((u64)SEL_USER_CS32 << 48) | ((u64)SEL_KERNEL_CS << 32));
     /* LSTAR: the 64-bit SYSCALL entry point. */
     wrmsr(MSR_LSTAR, (u64)syscall_entry);
+    /* CSTAR: SYSCALL from compatibility mode (AMD and TCG; Intel raises #UD). No
+     * 32-bit code segment exists (gdt.c), but should a program reach it anyway it
+     * must not run ring 0 at address 0 on its own stack: the entry kills it. */
+    wrmsr(MSR_CSTAR, (u64)compat_syscall_entry);
+    /* SYSENTER_CS 0: SYSENTER raises #GP (a SIGSEGV for the program). */
+    wrmsr(MSR_SYSENTER_CS, 0);
+    wrmsr(MSR_SYSENTER_ESP, 0);
+    wrmsr(MSR_SYSENTER_EIP, 0);
     /* FMASK: flags cleared on entry. IF off until we are on the kernel stack; TF,
      * DF, AC, NT and IOPL off so the kernel starts in a known state (as Linux). */
     wrmsr(MSR_FMASK, RFLAGS_IF | RFLAGS_TF | RFLAGS_DF | RFLAGS_AC | RFLAGS_NT | RFLAGS_IOPL);

@@ -87,6 +87,11 @@ static __noreturn void user_fault(const struct regs *r, int sig, u64 addr, const
     signal_fatal(sig, addr, r->rip, cause);
 }
 
+__noreturn void compat_syscall_fault(struct regs *r)
+{
+    user_fault(r, SIGSEGV, r->rip, "compat-syscall");
+}
+
 static void page_fault(struct regs *r)
 {
     u64 addr = read_cr2();
