@@ -10,6 +10,7 @@ void tss_set_rsp0(u64 top);
 
 /* vectors.S / syscall_entry.S / uaccess.S symbols. */
 extern char uaccess_begin[], uaccess_end[], uaccess_fault[];
+extern u8 uaccess_smap; /* 1: the copies bracket user accesses with stac/clac */
 void syscall_entry(void);
 void compat_syscall_entry(void);
 __noreturn void compat_syscall_fault(struct regs *r);

@@ -35,14 +35,18 @@
 #define CR0_TS (1ul << 3)
 #define CR0_NE (1ul << 5)
 #define CR0_WP (1ul << 16)
+#define CR0_AM (1ul << 18)
 #define CR0_PG (1ul << 31)
 
 #define CR4_PAE (1ul << 5)
 #define CR4_PGE (1ul << 7)
+#define CR4_UMIP (1ul << 11)
 #define CR4_OSFXSR (1ul << 9)
 #define CR4_OSXMMEXCPT (1ul << 10)
 #define CR4_FSGSBASE (1ul << 16)
 #define CR4_OSXSAVE (1ul << 18)
+#define CR4_SMEP (1ul << 20)
+#define CR4_SMAP (1ul << 21)
 
 #define RFLAGS_IF (1ul << 9)
 
