@@ -494,6 +494,20 @@ long uvm_handle_fault(u64 addr, u64 error)
     return 0;
 }
 
+u64 uvm_accessible(u64 addr, u64 len, bool write)
+{
+    u64 end = addr + len, at = addr;
+    if (end < addr || end > USER_TOP)
+        return 0;
+    while (at < end) {
+        struct vma *v = find_vma(at);
+        if (!v || (write ? !(v->prot & PROT_WRITE) : v->prot == PROT_NONE))
+            break;
+        at = v->end;
+    }
+    return MIN(at, end) - addr;
+}
+
 bool uvm_range_ok(u64 addr, u64 len, int prot)
 {
     if (addr + len < addr || addr + len > USER_TOP)
