@@ -9,6 +9,7 @@
  * (natively where Linux gives the same verdict, and booted).
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -135,6 +136,33 @@ static void last_page_map(void)
     ((void (*)(void))(p + 4096 - sizeof(code)))();
 }
 
+/* Fill the RAM file system until writes fail, then split one mapping page by page
+ * until that fails too (issue #15 finding 4: this used to panic the kernel after
+ * about 4,000 splits), then touch fresh memory: the verdict is Linux's errnos and
+ * then the out-of-memory kill (SIGKILL), never a panic. Guest only: natively it
+ * would fill the host's disk. */
+static void fill_ram_then_split(void)
+{
+    static char chunk[1 << 16];
+    memset(chunk, 0x77, sizeof(chunk));
+    FILE *f = fopen("/fill.bin", "w");
+    int fd = f ? fileno(f) : -1;
+    long n;
+    while ((n = write(fd, chunk, sizeof(chunk))) > 0)
+        ;
+    printf("fill: %s\n", n < 0 ? strerror(errno) : "short");
+    size_t pages = 140000, i;
+    unsigned char *p = mmap(NULL, pages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    for (i = 0; i < pages; i += 2)
+        if (mprotect(p + i * 4096, 4096, PROT_READ) != 0)
+            break;
+    printf("split: %s\n", i < pages ? strerror(errno) : "no limit");
+    munmap(p, pages * 4096);
+    unsigned char *q = mmap(NULL, 1ul << 30, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    for (size_t off = 0; q != MAP_FAILED && off < (1ul << 30); off += 4096)
+        q[off] = 1; /* more than the guest has: the out-of-memory kill */
+}
+
 struct probe {
     const char *name;
     void (*run)(void);
@@ -218,6 +246,7 @@ static void p_syscall_bad_rsp(void) { syscall_bad_rsp(); }
 static void p_syscall_kernel_rsp(void) { syscall_kernel_rsp(); }
 static void p_single_step(void) { single_step_syscall(); }
 static void p_last_page(void) { last_page_map(); }
+static void p_fill_ram(void) { fill_ram_then_split(); }
 
 static const struct probe probes[] = {
     {"compat_syscall", p_compat_syscall},
@@ -287,6 +316,7 @@ static const struct probe probes[] = {
     {"syscall_kernel_rsp", p_syscall_kernel_rsp},
     {"single_step", p_single_step},
     {"last_page", p_last_page},
+    {"fill_ram_then_split", p_fill_ram},
 };
 
 int main(int argc, char **argv)
