@@ -1,4 +1,4 @@
-"""The batched probe programs (tests/guest/attack_*.c with PASS/FAIL cases): natively first, then booted, same verdicts.
+"""The batched probe programs (tests/guest/attack_*.c): natively first, then booted, same verdicts.
 
 Each case is one verdict (Linux's errno, a short count, or "the kernel still works
 after it"); many cases share one boot. The trap-path probes, which end the program,

@@ -1,4 +1,4 @@
-"""The trap-path probe suite (tests/guest/attack_trap.c): each hostile probe kills the program, never the kernel.
+"""The trap-path probes (tests/guest/attack_trap.c): each kills the program, never the kernel.
 
 One .uni holds the probe program; each case boots it once with the case name as its
 argument (a killed program ends the VM, so cases cannot share a boot). Natively
@@ -21,7 +21,9 @@ pytestmark = pytest.mark.boot
 
 
 @pytest.fixture(scope="module")
-def attack_uni(guest_source: str, boot_ctx: Context, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def attack_uni(
+    guest_source: str, boot_ctx: Context, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     uni = tmp_path_factory.mktemp("attack") / "attack_trap.uni"
     convert_guest(guest_source, "/guest/glibc/attack_trap", uni, boot_ctx)
     return uni
@@ -41,13 +43,18 @@ def test_trap_probe(case: str, guest_root: Path, attack_uni: Path, boot: object)
     native = None
     if verdict.native is not None:
         native = subprocess.run(
-            ["./attack_trap", case], cwd=guest_root / "guest" / "glibc", capture_output=True, timeout=60
+            ["./attack_trap", case],
+            cwd=guest_root / "guest" / "glibc",
+            capture_output=True,
+            timeout=60,
         )
         assert native.returncode == -verdict.native, native.stdout.decode()
 
     booted: Booted = boot(attack_uni, cmd=(case,))  # type: ignore[operator]
     log = "\n".join(booted.result.log)
-    assert "D2U:PANIC" not in log and "kernel " not in log.split("application fault")[0], booted.describe()
+    assert "D2U:PANIC" not in log and "kernel " not in log.split("application fault")[0], (
+        booted.describe()
+    )
     if verdict.umip and "UMIP: not available" in log:
         pytest.skip("this CPU has no UMIP: descriptor-table reads cannot be refused")
     if SURVIVES in verdict.guest and booted.result.status == "exit":
@@ -59,4 +66,6 @@ def test_trap_probe(case: str, guest_root: Path, attack_uni: Path, boot: object)
     if native is not None:
         assert booted.stdout == native.stdout, booted.describe()
     if case == "fill_ram_then_split":
-        assert b"fill: No space left on device\nsplit: Cannot allocate memory\n" in booted.stdout, booted.describe()
+        assert b"fill: No space left on device\nsplit: Cannot allocate memory\n" in booted.stdout, (
+            booted.describe()
+        )
