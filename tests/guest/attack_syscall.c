@@ -208,6 +208,43 @@ static void test_sendfile(void)
     unlink("attack_sendfile.tmp");
 }
 
+/* Ring-3 iretq and far return to the program's own selectors are legitimate and must
+ * work (QEMU's TCG faults on them with SMAP on, which the kernel therefore avoids). */
+static int iret_to_self(void)
+{
+    uint64_t done = 0;
+    __asm__ volatile("movq %%ss, %%rax\n\t"
+                     "pushq %%rax\n\t"
+                     "leaq 8(%%rsp), %%rax\n\t"
+                     "pushq %%rax\n\t"
+                     "pushfq\n\t"
+                     "movq %%cs, %%rax\n\t"
+                     "pushq %%rax\n\t"
+                     "leaq 1f(%%rip), %%rax\n\t"
+                     "pushq %%rax\n\t"
+                     "iretq\n"
+                     "1: movq $1, %0"
+                     : "=r"(done)
+                     :
+                     : "rax", "memory", "cc");
+    return done == 1;
+}
+
+static int lret_to_self(void)
+{
+    uint64_t done = 0;
+    __asm__ volatile("movq %%cs, %%rax\n\t"
+                     "pushq %%rax\n\t"
+                     "leaq 1f(%%rip), %%rax\n\t"
+                     "pushq %%rax\n\t"
+                     "lretq\n"
+                     "1: movq $1, %0"
+                     : "=r"(done)
+                     :
+                     : "rax", "memory");
+    return done == 1;
+}
+
 int main(void)
 {
     guest_begin();
@@ -222,5 +259,7 @@ int main(void)
     test_short_counts();
     test_getcwd_deep();
     test_sendfile();
+    CHECK("iretq_to_self_returns", iret_to_self());
+    CHECK("lretq_to_self_returns", lret_to_self());
     return guest_finish();
 }

@@ -49,6 +49,12 @@ static void probe(void)
 void cpu_init(void)
 {
     probe();
+    /* QEMU's TCG (7.2 at least) pops the frame of a ring-3 iretq or far return with
+     * supervisor rights, so with SMAP on those instructions fault in programs that use
+     * them legitimately: no SMAP under TCG (logged below as missing). */
+    bool tcg = strcmp(cpu_features.hv_sig, "TCGTCGTCGTCG") == 0;
+    if (tcg)
+        cpu_features.smap = false;
 
     /* CR0: MP+NE for native x87 error reporting (#MF, not IRQ13), WP so the kernel
      * honours read-only pages; AM so a program that sets RFLAGS.AC gets alignment
@@ -97,7 +103,8 @@ void cpu_init(void)
         cpu_features.xcr0 = xcr0;
     }
     if (!cpu_features.smep || !cpu_features.smap || !cpu_features.umip || !cpu_features.nx)
-        kinfo("cpu: without%s%s%s%s (this CPU model lacks them): fewer protections against the program",
+        kinfo("cpu: without%s%s%s%s (%s): fewer protections against the program",
               cpu_features.smep ? "" : " SMEP", cpu_features.smap ? "" : " SMAP",
-              cpu_features.umip ? "" : " UMIP", cpu_features.nx ? "" : " NX");
+              cpu_features.umip ? "" : " UMIP", cpu_features.nx ? "" : " NX",
+              tcg ? "QEMU TCG: SMAP breaks its ring-3 iretq" : "this CPU model lacks them");
 }
