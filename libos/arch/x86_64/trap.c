@@ -41,6 +41,8 @@ static const char *const exception_names[32] = {
 
 static const char *exception_name(u64 v)
 {
+    if (v == REGS_VECTOR_SYSCALL)
+        return "compat-mode-syscall"; /* the only syscall frame that reaches a fault report */
     return v < 32 && exception_names[v] ? exception_names[v] : "exception";
 }
 
