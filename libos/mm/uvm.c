@@ -396,7 +396,7 @@ long uvm_remap(u64 old, u64 old_len, u64 new_len, bool may_move, u64 fixed)
             return -ENOMEM;
         return (long)old;
     }
-    if (!fixed && old + old_len == v->end && new_len <= USER_MMAP_TOP - old &&
+    if (!fixed && old + old_len == v->end && old < USER_MMAP_TOP && new_len <= USER_MMAP_TOP - old &&
         range_free(v->end, old + new_len)) {
         v->end = old + new_len;
         return (long)old;
