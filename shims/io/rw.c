@@ -64,7 +64,7 @@ long sys_pwrite64(const struct shim_args *a)
     struct file *f;
     u64 buf, n;
     long r = rw_args(a, &f, &buf, &n, false);
-    if (!r && !offset_ok(arg_u64(a, 3), MIN(arg_u64(a, 2), MAX_RW_COUNT)))
+    if (!r && !offset_ok(arg_u64(a, 3), arg_u64(a, 2)))
         return -EINVAL;
     return r ? r : vfs_pwrite(f, (const void *)buf, n, arg_u64(a, 3));
 }
