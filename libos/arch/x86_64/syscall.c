@@ -2,6 +2,7 @@
 /* syscall.c: SYSCALL MSRs, the per-CPU block, and the first entry into ring 3. */
 #include <libos/cpu.h>
 #include <libos/memlayout.h>
+#include <libos/signal.h>
 #include <libos/string.h>
 #include <libos/x86.h>
 
@@ -67,6 +68,10 @@ void cpu_set_user_gs(u64 base)
 
 __noreturn void cpu_enter_user(u64 rip, u64 rsp)
 {
+    /* An entry point outside user space (a hostile ELF) would make IRETQ fault in
+     * ring 0: the program dies as it would on its first instruction fetch. */
+    if (rip >= USER_MAP_TOP)
+        signal_fatal(SIGSEGV, rip, rip, "entry-outside-user-space");
     struct regs *f = (struct regs *)(percpu.kstack_top - sizeof(struct regs));
     memset(f, 0, sizeof(*f)); /* every GPR 0: %rdx = 0 is the atexit pointer for _start */
     f->rip = rip;
