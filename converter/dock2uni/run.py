@@ -289,6 +289,29 @@ def hint_for(status: str) -> str | None:
     return HINTS.get(status)
 
 
+def _marker(line: str) -> tuple[int, str, str | None, int] | None:
+    """(exit code, status, cause, value written to isa-debug-exit) of a marker line."""
+    if m := _EXIT_RE.match(line):
+        code = int(m.group(1))
+        return code, "exit", None, code
+    if m := _CRASH_RE.match(line):
+        sig = int(m.group(1))
+        return 128 + sig, "crash", f"application crashed: {signal_name(sig)}{m.group(2)}", 128 + sig
+    if m := _EXECFAIL_RE.match(line):
+        err = int(m.group(1))
+        code = EXIT_NOTFOUND if err == ENOENT else EXIT_NOEXEC
+        what = "not found" if err == ENOENT else f"cannot be executed ({errno_name(err)})"
+        return code, "execfail", f"program {m.group(2)} {what}", code
+    if m := _PANIC_RE.match(line):
+        return EXIT_FAILURE, "panic", f"library OS panic: {m.group(1)}", EXIT_FAILURE
+    return None
+
+
+def _debug_exit_status(value: int) -> int:
+    """QEMU's exit status after the guest writes value to isa-debug-exit."""
+    return ((value << 1) | 1) & 0xFF
+
+
 def classify(
     lines: Sequence[str], qemu_status: int | None, timed_out: bool
 ) -> tuple[int, str, str | None]:
@@ -296,18 +319,12 @@ def classify(
     if timed_out:
         return EXIT_TIMEOUT, "timeout", "the guest was still running at --timeout and was stopped"
     for line in reversed(lines):
-        if m := _EXIT_RE.match(line):
-            return int(m.group(1)), "exit", None
-        if m := _CRASH_RE.match(line):
-            sig = int(m.group(1))
-            return 128 + sig, "crash", f"application crashed: {signal_name(sig)}{m.group(2)}"
-        if m := _EXECFAIL_RE.match(line):
-            err = int(m.group(1))
-            code = EXIT_NOTFOUND if err == ENOENT else EXIT_NOEXEC
-            what = "not found" if err == ENOENT else f"cannot be executed ({errno_name(err)})"
-            return code, "execfail", f"program {m.group(2)} {what}"
-        if m := _PANIC_RE.match(line):
-            return EXIT_FAILURE, "panic", f"library OS panic: {m.group(1)}"
+        marker = _marker(line)
+        # Only the kernel reaches isa-debug-exit: a marker counts when QEMU's status
+        # is the value the kernel writes after it, so a forged line followed by a
+        # reset (status 0) or another ending is not believed (docs/console-protocol.md).
+        if marker is not None and _debug_exit_status(marker[3]) == qemu_status:
+            return marker[0], marker[1], marker[2]
     if qemu_status == 0:
         return (
             EXIT_FAILURE,
