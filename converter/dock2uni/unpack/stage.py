@@ -79,8 +79,9 @@ class _Files:
         return self.store.put(cast(BinaryIO, reader.data), size)
 
     def all_present(self, changes: list[Change]) -> bool:
-        wanted = {c.digest for c in changes if c.kind == tarstream.FILE}
-        return all(self.store.has(d) for d in wanted)
+        # with the size: a loose file of another size is damaged and counts as absent
+        wanted = {c.digest: c.size for c in changes if c.kind == tarstream.FILE}
+        return all(self.store.has(d, size) for d, size in wanted.items())
 
 
 class _Unpacker:
