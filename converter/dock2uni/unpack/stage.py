@@ -189,7 +189,12 @@ class _Unpacker:
             self.ctx.log_debug(f"{what}: cannot cache its changeset: {exc}")
         # One pack file per layer for its small files (see fs/store.py), published
         # before the changeset that names them.
-        self.store.begin_pack()
+        try:
+            self.store.begin_pack()  # an OutputError here (a planted packs/) discards the log
+        except BaseException:
+            if log is not None:
+                log.discard()
+            raise
         try:
             with (
                 self.ctx.progress(desc=what, total=layer.descriptor.size) as bar,
