@@ -245,6 +245,11 @@ def parse_layers_and_config(
         raise InvalidImageError(f"{what}: 'layers' is not a list")
     if not raw_layers:
         raise InvalidImageError(f"{what}: the image has no layers, so no filesystem")
+    if len(raw_layers) > ctx.limits.max_layers:
+        raise LimitExceededError(
+            f"{what}: {len(raw_layers)} layers (limit {ctx.limits.max_layers})",
+            hint="Docker itself refuses images of more than 125 layers; do not use this one.",
+        )
     layers = []
     for i, raw in enumerate(raw_layers):
         desc = parse_descriptor(raw, what=f"{what} layers[{i}]", ctx=ctx)
