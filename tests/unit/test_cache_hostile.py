@@ -8,6 +8,7 @@ files or damage in that cache the way an attacker or a broken disk would.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -16,9 +17,11 @@ import pytest
 from fixtures.ocibuild import Image, Layer, write_layout
 
 from dock2uni.acquire import AcquireOptions
+from dock2uni.acquire.blobcache import BlobCache
 from dock2uni.context import Context, Limits
 from dock2uni.errors import OutputError
 from dock2uni.fs.tree import FileNode
+from dock2uni.model import Descriptor
 from dock2uni.pipeline import convert_image, inspect_image
 from dock2uni.unpack.cache import LayerCache
 
@@ -221,3 +224,27 @@ def test_a_cache_path_with_quotes_or_newlines_links(
     """Finding 9: the rootfs is included by a relative name, not the cache path."""
     source = layout_with(tmp_path, program)
     assert BIG in convert(source, tmp_path / name, tmp_path / "out.uni")
+
+
+@pytest.mark.parametrize("planted", ["blobs", "blobs/sha256"])
+def test_the_blob_cache_refuses_planted_symlinks(tmp_path: Path, planted: str) -> None:
+    """Finding 5 for the registry's blob cache: a symlinked blobs/ is exit 15, no write."""
+    data = b"a registry blob"
+    desc = Descriptor(
+        media_type="application/octet-stream",
+        digest="sha256:" + hashlib.sha256(data).hexdigest(),
+        size=len(data),
+    )
+    cache, outside = tmp_path / "cache", tmp_path / "outside"
+    outside.mkdir()
+    (cache / planted).parent.mkdir(parents=True, exist_ok=True)
+    (cache / planted).symlink_to(outside, target_is_directory=True)
+    with pytest.raises(OutputError):
+        BlobCache(cache / "blobs").store(desc, io.BytesIO(data), what="blob")
+    assert tree_files(outside) == []
+    os.unlink(cache / planted)
+    assert BlobCache(cache / "blobs").store(desc, io.BytesIO(data), what="blob").is_file()
+    loose = cache / "blobs" / "sha256" / desc.digest.split(":")[1]
+    loose.unlink()
+    os.mkfifo(loose)  # a FIFO where a blob belongs: treated as absent, never opened
+    assert BlobCache(cache / "blobs").read(desc, what="blob") is None
