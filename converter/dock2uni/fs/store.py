@@ -362,9 +362,11 @@ class ContentStore:
             hexpart = hasher.hexdigest()
             final = self._loose(hexpart)
             with _writing(self._root_str):
-                if self._is_loose(final):
+                if self._is_loose(final) and self._verified.get(hexpart) == _identity(
+                    os.lstat(final)
+                ):
                     os.unlink(tmp_name)
-                else:
+                else:  # absent, or not known good: these bytes were just hashed
                     self._fanout(hexpart)
                     os.replace(tmp_name, final)
                     self._verified[hexpart] = _identity(os.lstat(final))
