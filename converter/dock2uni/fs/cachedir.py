@@ -21,13 +21,11 @@ from typing import BinaryIO
 
 from dock2uni.errors import OutputError
 
-_HINT = "Delete the cache folder {root} (or pass another --cache-dir) and run again."
-
 
 def _refuse(path: Path | str, what: str) -> OutputError:
     return OutputError(
         f"the cache is not usable: {path} is {what}, not a directory dock2uni made",
-        hint=_HINT.format(root=Path(path).parent),
+        hint=f"Remove {path} (dock2uni makes it again) or pass another --cache-dir.",
     )
 
 
@@ -36,7 +34,7 @@ def ensure_root(root: Path) -> Path:
     try:
         root.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise _refuse(root, "a file") from None
+        raise _refuse(root, "a file or a dangling symlink") from None
     except OSError as exc:
         raise OutputError(
             f"cannot create the cache folder {root}: {exc.strerror or exc}",
