@@ -20,6 +20,7 @@ from dock2uni.acquire import AcquireOptions
 from dock2uni.acquire.blobcache import BlobCache
 from dock2uni.context import Context, Limits
 from dock2uni.errors import OutputError
+from dock2uni.fs.store import ContentStore, DamagedStoreError
 from dock2uni.fs.tree import FileNode
 from dock2uni.model import Descriptor
 from dock2uni.pipeline import convert_image, inspect_image
@@ -248,3 +249,14 @@ def test_the_blob_cache_refuses_planted_symlinks(tmp_path: Path, planted: str) -
     loose.unlink()
     os.mkfifo(loose)  # a FIFO where a blob belongs: treated as absent, never opened
     assert BlobCache(cache / "blobs").read(desc, what="blob") is None
+
+
+def test_a_content_gone_from_the_store_is_an_output_error(tmp_path: Path) -> None:
+    """A loose content removed after a replay found it: DamagedStoreError (15), which the
+    pipeline answers by reading the image again, never a FileNotFoundError traceback."""
+    store = ContentStore(tmp_path / "files")
+    digest = store.put(io.BytesIO(BIG), len(BIG))
+    store.path(digest).unlink()
+    with pytest.raises(DamagedStoreError) as err:
+        store.read(digest)
+    assert err.value.exit_code == 15 and "missing" in err.value.message

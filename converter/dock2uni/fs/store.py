@@ -210,10 +210,11 @@ class ContentStore:
             raise self._damaged(f"sha256:{hexpart} in {path}")
         return data
 
-    def _damaged(self, what: str) -> DamagedStoreError:
+    def _damaged(
+        self, what: str, why: str = "does not hold its content; the entry was removed"
+    ) -> DamagedStoreError:
         return DamagedStoreError(
-            f"the content store is damaged: {what} does not hold its content; "
-            "the entry was removed",
+            f"the content store is damaged: {what} {why}",
             hint=f"Run the command again; if it persists, delete the cache folder "
             f"{self._root_str}.",
         )
@@ -231,8 +232,8 @@ class ContentStore:
         loose = os.path.join(self._root_str, alg, hexpart[:2], hexpart)
         try:
             f = open_regular(loose)
-        except FileNotFoundError:
-            raise
+        except FileNotFoundError:  # removed behind our back: the layer must be read again
+            raise self._damaged(f"{alg}:{hexpart}", f"is missing ({loose})") from None
         except OSError:  # a symlink (ELOOP), a FIFO, a directory: not ours
             self._remove_loose(loose)
             raise self._damaged(f"{alg}:{hexpart} ({loose} is not a regular file)") from None
