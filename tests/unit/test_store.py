@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dock2uni.errors import IntegrityError
-from dock2uni.fs.store import ContentStore, read_pack_index
+from dock2uni.fs.store import ContentStore, DamagedStoreError, read_pack_index
 
 
 def sha(data: bytes) -> str:
@@ -109,8 +108,10 @@ def test_a_damaged_pack_is_an_error_not_wrong_bytes(tmp_path: Path) -> None:
     raw = bytearray(pack.read_bytes())
     raw[raw.index(b"original")] ^= 0xFF
     pack.write_bytes(bytes(raw))
-    with pytest.raises(IntegrityError, match="damaged"):
-        ContentStore(tmp_path).read(digest)
+    store = ContentStore(tmp_path)
+    with pytest.raises(DamagedStoreError, match="damaged"):
+        store.read(digest)
+    assert not pack.exists() and not store.has(digest)  # removed: the layer is read again
 
 
 def test_a_truncated_pack_counts_as_absent(tmp_path: Path) -> None:
