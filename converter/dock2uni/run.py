@@ -519,20 +519,7 @@ def probe_image(ctx: Context) -> Path:
     out = ctx.cache_dir / "probe" / f"kvm-probe-{stamp}.uni"
     if out.exists():
         return out
-    plan = Plan(
-        families=(),
-        families_reason="probe",
-        missing=(),
-        argv=(PROBE_EXEC,),
-        entrypoint_argc=1,
-        exec_path=PROBE_EXEC,
-        env=(),
-        workdir="/",
-        uid=0,
-        gid=0,
-        hostname="probe",
-        rootfs_policy="full",
-    )
+    plan = Plan.tiny(PROBE_EXEC, (), "probe")
     with work_dir(ctx) as tmp:
         work = Path(tmp)
         store = ContentStore(work / "store")
