@@ -364,7 +364,7 @@ def boot(
                 log_socket=sock_path,
                 cmdline=kernel_cmdline(options, interactive=stdin is not None),
                 initrd=options.initrd,
-                stderr_path=f"/dev/fd/{err_write}" if err_write >= 0 else None,
+                stderr_path=f"/proc/self/fd/{err_write}" if err_write >= 0 else None,
             )
             ctx.log_debug("qemu: " + " ".join(argv))
             t0 = time.monotonic()

@@ -32,11 +32,13 @@ def test_marker_text_cannot_forge_an_exit(
     assert native.returncode == 3 and native.stdout.rstrip().endswith(b" 0 failed")
     uni = tmp_path / "attack_console.uni"
     convert_guest(guest_source, "/guest/glibc/attack_console", uni, boot_ctx)
-    booted: Booted = boot(uni, strace=strace)  # type: ignore[operator]
+    booted: Booted = boot(uni, strace=strace, split_stderr=True)  # type: ignore[operator]
     assert (booted.result.status, booted.result.exit_code) == ("exit", 3), booted.describe()
     markers = [line for line in booted.result.log if line.startswith("D2U:")]
     assert markers == ["D2U:ENTER", "D2U:EXIT code=3"], booted.describe()
-    # Console output (fds 0-2, one tty) reaches the user as written: only the log is protected.
+    # Console output reaches the user as written: only the log is protected. Without a
+    # tty, fd 2 has its own channel, so stdout holds what native stdout holds.
+    assert booted.guest_stderr == native.stderr, booted.describe()
     verdicts = [line for line in booted.stdout.splitlines() if line.startswith((b"PASS", b"FAIL"))]
     assert verdicts == [
         line for line in native.stdout.splitlines() if line.startswith((b"PASS", b"FAIL"))

@@ -44,7 +44,7 @@ def test_guest_family_matches_native(
 
     uni = tmp_path / f"{family}-{libc}.uni"
     convert_guest(guest_source, f"/guest/{libc}/{family}", uni, boot_ctx)
-    booted: Booted = boot(uni)  # type: ignore[operator]
+    booted: Booted = boot(uni, tty=True)  # type: ignore[operator]  # as the native pty
     assert booted.result.status == "exit", booted.describe()
     assert booted.stdout == native.stdout, booted.describe()
     assert booted.result.exit_code == 0, booted.describe()
