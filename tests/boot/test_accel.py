@@ -104,7 +104,7 @@ def test_old_probe_verdict_is_not_reused(boot_ctx: Context, tmp_path: Path) -> N
     """A verdict cached for another library OS build (here: a link.ld one line longer)
     says kvm; with the real build the probe runs again and decides for itself."""
     if not KVM_USABLE:
-        need("boot", "/dev/kvm is not accessible: auto never reads the probe cache")
+        need("kvmhost", "/dev/kvm is not accessible: auto never reads the probe cache")
     ctx = Context(cache_dir=tmp_path / "cache", quiet=True)
     libos = run_mod.ensure_libos(ctx)
     old = tmp_path / "old-libos"
@@ -186,13 +186,13 @@ def test_probe_sees_what_the_old_probe_missed(
     stops at EXECFAIL, passed), yet the first entry to ring 3 fails; the probe program
     must fail there, quickly, with the watcher's cause."""
     if not KVM_USABLE:
-        need("boot", "/dev/kvm is not accessible")
+        need("kvmhost", "/dev/kvm is not accessible")
     _without_arch_caps(monkeypatch)
     old, _ = _run(run_mod.probe_image(boot_ctx), boot_ctx, "kvm", timeout=10.0)
     t0 = time.monotonic()
     ok, why = accel_mod.run_probe(boot_ctx, accel_mod.probe_image(boot_ctx))
     if ok:
-        need("boot", "this host's KVM runs programs: issue 8's failure does not happen here")
+        need("kvmhost", "this host's KVM runs programs: issue 8's failure does not happen here")
     assert old.status == "execfail", "the kernel itself boots under KVM here"
     assert "KVM internal error" in why, why
     assert time.monotonic() - t0 < 3.0
@@ -204,13 +204,13 @@ def test_kvm_failing_during_a_run_exits_123_within_a_second(
     """A guest that KVM stops mid-way (QEMU prints `KVM internal error` and would then
     wait forever) ends within a second of the message, with 123 and the cause."""
     if not KVM_USABLE:
-        need("boot", "/dev/kvm is not accessible: no KVM run can fail here")
+        need("kvmhost", "/dev/kvm is not accessible: no KVM run can fail here")
     watchers = _spy_watchers(monkeypatch)
     _without_arch_caps(monkeypatch)
     result, _ = _run(fixtures_uni["hello-static-glibc"], boot_ctx, "kvm", timeout=60.0)
     ended = time.monotonic()
     if result.status == "exit":
-        need("boot", "this host's KVM runs programs: no real KVM failure to watch for")
+        need("kvmhost", "this host's KVM runs programs: no real KVM failure to watch for")
     assert (result.exit_code, result.status) == (EXIT_ACCEL, "accel-error"), result.cause
     assert result.cause is not None and "KVM internal error" in result.cause
     assert result.hint is not None and "--accel tcg" in result.hint

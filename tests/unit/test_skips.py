@@ -100,3 +100,18 @@ def test_need_fails_when_required(variable: str, monkeypatch: pytest.MonkeyPatch
     monkeypatch.delenv(variable)
     with pytest.raises(pytest.skip.Exception):
         need("trace", "no strace here")
+
+
+def test_host_kinds_are_required_only_by_their_own_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """need('kvmhost', ...) names what this host's KVM does, which no setup installs: _ALL
+    leaves it a skip (its twin test runs instead), DOCK2UNI_REQUIRE_KVMHOST fails it."""
+    for var in (*REQUIRE_VARS.values(), REQUIRE_ALL):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv(REQUIRE_ALL, "1")
+    with pytest.raises(pytest.skip.Exception):
+        need("kvmhost", "this host's KVM runs programs")
+    monkeypatch.setenv("DOCK2UNI_REQUIRE_KVMHOST", "1")
+    with pytest.raises(pytest.fail.Exception, match="DOCK2UNI_REQUIRE_KVMHOST"):
+        need("kvmhost", "this host's KVM runs programs")
