@@ -14,6 +14,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from dock2uni.qemu_stderr import watch
+
 
 @dataclass(frozen=True)
 class ProcessTiming:
@@ -73,7 +75,8 @@ def spawn_and_wait(
     timeout: float,
     env: Mapping[str, str] | None = None,
 ) -> Finished:
-    """Spawn ``argv``, read its stdout until it exits (killed at ``t0 + timeout``)."""
+    """Spawn ``argv``, read its stdout until it exits (killed at ``t0 + timeout``, or at
+    once when it is QEMU and prints a fatal hypervisor message: dock2uni.qemu_stderr)."""
     proc = subprocess.Popen(
         argv,
         stdin=subprocess.DEVNULL,
@@ -81,12 +84,13 @@ def spawn_and_wait(
         stderr=subprocess.PIPE,
         env=dict(env) if env is not None else None,
     )
+    watcher = watch(proc)  # the only reader of stderr; a KVM failure ends the sample now
     output, marker_at, timed_out = read_until_exit(proc, marker, t0 + timeout, t0)
     if timed_out:
         proc.kill()
     proc.wait()
     exited = time.monotonic() - t0
-    err = proc.stderr.read() if proc.stderr else b""
+    err = watcher.finish()
     if proc.stderr:
         proc.stderr.close()
     return Finished(

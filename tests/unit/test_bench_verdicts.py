@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import signal
+import time
 
 from bench.qemu import GuestTiming, floor_exit, linux_exit, unikernel_exit
 from bench.stats import Samples, verdict
+from bench.timing import spawn_and_wait
 
 
 def _timing(output: bytes = b"", log: bytes = b"", status: int | None = 0) -> GuestTiming:
@@ -42,3 +45,15 @@ def test_linux_and_floor_exits_are_checked() -> None:
     assert linux_exit(_timing(output=ok.replace(b"0x00000000", b"0x00000100"))) is not None
     assert linux_exit(_timing(output=b"hello\r\n")) is not None
     assert floor_exit(_timing(status=1)) is None and floor_exit(_timing(status=0)) is not None
+
+
+def test_a_qemu_fatal_message_ends_a_benchmark_sample_at_once() -> None:
+    """A child that prints QEMU's KVM failure and would then hang (as QEMU does; `exec` so
+    that, like QEMU, one process holds the pipes) is stopped by the stderr watcher, not by
+    the sample's timeout, and its message is kept."""
+    script = (
+        'echo "KVM internal error. Suberror: 1" >&2; echo "emulation failure" >&2; exec sleep 60'
+    )
+    run = spawn_and_wait(["sh", "-c", script], marker=b"", t0=time.monotonic(), timeout=50)
+    assert not run.timed_out and run.status == -signal.SIGKILL
+    assert b"KVM internal error" in run.stderr
