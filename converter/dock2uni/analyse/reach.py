@@ -1,12 +1,13 @@
 """Reachability across the whole process: which functions can run, so which syscalls.
 
 Roots: the programs' entry points and every binary's init/fini functions and IFUNC
-resolvers; for a library opened with dlopen, all its exported functions too. From a
-reachable function: its direct calls and jumps, code whose address it takes, imported
-symbols it calls or references (resolved in the loader's global scope, versions
-respected, so an interposed ``malloc`` in the program wins), and the data chunks it
-references, whose code pointers, data pointers and symbols are reachable in turn. A
-library therefore contributes only the syscalls of functions the program can reach.
+resolvers; every function whose address is stored in a loaded file's data (data words
+and relocations: the address-taken rule, docs/audit.md); for a library opened with
+dlopen, all its exported functions too. From a reachable function: its direct calls
+and jumps, code whose address it takes, imported symbols it calls or references
+(resolved in the loader's global scope, versions respected, so an interposed ``malloc``
+in the program wins). A library therefore contributes only the syscalls of functions
+the program can reach, or whose address sits in its data.
 """
 
 from __future__ import annotations
@@ -130,6 +131,15 @@ def reach(binaries: list[Loaded]) -> ReachResult:
         s = binary.summary
         for r in s.roots:
             push_region(b, r, None)
+        # The address-taken rule (docs/audit.md): a code address stored anywhere in a
+        # loaded file's data (a data word, or a RELATIVE, IRELATIVE, GLOB_DAT or 64-bit
+        # absolute relocation in .data.rel.ro, .data, .got, the init/fini arrays) is a
+        # root as soon as the file is loaded, and so is every symbol such a slot names.
+        # Which object holds the pointer, and whether code reaches it, is not trusted:
+        # object bounds are unknown in stripped files and code indexes tables from
+        # addresses anywhere in or around them.
+        for c in range(len(s.chunks)):
+            push_chunk(b, c, None)
         if s.entry >= 0 and binary.role in ("main", "exec-target", "interpreter"):
             push_region(b, s.entry, None)
         for key in s.always_imports:
