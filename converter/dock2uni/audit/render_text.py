@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dock2uni.audit.complete import render_complete_text
 from dock2uni.audit.report import AuditReport
 
 MAX_LIST = 40
@@ -98,6 +99,9 @@ def render_text(report: AuditReport) -> str:
     if report.trace:
         add("")
         add(render_trace_text(report.trace))
+    if report.complete is not None:
+        add("")
+        add(render_complete_text(report.complete))
     return "\n".join(out) + "\n"
 
 
