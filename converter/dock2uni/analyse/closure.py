@@ -11,7 +11,9 @@ image tree, so an absolute symlink never reaches the host's files.
 
 Libraries a program is likely to ``dlopen`` (NSS modules named in nsswitch.conf,
 ``libgcc_s`` for thread cancellation, python's extension modules when the program is
-python) are added with role ``dlopen``: analysed, but never called hard dependencies.
+python, and plugins: any shared object of the image with an unversioned undefined
+symbol the main program defines, when something in the closure imports ``dlopen``) are
+added with role ``dlopen``: analysed, but never called hard dependencies.
 """
 
 from __future__ import annotations
@@ -80,6 +82,34 @@ LIBGCC_S_USERS = frozenset(
     {"pthread_cancel", "pthread_exit", "backtrace", "__libc_unwind_link_get"}
 )
 _PYTHON = re.compile(r"python(\d(\.\d+)?)?$")
+_SO_NAME = re.compile(r"\.so(\.\d+)*$")
+MAX_PLUGIN_CANDIDATES = 2000
+# Symbols every executable defines; a library importing them is no plugin of this program.
+_LINKER_DEFINED = frozenset(
+    {
+        "_init",
+        "_fini",
+        "_start",
+        "main",
+        "_IO_stdin_used",
+        "__data_start",
+        "data_start",
+        "_edata",
+        "_end",
+        "__bss_start",
+        "__dso_handle",
+        "environ",
+        "__environ",
+        "stdin",
+        "stdout",
+        "stderr",
+        "optarg",
+        "optind",
+        "opterr",
+        "optopt",
+        "program_invocation_name",
+    }
+)
 
 FactsLoader = Callable[[Sequence[str]], Mapping[str, "ElfFacts | ElfError"]]
 
@@ -280,7 +310,7 @@ def compute_closure(
     _expand(work, tree=tree, resolver=resolver, pending=pending, main=main, load=load)
 
     dlopen = _likely_dlopen(
-        work, tree=tree, store=store, resolver=resolver, main=main, programs=programs
+        work, tree=tree, store=store, resolver=resolver, main=main, programs=programs, load=load
     )
     if dlopen:
         _load_level(work, tree, dlopen, load)
@@ -442,6 +472,7 @@ def _likely_dlopen(
     resolver: _Resolver,
     main: ClosureEntry | None,
     programs: Sequence[tuple[str, str]],
+    load: FactsLoader,
 ) -> list[ClosureEntry]:
     """Libraries the programs will probably dlopen, each with the reason."""
     out: list[ClosureEntry] = []
@@ -512,7 +543,50 @@ def _likely_dlopen(
                 f"{len(modules)} python extension modules found; only the first "
                 f"{MAX_EXTENSION_MODULES} were analysed"
             )
+    if main is not None and main.facts is not None and "dlopen" in imported:
+        candidates = [p for p in _shared_objects(tree) if p not in seen]
+        for path in _plugins_of(main, candidates[:MAX_PLUGIN_CANDIDATES], load):
+            add(path, f"analysed as a plugin of {main.path}")
+        if len(candidates) > MAX_PLUGIN_CANDIDATES:
+            work.warnings.append(
+                f"{len(candidates)} shared objects outside the closure; only the first "
+                f"{MAX_PLUGIN_CANDIDATES} were checked for the plugin pattern"
+            )
     return out
+
+
+def _shared_objects(tree: Tree) -> list[str]:
+    """Every regular file of the image named like a shared object, sorted."""
+    return sorted(
+        path
+        for path, node in tree.walk("/")
+        if isinstance(node, FileNode) and _SO_NAME.search(posixpath.basename(path))
+    )
+
+
+def _plugins_of(main: ClosureEntry, candidates: Sequence[str], load: FactsLoader) -> list[str]:
+    """The candidates whose undefined symbols the main program defines (the plugin
+    pattern: a module calls back into the program that dlopens it)."""
+    assert main.facts is not None
+    # Versioned names (``stderr@GLIBC_2.2.5``, copied into the program by a COPY
+    # relocation) are libc's: only an unversioned import of an unversioned definition of
+    # the program makes a module a plugin of it.
+    provided = {
+        s.name
+        for s in main.facts.exports
+        if s.kind in ("func", "object", "notype")
+        and not s.version
+        and s.name not in _LINKER_DEFINED
+    }
+    if not provided or not candidates:
+        return []
+    out: list[str] = []
+    for path, facts in load(candidates).items():
+        if not isinstance(facts, ElfFacts) or not facts.is_x86_64:
+            continue
+        if any(s.name in provided and not s.version for s in facts.imports):
+            out.append(path)
+    return sorted(out)
 
 
 def _glibc_version(loaded: Sequence[ClosureEntry]) -> tuple[int, int] | None:

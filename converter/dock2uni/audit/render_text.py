@@ -82,7 +82,7 @@ def render_text(report: AuditReport) -> str:
         extra = f" via {b.found_via}" if b.found_via and b.role != "main" else ""
         state = "" if b.status == "ok" else f" {b.status.upper()}"
         add(f"  {b.role:<12}{b.path} ({b.kind or '?'}){extra}{state}")
-        if b.note and b.status != "ok":
+        if b.note and (b.status != "ok" or b.role == "dlopen"):  # why it may be dlopened
             add(f"      {b.note}")
     for w in report.warnings:
         add(f"  warning: {w}")
