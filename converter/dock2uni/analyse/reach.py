@@ -131,15 +131,6 @@ def reach(binaries: list[Loaded]) -> ReachResult:
         s = binary.summary
         for r in s.roots:
             push_region(b, r, None)
-        # The address-taken rule (docs/audit.md): a code address stored anywhere in a
-        # loaded file's data (a data word, or a RELATIVE, IRELATIVE, GLOB_DAT or 64-bit
-        # absolute relocation in .data.rel.ro, .data, .got, the init/fini arrays) is a
-        # root as soon as the file is loaded, and so is every symbol such a slot names.
-        # Which object holds the pointer, and whether code reaches it, is not trusted:
-        # object bounds are unknown in stripped files and code indexes tables from
-        # addresses anywhere in or around them.
-        for c in range(len(s.chunks)):
-            push_chunk(b, c, None)
         if s.entry >= 0 and binary.role in ("main", "exec-target", "interpreter"):
             push_region(b, s.entry, None)
         for key in s.always_imports:
@@ -151,8 +142,11 @@ def reach(binaries: list[Loaded]) -> ReachResult:
                     if export_region is not None:
                         push_region(b, export_region, None)
 
-    while queue:
-        kind, b, idx, parent = queue.popleft()
+    def drain() -> None:
+        while queue:
+            step(*queue.popleft())
+
+    def step(kind: str, b: int, idx: int, parent: tuple[int, int] | None) -> None:
         s = binaries[b].summary
         if kind == "r":
             here = (b, idx)
@@ -170,11 +164,26 @@ def reach(binaries: list[Loaded]) -> ReachResult:
             for key in s.chunk_imports.get(idx, ()):
                 push_import(b, key, parent)
 
+    drain()
+    # The address-taken rule (docs/audit.md): a code address stored anywhere in a loaded
+    # file's data (a data word, or a RELATIVE, IRELATIVE, GLOB_DAT or 64-bit absolute
+    # relocation in .data.rel.ro, .data, .got, the init/fini arrays) is a root as soon as
+    # the file is loaded, and so is every symbol such a slot names. Which object holds
+    # the pointer, and whether code reaches it, is not trusted: object bounds are unknown
+    # in stripped files and code indexes tables from addresses in or around them. It runs
+    # second so that "called from" chains prefer paths from the program's entry.
+    from_entry = set(region_parent)
+    for b, binary in enumerate(binaries):
+        for c in range(len(binary.summary.chunks)):
+            push_chunk(b, c, None)
+    drain()
+
     callers: dict[int, list[Caller]] = defaultdict(list)
     per_binary: dict[tuple[int, int], int] = defaultdict(int)
     unknown: list[UnknownSite] = []
     args: dict[int, set[int]] = defaultdict(set)
-    for b, r in sorted(region_parent, key=lambda k: (_depth(region_parent, k), k)):
+    order = sorted(region_parent, key=lambda k: (k not in from_entry, _depth(region_parent, k), k))
+    for b, r in order:
         s = binaries[b].summary
         nrs = s.syscalls.get(r)
         if nrs:
