@@ -30,6 +30,7 @@ from dock2uni.analyse.ldcache import (
     parse_ld_cache,
     read_file,
 )
+from dock2uni.analyse.plugins import MAX_PLUGIN_CANDIDATES, plugins_of, shared_objects
 from dock2uni.elf.facts import EM_X86_64, ElfFacts, machine_name
 from dock2uni.elf.header import check_file
 from dock2uni.errors import ElfError
@@ -82,35 +83,6 @@ LIBGCC_S_USERS = frozenset(
     {"pthread_cancel", "pthread_exit", "backtrace", "__libc_unwind_link_get"}
 )
 _PYTHON = re.compile(r"python(\d(\.\d+)?)?$")
-_SO_NAME = re.compile(r"\.so(\.\d+)*$")
-MAX_PLUGIN_CANDIDATES = 2000
-# Symbols every executable defines; a library importing them is no plugin of this program.
-_LINKER_DEFINED = frozenset(
-    {
-        "_init",
-        "_fini",
-        "_start",
-        "main",
-        "_IO_stdin_used",
-        "__data_start",
-        "data_start",
-        "_edata",
-        "_end",
-        "__bss_start",
-        "__dso_handle",
-        "environ",
-        "__environ",
-        "stdin",
-        "stdout",
-        "stderr",
-        "optarg",
-        "optind",
-        "opterr",
-        "optopt",
-        "program_invocation_name",
-    }
-)
-
 FactsLoader = Callable[[Sequence[str]], Mapping[str, "ElfFacts | ElfError"]]
 
 
@@ -544,8 +516,9 @@ def _likely_dlopen(
                 f"{MAX_EXTENSION_MODULES} were analysed"
             )
     if main is not None and main.facts is not None and "dlopen" in imported:
-        candidates = [p for p in _shared_objects(tree) if p not in seen]
-        for path in _plugins_of(main, candidates[:MAX_PLUGIN_CANDIDATES], load):
+        candidates = [p for p in shared_objects(tree) if p not in seen]
+        plugins = plugins_of(main.facts, candidates[:MAX_PLUGIN_CANDIDATES], tree, store, load)
+        for path in plugins:
             add(path, f"analysed as a plugin of {main.path}")
         if len(candidates) > MAX_PLUGIN_CANDIDATES:
             work.warnings.append(
@@ -553,40 +526,6 @@ def _likely_dlopen(
                 f"{MAX_PLUGIN_CANDIDATES} were checked for the plugin pattern"
             )
     return out
-
-
-def _shared_objects(tree: Tree) -> list[str]:
-    """Every regular file of the image named like a shared object, sorted."""
-    return sorted(
-        path
-        for path, node in tree.walk("/")
-        if isinstance(node, FileNode) and _SO_NAME.search(posixpath.basename(path))
-    )
-
-
-def _plugins_of(main: ClosureEntry, candidates: Sequence[str], load: FactsLoader) -> list[str]:
-    """The candidates whose undefined symbols the main program defines (the plugin
-    pattern: a module calls back into the program that dlopens it)."""
-    assert main.facts is not None
-    # Versioned names (``stderr@GLIBC_2.2.5``, copied into the program by a COPY
-    # relocation) are libc's: only an unversioned import of an unversioned definition of
-    # the program makes a module a plugin of it.
-    provided = {
-        s.name
-        for s in main.facts.exports
-        if s.kind in ("func", "object", "notype")
-        and not s.version
-        and s.name not in _LINKER_DEFINED
-    }
-    if not provided or not candidates:
-        return []
-    out: list[str] = []
-    for path, facts in load(candidates).items():
-        if not isinstance(facts, ElfFacts) or not facts.is_x86_64:
-            continue
-        if any(s.name in provided and not s.version for s in facts.imports):
-            out.append(path)
-    return sorted(out)
 
 
 def _glibc_version(loaded: Sequence[ClosureEntry]) -> tuple[int, int] | None:
