@@ -3,7 +3,7 @@
 For busybox, coreutils (bookworm and trixie), python, nginx, redis and go-hello (a static
 Go binary) a representative workload runs natively under strace, chrooted in the image's
 own root filesystem (tests/groundtruth.py). Every observed syscall must be in the static
-set (recall 100%), the static set must stay within 3x the observed one, and the audit
+set (recall 100%), the static set must stay within 4x the observed one, and the audit
 must meet its time budget. Every format renders and validates for every image. Needs
 root, strace and unshare, and builds the fixture images on first use (fixtures/build.py).
 """
@@ -29,7 +29,10 @@ pytestmark = [pytest.mark.fixtures, pytest.mark.slow]
 FIXTURES = list(WORKLOADS)
 COLD_BUDGET = 10.0  # seconds, issue 5 (python and nginx); generous for the others too
 WARM_BUDGET = 1.0
-MAX_RATIO = 3.0
+# The address-taken rule (docs/audit.md) makes every function whose address sits in a
+# loaded file's data a root: sound, at a cost (coreutils-trixie 3.59, coreutils 3.26,
+# redis 3.04 on the traced workloads). This bound still catches a runaway static set.
+MAX_RATIO = 4.0
 
 
 @pytest.mark.skipif(can_trace() is not None, reason=f"cannot trace here: {can_trace()}")
