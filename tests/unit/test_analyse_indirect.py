@@ -135,6 +135,30 @@ def test_plugin_is_listed_as_a_plugin_of_the_program(built: Path, tmp_path: Path
     assert any(c.binary == "/app/plugins/probe.so" for c in use.callers)
 
 
+PAM_DIR = "/usr/lib/x86_64-linux-gnu/security"
+
+
+def test_pam_modules_are_analysed_when_pam_start_is_imported(built: Path, tmp_path: Path) -> None:
+    """libpam dlopens modules from its security directory: they join the closure."""
+    exe = built / "pam_user"
+    _cc(built, "gcc", "-O2", "-o", "pam_user", str(SRC / "pam_user.c"),
+        "/lib/x86_64-linux-gnu/libpam.so.0")  # fmt: skip
+    img = HostImage(tmp_path / "store")
+    img.add_bytes("/app/pam_user", exe.read_bytes(), 0o755)
+    img.add_program(str(exe))
+    for module in ("pam_permit.so", "pam_deny.so"):
+        img.add(f"{PAM_DIR}/{module}")
+    ctx = Context(cache_dir=built / "cache", quiet=True)
+    analysis = analyse_paths(img.tree, img.store, [("/app/pam_user", "main")], ctx)
+    modules = {
+        e.path.rsplit("/", 1)[-1]: e for e in analysis.closure.entries if "/security/" in e.path
+    }
+    assert set(modules) == {"pam_permit.so", "pam_deny.so"}
+    for entry in modules.values():
+        assert entry.role == "dlopen" and entry.note is not None
+        assert entry.note.startswith("PAM module") and "pam_start" in entry.note
+
+
 def _schema() -> dict[str, Any]:
     text = resources.files("dock2uni").joinpath("schemas/audit-report.schema.json").read_text()
     return json.loads(text)  # type: ignore[no-any-return]

@@ -11,7 +11,8 @@ image tree, so an absolute symlink never reaches the host's files.
 
 Libraries a program is likely to ``dlopen`` (NSS modules named in nsswitch.conf,
 ``libgcc_s`` for thread cancellation, python's extension modules when the program is
-python, and plugins: any shared object of the image with an unversioned undefined
+python, PAM modules and SASL mechanisms when their loaders are imported, and
+plugins: any shared object of the image with an unversioned undefined
 symbol the main program defines, when something in the closure imports ``dlopen``) are
 added with role ``dlopen``: analysed, but never called hard dependencies.
 """
@@ -79,6 +80,20 @@ NSS_FUNCTIONS = frozenset(
     }
 )
 NSS_BUILTIN_SINCE_2_34 = frozenset({"files", "dns"})
+# Libraries that dlopen every module of a directory named by convention: (imports that
+# load them, directories, what they are).
+MODULE_DIRS: tuple[tuple[frozenset[str], tuple[str, ...], str], ...] = (
+    (
+        frozenset({"pam_start", "pam_start_confdir"}),
+        ("/lib/x86_64-linux-gnu/security", "/usr/lib/x86_64-linux-gnu/security"),
+        "PAM module (pam.d names which ones run)",
+    ),
+    (
+        frozenset({"sasl_server_init", "sasl_client_init"}),
+        ("/usr/lib/x86_64-linux-gnu/sasl2", "/usr/lib/sasl2"),
+        "SASL mechanism (libsasl2 loads every plugin of its directory)",
+    ),
+)
 LIBGCC_S_USERS = frozenset(
     {"pthread_cancel", "pthread_exit", "backtrace", "__libc_unwind_link_get"}
 )
@@ -499,6 +514,11 @@ def _likely_dlopen(
                 f"{unwinders} need libgcc_s.so.1 at run time (glibc dlopens it) and the image "
                 "has none: thread cancellation or exit would abort"
             )
+    for loaders, dirs, what in MODULE_DIRS:
+        if imported & loaders:
+            why = f"{what}, used by {', '.join(sorted(imported & loaders)[:3])}"
+            for path in _modules_in(tree, dirs)[:MAX_EXTENSION_MODULES]:
+                add(path, why)
     if "iconv_open" in imported:
         gconv = _gconv_modules(tree)
         if gconv:
@@ -526,6 +546,19 @@ def _likely_dlopen(
                 f"{MAX_PLUGIN_CANDIDATES} were checked for the plugin pattern"
             )
     return out
+
+
+def _modules_in(tree: Tree, dirs: Sequence[str]) -> list[str]:
+    """The shared objects directly inside the first of ``dirs`` that exists, sorted."""
+    for directory in dirs:
+        node = tree.lookup(directory)
+        if isinstance(node, DirNode):
+            return [
+                f"{directory}/{name}"
+                for name in sorted(node.children)
+                if re.search(r"\.so(\.\d+)*$", name)
+            ]
+    return []
 
 
 def _glibc_version(loaded: Sequence[ClosureEntry]) -> tuple[int, int] | None:
