@@ -324,6 +324,43 @@ def _redis_run(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
     ]
 
 
+def _memcached(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
+    """A libevent server: a few text-protocol commands, then stopped."""
+    port = _free_port()
+    argv = [*spec.argv, "-p", str(port)]
+
+    def during() -> None:
+        _wait_port(port)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            for line in (
+                b"set k 0 0 1\r\nv\r\n",
+                b"get k\r\n",
+                b"incr n 1\r\n",
+                b"add n 0 0 1\r\n1\r\n",
+                b"incr n 5\r\n",
+                b"delete k\r\n",
+                b"stats\r\n",
+                b"flush_all\r\n",
+            ):
+                s.sendall(line)
+                time.sleep(0.02)
+                s.recv(65536)
+            s.sendall(b"quit\r\n")
+
+    return [
+        trace_program(
+            root,
+            argv,
+            program=spec.exec_path or "/usr/bin/memcached",
+            env=spec.env,
+            cwd=spec.workdir,
+            seconds=4,
+            during=during,
+            log_dir=tmp,
+        )
+    ]
+
+
 def _go_hello(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
     port = _free_port()
     return [
@@ -347,6 +384,7 @@ WORKLOADS: dict[str, Runner] = {
     "nginx": _nginx,
     "redis": _redis_run,
     "go-hello": _go_hello,  # static Go: files, HTTP server + client, goroutines
+    "memcached": _memcached,  # libevent: epoll chosen through its eventop table
 }
 
 
