@@ -361,6 +361,36 @@ def _memcached(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
     ]
 
 
+def _glib(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
+    """A GLib main loop: gio monitor watching a directory while files change in it."""
+    watch = root / "watch"
+    watch.mkdir(exist_ok=True)
+
+    def during() -> None:
+        time.sleep(1.0)  # let the monitor start
+        for i in range(3):
+            f = watch / f"f{i}"
+            f.write_text("x")
+            time.sleep(0.1)
+            f.rename(watch / f"g{i}")
+            time.sleep(0.1)
+            (watch / f"g{i}").unlink()
+            time.sleep(0.1)
+
+    return [
+        trace_program(
+            root,
+            list(spec.argv),
+            program=spec.exec_path or "/usr/bin/gio",
+            env=spec.env,
+            cwd=spec.workdir,
+            seconds=4,
+            during=during,
+            log_dir=tmp,
+        )
+    ]
+
+
 NINJA_FILE = """rule touch
   command = touch $out
 build a: phony
@@ -426,6 +456,7 @@ WORKLOADS: dict[str, Runner] = {
     "go-hello": _go_hello,  # static Go: files, HTTP server + client, goroutines
     "memcached": _memcached,  # libevent: epoll chosen through its eventop table
     "ninja": _ninja,  # C++: virtual interfaces, a table of tool functions
+    "glib": _glib,  # a GLib main loop: gio monitor (inotify through GIO's extension point)
 }
 
 
