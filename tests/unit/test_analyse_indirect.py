@@ -133,6 +133,9 @@ def test_plugin_is_listed_as_a_plugin_of_the_program(built: Path, tmp_path: Path
     assert entry.note == "analysed as a plugin of /app/plugin_host"
     use = analysis.by_name()["getpgrp"]
     assert any(c.binary == "/app/plugins/probe.so" for c in use.callers)
+    text = StringIO()
+    audit_command(analysis, out=text, fmt="text", fail_on="never")
+    assert "analysed as a plugin of /app/plugin_host" in text.getvalue()
 
 
 PAM_DIR = "/usr/lib/x86_64-linux-gnu/security"
