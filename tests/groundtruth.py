@@ -391,6 +391,30 @@ def _glib(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
     ]
 
 
+def _ripgrep(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
+    """A Rust program: parallel directory walks, regex and fixed-string searches."""
+    runs = []
+    for argv in (
+        list(spec.argv),
+        ["rg", "-i", "-c", "--hidden", "debian", "/usr/share/doc"],
+        ["rg", "--files", "/usr/lib/x86_64-linux-gnu"],
+        ["rg", "-F", "-l", "-j", "4", "GNU", "/usr/share"],
+        ["rg", "no-such-pattern-here", "/missing"],
+    ):
+        runs.append(
+            trace_program(
+                root,
+                argv,
+                program=spec.exec_path or "/usr/bin/rg",
+                env=spec.env,
+                cwd="/",
+                seconds=30,
+                log_dir=tmp,
+            )
+        )
+    return runs
+
+
 NINJA_FILE = """rule touch
   command = touch $out
 build a: phony
@@ -456,6 +480,7 @@ WORKLOADS: dict[str, Runner] = {
     "go-hello": _go_hello,  # static Go: files, HTTP server + client, goroutines
     "memcached": _memcached,  # libevent: epoll chosen through its eventop table
     "ninja": _ninja,  # C++: virtual interfaces, a table of tool functions
+    "ripgrep": _ripgrep,  # Rust: trait objects, a thread pool
     "glib": _glib,  # a GLib main loop: gio monitor (inotify through GIO's extension point)
 }
 
