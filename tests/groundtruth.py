@@ -415,6 +415,34 @@ def _ripgrep(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
     return runs
 
 
+def _openssl(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
+    """The openssl CLI: digests, keys, ciphers, and the legacy provider loaded with dlopen."""
+    runs = []
+    for argv in (
+        list(spec.argv),
+        ["openssl", "rand", "-hex", "16"],
+        ["openssl", "dgst", "-sha256", "/etc/passwd"],
+        ["openssl", "genpkey", "-algorithm", "ed25519", "-out", "/tmp/k.pem"],
+        ["openssl", "pkey", "-in", "/tmp/k.pem", "-pubout"],
+        ["openssl", "enc", "-aes-256-cbc", "-pbkdf2", "-pass", "pass:x", "-in", "/etc/passwd",
+         "-out", "/tmp/e"],
+        ["openssl", "list", "-providers", "-provider", "legacy", "-provider", "default"],
+        ["openssl", "dgst", "-md4", "-provider", "legacy", "-provider", "default", "/etc/passwd"],
+    ):  # fmt: skip
+        runs.append(
+            trace_program(
+                root,
+                argv,
+                program=spec.exec_path or "/usr/bin/openssl",
+                env=spec.env,
+                cwd="/",
+                seconds=30,
+                log_dir=tmp,
+            )
+        )
+    return runs
+
+
 NINJA_FILE = """rule touch
   command = touch $out
 build a: phony
@@ -481,6 +509,7 @@ WORKLOADS: dict[str, Runner] = {
     "memcached": _memcached,  # libevent: epoll chosen through its eventop table
     "ninja": _ninja,  # C++: virtual interfaces, a table of tool functions
     "ripgrep": _ripgrep,  # Rust: trait objects, a thread pool
+    "openssl": _openssl,  # providers (legacy.so) loaded with dlopen
     "glib": _glib,  # a GLib main loop: gio monitor (inotify through GIO's extension point)
 }
 

@@ -11,7 +11,8 @@ image tree, so an absolute symlink never reaches the host's files.
 
 Libraries a program is likely to ``dlopen`` (NSS modules named in nsswitch.conf,
 ``libgcc_s`` for thread cancellation, python's extension modules when the program is
-python, PAM modules and SASL mechanisms when their loaders are imported, and
+python, PAM modules, SASL mechanisms, OpenSSL providers and engines when their
+loaders are imported, and
 plugins: any shared object of the image with an unversioned undefined
 symbol the main program defines, when something in the closure imports ``dlopen``) are
 added with role ``dlopen``: analysed, but never called hard dependencies.
@@ -92,6 +93,16 @@ MODULE_DIRS: tuple[tuple[frozenset[str], tuple[str, ...], str], ...] = (
         frozenset({"sasl_server_init", "sasl_client_init"}),
         ("/usr/lib/x86_64-linux-gnu/sasl2", "/usr/lib/sasl2"),
         "SASL mechanism (libsasl2 loads every plugin of its directory)",
+    ),
+    (
+        frozenset({"OSSL_PROVIDER_load", "OSSL_PROVIDER_try_load"}),
+        ("/usr/lib/x86_64-linux-gnu/ossl-modules", "/usr/lib/ossl-modules"),
+        "OpenSSL provider (named by -provider or openssl.cnf)",
+    ),
+    (
+        frozenset({"ENGINE_by_id", "ENGINE_load_builtin_engines", "ENGINE_load_dynamic"}),
+        ("/usr/lib/x86_64-linux-gnu/engines-3", "/usr/lib/engines-3"),
+        "OpenSSL engine (named by -engine or openssl.cnf)",
     ),
 )
 LIBGCC_S_USERS = frozenset(
