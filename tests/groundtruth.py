@@ -443,6 +443,39 @@ def _openssl(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
     return runs
 
 
+PERL_SCRIPT = r"""
+use strict; use warnings;
+use POSIX qw(floor strftime uname); use Socket; use IO::Handle; use Fcntl qw(:flock);
+use List::Util qw(sum max); use Cwd qw(getcwd); use File::Glob qw(bsd_glob);
+my @u = uname(); print strftime("%Y", gmtime(0)), " $u[0] ", floor(2.5), "\n";
+print sum(1..10), " ", max(3, 7), " ", getcwd(), " ", scalar(bsd_glob("/etc/*")), "\n";
+open(my $fh, ">", "/tmp/perl.txt") or die; flock($fh, LOCK_EX); print $fh "x" x 100;
+close($fh); unlink("/tmp/perl.txt");
+socket(my $s, PF_INET, SOCK_STREAM, 0) or die; setsockopt($s, SOL_SOCKET, SO_REUSEADDR, 1);
+bind($s, sockaddr_in(0, inet_aton("127.0.0.1"))) or die; listen($s, 1); close($s);
+my %h = map { $_ => 1 } 1..1000; "abc" =~ /(?<x>b)/ and print "$+{x}\n";
+local $SIG{ALRM} = sub { print "alarm\n" }; alarm(1); select(undef, undef, undef, 1.2);
+"""
+
+
+def _perl(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
+    """perl with its XS modules (POSIX, Socket, IO, Fcntl, List::Util, Cwd, File::Glob, re)."""
+    runs = []
+    for argv in (list(spec.argv), ["perl", "-e", PERL_SCRIPT]):
+        runs.append(
+            trace_program(
+                root,
+                argv,
+                program=spec.exec_path or "/usr/bin/perl",
+                env=spec.env,
+                cwd="/",
+                seconds=30,
+                log_dir=tmp,
+            )
+        )
+    return runs
+
+
 NINJA_FILE = """rule touch
   command = touch $out
 build a: phony
@@ -510,6 +543,7 @@ WORKLOADS: dict[str, Runner] = {
     "ninja": _ninja,  # C++: virtual interfaces, a table of tool functions
     "ripgrep": _ripgrep,  # Rust: trait objects, a thread pool
     "openssl": _openssl,  # providers (legacy.so) loaded with dlopen
+    "perl": _perl,  # XS modules: plugins of /usr/bin/perl loaded with dlopen
     "glib": _glib,  # a GLib main loop: gio monitor (inotify through GIO's extension point)
 }
 
