@@ -549,8 +549,13 @@ def _likely_dlopen(
     if main is not None and main.facts is not None and "dlopen" in imported:
         candidates = [p for p in shared_objects(tree) if p not in seen]
         plugins = plugins_of(main.facts, candidates[:MAX_PLUGIN_CANDIDATES], tree, store, load)
-        for path in plugins:
+        for path in plugins[:MAX_EXTENSION_MODULES]:
             add(path, f"analysed as a plugin of {main.path}")
+        if len(plugins) > MAX_EXTENSION_MODULES:
+            work.warnings.append(
+                f"{len(plugins)} shared objects are plugins of {main.path}; only the first "
+                f"{MAX_EXTENSION_MODULES} were analysed"
+            )
         if len(candidates) > MAX_PLUGIN_CANDIDATES:
             work.warnings.append(
                 f"{len(candidates)} shared objects outside the closure; only the first "
