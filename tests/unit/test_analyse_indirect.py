@@ -36,6 +36,15 @@ CASES: dict[str, tuple[dict[str, str], dict[str, str], list[str], set[str]]] = {
     ),
     "vtable": ({"/app/vtable": "vtable"}, {"PROBE": "getpgrp"}, [], {"getpgrp"}),
     "atexit": ({"/app/atexit": "atexit"}, {}, [], {"getpgrp"}),
+    "named": (
+        {
+            "/app/named_host": "named_host",
+            "/usr/lib/x86_64-linux-gnu/libnamed.so.1": "libnamed.so.1",
+        },
+        {"LD_LIBRARY_PATH": "."},
+        [],
+        {"getpgrp"},
+    ),
     "plugin": (
         {"/app/plugin_host": "plugin_host", "/app/plugins/probe.so": "probe.so"},
         {},
@@ -60,6 +69,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _cc(out, "gcc", "-O2", "-o", "atexit", str(SRC / "atexit.c"))
     _cc(out, "gcc", "-O2", "-fPIC", "-shared", "-o", "probe.so", str(SRC / "plugin.c"))
     _cc(out, "gcc", "-O2", "-rdynamic", "-o", "plugin_host", str(SRC / "plugin_host.c"), "-ldl")
+    _cc(out, "gcc", "-O2", "-fPIC", "-shared", "-Wl,-soname,libnamed.so.1", "-o", "libnamed.so.1",
+        str(SRC / "named.c"))  # fmt: skip
+    _cc(out, "gcc", "-O2", "-o", "named_host", str(SRC / "named_host.c"), "-ldl")
     return out
 
 
@@ -160,6 +172,16 @@ def test_pam_modules_are_analysed_when_pam_start_is_imported(built: Path, tmp_pa
     for entry in modules.values():
         assert entry.role == "dlopen" and entry.note is not None
         assert entry.note.startswith("PAM module") and "pam_start" in entry.note
+
+
+def test_library_named_in_strings_is_analysed_as_a_likely_dlopen(
+    built: Path, tmp_path: Path
+) -> None:
+    """dlopen("libnamed.so.1"): the name is a string of the host, found on the search path."""
+    analysis = analysed("named", built, tmp_path)
+    entry = analysis.closure.by_path()["/usr/lib/x86_64-linux-gnu/libnamed.so.1"]
+    assert entry.role == "dlopen"
+    assert entry.note == "named in named_host's strings (a likely dlopen)"
 
 
 def _schema() -> dict[str, Any]:

@@ -12,7 +12,7 @@ image tree, so an absolute symlink never reaches the host's files.
 Libraries a program is likely to ``dlopen`` (NSS modules named in nsswitch.conf,
 ``libgcc_s`` for thread cancellation, python's extension modules when the program is
 python, PAM modules, SASL mechanisms, OpenSSL providers and engines when their
-loaders are imported, and
+loaders are imported, libraries a dlopen caller names as a C string, and
 plugins: any shared object of the image with an unversioned undefined
 symbol the main program defines, when something in the closure imports ``dlopen``) are
 added with role ``dlopen``: analysed, but never called hard dependencies.
@@ -81,6 +81,10 @@ NSS_FUNCTIONS = frozenset(
     }
 )
 NSS_BUILTIN_SINCE_2_34 = frozenset({"files", "dns"})
+_DLOPENERS = frozenset({"dlopen", "dlmopen", "__libc_dlopen_mode"})
+# A file name of a library as a C string: dlopen("libidn2.so.0", ...).
+_LIB_STRING = re.compile(rb"(?<=\0)(lib[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*\.so(?:\.\d+)*)(?=\0)")
+MAX_STRINGS_SCAN = 256 << 20
 # Libraries that dlopen every module of a directory named by convention: (imports that
 # load them, directories, what they are).
 MODULE_DIRS: tuple[tuple[frozenset[str], tuple[str, ...], str], ...] = (
@@ -546,6 +550,13 @@ def _likely_dlopen(
                 f"{len(modules)} python extension modules found; only the first "
                 f"{MAX_EXTENSION_MODULES} were analysed"
             )
+    for e in loaded:
+        if e.facts is None or e.digest is None or not _can_dlopen(e.facts):
+            continue
+        for name in _named_libraries(store, e.digest):
+            found = find_lib(name)
+            if found:
+                add(found, f"named in {posixpath.basename(e.path)}'s strings (a likely dlopen)")
     if main is not None and main.facts is not None and "dlopen" in imported:
         candidates = [p for p in shared_objects(tree) if p not in seen]
         plugins = plugins_of(main.facts, candidates[:MAX_PLUGIN_CANDIDATES], tree, store, load)
@@ -562,6 +573,17 @@ def _likely_dlopen(
                 f"{MAX_PLUGIN_CANDIDATES} were checked for the plugin pattern"
             )
     return out
+
+
+def _can_dlopen(facts: ElfFacts) -> bool:
+    """The binary calls dlopen (libc has its own, for NSS, libidn2, libgcc_s)."""
+    return facts.soname == "libc.so.6" or any(s.name in _DLOPENERS for s in facts.imports)
+
+
+def _named_libraries(store: ContentStore, digest: str) -> list[str]:
+    """Library file names (``libidn2.so.0``) spelled out as NUL-terminated strings."""
+    data = store.read(digest, MAX_STRINGS_SCAN)
+    return sorted({m.decode() for m in _LIB_STRING.findall(data)})
 
 
 def _modules_in(tree: Tree, dirs: Sequence[str]) -> list[str]:
