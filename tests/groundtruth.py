@@ -324,6 +324,42 @@ def _redis_run(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
     ]
 
 
+def _lighttpd(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
+    """lighttpd with modules from its configuration (dlopen'ed: accesslog, status,
+    dirlisting), five GETs, then stopped."""
+    port = _free_port()
+    (root / "var/www/html").mkdir(parents=True, exist_ok=True)
+    (root / "var/www/html/index.html").write_text("<p>dock2uni</p>\n" * 50)
+    (root / "etc/lighttpd/d2u.conf").write_text(
+        f'server.port = {port}\nserver.bind = "127.0.0.1"\n'
+        'server.document-root = "/var/www/html"\nindex-file.names = ("index.html")\n'
+        'server.modules = ("mod_access", "mod_alias", "mod_accesslog", "mod_status",'
+        ' "mod_dirlisting")\nmimetype.assign = (".html" => "text/html")\n'
+        'server.errorlog = "/tmp/lighttpd.log"\naccesslog.filename = "/tmp/access.log"\n'
+        'status.status-url = "/server-status"\ndir-listing.activate = "enable"\n'
+    )
+    (root / "var/www/html/sub").mkdir(exist_ok=True)
+    (root / "var/www/html/sub/a.txt").write_text("a\n")
+
+    def during() -> None:
+        _wait_port(port)
+        for path in ("/", "/index.html", "/missing", "/sub/", "/server-status"):
+            _http_get(port, path)
+
+    return [
+        trace_program(
+            root,
+            ["lighttpd", "-D", "-f", "/etc/lighttpd/d2u.conf"],
+            program=spec.exec_path or "/usr/sbin/lighttpd",
+            env=spec.env,
+            cwd=spec.workdir,
+            seconds=4,
+            during=during,
+            log_dir=tmp,
+        )
+    ]
+
+
 def _memcached(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
     """A libevent server: a few text-protocol commands, then stopped."""
     port = _free_port()
@@ -539,6 +575,7 @@ WORKLOADS: dict[str, Runner] = {
     "nginx": _nginx,
     "redis": _redis_run,
     "go-hello": _go_hello,  # static Go: files, HTTP server + client, goroutines
+    "lighttpd": _lighttpd,  # modules named by server.modules, loaded with dlopen
     "memcached": _memcached,  # libevent: epoll chosen through its eventop table
     "ninja": _ninja,  # C++: virtual interfaces, a table of tool functions
     "ripgrep": _ripgrep,  # Rust: trait objects, a thread pool
