@@ -360,6 +360,65 @@ def _lighttpd(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
     ]
 
 
+def _curl(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
+    """curl against a small HTTP server of the host: GET, HEAD, POST, a redirect, file://."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/redirect":
+                self.send_response(302)
+                self.send_header("Location", "/")
+                self.end_headers()
+                return
+            body = b"<p>dock2uni</p>\n" * 100
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_HEAD(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.do_GET()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    runs = []
+    try:
+        for argv in (
+            list(spec.argv),
+            ["curl", "-s", "-o", "/tmp/page", f"http://127.0.0.1:{port}/"],
+            ["curl", "-sI", f"http://localhost:{port}/"],
+            ["curl", "-s", "-L", "-w", "%{http_code}", f"http://127.0.0.1:{port}/redirect"],
+            ["curl", "-s", "-d", "a=1", f"http://127.0.0.1:{port}/post"],
+            ["curl", "-s", "file:///etc/passwd"],
+            ["curl", "-s", "--max-time", "2", "http://127.0.0.1:1/"],
+        ):
+            runs.append(
+                trace_program(
+                    root,
+                    argv,
+                    program=spec.exec_path or "/usr/bin/curl",
+                    env=spec.env,
+                    cwd="/",
+                    seconds=30,
+                    log_dir=tmp,
+                )
+            )
+    finally:
+        server.shutdown()
+    return runs
+
+
 def _memcached(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
     """A libevent server: a few text-protocol commands, then stopped."""
     port = _free_port()
@@ -576,6 +635,7 @@ WORKLOADS: dict[str, Runner] = {
     "redis": _redis_run,
     "go-hello": _go_hello,  # static Go: files, HTTP server + client, goroutines
     "lighttpd": _lighttpd,  # modules named by server.modules, loaded with dlopen
+    "curl": _curl,  # libcurl: handler tables, connection filters, NSS
     "memcached": _memcached,  # libevent: epoll chosen through its eventop table
     "ninja": _ninja,  # C++: virtual interfaces, a table of tool functions
     "ripgrep": _ripgrep,  # Rust: trait objects, a thread pool
