@@ -419,6 +419,45 @@ def _curl(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
     return runs
 
 
+BASH_SCRIPT = r"""
+f() { local x=$1; echo "f $x"; }
+for i in 1 2 3; do f "$i"; done
+x=$(echo sub); echo "$x"
+( exit 3 ); echo "status $?"
+read -r line < /etc/passwd; echo "${line%%:*}"
+echo data > /tmp/b.txt; mapfile -t arr < /tmp/b.txt; echo "${#arr[@]}"
+{ echo a; echo b; } | while read -r l; do echo "got $l"; done
+coproc { read -r q; echo "co $q"; }; echo ping >&"${COPROC[1]}"; read -r r <&"${COPROC[0]}"
+echo "$r"; wait
+trap 'echo trapped' USR1; kill -USR1 $$
+cd /etc && pwd; cd /; ulimit -n; umask 022; type cd; hash -r
+echo $(( 6 * 7 )); printf '%05d\n' 42; echo /etc/*.conf
+"""
+
+
+def _bash(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
+    """bash, the debian image's Cmd: builtins, subshells, pipes, a coprocess, a trap, job
+    control (-i), and nothing external (a child exec'ing another program is not bash)."""
+    runs = []
+    for argv in (
+        ["bash", "-c", BASH_SCRIPT],
+        ["bash", "-i", "-c", "echo interactive; set -m; (exit 0) & wait"],
+        ["bash", "--version"],
+    ):
+        runs.append(
+            trace_program(
+                root,
+                argv,
+                program=spec.exec_path or "/usr/bin/bash",
+                env=spec.env,
+                cwd="/",
+                seconds=30,
+                log_dir=tmp,
+            )
+        )
+    return runs
+
+
 def _memcached(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
     """A libevent server: a few text-protocol commands, then stopped."""
     port = _free_port()
@@ -636,6 +675,7 @@ WORKLOADS: dict[str, Runner] = {
     "go-hello": _go_hello,  # static Go: files, HTTP server + client, goroutines
     "lighttpd": _lighttpd,  # modules named by server.modules, loaded with dlopen
     "curl": _curl,  # libcurl: handler tables, connection filters, NSS
+    "debian": _bash,  # bash, the image's Cmd: job control, subshells, a coprocess, traps
     "memcached": _memcached,  # libevent: epoll chosen through its eventop table
     "ninja": _ninja,  # C++: virtual interfaces, a table of tool functions
     "ripgrep": _ripgrep,  # Rust: trait objects, a thread pool
