@@ -416,6 +416,7 @@ def _curl(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
             )
     finally:
         server.shutdown()
+        server.server_close()
     return runs
 
 
