@@ -459,6 +459,46 @@ def _bash(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
     return runs
 
 
+SQLITE_SCRIPT = """
+create table t(id integer primary key, name text, n real);
+begin; insert into t(name, n) values ('a', 1.5), ('b', 2.5), ('c', 3.5); commit;
+create index t_name on t(name);
+select name, sum(n) from t group by name order by name;
+pragma journal_mode=wal;
+insert into t(name, n) select name || 'x', n * 2 from t;
+pragma wal_checkpoint(truncate);
+pragma journal_mode=delete;
+vacuum;
+attach database ':memory:' as m; create table m.u as select * from t; select count(*) from m.u;
+.dump t
+"""
+
+
+def _sqlite(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
+    """sqlite3: a transaction, an index, WAL mode and a checkpoint, vacuum, an attached
+    in-memory database, .dump (its VFS is a table of function pointers)."""
+    (root / "data").mkdir(exist_ok=True)
+    (root / "data/script.sql").write_text(SQLITE_SCRIPT)
+    runs = []
+    for argv in (
+        ["sqlite3", "/data/db.sqlite", ".read /data/script.sql"],
+        list(spec.argv),
+        ["sqlite3", "-readonly", "/data/db.sqlite", "select count(*) from t;"],
+    ):
+        runs.append(
+            trace_program(
+                root,
+                argv,
+                program=spec.exec_path or "/usr/bin/sqlite3",
+                env=spec.env,
+                cwd="/",
+                seconds=30,
+                log_dir=tmp,
+            )
+        )
+    return runs
+
+
 def _memcached(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
     """A libevent server: a few text-protocol commands, then stopped."""
     port = _free_port()
@@ -677,6 +717,7 @@ WORKLOADS: dict[str, Runner] = {
     "lighttpd": _lighttpd,  # modules named by server.modules, loaded with dlopen
     "curl": _curl,  # libcurl: handler tables, connection filters, NSS
     "debian": _bash,  # bash, the image's Cmd: job control, subshells, a coprocess, traps
+    "sqlite": _sqlite,  # the VFS: sqlite3_vfs and sqlite3_io_methods tables
     "memcached": _memcached,  # libevent: epoll chosen through its eventop table
     "ninja": _ninja,  # C++: virtual interfaces, a table of tool functions
     "ripgrep": _ripgrep,  # Rust: trait objects, a thread pool
