@@ -499,6 +499,61 @@ def _sqlite(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
     return runs
 
 
+def _runs(
+    root: Path, spec: RunSpec, tmp: Path, program: str, argvs: list[list[str]]
+) -> list[TraceRun]:
+    """One traced run per argv, each of the image's program, from /."""
+    return [
+        trace_program(
+            root,
+            argv,
+            program=spec.exec_path or program,
+            env=spec.env,
+            cwd="/",
+            seconds=30,
+            log_dir=tmp,
+        )
+        for argv in argvs
+    ]
+
+
+def _rsync(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
+    """rsync copying locally (it forks itself: no other program runs), then again with
+    deletions, checksums, hard links and a dry run."""
+    return _runs(
+        root,
+        spec,
+        tmp,
+        "/usr/bin/rsync",
+        [
+            list(spec.argv),
+            ["rsync", "-aH", "--delete", "-c", "/etc/", "/tmp/etc-copy/"],
+            ["rsync", "-an", "--stats", "/usr/share/doc/", "/tmp/doc-copy/"],
+            ["rsync", "-r", "--inplace", "--sparse", "/usr/share/doc/rsync/", "/tmp/d2/"],
+        ],
+    )
+
+
+def _jq(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
+    """jq: arithmetic, a file, regexes (oniguruma), dates, paths, env, formats."""
+    (root / "data").mkdir(exist_ok=True)
+    (root / "data/in.json").write_text('{"a": [1, 2, 3], "s": "dock2uni", "t": 0}\n' * 20)
+    return _runs(
+        root,
+        spec,
+        tmp,
+        "/usr/bin/jq",
+        [
+            list(spec.argv),
+            ["jq", "-c", "[.a[] * 2] | add", "/data/in.json"],
+            ["jq", "-r", '.s | test("d.ck") , (sub("uni"; "UNI")) , @base64', "/data/in.json"],
+            ["jq", "-n", 'now | todate, (0 | strftime("%Y")), $ENV.PATH'],
+            ["jq", "-S", "--tab", "paths, input_filename", "/data/in.json"],
+            ["jq", ".", "/missing.json"],
+        ],
+    )
+
+
 def _memcached(root: Path, spec: RunSpec, tmp: Path) -> list[TraceRun]:
     """A libevent server: a few text-protocol commands, then stopped."""
     port = _free_port()
@@ -718,6 +773,8 @@ WORKLOADS: dict[str, Runner] = {
     "curl": _curl,  # libcurl: handler tables, connection filters, NSS
     "debian": _bash,  # bash, the image's Cmd: job control, subshells, a coprocess, traps
     "sqlite": _sqlite,  # the VFS: sqlite3_vfs and sqlite3_io_methods tables
+    "rsync": _rsync,  # forks itself for a local transfer
+    "jq": _jq,  # builtins through a table of function pointers, oniguruma
     "memcached": _memcached,  # libevent: epoll chosen through its eventop table
     "ninja": _ninja,  # C++: virtual interfaces, a table of tool functions
     "ripgrep": _ripgrep,  # Rust: trait objects, a thread pool
