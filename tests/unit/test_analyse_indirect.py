@@ -1,6 +1,7 @@
 """Syscalls reached only indirectly, in programs built here: tables of function pointers in a
 -fPIC library chosen at run time (libevent's eventop pattern), a C++ virtual call, an atexit
-handler and a plugin opened with dlopen. Each is traced natively and analysed in an image."""
+handler, qsort/pthread_create/signal callbacks and plugins opened with dlopen. Each is
+traced natively and analysed in an image."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ CASES: dict[str, tuple[dict[str, str], dict[str, str], list[str], set[str]]] = {
     ),
     "vtable": ({"/app/vtable": "vtable"}, {"PROBE": "getpgrp"}, [], {"getpgrp"}),
     "atexit": ({"/app/atexit": "atexit"}, {}, [], {"getpgrp"}),
+    "callbacks": ({"/app/callbacks": "callbacks"}, {}, [], {"getpgrp", "getcpu", "personality"}),
     "named": (
         {
             "/app/named_host": "named_host",
@@ -67,6 +69,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "-Wl,-rpath,$ORIGIN")  # fmt: skip
     _cc(out, "g++", "-O2", "-o", "vtable", str(SRC / "vtable.cc"))
     _cc(out, "gcc", "-O2", "-o", "atexit", str(SRC / "atexit.c"))
+    _cc(out, "gcc", "-O2", "-pthread", "-o", "callbacks", str(SRC / "callbacks.c"))
     _cc(out, "gcc", "-O2", "-fPIC", "-shared", "-o", "probe.so", str(SRC / "plugin.c"))
     _cc(out, "gcc", "-O2", "-rdynamic", "-o", "plugin_host", str(SRC / "plugin_host.c"), "-ldl")
     _cc(out, "gcc", "-O2", "-fPIC", "-shared", "-Wl,-soname,libnamed.so.1", "-o", "libnamed.so.1",
