@@ -5,7 +5,7 @@ PY      := .venv/bin/python
 PYTEST  := .venv/bin/pytest
 BUILD   := build
 
-.PHONY: all setup demo test lint libos fixtures bench clean support-matrix
+.PHONY: all setup demo test lint libos fixtures bench clean support-matrix fuzz
 
 all: libos
 
@@ -27,6 +27,12 @@ lint: setup
 
 test: setup libos fixtures
 	$(PYTEST) tests
+
+# The fuzz targets (tests/unit/test_fuzz_*.py) for FUZZ_SECONDS each instead of the
+# few seconds `make test` gives them; a crash fails with Hypothesis's minimal input.
+FUZZ_SECONDS ?= 120
+fuzz: setup libos fixtures
+	DOCK2UNI_FUZZ_SECONDS=$(FUZZ_SECONDS) $(PYTEST) -m fuzz --timeout=0 -q tests/unit
 
 support-matrix: setup
 	.venv/bin/dock2uni support-matrix --format markdown > docs/support-matrix.md

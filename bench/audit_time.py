@@ -31,7 +31,15 @@ from pathlib import Path
 from bench.config import Config
 from bench.paths import BENCH, dock2uni_cli, fixture_layout
 from bench.report import Result, Table
-from bench.stats import Metrics, Samples, fmt_bytes, fmt_seconds, fmt_spread, interleaved
+from bench.stats import (
+    Metrics,
+    Samples,
+    fmt_bytes,
+    fmt_seconds,
+    fmt_spread,
+    interleaved,
+    verdict,
+)
 
 NAME = "audit_time"
 FIXTURES = ("python", "nginx")
@@ -223,6 +231,6 @@ def _goals(fixture: str, samples: dict[str, Samples]) -> list[tuple[str, str]]:
         if median is None:
             goals.append((goal, "not measured: no successful run"))
             continue
-        verdict = "met" if median < limit else "not met"
-        goals.append((goal, f"{verdict} (median {fmt_seconds(median)})"))
+        judged = verdict(median < limit, samples[name])
+        goals.append((goal, f"{judged} (median {fmt_seconds(median)})"))
     return goals

@@ -23,9 +23,26 @@ from bench import unikernel
 from bench.config import Config
 from bench.paths import BENCH, fixture_layout
 from bench.peers import docker, floor, linux_microvm
-from bench.qemu import accelerator, accelerator_note, time_guest
+from bench.qemu import (
+    GuestTiming,
+    accelerator,
+    accelerator_note,
+    floor_exit,
+    linux_exit,
+    time_guest,
+    unikernel_exit,
+)
 from bench.report import Result, Table
-from bench.stats import Metrics, Samples, fmt_ratio, fmt_seconds, fmt_spread, interleaved, ratio
+from bench.stats import (
+    Metrics,
+    Samples,
+    fmt_ratio,
+    fmt_seconds,
+    fmt_spread,
+    interleaved,
+    ratio,
+    verdict,
+)
 
 NAME = "boot_time"
 FIXTURES = ("hello-static-glibc", "hello-static-musl")
@@ -40,11 +57,19 @@ GOAL_LINUX = 20.0
 GOAL_FLOOR = 2.0
 
 
-def qemu_runner(make_argv: Callable[[Path], list[str]], marker: bytes) -> Callable[[], Metrics]:
+def qemu_runner(
+    make_argv: Callable[[Path], list[str]],
+    marker: bytes,
+    exited: Callable[[GuestTiming], str | None],
+) -> Callable[[], Metrics]:
+    """One timed boot; a sample only if the marker came and the guest's program exited 0."""
+
     def run() -> Metrics:
         timing = time_guest(make_argv, marker=marker, timeout=180)
         if timing.marker is None:
             raise RuntimeError(f"no {marker!r} on COM1: {timing.output[-200:]!r}")
+        if (why := exited(timing)) is not None:
+            raise RuntimeError(f"not a clean exit: {why}")
         return {"main": timing.marker, "exit": timing.exit, "enter": timing.enter}
 
     return run
@@ -97,7 +122,7 @@ def run(config: Config) -> Result:
                 why = unikernel.boots(image, accel=accel, marker=MARKER)
                 if why is None:
                     peers[UNIKERNEL] = qemu_runner(
-                        unikernel.argv_for(image, accel=accel, mem=mem), MARKER
+                        unikernel.argv_for(image, accel=accel, mem=mem), MARKER, unikernel_exit
                     )
                 else:
                     skipped_here[UNIKERNEL] = f"the unikernel does not boot the hello yet: {why}"
@@ -106,11 +131,13 @@ def run(config: Config) -> Result:
             init = read_layout_file(layout, BINARY)
             initrd = linux_microvm.initramfs(init, BENCH / "initramfs" / f"{fixture}.cpio")
             peers[LINUX] = qemu_runner(
-                linux_microvm.argv_for(vmlinuz, initrd, accel=accel, mem=mem), MARKER
+                linux_microvm.argv_for(vmlinuz, initrd, accel=accel, mem=mem), MARKER, linux_exit
             )
             if pvh_kernel is not None:
                 peers[LINUX_PVH] = qemu_runner(
-                    linux_microvm.argv_for(pvh_kernel, initrd, accel=accel, mem=mem), MARKER
+                    linux_microvm.argv_for(pvh_kernel, initrd, accel=accel, mem=mem),
+                    MARKER,
+                    linux_exit,
                 )
             if docker_daemon is not None:
                 try:
@@ -119,7 +146,7 @@ def run(config: Config) -> Result:
                 except subprocess.CalledProcessError as exc:
                     skipped_here[DOCKER] = f"loading the image failed: {exc.stderr!r:.200}"
             peers[FLOOR] = qemu_runner(
-                floor.argv_for(floor_kernel, accel=accel, mem=mem), floor.MARKER
+                floor.argv_for(floor_kernel, accel=accel, mem=mem), floor.MARKER, floor_exit
             )
             samples = interleaved(peers, config.repeat, label=f"{NAME} {fixture}")
             result.raw[fixture] = {
@@ -188,20 +215,20 @@ def _goals(
     goals = []
     for metric in ("main", "exit"):
         r = ratio(samples[LINUX].median(metric), uni.median(metric))
-        verdict = "met" if r is not None and r >= GOAL_LINUX else "not met"
+        judged = verdict(r is not None and r >= GOAL_LINUX, samples[LINUX], uni)
         goals.append(
             (
                 f"{fixture}: boot to {metric}: Linux microVM / unikernel >= {GOAL_LINUX:.0f}x",
-                f"{verdict} ({fmt_ratio(r)})",
+                f"{judged} ({fmt_ratio(r)})",
             )
         )
     for metric in ("main", "exit"):
         r = ratio(uni.median(metric), samples[FLOOR].median(metric))
-        verdict = "met" if r is not None and r <= GOAL_FLOOR else "not met"
+        judged = verdict(r is not None and r <= GOAL_FLOOR, uni, samples[FLOOR])
         goals.append(
             (
                 f"{fixture}: boot to {metric}: unikernel / floor <= {GOAL_FLOOR:.0f}x",
-                f"{verdict} ({fmt_ratio(r)})",
+                f"{judged} ({fmt_ratio(r)})",
             )
         )
     return goals

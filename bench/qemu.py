@@ -10,6 +10,7 @@ COM2 (the library OS log) goes to a Unix socket we drain; the time of its
 
 from __future__ import annotations
 
+import re
 import socket
 import tempfile
 import threading
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from bench.timing import spawn_and_wait
 from dock2uni.context import Context
+from dock2uni.run import classify
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,34 @@ def time_guest(
         output=run.output,
         log=drain.data,
     )
+
+
+_LINUX_INIT_EXIT = re.compile(rb"Attempted to kill init! exitcode=0x([0-9a-fA-F]+)")
+
+
+def unikernel_exit(timing: GuestTiming) -> str | None:
+    """None if the dock2uni guest's program exited 0 (D2U:EXIT code=0), else what happened.
+
+    Read the way `dock2uni run` reads it (run.classify over the COM2 log), so a guest that
+    prints its marker and then crashes or panics is a failed sample, not a boot time.
+    """
+    lines = timing.log.decode(errors="replace").splitlines()
+    code, status, cause = classify(lines, timing.status, False)
+    return None if (code, status) == (0, "exit") else f"guest {status}, exit {code}: {cause}"
+
+
+def linux_exit(timing: GuestTiming) -> str | None:
+    """None if the Linux microVM's /init exited 0: the panic it causes names its exit code."""
+    found = _LINUX_INIT_EXIT.search(timing.output)
+    if found is None:
+        return f"no init exit code on the console: {timing.output[-200:]!r}"
+    code = int(found.group(1), 16)
+    return None if code == 0 else f"/init exited with status word {code:#x}"
+
+
+def floor_exit(timing: GuestTiming) -> str | None:
+    """None if the floor left through isa-debug-exit with 0, QEMU's status (0 << 1) | 1."""
+    return None if timing.status == 1 else f"QEMU exited {timing.status}, not 1"
 
 
 _ACCEL: dict[str, str] = {}

@@ -95,5 +95,19 @@ def fmt_spread(samples: Samples, metric: str, fmt: Callable[[float | None], str]
     return f"{fmt(med)} ({fmt(spread[0])}-{fmt(spread[1])}, n={n})"
 
 
+def verdict(ok: bool, *involved: Samples) -> str:
+    """A goal's verdict: "met" only if ``ok`` and no run of the samples it rests on failed.
+
+    A median of the survivors says nothing of the runs that did not survive: one good run
+    in ten must not pass a goal. The reason follows in brackets when runs failed.
+    """
+    failed = sum(len(s.errors) for s in involved)
+    if failed:
+        runs = failed + sum(len(s.runs) for s in involved)
+        first = next(s.errors[0] for s in involved if s.errors)
+        return f"not met: {failed} of {runs} runs failed ({first[:120]})"
+    return "met" if ok else "not met"
+
+
 def first_error(samples: Samples) -> str:
     return samples.errors[0] if samples.errors else ""

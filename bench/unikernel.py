@@ -68,7 +68,7 @@ def argv_for(
 
 def boots(image: Path, *, accel: str, marker: bytes, timeout: float = 120) -> str | None:
     """None if the image boots and prints the marker, else why not (for "not measured yet")."""
-    from bench.qemu import time_guest
+    from bench.qemu import time_guest, unikernel_exit
 
     try:
         timing = time_guest(
@@ -82,4 +82,4 @@ def boots(image: Path, *, accel: str, marker: bytes, timeout: float = 120) -> st
         log = timing.log.decode(errors="replace").strip().splitlines()[-2:]
         out = timing.output.decode(errors="replace").strip()[-120:]
         return f"the guest did not print {marker!r} (COM1: {out!r}; log: {log})"
-    return None
+    return unikernel_exit(timing)

@@ -1,8 +1,10 @@
 """Shared test policy: markers, the skip-or-fail rule for real infrastructure, contexts.
 
-A test that needs QEMU, the Docker daemon or the registry calls ``need(...)`` when
-the tool is missing: it skips locally, but fails when the matching
-DOCK2UNI_REQUIRE_* variable is 1 (CI sets them), so CI never hides a broken tier.
+A test that needs something the machine may lack (QEMU, the Docker daemon, the registry,
+root, strace, a host tool it compares against) calls ``need(kind, reason)``: it skips
+locally, but fails when the kind's DOCK2UNI_REQUIRE_<KIND> variable, or
+DOCK2UNI_REQUIRE_ALL, is 1 (CI sets them), so CI never hides a broken tier. This is the
+only way to skip: ``tests/unit/test_skips.py`` fails on any other skip in the suite.
 """
 
 from __future__ import annotations
@@ -16,18 +18,25 @@ from dock2uni.context import Context, Limits
 
 REPO = Path(__file__).resolve().parent.parent
 
+REQUIRE_ALL = "DOCK2UNI_REQUIRE_ALL"
 REQUIRE_VARS = {
-    "docker": "DOCK2UNI_REQUIRE_DOCKER",
-    "registry": "DOCK2UNI_REQUIRE_REGISTRY",
-    "boot": "DOCK2UNI_REQUIRE_BOOT",
+    "docker": "DOCK2UNI_REQUIRE_DOCKER",  # a private dockerd (tests/infra/dockerd.py)
+    "registry": "DOCK2UNI_REQUIRE_REGISTRY",  # docker-registry, skopeo, umoci
+    "boot": "DOCK2UNI_REQUIRE_BOOT",  # QEMU and a built library OS
+    "trace": "DOCK2UNI_REQUIRE_TRACE",  # strace under root in fresh namespaces (can_trace)
+    "strace": "DOCK2UNI_REQUIRE_STRACE",  # strace alone, unprivileged
+    "root": "DOCK2UNI_REQUIRE_ROOT",  # a native run as root (the Linux side of a guest case)
+    "chroot": "DOCK2UNI_REQUIRE_CHROOT",  # native chroot(8) comparisons, which need root
+    "hosttool": "DOCK2UNI_REQUIRE_HOSTTOOL",  # a host program a test compares against
 }
 
 
 def need(kind: str, reason: str) -> None:
-    """Skip for a missing tool, or fail if DOCK2UNI_REQUIRE_<KIND>=1."""
+    """Skip for something missing, or fail if DOCK2UNI_REQUIRE_<KIND> or _ALL is 1."""
     var = REQUIRE_VARS[kind]
-    if os.environ.get(var) == "1":
-        pytest.fail(f"{reason} (and {var}=1 makes this a failure)", pytrace=False)
+    for required in (var, REQUIRE_ALL):
+        if os.environ.get(required) == "1":
+            pytest.fail(f"{reason} (and {required}=1 makes this a failure)", pytrace=False)
     pytest.skip(reason)
 
 

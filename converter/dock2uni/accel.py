@@ -141,20 +141,7 @@ def _probe_image(ctx: Context, build_id: str) -> Path:
     out = ctx.cache_dir / "probe" / f"accel-probe-{build_id[:24]}.uni"
     if out.exists():
         return out
-    plan = Plan(
-        families=PROBE_FAMILIES,
-        families_reason="the accelerator probe",
-        missing=(),
-        argv=(PROBE_PATH,),
-        entrypoint_argc=1,
-        exec_path=PROBE_PATH,
-        env=(),
-        workdir="/",
-        uid=0,
-        gid=0,
-        hostname="probe",
-        rootfs_policy="full",
-    )
+    plan = Plan.tiny(PROBE_PATH, PROBE_FAMILIES, "the accelerator probe")
     with work_dir(ctx) as tmp:
         work = Path(tmp)
         _compile_probe(work / "kvm-probe")

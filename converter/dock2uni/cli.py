@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
 import sys
 import traceback
 from enum import StrEnum
@@ -17,11 +19,12 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from typer.exceptions import TyperException
 
 from dock2uni import __version__
 from dock2uni.acquire import AcquireOptions
 from dock2uni.context import Context, Limits, default_cache_dir
-from dock2uni.errors import EXIT_UNEXPECTED, Dock2UniError, InvalidReferenceError
+from dock2uni.errors import EXIT_UNEXPECTED, EXIT_USAGE, Dock2UniError, OutputError
 from dock2uni.model import DEFAULT_PLATFORM, Platform
 
 app = typer.Typer(
@@ -119,8 +122,34 @@ def make_context(
     if max_entries is not None:
         limits = dataclasses.replace(limits, max_entries=max_entries)
     return Context(
-        cache_dir=cache_dir or default_cache_dir(), limits=limits, quiet=quiet, debug=debug
+        cache_dir=absolute(cache_dir or default_cache_dir()),
+        limits=limits,
+        quiet=quiet,
+        debug=debug,
     )
+
+
+def absolute(path: Path) -> Path:
+    """Every path option and variable is made absolute once, here at the CLI edge: later
+    stages run tools (the assembler, analysis workers) in other directories, where a
+    relative path would name another file or none."""
+    return Path(os.path.abspath(os.path.expanduser(path)))
+
+
+def writable_output(output: Path) -> Path:
+    """The absolute output path; its directory must exist (a typo must not create a tree)."""
+    output = absolute(output)
+    if not output.parent.is_dir():
+        raise OutputError(
+            f"cannot write {output}: directory {output.parent} does not exist",
+            hint=f"Create it first (mkdir -p {output.parent}) or choose another --output.",
+        )
+    if output.is_dir():
+        raise OutputError(
+            f"cannot write {output}: it is a directory",
+            hint="Name the file to write, e.g. --output app.uni.",
+        )
+    return output
 
 
 def parse_bool(text: str, option: str) -> bool:
@@ -139,15 +168,15 @@ def make_acquire_options(
     if creds is not None:
         user, sep, password = creds.partition(":")
         if not sep or not user:
-            raise InvalidReferenceError(
-                "--creds must be USER:PASSWORD", hint="Write --creds alice:secret."
+            raise typer.BadParameter(
+                "expected USER:PASSWORD, e.g. alice:secret", param_hint="--creds"
             )
         user_pass = (user, password)
     return AcquireOptions(
         platform=Platform.parse(platform) if platform else DEFAULT_PLATFORM,
         tls_verify=parse_bool(tls_verify, "--tls-verify") and not insecure,
         creds=user_pass,
-        authfile=authfile,
+        authfile=absolute(authfile) if authfile is not None else None,
     )
 
 
@@ -215,12 +244,15 @@ def inspect(
 ) -> None:
     """Show an image's digest, platform, command, environment, user, ports and layers
     (or, for a .uni file, what it was built from)."""
-    from dock2uni.uni import is_uni_file, read_metadata
+    from dock2uni.runsource import local_file
+    from dock2uni.uni import read_metadata
 
-    if is_uni_file(Path(source)):
-        meta = read_metadata(Path(source))
+    if (path := local_file(source)) is not None:
+        meta = read_metadata(path)
         if output_format is OutputFormat.json:
-            sys.stdout.write(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+            from dock2uni.convert_report import metadata_json
+
+            sys.stdout.write(json.dumps(metadata_json(meta), indent=2) + "\n")
         else:
             from dock2uni.convert_report import metadata_text
 
@@ -334,6 +366,7 @@ def convert(
     """Pull, analyse and link an image into one bootable unikernel file."""
     from dock2uni.runspec import Overrides
 
+    output = writable_output(output)
     overrides = Overrides(
         entrypoint=parse_json_argv(entrypoint, "--entrypoint"),
         cmd=parse_json_argv(cmd, "--cmd"),
@@ -371,7 +404,15 @@ def convert(
 
 @app.command()
 def run(
-    image: Annotated[Path, typer.Argument(metavar="IMAGE.uni", help="Image from `convert`.")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="IMAGE.uni|SOURCE",
+            help="A file from `convert`, or any image SOURCE (converted on first use, "
+            "cached by digest). A name ending in .uni or an existing file is always local.",
+            show_default=False,
+        ),
+    ],
     args: Annotated[
         list[str] | None,
         typer.Argument(
@@ -419,50 +460,99 @@ def run(
         ),
     ] = None,
     interactive: Annotated[
-        bool, typer.Option("--interactive", "-i", help="Forward stdin to the guest.")
+        bool,
+        typer.Option(
+            "--interactive", "-i", help="Forward stdin to the guest (else it is at end of file)."
+        ),
     ] = False,
+    tty: Annotated[
+        bool,
+        typer.Option(
+            "--tty",
+            "-t",
+            help="Give the guest a terminal (fds 0-2 one tty, stderr on stdout), as docker run -t.",
+        ),
+    ] = False,
+    platform: PlatformOpt = str(DEFAULT_PLATFORM),
+    insecure: InsecureOpt = False,
+    tls_verify: TlsVerifyOpt = "true",
+    creds: CredsOpt = None,
+    authfile: AuthfileOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
     cache_dir: CacheOpt = None,
+    max_image_size: MaxSizeOpt = None,
+    max_entries: MaxEntriesOpt = None,
 ) -> None:
-    """Boot a unikernel under QEMU; exit with the application's exit code."""
+    """Boot a unikernel under QEMU (converting an image SOURCE first, like docker run);
+    exit with the application's exit code."""
     from dock2uni.accel import AccelUsageError, requested
-    from dock2uni.run import RunOptions, run_image
+    from dock2uni.run import RunOptions, Stopped, hint_for, run_image, stop_on_signals
+    from dock2uni.runsource import cached_uni, local_file
 
     try:
         accel_request, accel_source = requested(accel)
     except AccelUsageError as exc:
         raise typer.BadParameter(str(exc), param_hint=exc.source) from None
 
-    ctx = make_context(
-        quiet=quiet, debug=debug, cache_dir=cache_dir, max_size=None, max_entries=None
+    # Every option is checked before the image is looked at: usage errors come first.
+    mem_bytes = parse_mem(mem) if mem else None
+    env_items = parse_env(env)
+    ctx, acquire_options = image_session(
+        platform=platform,
+        insecure=insecure,
+        tls_verify=tls_verify,
+        creds=creds,
+        authfile=authfile,
+        quiet=quiet,
+        debug=debug,
+        cache_dir=cache_dir,
+        max_image_size=max_image_size,
+        max_entries=max_entries,
     )
     ctx.log_debug(f"accelerator requested: {accel_request} (from {accel_source})")
-    if initrd is None:
-        candidate = image.with_name(image.name + ".cpio")
-        initrd = candidate if candidate.exists() else None
-    options = RunOptions(
-        mem=parse_mem(mem) if mem else None,
-        accel=accel_request,
-        timeout=timeout,
-        cmd=tuple(args) if args else None,
-        env=parse_env(env),
-        strace=strace,
-        initrd=initrd,
-    )
-    result = run_image(
-        image,
-        options,
-        ctx,
-        stdout=sys.stdout.buffer,
-        stderr=sys.stderr,
-        stdin=sys.stdin.buffer if interactive else None,
-    )
+    try:
+        # A signal during the first run's conversion stops it cleanly too (no partial
+        # image is left in the cache).
+        with stop_on_signals():
+            image = local_file(source) or cached_uni(source, acquire_options, ctx)
+            if initrd is None:
+                candidate = image.with_name(image.name + ".cpio")
+                initrd = candidate if candidate.exists() else None
+            else:
+                initrd = absolute(initrd)
+            options = RunOptions(
+                mem=mem_bytes,
+                accel=accel_request,
+                timeout=timeout,
+                cmd=tuple(args) if args else None,
+                env=env_items,
+                strace=strace,
+                initrd=initrd,
+                tty=tty,
+            )
+            result = run_image(
+                image,
+                options,
+                ctx,
+                stdout=sys.stdout.buffer,
+                stderr=sys.stderr,
+                stdin=sys.stdin.buffer if interactive else None,
+                guest_stderr=sys.stderr.buffer,
+            )
+    except Stopped as stop:
+        # The guest and its QEMU are gone (boot's cleanup ran), or never started; exit as
+        # a shell reports a command killed by that signal, as `docker run` does.
+        ctx.log_debug(f"stopped by {stop}")
+        if stop.signum == signal.SIGPIPE:  # nobody reads stdout: do not flush into it again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(128 + stop.signum) from None
     ctx.log_debug(f"accelerator {result.accel}, {result.seconds:.3f} s, status {result.status}")
     if result.cause:
-        print(f"dock2uni: {result.cause}", file=sys.stderr)
-    if result.hint:
-        print(f"dock2uni: hint: {result.hint}", file=sys.stderr)
+        print(f"dock2uni: error: {result.cause}", file=sys.stderr)
+        # A hint the run found (e.g. which accelerator to use) beats the status's generic one.
+        if (hint := result.hint or hint_for(result.status)) is not None:
+            print(f"dock2uni: hint: {hint}", file=sys.stderr)
     raise typer.Exit(result.exit_code)
 
 
@@ -471,6 +561,12 @@ class AuditFormat(StrEnum):
     json = "json"
     markdown = "markdown"
     sarif = "sarif"
+
+
+class MatrixFormat(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
 
 
 class FailOn(StrEnum):
@@ -566,17 +662,13 @@ def audit(
 @app.command("support-matrix")
 def support_matrix(
     output_format: Annotated[
-        AuditFormat, typer.Option("--format", "-f", help="text, json or markdown.")
-    ] = AuditFormat.text,
+        MatrixFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = MatrixFormat.text,
 ) -> None:
     """Print the library OS's syscall support table (from shims/*/*.def)."""
     from dock2uni.audit import render_support_matrix
     from dock2uni.support import load_support_table
 
-    if output_format is AuditFormat.sarif:
-        raise typer.BadParameter(
-            "support-matrix prints text, json or markdown", param_hint="--format"
-        )
     sys.stdout.write(render_support_matrix(load_support_table(), output_format.value))
 
 
@@ -587,17 +679,34 @@ def report_error(exc: Dock2UniError) -> NoReturn:
     sys.exit(exc.exit_code)
 
 
+def report_usage_error(exc: TyperException) -> NoReturn:
+    """A bad option or argument, in the same two lines as every other error (exit 2)."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # bare `dock2uni`: the help, as before
+        print(exc.format_message(), file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    print(f"dock2uni: error: {exc.format_message()}", file=sys.stderr)
+    ctx = getattr(exc, "ctx", None)
+    where = getattr(ctx, "command_path", None) or "dock2uni"
+    print(f"dock2uni: hint: see `{where} --help` for the options.", file=sys.stderr)
+    sys.exit(getattr(exc, "exit_code", EXIT_USAGE))
+
+
 def main() -> None:
     """Console entry point: run the app and turn failures into messages and exit codes.
 
-    typer runs in standalone mode: it prints usage errors itself (exit 2) and exits
-    0 on success; our own errors propagate out of it and are reported here."""
+    typer runs in non-standalone mode, so usage errors (exit 2) come back here and are
+    printed as `dock2uni: error:` plus a hint like every other failure."""
     try:
-        app()
+        code = app(standalone_mode=False)
     except Dock2UniError as exc:
         if _state["debug"]:
             traceback.print_exc()
         report_error(exc)
+    except TyperException as exc:
+        report_usage_error(exc)
+    except (typer.Abort, KeyboardInterrupt):
+        print(file=sys.stderr)
+        sys.exit(128 + signal.SIGINT)
     except Exception as exc:
         if _state["debug"] or "--debug" in sys.argv:
             traceback.print_exc()
@@ -607,3 +716,4 @@ def main() -> None:
             file=sys.stderr,
         )
         sys.exit(EXIT_UNEXPECTED)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -33,6 +33,7 @@ class Limits:
     max_path_depth: int = 256
     max_symlink_hops: int = 40  # Linux MAXSYMLINKS
     max_json_bytes: int = 4 * MiB  # manifest, index, config documents
+    max_layers: int = 256  # layer references of one image (Docker itself stops at 125)
     max_zstd_window: int = 1 << 27  # libzstd's own default limit (128 MiB)
 
 

@@ -6,16 +6,25 @@ from collections.abc import Mapping
 from typing import Any
 
 from dock2uni.inspect_report import human_size
+from dock2uni.jsonout import LEGACY_KEYS, document
 from dock2uni.link import LinkResult
 
 
 def convert_json(linked: LinkResult) -> dict[str, Any]:
     """What `convert --format json` prints: the output paths and the image's metadata."""
-    return {
-        "output": str(linked.output),
-        "initrd": str(linked.initrd) if linked.initrd else None,
-        "metadata": dict(linked.metadata),
-    }
+    meta = {k: v for k, v in linked.metadata.items() if k not in LEGACY_KEYS}
+    return document(
+        {
+            "output": str(linked.output),
+            "initrd": str(linked.initrd) if linked.initrd else None,
+            "metadata": meta,
+        }
+    )
+
+
+def metadata_json(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """What `inspect IMAGE.uni --format json` prints: the metadata the file carries."""
+    return document(meta)
 
 
 def metadata_text(meta: Mapping[str, Any]) -> str:

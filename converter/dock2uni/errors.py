@@ -136,7 +136,7 @@ class OutputError(Dock2UniError):
     """The output file cannot be written, or a .uni file is not one dock2uni wrote."""
 
     exit_code = 15
-    default_hint = "Check the output path; pass a .uni file written by `dock2uni convert`."
+    default_hint = "Check the path, its directory and their permissions, and the free space."
 
 
 class AuditGateError(Dock2UniError):
@@ -144,6 +144,16 @@ class AuditGateError(Dock2UniError):
 
     exit_code = 20
     default_hint = "See the report; pass --fail-on never to report without failing."
+
+
+class AuditBrokenError(Dock2UniError):
+    """`dock2uni audit`: the main program could not be analysed, so there is no verdict."""
+
+    exit_code = 21
+    default_hint = (
+        "The report says which file failed; check the cache directory and the image, "
+        "re-run with --debug, and report it if the program is a valid x86-64 ELF."
+    )
 
 
 class RunError(Dock2UniError):
@@ -168,5 +178,6 @@ ALL_ERRORS: tuple[type[Dock2UniError], ...] = (
     BuildError,
     OutputError,
     AuditGateError,
+    AuditBrokenError,
     RunError,
 )

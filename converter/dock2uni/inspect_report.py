@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dock2uni.jsonout import document
 from dock2uni.pipeline import Inspected
 
 SCHEMA_VERSION = 1
@@ -18,52 +19,54 @@ def inspect_json(result: Inspected) -> dict[str, Any]:
     image = result.unpacked.image
     spec = result.spec
     files, total = result.unpacked.tree.stats()
-    return {
-        "schemaVersion": SCHEMA_VERSION,
-        "source": image.source,
-        "transport": image.transport,
-        "reference": image.reference,
-        "digest": image.manifest_digest,
-        "index_digest": image.index_digest,
-        "config_digest": image.config_digest,
-        "media_type": image.manifest_media_type,
-        "platform": str(image.platform),
-        "argv": list(spec.argv),
-        "entrypoint": list(spec.argv[: spec.entrypoint_argc]),
-        "cmd": list(spec.argv[spec.entrypoint_argc :]),
-        "exec": {
-            "path": spec.exec_path,
-            "realpath": spec.exec_realpath,
-            "kind": spec.exec_kind,
-            "interpreter": list(spec.interpreter),
-            "shell_form": spec.shell_form,
+    return document(
+        {
+            "source": image.source,
+            "transport": image.transport,
+            "reference": image.reference,
+            "digest": image.manifest_digest,
+            "index_digest": image.index_digest,
+            "config_digest": image.config_digest,
+            "media_type": image.manifest_media_type,
+            "platform": str(image.platform),
+            "argv": list(spec.argv),
+            "entrypoint": list(spec.argv[: spec.entrypoint_argc]),
+            "cmd": list(spec.argv[spec.entrypoint_argc :]),
+            "exec": {
+                "path": spec.exec_path,
+                "realpath": spec.exec_realpath,
+                "kind": spec.exec_kind,
+                "interpreter": list(spec.interpreter),
+                "shell_form": spec.shell_form,
+            },
+            "env": list(spec.env),
+            "workdir": spec.workdir,
+            "user": {
+                "text": spec.user.text,
+                "uid": spec.user.uid,
+                "gid": spec.user.gid,
+                "name": spec.user.name,
+            },
+            "exposed_ports": list(spec.exposed_ports),
+            "stop_signal": spec.stop_signal,
+            "layers": [
+                {
+                    "digest": layer.digest,
+                    "diff_id": layer.diff_id,
+                    "media_type": layer.media_type,
+                    "compression": layer.compression,
+                    "size": layer.compressed_size,
+                    "uncompressed_size": layer.uncompressed_size,
+                    "entries": layer.entries,
+                }
+                for layer in result.unpacked.layers
+            ],
+            "files": files,
+            "total_size": total,
+            "warnings": list(spec.warnings),
         },
-        "env": list(spec.env),
-        "workdir": spec.workdir,
-        "user": {
-            "text": spec.user.text,
-            "uid": spec.user.uid,
-            "gid": spec.user.gid,
-            "name": spec.user.name,
-        },
-        "exposed_ports": list(spec.exposed_ports),
-        "stop_signal": spec.stop_signal,
-        "layers": [
-            {
-                "digest": layer.digest,
-                "diff_id": layer.diff_id,
-                "media_type": layer.media_type,
-                "compression": layer.compression,
-                "size": layer.compressed_size,
-                "uncompressed_size": layer.uncompressed_size,
-                "entries": layer.entries,
-            }
-            for layer in result.unpacked.layers
-        ],
-        "files": files,
-        "total_size": total,
-        "warnings": list(spec.warnings),
-    }
+        version=SCHEMA_VERSION,
+    )
 
 
 def human_size(n: int) -> str:

@@ -22,11 +22,13 @@ from typing import Any
 
 from dock2uni import __version__, paths
 from dock2uni.context import Context
-from dock2uni.errors import BuildError, OutputError
+from dock2uni.elf.header import check_file, require_program
+from dock2uni.errors import BuildError, ElfError, OutputError
+from dock2uni.fs.cachedir import subdir
 from dock2uni.fs.cpio import write_cpio
 from dock2uni.fs.policy import Selection, select
 from dock2uni.fs.store import ContentStore
-from dock2uni.fs.tree import DirNode, Node
+from dock2uni.fs.tree import DirNode, FileNode, Node
 from dock2uni.plan import Plan
 from dock2uni.uni import META_SECTION, loaded_sizes
 from dock2uni.unpack import UnpackedImage
@@ -165,7 +167,9 @@ def link_elf(
     with ctx.progress(desc="rootfs", total=len(entries), unit="file") as bar, cpio.open("wb") as f:
         rootfs_size = write_cpio(entries, f, unpacked_store, on_entry=lambda *_: bar.update())
     (work / "image_config.c").write_text(image_config_c(plan))
-    incbin = "" if separate_initrd else f'\t.incbin "{cpio}"\n'
+    # By its name relative to the work directory (the assembler runs there): the cache
+    # path may hold a quote, a backslash or a newline, which would break the directive.
+    incbin = "" if separate_initrd else f'\t.incbin "{cpio.name}"\n'
     (work / "rootfs.S").write_text(ROOTFS_ASM.format(incbin=incbin))
     _run(
         ["gcc", *cflags, "-c", "image_config.c", "-o", "image_config.o"],
@@ -220,9 +224,26 @@ def add_metadata(elf: Path, metadata: Mapping[str, Any], output: Path) -> None:
 
 
 def work_dir(ctx: Context) -> tempfile.TemporaryDirectory[str]:
-    root = ctx.cache_dir / "build"
-    root.mkdir(parents=True, exist_ok=True)
-    return tempfile.TemporaryDirectory(dir=root)
+    """A private directory under ``<cache>/build`` (which must be a real directory)."""
+    root = subdir(ctx.cache_dir, "build")  # a symlink or a file there: OutputError
+    try:
+        return tempfile.TemporaryDirectory(dir=root)
+    except OSError as exc:
+        raise OutputError(f"cannot create a work directory in {root}: {exc.strerror}") from None
+
+
+def check_main_program(unpacked: UnpackedImage, plan: Plan) -> None:
+    """Refuse to link a program the library OS cannot start (ElfError, exit 13): anything
+    but a 64-bit little-endian x86-64 executable or shared object, even if it starts
+    with the ELF magic (a 4-byte file, 32-bit, big-endian, arm64, a core file)."""
+    node = unpacked.tree.lookup(plan.exec_path)
+    if not isinstance(node, FileNode):
+        raise ElfError(f"the program {plan.exec_path} is not a regular file in the image")
+    try:
+        header = check_file(unpacked.store.path(node.digest), path=plan.exec_path)
+    except ElfError as exc:
+        raise ElfError(exc.message) from None  # the default hint, not the analysis's
+    require_program(header, path=plan.exec_path)
 
 
 def link_image(
@@ -235,6 +256,7 @@ def link_image(
     extra_metadata: Mapping[str, Any] | None = None,
 ) -> LinkResult:
     """Build ``output`` (.uni) for ``plan``; optionally write the rootfs as OUTPUT.cpio."""
+    check_main_program(unpacked, plan)
     env = dict(e.split("=", 1) for e in plan.env if "=" in e)
     selection = select(unpacked.tree, policy=plan.rootfs_policy, env=env)
     entries = _with_workdir(selection, plan.workdir)

@@ -5,19 +5,36 @@ acquire -> unpack -> (run spec) -> analyse -> plan -> link -> package -> run
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from dock2uni.acquire import AcquireOptions, acquire
+from dock2uni.activity import activity
 from dock2uni.analyse import analyse
 from dock2uni.analyse.model import Analysis
 from dock2uni.context import Context
+from dock2uni.fs.store import DamagedStoreError
 from dock2uni.link import LinkResult, link_image
 from dock2uni.oci.sources import parse_source
 from dock2uni.plan import Plan, plan
 from dock2uni.runspec import Overrides, RunSpec, run_spec
 from dock2uni.support import load_support_table
 from dock2uni.unpack import UnpackedImage, unpack
+
+T = TypeVar("T")
+
+
+def _recovering(ctx: Context, attempt: Callable[[], T]) -> T:
+    """Run ``attempt``; if it met a damaged cache entry (which the store removed), run
+    it once more: the unpack stage then finds the content missing and reads the layer
+    again. A second damaged entry is reported (OutputError, exit 15)."""
+    try:
+        return attempt()
+    except DamagedStoreError as exc:
+        ctx.note(f"dock2uni: warning: {exc.message}; reading the image again")
+        return attempt()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,9 +53,13 @@ def inspect_image(
 ) -> Inspected:
     """acquire -> unpack -> run spec."""
     source = parse_source(source_text)
-    image = acquire(source, options, ctx)
-    unpacked = unpack(image, ctx)
-    return Inspected(unpacked=unpacked, spec=run_spec(unpacked, overrides))
+
+    def attempt() -> Inspected:
+        image = acquire(source, options, ctx)
+        unpacked = unpack(image, ctx)
+        return Inspected(unpacked=unpacked, spec=run_spec(unpacked, overrides))
+
+    return _recovering(ctx, attempt)
 
 
 def planned_syscalls(analysis: Analysis) -> tuple[frozenset[str], bool, str]:
@@ -69,9 +90,50 @@ def convert_image(
     separate_initrd: bool = False,
 ) -> tuple[Inspected, Plan, LinkResult]:
     """acquire -> unpack -> run spec -> analyse -> plan -> link + package."""
+    return _recovering(
+        ctx,
+        lambda: _convert_once(
+            source_text,
+            output,
+            options,
+            ctx,
+            overrides=overrides,
+            rootfs_policy=rootfs_policy,
+            separate_initrd=separate_initrd,
+        ),
+    )
+
+
+def _convert_once(
+    source_text: str,
+    output: Path,
+    options: AcquireOptions,
+    ctx: Context,
+    *,
+    overrides: Overrides | None,
+    rootfs_policy: str,
+    separate_initrd: bool,
+) -> tuple[Inspected, Plan, LinkResult]:
     inspected = inspect_image(source_text, options, ctx, overrides)
+    the_plan, linked = convert_inspected(
+        inspected, output, ctx, rootfs_policy=rootfs_policy, separate_initrd=separate_initrd
+    )
+    return inspected, the_plan, linked
+
+
+def convert_inspected(
+    inspected: Inspected,
+    output: Path,
+    ctx: Context,
+    *,
+    rootfs_policy: str = "default",
+    separate_initrd: bool = False,
+) -> tuple[Plan, LinkResult]:
+    """analyse -> plan -> link + package, for an image already inspected."""
     image = inspected.unpacked.image
-    syscalls, complete, reason = planned_syscalls(analyse(inspected.unpacked, inspected.spec, ctx))
+    with activity(ctx, f"analysing {inspected.spec.exec_path or 'the entrypoint'}"):
+        analysis = analyse(inspected.unpacked, inspected.spec, ctx)
+    syscalls, complete, reason = planned_syscalls(analysis)
     the_plan = plan(
         inspected.spec,
         load_support_table(),
@@ -88,4 +150,4 @@ def convert_image(
             f"library OS lacks ({shown}); `dock2uni audit` says who calls them"
         )
     linked = link_image(inspected.unpacked, the_plan, output, ctx, separate_initrd=separate_initrd)
-    return inspected, the_plan, linked
+    return the_plan, linked

@@ -35,6 +35,25 @@ class Plan:
     hostname: str
     rootfs_policy: str
 
+    @classmethod
+    def tiny(cls, exec_path: str, families: tuple[str, ...], reason: str) -> Plan:
+        """A root-run program with no arguments or environment: the plan of the images
+        dock2uni builds for itself (the accelerator probe, the EXECFAIL probe)."""
+        return cls(
+            families=families,
+            families_reason=reason,
+            missing=(),
+            argv=(exec_path,),
+            entrypoint_argc=1,
+            exec_path=exec_path,
+            env=(),
+            workdir="/",
+            uid=0,
+            gid=0,
+            hostname="probe",
+            rootfs_policy="full",
+        )
+
 
 def plan(
     spec: RunSpec,

@@ -1,11 +1,14 @@
 """Stage run: boot a .uni image under QEMU microvm and report like `docker run`.
 
-The application's tty (COM1) streams to our stdout byte for byte; the library
-OS log (COM2, a Unix socket we listen on) is parsed for the markers of
-docs/console-protocol.md, its other lines go to stderr. The exit code is the
-application's, or 123 (the accelerator failed: qemu_stderr.py), 124 (timeout),
-125 (QEMU or library OS failure), 126/127
-(program not executable / not found), 128+S (crash with signal S).
+The application's stdout (COM1) streams to our stdout byte for byte, its stderr
+(COM3, a pipe) to ``guest_stderr``; with ``tty`` both share COM1 as one terminal.
+The library OS log (COM2, a Unix socket we listen on) is parsed for the markers of
+docs/console-protocol.md, its other lines go to stderr. QEMU lives no longer than
+we do: it gets SIGKILL when the thread that started it dies (PR_SET_PDEATHSIG), and
+``stop_on_signals`` turns SIGTERM, SIGHUP and SIGINT into a clean stop. The exit code
+is the application's, or 123 (the accelerator failed: qemu_stderr.py), 124 (timeout),
+125 (QEMU or library OS failure), 126/127 (program not executable / not found),
+128+S (crash with signal S).
 Tests and benchmarks boot through this module too, so everybody boots the same way.
 """
 
@@ -13,17 +16,21 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ctypes
 import dataclasses
+import errno
+import functools
 import os
 import re
 import select
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
@@ -62,6 +69,7 @@ class RunOptions:
     strace: bool = False
     initrd: Path | None = None  # the rootfs as a separate file (convert --initrd)
     echo_log: bool = True  # copy library OS log lines to stderr
+    tty: bool = False  # `run -t`: fds 0-2 are one terminal on COM1, else pipes
 
 
 @dataclass
@@ -92,8 +100,19 @@ def b64_nul_joined(items: Sequence[str]) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-def kernel_cmdline(options: RunOptions) -> str:
-    words = [f"epoch={int(time.time())}", f"seed={os.urandom(16).hex()}"]
+def stdio_mode(options: RunOptions, interactive: bool) -> str:
+    """The d2u.stdio= word: tty (`-t`), pipes-in (`-i`) or pipes (stdin at end of file)."""
+    if options.tty:
+        return "tty"
+    return "pipes-in" if interactive else "pipes"
+
+
+def kernel_cmdline(options: RunOptions, *, interactive: bool = False) -> str:
+    words = [
+        f"epoch={int(time.time())}",
+        f"seed={os.urandom(16).hex()}",
+        f"d2u.stdio={stdio_mode(options, interactive)}",
+    ]
     if options.strace:
         words.append("strace=1")
     if options.cmd is not None:
@@ -104,7 +123,14 @@ def kernel_cmdline(options: RunOptions) -> str:
 
 
 def qemu_argv(
-    image: Path, *, accel: str, mem: int, log_socket: Path, cmdline: str, initrd: Path | None
+    image: Path,
+    *,
+    accel: str,
+    mem: int,
+    log_socket: Path,
+    cmdline: str,
+    initrd: Path | None,
+    stderr_path: str | None = None,
 ) -> list[str]:
     """The QEMU command line for one boot (documented in docs/console-protocol.md)."""
     argv = [
@@ -124,17 +150,73 @@ def qemu_argv(
         "-kernel", str(image),
         "-append", cmdline,
     ]  # fmt: skip
+    if stderr_path is not None:  # COM3: the application's stderr when it has no tty
+        argv += [
+            "-chardev", f"file,id=com3,path={stderr_path}",
+            "-device", "isa-serial,chardev=com3,iobase=0x3e8,irq=4",
+        ]  # fmt: skip
     if initrd is not None:
         argv += ["-initrd", str(initrd)]
     return argv
 
 
+PR_SET_PDEATHSIG = 1
+_prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before fork, not in the child
+
+
+def _die_with(parent: int) -> None:
+    """In the QEMU child before exec: SIGKILL when our thread dies, even by SIGKILL; if
+    the parent is already gone (it died between fork and here), do not start at all."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(EXIT_FAILURE)
+
+
+class Stopped(Exception):
+    """`dock2uni run` got SIGTERM, SIGHUP or SIGINT, or its output was closed (SIGPIPE);
+    the guest was stopped."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Within the block, SIGTERM, SIGHUP and SIGINT raise Stopped (once: a second signal
+    must not interrupt the cleanup), so ``boot`` stops QEMU and removes its directory on
+    the way out. Only the main thread may install handlers; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    raised = False
+
+    def handler(signum: int, frame: object) -> None:
+        nonlocal raised
+        if not raised:
+            raised = True
+            raise Stopped(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 class _LogReader(threading.Thread):
     """Reads the library OS log from COM2, line by line."""
 
-    def __init__(self, server: socket.socket, echo: TextIO | None, t0: float) -> None:
+    def __init__(
+        self, server: socket.socket, echo: TextIO | None, t0: float, sock_dir: Path
+    ) -> None:
         super().__init__(daemon=True)
         self.server = server
+        self.sock_dir = sock_dir
         self.echo = echo
         self.t0 = t0
         self.lines: list[str] = []
@@ -147,6 +229,9 @@ class _LogReader(threading.Thread):
         except OSError:
             self.entered.set()  # nothing will ever come: release anyone waiting
             return
+        # QEMU is connected: the socket's directory is not needed any more. Removed now,
+        # it cannot outlive a `dock2uni run` killed with SIGKILL.
+        shutil.rmtree(self.sock_dir, ignore_errors=True)
         buf = b""
         with conn:
             while True:
@@ -174,6 +259,59 @@ class _LogReader(threading.Thread):
             self.echo.flush()
 
 
+def errno_name(err: int) -> str:
+    """ENOEXEC rather than 8: people and search engines know the names."""
+    return errno.errorcode.get(err, f"errno {err}")
+
+
+def signal_name(sig: int) -> str:
+    try:
+        return f"{signal.Signals(sig).name} (signal {sig})"
+    except ValueError:
+        return f"signal {sig}"
+
+
+HINTS = {
+    "timeout": "Raise --timeout, or check why the program does not end (--strace logs its "
+    "syscalls).",
+    "crash": "Run it with --strace to see the syscalls before the crash; `dock2uni audit` "
+    "lists what the library OS lacks.",
+    "execfail": "Check the program name and the image's PATH (`dock2uni inspect IMAGE`).",
+    "panic": "This is a library OS bug: re-run with --strace and report the output.",
+    "reset": "This is a library OS bug: re-run with --strace and report the output.",
+    "qemu-error": "Check --mem and --accel (--accel tcg always works); --debug shows the "
+    "QEMU command line.",
+}
+
+
+def hint_for(status: str) -> str | None:
+    """What to do after a run that ended with ``status`` (None: the program's own exit)."""
+    return HINTS.get(status)
+
+
+def _marker(line: str) -> tuple[int, str, str | None, int] | None:
+    """(exit code, status, cause, value written to isa-debug-exit) of a marker line."""
+    if m := _EXIT_RE.match(line):
+        code = int(m.group(1))
+        return code, "exit", None, code
+    if m := _CRASH_RE.match(line):
+        sig = int(m.group(1))
+        return 128 + sig, "crash", f"application crashed: {signal_name(sig)}{m.group(2)}", 128 + sig
+    if m := _EXECFAIL_RE.match(line):
+        err = int(m.group(1))
+        code = EXIT_NOTFOUND if err == ENOENT else EXIT_NOEXEC
+        what = "not found" if err == ENOENT else f"cannot be executed ({errno_name(err)})"
+        return code, "execfail", f"program {m.group(2)} {what}", code
+    if m := _PANIC_RE.match(line):
+        return EXIT_FAILURE, "panic", f"library OS panic: {m.group(1)}", EXIT_FAILURE
+    return None
+
+
+def _debug_exit_status(value: int) -> int:
+    """QEMU's exit status after the guest writes value to isa-debug-exit."""
+    return ((value << 1) | 1) & 0xFF
+
+
 def classify(
     lines: Sequence[str], qemu_status: int | None, timed_out: bool
 ) -> tuple[int, str, str | None]:
@@ -181,18 +319,12 @@ def classify(
     if timed_out:
         return EXIT_TIMEOUT, "timeout", "the guest was still running at --timeout and was stopped"
     for line in reversed(lines):
-        if m := _EXIT_RE.match(line):
-            return int(m.group(1)), "exit", None
-        if m := _CRASH_RE.match(line):
-            sig = int(m.group(1))
-            return 128 + sig, "crash", f"application crashed: signal {sig}{m.group(2)}"
-        if m := _EXECFAIL_RE.match(line):
-            err = int(m.group(1))
-            code = EXIT_NOTFOUND if err == ENOENT else EXIT_NOEXEC
-            what = "not found" if err == ENOENT else f"cannot be executed (errno {err})"
-            return code, "execfail", f"program {m.group(2)} {what}"
-        if m := _PANIC_RE.match(line):
-            return EXIT_FAILURE, "panic", f"library OS panic: {m.group(1)}"
+        marker = _marker(line)
+        # Only the kernel reaches isa-debug-exit: a marker counts when QEMU's status
+        # is the value the kernel writes after it, so a forged line followed by a
+        # reset (status 0) or another ending is not believed (docs/console-protocol.md).
+        if marker is not None and _debug_exit_status(marker[3]) == qemu_status:
+            return marker[0], marker[1], marker[2]
     if qemu_status == 0:
         return (
             EXIT_FAILURE,
@@ -212,12 +344,16 @@ def boot(
     stdout: BinaryIO,
     stderr: TextIO,
     stdin: BinaryIO | None = None,
+    guest_stderr: BinaryIO | None = None,
 ) -> RunResult:
-    """Boot once with a fixed accelerator; stream COM1 to ``stdout`` and, once the
-    program runs, ``stdin`` to its tty."""
+    """Boot once with a fixed accelerator; stream COM1 to ``stdout``, COM3 (the program's
+    stderr, without a tty) to ``guest_stderr`` (default: ``stdout``) and, once the program
+    runs, ``stdin`` to COM1."""
     mem = options.mem or image_mem(read_metadata(image))
-    with tempfile.TemporaryDirectory(prefix="d2u-run-") as sock_dir:
-        sock_path = Path(sock_dir) / "log.sock"
+    sock_dir = Path(tempfile.mkdtemp(prefix="d2u-run-"))
+    err_read, err_write = os.pipe() if not options.tty else (-1, -1)
+    try:
+        sock_path = sock_dir / "log.sock"
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
             server.bind(str(sock_path))
             server.listen(1)
@@ -226,27 +362,40 @@ def boot(
                 accel=accel,
                 mem=mem,
                 log_socket=sock_path,
-                cmdline=kernel_cmdline(options),
+                cmdline=kernel_cmdline(options, interactive=stdin is not None),
                 initrd=options.initrd,
+                stderr_path=f"/proc/self/fd/{err_write}" if err_write >= 0 else None,
             )
             ctx.log_debug("qemu: " + " ".join(argv))
             t0 = time.monotonic()
-            reader = _LogReader(server, stderr if options.echo_log else None, t0)
-            reader.start()
+            reader = _LogReader(server, stderr if options.echo_log else None, t0, sock_dir)
             try:
                 proc = subprocess.Popen(
                     argv,
                     stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
+                    pass_fds=(err_write,) if err_write >= 0 else (),
+                    # Safe with our threads: the child only calls prctl and getppid.
+                    preexec_fn=functools.partial(_die_with, os.getpid()),  # noqa: PLW1509
                 )
             except OSError as exc:
-                raise RunError(f"cannot start QEMU: {exc}") from None
+                raise RunError(
+                    f"cannot start QEMU: {exc.strerror or exc}",
+                    hint="Check that qemu-system-x86_64 runs (`make setup` installs it).",
+                ) from None
+            finally:
+                if err_write >= 0:
+                    os.close(err_write)  # QEMU holds it now; its exit ends our read side
             watcher = watch(proc)  # kills QEMU on a fatal message (qemu_stderr.py)
+            reader.start()
             if stdin is not None:
-                _start_feeder(stdin, proc, reader.entered)
+                _start_feeder(stdin, proc, reader.entered, escaped=not options.tty)
             try:
-                timed_out = _pump(proc, stdout, options.timeout, t0)
+                outputs = [(proc.stdout.fileno() if proc.stdout else -1, stdout)]
+                if err_read >= 0:
+                    outputs.append((err_read, guest_stderr or stdout))
+                timed_out = _pump(proc, outputs, options.timeout, t0)
                 qemu_err = watcher.finish()
             finally:
                 if proc.poll() is None:
@@ -256,6 +405,10 @@ def boot(
                     if pipe:
                         pipe.close()
             reader.join(timeout=5)
+    finally:
+        if err_read >= 0:
+            os.close(err_read)
+        shutil.rmtree(sock_dir, ignore_errors=True)
     status = None if timed_out else proc.returncode
     code, kind, cause = classify(reader.lines, status, timed_out)
     if kind == "qemu-error" and qemu_err.strip():
@@ -281,22 +434,29 @@ def boot(
 EOT = b"\x04"  # ^D: the console's end of file
 
 
+PIPE_ESC = b"\xff"  # without a tty: 0xff 0xff is the byte 0xff, 0xff 0x00 end of file
+
+
 def _start_feeder(
-    source: BinaryIO, proc: subprocess.Popen[bytes], entered: threading.Event
+    source: BinaryIO, proc: subprocess.Popen[bytes], entered: threading.Event, *, escaped: bool
 ) -> None:
-    """Copy ``source`` to the guest's tty, starting only when the program is entered:
-    the 16550 drops bytes that arrive before the kernel has set up its FIFO. At the end
-    of ``source`` one ^D (EOT) follows, which the console reads as end of file, as a
-    terminal does: a serial line has no end of its own (docs/console-protocol.md)."""
+    """Copy ``source`` to COM1, starting only when the program is entered: the 16550
+    drops bytes that arrive before the kernel has set up its FIFO. A serial line has no
+    end of its own (docs/console-protocol.md): on a tty one ^D (EOT) follows the end of
+    ``source``, which the console reads as end of file, as a terminal does; without a
+    tty (``escaped``) every 0xff is doubled and 0xff 0x00 marks the end, so any byte
+    passes."""
 
     def feed() -> None:
         entered.wait()
         assert proc.stdin is not None
         try:
             while chunk := os.read(source.fileno(), 65536):
+                if escaped:
+                    chunk = chunk.replace(PIPE_ESC, PIPE_ESC + PIPE_ESC)
                 proc.stdin.write(chunk)
                 proc.stdin.flush()
-            proc.stdin.write(EOT)
+            proc.stdin.write(PIPE_ESC + b"\0" if escaped else EOT)
             proc.stdin.flush()
         except (OSError, ValueError):
             pass  # the guest exited and closed its end: nothing more to forward
@@ -308,25 +468,39 @@ def _start_feeder(
 
 
 def _pump(
-    proc: subprocess.Popen[bytes], stdout: BinaryIO, timeout: float | None, t0: float
+    proc: subprocess.Popen[bytes],
+    outputs: list[tuple[int, BinaryIO]],
+    timeout: float | None,
+    t0: float,
 ) -> bool:
-    """Copy QEMU's stdout (COM1) until it exits; kill it at the deadline. True if timed out."""
-    assert proc.stdout is not None
-    fd = proc.stdout.fileno()
+    """Copy QEMU's output pipes (fd -> sink: COM1 on QEMU's stdout, COM3 on a pipe of its
+    own) until QEMU has closed them all by exiting; kill QEMU at the deadline. True if
+    timed out."""
+    sinks = dict(outputs)
     deadline = None if timeout is None else t0 + timeout
-    while True:
+    while sinks:
         wait = None if deadline is None else deadline - time.monotonic()
         if wait is not None and wait <= 0:
             proc.kill()
             return True
-        ready, _, _ = select.select([fd], [], [], wait)
-        if not ready:
-            continue
-        chunk = os.read(fd, 65536)
-        if not chunk:  # QEMU closed its stdout: it has exited
-            return False
-        stdout.write(chunk)
-        stdout.flush()
+        ready, _, _ = select.select(list(sinks), [], [], wait)
+        for fd in ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:  # QEMU closed it: it has exited
+                del sinks[fd]
+                continue
+            try:
+                sinks[fd].write(chunk)
+                sinks[fd].flush()
+            except BrokenPipeError:
+                # The reader went away (`| head`): stop as a program killed by SIGPIPE.
+                raise Stopped(signal.SIGPIPE) from None
+            except OSError as exc:
+                raise RunError(
+                    f"cannot write the guest's output: {errno_name(exc.errno or 0)}",
+                    hint="Check where stdout and stderr go (a full disk, a closed file).",
+                ) from None
+    return False
 
 
 def image_mem(meta: Mapping[str, Any]) -> int:
@@ -345,20 +519,7 @@ def probe_image(ctx: Context) -> Path:
     out = ctx.cache_dir / "probe" / f"kvm-probe-{stamp}.uni"
     if out.exists():
         return out
-    plan = Plan(
-        families=(),
-        families_reason="probe",
-        missing=(),
-        argv=(PROBE_EXEC,),
-        entrypoint_argc=1,
-        exec_path=PROBE_EXEC,
-        env=(),
-        workdir="/",
-        uid=0,
-        gid=0,
-        hostname="probe",
-        rootfs_policy="full",
-    )
+    plan = Plan.tiny(PROBE_EXEC, (), "probe")
     with work_dir(ctx) as tmp:
         work = Path(tmp)
         store = ContentStore(work / "store")
@@ -381,6 +542,29 @@ def select_accel(requested: str, ctx: Context) -> str:
     return choice.accel
 
 
+def _with_rootfs(image: Path, meta: Mapping[str, Any], options: RunOptions) -> RunOptions:
+    """Check the rootfs is there: an image written by `convert --initrd` boots an empty
+    filesystem without its .cpio, which would surface as a puzzling "program not found"."""
+    if options.initrd is not None:
+        if not options.initrd.is_file():
+            raise RunError(
+                f"the initrd {options.initrd} does not exist",
+                hint="Pass the .cpio that `convert --initrd` wrote next to the image.",
+            )
+        return options
+    rootfs = meta.get("rootfs")
+    if isinstance(rootfs, dict) and rootfs.get("embedded") is False:
+        cpio = image.with_name(image.name + ".cpio")
+        if not cpio.is_file():
+            raise RunError(
+                f"{image} keeps its root filesystem in {cpio}, which does not exist",
+                hint="Copy the .cpio that `convert --initrd` wrote next to the image, "
+                "or pass --initrd PATH.",
+            )
+        return dataclasses.replace(options, initrd=cpio)
+    return options
+
+
 def run_image(
     image: Path,
     options: RunOptions,
@@ -389,11 +573,22 @@ def run_image(
     stdout: BinaryIO,
     stderr: TextIO,
     stdin: BinaryIO | None = None,
+    guest_stderr: BinaryIO | None = None,
 ) -> RunResult:
     """Boot ``image`` (auto-selecting the accelerator) and report how it ended."""
     # Refuses files that are not dock2uni images before QEMU starts, and sizes the guest.
     meta = read_metadata(image)
+    options = _with_rootfs(image, meta, options)
     if options.mem is None:
         options = dataclasses.replace(options, mem=image_mem(meta))
     accel = select_accel(options.accel, ctx)
-    return boot(image, options, ctx, accel=accel, stdout=stdout, stderr=stderr, stdin=stdin)
+    return boot(
+        image,
+        options,
+        ctx,
+        accel=accel,
+        stdout=stdout,
+        stderr=stderr,
+        stdin=stdin,
+        guest_stderr=guest_stderr,
+    )

@@ -23,7 +23,10 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 MAX_UID = 2**32 - 2  # 2^32-1 is (uid_t)-1, "no user"; containerd CVE-2024-40635
 SHEBANG_MAX = 256  # Linux BINPRM_BUF_SIZE: how much of a script's first line the kernel reads
 _SIGNAL_RE = re.compile(r"SIG[A-Z0-9]+(?:[+-]\d+)?|\d+")
-_PORT_RE = re.compile(r"(\d+)(?:/(tcp|udp|sctp))?")
+_PORT_RE = re.compile(r"([0-9]{1,5})(?:/(tcp|udp|sctp))?")
+# ASCII digits only (str.isdigit() accepts "²", which int() refuses) and at most ten of
+# them, so int() never meets Python's 4,300-digit limit and the range check is exact.
+_ID_RE = re.compile(r"[0-9]{1,10}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,12 +142,41 @@ def _table(unpacked: UnpackedImage, path: str) -> list[list[str]]:
 
 
 def _parse_id(text: str, what: str) -> int | None:
-    if not text.isdigit():
-        return None
-    value = int(text)
-    if value > MAX_UID:
-        raise InvalidImageError(f"image config: {what} {text} is out of range")
+    """A numeric User/group part, None when it is a name; out of range is an error."""
+    if text.isdigit() or (text.startswith("-") and text[1:].isdigit()):
+        value = int(text) if _ID_RE.fullmatch(text) else -1
+        if not 0 <= value <= MAX_UID:
+            raise InvalidImageError(f"image config: {what} {text[:40]} is out of range")
+        return value
+    return None
+
+
+def _table_id(text: str, what: str, table: str) -> int:
+    """A uid or gid field of the image's passwd or group file (empty means 0)."""
+    if not text:
+        return 0
+    value = int(text) if _ID_RE.fullmatch(text) else -1
+    if not 0 <= value <= MAX_UID:
+        raise InvalidImageError(
+            f"the image's {table} gives {what} {text[:40]!r}, not a number from 0 to {MAX_UID}",
+            hint="Fix the entry in the image, or set a numeric User (uid:gid).",
+        )
     return value
+
+
+def check_text(value: str, what: str) -> None:
+    """A string that goes into the image must be encodable: refuse lone surrogates.
+
+    JSON allows "\\ud800"; Python decodes it into a str that no encoder accepts.
+    Surrogate-escaped bytes (U+DC80-U+DCFF, what a non-UTF-8 command line gives)
+    stay allowed: they encode back to the bytes they came from.
+    """
+    try:
+        value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise InvalidImageError(
+            f"image config: {what} holds a lone UTF-16 surrogate: {value[:60]!r}"
+        ) from None
 
 
 def resolve_user(unpacked: UnpackedImage, text: str) -> UserSpec:
@@ -158,7 +190,8 @@ def resolve_user(unpacked: UnpackedImage, text: str) -> UserSpec:
     if user_part and uid is None:
         for row in passwd:
             if len(row) >= 4 and row[0] == user_part:
-                uid, gid, name = int(row[2] or 0), int(row[3] or 0), row[0]
+                uid = _table_id(row[2], "uid", "/etc/passwd")
+                gid, name = _table_id(row[3], "gid", "/etc/passwd"), row[0]
                 home = row[5] if len(row) > 5 else None
                 break
         else:
@@ -169,7 +202,7 @@ def resolve_user(unpacked: UnpackedImage, text: str) -> UserSpec:
     elif uid is not None:
         for row in passwd:
             if len(row) >= 4 and row[2] == str(uid):
-                gid, name = int(row[3] or 0), row[0]
+                gid, name = _table_id(row[3], "gid", "/etc/passwd"), row[0]
                 home = row[5] if len(row) > 5 else None
                 break
     if group_part:
@@ -177,7 +210,7 @@ def resolve_user(unpacked: UnpackedImage, text: str) -> UserSpec:
         if gid is None:
             for row in _table(unpacked, "/etc/group"):
                 if len(row) >= 3 and row[0] == group_part:
-                    gid = int(row[2] or 0)
+                    gid = _table_id(row[2], "gid", "/etc/group")
                     break
             else:
                 raise InvalidImageError(
@@ -235,10 +268,15 @@ def run_spec(unpacked: UnpackedImage, overrides: Overrides | None = None) -> Run
     if not isinstance(image_env, list) or not all(isinstance(e, str) for e in image_env):
         raise InvalidImageError("image config: Env must be a list of strings")
     env, warnings = merge_env(image_env, overrides.env)
+    for item in argv:
+        check_text(item, "Entrypoint/Cmd")
+    for item in env:
+        check_text(item, "Env")
 
     raw_workdir = config.get("WorkingDir") or "/"
     if not isinstance(raw_workdir, str):
         raise InvalidImageError("image config: WorkingDir must be a string")
+    check_text(raw_workdir, "WorkingDir")
     # Relative or escaping working directories are taken inside the image root.
     workdir = posixpath.normpath(posixpath.join("/", raw_workdir))
     workdir = "/" + workdir.lstrip("/")
@@ -249,6 +287,7 @@ def run_spec(unpacked: UnpackedImage, overrides: Overrides | None = None) -> Run
     user_text = config.get("User") or ""
     if not isinstance(user_text, str):
         raise InvalidImageError("image config: User must be a string")
+    check_text(user_text, "User")
     user = resolve_user(unpacked, user_text)
     env_keys = {e.split("=", 1)[0] for e in env}
     if "HOME" not in env_keys:

@@ -9,14 +9,22 @@ docs/support-matrix.md. Grammar (docs/shims.md), one entry per line:
     SHIM_ERR(nr, name, ERRNO, "note")
 
 Blank lines and one-line comments (``/* ... */`` or ``// ...``) are allowed;
-any other line is an error, never skipped.
+any other line is an error, never skipped. One kind of comment is read by the audit
+only (the C build ignores it): how a failing call is really used by its callers,
+
+    /* audit: name fallback "reason" */        the callers handle its failure by a
+                                               documented fallback (glibc and rseq)
+    /* audit: name signal-return "reason" */   only reached by returning from a signal
+                                               handler the program installs
+
+so the audit counts such a call as partial instead of unsupported (audit/report.py).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dock2uni.errors import BuildError
@@ -31,6 +39,18 @@ _SHIM_ERR = re.compile(
     r'SHIM_ERR\(\s*(\d+)\s*,\s*(\w+)\s*,\s*(E[A-Z0-9]+)\s*,\s*"((?:[^"\\]|\\.)*)"\s*\)'
 )
 _COMMENT = re.compile(r"(/\*.*\*/|//.*)")
+_AUDIT = re.compile(r'/\*\s*audit:\s*(\w+)\s+(fallback|signal-return)\s+"((?:[^"\\]|\\.)*)"\s*\*/')
+AUDIT_KINDS = ("fallback", "signal-return")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditNote:
+    """How callers use a call that fails here (a ``/* audit: ... */`` line)."""
+
+    name: str
+    kind: str  # fallback or signal-return
+    reason: str
+    source: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +79,7 @@ class SupportTable:
     entries: tuple[ShimEntry, ...]
     families: tuple[str, ...]
     family_notes: dict[str, str]
+    audit_notes: dict[str, AuditNote] = field(default_factory=dict)  # by syscall name
 
     def by_nr(self) -> dict[int, ShimEntry]:
         return {e.nr: e for e in self.entries}
@@ -79,6 +100,26 @@ class DefSyntaxError(BuildError):
 
 def _unescape(note: str) -> str:
     return note.replace('\\"', '"').replace("\\\\", "\\")
+
+
+def parse_audit_notes(text: str, *, filename: str) -> list[AuditNote]:
+    """The ``/* audit: name kind "reason" */`` lines of one .def text."""
+    notes = []
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line.startswith("/*") or not re.match(r"/\*\s*audit:", line):
+            continue
+        m = _AUDIT.fullmatch(line)
+        if m is None:
+            raise DefSyntaxError(
+                f"{filename}:{lineno}: cannot parse {line[:120]!r}",
+                hint='Write /* audit: NAME fallback|signal-return "reason" */ (docs/shims.md).',
+            )
+        name, kind, reason = m.groups()
+        notes.append(
+            AuditNote(name=name, kind=kind, reason=_unescape(reason), source=f"{filename}:{lineno}")
+        )
+    return notes
 
 
 def parse_def(text: str, *, family: str, filename: str) -> tuple[list[ShimEntry], str]:
@@ -136,11 +177,15 @@ def load_support_table(shims_dir: Path = SHIMS) -> SupportTable:
     families: list[str] = []
     notes: dict[str, str] = {}
     seen: dict[int, ShimEntry] = {}
+    audit_notes: dict[str, AuditNote] = {}
     for path in sorted(shims_dir.glob("*/*.def")):
         family = path.parent.name
         if path.stem != family:
             raise DefSyntaxError(f"{path}: a family's table must be named {family}.def")
-        fam_entries, header = parse_def(path.read_text(), family=family, filename=str(path))
+        text = path.read_text()
+        fam_entries, header = parse_def(text, family=family, filename=str(path))
+        for note in parse_audit_notes(text, filename=str(path)):
+            audit_notes[note.name] = note
         for e in fam_entries:
             if e.nr in seen:
                 raise DefSyntaxError(
@@ -152,4 +197,9 @@ def load_support_table(shims_dir: Path = SHIMS) -> SupportTable:
         notes[family] = header
         entries.extend(fam_entries)
     entries.sort(key=lambda e: e.nr)
-    return SupportTable(entries=tuple(entries), families=tuple(families), family_notes=notes)
+    return SupportTable(
+        entries=tuple(entries),
+        families=tuple(families),
+        family_notes=notes,
+        audit_notes=audit_notes,
+    )

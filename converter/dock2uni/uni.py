@@ -45,16 +45,25 @@ def read_sections(f: BinaryIO, *, what: str) -> list[Section]:
     end = f.seek(0, io.SEEK_END)
     head = _read_at(f, 0, 64)
     if len(head) < 64 or head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
-        raise OutputError(f"{what} is not a 64-bit little-endian ELF file")
+        raise OutputError(
+            f"{what} is not a 64-bit little-endian ELF file",
+            hint="Pass a .uni file written by `dock2uni convert`.",
+        )
     (shoff,) = struct.unpack_from("<Q", head, 0x28)
     shentsize, shnum, shstrndx = struct.unpack_from("<HHH", head, 0x3A)
     if shentsize != 64 or shoff + shnum * 64 > end or shstrndx >= max(shnum, 1):
-        raise OutputError(f"{what} has a malformed section table")
+        raise OutputError(
+            f"{what} has a malformed section table",
+            hint="Pass a .uni file written by `dock2uni convert`.",
+        )
     table = _read_at(f, shoff, shnum * 64)
     raw = [struct.unpack_from("<IIQQQQ", table, i * 64) for i in range(shnum)]
     _, _, _, _, str_offset, str_size = raw[shstrndx]
     if str_offset + str_size > end:
-        raise OutputError(f"{what} has a malformed section name table")
+        raise OutputError(
+            f"{what} has a malformed section name table",
+            hint="Pass a .uni file written by `dock2uni convert`.",
+        )
     names = _read_at(f, str_offset, str_size)
     out = []
     for name_off, typ, flags, _addr, offset, size in raw:

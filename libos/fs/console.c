@@ -10,7 +10,15 @@
  * what has arrived without waiting for a line). A 16550 has no end of file: when the
  * host's stdin is at EOF nothing more arrives, so stdin looks like a tty nobody types
  * into (a poll waits for its timeout, a read blocks); only a ^D byte reads as EOF.
+ *
+ * That tty is what `dock2uni run -t` gives. Without -t (d2u.stdio=pipes or pipes-in,
+ * docs/console-protocol.md) fds 0-2 are three pipe-like files, as `docker run` gives:
+ * stdout writes COM1, stderr COM3 (COM1 if QEMU has no third UART), and stdin is at end
+ * of file at once (pipes) or reads COM1 byte for byte (pipes-in), where the host
+ * escapes the byte 0xff as 0xff 0xff and marks its end of file with 0xff 0x00, so any
+ * byte can pass. None of them is a tty (TCGETS fails with ENOTTY).
  */
+#include <libos/cmdline.h>
 #include <libos/errno.h>
 #include <libos/heap.h>
 #include <libos/memlayout.h>
@@ -40,6 +48,7 @@
 
 #define CONSOLE_DEV 0x17 /* st_dev: makedev(0, 23), a devpts-like device */
 #define EOT 0x04
+#define PIPE_ESC 0xff /* stdin without a tty: 0xff 0xff is 0xff, 0xff 0x00 end of file */
 
 struct termios {
     u32 c_iflag, c_oflag, c_cflag, c_lflag;
@@ -158,6 +167,150 @@ static long console_ioctl(struct file *f, unsigned cmd, u64 arg)
     }
 }
 
+/* -- without a tty: stdin, stdout and stderr as pipes ----------------------------------- */
+
+static bool stdin_eof;
+static int stdin_held = -1; /* a decoded byte taken by poll or FIONREAD */
+
+/* One decoded stdin byte: 0-255, -1 if none has arrived yet, -2 at end of file. */
+static int stdin_byte(void)
+{
+    if (stdin_held >= 0) {
+        int c = stdin_held;
+        stdin_held = -1;
+        return c;
+    }
+    if (stdin_eof || kopts.stdio != STDIO_PIPES_IN)
+        return -2;
+    int c = serial_read_byte(COM1_PORT);
+    if (c != PIPE_ESC)
+        return c;
+    /* The escape's second byte follows at once on the host side; wait for it. */
+    while ((c = serial_read_byte(COM1_PORT)) < 0)
+        time_sleep_until(time_mono_ns() + POLL_RECHECK_NS);
+    if (c == PIPE_ESC)
+        return PIPE_ESC;
+    stdin_eof = true;
+    return -2;
+}
+
+static long stdin_read(struct file *f, void *buf, size_t n)
+{
+    if (n == 0)
+        return 0;
+    int c;
+    while ((c = stdin_byte()) == -1) {
+        if (f->flags & O_NONBLOCK)
+            return -EAGAIN;
+        time_sleep_until(time_mono_ns() + POLL_RECHECK_NS);
+    }
+    if (c == -2)
+        return 0;
+    /* Return what has arrived, as a pipe does, without waiting for more. */
+    u8 chunk[256];
+    size_t got = 0;
+    for (;;) {
+        chunk[got++] = (u8)c;
+        if (got == n || got == sizeof(chunk))
+            break;
+        c = stdin_byte();
+        if (c < 0) {
+            if (c == -2)
+                stdin_eof = true;
+            break;
+        }
+    }
+    return uaccess_copy(buf, chunk, got) < 0 ? -EFAULT : (long)got;
+}
+
+static u32 stdin_poll(struct file *f)
+{
+    if (stdin_held < 0) {
+        int c = stdin_byte();
+        if (c >= 0)
+            stdin_held = c;
+        else if (c == -1)
+            return 0;
+    }
+    return POLLIN | POLLRDNORM; /* data, or end of file: a read does not block */
+}
+
+static long stdin_ioctl(struct file *f, unsigned cmd, u64 arg)
+{
+    if (cmd != FIONREAD)
+        return -ENOTTY;
+    if (stdin_held < 0) {
+        int c = stdin_byte();
+        if (c >= 0)
+            stdin_held = c;
+    }
+    return put_int(arg, stdin_held >= 0);
+}
+
+static long pipe_write(u16 port, const void *buf, size_t n)
+{
+    u8 chunk[256];
+    for (size_t done = 0; done < n;) {
+        size_t k = MIN(n - done, sizeof(chunk));
+        if (uaccess_copy(chunk, (const u8 *)buf + done, k) < 0)
+            return done ? (long)done : -EFAULT;
+        serial_write(port, chunk, k);
+        done += k;
+    }
+    return (long)n;
+}
+
+static long stdout_write(struct file *f, const void *buf, size_t n)
+{
+    return pipe_write(COM1_PORT, buf, n);
+}
+
+static long stderr_write(struct file *f, const void *buf, size_t n)
+{
+    return pipe_write(serial_stderr_port(), buf, n);
+}
+
+static long pipe_ioctl(struct file *f, unsigned cmd, u64 arg)
+{
+    if (cmd == FIONREAD)
+        return put_int(arg, 0);
+    return -ENOTTY;
+}
+
+static u32 pipe_out_poll(struct file *f) { return POLLOUT | POLLWRNORM; }
+
+static const struct file_ops stdin_ops = {
+    .read = stdin_read,
+    .ioctl = stdin_ioctl,
+    .poll = stdin_poll,
+};
+static const struct file_ops stdout_ops = {
+    .write = stdout_write,
+    .ioctl = pipe_ioctl,
+    .poll = pipe_out_poll,
+    .splice_write = true,
+};
+static const struct file_ops stderr_ops = {
+    .write = stderr_write,
+    .ioctl = pipe_ioctl,
+    .poll = pipe_out_poll,
+    .splice_write = true,
+};
+
+/* A pipe-like node (S_IFIFO, as `docker run` without -t gives) with its own inode. */
+static void install_pipe(const struct file_ops *ops, u64 ino, int flags, int fd)
+{
+    struct vnode *node = kzalloc(sizeof(*node));
+    node->mode = S_IFIFO | 0600;
+    node->nlink = 1;
+    node->ino = ino;
+    node->dev = CONSOLE_DEV + 1; /* a pipefs-like device of its own */
+    node->ops = ops;
+    long err;
+    struct file *f = vfs_open_node(node, flags, &err);
+    fd_install(f, fd, false);
+}
+
 static const struct file_ops console_ops = {
     .read = console_read,
     .write = console_write,
@@ -182,6 +335,12 @@ void console_init(void)
     console->dev = CONSOLE_DEV;
     console->rdev = makedev(136, 0); /* /dev/pts/0 */
     console->ops = &console_ops;
+    if (kopts.stdio != STDIO_TTY) {
+        install_pipe(&stdin_ops, 4, O_RDONLY, 0);
+        install_pipe(&stdout_ops, 5, O_WRONLY, 1);
+        install_pipe(&stderr_ops, 6, O_WRONLY, 2);
+        return;
+    }
     /* fds 0, 1 and 2 share one open file description, as after login on Linux. */
     long err;
     struct file *f = vfs_open_node(console, O_RDWR, &err);

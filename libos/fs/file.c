@@ -2,6 +2,7 @@
 /* file.c: open file descriptions and the fd table: open, close, dup, read/write/seek dispatch. */
 #include <libos/errno.h>
 #include <libos/heap.h>
+#include <libos/proc.h>
 #include <libos/vfs.h>
 
 static struct {
@@ -61,9 +62,12 @@ void file_put(struct file *f)
     }
 }
 
+/* The number of fds a program may have: RLIMIT_NOFILE (at most FD_MAX), as Linux. */
+static int fd_limit(void) { return (int)MIN((u64)FD_MAX, proc.rlim[RLIMIT_NOFILE].cur); }
+
 long fd_install(struct file *f, int min_fd, bool cloexec)
 {
-    for (int fd = min_fd < 0 ? 0 : min_fd; fd < FD_MAX; fd++) {
+    for (int fd = min_fd < 0 ? 0 : min_fd; fd < fd_limit(); fd++) {
         if (!fdt[fd].f) {
             fdt[fd].f = f;
             fdt[fd].cloexec = cloexec;
@@ -103,7 +107,7 @@ long fd_dup3(int oldfd, int newfd, bool cloexec)
     struct file *f = fd_get(oldfd);
     if (!f)
         return -EBADF;
-    if (newfd < 0 || newfd >= FD_MAX)
+    if (newfd < 0 || newfd >= fd_limit())
         return -EBADF;
     if (oldfd == newfd) {
         fdt[newfd].cloexec = cloexec;

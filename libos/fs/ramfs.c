@@ -5,7 +5,10 @@
  * and changes at run time: new entries own a copied name, removed nodes are freed
  * once nothing links or references them (docs/filesystem.md). Entries of a directory
  * form a list in insertion order; each carries a cookie, strictly increasing along
- * the list, that getdents uses as its position (fs/ramfs_ops.c).
+ * the list, that getdents uses as its position (fs/ramfs_ops.c). A directory with
+ * more than a few entries also indexes them in a hash table by name, so creating or
+ * finding a file stays O(1) however many files one directory holds (a program can
+ * create hundreds of thousands; a list search made that quadratic).
  */
 #include <libos/errno.h>
 #include <libos/heap.h>
@@ -63,9 +66,54 @@ struct vnode *ramfs_alloc_node(u32 mode)
     return n;
 }
 
+#define HASH_MIN_ENTRIES 16 /* below this a list search is as fast */
+
+static u32 name_hash(const char *name, u32 namelen)
+{
+    u32 h = 2166136261u; /* FNV-1a */
+    for (u32 i = 0; i < namelen; i++)
+        h = (h ^ (u8)name[i]) * 16777619u;
+    return h;
+}
+
+static void hash_insert(struct vnode *dir, struct dentry *d)
+{
+    struct dentry **b = &dir->htab[name_hash(d->name, d->namelen) & (dir->hsize - 1)];
+    d->hnext = *b;
+    *b = d;
+}
+
+/* Double dir's table (or make its first): at most one entry per bucket on average.
+ * On allocation failure the old table, or the plain list, keeps working, only slower. */
+static bool hash_grow(struct vnode *dir)
+{
+    u32 size = dir->hsize ? dir->hsize * 2 : 64;
+    struct dentry **t = kzalloc(size * sizeof(*t));
+    if (!t)
+        return false;
+    kfree(dir->htab);
+    dir->htab = t;
+    dir->hsize = size;
+    for (struct dentry *d = dir->children; d; d = d->next)
+        hash_insert(dir, d);
+    return true;
+}
+
+static void hash_remove(struct vnode *dir, struct dentry *d)
+{
+    if (!dir->htab)
+        return;
+    struct dentry **pp = &dir->htab[name_hash(d->name, d->namelen) & (dir->hsize - 1)];
+    while (*pp && *pp != d)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = d->hnext;
+}
+
 struct dentry *ramfs_find(struct vnode *dir, const char *name, u32 namelen)
 {
-    for (struct dentry *d = dir->children; d; d = d->next)
+    struct dentry *d = dir->htab ? dir->htab[name_hash(name, namelen) & (dir->hsize - 1)] : dir->children;
+    for (; d; d = dir->htab ? d->hnext : d->next)
         if (d->namelen == namelen && memcmp(d->name, name, namelen) == 0)
             return d;
     return NULL;
@@ -82,6 +130,7 @@ static void attach(struct vnode *dir, struct dentry *d, struct vnode *node)
 {
     d->node = node;
     d->next = NULL;
+    d->prev = dir->last_child;
     d->cookie = dir->next_cookie++;
     if (dir->last_child)
         dir->last_child->next = d;
@@ -89,6 +138,12 @@ static void attach(struct vnode *dir, struct dentry *d, struct vnode *node)
         dir->children = d;
     dir->last_child = d;
     dir->nchildren++;
+    if (dir->htab && dir->nchildren <= dir->hsize)
+        hash_insert(dir, d);
+    else if (dir->nchildren >= HASH_MIN_ENTRIES && hash_grow(dir))
+        ; /* the new table holds d too */
+    else if (dir->htab)
+        hash_insert(dir, d); /* could not grow: the old table, longer chains */
     node->nlink++;
     if (S_ISDIR(node->mode)) {
         node->parent = dir;
@@ -100,14 +155,15 @@ static void attach(struct vnode *dir, struct dentry *d, struct vnode *node)
 /* Take d out of dir's list and uncount its links; d itself is not freed. */
 static void detach(struct vnode *dir, struct dentry *d)
 {
-    struct dentry **pp = &dir->children, *prev = NULL;
-    while (*pp != d) {
-        prev = *pp;
-        pp = &(*pp)->next;
-    }
-    *pp = d->next;
-    if (dir->last_child == d)
-        dir->last_child = prev;
+    hash_remove(dir, d);
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        dir->children = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    else
+        dir->last_child = d->prev;
     dir->nchildren--;
     d->node->nlink--;
     if (S_ISDIR(d->node->mode)) {
@@ -169,6 +225,7 @@ static void maybe_free(struct vnode *n)
         fdata_release(n);
     if (n->flags & VN_OWNS_DATA)
         kfree((void *)n->data);
+    kfree(n->htab);
     struct vnode *parent = (n->flags & VN_HOLDS_PARENT) ? n->parent : NULL;
     kfree(n);
     if (parent)

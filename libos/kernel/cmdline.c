@@ -95,6 +95,16 @@ void cmdline_parse(const char *cmdline)
             kopts.have_epoch = true;
         } else if (key_is(word, klen, "seed"))
             parse_seed(val, vlen);
+        else if (key_is(word, klen, "d2u.stdio")) {
+            if (vlen == 3 && strncmp(val, "tty", 3) == 0)
+                kopts.stdio = STDIO_TTY;
+            else if (vlen == 5 && strncmp(val, "pipes", 5) == 0)
+                kopts.stdio = STDIO_PIPES;
+            else if (vlen == 8 && strncmp(val, "pipes-in", 8) == 0)
+                kopts.stdio = STDIO_PIPES_IN;
+            else
+                kinfo("ignoring d2u.stdio=%.*s: not tty, pipes or pipes-in", (int)vlen, val);
+        }
         else
             kinfo("unknown kernel command-line word '%.*s' ignored", (int)wlen, word);
     }

@@ -18,8 +18,8 @@
 
 __noreturn void kmain(u64 start_info);
 
-/* The kernel stack for every entry from ring 3 (one thread). */
-static u8 user_entry_stack[KSTACK_SIZE] __aligned(16);
+/* The kernel stack for every entry from ring 3 (one thread), above a guard page. */
+static u8 user_entry_stack[PAGE_SIZE + KSTACK_SIZE] __aligned(PAGE_SIZE);
 
 /* The rootfs: embedded in the image, or the PVH module (-initrd) when the image has none. */
 static void rootfs_init(void)
@@ -40,6 +40,7 @@ __noreturn void kmain(u64 start_info)
     cpu_init();             /* CPUID; CR0/CR4/XCR0 for the app's FPU/SSE/AVX */
     pmm_init();             /* frames from the memmap minus kernel, initrd, page 0 */
     vm_init();              /* direct map, W^X kernel image, drop the boot tables */
+    vm_guard_page(user_entry_stack); /* the page below the ring-3 entry stack */
     gdt_init();             /* SYSRET-order GDT, TSS with IST stacks */
     idt_init();             /* exception and interrupt gates */
     syscall_init();         /* EFER.SCE, STAR/LSTAR/FMASK, per-CPU GS */

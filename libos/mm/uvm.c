@@ -21,6 +21,9 @@
 #define PF_WRITE 0x2
 #define PF_FETCH 0x10
 #define VMA_HEAP 0x100
+/* Linux's vm.max_map_count default: past it mmap, mprotect and munmap splits fail
+ * with ENOMEM instead of growing the kernel's VMA list without bound. */
+#define VMA_MAX 65530
 
 struct vma {
     u64 start, end;
@@ -34,9 +37,48 @@ struct vma {
 };
 
 static struct vma *vmas; /* sorted by start, non-overlapping */
+static unsigned nvmas;
+/* A VMA somewhere in the list, where the last lookup started: most operations touch
+ * an address near the previous one, so walks start here instead of at the head
+ * (a program with tens of thousands of VMAs must not make every call O(n)).
+ * Cleared when that VMA is freed. */
+static struct vma *hint;
 static u64 brk_base, brk_cur;
 
-void uvm_init(void) { vmas = NULL; }
+void uvm_init(void)
+{
+    vmas = NULL;
+    nvmas = 0;
+    hint = NULL;
+}
+
+/* The link (list head or a next field) that points at the first VMA ending above
+ * addr, or at the end of the list. */
+static struct vma **link_at(u64 addr)
+{
+    struct vma **pp = &vmas;
+    struct vma *owner = NULL;
+    if (hint && hint->end <= addr) {
+        owner = hint;
+        pp = &hint->next;
+    }
+    while (*pp && (*pp)->end <= addr) {
+        owner = *pp;
+        pp = &owner->next;
+    }
+    hint = owner;
+    return pp;
+}
+
+static void free_vma(struct vma *v)
+{
+    if (v == hint)
+        hint = NULL;
+    if (v->node)
+        vnode_put(v->node);
+    kfree(v);
+    nvmas--;
+}
 
 static u64 leaf_flags(int prot)
 {
@@ -50,35 +92,34 @@ static u64 leaf_flags(int prot)
 
 static struct vma *find_vma(u64 addr)
 {
-    for (struct vma *v = vmas; v && v->start <= addr; v = v->next)
-        if (addr < v->end)
-            return v;
-    return NULL;
+    struct vma *v = *link_at(addr);
+    return v && v->start <= addr ? v : NULL;
 }
 
 static bool range_free(u64 start, u64 end)
 {
-    for (struct vma *v = vmas; v && v->start < end; v = v->next)
-        if (v->end > start)
-            return false;
-    return true;
+    struct vma *v = *link_at(start);
+    return !v || v->start >= end;
 }
 
 static void insert_vma(struct vma *n)
 {
-    struct vma **pp = &vmas;
-    while (*pp && (*pp)->start < n->start)
-        pp = &(*pp)->next;
+    struct vma **pp = link_at(n->start);
     n->next = *pp;
     *pp = n;
+    nvmas++;
 }
 
-/* Split v at a (v->start < a < v->end); returns the upper half. */
+/* Split v at a (v->start < a < v->end); returns the upper half, or NULL (ENOMEM)
+ * at the map count limit or when the kernel heap is exhausted. */
 static struct vma *split_vma(struct vma *v, u64 a)
 {
+    if (nvmas >= VMA_MAX)
+        return NULL;
     struct vma *r = kmalloc(sizeof(*r));
     if (!r)
-        panic("uvm: out of kernel memory splitting a VMA");
+        return NULL;
+    nvmas++;
     *r = *v;
     u64 off = a - v->start;
     r->start = a;
@@ -93,14 +134,46 @@ static struct vma *split_vma(struct vma *v, u64 a)
     return r;
 }
 
-/* Make sure no VMA straddles start or end. */
-static void carve(u64 start, u64 end)
+/* Make sure no VMA straddles start or end: 0 or -ENOMEM (a split done before the
+ * failure stays; it changes no mapping). */
+static long carve(u64 start, u64 end)
 {
-    for (struct vma *v = vmas; v && v->start < end; v = v->next) {
-        if (v->start < start && start < v->end)
-            v = split_vma(v, start);
-        if (v->start < end && end < v->end)
-            split_vma(v, end);
+    for (struct vma *v = *link_at(start); v && v->start < end; v = v->next) {
+        if (v->start < start && start < v->end && !(v = split_vma(v, start)))
+            return -ENOMEM;
+        if (v->start < end && end < v->end && !split_vma(v, end))
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+/* a and b (a->next == b) can be one VMA: adjacent, same rights, contiguous backing. */
+static bool mergeable(const struct vma *a, const struct vma *b)
+{
+    u64 size = a->end - a->start;
+    if (a->end != b->start || a->prot != b->prot || a->flags != b->flags || a->name != b->name ||
+        a->node != b->node || (a->node && b->off != a->off + size))
+        return false;
+    if (!a->data && !b->data)
+        return true;
+    return a->data && b->data && b->data == a->data + size && (a->data_len == size || b->data_len == 0);
+}
+
+/* Join the VMAs touching [start, end) with their equal neighbours, as Linux merges
+ * VMAs: splitting a range and restoring it leaves one VMA again. */
+static void merge_around(u64 start, u64 end)
+{
+    struct vma *v = *link_at(start > PAGE_SIZE ? start - PAGE_SIZE : 0);
+    while (v && v->start <= end) {
+        struct vma *n = v->next;
+        if (n && mergeable(v, n)) {
+            v->data_len += n->data_len;
+            v->end = n->end;
+            v->next = n->next;
+            free_vma(n);
+        } else {
+            v = n;
+        }
     }
 }
 
@@ -114,22 +187,22 @@ static void free_pte(u64 va, u64 *pte, void *ctx)
         invlpg(va);
 }
 
-static void unmap_range(u64 start, u64 end)
+static long unmap_range(u64 start, u64 end)
 {
-    carve(start, end);
-    struct vma **pp = &vmas;
-    while (*pp) {
+    if (carve(start, end) < 0)
+        return -ENOMEM;
+    struct vma **pp = link_at(start);
+    while (*pp && (*pp)->start < end) {
         struct vma *v = *pp;
         if (v->start >= start && v->end <= end) {
             *pp = v->next;
-            if (v->node)
-                vnode_put(v->node);
-            kfree(v);
+            free_vma(v);
         } else {
             pp = &v->next;
         }
     }
     vm_for_each_pte(start, end, free_pte, NULL);
+    return 0;
 }
 
 long uvm_find_free(u64 len, u64 align)
@@ -155,20 +228,25 @@ long uvm_find_free(u64 len, u64 align)
 
 long uvm_map(u64 addr, u64 len, int prot, int flags, const struct uvm_backing *backing, const char *name)
 {
-    len = ALIGN_UP(len, PAGE_SIZE);
-    if (len == 0 || len >= USER_TOP)
+    if (len == 0)
         return -EINVAL;
+    if (len > USER_MAP_TOP)
+        return -ENOMEM; /* Linux: any length that cannot fit, wrapping ones included */
+    len = ALIGN_UP(len, PAGE_SIZE);
+    if (nvmas >= VMA_MAX)
+        return -ENOMEM;
     if (flags & (UVM_FIXED | UVM_FIXED_NOREPLACE)) {
         if (addr & (PAGE_SIZE - 1))
             return -EINVAL;
+        if (addr > USER_MAP_TOP - len)
+            return -ENOMEM;
         if (addr < USER_MIN_ADDR)
             return -EPERM;
-        if (addr + len > USER_TOP || addr + len < addr)
-            return -ENOMEM;
         if (!range_free(addr, addr + len)) {
             if (flags & UVM_FIXED_NOREPLACE)
                 return -EEXIST;
-            unmap_range(addr, addr + len);
+            if (unmap_range(addr, addr + len) < 0)
+                return -ENOMEM;
         }
     } else {
         addr = ALIGN_DOWN(addr, PAGE_SIZE);
@@ -202,17 +280,16 @@ long uvm_map(u64 addr, u64 len, int prot, int flags, const struct uvm_backing *b
 
 long uvm_unmap(u64 addr, u64 len)
 {
-    len = ALIGN_UP(len, PAGE_SIZE);
-    if ((addr & (PAGE_SIZE - 1)) || len == 0 || addr + len > USER_TOP || addr + len < addr)
+    if ((addr & (PAGE_SIZE - 1)) || len == 0 || addr > USER_MAP_TOP || len > USER_MAP_TOP - addr)
         return -EINVAL;
-    unmap_range(addr, addr + len);
-    return 0;
+    len = ALIGN_UP(len, PAGE_SIZE);
+    return unmap_range(addr, addr + len);
 }
 
 static bool covered(u64 start, u64 end)
 {
     u64 at = start;
-    for (struct vma *v = vmas; v && at < end; v = v->next) {
+    for (struct vma *v = *link_at(start); v && at < end; v = v->next) {
         if (v->end <= at)
             continue;
         if (v->start > at)
@@ -245,26 +322,27 @@ long uvm_protect(u64 addr, u64 len, int prot)
         return -EINVAL;
     if (len == 0)
         return 0;
-    if (addr + len > USER_TOP || addr + len < addr || !covered(addr, addr + len))
+    if (addr + len > USER_MAP_TOP || addr + len < addr || !covered(addr, addr + len))
         return -ENOMEM;
-    for (struct vma *v = vmas; v && v->start < addr + len; v = v->next)
-        if (v->end > addr && (v->flags & UVM_SHARED) && (prot & PROT_WRITE))
+    for (struct vma *v = *link_at(addr); v && v->start < addr + len; v = v->next)
+        if ((v->flags & UVM_SHARED) && (prot & PROT_WRITE))
             return -EACCES; /* shared file pages are snapshots: writes could not reach the file */
-    carve(addr, addr + len);
-    for (struct vma *v = vmas; v && v->start < addr + len; v = v->next)
-        if (v->start >= addr)
-            v->prot = prot;
+    if (carve(addr, addr + len) < 0)
+        return -ENOMEM;
+    for (struct vma *v = *link_at(addr); v && v->start < addr + len; v = v->next)
+        v->prot = prot;
     struct prot_ctx c = {prot};
     vm_for_each_pte(addr, addr + len, reprotect_pte, &c);
+    merge_around(addr, addr + len);
     return 0;
 }
 
 long uvm_discard(u64 addr, u64 len)
 {
     len = ALIGN_UP(len, PAGE_SIZE);
-    if ((addr & (PAGE_SIZE - 1)) || addr + len > USER_TOP || addr + len < addr)
+    if ((addr & (PAGE_SIZE - 1)) || addr + len < addr)
         return -EINVAL;
-    if (!covered(addr, addr + len))
+    if (addr + len > USER_MAP_TOP || !covered(addr, addr + len))
         return -ENOMEM;
     vm_for_each_pte(addr, addr + len, free_pte, NULL);
     return 0;
@@ -272,7 +350,17 @@ long uvm_discard(u64 addr, u64 len)
 
 struct move_ctx {
     u64 delta;
+    long err;
 };
+
+/* Create the page tables at the destination of every page that will move, so the
+ * move itself cannot fail half way. */
+static void prepare_pte(u64 va, u64 *pte, void *ctx)
+{
+    struct move_ctx *c = ctx;
+    if (!c->err && vm_pte(va + c->delta) == NULL)
+        c->err = vm_set_pte(va + c->delta, 0);
+}
 
 static void move_pte(u64 va, u64 *pte, void *ctx)
 {
@@ -282,42 +370,53 @@ static void move_pte(u64 va, u64 *pte, void *ctx)
     *pte = 0;
     if (present)
         invlpg(va);
-    if (vm_set_pte(va + c->delta, raw) < 0)
-        panic("uvm: out of memory moving a mapping");
+    *vm_pte(va + c->delta) = raw; /* tables made by prepare_pte; the destination was unmapped */
 }
 
 long uvm_remap(u64 old, u64 old_len, u64 new_len, bool may_move, u64 fixed)
 {
+    if (old & (PAGE_SIZE - 1))
+        return -EINVAL;
+    /* Linux's order of checks: lengths past the user address space (wrapping ones
+     * included) and a destination outside it are EINVAL, before anything changes. */
+    if (new_len == 0 || new_len > USER_MAP_TOP || old_len > USER_MAP_TOP)
+        return -EINVAL;
     old_len = ALIGN_UP(old_len, PAGE_SIZE);
     new_len = ALIGN_UP(new_len, PAGE_SIZE);
-    if ((old & (PAGE_SIZE - 1)) || new_len == 0)
+    if (fixed && ((fixed & (PAGE_SIZE - 1)) || fixed > USER_MAP_TOP - new_len ||
+                  (fixed < old + old_len && old < fixed + new_len)))
         return -EINVAL;
+    if (fixed && fixed < USER_MIN_ADDR)
+        return -EPERM;
     struct vma *v = find_vma(old);
-    if (!v || old + old_len > v->end)
+    if (!v || old_len > v->end - old)
         return -EFAULT;
     if (!fixed && new_len <= old_len) {
-        if (new_len < old_len)
-            unmap_range(old + new_len, old + old_len);
+        if (new_len < old_len && unmap_range(old + new_len, old + old_len) < 0)
+            return -ENOMEM;
         return (long)old;
     }
-    if (!fixed && old + old_len == v->end && range_free(v->end, old + new_len) && old + new_len <= USER_MMAP_TOP) {
+    if (!fixed && old + old_len == v->end && old < USER_MMAP_TOP && new_len <= USER_MMAP_TOP - old &&
+        range_free(v->end, old + new_len)) {
         v->end = old + new_len;
         return (long)old;
     }
     if (!may_move)
         return -ENOMEM;
+    if (nvmas + 3 > VMA_MAX) /* the new VMA and up to two splits of the old one */
+        return -ENOMEM;
     u64 dst = fixed;
     if (fixed) {
-        if ((fixed & (PAGE_SIZE - 1)) || (fixed < old + old_len && old < fixed + new_len))
-            return -EINVAL;
-        unmap_range(fixed, fixed + new_len);
+        if (unmap_range(fixed, fixed + new_len) < 0)
+            return -ENOMEM;
     } else {
         long found = uvm_find_free(new_len, PAGE_SIZE);
         if (found < 0)
             return found;
         dst = (u64)found;
     }
-    carve(old, old + old_len);
+    if (carve(old, old + old_len) < 0)
+        return -ENOMEM;
     v = find_vma(old);
     u64 keep = MIN(old_len, new_len);
     struct uvm_backing b = {v->data, v->data_len, v->node, v->off};
@@ -325,9 +424,14 @@ long uvm_remap(u64 old, u64 old_len, u64 new_len, bool may_move, u64 fixed)
                      v->name);
     if (r < 0)
         return r;
-    struct move_ctx c = {dst - old};
+    struct move_ctx c = {dst - old, 0};
+    vm_for_each_pte(old, old + keep, prepare_pte, &c);
+    if (c.err) {
+        unmap_range(dst, dst + new_len); /* nothing moved yet: drop the new VMA */
+        return -ENOMEM;
+    }
     vm_for_each_pte(old, old + keep, move_pte, &c);
-    unmap_range(old, old + old_len);
+    unmap_range(old, old + old_len); /* no split: carved above */
     return (long)dst;
 }
 
@@ -335,11 +439,13 @@ void uvm_set_brk_base(u64 base) { brk_base = brk_cur = base; }
 
 u64 uvm_brk(u64 new_brk)
 {
-    if (new_brk < brk_base)
+    /* Below the start or past the mmap area (-1 and kernel addresses included, which
+     * used to round up to 0): Linux returns the unchanged break. */
+    if (new_brk < brk_base || new_brk > USER_MMAP_TOP)
         return brk_cur;
     u64 old_top = ALIGN_UP(brk_cur, PAGE_SIZE), new_top = ALIGN_UP(new_brk, PAGE_SIZE);
     if (new_top > old_top) {
-        if (new_top > USER_MMAP_TOP || !range_free(old_top, new_top))
+        if (!range_free(old_top, new_top))
             return brk_cur; /* Linux returns the unchanged break on failure */
         struct vma *heap = old_top > brk_base ? find_vma(old_top - 1) : NULL;
         if (heap && (heap->flags & VMA_HEAP) && heap->end == old_top) {
@@ -351,7 +457,8 @@ u64 uvm_brk(u64 new_brk)
             find_vma(old_top)->flags |= VMA_HEAP;
         }
     } else if (new_top < old_top) {
-        unmap_range(new_top, old_top);
+        if (unmap_range(new_top, old_top) < 0)
+            return brk_cur;
     }
     brk_cur = new_brk;
     return brk_cur;
@@ -385,6 +492,20 @@ long uvm_handle_fault(u64 addr, u64 error)
         signal_fatal(SIGKILL, addr, 0, "out-of-memory");
     }
     return 0;
+}
+
+u64 uvm_accessible(u64 addr, u64 len, bool write)
+{
+    u64 end = addr + len, at = addr;
+    if (end < addr || end > USER_TOP)
+        return 0;
+    while (at < end) {
+        struct vma *v = find_vma(at);
+        if (!v || (write ? !(v->prot & PROT_WRITE) : v->prot == PROT_NONE))
+            break;
+        at = v->end;
+    }
+    return MIN(at, end) - addr;
 }
 
 bool uvm_range_ok(u64 addr, u64 len, int prot)

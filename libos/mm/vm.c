@@ -121,6 +121,8 @@ static void map_kernel_range(const char *start, const char *end, u64 flags)
             panic("vm: out of memory mapping the kernel image");
 }
 
+void vm_guard_page(const void *page) { vm_unmap_page((u64)page); }
+
 void vm_init(void)
 {
     vm_nx_bit = cpu_features.nx ? PTE_NX : 0;
@@ -139,6 +141,7 @@ void vm_init(void)
     map_kernel_range(_text_start, _text_end, 0);
     map_kernel_range(_rodata_start, _rodata_end, vm_nx_bit);
     map_kernel_range(_data_start, _data_end, PTE_W | vm_nx_bit);
+    vm_guard_page(boot_stack_guard);
 
     /* Switch from the boot tables (which identity-map low memory) to ours: the
      * lower half now belongs to the application alone. */

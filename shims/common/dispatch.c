@@ -12,6 +12,7 @@
 #include <libos/log.h>
 #include <libos/memlayout.h>
 #include <libos/regs.h>
+#include <libos/signal.h>
 #include <shim/shim.h>
 
 #define NR_EXIT 60
@@ -82,6 +83,13 @@ __attribute__((section(".text.hot"))) int syscall_dispatch(struct regs *r)
         strace_log(&a, ret, true);
     r->rax = (u64)ret;
     /* SYSRET to a RIP at or above the last user page (non-canonical included) is
-     * unsafe (libos-design.md §4.1); such returns go through IRETQ. */
-    return r->rip >= USER_TOP - PAGE_SIZE;
+     * unsafe (libos-design.md §4.1); such returns go through IRETQ. A RIP outside
+     * user space (the last page is never mapped) would make IRETQ fault in ring 0:
+     * the program is killed instead, as its next instruction fetch would be. */
+    if (unlikely(r->rip >= USER_TOP - PAGE_SIZE)) {
+        if (r->rip >= USER_TOP)
+            signal_fatal(SIGSEGV, r->rip, r->rip, "non-canonical-return");
+        return 1;
+    }
+    return 0;
 }

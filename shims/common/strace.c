@@ -48,18 +48,40 @@ static void put(struct line *l, const char *fmt, ...)
         l->len = sizeof(l->buf) - 1;
 }
 
+/* Append s[0..n) quoted as strace does: control bytes, quotes, backslashes and
+ * non-ASCII escaped, so a path holding "\nD2U:EXIT code=0\n" cannot start a
+ * line of its own on the log port and forge a marker (docs/console-protocol.md). */
+static void put_quoted(struct line *l, const char *s, size_t n, bool more)
+{
+    static const char named[] = {['\t'] = 't', ['\n'] = 'n', ['\v'] = 'v', ['\f'] = 'f', ['\r'] = 'r'};
+    put(l, "\"");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < sizeof(named) && named[c])
+            put(l, "\\%c", named[c]);
+        else if (c == '"' || c == '\\')
+            put(l, "\\%c", c);
+        else if (c < 0x20 || c >= 0x7f)
+            put(l, "\\%03o", c);
+        else
+            put(l, "%c", c);
+    }
+    put(l, more ? "\"..." : "\"");
+}
+
 static void put_string(struct line *l, u64 uaddr)
 {
     char s[64];
     long n = copy_string_from_user(s, uaddr, sizeof(s));
     if (n == -ENAMETOOLONG) {
-        uaccess_copy(s, (const void *)uaddr, sizeof(s) - 1);
-        s[sizeof(s) - 1] = 0;
-        put(l, "\"%s\"...", s);
+        if (uaccess_copy(s, (const void *)uaddr, sizeof(s) - 1) < 0)
+            put(l, "0x%lx", uaddr);
+        else
+            put_quoted(l, s, sizeof(s) - 1, true);
     } else if (n < 0) {
         put(l, "0x%lx", uaddr);
     } else {
-        put(l, "\"%s\"", s);
+        put_quoted(l, s, (size_t)n, false);
     }
 }
 

@@ -19,6 +19,8 @@ long sys_getcwd(const struct shim_args *a)
 {
     char path[PATH_MAX];
     long len = vfs_dir_path(vfs_cwd(), path, sizeof(path));
+    if (len == -ERANGE)
+        return -ENAMETOOLONG; /* longer than Linux's one-page limit */
     if (len < 0)
         return len;
     if ((u64)len > arg_u64(a, 1))

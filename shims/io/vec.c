@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* vec.c: readv, writev, preadv and pwritev: loops over the single-buffer vfs operations. */
+#include <libos/uvm.h>
 #include <libos/vfs.h>
 #include <shim/linux_abi.h>
 #include <shim/util.h>
 
 #define IOV_MAX 1024
+#define MAX_RW_COUNT 0x7ffff000ul /* Linux caps one transfer at INT_MAX rounded down to a page */
 
 enum vec_op { VEC_READ, VEC_WRITE, VEC_PREAD, VEC_PWRITE };
 
@@ -15,17 +17,34 @@ static long do_vec(enum vec_op op, int fd, u64 uiov, int iovcnt, u64 off)
         return -EBADF;
     if (iovcnt < 0 || iovcnt > IOV_MAX)
         return -EINVAL;
-    long total = 0;
+    /* First pass, as Linux's import_iovec: the whole vector is read and every
+     * buffer must be a user range (its whole length; the cap comes after) before a
+     * byte moves, so a kernel address in any element is EFAULT for the call. */
+    u64 sum = 0;
     for (int i = 0; i < iovcnt; i++) {
         struct linux_iovec v;
         if (copy_from_user(&v, uiov + (u64)i * sizeof(v), sizeof(v)) < 0)
-            return total ? total : -EFAULT;
+            return -EFAULT;
         if ((s64)v.len < 0)
             return -EINVAL;
+        if (!user_range_ok(v.base, v.len))
+            return -EFAULT;
+        sum += MIN(v.len, MAX_RW_COUNT - sum);
+    }
+    long total = 0;
+    for (int i = 0; i < iovcnt && (u64)total < MAX_RW_COUNT; i++) {
+        struct linux_iovec v;
+        if (copy_from_user(&v, uiov + (u64)i * sizeof(v), sizeof(v)) < 0)
+            return total ? total : -EFAULT;
+        v.len = MIN(v.len, MAX_RW_COUNT - (u64)total);
         if (v.len == 0)
             continue;
-        if (!user_range_ok(v.base, v.len))
+        /* The bytes up to the first page that cannot be copied move; then stop. */
+        u64 ok = uvm_accessible(v.base, v.len, op == VEC_READ || op == VEC_PREAD);
+        if (ok == 0)
             return total ? total : -EFAULT;
+        bool cut = ok < v.len;
+        v.len = ok;
         long r = op == VEC_READ    ? vfs_read(f, (void *)v.base, v.len)
                  : op == VEC_WRITE ? vfs_write(f, (const void *)v.base, v.len)
                  : op == VEC_PREAD ? vfs_pread(f, (void *)v.base, v.len, off + (u64)total)
@@ -33,7 +52,7 @@ static long do_vec(enum vec_op op, int fd, u64 uiov, int iovcnt, u64 off)
         if (r < 0)
             return total ? total : r;
         total += r;
-        if ((u64)r < v.len)
+        if ((u64)r < v.len || cut)
             break; /* short transfer: stop like Linux */
     }
     return total;

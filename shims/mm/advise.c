@@ -47,12 +47,30 @@ long sys_mincore(const struct shim_args *a)
     return 0;
 }
 
+/* The mlock/msync range rule: a length that wraps is EINVAL, any unmapped page
+ * (kernel addresses included) ENOMEM, as on Linux. */
+static long mapped_range(u64 addr, u64 len)
+{
+    u64 start = ALIGN_DOWN(addr, PAGE_SIZE), span = len + (addr - start);
+    if (span < len || ALIGN_UP(span, PAGE_SIZE) < span || start + ALIGN_UP(span, PAGE_SIZE) < start)
+        return -EINVAL;
+    if (span == 0)
+        return 0;
+    return uvm_range_ok(start, ALIGN_UP(span, PAGE_SIZE), PROT_NONE) ? 0 : -ENOMEM;
+}
+
 /* sys_msync: STUB: no writable shared file mappings exist, so nothing to flush. */
-long sys_msync(const struct shim_args *a) { return aligned(arg_u64(a, 0)) ? 0 : -EINVAL; }
-/* sys_mlock: STUB: there is no swap. */
-long sys_mlock(const struct shim_args *a) { return 0; }
-/* sys_munlock: STUB: there is no swap. */
-long sys_munlock(const struct shim_args *a) { return 0; }
+long sys_msync(const struct shim_args *a)
+{
+    if (!aligned(arg_u64(a, 0)))
+        return -EINVAL;
+    long r = mapped_range(arg_u64(a, 0), arg_u64(a, 1));
+    return r == -EINVAL ? -ENOMEM : r;
+}
+/* sys_mlock: STUB: there is no swap; the range must be mapped. */
+long sys_mlock(const struct shim_args *a) { return mapped_range(arg_u64(a, 0), arg_u64(a, 1)); }
+/* sys_munlock: STUB: there is no swap; the range must be mapped. */
+long sys_munlock(const struct shim_args *a) { return mapped_range(arg_u64(a, 0), arg_u64(a, 1)); }
 /* sys_mlockall: STUB: there is no swap. */
 long sys_mlockall(const struct shim_args *a) { return 0; }
 /* sys_munlockall: STUB: there is no swap. */

@@ -51,11 +51,9 @@ long sys_mmap(const struct shim_args *a)
     int type = flags & MAP_TYPE;
     if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE)
         return -EINVAL;
-    if (len == 0 || (off & (PAGE_SIZE - 1)) || ALIGN_UP(len, PAGE_SIZE) < len)
-        return -EINVAL;
-    prot &= ~PROT_GROWSDOWN;
-    if (prot & ~PROT_VALID)
-        return -EINVAL;
+    if (len == 0 || (off & (PAGE_SIZE - 1)))
+        return -EINVAL; /* a length too big for the address space is ENOMEM (uvm_map) */
+    prot &= PROT_VALID; /* Linux's mmap ignores unknown bits (mprotect refuses them) */
     struct uvm_backing b = {0};
     bool anon = flags & MAP_ANONYMOUS;
     if (!anon) {

@@ -33,6 +33,7 @@ class Booted:
     result: RunResult
     stdout: bytes
     stderr: str
+    guest_stderr: bytes = b""  # the program's fd 2 when booted with split_stderr=True
 
     def describe(self) -> str:
         return (
@@ -74,12 +75,22 @@ def boot_timeout(accel: str) -> float:
 def boot(boot_ctx: Context, accel: str, boot_timeout: float) -> Iterator[object]:
     """boot(image, cmd=None, timeout=None, **options) -> Booted."""
 
-    def _boot(image: Path, cmd: tuple[str, ...] | None = None, **kw: object) -> Booted:
+    def _boot(
+        image: Path, cmd: tuple[str, ...] | None = None, *, split_stderr: bool = False, **kw: object
+    ) -> Booted:
         out = io.BytesIO()
         err = io.StringIO()
+        # Without a tty, fd 2 is its own channel (COM3): by default it joins ``stdout`` as it
+        # arrives; split_stderr keeps it apart, as a native run's capture_output does.
+        guest_err = io.BytesIO() if split_stderr else None
         opts = RunOptions(accel=accel, timeout=kw.pop("timeout", boot_timeout), cmd=cmd, **kw)  # type: ignore[arg-type]
-        result = run_image(image, opts, boot_ctx, stdout=out, stderr=err)
-        return Booted(result=result, stdout=out.getvalue(), stderr=err.getvalue())
+        result = run_image(image, opts, boot_ctx, stdout=out, stderr=err, guest_stderr=guest_err)
+        return Booted(
+            result=result,
+            stdout=out.getvalue(),
+            stderr=err.getvalue(),
+            guest_stderr=guest_err.getvalue() if guest_err else b"",
+        )
 
     yield _boot
 

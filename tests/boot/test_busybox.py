@@ -19,6 +19,7 @@ from dock2uni.acquire import AcquireOptions
 from dock2uni.context import Context
 from dock2uni.pipeline import convert_image, inspect_image
 from tests.boot.conftest import Booted
+from tests.conftest import need
 from tests.infra.rootfs import materialise, run_in_chroot
 
 pytestmark = pytest.mark.boot
@@ -29,7 +30,7 @@ CHROOT_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
 def busybox(boot_ctx: Context, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(the busybox image as .uni, the same rootfs materialised for chroot)."""
     if os.geteuid() != 0:
-        pytest.skip("chroot needs root")
+        need("chroot", "the native chroot comparison needs root")
     source = f"oci:{fixture_layout('busybox')}:latest"
     out = tmp_path_factory.mktemp("busybox")
     inspected = inspect_image(source, AcquireOptions(), boot_ctx)

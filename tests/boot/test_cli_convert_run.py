@@ -31,8 +31,10 @@ def test_convert_inspect_run(initrd: bool, tmp_path: Path, accel: str, boot_time
     assert made.returncode == 0, made.stderr
     summary = json.loads(made.stdout)
     assert (summary["initrd"] is not None) == initrd
+    assert summary["schema_version"] == 1 and "schemaVersion" not in made.stdout
 
     meta = json.loads(cli("inspect", str(out), "--format", "json").stdout)
+    assert next(iter(meta)) == "schema_version" and "schemaVersion" not in meta
     assert meta["source"] == source and meta["digest"].startswith("sha256:")
     assert meta["argv"] == ["sh"] and meta["exec_path"] == "/bin/sh"
     assert meta["families"] and meta["sizes"]["kernel"] > 0 and meta["sizes"]["rootfs"] > 0

@@ -80,9 +80,17 @@ def test_null_dereference_is_a_crash_with_the_address(
 def test_program_running_forever_is_stopped_at_the_timeout(
     images: dict[str, Path], accel: str, boot_ctx: Context
 ) -> None:
-    """--timeout stops a guest that never exits, with exit code 124 and a one-line cause."""
-    proc = dock2uni_run(images["probe_loop"], accel=accel, cache=boot_ctx.cache_dir, timeout=5)
+    """--timeout stops a guest that never exits, with exit code 124 and a one-line cause.
+
+    The guest must have booted and reached its loop first (its line on stdout): a guest
+    that never started would also be stopped at the timeout, and prove nothing.
+    """
+    seconds = 5 if accel == "kvm" else 30  # TCG boots in seconds, not instantly
+    proc = dock2uni_run(
+        images["probe_loop"], accel=accel, cache=boot_ctx.cache_dir, timeout=seconds
+    )
     assert proc.returncode == 124, proc.stderr
+    assert "probe_loop: spinning forever\n" in proc.stdout, proc.stdout + proc.stderr
     assert "timeout" in proc.stderr
 
 

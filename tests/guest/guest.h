@@ -2,7 +2,8 @@
  *
  * Each program prints "PASS <case>" or "FAIL <case>: <why>" per case and finally
  * "N passed, N failed", and exits 0 iff nothing failed. Output must not depend on
- * addresses, times, pids or whether stdout is a terminal: the same program runs
+ * addresses, times or pids (stdout is a terminal on both sides: natively a pty,
+ * tests/infra/terminal.py; fswrite runs natively as root): the same program runs
  * natively (glibc and musl, static) and inside the unikernel, and the outputs are
  * compared line by line.
  */

@@ -1,16 +1,24 @@
 """Ground truth on the fixture images: traced workloads vs the static syscall set.
 
-For busybox, coreutils (bookworm and trixie), python, nginx, redis and go-hello (a static
-Go binary) a representative workload runs natively under strace, chrooted in the image's
-own root filesystem (tests/groundtruth.py). Every observed syscall must be in the static
-set (recall 100%), the static set must stay within 4x the observed one, and the audit
-must meet its time budget. Every format renders and validates for every image. Needs
-root, strace and unshare, and builds the fixture images on first use (fixtures/build.py).
+For every fixture image with a workload in tests/groundtruth.py (busybox, coreutils of
+bookworm and trixie, python, nginx, redis, go-hello, and the wider corpus of libevent,
+dlopen, C++, Rust, GLib and plugin users: memcached, lighttpd, curl, debian's bash, sqlite,
+rsync, jq, ninja, glib, ripgrep, openssl, perl) a representative workload runs natively
+under strace, chrooted in the image's own root filesystem (tests/groundtruth.py), checked
+complete (exit status, output, a last line only a whole run prints). Every observed syscall
+must be in the static set (recall 100%) and the static set must stay within 4x the observed
+one (5x and 5.5x for ninja and glib, whose workloads use little of their libraries). A
+workload that cannot bind its port or is killed mid-way fails, rather than passing on a
+partial trace; the traced run sees only its own namespaces. The audit's time budget is a
+benchmark (bench/audit_time.py), not a test: wall-clock bounds on a shared machine would be
+flaky. Every format renders and validates for every image. Needs root, strace and unshare
+(need("trace")), and builds the fixture images on first use (fixtures/build.py).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,15 +28,22 @@ import pytest
 
 from dock2uni.analyse import analyse
 from dock2uni.audit import build_report, render
-from dock2uni.audit.trace import can_trace
+from dock2uni.audit.materialise import materialise
+from dock2uni.audit.trace import can_trace, trace_program
 from dock2uni.context import Context
 from dock2uni.support import load_support_table
-from tests.groundtruth import WORKLOADS, ground_truth, load_image
+from tests.conftest import need
+from tests.groundtruth import (
+    WORKLOADS,
+    GroundTruth,
+    IncompleteGroundTruth,
+    Options,
+    ground_truth,
+    load_image,
+)
 
 pytestmark = [pytest.mark.fixtures, pytest.mark.slow]
 FIXTURES = list(WORKLOADS)
-COLD_BUDGET = 10.0  # seconds, issue 5 (python and nginx); generous for the others too
-WARM_BUDGET = 1.0
 # The address-taken rule (docs/audit.md) makes every function whose address sits in a
 # loaded file's data a root: sound, at a cost (coreutils-trixie 3.59, coreutils 3.26,
 # redis 3.04 on the traced workloads). This bound still catches a runaway static set.
@@ -40,26 +55,78 @@ MAX_RATIO = 4.0
 RATIO_LIMITS = {"ninja": 5.0, "glib": 5.5}
 
 
-@pytest.mark.skipif(can_trace() is not None, reason=f"cannot trace here: {can_trace()}")
+def _need_trace() -> None:
+    if (why := can_trace()) is not None:
+        need("trace", f"cannot trace here: {why}")
+
+
 @pytest.mark.parametrize("name", FIXTURES)
 def test_recall_and_precision_against_traced_workload(
     name: str, tmp_path: Path, record_property: Any
 ) -> None:
-    """Every traced syscall is predicted; the static set is at most 3x the traced one."""
-    gt = ground_truth(name, tmp_path / "cache")
+    """Every traced syscall is predicted; the static set is at most 4x the traced one."""
+    _need_trace()
+    gt = _check_recall(name, tmp_path / "cache", Options())
     for prop in ("recall", "precision", "ratio", "cold_seconds", "warm_seconds"):
         record_property(prop, round(getattr(gt, prop), 3))
+
+
+def _check_recall(name: str, cache: Path, opts: Options) -> GroundTruth:
+    """The recall test proper, shared with the test that it fails on a partial trace."""
+    gt = ground_truth(name, cache, opts)
     print(
         f"{name}: observed {len(gt.observed)} static {len(gt.static)} recall {gt.recall:.0%} "
         f"precision {gt.precision:.0%} ratio {gt.ratio:.2f} cold {gt.cold_seconds:.1f}s "
         f"warm {gt.warm_seconds:.2f}s"
     )
+    # ground_truth raised IncompleteGroundTruth unless every run was whole; the size check
+    # is a second, independent floor (the smallest workload, coreutils, observes 27).
     assert len(gt.observed) >= 20, "the workload did not run (see the strace log tail)"
     assert not gt.missed, f"observed but not predicted: {sorted(gt.missed)}"
     assert gt.ratio <= RATIO_LIMITS.get(name, MAX_RATIO)
-    assert gt.warm_seconds < WARM_BUDGET * 3  # shared 2-core machines: a margin for noise
-    if name in ("python", "nginx"):
-        assert gt.cold_seconds < COLD_BUDGET * 3
+    return gt
+
+
+@pytest.mark.parametrize(
+    ("opts", "symptom"),
+    [
+        (Options(occupy_port=True), "exit status 1, expected 0"),
+        # ~100 applets under strace take seconds; 0.3 s stops it well before its end
+        (Options(limit=0.3), "stopped at its time limit"),
+    ],
+    ids=["port-occupied", "killed-mid-way"],
+)
+def test_partial_trace_fails_the_recall_test(opts: Options, symptom: str, tmp_path: Path) -> None:
+    """busybox with its httpd port taken, or killed after 0.3 s: the recall test fails.
+
+    The port is taken inside the workload's own network namespace (a listener started first
+    by the same script), where httpd must bind it; the partial trace lacks httpd's calls.
+    """
+    _need_trace()
+    with pytest.raises(IncompleteGroundTruth, match=symptom):
+        _check_recall("busybox", tmp_path / "cache", opts)
+
+
+def test_traced_run_sees_only_its_own_namespaces(tmp_path: Path) -> None:
+    """In the traced chroot: pid 3 under the launcher, no host process, only loopback, up."""
+    _need_trace()
+    ctx = Context(cache_dir=tmp_path / "cache", quiet=True)
+    unpacked, _spec = load_image("busybox", ctx)
+    root = materialise(unpacked.tree, unpacked.store, tmp_path / "root")
+    script = (
+        "echo pid $$; echo procs $(ls /proc | grep -c '^[0-9]');"
+        f" test -e /proc/{os.getpid()}/cmdline && echo host-visible;"
+        " grep ':' /proc/net/dev | cut -d: -f1 | tr -d ' '; ifconfig lo | grep -o -w UP;"
+        " echo D2U-DONE"
+    )
+    run = trace_program(root, ["sh", "-c", script], program="/bin/sh", seconds=30, log_dir=tmp_path)
+    assert run.exit_status == 0 and run.stdout.endswith("D2U-DONE\n"), run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    # the launcher is the namespace's init (pid 1), its mount(8) child was pid 2
+    assert lines[0] == "pid 3"
+    assert int(lines[1].split()[1]) <= 5  # init, sh, ls, grep (and a subshell)
+    assert "UP" in lines  # loopback is up
+    assert lines[2 : lines.index("UP")] == ["lo"]  # no host-visible line, no other interface
 
 
 def _schema(package: str, path: str) -> dict[str, Any]:

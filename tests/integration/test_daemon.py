@@ -15,6 +15,7 @@ from dock2uni.acquire import AcquireOptions, acquire
 from dock2uni.context import Context
 from dock2uni.errors import Dock2UniError, DockerUnavailableError, ImageNotFoundError
 from dock2uni.oci.sources import parse_source
+from dock2uni.unpack import unpack
 from tests.conftest import need
 from tests.infra.dockerd import Dockerd, private_dockerd, unavailable_reason
 
@@ -102,6 +103,25 @@ def test_acquire_image_built_by_dockerd(
         with layer.open() as f:
             layers.append(f.read())
     assert _files_of(layers[-1])["app/marker"] == b"built-by-dockerd\n"
+
+
+@pytest.mark.docker
+def test_archive_written_by_the_real_docker_save(
+    built_image: str, dockerd: Dockerd, ctx: Context, tmp_path: Path
+) -> None:
+    """docker-archive: on what `docker save` of the test daemon wrote (not fixtures/
+    dockersave.py): the daemon's own image ID, layer diff IDs, config and the RUN's file."""
+    archive = tmp_path / "saved.tar"
+    dockerd.docker("save", "-o", str(archive), built_image)
+    inspected = json.loads(dockerd.docker("image", "inspect", built_image).stdout)[0]
+    image = acquire(parse_source(f"docker-archive:{archive}"), AcquireOptions(), ctx)
+    assert image.config_digest == inspected["Id"]
+    assert [layer.diff_id for layer in image.layers] == inspected["RootFS"]["Layers"]
+    assert image.config["config"]["Cmd"] == [BUILT_CMD]
+    with image.layers[-1].open() as f:
+        assert _files_of(f.read())["app/marker"] == b"built-by-dockerd\n"
+    unpacked = unpack(image, ctx)
+    assert unpacked.tree.lookup("/app/marker") is not None
 
 
 @pytest.mark.docker

@@ -21,6 +21,7 @@ from dock2uni.context import Context
 from dock2uni.errors import UnsupportedImageError
 from dock2uni.model import AcquiredImage, Platform
 from dock2uni.oci.sources import parse_source
+from tests.conftest import need
 
 pytestmark = pytest.mark.fixtures
 
@@ -161,7 +162,7 @@ def test_hello_programs_run(flavour: str, ctx: Context, tmp_path: Path) -> None:
 def test_multilayer_unpacks_as_documented(tmp_path: Path) -> None:
     """umoci (an independent implementation) unpacks multilayer to MULTILAYER_EXPECTED."""
     if shutil.which("umoci") is None:
-        pytest.skip("umoci is not installed (make setup installs it)")
+        need("registry", "umoci is not installed (make setup installs it with skopeo)")
     rootfs = tmp_path / "rootfs"
     subprocess.run(
         [

@@ -10,6 +10,7 @@ import pytest
 from dock2uni.analyse.cache import FileAnalyser
 from dock2uni.analyse.closure import Closure, compute_closure
 from dock2uni.analyse.ldcache import ld_so_conf_dirs, parse_ld_cache
+from tests.conftest import need
 from tests.imagetree import HostImage, image_with
 
 LIB_A = "int a(void) { return 1; }\n"
@@ -168,7 +169,7 @@ def test_python_extension_modules_are_likely_dlopen(tmp_path: Path) -> None:
     """For a python entrypoint, lib-dynload modules (and their libraries) are dlopen entries."""
     python = Path("/usr/bin/python3.11")
     if not python.exists():
-        pytest.skip("Debian python3.11 is not installed")
+        need("hosttool", "Debian python3.11 is not installed")
     img = image_with({"/usr/bin/python3.11": python}, tmp_path / "store")
     dynload = Path("/usr/lib/python3.11/lib-dynload")
     module = next(dynload.glob("_json.cpython-*.so"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from dock2uni.analyse import analyse_paths
 from dock2uni.analyse.model import Analysis
 from dock2uni.context import Context
+from tests.conftest import need
 from tests.imagetree import compile_c, image_with
 
 VARIANTS = ["pie", "exec", "static", "static-pie"] + (["musl"] if shutil.which("musl-gcc") else [])
@@ -96,13 +96,14 @@ def test_function_never_called_is_not_reported(
     assert "acct" not in names
 
 
-@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_recall_against_strace(
     built: dict[tuple[str, str], Path], cache: Path, tmp_path: Path, program: str, variant: str
 ) -> None:
     """Every syscall the program makes when run is in the static set."""
+    if shutil.which("strace") is None:
+        need("strace", "strace is not installed")
     exe = built[(program, variant)]
     observed = traced(exe, tmp_path)
     static = set(analyse_program(exe, tmp_path, cache).syscall_names())
@@ -134,18 +135,16 @@ def test_dynamic_program_reaches_only_part_of_libc(
 def test_second_audit_comes_from_the_cache(
     built: dict[tuple[str, str], Path], tmp_path: Path
 ) -> None:
-    """A second analysis of the same files is served by the per-digest cache, quickly."""
+    """A second analysis of the same files is served by the per-digest cache: counted (nothing
+    built or parsed again), not timed; the warm audit's time is bench/audit_time.py's."""
     exe = built[("features", "pie")]
     img = image_with({"/app/features": exe}, tmp_path / "store")
     ctx = Context(cache_dir=tmp_path / "c", quiet=True)
     cold = analyse_paths(img.tree, img.store, [("/app/features", "main")], ctx)
-    t0 = time.monotonic()
     warm = analyse_paths(img.tree, img.store, [("/app/features", "main")], ctx)
-    elapsed = time.monotonic() - t0
     assert warm.syscall_names() == cold.syscall_names()
     assert warm.timings["code_built"] == 0 and warm.timings["code_cached"] >= 3
     assert warm.timings["facts_parsed"] == 0
-    assert elapsed < 2.0
 
 
 def test_process_model_of_features(

@@ -19,7 +19,7 @@ from dock2uni.audit.render_sarif import RULES, sarif_dict
 from dock2uni.audit.report import AuditReport
 from dock2uni.audit.support_matrix import render_support_matrix
 from dock2uni.context import Context
-from dock2uni.errors import AuditGateError
+from dock2uni.errors import AuditBrokenError, AuditGateError
 from dock2uni.support import ShimEntry, SupportTable, load_support_table
 from dock2uni.syscalls import numbers_by_name
 from tests.imagetree import compile_c, image_with
@@ -210,3 +210,43 @@ def test_schema_file_is_package_data() -> None:
     path = Path(str(resources.files("dock2uni").joinpath("schemas/audit-report.schema.json")))
     assert path.is_file()
     jsonschema.Draft202012Validator.check_schema(_schema())
+
+
+def test_an_unanalysable_main_program_is_broken_and_fails_every_gate(tmp_path: Path) -> None:
+    """A main program the analysis cannot parse leaves no verdict: `broken`, exit 21 even
+    with --fail-on never (a gate must not pass an image nobody looked at)."""
+    bad = tmp_path / "bad"
+    bad.write_bytes(b"\x7fELF\x02\x01\x01" + b"\xff" * 200)
+    img = image_with({"/usr/bin/app": bad}, tmp_path / "store")
+    ctx = Context(cache_dir=tmp_path / "cache", quiet=True)
+    broken = analyse_paths(img.tree, img.store, [("/usr/bin/app", "main")], ctx)
+    report = build_report(broken, load_support_table())
+    assert report.verdict == "broken"
+    assert "main program cannot be analysed" in report.reasons[0]
+    for gate in ("unsupported", "partial", "never"):
+        assert exit_code(report, gate) == AuditBrokenError.exit_code == 21
+    out = io.StringIO()
+    with pytest.raises(AuditBrokenError):
+        audit_command(broken, out=out, fmt="json", fail_on="never")
+    doc = json.loads(out.getvalue())
+    assert doc["verdict"] == "broken"
+    jsonschema.validate(doc, _schema())
+    for fmt in ("text", "markdown", "sarif"):
+        assert render(report, fmt)
+
+
+def test_a_call_whose_failure_callers_expect_is_partial_with_why() -> None:
+    """The .def's audit lines turn rseq and rt_sigreturn from unsupported into partial."""
+    from dock2uni.analyse.model import SyscallUse
+
+    table = load_support_table()
+    nrs = numbers_by_name()
+    uses = tuple(SyscallUse(name=n, nr=nrs[n], callers=()) for n in ("rseq", "rt_sigreturn"))
+    report = build_report(
+        Analysis(argv=("/a",), exec_path="/a", exec_kind="elf", programs=("/a",), syscalls=uses),
+        table,
+    )
+    by = {s.name: s for s in report.syscalls}
+    assert by["rseq"].status == "partial" and "fall back" in by["rseq"].note
+    assert by["rt_sigreturn"].status == "partial" and "signal handler" in by["rt_sigreturn"].note
+    assert report.verdict == "partial" and exit_code(report, "unsupported") == 0

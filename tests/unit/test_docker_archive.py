@@ -196,6 +196,17 @@ def test_source_index_in_a_docker25_archive(tmp_path: Path, ctx: Context) -> Non
     assert get(f"docker-archive:{archive}:@0", ctx).config["config"]["Cmd"] == ["one"]
 
 
+def test_tag_and_source_index_give_the_same_digest(tmp_path: Path, ctx: Context) -> None:
+    """The same image picked by its tag or by @0 is the same manifest, so the same digest
+    (with gzip layer blobs, as containerd writes them, the synthesised one differed)."""
+    layout = make_layout(tmp_path)
+    members = dockersave.docker25_members(layout, "latest", "app:1", keep_compression=True)
+    archive = legacy(tmp_path, members)
+    by_tag = get(f"docker-archive:{archive}:app:1", ctx)
+    by_index = get(f"docker-archive:{archive}:@0", ctx)
+    assert by_index.manifest_digest == by_tag.manifest_digest
+
+
 def test_ref_not_in_archive(tmp_path: Path, ctx: Context) -> None:
     """A REF no RepoTag matches is 'image not found', listing the tags."""
     archive = _two_images(tmp_path)

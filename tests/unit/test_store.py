@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dock2uni.errors import IntegrityError
-from dock2uni.fs.store import ContentStore, read_pack_index
+from dock2uni.fs.store import ContentStore, DamagedStoreError, read_pack_index
 
 
 def sha(data: bytes) -> str:
@@ -34,6 +33,7 @@ def packed_alone(root: Path, data: bytes) -> tuple[str, Path]:
 
 
 def test_outside_a_session_small_contents_are_loose_files(tmp_path: Path) -> None:
+    """Without a pack session a small content is one loose file, named by its digest."""
     store = ContentStore(tmp_path)
     digest = store.put_bytes(b"hello")
     assert digest == sha(b"hello")
@@ -43,6 +43,8 @@ def test_outside_a_session_small_contents_are_loose_files(tmp_path: Path) -> Non
 
 
 def test_a_session_writes_one_pack_readable_at_once_and_after_commit(tmp_path: Path) -> None:
+    """A session stores 100 contents (duplicates once) in one pack: readable by the writer at once,
+    by other stores only after the commit, and nothing left loose."""
     store = ContentStore(tmp_path)
     store.begin_pack()
     digests = [store.put_bytes(b"file %d" % i) for i in range(100)]
@@ -60,6 +62,7 @@ def test_a_session_writes_one_pack_readable_at_once_and_after_commit(tmp_path: P
 
 
 def test_path_copies_a_packed_content_out_once(tmp_path: Path) -> None:
+    """path() of a packed content copies it out under sha256/, with the same bytes."""
     digest, _pack = packed_alone(tmp_path, b"\x7fELF" + bytes(100))
     fresh = ContentStore(tmp_path)
     path = fresh.path(digest)
@@ -68,6 +71,7 @@ def test_path_copies_a_packed_content_out_once(tmp_path: Path) -> None:
 
 
 def test_an_abandoned_session_leaves_nothing(tmp_path: Path) -> None:
+    """A session ended without commit (a failed layer) leaves no pack, no content, no temp file."""
     store = ContentStore(tmp_path)
     store.begin_pack()
     digest = store.put_bytes(b"from a layer that failed")
@@ -77,6 +81,7 @@ def test_an_abandoned_session_leaves_nothing(tmp_path: Path) -> None:
 
 
 def test_content_packed_by_an_earlier_run_is_not_packed_again(tmp_path: Path) -> None:
+    """A content already in a pack from an earlier run is not written to a second pack."""
     first = ContentStore(tmp_path)
     first.begin_pack()
     first.put_bytes(b"shared base layer file")
@@ -89,6 +94,7 @@ def test_content_packed_by_an_earlier_run_is_not_packed_again(tmp_path: Path) ->
 
 
 def test_two_sessions_cannot_nest(tmp_path: Path) -> None:
+    """begin_pack() inside an open session is a programming error (RuntimeError)."""
     store = ContentStore(tmp_path)
     store.begin_pack()
     with pytest.raises(RuntimeError):
@@ -97,21 +103,26 @@ def test_two_sessions_cannot_nest(tmp_path: Path) -> None:
 
 
 def test_a_damaged_pack_is_an_error_not_wrong_bytes(tmp_path: Path) -> None:
+    """A flipped byte in a pack is IntegrityError on read, never the damaged bytes."""
     digest, pack = packed_alone(tmp_path, b"original bytes")
     raw = bytearray(pack.read_bytes())
     raw[raw.index(b"original")] ^= 0xFF
     pack.write_bytes(bytes(raw))
-    with pytest.raises(IntegrityError, match="damaged"):
-        ContentStore(tmp_path).read(digest)
+    store = ContentStore(tmp_path)
+    with pytest.raises(DamagedStoreError, match="damaged"):
+        store.read(digest)
+    assert not pack.exists() and not store.has(digest)  # removed: the layer is read again
 
 
 def test_a_truncated_pack_counts_as_absent(tmp_path: Path) -> None:
+    """A pack cut short (an interrupted write) counts as absent: has() is False, no bad read."""
     digest, pack = packed_alone(tmp_path, b"soon lost")
     pack.write_bytes(pack.read_bytes()[:-3])
     assert not ContentStore(tmp_path).has(digest)
 
 
 def test_streamed_contents_stay_loose_even_in_a_session(tmp_path: Path) -> None:
+    """A content written from a stream (put) stays a loose file, even inside a session."""
     store = ContentStore(tmp_path)
     store.begin_pack()
     data = bytes(range(256)) * 5000

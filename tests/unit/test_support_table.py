@@ -92,3 +92,15 @@ def test_docs_support_matrix_is_current() -> None:
     assert doc.read_text() == render_support_matrix(load_support_table(), "markdown"), (
         "docs/support-matrix.md is stale: run `make support-matrix`"
     )
+
+
+def test_audit_lines_say_how_callers_use_a_failing_call() -> None:
+    """rseq (glibc falls back) and rt_sigreturn (only a handler's return) carry audit lines;
+    a malformed audit line is an error, not a silently skipped comment."""
+    from dock2uni.support import parse_audit_notes
+
+    notes = load_support_table().audit_notes
+    assert notes["rseq"].kind == "fallback" and "glibc" in notes["rseq"].reason
+    assert notes["rt_sigreturn"].kind == "signal-return"
+    with pytest.raises(DefSyntaxError):
+        parse_audit_notes('/* audit: rseq sometimes "x" */', filename="t.def")

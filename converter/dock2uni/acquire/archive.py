@@ -11,6 +11,10 @@ each RepoTag after normalisation, and since there is no manifest one is synthesi
 (config digest = sha256 of the config member; each layer's digest = sha256 of its
 member, hashed once here; layer media type plain tar, as unpack sniffs compression
 from magic bytes anyway). Member names in manifest.json must be plain relative names.
+Everything cheap is checked before anything is hashed: the number of layer references
+(``Limits.max_layers``), that each member exists and its size; a member referenced
+several times is hashed once (a manifest.json naming one 64 MiB layer 2,000 times kept
+the old code hashing for minutes).
 """
 
 from __future__ import annotations
@@ -115,6 +119,18 @@ def read_docker_archive(
                 "which this archive does not have",
                 hint="Name the image by its tag instead: docker-archive:PATH:REPO:TAG.",
             )
+        if "index.json" in index.members and (tag := _tag_at(index, source_index, ctx)):
+            # The same image as when picked by its tag, so the same manifest and digest:
+            # the one index.json lists, not one synthesised from manifest.json.
+            return resolve_layout(
+                ArchiveStore(index),
+                ref=tag,
+                matcher=docker_ref_matches,
+                options=options,
+                source_name=source_name,
+                transport=transport,
+                ctx=ctx,
+            )
         return _read_legacy(
             index,
             ref=None,
@@ -142,6 +158,17 @@ def read_docker_archive(
 
 
 # ------------------------------------------------------------------ legacy format
+
+
+def _tag_at(index: TarIndex, source_index: int, ctx: Context) -> str | None:
+    """The first tag of manifest.json's entry ``@source_index``, if it has one."""
+    member = index.regular("manifest.json")
+    assert member is not None
+    entries = _parse_manifest_json(
+        index.read(member, limit=ctx.limits.max_json_bytes), what=index.what
+    )
+    return _select_legacy(entries, None, what=index.what, source_index=source_index)[1]
+
 
 _SOURCE_INDEX = re.compile(r"@([0-9]{1,6})")
 
@@ -323,22 +350,33 @@ def _read_legacy(
     config_digest = f"sha256:{hashlib.sha256(config_bytes).hexdigest()}"
     _check_named_digest(config_member.name, config_digest, what=what)
 
+    if len(entry.layers) > ctx.limits.max_layers:
+        raise LimitExceededError(
+            f"{what}: manifest.json lists {len(entry.layers)} layers "
+            f"(limit {ctx.limits.max_layers})",
+            hint="Docker itself refuses images of more than 125 layers; do not use this one.",
+        )
     layer_members = [_member(index, n, what=what, field="Layers entry") for n in entry.layers]
-    for m in layer_members:
+    distinct = {m.name: m for m in layer_members}
+    for m in distinct.values():
         if m.size > ctx.limits.max_blob_bytes:
             raise LimitExceededError(
                 f"{what}: layer {m.name} of {m.size} bytes exceeds the "
                 f"{ctx.limits.max_blob_bytes} byte limit"
             )
     by_digest: dict[str, TarMember] = {config_digest: config_member}
-    layer_descs = []
-    total = sum(m.size for m in layer_members)
+    digest_of: dict[str, str] = {}  # member name -> digest: each member hashed once
+    total = sum(m.size for m in distinct.values())
     with ctx.progress(desc="hashing layers", total=total) as bar:
-        for m in layer_members:
+        for name, m in distinct.items():
             digest = _hash_member(index, m, bar)
             _check_named_digest(m.name, digest, what=what)
             by_digest[digest] = m
-            layer_descs.append({"mediaType": mt.OCI_LAYER_TAR, "digest": digest, "size": m.size})
+            digest_of[name] = digest
+    layer_descs = [
+        {"mediaType": mt.OCI_LAYER_TAR, "digest": digest_of[m.name], "size": m.size}
+        for m in layer_members
+    ]
     manifest = {
         "schemaVersion": 2,
         "mediaType": mt.OCI_MANIFEST,

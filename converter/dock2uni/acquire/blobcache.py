@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from dock2uni.errors import IntegrityError, OutputError
+from dock2uni.fs.cachedir import open_regular, subdir
 from dock2uni.model import Descriptor
 from dock2uni.oci.digest import VerifyingReader, parse_digest, verify_bytes, verifying
 
@@ -59,7 +60,11 @@ class BlobCache:
         if not self.has(desc):
             return None
         path = self.path(desc.digest)
-        data = path.read_bytes()
+        try:
+            with open_regular(path) as f:  # no FIFO, no symlink swapped in after has()
+                data = f.read(desc.size + 1)
+        except OSError:
+            return None
         try:
             verify_bytes(data, digest=desc.digest, size=desc.size, what=what)
         except IntegrityError:
@@ -71,16 +76,15 @@ class BlobCache:
         """A stream of a cached blob that verifies size and digest as it is read."""
         path = self.path(desc.digest)
         return verifying(
-            path.open("rb"), digest=desc.digest, size=desc.size, what=f"{what} (cached at {path})"
+            open_regular(path),
+            digest=desc.digest,
+            size=desc.size,
+            what=f"{what} (cached at {path})",
         )
 
     def _directory(self, digest: str) -> Path:
-        directory = self.path(digest).parent
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise _cache_write_error(directory, exc) from None
-        return directory
+        # blobs/ and blobs/<alg>/ must be real directories (a symlink: OutputError)
+        return subdir(self.root.parent, self.root.name, self.path(digest).parent.name)
 
     def store(
         self,

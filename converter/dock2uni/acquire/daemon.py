@@ -25,8 +25,11 @@ from dock2uni.errors import (
     DockerUnavailableError,
     ImageNotFoundError,
     IntegrityError,
+    InvalidImageError,
     InvalidReferenceError,
+    UnsafeLayerError,
 )
+from dock2uni.fs.cachedir import subdir
 from dock2uni.model import AcquiredImage
 from dock2uni.oci.digest import parse_digest
 from dock2uni.oci.sources import ImageSource
@@ -100,18 +103,18 @@ def _find_image(client: Any, ref: str) -> Any:
         raise _unavailable(exc) from None
 
 
-def _export(client: Any, image: Any, ref: str, ctx: Context) -> Path:
-    """The image's `docker save` tar in the cache, exported now unless already there."""
+def _export(client: Any, image: Any, ref: str, ctx: Context, *, reuse: bool = True) -> Path:
+    """The image's `docker save` tar in the cache, exported now unless already there
+    (a cached export is untrusted: the caller checks it is the daemon's image)."""
     import docker
     import requests
 
     _, hexpart = parse_digest(image.id, what="image ID from the daemon")
-    directory = ctx.cache_dir / "daemon"
+    directory = subdir(ctx.cache_dir, "daemon")  # a symlink there: OutputError
     target = directory / f"{hexpart}.tar"
-    if target.is_file():
+    if reuse and target.is_file() and not target.is_symlink():
         ctx.log_debug(f"docker-daemon: reusing the export {target}")
         return target
-    directory.mkdir(parents=True, exist_ok=True)
     named: bool | str = ref if ref in image.tags else True
     size = image.attrs.get("Size") if isinstance(image.attrs, dict) else None
     fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".export-", suffix=".tar")
@@ -142,13 +145,26 @@ def acquire_daemon(source: ImageSource, options: AcquireOptions, ctx: Context) -
     client = _connect()
     try:
         image = _find_image(client, ref)
-        path = _export(client, image, ref, ctx)
+        try:
+            acquired = _read_export(_export(client, image, ref, ctx), image, source, options, ctx)
+        except (IntegrityError, InvalidImageError, UnsafeLayerError) as exc:
+            # A cached export that is not the daemon's image (damaged, or planted in
+            # the cache) is exported again once; a fresh one failing is the error.
+            ctx.note(f"dock2uni: warning: cached export of {ref}: {exc.message}; exporting again")
+            fresh = _export(client, image, ref, ctx, reuse=False)
+            acquired = _read_export(fresh, image, source, options, ctx)
     finally:
         client.close()
+    return dataclasses.replace(acquired, reference=_reference(ref, image, acquired.reference))
+
+
+def _read_export(
+    path: Path, image: Any, source: ImageSource, options: AcquireOptions, ctx: Context
+) -> AcquiredImage:
+    """Read an export and check it is the image the daemon named (by its ID)."""
     index = TarIndex(
-        path, what=f"docker-daemon export of {ref}", max_members=ctx.limits.max_entries
+        path, what=f"docker-daemon export of {source.ref}", max_members=ctx.limits.max_entries
     )
-    legacy = "index.json" not in index.members
     acquired = read_docker_archive(
         index,
         ref=None,
@@ -157,12 +173,15 @@ def acquire_daemon(source: ImageSource, options: AcquireOptions, ctx: Context) -
         transport=source.transport,
         ctx=ctx,
     )
-    if legacy and acquired.config_digest != image.id:
+    # The classic store's ID is the config digest; the containerd store's is the digest
+    # of the manifest or index the export's index.json names.
+    names = {acquired.config_digest, acquired.manifest_digest, acquired.index_digest}
+    if image.id not in names:
         raise IntegrityError(
-            f"docker-daemon: the export of {ref} has config {acquired.config_digest}, "
+            f"docker-daemon: the export of {source.ref} is image {acquired.config_digest}, "
             f"but the daemon calls the image {image.id}"
         )
-    return dataclasses.replace(acquired, reference=_reference(ref, image, acquired.reference))
+    return acquired
 
 
 def _reference(ref: str, image: Any, exported: str | None) -> str | None:

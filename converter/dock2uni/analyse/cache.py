@@ -4,7 +4,11 @@ Two kinds, both JSON: ``facts/<hex>.json`` (ElfFacts, small) and ``code/<hex>.js
 (the disassembly summary, the expensive part). A second audit of the same or a related
 image finds libc, the loader and every shared library already summarised and only does
 reachability. Entries carry a format version; a stale or corrupt entry is ignored and
-rebuilt. Writes go to a temporary name and are renamed into place.
+rebuilt. Writes go to a temporary name and are renamed into place. The cache is
+untrusted (docs/security.md): every directory is made and checked by fs/cachedir.py (a
+symlink where a directory belongs is an OutputError, never a write elsewhere), entries
+are read with ``O_NOFOLLOW`` and at most ``MAX_ENTRY_BYTES``, and a malformed one (bad
+JSON, deep nesting, wrong types) is a miss.
 
 ``FileAnalyser`` is what the stage uses: header check, LIEF in its sandboxed child for
 files not cached, and summaries (built in parallel worker processes when there are
@@ -27,11 +31,13 @@ from dock2uni.elf.facts import PF_X, PT_LOAD, SHF_EXECINSTR, ElfFacts, ElfLayout
 from dock2uni.elf.header import check_file
 from dock2uni.elf.lief_adapter import LiefSession
 from dock2uni.errors import ElfError
+from dock2uni.fs.cachedir import open_regular, subdir
 from dock2uni.fs.store import ContentStore
 from dock2uni.fs.tree import FileNode, Tree
 
 FACTS_VERSION = 2
 PARALLEL_MIN_BYTES = 1 << 20  # below this much code, a worker pool costs more than it saves
+MAX_ENTRY_BYTES = 64 << 20  # a summary of the largest library seen is a few MiB
 
 
 def _hex(digest: str) -> str:
@@ -43,6 +49,7 @@ class AnalysisCache:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._made: set[Path] = set()
 
     def _path(self, kind: str, digest: str) -> Path:
         h = _hex(digest)
@@ -51,8 +58,12 @@ class AnalysisCache:
     def get(self, kind: str, digest: str, version: int) -> dict[str, Any] | None:
         path = self._path(kind, digest)
         try:
-            data = json.loads(path.read_bytes())
-        except (OSError, ValueError):
+            with open_regular(path) as f:
+                raw = f.read(MAX_ENTRY_BYTES + 1)
+            if len(raw) > MAX_ENTRY_BYTES:
+                return None
+            data = json.loads(raw)
+        except (OSError, ValueError, RecursionError):
             return None
         if not isinstance(data, dict) or data.get("format") != version:
             return None
@@ -61,8 +72,11 @@ class AnalysisCache:
 
     def put(self, kind: str, digest: str, version: int, body: dict[str, Any]) -> None:
         path = self._path(kind, digest)
+        if path.parent not in self._made:
+            # checked once per process: a symlink here is an OutputError, not a write elsewhere
+            subdir(self.root.parent, self.root.name, kind, path.parent.name)
+            self._made.add(path.parent)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
             with os.fdopen(fd, "w") as f:
                 # dumps, not dump: json.dump streams through the pure-Python encoder

@@ -27,8 +27,10 @@ from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
 from dock2uni import __version__
 from dock2uni.analyse.model import Analysis
+from dock2uni.fs.cachedir import open_regular, subdir
 
 T = TypeVar("T")
+MAX_ENTRY_BYTES = 256 << 20  # an image's analysis; far larger than any seen (a few MiB)
 _CODE_DIRS = ("analyse", "elf", "unpack", "fs")  # what an analysis result depends on
 
 
@@ -103,18 +105,18 @@ def load(cache_dir: Path, key: str) -> Analysis | None:
     """The cached Analysis for ``key``, or None (absent, unreadable or not fitting)."""
     path = cache_dir / "analysis" / "images" / f"{key}.json"
     try:
-        data = json.loads(path.read_text())
+        with open_regular(path) as f:  # no symlink, no FIFO: the cache is untrusted
+            data = json.loads(f.read(MAX_ENTRY_BYTES + 1))
         result: Analysis = from_jsonable(Analysis, data)
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
     return result
 
 
 def save(cache_dir: Path, key: str, analysis: Analysis) -> None:
     """Write atomically (temp file + rename); a cache that cannot be written is skipped."""
-    folder = cache_dir / "analysis" / "images"
+    folder = subdir(cache_dir, "analysis", "images")  # a symlink there: OutputError
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         with os.fdopen(fd, "w") as out:
             # dumps, not dump: json.dump streams through the pure-Python encoder (5x slower)

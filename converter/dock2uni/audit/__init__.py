@@ -96,9 +96,11 @@ def run_audit(
     complete: bool = False,
 ) -> AuditReport:
     """`dock2uni audit SOURCE`: analyse, optionally trace, report, gate."""
+    from dock2uni.activity import activity
     from dock2uni.analyse import analyse
 
-    analysis = analyse(unpacked, spec, ctx)
+    with activity(ctx, f"analysing {spec.exec_path or 'the entrypoint'}"):
+        analysis = analyse(unpacked, spec, ctx)
     trace_data: dict[str, Any] | None = None
     if trace:
         from dock2uni.audit.trace import trace_entrypoint

@@ -46,6 +46,7 @@ def report_dict(report: AuditReport) -> dict[str, Any]:
     p = report.process
     return {
         "schema_version": SCHEMA_VERSION,
+        "volatile": ["timings"],
         "tool": {"name": "dock2uni", "version": __version__},
         "source": report.source,
         "image": report.image,

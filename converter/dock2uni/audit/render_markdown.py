@@ -40,6 +40,7 @@ def render_markdown(report: AuditReport) -> str:
         "supported": "supported",
         "partial": "partially supported",
         "unsupported": "not supported",
+        "broken": "not analysed: the audit failed",
     }[report.verdict]
     head = [
         f"## dock2uni audit: `{_cell(title)}`",

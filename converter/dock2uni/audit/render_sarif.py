@@ -163,6 +163,7 @@ RULE_BY_FINDING = {
     "missing-library": "D2U004",
     "wrong-architecture": "D2U005",
     "unparseable-elf": "D2U006",
+    "unanalysable-program": "D2U006",
     "no-program": "D2U008",
     "fork": "D2U101",
     "exec": "D2U102",

@@ -4,7 +4,9 @@ Each syscall the image can make is ``supported`` (FULL), ``partial`` (PARTIAL, w
 table's note), ``stub`` (STUB: succeeds without effect) or ``unsupported`` (SHIM_ERR, or
 absent from the table: the call fails with ENOSYS). The verdict is the worst of the
 syscall statuses, the closure problems (a missing hard dependency is unsupported) and
-the process-model findings (a warning makes it at best partial). Renderers
+the process-model findings (a warning makes it at best partial). ``broken`` is not a
+judgement of the image but of the audit: the main program could not be analysed, so
+nothing can be said; it fails every ``--fail-on`` gate (AuditBrokenError). Renderers
 (text, json, markdown, sarif) only format this value.
 """
 
@@ -14,13 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dock2uni.analyse.model import Analysis, Caller, Finding, ProcessModel, UnknownSite
-from dock2uni.errors import AuditGateError
+from dock2uni.errors import AuditBrokenError, AuditGateError
 from dock2uni.support import SupportTable
 
 STATUS_BY_LEVEL = {"FULL": "supported", "PARTIAL": "partial", "STUB": "stub", "ERR": "unsupported"}
-VERDICTS = ("supported", "partial", "unsupported")
+VERDICTS = ("supported", "partial", "unsupported", "broken")
 FAIL_ON = ("unsupported", "partial", "never")
 MAX_CALLERS = 5
+BROKEN_FINDINGS = ("unanalysable-program",)  # findings that leave the audit without a verdict
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,6 +126,12 @@ def build_report(
             note = entry.note or ("" if entry.level == "FULL" else entry.level.lower())
             if entry.level == "ERR":
                 note = f"fails with {entry.errno}" + (f": {entry.note}" if entry.note else "")
+        if status == "unsupported" and (how := table.audit_notes.get(use.name)) is not None:
+            # A failure its callers expect (the .def's audit line): it does not stop the
+            # program, so it counts as partial, with why in the note.
+            status = "partial"
+            why = "callers fall back" if how.kind == "fallback" else "signal-handler return"
+            note = f"{note}; {why}: {how.reason}"
         callers = use.callers[:MAX_CALLERS]
         statuses.append(
             SyscallStatus(
@@ -180,11 +189,22 @@ def build_report(
                 )
             )
         elif e.status in ("unparseable", "not-elf"):
+            main = e.role == "main"
             findings.append(
                 Finding(
-                    id="unparseable-elf",
-                    severity="warning",
-                    message=e.note or f"{e.path} could not be parsed",
+                    id="unanalysable-program" if main else "unparseable-elf",
+                    severity="error" if main else "warning",
+                    message=(
+                        f"the main program cannot be analysed: {e.note or e.path}"
+                        if main
+                        else e.note or f"{e.path} could not be parsed"
+                    ),
+                    hint=(
+                        "The audit says nothing about this image; re-run with --debug, and "
+                        "report it if the program is a valid x86-64 ELF."
+                        if main
+                        else None
+                    ),
                     path=e.path,
                 )
             )
@@ -270,8 +290,11 @@ def _verdict(statuses: list[SyscallStatus], findings: list[Finding]) -> tuple[st
     unsupported = [s.name for s in statuses if s.status == "unsupported" and not s.only_via_dlopen]
     unsupported_dl = [s.name for s in statuses if s.status == "unsupported" and s.only_via_dlopen]
     partial = [s.name for s in statuses if s.status in ("partial", "stub")]
+    fatal = [f for f in findings if f.id in BROKEN_FINDINGS]
     errors = [f for f in findings if f.severity == "error"]
     warnings = [f for f in findings if f.severity == "warning"]
+    if fatal:
+        return "broken", [f.message for f in fatal]
     if unsupported:
         reasons.append(
             f"{len(unsupported)} unsupported syscall(s): {', '.join(unsupported[:8])}"
@@ -301,7 +324,10 @@ def _verdict(statuses: list[SyscallStatus], findings: list[Finding]) -> tuple[st
 
 
 def exit_code(report: AuditReport, fail_on: str) -> int:
-    """0, or AuditGateError.exit_code when the verdict fails the --fail-on gate."""
+    """0, or AuditGateError.exit_code when the verdict fails the --fail-on gate;
+    AuditBrokenError.exit_code, whatever the gate, when the audit itself failed."""
+    if report.verdict == "broken":
+        return AuditBrokenError.exit_code
     if fail_on == "never":
         return 0
     if fail_on == "unsupported":
@@ -312,7 +338,12 @@ def exit_code(report: AuditReport, fail_on: str) -> int:
 
 
 def check_gate(report: AuditReport, fail_on: str) -> None:
-    """Raise AuditGateError when the verdict fails the --fail-on gate."""
+    """Raise AuditGateError when the verdict fails the --fail-on gate, AuditBrokenError
+    when the main program could not be analysed."""
+    if report.verdict == "broken":
+        raise AuditBrokenError(
+            "the audit could not analyse the main program: " + "; ".join(report.reasons),
+        )
     if exit_code(report, fail_on):
         raise AuditGateError(
             f"audit verdict is '{report.verdict}', which fails --fail-on {fail_on}",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from dock2uni.jsonout import document
 from dock2uni.support import LEVELS, SupportTable
 from dock2uni.syscalls import linux_table
 
@@ -21,23 +22,26 @@ def _md(text: str) -> str:
 
 def render_support_matrix(table: SupportTable, fmt: str) -> str:
     if fmt == "json":
-        data = {
-            "families": [
-                {"name": f, "description": table.family_notes.get(f, "")} for f in table.families
-            ],
-            "counts": dict(Counter(e.level for e in table.entries)),
-            "entries": [
-                {
-                    "nr": e.nr,
-                    "name": e.name,
-                    "level": e.level,
-                    "family": e.family,
-                    "errno": e.errno,
-                    "note": e.note,
-                }
-                for e in table.entries
-            ],
-        }
+        data = document(
+            {
+                "families": [
+                    {"name": f, "description": table.family_notes.get(f, "")}
+                    for f in table.families
+                ],
+                "counts": dict(Counter(e.level for e in table.entries)),
+                "entries": [
+                    {
+                        "nr": e.nr,
+                        "name": e.name,
+                        "level": e.level,
+                        "family": e.family,
+                        "errno": e.errno,
+                        "note": e.note,
+                    }
+                    for e in table.entries
+                ],
+            }
+        )
         return json.dumps(data, indent=2) + "\n"
     counts = Counter(e.level for e in table.entries)
     total_linux = len(linux_table())

@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from dock2uni.elf.facts import PT_LOAD, machine_name
+from dock2uni.elf.facts import EM_X86_64, PT_LOAD, machine_name
 from dock2uni.errors import ElfError
 
 ELF_MAGIC = b"\x7fELF"
@@ -209,3 +209,20 @@ def check_file(file: Path, *, path: str) -> ElfHeader:
             return header
     except OSError as exc:
         raise ElfError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def require_program(header: ElfHeader, *, path: str) -> None:
+    """The program ``convert`` links must be one the kernel can start: a 64-bit
+    little-endian x86-64 executable or shared object (check_bytes already refused
+    big-endian files). A 32-bit, arm64, relocatable or core file is an ElfError (13)."""
+    if header.elf_class != 64:
+        raise ElfError(f"{path} is a 32-bit ELF file; the library OS runs 64-bit x86-64 programs")
+    if header.machine != EM_X86_64:
+        raise ElfError(
+            f"{path} is an ELF file for {header.machine_name}, not x86-64",
+            hint="Pick the linux/amd64 variant of the image with --platform linux/amd64.",
+        )
+    if header.elf_type not in ("EXEC", "DYN"):
+        raise ElfError(
+            f"{path} is an ELF {header.elf_type} file, not an executable or shared object"
+        )

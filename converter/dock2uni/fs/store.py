@@ -21,6 +21,15 @@ Two kinds of storage under ``root``:
     into ``packs/`` only when complete, so other processes never see a partial pack;
     packed bytes are re-hashed when read, so a damaged pack is an error, not wrong bytes.
 
+The cache is untrusted (docs/security.md): every directory here is created or checked
+by fs/cachedir.py (a symlink or a file where a directory belongs is an OutputError),
+loose files are opened with ``O_NOFOLLOW`` and must be regular files, ``has`` checks a
+loose file's size when the caller knows it, and every content read is verified by its
+digest the first time this process uses it (loose: hashed once and remembered by
+inode, size and mtime; packed: hashed on every read). A damaged entry is deleted and
+reported as ``DamagedStoreError``: the pipeline then reads the image again once, which
+puts the content back (pipeline.py).
+
 Writes go to a private temporary name first and are renamed into place, so a
 crash or a concurrent writer never leaves a file whose name lies about its content.
 """
@@ -31,13 +40,15 @@ import contextlib
 import hashlib
 import io
 import os
+import stat
 import struct
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from dock2uni.errors import IntegrityError, OutputError, UnsafeLayerError
+from dock2uni.errors import OutputError, UnsafeLayerError
+from dock2uni.fs.cachedir import ensure_root, make_dir, open_regular
 from dock2uni.oci.digest import parse_digest
 
 CHUNK = 1 << 20
@@ -47,6 +58,14 @@ MAGIC = b"D2UPACK1"
 INDEX_MAGIC = b"D2UPIDX1"
 _RECORD = struct.Struct("<32sQQ")  # raw sha256, offset, size
 _TRAILER = struct.Struct("<QQ8s")  # index offset, record count, INDEX_MAGIC
+
+
+class DamagedStoreError(OutputError):
+    """A store entry did not hold the bytes its name promises; it was removed."""
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 @contextlib.contextmanager
@@ -101,7 +120,7 @@ class _PackWriter:
 
 def read_pack_index(path: str) -> list[tuple[bytes, int, int]]:
     """A complete pack's index records; ValueError when the file is not a sound pack."""
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         size = f.seek(0, os.SEEK_END)
         if size < len(MAGIC) + _TRAILER.size:
             raise ValueError("too short")
@@ -125,8 +144,9 @@ class ContentStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        (root / "sha256").mkdir(parents=True, exist_ok=True)
-        (root / "tmp").mkdir(parents=True, exist_ok=True)
+        ensure_root(root.parent)  # the user's cache folder: may itself be a symlink
+        for part in (root, root / "sha256", root / "tmp"):
+            make_dir(part)  # ours: a real directory, never a symlink (OutputError)
         # put_bytes runs once per small file of every layer: plain strings, no pathlib
         self._root_str = str(root)
         self._sha256_dir = str(root / "sha256")
@@ -137,6 +157,8 @@ class ContentStore:
         self._packs_seen: set[str] = set()
         self._writer: _PackWriter | None = None
         self._scanned = False
+        # loose contents hashed by this process: hex -> identity of the file then
+        self._verified: dict[str, tuple[int, int, int, int]] = {}
 
     # -- reading -----------------------------------------------------------------
 
@@ -177,34 +199,95 @@ class ContentStore:
         path, offset, size = where
         if self._writer is not None and path == self._writer.tmp_path:
             self._writer.flush()
-        with open(path, "rb") as f:
-            f.seek(offset)
-            data = f.read(size)
+        try:
+            with open_regular(path) as f:
+                f.seek(offset)
+                data = f.read(size)
+        except OSError:
+            data = b""
         if len(data) != size or hashlib.sha256(data).hexdigest() != hexpart:
-            raise IntegrityError(
-                f"the content store is damaged: sha256:{hexpart} in {path} does not match",
-                hint=f"Delete the cache folder {self._root_str} and run again.",
-            )
+            self._drop_pack(path)
+            raise self._damaged(f"sha256:{hexpart} in {path}")
         return data
+
+    def _damaged(
+        self, what: str, why: str = "does not hold its content; the entry was removed"
+    ) -> DamagedStoreError:
+        return DamagedStoreError(
+            f"the content store is damaged: {what} {why}",
+            hint=f"Run the command again; if it persists, delete the cache folder "
+            f"{self._root_str}.",
+        )
+
+    def _drop_pack(self, path: str) -> None:
+        """Forget (and delete, unless it is being written) a pack with damaged contents."""
+        for hexpart in [h for h, w in self._packed.items() if w[0] == path]:
+            del self._packed[hexpart]
+        if self._writer is None or path != self._writer.tmp_path:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+    def _open_loose(self, alg: str, hexpart: str) -> BinaryIO:
+        """A loose content, verified by its digest the first time this process reads it."""
+        loose = os.path.join(self._root_str, alg, hexpart[:2], hexpart)
+        try:
+            f = open_regular(loose)
+        except FileNotFoundError:  # removed behind our back: the layer must be read again
+            raise self._damaged(f"{alg}:{hexpart}", f"is missing ({loose})") from None
+        except OSError:  # a symlink (ELOOP), a FIFO, a directory: not ours
+            self._remove_loose(loose)
+            raise self._damaged(f"{alg}:{hexpart} ({loose} is not a regular file)") from None
+        try:
+            ident = _identity(os.fstat(f.fileno()))
+            if self._verified.get(hexpart) != ident:
+                hasher = hashlib.new(alg)
+                while chunk := f.read(CHUNK):
+                    hasher.update(chunk)
+                if hasher.hexdigest() != hexpart:
+                    self._remove_loose(loose)
+                    raise self._damaged(f"{alg}:{hexpart} ({loose})")
+                self._verified[hexpart] = ident
+                f.seek(0)
+        except BaseException:
+            f.close()
+            raise
+        return f
+
+    def _remove_loose(self, loose: str) -> None:
+        self._verified.pop(os.path.basename(loose), None)
+        with contextlib.suppress(OSError):
+            os.unlink(loose)  # unlink removes a symlink itself, never its target
 
     def path(self, digest: str) -> Path:
         """The host file holding ``digest`` (copied out of its pack the first time)."""
         alg, hexpart = parse_digest(digest)
         loose = os.path.join(self._root_str, alg, hexpart[:2], hexpart)
-        if alg == "sha256" and not os.path.isfile(loose):
+        if alg == "sha256" and not os.path.lexists(loose):
             where = self._where(hexpart)
             if where is not None:
-                self._write_loose(hexpart, self._read_packed(hexpart, where))
+                data = self._read_packed(hexpart, where)
+                with _writing(self._root_str):
+                    self._write_loose(hexpart, data)
+        self._open_loose(alg, hexpart).close()  # verified before a tool reads it by name
         return Path(loose)
 
-    def has(self, digest: str) -> bool:
+    def has(self, digest: str, size: int | None = None) -> bool:
+        """Is the content there? With ``size``, a loose file of another size is damaged:
+        it is removed and counts as absent (so the layer is read again)."""
         alg, hexpart = parse_digest(digest)
         if alg == "sha256":
             self._first_scan()
             if hexpart in self._packed:  # a dict lookup before a stat: replays ask ~6,000 times
                 return True
-        if os.path.isfile(os.path.join(self._root_str, alg, hexpart[:2], hexpart)):
-            return True
+        loose = os.path.join(self._root_str, alg, hexpart[:2], hexpart)
+        try:
+            st = os.lstat(loose)
+        except OSError:
+            st = None
+        if st is not None:
+            if stat.S_ISREG(st.st_mode) and (size is None or st.st_size == size):
+                return True
+            self._remove_loose(loose)
         return alg == "sha256" and self._where(hexpart) is not None
 
     def open(self, digest: str) -> BinaryIO:
@@ -212,11 +295,11 @@ class ContentStore:
         loose = os.path.join(self._root_str, alg, hexpart[:2], hexpart)
         if alg == "sha256":
             where = self._packed.get(hexpart)
-            if where is None and not os.path.isfile(loose):
+            if where is None and not os.path.lexists(loose):
                 where = self._where(hexpart)
             if where is not None:
                 return io.BytesIO(self._read_packed(hexpart, where))
-        return open(loose, "rb")
+        return self._open_loose(alg, hexpart)
 
     def read(self, digest: str, limit: int | None = None) -> bytes:
         with self.open(digest) as f:
@@ -228,8 +311,8 @@ class ContentStore:
         """From now on put_bytes() appends to a new pack (until end_pack)."""
         if self._writer is not None:
             raise RuntimeError("a pack session is already open")
+        make_dir(self._packs_dir)
         with _writing(self._root_str):
-            os.makedirs(self._packs_dir, exist_ok=True)
             self._writer = _PackWriter(self._tmp_dir)
 
     def end_pack(self, *, commit: bool) -> None:
@@ -277,13 +360,17 @@ class ContentStore:
                         out.write(chunk)
                     remaining -= len(chunk)
             digest = f"sha256:{hasher.hexdigest()}"
-            final = Path(self._loose(hasher.hexdigest()))
+            hexpart = hasher.hexdigest()
+            final = self._loose(hexpart)
             with _writing(self._root_str):
-                if final.exists():
+                if self._is_loose(final) and self._verified.get(hexpart) == _identity(
+                    os.lstat(final)
+                ):
                     os.unlink(tmp_name)
-                else:
-                    final.parent.mkdir(exist_ok=True)
+                else:  # absent, or not known good: these bytes were just hashed
+                    self._fanout(hexpart)
                     os.replace(tmp_name, final)
+                    self._verified[hexpart] = _identity(os.lstat(final))
             return digest
         except BaseException:
             if os.path.exists(tmp_name):
@@ -295,7 +382,7 @@ class ContentStore:
         self._first_scan()  # so content packed by earlier runs is not packed again
         hasher = hashlib.sha256(data)
         hexpart = hasher.hexdigest()
-        if hexpart in self._packed or os.path.exists(self._loose(hexpart)):
+        if hexpart in self._packed or self._is_loose(self._loose(hexpart)):
             return f"sha256:{hexpart}"
         with _writing(self._root_str):
             if self._writer is not None:
@@ -305,12 +392,23 @@ class ContentStore:
                 self._write_loose(hexpart, data)
         return f"sha256:{hexpart}"
 
-    def _write_loose(self, hexpart: str, data: bytes) -> None:
-        directory = os.path.join(self._sha256_dir, hexpart[:2])
-        final = os.path.join(directory, hexpart)
-        if hexpart[:2] not in self._made_dirs:
-            os.makedirs(directory, exist_ok=True)
+    @staticmethod
+    def _is_loose(path: str) -> bool:
+        """A regular file at a loose name (a symlink there is replaced, not trusted)."""
+        try:
+            return stat.S_ISREG(os.lstat(path).st_mode)
+        except OSError:
+            return False
+
+    def _fanout(self, hexpart: str, *, again: bool = False) -> None:
+        """Create (or check, once per process) the ``sha256/<2 hex>`` directory."""
+        if again or hexpart[:2] not in self._made_dirs:
+            make_dir(os.path.join(self._sha256_dir, hexpart[:2]))
             self._made_dirs.add(hexpart[:2])
+
+    def _write_loose(self, hexpart: str, data: bytes) -> None:
+        final = self._loose(hexpart)
+        self._fanout(hexpart)
         tmp_name = os.path.join(self._tmp_dir, f"{hexpart[:16]}-{os.urandom(8).hex()}")
         fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
@@ -323,8 +421,9 @@ class ContentStore:
             try:
                 os.replace(tmp_name, final)
             except FileNotFoundError:  # the fan-out directory was removed meanwhile
-                os.makedirs(directory, exist_ok=True)
+                self._fanout(hexpart, again=True)
                 os.replace(tmp_name, final)
+            self._verified[hexpart] = _identity(os.lstat(final))
         except BaseException:
             if os.path.exists(tmp_name):
                 os.unlink(tmp_name)

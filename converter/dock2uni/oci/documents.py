@@ -152,6 +152,8 @@ def document_kind(doc: Mapping[str, Any], *, hint: str | None, what: str) -> str
     """Classify a document as "index" or "manifest", refusing ambiguous or foreign ones."""
     schema = doc.get("schemaVersion")
     declared = doc.get("mediaType")
+    if declared is not None and not isinstance(declared, str):
+        raise InvalidImageError(f"{what}: mediaType is not a string")  # before a set lookup
     if schema == 1 or declared in mt.SCHEMA1_TYPES or hint in mt.SCHEMA1_TYPES:
         raise UnsupportedImageError(
             f"{what}: Docker schema 1 manifests are not supported",
@@ -159,8 +161,6 @@ def document_kind(doc: Mapping[str, Any], *, hint: str | None, what: str) -> str
         )
     if schema != 2:
         raise InvalidImageError(f"{what}: schemaVersion must be 2, not {schema!r}")
-    if declared is not None and not isinstance(declared, str):
-        raise InvalidImageError(f"{what}: mediaType is not a string")
     has_manifests = "manifests" in doc
     has_image_parts = "layers" in doc or "config" in doc
     if has_manifests and has_image_parts:
@@ -245,6 +245,11 @@ def parse_layers_and_config(
         raise InvalidImageError(f"{what}: 'layers' is not a list")
     if not raw_layers:
         raise InvalidImageError(f"{what}: the image has no layers, so no filesystem")
+    if len(raw_layers) > ctx.limits.max_layers:
+        raise LimitExceededError(
+            f"{what}: {len(raw_layers)} layers (limit {ctx.limits.max_layers})",
+            hint="Docker itself refuses images of more than 125 layers; do not use this one.",
+        )
     layers = []
     for i, raw in enumerate(raw_layers):
         desc = parse_descriptor(raw, what=f"{what} layers[{i}]", ctx=ctx)

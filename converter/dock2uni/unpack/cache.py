@@ -14,6 +14,11 @@ is only ever used for exactly the bytes it was made from. Entries are JSON lines
 temporary file renamed into place, so a crash never leaves a partial changeset.
 A changeset only names content digests: the caller checks they are still in the
 ContentStore, and replays the changes through the same applier and name checks.
+
+The cache is untrusted (docs/security.md): ``root`` is created and checked by
+fs/cachedir.py (a symlink there is an OutputError), a changeset is read with
+``O_NOFOLLOW`` and only up to ``MAX_CHANGESET_BYTES``, and anything malformed in it
+(bad JSON, ``1e999``, nesting, wrong types) is a miss: the layer is read again.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from dock2uni.errors import Dock2UniError
+from dock2uni.fs.cachedir import make_dir, open_regular, subdir
 from dock2uni.oci.digest import parse_digest
 from dock2uni.unpack.changes import KINDS, Change
 from dock2uni.unpack.tarstream import FILE
@@ -34,6 +40,8 @@ FORMAT = "dock2uni-layer-changes"
 # Bump whenever the meaning of a change or the rules that produce one change.
 VERSION = 1
 BATCH = 4096  # changes per line: one json call per batch, bounded memory while writing
+# A changeset row is ~150 bytes; 2,000,000 entries (Limits.max_entries) fit with room.
+MAX_CHANGESET_BYTES = 1 << 30
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +89,12 @@ def _decode(row: Any) -> Change:
         raise ValueError("bad change fields")
     if set(map(type, (mode, uid, gid, mtime, size, major, minor))) != _INT:  # bool is no int
         raise ValueError("bad change numbers")
+    if not all(0 <= n < 1 << 32 for n in (mode, uid, gid, major, minor)):
+        raise ValueError("change numbers out of range")  # would not fit a cpio header
+    if not (0 <= size < 1 << 63 and -(1 << 63) <= mtime < 1 << 63):
+        raise ValueError("change size or mtime out of range")
+    path.encode("utf-8", "surrogateescape")  # a lone surrogate: UnicodeEncodeError
+    link.encode("utf-8", "surrogateescape")
     if type(xattrs) is not dict:
         raise ValueError("bad xattrs")
     if xattrs:
@@ -110,7 +124,7 @@ class ChangeLogWriter:
 
     def __init__(self, final: Path, header: dict[str, Any]) -> None:
         self._final = final
-        final.parent.mkdir(parents=True, exist_ok=True)
+        make_dir(final.parent)  # LayerCache made its parent; re-checked before each write
         fd, name = tempfile.mkstemp(dir=final.parent, prefix=".tmp-", suffix=".jsonl")
         self._tmp = Path(name)
         self._out: TextIO = os.fdopen(fd, "w", encoding="utf-8", buffering=1 << 20)
@@ -151,7 +165,7 @@ class LayerCache:
     """Changesets under ``root/<alg>-<hex>_<alg>-<hex>.jsonl`` (blob digest, diff_id)."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
+        self.root = subdir(root.parent, root.name)  # a real directory, never a symlink
 
     def path(self, digest: str, diff_id: str) -> Path:
         alg, hexpart = parse_digest(digest)  # grammar checked before use in a path
@@ -167,19 +181,34 @@ class LayerCache:
     def load(self, digest: str, diff_id: str) -> CachedLayer | None:
         path = self.path(digest, diff_id)
         try:
-            with path.open(encoding="utf-8") as f:
-                lines = f.read().splitlines()
+            with open_regular(path) as f:
+                raw = f.read(MAX_CHANGESET_BYTES + 1)
+            if len(raw) > MAX_CHANGESET_BYTES:
+                return None
+            lines = raw.decode("utf-8").splitlines()
             if len(lines) < 2 or json.loads(lines[0]) != self._header(digest, diff_id):
                 return None
             trailer = json.loads(lines[-1])
-            changes = [_decode(row) for line in lines[1:-1] for row in json.loads(line)]
+            changes = [_decode(row) for line in lines[1:-1] for row in _rows(line)]
             if not isinstance(trailer, dict) or trailer.get("changes") != len(changes):
                 return None
-            summary = LayerSummary(
-                compression=str(trailer["compression"]),
-                uncompressed_size=int(trailer["uncompressed_size"]),
-                entries=int(trailer["entries"]),
+            compression, size, entries = (
+                trailer.get("compression"),
+                trailer.get("uncompressed_size"),
+                trailer.get("entries"),
             )
-        except (OSError, ValueError, KeyError, TypeError, UnicodeError, Dock2UniError):
+            if type(compression) is not str or type(size) is not int or type(entries) is not int:
+                return None  # type(): bool is no int, and 1e999 (a float: inf) is refused
+            if size < 0 or entries < 0:
+                return None
+            summary = LayerSummary(compression=compression, uncompressed_size=size, entries=entries)
+        except (OSError, ValueError, TypeError, RecursionError, Dock2UniError):
             return None  # Dock2UniError: e.g. a malformed digest inside the file
         return CachedLayer(summary=summary, changes=changes)
+
+
+def _rows(line: str) -> list[Any]:
+    rows = json.loads(line)
+    if type(rows) is not list:
+        raise ValueError("a batch line is not a list")
+    return rows

@@ -79,8 +79,9 @@ class _Files:
         return self.store.put(cast(BinaryIO, reader.data), size)
 
     def all_present(self, changes: list[Change]) -> bool:
-        wanted = {c.digest for c in changes if c.kind == tarstream.FILE}
-        return all(self.store.has(d) for d in wanted)
+        # with the size: a loose file of another size is damaged and counts as absent
+        wanted = {c.digest: c.size for c in changes if c.kind == tarstream.FILE}
+        return all(self.store.has(d, size) for d, size in wanted.items())
 
 
 class _Unpacker:
@@ -188,7 +189,12 @@ class _Unpacker:
             self.ctx.log_debug(f"{what}: cannot cache its changeset: {exc}")
         # One pack file per layer for its small files (see fs/store.py), published
         # before the changeset that names them.
-        self.store.begin_pack()
+        try:
+            self.store.begin_pack()  # an OutputError here (a planted packs/) discards the log
+        except BaseException:
+            if log is not None:
+                log.discard()
+            raise
         try:
             with (
                 self.ctx.progress(desc=what, total=layer.descriptor.size) as bar,

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cpu.c: CPUID feature probe and the control-register state the application needs (FPU/SSE/AVX). */
+/* cpu.c: CPUID feature probe, the control-register state the application needs (FPU/SSE/AVX) and the kernel's protections. */
 #include <libos/cpu.h>
+#include <libos/log.h>
 #include <libos/string.h>
 #include <libos/x86.h>
+
+#include "arch_internal.h"
 
 struct cpu_features cpu_features;
 
@@ -24,7 +27,10 @@ static void probe(void)
     if (max >= 7) {
         struct cpuid_regs l7 = cpuid(7, 0);
         f->fsgsbase = l7.ebx & (1u << 0);
+        f->smep = l7.ebx & (1u << 7);
         f->rdseed = l7.ebx & (1u << 18);
+        f->smap = l7.ebx & (1u << 20);
+        f->umip = l7.ecx & (1u << 2);
     }
     if (cpuid(0x80000000, 0).eax >= 0x80000001) {
         struct cpuid_regs e1 = cpuid(0x80000001, 0);
@@ -43,19 +49,38 @@ static void probe(void)
 void cpu_init(void)
 {
     probe();
+    /* QEMU's TCG (7.2 at least) pops the frame of a ring-3 iretq or far return with
+     * supervisor rights, so with SMAP on those instructions fault in programs that use
+     * them legitimately: no SMAP under TCG (logged below as missing). */
+    bool tcg = strcmp(cpu_features.hv_sig, "TCGTCGTCGTCG") == 0;
+    if (tcg)
+        cpu_features.smap = false;
 
     /* CR0: MP+NE for native x87 error reporting (#MF, not IRQ13), WP so the kernel
-     * honours read-only pages; EM and TS cleared so x87/SSE run without trapping. */
+     * honours read-only pages; AM so a program that sets RFLAGS.AC gets alignment
+     * checks (SIGBUS) as on Linux; EM and TS cleared so x87/SSE run without trapping. */
     u64 cr0 = read_cr0();
-    cr0 |= CR0_MP | CR0_NE | CR0_WP;
+    cr0 |= CR0_MP | CR0_NE | CR0_WP | CR0_AM;
     cr0 &= ~(CR0_EM | CR0_TS);
     write_cr0(cr0);
 
     /* CR4: OSFXSR enables SSE and fxsave, OSXMMEXCPT routes SIMD FP errors to #XM
      * (else #UD on the app's first SSE instruction); PGE keeps global kernel pages
      * in the TLB; FSGSBASE lets the app use wrfsbase (AT_HWCAP2); OSXSAVE enables
-     * xgetbv/xsetbv so libc can see AVX. SMEP/SMAP stay off in v1. */
+     * xgetbv/xsetbv so libc can see AVX.
+     * Protections against a hostile program (docs/security-kernel.md): SMEP (ring 0
+     * never executes user pages), SMAP (ring 0 touches user pages only inside the
+     * checked copies of uaccess.S, between stac and clac), UMIP (sgdt/sidt/sldt/str/
+     * smsw fault in ring 3 instead of revealing kernel addresses). */
     u64 cr4 = read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_PGE;
+    if (cpu_features.smep)
+        cr4 |= CR4_SMEP;
+    if (cpu_features.smap) {
+        cr4 |= CR4_SMAP;
+        uaccess_smap = 1;
+    }
+    if (cpu_features.umip)
+        cr4 |= CR4_UMIP;
     if (cpu_features.fsgsbase) {
         cr4 |= CR4_FSGSBASE;
         cpu_features.hwcap2 |= 1u << 1; /* HWCAP2_FSGSBASE */
@@ -77,4 +102,9 @@ void cpu_init(void)
         xsetbv(0, xcr0);
         cpu_features.xcr0 = xcr0;
     }
+    if (!cpu_features.smep || !cpu_features.smap || !cpu_features.umip || !cpu_features.nx)
+        kinfo("cpu: without%s%s%s%s (%s): fewer protections against the program",
+              cpu_features.smep ? "" : " SMEP", cpu_features.smap ? "" : " SMAP",
+              cpu_features.umip ? "" : " UMIP", cpu_features.nx ? "" : " NX",
+              tcg ? "QEMU TCG: SMAP breaks its ring-3 iretq" : "this CPU model lacks them");
 }

@@ -175,7 +175,10 @@ boot_pd:
 	.set BOOT_PT_BYTES, 4 * 4096
 
 	.section .bss
-	.balign 16
+	.balign 4096
+	.globl boot_stack_guard
+boot_stack_guard:           /* unmapped by vm_init: overflowing the boot stack faults */
+	.skip 4096
 	.globl boot_stack_bottom
 boot_stack_bottom:
 	.skip BOOT_STACK_SIZE

@@ -2,6 +2,7 @@
 /* gdt.c: the final GDT (selectors in the order SYSCALL/SYSRET need) and the TSS. */
 #include <libos/cpu.h>
 #include <libos/memlayout.h>
+#include <libos/mm.h>
 #include <libos/string.h>
 
 #include "arch_internal.h"
@@ -23,7 +24,8 @@ _Static_assert(sizeof(struct tss) == 104, "x86-64 TSS layout");
 
 static u64 gdt[8] __aligned(16);
 static struct tss tss __aligned(16);
-static u8 ist_stacks[3][IST_STACK_SIZE] __aligned(16);
+/* Each IST stack sits above its own guard page (unmapped in gdt_init). */
+static u8 ist_stacks[3][PAGE_SIZE + IST_STACK_SIZE] __aligned(PAGE_SIZE);
 
 struct descriptor_ptr {
     u16 limit;
@@ -33,18 +35,24 @@ struct descriptor_ptr {
 void gdt_init(void)
 {
     /* Index order fixed by SYSCALL/SYSRET (STAR in syscall.c): kernel CS, kernel DS,
-     * user CS32 (unused, SYSRET base), user DS, user CS64, then the TSS. */
+     * the SYSRET base slot, user DS, user CS64, then the TSS. The base slot would be
+     * the 32-bit user code segment; it stays a null descriptor: with no 32-bit code
+     * segment a program cannot enter compatibility mode (where SYSCALL goes through
+     * CSTAR without a stack switch), and a far jump to 0x1b faults (SIGSEGV). SYSRET
+     * to 64-bit code never reads the slot. */
     gdt[0] = 0;
     gdt[SEL_KERNEL_CS >> 3] = 0x00af9a000000ffff; /* present, DPL 0, code, L=1 */
     gdt[SEL_KERNEL_DS >> 3] = 0x00cf92000000ffff; /* present, DPL 0, data, writable */
-    gdt[SEL_USER_CS32 >> 3] = 0x00cffa000000ffff; /* present, DPL 3, code, D=1 */
+    gdt[SEL_USER_CS32 >> 3] = 0;                  /* no 32-bit user code (see above) */
     gdt[SEL_USER_DS >> 3] = 0x00cff2000000ffff;   /* present, DPL 3, data, writable */
     gdt[SEL_USER_CS >> 3] = 0x00affa000000ffff;   /* present, DPL 3, code, L=1 */
 
     memset(&tss, 0, sizeof(tss));
-    tss.ist[IST_NMI - 1] = (u64)ist_stacks[0] + IST_STACK_SIZE;
-    tss.ist[IST_DOUBLE_FAULT - 1] = (u64)ist_stacks[1] + IST_STACK_SIZE;
-    tss.ist[IST_MACHINE_CHECK - 1] = (u64)ist_stacks[2] + IST_STACK_SIZE;
+    for (int i = 0; i < 3; i++) {
+        vm_guard_page(ist_stacks[i]);
+        tss.ist[i] = (u64)ist_stacks[i] + sizeof(ist_stacks[i]);
+    }
+    _Static_assert(IST_NMI == 1 && IST_DOUBLE_FAULT == 2 && IST_MACHINE_CHECK == 3, "ist_stacks order");
     tss.iomap_base = sizeof(tss); /* no I/O permission bitmap: ring 3 gets no ports */
 
     u64 base = (u64)&tss, limit = sizeof(tss) - 1;

@@ -17,6 +17,7 @@
 #define LSR_THR_EMPTY 0x20
 
 static u16 log_port = COM1_PORT;
+static u16 stderr_port = COM1_PORT;
 
 static void uart_setup(u16 base)
 {
@@ -52,9 +53,15 @@ void serial_init(void)
         uart_setup(COM2_PORT);
         log_port = COM2_PORT;
     }
+    if (uart_present(COM3_PORT)) {
+        uart_setup(COM3_PORT);
+        stderr_port = COM3_PORT;
+    }
 }
 
 u16 serial_log_port(void) { return log_port; }
+
+u16 serial_stderr_port(void) { return stderr_port; }
 
 void serial_write(u16 port, const void *buf, size_t n)
 {

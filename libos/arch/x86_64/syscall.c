@@ -2,6 +2,7 @@
 /* syscall.c: SYSCALL MSRs, the per-CPU block, and the first entry into ring 3. */
 #include <libos/cpu.h>
 #include <libos/memlayout.h>
+#include <libos/signal.h>
 #include <libos/string.h>
 #include <libos/x86.h>
 
@@ -26,6 +27,14 @@ void syscall_init(void)
     wrmsr(MSR_STAR, ((u64)SEL_USER_CS32 << 48) | ((u64)SEL_KERNEL_CS << 32));
     /* LSTAR: the 64-bit SYSCALL entry point. */
     wrmsr(MSR_LSTAR, (u64)syscall_entry);
+    /* CSTAR: SYSCALL from compatibility mode (AMD and TCG; Intel raises #UD). No
+     * 32-bit code segment exists (gdt.c), but should a program reach it anyway it
+     * must not run ring 0 at address 0 on its own stack: the entry kills it. */
+    wrmsr(MSR_CSTAR, (u64)compat_syscall_entry);
+    /* SYSENTER_CS 0: SYSENTER raises #GP (a SIGSEGV for the program). */
+    wrmsr(MSR_SYSENTER_CS, 0);
+    wrmsr(MSR_SYSENTER_ESP, 0);
+    wrmsr(MSR_SYSENTER_EIP, 0);
     /* FMASK: flags cleared on entry. IF off until we are on the kernel stack; TF,
      * DF, AC, NT and IOPL off so the kernel starts in a known state (as Linux). */
     wrmsr(MSR_FMASK, RFLAGS_IF | RFLAGS_TF | RFLAGS_DF | RFLAGS_AC | RFLAGS_NT | RFLAGS_IOPL);
@@ -59,6 +68,10 @@ void cpu_set_user_gs(u64 base)
 
 __noreturn void cpu_enter_user(u64 rip, u64 rsp)
 {
+    /* An entry point outside user space (a hostile ELF) would make IRETQ fault in
+     * ring 0: the program dies as it would on its first instruction fetch. */
+    if (rip >= USER_MAP_TOP)
+        signal_fatal(SIGSEGV, rip, rip, "entry-outside-user-space");
     struct regs *f = (struct regs *)(percpu.kstack_top - sizeof(struct regs));
     memset(f, 0, sizeof(*f)); /* every GPR 0: %rdx = 0 is the atexit pointer for _start */
     f->rip = rip;

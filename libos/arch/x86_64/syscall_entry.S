@@ -41,7 +41,29 @@ syscall_entry:
 	swapgs
 	sysretq
 
+/* compat_syscall_entry: SYSCALL from compatibility mode (MSR_CSTAR). There is no
+ * 32-bit user code, so only a hostile program gets here: switch to the kernel
+ * stack exactly as above (RSP is the user's, interrupts are off) and kill it. */
 	.text
+	.globl compat_syscall_entry
+	.balign 16
+compat_syscall_entry:
+	swapgs
+	movq %rsp, %gs:PCPU_USER_RSP
+	movq %gs:PCPU_KSTACK_TOP, %rsp
+	pushq $SEL_USER_DS
+	pushq %gs:PCPU_USER_RSP
+	pushq %r11
+	pushq $SEL_USER_CS32
+	pushq %rcx
+	pushq $0
+	pushq $REGS_VECTOR_SYSCALL
+	PUSH_GPRS
+	cld
+	movq %rsp, %rdi
+	call compat_syscall_fault
+	ud2
+
 /* cpu_enter_user_frame(struct regs *frame): load a complete user frame and iretq. */
 	.globl cpu_enter_user_frame
 cpu_enter_user_frame:

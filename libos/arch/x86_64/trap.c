@@ -41,6 +41,8 @@ static const char *const exception_names[32] = {
 
 static const char *exception_name(u64 v)
 {
+    if (v == REGS_VECTOR_SYSCALL)
+        return "compat-mode-syscall"; /* the only syscall frame that reaches a fault report */
     return v < 32 && exception_names[v] ? exception_names[v] : "exception";
 }
 
@@ -85,6 +87,11 @@ static __noreturn void user_fault(const struct regs *r, int sig, u64 addr, const
     dump_regs(r, cr2);
     uvm_dump();
     signal_fatal(sig, addr, r->rip, cause);
+}
+
+__noreturn void compat_syscall_fault(struct regs *r)
+{
+    user_fault(r, SIGSEGV, r->rip, "compat-syscall");
 }
 
 static void page_fault(struct regs *r)

@@ -6,8 +6,32 @@
  * uaccess_end, it resumes at uaccess_fault, which returns -EFAULT to the caller.
  * These functions are leaves that never touch the stack between the possible
  * fault and the return, so the fixup needs no unwinding.
+ *
+ * With SMAP on (cpu.c sets uaccess_smap), these are the only places where ring 0
+ * may touch user pages: stac opens the window, clac closes it on every way out
+ * (uaccess_fault included). Anywhere else a kernel access to a user page faults.
  */
 #define EFAULT 14
+
+/* stac/clac only when the CPU has SMAP (they are #UD otherwise). */
+.macro USER_OPEN
+	testb $1, uaccess_smap(%rip)
+	jz 99f
+	stac
+99:
+.endm
+
+.macro USER_CLOSE
+	testb $1, uaccess_smap(%rip)
+	jz 98f
+	clac
+98:
+.endm
+
+	.data
+	.globl uaccess_smap
+uaccess_smap:
+	.byte 0
 
 	.text
 	.globl uaccess_begin, uaccess_end, uaccess_fault
@@ -17,7 +41,9 @@ uaccess_begin:
 	.globl uaccess_copy
 uaccess_copy:
 	movq %rdx, %rcx
+	USER_OPEN
 	rep movsb
+	USER_CLOSE
 	xorl %eax, %eax
 	ret
 
@@ -26,22 +52,27 @@ uaccess_copy:
 uaccess_zero:
 	movq %rsi, %rcx
 	xorl %eax, %eax
+	USER_OPEN
 	rep stosb
+	USER_CLOSE
 	ret
 
 /* long uaccess_strnlen(const char *s, size_t max): length (max if no NUL) or -EFAULT. */
 	.globl uaccess_strnlen
 uaccess_strnlen:
 	xorl %eax, %eax
+	USER_OPEN
 1:	cmpq %rsi, %rax
 	jae 2f
 	cmpb $0, (%rdi,%rax)
 	je 2f
 	incq %rax
 	jmp 1b
-2:	ret
+2:	USER_CLOSE
+	ret
 
 uaccess_fault:
+	USER_CLOSE
 	movq $-EFAULT, %rax
 	ret
 uaccess_end:

@@ -41,6 +41,12 @@ trap_common:
 	swapgs
 1:	PUSH_GPRS
 	cld
+	/* RFLAGS.AC off: a program (or an interrupted uaccess copy) may have set it,
+	 * and with SMAP it would let the handler touch user pages. popfq works on
+	 * every CPU, clac only on those with SMAP. */
+	pushfq
+	andq $~0x40000, (%rsp)
+	popfq
 	movq %rsp, %rdi
 	call trap_dispatch
 

@@ -20,7 +20,15 @@ struct kernel_options {
     u64 epoch;              /* wall-clock seconds at boot */
     u8 seed[SEED_MAX];      /* seed=: launcher entropy */
     size_t seed_len;
+    int stdio;              /* d2u.stdio=: STDIO_TTY (default), STDIO_PIPES, STDIO_PIPES_IN */
 };
+
+/* How fds 0-2 look (docs/console-protocol.md): one tty on COM1 (`run -t`), or, as
+ * `docker run` without -t, pipes: stdout on COM1, stderr on COM3, stdin at end of file
+ * (STDIO_PIPES) or forwarded from COM1 with an escape for end of file (STDIO_PIPES_IN). */
+#define STDIO_TTY 0
+#define STDIO_PIPES 1
+#define STDIO_PIPES_IN 2
 
 extern struct kernel_options kopts;
 

@@ -21,6 +21,7 @@
 
 struct cpu_features {
     bool nx, xsave, avx, fsgsbase, rdrand, rdseed, pdpe1gb, hypervisor;
+    bool smep, smap, umip; /* the protections cpu_init() turns on when present */
     u32 hwcap;       /* CPUID.1:EDX, the Linux AT_HWCAP value */
     u32 hwcap2;      /* AT_HWCAP2: bit 1 = FSGSBASE usable */
     u64 xcr0;        /* enabled XSAVE components */

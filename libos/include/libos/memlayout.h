@@ -51,6 +51,9 @@
 /* User address space (Linux x86-64 layout without ASLR). */
 #define USER_MIN_ADDR _UL(0x10000)
 #define USER_TOP _UL(0x0000800000000000)
+/* Linux's TASK_SIZE: mappings end at or below it; the last page below USER_TOP is
+ * never mapped, so no instruction there can return to a non-canonical RIP. */
+#define USER_MAP_TOP _UL(0x00007ffffffff000)
 #define USER_STACK_TOP _UL(0x00007ffffffff000)
 #define USER_STACK_SIZE _UL(0x800000)
 #define USER_MMAP_TOP _UL(0x00007ffff7fff000)
@@ -64,6 +67,7 @@
 /* x86 I/O ports. */
 #define COM1_PORT 0x3f8
 #define COM2_PORT 0x2f8
+#define COM3_PORT 0x3e8 /* the application's stderr without a tty (docs/console-protocol.md) */
 #define DEBUG_EXIT_PORT 0xf4
 #define PIT_CH0_PORT 0x40
 #define PIT_CMD_PORT 0x43

@@ -24,6 +24,7 @@ static inline u64 virt_to_phys(const void *v)
 /* Linker-script symbols bounding the kernel image and its segments. */
 extern char _kernel_start[], _kernel_end[], _text_start[], _text_end[];
 extern char _rodata_start[], _rodata_end[], _data_start[], _data_end[];
+extern char boot_stack_guard[]; /* the page below the boot stack (entry.S) */
 
 /* Page-table entry bits. */
 #define PTE_P (1ul << 0)
@@ -64,6 +65,10 @@ u64 vm_unmap_page(u64 va);
 u64 *vm_pte(u64 va);
 /* Store a raw leaf entry for va, creating page tables; flushes the TLB entry. */
 long vm_set_pte(u64 va, u64 raw);
+/* Unmap one page of the kernel image (a guard page below a kernel stack): an
+ * overflow into it faults (a double fault on its IST stack) instead of silently
+ * overwriting whatever lies below. */
+void vm_guard_page(const void *page);
 /* Call fn for every non-zero leaf PTE in [start, end), skipping absent tables quickly. */
 void vm_for_each_pte(u64 start, u64 end, void (*fn)(u64 va, u64 *pte, void *ctx), void *ctx);
 

@@ -52,6 +52,10 @@ u64 uvm_brk(u64 new_brk);
 void uvm_set_brk_base(u64 base);
 /* Called by the page-fault handler: 0 if the page is now mapped, -EFAULT otherwise. */
 long uvm_handle_fault(u64 addr, u64 error);
+/* How many bytes from addr on (at most len) lie in VMAs the kernel may copy to
+ * (write) or from (read: any protection but PROT_NONE, as x86 reads them): Linux's
+ * short count for a transfer that meets a hole or a read-only page. */
+u64 uvm_accessible(u64 addr, u64 len, bool write);
 /* True if [addr, addr+len) is entirely inside VMAs that allow prot. */
 bool uvm_range_ok(u64 addr, u64 len, int prot);
 /* Print the VMA list on the log port (crash reports). */

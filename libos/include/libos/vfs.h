@@ -122,6 +122,8 @@ struct dentry {
     u64 cookie;       /* getdents position: grows in list order within a directory */
     struct vnode *node;
     struct dentry *next;
+    struct dentry *prev;  /* the list is doubly linked: removal is O(1) */
+    struct dentry *hnext; /* the directory's name hash chain (ramfs.c) */
 };
 
 /* vnode flags */
@@ -146,6 +148,8 @@ struct vnode {
     struct dentry *self;       /* directories: our entry in the parent (NULL for / and removed ones) */
     struct dentry *children, *last_child;
     u32 nchildren;
+    u32 hsize;                 /* directories: buckets in htab (a power of two), 0 = none yet */
+    struct dentry **htab;      /* directories: entries by name hash, so lookups stay O(1) */
     u64 next_cookie;           /* directories: cookie of the next entry added */
 };
 

@@ -14,6 +14,10 @@
 #define MSR_EFER 0xc0000080
 #define MSR_STAR 0xc0000081
 #define MSR_LSTAR 0xc0000082
+#define MSR_CSTAR 0xc0000083
+#define MSR_SYSENTER_CS 0x174
+#define MSR_SYSENTER_ESP 0x175
+#define MSR_SYSENTER_EIP 0x176
 #define MSR_FMASK 0xc0000084
 #define MSR_FS_BASE 0xc0000100
 #define MSR_GS_BASE 0xc0000101
@@ -31,14 +35,18 @@
 #define CR0_TS (1ul << 3)
 #define CR0_NE (1ul << 5)
 #define CR0_WP (1ul << 16)
+#define CR0_AM (1ul << 18)
 #define CR0_PG (1ul << 31)
 
 #define CR4_PAE (1ul << 5)
 #define CR4_PGE (1ul << 7)
+#define CR4_UMIP (1ul << 11)
 #define CR4_OSFXSR (1ul << 9)
 #define CR4_OSXMMEXCPT (1ul << 10)
 #define CR4_FSGSBASE (1ul << 16)
 #define CR4_OSXSAVE (1ul << 18)
+#define CR4_SMEP (1ul << 20)
+#define CR4_SMAP (1ul << 21)
 
 #define RFLAGS_IF (1ul << 9)
 
