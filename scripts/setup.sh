@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  gcc binutils make libc6-dev linux-libc-dev musl-tools   # toolchain: libos, guest programs
+  gcc g++ binutils make libc6-dev linux-libc-dev musl-tools  # toolchain: libos, guest programs; g++: audit tests
   qemu-system-x86                                         # boots the unikernels
   docker.io docker-registry skopeo umoci                  # real daemon, registry, reference tools
   debootstrap busybox-static cpio zstd lz4                # fixtures; lz4: the Linux peer of bench/

@@ -5,7 +5,10 @@ image's materialised root filesystem (``dock2uni.audit.trace``): a shell script 
 busybox applets, ``ls`` variants for coreutils (bookworm's and trixie's), a python script
 touching files, sockets, threads, JSON, time and signals, nginx serving requests, redis
 answering commands, a static Go program (files, an HTTP server and a request to it,
-goroutines). The static set is ``dock2uni.analyse`` of the same image.
+goroutines), and for the wider corpus a libevent server (memcached), plugins loaded with
+dlopen (lighttpd's modules, openssl's providers, perl's XS modules), libcurl, bash,
+sqlite, rsync, jq, C++ (ninja), Rust (ripgrep) and a GLib main loop (gio monitor). The
+static set is ``dock2uni.analyse`` of the same image.
 ``python -m tests.groundtruth`` prints the table (recall, precision, static/observed
 ratio, audit times).
 
@@ -21,6 +24,8 @@ Needs root, strace, unshare and the fixture images (fixtures/build.py).
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import socket
 import sys
@@ -417,6 +422,530 @@ def _go_hello(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[Trace
     return [_traced(root, [*spec.argv, str(port)], program, spec, tmp, opts, expect, seconds=30)]
 
 
+def _incomplete(run: TraceRun, what: str, problem: str) -> IncompleteGroundTruth:
+    """The same failure as ``check_complete``'s, for a check that reads more than stdout."""
+    return IncompleteGroundTruth(
+        f"{what}: the traced run is incomplete: {problem}\n"
+        f"stderr tail: {run.stderr[-1500:]}\nstrace log tail:\n{run.log_tail}"
+    )
+
+
+def _recv_until(s: socket.socket, end: bytes) -> bytes:
+    """Everything the server sends until its reply ends with ``end``; raise if it hangs up."""
+    data = b""
+    while not data.endswith(end):
+        chunk = s.recv(65536)
+        if not chunk:
+            raise AssertionError(f"the server closed the connection after {data[-200:]!r}")
+        data += chunk
+    return data
+
+
+def _lighttpd(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
+    """lighttpd with modules from its configuration (dlopen'ed: accesslog, status,
+    dirlisting), five GETs, then a clean stop."""
+    port = _free_port()
+    (root / "var/www/html").mkdir(parents=True, exist_ok=True)
+    (root / "var/www/html/index.html").write_text("<p>dock2uni</p>\n" * 50)
+    (root / "etc/lighttpd/d2u.conf").write_text(
+        f'server.port = {port}\nserver.bind = "127.0.0.1"\n'
+        'server.document-root = "/var/www/html"\nindex-file.names = ("index.html")\n'
+        'server.modules = ("mod_access", "mod_alias", "mod_accesslog", "mod_status",'
+        ' "mod_dirlisting")\nmimetype.assign = (".html" => "text/html")\n'
+        'server.errorlog = "/tmp/lighttpd.log"\naccesslog.filename = "/tmp/access.log"\n'
+        'status.status-url = "/server-status"\ndir-listing.activate = "enable"\n'
+    )
+    (root / "var/www/html/sub").mkdir(exist_ok=True)
+    (root / "var/www/html/sub/a.txt").write_text("a\n")
+
+    def during() -> None:
+        _wait_port(port)
+        paths = ("/", "/index.html", "/missing", "/sub/", "/server-status")
+        replies = [_http_get(port, path) for path in paths]
+        assert [r.split(b" ", 2)[1] for r in replies] == [b"200", b"200", b"404", b"200", b"200"]
+        assert b"<p>dock2uni</p>" in replies[1] and b"a.txt" in replies[3], replies
+        assert b"Server-Status" in replies[4] or b"server-status" in replies[4], replies[4]
+
+    # lighttpd logs to its errorlog, not stdout: the complete run is every reply checked by
+    # the client, a clean exit on SIGTERM and the log's last words.
+    argv = ["lighttpd", "-D", "-f", "/etc/lighttpd/d2u.conf"]
+    program = spec.exec_path or "/usr/sbin/lighttpd"
+    run = _traced(
+        root,
+        argv,
+        program,
+        spec,
+        tmp,
+        opts,
+        Expect(last_line=""),
+        seconds=30,
+        cwd=spec.workdir,
+        during=during,
+        stop_signal=signal.SIGTERM,
+    )
+    log = root / "tmp/lighttpd.log"
+    if "server stopped" not in (log.read_text(errors="replace") if log.exists() else ""):
+        raise _incomplete(run, "lighttpd", "its error log does not say 'server stopped'")
+    return [run]
+
+
+def _read_request(conn: socket.socket) -> tuple[str, str, bytes]:
+    """One HTTP request: method, path, body (by Content-Length)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            raise AssertionError(f"the client hung up mid-request: {data!r}")
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    lines = head.decode().split("\r\n")
+    length = 0
+    for line in lines[1:]:
+        if line.lower().startswith("content-length:"):
+            length = int(line.split(":", 1)[1])
+    while len(body) < length:
+        body += conn.recv(65536)
+    method, path, _ = lines[0].split(" ", 2)
+    return method, path, body
+
+
+def _open_gate(fifo: Path, seconds: float = 20.0) -> None:
+    """Let the program past its ``-K fifo``: open the FIFO it waits on, write nothing, close."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)  # ENXIO until a reader waits
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+    os.close(fd)
+
+
+def _curl(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
+    """curl against a small HTTP server in its namespace: GET, HEAD, POST, a redirect, file://.
+
+    The server is the ``during`` client, which can only listen once the program's network
+    namespace exists, so each networked run starts with ``-K`` on a FIFO (an empty config
+    file): curl waits in ``open`` until the server listens and opens the FIFO's other end.
+    """
+    port = _free_port()
+    gate = root / "tmp/d2u-gate"
+    os.mkfifo(gate)
+    page = b"<p>dock2uni</p>\n" * 100
+    wout = "%{http_code} %{size_download} " + SENTINEL + "\n"
+    url = f"http://127.0.0.1:{port}"
+
+    def server(want: list[tuple[str, str, bytes]]) -> Callable[[], None]:
+        def during() -> None:
+            with socket.socket() as srv:
+                srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                srv.bind(("127.0.0.1", port))
+                srv.listen(4)
+                srv.settimeout(20)
+                _open_gate(gate)
+                seen = []
+                for _ in want:
+                    conn, _addr = srv.accept()
+                    conn.settimeout(20)  # a client stuck mid-request fails the run, not hangs
+                    with conn:
+                        method, path, body = _read_request(conn)
+                        seen.append((method, path, body))
+                        if path == "/redirect":
+                            conn.sendall(b"HTTP/1.0 302 Found\r\nLocation: /\r\n\r\n")
+                        else:
+                            head = f"HTTP/1.0 200 OK\r\nContent-Length: {len(page)}\r\n\r\n"
+                            conn.sendall(head.encode() + (b"" if method == "HEAD" else page))
+            assert seen == want, seen
+
+        return during
+
+    get = ("GET", "/", b"")
+    plan: list[tuple[list[str], Expect, list[tuple[str, str, bytes]] | None]] = [
+        (list(spec.argv), Expect(last_line="Features:", output=("Protocols:",)), None),
+        (["-s", "-o", "/tmp/page", "-w", wout, f"{url}/"], Expect(output=("200 1600",)), [get]),
+        (
+            ["-sI", "-w", wout, f"http://localhost:{port}/"],
+            Expect(output=("HTTP/1.0 200", "200 0")),
+            [("HEAD", "/", b"")],
+        ),
+        (
+            ["-s", "-L", "-o", "/dev/null", "-w", wout, f"{url}/redirect"],
+            Expect(output=("200 1600",)),
+            [("GET", "/redirect", b""), get],
+        ),
+        (
+            ["-s", "-d", "a=1", "-w", wout, f"{url}/post"],
+            Expect(output=("200 1600",)),
+            [("POST", "/post", b"a=1")],
+        ),
+        (["curl", "-s", "-w", wout, "file:///etc/passwd"], Expect(output=("root:x:0:0",)), None),
+        (
+            ["curl", "-s", "--max-time", "2", "-w", wout, "http://127.0.0.1:1/"],
+            Expect(exit_status=7, last_line="000 0 " + SENTINEL),  # connection refused
+            None,
+        ),
+    ]
+    program = spec.exec_path or "/usr/bin/curl"
+    runs = []
+    for args, expect, want in plan:
+        argv = ["curl", "-K", "/tmp/d2u-gate", *args] if want else args
+        during = server(want) if want else None
+        runs.append(
+            _traced(root, argv, program, spec, tmp, opts, expect, seconds=30, during=during)
+        )
+    return runs
+
+
+BASH_SCRIPT = r"""
+f() { local x=$1; echo "f $x"; }
+for i in 1 2 3; do f "$i"; done
+x=$(echo sub); echo "$x"
+( exit 3 ); echo "status $?"
+read -r line < /etc/passwd; echo "${line%%:*}"
+echo data > /tmp/b.txt; mapfile -t arr < /tmp/b.txt; echo "${#arr[@]}"
+{ echo a; echo b; } | while read -r l; do echo "got $l"; done
+coproc { read -r q; echo "co $q"; }; echo ping >&"${COPROC[1]}"; read -r r <&"${COPROC[0]}"
+echo "$r"; wait
+trap 'echo trapped' USR1; kill -USR1 $$
+cd /etc && pwd; cd /; ulimit -n; umask 022; type cd; hash -r
+echo $(( 6 * 7 )); printf '%05d\n' 42; echo /etc/*.conf
+echo D2U-GROUNDTRUTH-COMPLETE
+"""
+
+
+def _bash(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
+    """bash, the debian image's Cmd: builtins, subshells, pipes, a coprocess, a trap, job
+    control (-i), and nothing external (a child exec'ing another program is not bash)."""
+    job = f"echo interactive; set -m; (exit 0) & wait; echo {SENTINEL}"
+    plan = [
+        (
+            ["bash", "-c", BASH_SCRIPT],
+            Expect(output=("f 3\n", "status 3\n", "got b\n", "co ping\n", "trapped\n", "00042")),
+        ),
+        (["bash", "-i", "-c", job], Expect(output=("interactive\n",))),
+        (["bash", "--version"], Expect(last_line="NO WARRANTY", output=("GNU bash",))),
+    ]
+    program = spec.exec_path or "/usr/bin/bash"
+    return [
+        _traced(root, argv, program, spec, tmp, opts, expect, seconds=30) for argv, expect in plan
+    ]
+
+
+SQLITE_SCRIPT = """
+create table t(id integer primary key, name text, n real);
+begin; insert into t(name, n) values ('a', 1.5), ('b', 2.5), ('c', 3.5); commit;
+create index t_name on t(name);
+select name, sum(n) from t group by name order by name;
+pragma journal_mode=wal;
+insert into t(name, n) select name || 'x', n * 2 from t;
+pragma wal_checkpoint(truncate);
+pragma journal_mode=delete;
+vacuum;
+attach database ':memory:' as m; create table m.u as select * from t; select count(*) from m.u;
+.dump t
+.print D2U-GROUNDTRUTH-COMPLETE
+"""
+
+
+def _sqlite(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
+    """sqlite3: a transaction, an index, WAL mode and a checkpoint, vacuum, an attached
+    in-memory database, .dump (its VFS is a table of function pointers)."""
+    (root / "data").mkdir(exist_ok=True)
+    (root / "data/script.sql").write_text(SQLITE_SCRIPT)
+    done = f"select '{SENTINEL}';"
+    db = "/data/db.sqlite"
+    plan = [
+        (
+            ["sqlite3", "-bail", db, ".read /data/script.sql"],
+            Expect(output=("a|1.5\n", "wal\n", "delete\n", "6\n", "INSERT INTO t VALUES(6")),
+        ),
+        # the image's Cmd (select sqlite_version()), then the sentinel
+        ([*spec.argv[:-1], f"{spec.argv[-1]} {done}"], Expect(output=("3.",))),
+        (["sqlite3", "-readonly", db, f"select count(*) from t; {done}"], Expect(output=("6\n",))),
+    ]
+    program = spec.exec_path or "/usr/bin/sqlite3"
+    return [
+        _traced(root, argv, program, spec, tmp, opts, expect, seconds=30) for argv, expect in plan
+    ]
+
+
+def _rsync(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
+    """rsync copying locally (it forks itself: no other program runs), then again with
+    deletions, checksums, hard links and a dry run. ``--stats`` ends each run with the
+    totals, which the client side prints once the receiver has reported back."""
+    expect = Expect(last_line="speedup is", output=("Number of files:",))
+    plan = [
+        [*spec.argv, "--stats"],
+        ["rsync", "-aH", "--delete", "-c", "--stats", "/etc/", "/tmp/etc-copy/"],
+        ["rsync", "-an", "--stats", "/usr/share/doc/", "/tmp/doc-copy/"],
+        ["rsync", "-r", "--inplace", "--sparse", "--stats", "/usr/share/doc/rsync/", "/tmp/d2/"],
+    ]
+    program = spec.exec_path or "/usr/bin/rsync"
+    return [_traced(root, argv, program, spec, tmp, opts, expect, seconds=60) for argv in plan]
+
+
+def _jq(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
+    """jq: arithmetic, a file, regexes (oniguruma), dates, paths, env, formats. Each filter
+    ends by printing the sentinel, after every input was read."""
+    (root / "data").mkdir(exist_ok=True)
+    (root / "data/in.json").write_text('{"a": [1, 2, 3], "s": "dock2uni", "t": 0}\n' * 20)
+    done = f', "{SENTINEL}"'
+    regex = '.s | test("d.ck"), sub("uni"; "UNI"), @base64'
+    plan = [
+        ([*spec.argv[:-1], spec.argv[-1] + done], Expect(output=("2\n",))),  # the image's Cmd
+        (
+            ["jq", "-n", "-c", "[inputs | [.a[] * 2] | add] | length, add" + done, "/data/in.json"],
+            Expect(output=("20\n240\n",)),
+        ),
+        (
+            ["jq", "-n", "-r", f"[inputs | {regex}] | length, .[-1]" + done, "/data/in.json"],
+            Expect(output=("60\nZG9jazJ1bmk=\n",)),
+        ),
+        (
+            ["jq", "-n", 'now | todate, (0 | strftime("%Y")), $ENV.PATH' + done],
+            Expect(output=('"1970"',)),
+        ),
+        (
+            ["jq", "-n", "-S", "--tab", "[inputs] | length, (.[0] | paths), input_filename" + done,
+             "/data/in.json"],
+            Expect(output=("20\n", '"/data/in.json"')),
+        ),
+        (["jq", ".", "/missing.json"], Expect(exit_status=2, last_line="", output=("/missing",))),
+    ]  # fmt: skip
+    program = spec.exec_path or "/usr/bin/jq"
+    return [
+        _traced(root, argv, program, spec, tmp, opts, expect, seconds=30) for argv, expect in plan
+    ]
+
+
+def _memcached(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
+    """A libevent server: a few text-protocol commands, each reply checked, then a clean stop."""
+    port = _free_port()
+    argv = [*spec.argv, "-p", str(port), "-v"]  # -v: it says when it exits normally
+
+    def during() -> None:
+        _wait_port(port)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            for line, reply in (
+                (b"set k 0 0 1\r\nv\r\n", b"STORED\r\n"),
+                (b"get k\r\n", b"VALUE k 0 1\r\nv\r\nEND\r\n"),
+                (b"incr n 1\r\n", b"NOT_FOUND\r\n"),
+                (b"add n 0 0 1\r\n1\r\n", b"STORED\r\n"),
+                (b"incr n 5\r\n", b"6\r\n"),
+                (b"delete k\r\n", b"DELETED\r\n"),
+                (b"stats\r\n", b"END\r\n"),
+                (b"flush_all\r\n", b"OK\r\n"),
+            ):
+                s.sendall(line)
+                got = _recv_until(s, reply)
+                assert got == reply or got.startswith(b"STAT pid "), (line, got)
+            s.sendall(b"quit\r\n")
+            assert s.recv(100) == b"", "memcached did not close the connection on quit"
+
+    # memcached prints nothing on stdout: the complete run is every reply checked by the
+    # client, then on SIGTERM its main loop ends, says so on stderr and exits 0.
+    expect = Expect(last_line="", output=("Exiting normally",))
+    program = spec.exec_path or "/usr/bin/memcached"
+    return [
+        _traced(
+            root,
+            argv,
+            program,
+            spec,
+            tmp,
+            opts,
+            expect,
+            seconds=30,
+            cwd=spec.workdir,
+            during=during,
+            stop_signal=signal.SIGTERM,
+        )
+    ]
+
+
+def _glib(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
+    """A GLib main loop: gio monitor watching a directory while files change in it.
+
+    gio monitor runs until a signal kills it (it handles none: SIGTERM, SIGINT and SIGQUIT
+    all end it with 128 + the signal), so a complete run is every event printed, as the
+    client reads them back from its stdout, then the exit status of its stop signal.
+    """
+    watch = root / "watch"
+    watch.mkdir(exist_ok=True)
+    out = tmp / "stdout"  # where trace_program sends the program's stdout
+
+    def printed(line: str) -> None:
+        deadline = time.monotonic() + 10
+        while line not in out.read_text(errors="replace"):
+            assert time.monotonic() < deadline, f"gio monitor did not print {line!r}"
+            time.sleep(0.05)
+
+    def during() -> None:
+        # the monitor watches once it has said so for a first file: create until it does
+        deadline = time.monotonic() + 10
+        while "/watch/ready: created" not in out.read_text(errors="replace"):
+            assert time.monotonic() < deadline, "gio monitor never reported a created file"
+            (watch / "ready").write_text("x")
+            time.sleep(0.2)
+            (watch / "ready").unlink()
+        for i in range(3):
+            f = watch / f"f{i}"
+            f.write_text("x")
+            printed(f"/watch/f{i}: created")
+            f.rename(watch / f"g{i}")
+            printed(f"/watch/g{i}")  # "renamed to /watch/g{i}" (moves are watched)
+            (watch / f"g{i}").unlink()
+            printed(f"/watch/g{i}: deleted")
+
+    expect = Expect(exit_status=128 + signal.SIGTERM, last_line="/watch/g2: deleted")
+    program = spec.exec_path or "/usr/bin/gio"
+    return [
+        _traced(
+            root,
+            list(spec.argv),
+            program,
+            spec,
+            tmp,
+            opts,
+            expect,
+            seconds=60,
+            cwd=spec.workdir,
+            during=during,
+            stop_signal=signal.SIGTERM,
+        )
+    ]
+
+
+def _ripgrep(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
+    """A Rust program: parallel directory walks, regex and fixed-string searches. ``--stats``
+    ends a search with its totals (the time it took last), printed after every thread is
+    done; the file listing is sorted, so it ends with a sentinel entry that sorts last."""
+    last = "zzzz-d2u-complete"
+    (root / "usr/lib/x86_64-linux-gnu" / last).write_text("")
+    stats = Expect(last_line=" seconds", output=("files searched",))
+    plan = [
+        ([*spec.argv, "--stats"], Expect(last_line=" seconds", output=("/etc/passwd:1:root",))),
+        (["rg", "-i", "-c", "--hidden", "--stats", "debian", "/usr/share/doc"], stats),
+        (["rg", "--files", "--sort", "path", "/usr/lib/x86_64-linux-gnu"], Expect(last_line=last)),
+        (["rg", "-F", "-l", "-j", "4", "--stats", "GNU", "/usr/share"], stats),
+        (
+            ["rg", "no-such-pattern-here", "/missing"],
+            Expect(exit_status=2, last_line="", output=("/missing: No such file",)),
+        ),
+    ]
+    program = spec.exec_path or "/usr/bin/rg"
+    return [
+        _traced(root, argv, program, spec, tmp, opts, expect, seconds=60) for argv, expect in plan
+    ]
+
+
+def _openssl(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
+    """The openssl CLI: digests, keys, ciphers, and the legacy provider loaded with dlopen.
+
+    Each run ends with output only its end prints (a digest line, a PEM footer, the last
+    provider's status); the random bytes are checked by their shape, the new key (written
+    to a file: that is where genpkey sets the file's mode) by its PEM footer, and the
+    encryption, which writes only its file, by decrypting that file back to the
+    plaintext's last line.
+    """
+    passwd = (root / "etc/passwd").read_text().rstrip("\n").split("\n")[-1]
+    cipher = ["-aes-256-cbc", "-pbkdf2", "-pass", "pass:x"]
+    legacy = ["-provider", "legacy", "-provider", "default"]
+    key = "/tmp/k.pem"
+    plan = [
+        (list(spec.argv), Expect(last_line="CPUINFO:", output=("OpenSSL 3",))),
+        (["openssl", "rand", "-hex", "16"], Expect(last_line="")),  # shape checked below
+        (["openssl", "dgst", "-sha256", "/etc/passwd"], Expect(last_line="(/etc/passwd)= ")),
+        (["openssl", "genpkey", "-algorithm", "ed25519", "-out", key], Expect(last_line="")),
+        (["openssl", "pkey", "-in", key, "-pubout"], Expect(last_line="END PUBLIC KEY")),
+        (["openssl", "enc", *cipher, "-in", "/etc/passwd", "-out", "/tmp/e"], Expect(last_line="")),
+        (["openssl", "enc", "-d", *cipher, "-in", "/tmp/e"], Expect(last_line=passwd)),
+        (
+            ["openssl", "list", "-providers", *legacy],
+            Expect(last_line="status: active", output=("OpenSSL Legacy Provider",)),
+        ),
+        (["openssl", "dgst", "-md4", *legacy, "/etc/passwd"], Expect(last_line="MD4(/etc/")),
+    ]  # fmt: skip
+    program = spec.exec_path or "/usr/bin/openssl"
+    runs = []
+    for argv, expect in plan:
+        run = _traced(root, argv, program, spec, tmp, opts, expect, seconds=30)
+        if argv[1] == "rand" and not re.fullmatch(r"[0-9a-f]{32}\n", run.stdout):
+            raise _incomplete(run, "openssl rand", f"it printed {run.stdout!r}, not 16 hex bytes")
+        written = root / key.lstrip("/")
+        if argv[1] == "genpkey" and not written.read_text().endswith("END PRIVATE KEY-----\n"):
+            raise _incomplete(run, "openssl genpkey", f"{key} does not end with a PEM footer")
+        runs.append(run)
+    return runs
+
+
+PERL_SCRIPT = r"""
+use strict; use warnings;
+use POSIX qw(floor strftime uname); use Socket; use IO::Handle; use Fcntl qw(:flock);
+use List::Util qw(sum max); use Cwd qw(getcwd); use File::Glob qw(bsd_glob);
+my @u = uname(); print strftime("%Y", gmtime(0)), " $u[0] ", floor(2.5), "\n";
+print sum(1..10), " ", max(3, 7), " ", getcwd(), " ", scalar(bsd_glob("/etc/*")), "\n";
+open(my $fh, ">", "/tmp/perl.txt") or die; flock($fh, LOCK_EX); print $fh "x" x 100;
+close($fh); unlink("/tmp/perl.txt");
+socket(my $s, PF_INET, SOCK_STREAM, 0) or die; setsockopt($s, SOL_SOCKET, SO_REUSEADDR, 1);
+bind($s, sockaddr_in(0, inet_aton("127.0.0.1"))) or die; listen($s, 1); close($s);
+my %h = map { $_ => 1 } 1..1000; "abc" =~ /(?<x>b)/ and print "$+{x}\n";
+local $SIG{ALRM} = sub { print "alarm\n" }; alarm(1); select(undef, undef, undef, 1.2);
+print "D2U-GROUNDTRUTH-COMPLETE\n";
+"""
+
+
+def _perl(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
+    """perl with its XS modules (POSIX, Socket, IO, Fcntl, List::Util, Cwd, File::Glob, re)."""
+    plan = [
+        (list(spec.argv), Expect(last_line="hello")),  # the image's Cmd prints just that
+        (["perl", "-e", PERL_SCRIPT], Expect(output=("1970 Linux 2\n", "55 7 / ", "alarm\n"))),
+    ]
+    program = spec.exec_path or "/usr/bin/perl"
+    return [
+        _traced(root, argv, program, spec, tmp, opts, expect, seconds=30) for argv, expect in plan
+    ]
+
+
+NINJA_FILE = """rule touch
+  command = touch $out
+build a: phony
+build b: phony a
+build all: phony b
+build out: touch
+default all
+"""
+
+
+def _ninja(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
+    """A C++ program: a no-op build and the tools that read the graph and the logs. ``out``
+    is never built (its command would run /bin/sh): it gives ``-t commands`` a line to print.
+    Every run ends with a line the tool prints last."""
+    (root / "src").mkdir(exist_ok=True)
+    (root / "src/build.ninja").write_text(NINJA_FILE)
+    plan = [
+        ([], Expect(last_line="ninja: no work to do.")),
+        (["-n", "all"], Expect(last_line="ninja: no work to do.")),
+        (["-t", "targets", "all"], Expect(last_line="out: touch", output=("all: phony",))),
+        (["-t", "query", "all"], Expect(last_line="outputs:", output=("input: phony",))),
+        (["-t", "commands", "out"], Expect(last_line="touch out")),
+        (["-t", "graph"], Expect(last_line="}", output=("digraph ninja",))),
+        (["-t", "deps", "all"], Expect(last_line="all: deps not found")),
+        (["-t", "clean"], Expect(last_line="Cleaning... 0 files.")),
+        (
+            ["missing-target"],
+            Expect(exit_status=1, last_line="Entering directory", output=("unknown target",)),
+        ),
+    ]
+    program = spec.exec_path or "/usr/bin/ninja"
+    return [
+        _traced(root, [*spec.argv, *extra], program, spec, tmp, opts, expect, seconds=30)
+        for extra, expect in plan
+    ]
+
+
 WORKLOADS: dict[str, Runner] = {
     "busybox": _busybox,
     "coreutils": _coreutils,
@@ -425,6 +954,18 @@ WORKLOADS: dict[str, Runner] = {
     "nginx": _nginx,
     "redis": _redis_run,
     "go-hello": _go_hello,  # static Go: files, HTTP server + client, goroutines
+    "lighttpd": _lighttpd,  # modules named by server.modules, loaded with dlopen
+    "curl": _curl,  # libcurl: handler tables, connection filters, NSS
+    "debian": _bash,  # bash, the image's Cmd: job control, subshells, a coprocess, traps
+    "sqlite": _sqlite,  # the VFS: sqlite3_vfs and sqlite3_io_methods tables
+    "rsync": _rsync,  # forks itself for a local transfer
+    "jq": _jq,  # builtins through a table of function pointers, oniguruma
+    "memcached": _memcached,  # libevent: epoll chosen through its eventop table
+    "ninja": _ninja,  # C++: virtual interfaces, a table of tool functions
+    "ripgrep": _ripgrep,  # Rust: trait objects, a thread pool
+    "openssl": _openssl,  # providers (legacy.so) loaded with dlopen
+    "perl": _perl,  # XS modules: plugins of /usr/bin/perl loaded with dlopen
+    "glib": _glib,  # a GLib main loop: gio monitor (inotify through GIO's extension point)
 }
 
 

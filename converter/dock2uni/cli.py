@@ -597,6 +597,14 @@ def audit(
     trace_seconds: Annotated[
         float, typer.Option("--trace-seconds", help="How long --trace lets the program run.")
     ] = 10.0,
+    complete: Annotated[
+        bool,
+        typer.Option(
+            "--complete",
+            help="Also report the upper bound: every function of every analysed file "
+            "taken as reachable; --fail-on then judges the worse verdict.",
+        ),
+    ] = False,
     entrypoint: Annotated[
         str | None,
         typer.Option("--entrypoint", help="Override Entrypoint, JSON array of strings."),
@@ -647,6 +655,7 @@ def audit(
         source=source,
         trace=trace,
         trace_seconds=trace_seconds,
+        complete=complete,
     )
 
 

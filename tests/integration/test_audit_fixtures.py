@@ -1,14 +1,17 @@
 """Ground truth on the fixture images: traced workloads vs the static syscall set.
 
-For busybox, coreutils (bookworm and trixie), python, nginx, redis and go-hello (a static
-Go binary) a representative workload runs natively under strace, chrooted in the image's
-own root filesystem (tests/groundtruth.py), checked complete (exit status, output, a last
-line only a whole run prints). Every observed syscall must be in the static set (recall
-100%) and the static set must stay within 3x the observed one. A workload that cannot
-bind its port or is killed mid-way fails, rather than passing on a partial trace; the
-traced run sees only its own namespaces. The audit's time budget is a benchmark
-(bench/audit_time.py), not a test: wall-clock bounds on a shared machine would be flaky.
-Every format renders and validates for every image. Needs root, strace and unshare
+For every fixture image with a workload in tests/groundtruth.py (busybox, coreutils of
+bookworm and trixie, python, nginx, redis, go-hello, and the wider corpus of libevent,
+dlopen, C++, Rust, GLib and plugin users: memcached, lighttpd, curl, debian's bash, sqlite,
+rsync, jq, ninja, glib, ripgrep, openssl, perl) a representative workload runs natively
+under strace, chrooted in the image's own root filesystem (tests/groundtruth.py), checked
+complete (exit status, output, a last line only a whole run prints). Every observed syscall
+must be in the static set (recall 100%) and the static set must stay within 4x the observed
+one (5x and 5.5x for ninja and glib, whose workloads use little of their libraries). A
+workload that cannot bind its port or is killed mid-way fails, rather than passing on a
+partial trace; the traced run sees only its own namespaces. The audit's time budget is a
+benchmark (bench/audit_time.py), not a test: wall-clock bounds on a shared machine would be
+flaky. Every format renders and validates for every image. Needs root, strace and unshare
 (need("trace")), and builds the fixture images on first use (fixtures/build.py).
 """
 
@@ -41,7 +44,15 @@ from tests.groundtruth import (
 
 pytestmark = [pytest.mark.fixtures, pytest.mark.slow]
 FIXTURES = list(WORKLOADS)
-MAX_RATIO = 3.0
+# The address-taken rule (docs/audit.md) makes every function whose address sits in a
+# loaded file's data a root: sound, at a cost (coreutils-trixie 3.59, coreutils 3.26,
+# redis 3.04 on the traced workloads). This bound still catches a runaway static set.
+MAX_RATIO = 4.0
+# Workloads that exercise little of what their libraries can do: ninja runs no build
+# command (the child would exec /bin/sh, which is not part of ninja's analysis), so its
+# posix_spawn path is predicted but never observed; gio monitor uses a sliver of GIO
+# (D-Bus, sockets, spawning and settings are all reachable through GType classes).
+RATIO_LIMITS = {"ninja": 5.0, "glib": 5.5}
 
 
 def _need_trace() -> None:
@@ -53,7 +64,7 @@ def _need_trace() -> None:
 def test_recall_and_precision_against_traced_workload(
     name: str, tmp_path: Path, record_property: Any
 ) -> None:
-    """Every traced syscall is predicted; the static set is at most 3x the traced one."""
+    """Every traced syscall is predicted; the static set is at most 4x the traced one."""
     _need_trace()
     gt = _check_recall(name, tmp_path / "cache", Options())
     for prop in ("recall", "precision", "ratio", "cold_seconds", "warm_seconds"):
@@ -72,7 +83,7 @@ def _check_recall(name: str, cache: Path, opts: Options) -> GroundTruth:
     # is a second, independent floor (the smallest workload, coreutils, observes 27).
     assert len(gt.observed) >= 20, "the workload did not run (see the strace log tail)"
     assert not gt.missed, f"observed but not predicted: {sorted(gt.missed)}"
-    assert gt.ratio <= MAX_RATIO
+    assert gt.ratio <= RATIO_LIMITS.get(name, MAX_RATIO)
     return gt
 
 

@@ -117,3 +117,19 @@ def test_support_matrix_json_lists_the_table() -> None:
     doc = json.loads(proc.stdout)
     text = json.dumps(doc)
     assert '"write"' in text and '"FULL"' in text
+
+
+def test_complete_gives_the_upper_bound_and_gates_on_it(musl_source: str, tmp_path: Path) -> None:
+    """--complete: a 'complete' object beside the reachable set, and --fail-on judges the
+    worse of the two verdicts."""
+    plain = audit(musl_source, "-f", "json", "--fail-on", "never", cache=tmp_path)
+    full = audit(musl_source, "-f", "json", "--fail-on", "never", "--complete", cache=tmp_path)
+    assert plain.returncode == 0 and full.returncode == 0, full.stderr
+    report, bound = json.loads(plain.stdout), json.loads(full.stdout)["complete"]
+    assert json.loads(plain.stdout)["complete"] is None
+    assert set(report["syscalls"]) <= set(bound["syscalls"])
+    assert bound["reachable_count"] == len(report["syscalls"])
+    assert set(bound["beyond_reachable"]) == set(bound["syscalls"]) - set(report["syscalls"])
+    gated = audit(musl_source, "--complete", "--fail-on", "partial", cache=tmp_path)
+    assert gated.returncode == (0 if bound["verdict"] == "supported" else 20), gated.stderr
+    assert "Upper bound (--complete)" in gated.stdout

@@ -163,6 +163,7 @@ def _analyse(
             errors.append(FileError(path=e.path, message=s.message))
     _assign_scopes(loaded, closure)
     result = reach(loaded)
+    complete = sorted({nr for b in loaded for nrs in b.summary.syscalls.values() for nr in nrs})
     t_reach = time.monotonic()
 
     uses = [
@@ -202,6 +203,7 @@ def _analyse(
         process=model,
         errors=tuple(errors),
         timings=timings,
+        complete_syscalls=tuple(complete),
     )
 
 

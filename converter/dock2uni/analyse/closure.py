@@ -11,7 +11,11 @@ image tree, so an absolute symlink never reaches the host's files.
 
 Libraries a program is likely to ``dlopen`` (NSS modules named in nsswitch.conf,
 ``libgcc_s`` for thread cancellation, python's extension modules when the program is
-python) are added with role ``dlopen``: analysed, but never called hard dependencies.
+python, PAM modules, SASL mechanisms, OpenSSL providers and engines when their
+loaders are imported, libraries a dlopen caller names as a C string, and
+plugins: any shared object of the image with an unversioned undefined
+symbol the main program defines, when something in the closure imports ``dlopen``) are
+added with role ``dlopen``: analysed, but never called hard dependencies.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from dock2uni.analyse.ldcache import (
     parse_ld_cache,
     read_file,
 )
+from dock2uni.analyse.plugins import MAX_PLUGIN_CANDIDATES, plugins_of, shared_objects
 from dock2uni.elf.facts import EM_X86_64, ElfFacts, machine_name
 from dock2uni.elf.header import check_file
 from dock2uni.errors import ElfError
@@ -76,11 +81,38 @@ NSS_FUNCTIONS = frozenset(
     }
 )
 NSS_BUILTIN_SINCE_2_34 = frozenset({"files", "dns"})
+_DLOPENERS = frozenset({"dlopen", "dlmopen", "__libc_dlopen_mode"})
+# A file name of a library as a C string: dlopen("libidn2.so.0", ...).
+_LIB_STRING = re.compile(rb"(?<=\0)(lib[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*\.so(?:\.\d+)*)(?=\0)")
+MAX_STRINGS_SCAN = 256 << 20
+# Libraries that dlopen every module of a directory named by convention: (imports that
+# load them, directories, what they are).
+MODULE_DIRS: tuple[tuple[frozenset[str], tuple[str, ...], str], ...] = (
+    (
+        frozenset({"pam_start", "pam_start_confdir"}),
+        ("/lib/x86_64-linux-gnu/security", "/usr/lib/x86_64-linux-gnu/security"),
+        "PAM module (pam.d names which ones run)",
+    ),
+    (
+        frozenset({"sasl_server_init", "sasl_client_init"}),
+        ("/usr/lib/x86_64-linux-gnu/sasl2", "/usr/lib/sasl2"),
+        "SASL mechanism (libsasl2 loads every plugin of its directory)",
+    ),
+    (
+        frozenset({"OSSL_PROVIDER_load", "OSSL_PROVIDER_try_load"}),
+        ("/usr/lib/x86_64-linux-gnu/ossl-modules", "/usr/lib/ossl-modules"),
+        "OpenSSL provider (named by -provider or openssl.cnf)",
+    ),
+    (
+        frozenset({"ENGINE_by_id", "ENGINE_load_builtin_engines", "ENGINE_load_dynamic"}),
+        ("/usr/lib/x86_64-linux-gnu/engines-3", "/usr/lib/engines-3"),
+        "OpenSSL engine (named by -engine or openssl.cnf)",
+    ),
+)
 LIBGCC_S_USERS = frozenset(
     {"pthread_cancel", "pthread_exit", "backtrace", "__libc_unwind_link_get"}
 )
 _PYTHON = re.compile(r"python(\d(\.\d+)?)?$")
-
 FactsLoader = Callable[[Sequence[str]], Mapping[str, "ElfFacts | ElfError"]]
 
 
@@ -280,7 +312,7 @@ def compute_closure(
     _expand(work, tree=tree, resolver=resolver, pending=pending, main=main, load=load)
 
     dlopen = _likely_dlopen(
-        work, tree=tree, store=store, resolver=resolver, main=main, programs=programs
+        work, tree=tree, store=store, resolver=resolver, main=main, programs=programs, load=load
     )
     if dlopen:
         _load_level(work, tree, dlopen, load)
@@ -442,6 +474,7 @@ def _likely_dlopen(
     resolver: _Resolver,
     main: ClosureEntry | None,
     programs: Sequence[tuple[str, str]],
+    load: FactsLoader,
 ) -> list[ClosureEntry]:
     """Libraries the programs will probably dlopen, each with the reason."""
     out: list[ClosureEntry] = []
@@ -496,6 +529,11 @@ def _likely_dlopen(
                 f"{unwinders} need libgcc_s.so.1 at run time (glibc dlopens it) and the image "
                 "has none: thread cancellation or exit would abort"
             )
+    for loaders, dirs, what in MODULE_DIRS:
+        if imported & loaders:
+            why = f"{what}, used by {', '.join(sorted(imported & loaders)[:3])}"
+            for path in _modules_in(tree, dirs)[:MAX_EXTENSION_MODULES]:
+                add(path, why)
     if "iconv_open" in imported:
         gconv = _gconv_modules(tree)
         if gconv:
@@ -512,7 +550,53 @@ def _likely_dlopen(
                 f"{len(modules)} python extension modules found; only the first "
                 f"{MAX_EXTENSION_MODULES} were analysed"
             )
+    for e in loaded:
+        if e.facts is None or e.digest is None or not _can_dlopen(e.facts):
+            continue
+        for name in _named_libraries(store, e.digest):
+            found = find_lib(name)
+            if found:
+                add(found, f"named in {posixpath.basename(e.path)}'s strings (a likely dlopen)")
+    if main is not None and main.facts is not None and "dlopen" in imported:
+        candidates = [p for p in shared_objects(tree) if p not in seen]
+        plugins = plugins_of(main.facts, candidates[:MAX_PLUGIN_CANDIDATES], tree, store, load)
+        for path in plugins[:MAX_EXTENSION_MODULES]:
+            add(path, f"analysed as a plugin of {main.path}")
+        if len(plugins) > MAX_EXTENSION_MODULES:
+            work.warnings.append(
+                f"{len(plugins)} shared objects are plugins of {main.path}; only the first "
+                f"{MAX_EXTENSION_MODULES} were analysed"
+            )
+        if len(candidates) > MAX_PLUGIN_CANDIDATES:
+            work.warnings.append(
+                f"{len(candidates)} shared objects outside the closure; only the first "
+                f"{MAX_PLUGIN_CANDIDATES} were checked for the plugin pattern"
+            )
     return out
+
+
+def _can_dlopen(facts: ElfFacts) -> bool:
+    """The binary calls dlopen (libc has its own, for NSS, libidn2, libgcc_s)."""
+    return facts.soname == "libc.so.6" or any(s.name in _DLOPENERS for s in facts.imports)
+
+
+def _named_libraries(store: ContentStore, digest: str) -> list[str]:
+    """Library file names (``libidn2.so.0``) spelled out as NUL-terminated strings."""
+    data = store.read(digest, MAX_STRINGS_SCAN)
+    return sorted({m.decode() for m in _LIB_STRING.findall(data)})
+
+
+def _modules_in(tree: Tree, dirs: Sequence[str]) -> list[str]:
+    """The shared objects directly inside the first of ``dirs`` that exists, sorted."""
+    for directory in dirs:
+        node = tree.lookup(directory)
+        if isinstance(node, DirNode):
+            return [
+                f"{directory}/{name}"
+                for name in sorted(node.children)
+                if re.search(r"\.so(\.\d+)*$", name)
+            ]
+    return []
 
 
 def _glibc_version(loaded: Sequence[ClosureEntry]) -> tuple[int, int] | None:

@@ -47,7 +47,7 @@ from dock2uni.elf.facts import (
     ElfLayout,
 )
 
-SUMMARY_VERSION = 8  # bump when the summary's meaning changes: invalidates the cache
+SUMMARY_VERSION = 9  # bump when the summary's meaning changes: invalidates the cache
 
 # Imported functions whose first argument is a syscall number (libc's generic wrappers).
 WRAPPER_IMPORTS = {"syscall": "rdi"}
@@ -440,6 +440,17 @@ def summarise(file: Path, facts: ElfFacts, layout: ElfLayout) -> Summary:
     starts.update(a for a, _s in layout.functions)
     starts.update(a for a, _s, _n in layout.names)
     starts.update(t for _src, t in sweep.calls)
+    # A PLT stub reached only by a tail jump (``jmp syscall@plt``) is a function of its
+    # own too: without a start there it would share PLT0's region, and the syscall()
+    # number its callers pass would be lost.
+    plt_ranges = _Ranges(
+        [
+            (addr, addr + size)
+            for name, addr, _o, size, _f, _t in layout.sections
+            if name.startswith(".plt")
+        ]
+    )
+    starts.update(t for _src, t in sweep.jumps if t in plt_ranges)
     starts.update(roots_addr)
     if facts.entry in text:
         starts.add(facts.entry)
@@ -504,13 +515,6 @@ def summarise(file: Path, facts: ElfFacts, layout: ElfLayout) -> Summary:
         edges[r].discard(r)
 
     # PLT stubs: a region whose only import is through a slot in a .plt* section.
-    plt_ranges = _Ranges(
-        [
-            (addr, addr + size)
-            for name, addr, _o, size, _f, _t in layout.sections
-            if name.startswith(".plt")
-        ]
-    )
     stub_import: dict[int, str] = {}
     for r, syms in imports.items():
         if len(syms) == 1 and regions[r] in plt_ranges:
@@ -538,6 +542,7 @@ def summarise(file: Path, facts: ElfFacts, layout: ElfLayout) -> Summary:
     for targets in drefs_addr.values():
         fine.update(targets)
     chunks = sorted(a for a in fine if a in dranges)
+    summary.chunks = chunks
     coarse_sorted = sorted(a for a in coarse if a in dranges)
 
     def chunk_of(addr: int) -> int:

@@ -66,6 +66,8 @@ SETUID_FUNCS = {
     "initgroups",
 }
 SHM_FUNCS = {"shm_open", "shmget", "shmat", "memfd_create"}
+# Sleeps Linux resumes with restart_syscall (a restart block) when a handler interrupts them.
+RESTARTED_BY_KERNEL = ("nanosleep", "clock_nanosleep", "poll", "futex")
 MAX_CONFIG = 1 << 20
 _EXEC_ARGS = re.compile(r'^exec\s+(?:\S+\s+)*"\$(@|\{@\})"\s*$')
 
@@ -164,6 +166,20 @@ def process_model(
                 severity="note",
                 message="the program starts threads",
                 evidence=tuple(_evidence(callers, ("clone3", "clone"))),
+            )
+        )
+    sleeps = [n for n in RESTARTED_BY_KERNEL if has(n)]
+    if signals and sleeps:
+        findings.append(
+            Finding(
+                id="restart-syscall",
+                severity="note",
+                message="a signal interrupting "
+                + ", ".join(sleeps)
+                + " makes Linux itself issue restart_syscall: no code calls it, so it is "
+                "never in the static set, and a trace that shows it is no analysis miss",
+                hint="The library OS runs no signal handler yet, so no sleep is interrupted "
+                "and restart_syscall (EINTR in the support table) is never needed.",
             )
         )
     if "io_uring" in events:

@@ -115,6 +115,8 @@ class Analysis:
     process: ProcessModel = field(default_factory=ProcessModel)
     errors: tuple[FileError, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
+    # Upper bound: syscall numbers of every function of every analysed file (--complete).
+    complete_syscalls: tuple[int, ...] = ()
 
     def syscall_names(self) -> tuple[str, ...]:
         return tuple(u.name for u in self.syscalls)

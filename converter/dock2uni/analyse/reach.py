@@ -1,12 +1,13 @@
 """Reachability across the whole process: which functions can run, so which syscalls.
 
 Roots: the programs' entry points and every binary's init/fini functions and IFUNC
-resolvers; for a library opened with dlopen, all its exported functions too. From a
-reachable function: its direct calls and jumps, code whose address it takes, imported
-symbols it calls or references (resolved in the loader's global scope, versions
-respected, so an interposed ``malloc`` in the program wins), and the data chunks it
-references, whose code pointers, data pointers and symbols are reachable in turn. A
-library therefore contributes only the syscalls of functions the program can reach.
+resolvers; every function whose address is stored in a loaded file's data (data words
+and relocations: the address-taken rule, docs/audit.md); for a library opened with
+dlopen, all its exported functions too. From a reachable function: its direct calls
+and jumps, code whose address it takes, imported symbols it calls or references
+(resolved in the loader's global scope, versions respected, so an interposed ``malloc``
+in the program wins). A library therefore contributes only the syscalls of functions
+the program can reach, or whose address sits in its data.
 """
 
 from __future__ import annotations
@@ -141,8 +142,11 @@ def reach(binaries: list[Loaded]) -> ReachResult:
                     if export_region is not None:
                         push_region(b, export_region, None)
 
-    while queue:
-        kind, b, idx, parent = queue.popleft()
+    def drain() -> None:
+        while queue:
+            step(*queue.popleft())
+
+    def step(kind: str, b: int, idx: int, parent: tuple[int, int] | None) -> None:
         s = binaries[b].summary
         if kind == "r":
             here = (b, idx)
@@ -160,11 +164,26 @@ def reach(binaries: list[Loaded]) -> ReachResult:
             for key in s.chunk_imports.get(idx, ()):
                 push_import(b, key, parent)
 
+    drain()
+    # The address-taken rule (docs/audit.md): a code address stored anywhere in a loaded
+    # file's data (a data word, or a RELATIVE, IRELATIVE, GLOB_DAT or 64-bit absolute
+    # relocation in .data.rel.ro, .data, .got, the init/fini arrays) is a root as soon as
+    # the file is loaded, and so is every symbol such a slot names. Which object holds
+    # the pointer, and whether code reaches it, is not trusted: object bounds are unknown
+    # in stripped files and code indexes tables from addresses in or around them. It runs
+    # second so that "called from" chains prefer paths from the program's entry.
+    from_entry = set(region_parent)
+    for b, binary in enumerate(binaries):
+        for c in range(len(binary.summary.chunks)):
+            push_chunk(b, c, None)
+    drain()
+
     callers: dict[int, list[Caller]] = defaultdict(list)
     per_binary: dict[tuple[int, int], int] = defaultdict(int)
     unknown: list[UnknownSite] = []
     args: dict[int, set[int]] = defaultdict(set)
-    for b, r in sorted(region_parent, key=lambda k: (_depth(region_parent, k), k)):
+    order = sorted(region_parent, key=lambda k: (k not in from_entry, _depth(region_parent, k), k))
+    for b, r in order:
         s = binaries[b].summary
         nrs = s.syscalls.get(r)
         if nrs:

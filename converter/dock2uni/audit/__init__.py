@@ -5,6 +5,7 @@ Interface (the CLI's ``dock2uni audit`` and ``dock2uni support-matrix`` call the
     ``--trace``, print the report in the chosen format on ``out``, then raise
     ``AuditGateError`` (exit 20) when the verdict fails ``--fail-on``.
   * ``audit_command(analysis, ...)``: the same from an existing Analysis.
+  * ``complete=True`` (``--complete``) adds the upper bound (audit/complete.py).
   * ``build_report`` / ``render(report, fmt)`` / ``exit_code(report, fail_on)``.
   * ``render_support_matrix(table, fmt)`` for ``dock2uni support-matrix``.
 """
@@ -16,6 +17,7 @@ from dataclasses import replace
 from typing import Any, TextIO
 
 from dock2uni.analyse.model import Analysis
+from dock2uni.audit.complete import complete_bound, gate_verdict
 from dock2uni.audit.render_json import render_json
 from dock2uni.audit.render_markdown import render_markdown
 from dock2uni.audit.render_sarif import render_sarif
@@ -64,19 +66,18 @@ def audit_command(
     image: dict[str, Any] | None = None,
     table: SupportTable | None = None,
     trace: dict[str, Any] | None = None,
+    complete: bool = False,
 ) -> AuditReport:
     """Print the report of ``analysis`` on ``out``; raise AuditGateError if the gate fails."""
-    report = build_report(
-        analysis,
-        table if table is not None else load_support_table(),
-        source=source,
-        image=image,
-    )
+    table = table if table is not None else load_support_table()
+    report = build_report(analysis, table, source=source, image=image)
     if trace is not None:
         report = replace(report, trace=trace)
+    if complete:
+        report = replace(report, complete=complete_bound(analysis, table, report))
     out.write(render(report, fmt))
     out.flush()
-    check_gate(report, fail_on)
+    check_gate(replace(report, verdict=gate_verdict(report)), fail_on)
     return report
 
 
@@ -92,6 +93,7 @@ def run_audit(
     trace: bool = False,
     trace_seconds: float = 10.0,
     table: SupportTable | None = None,
+    complete: bool = False,
 ) -> AuditReport:
     """`dock2uni audit SOURCE`: analyse, optionally trace, report, gate."""
     from dock2uni.activity import activity
@@ -120,6 +122,7 @@ def run_audit(
         image=image,
         table=table,
         trace=trace_data,
+        complete=complete,
     )
 
 

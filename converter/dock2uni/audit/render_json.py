@@ -110,6 +110,7 @@ def report_dict(report: AuditReport) -> dict[str, Any]:
             "entries": report.table_size,
         },
         "trace": report.trace,
+        "complete": report.complete,
         "timings": report.timings,
     }
 

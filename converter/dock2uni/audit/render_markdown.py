@@ -6,6 +6,7 @@ would pass the limit it is cut at a section boundary with a pointer to the JSON 
 
 from __future__ import annotations
 
+from dock2uni.audit.complete import render_complete_markdown
 from dock2uni.audit.report import AuditReport, SyscallStatus
 
 LIMIT_BYTES = 1 << 20
@@ -149,6 +150,8 @@ def render_markdown(report: AuditReport) -> str:
                 else "Every observed syscall was predicted.",
             ]
         )
+    if report.complete is not None:
+        sections.append(render_complete_markdown(report.complete))
     return _join_within_limit(sections)
 
 

@@ -286,6 +286,7 @@ def sarif_dict(report: AuditReport) -> dict[str, Any]:
             "verdict": report.verdict,
             "syscalls": list(report.names),
             "truncated": truncated,
+            **({"complete": report.complete} if report.complete is not None else {}),
         },
     }
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dock2uni.audit.complete import render_complete_text
 from dock2uni.audit.report import AuditReport
 
 MAX_LIST = 40
@@ -81,7 +82,7 @@ def render_text(report: AuditReport) -> str:
         extra = f" via {b.found_via}" if b.found_via and b.role != "main" else ""
         state = "" if b.status == "ok" else f" {b.status.upper()}"
         add(f"  {b.role:<12}{b.path} ({b.kind or '?'}){extra}{state}")
-        if b.note and b.status != "ok":
+        if b.note and (b.status != "ok" or b.role == "dlopen"):  # why it may be dlopened
             add(f"      {b.note}")
     for w in report.warnings:
         add(f"  warning: {w}")
@@ -98,6 +99,9 @@ def render_text(report: AuditReport) -> str:
     if report.trace:
         add("")
         add(render_trace_text(report.trace))
+    if report.complete is not None:
+        add("")
+        add(render_complete_text(report.complete))
     return "\n".join(out) + "\n"
 
 

@@ -85,6 +85,7 @@ class AuditReport:
     table_size: int
     timings: dict[str, float] = field(default_factory=dict)
     trace: dict[str, Any] | None = None  # filled by --trace (audit/trace.py)
+    complete: dict[str, Any] | None = None  # filled by --complete (audit/complete.py)
 
     def with_status(self, status: str) -> tuple[SyscallStatus, ...]:
         return tuple(s for s in self.syscalls if s.status == status)
