@@ -13,21 +13,28 @@
 #include <libos/regs.h>
 #include "frame.inc"
 
-	.section .text.hot, "ax"
-	.globl syscall_entry
-	.balign 64
-syscall_entry:
+/* SYSCALL_FRAME cs: from SYSCALL's state (user RSP, RIP in RCX, RFLAGS in R11,
+ * interrupts off) to a struct regs on the thread's kernel stack, as an interrupt
+ * frame with code segment cs would be. */
+.macro SYSCALL_FRAME cs
 	swapgs
 	movq %rsp, %gs:PCPU_USER_RSP
 	movq %gs:PCPU_KSTACK_TOP, %rsp
 	pushq $SEL_USER_DS
 	pushq %gs:PCPU_USER_RSP
 	pushq %r11              /* user RFLAGS */
-	pushq $SEL_USER_CS
+	pushq \cs
 	pushq %rcx              /* user RIP */
 	pushq $0                /* error code */
 	pushq $REGS_VECTOR_SYSCALL
 	PUSH_GPRS
+.endm
+
+	.section .text.hot, "ax"
+	.globl syscall_entry
+	.balign 64
+syscall_entry:
+	SYSCALL_FRAME $SEL_USER_CS
 	movq %rsp, %rdi
 	call syscall_dispatch
 	testl %eax, %eax
@@ -43,22 +50,12 @@ syscall_entry:
 
 /* compat_syscall_entry: SYSCALL from compatibility mode (MSR_CSTAR). There is no
  * 32-bit user code, so only a hostile program gets here: switch to the kernel
- * stack exactly as above (RSP is the user's, interrupts are off) and kill it. */
+ * stack with the same frame (RSP is the user's, interrupts are off) and kill it. */
 	.text
 	.globl compat_syscall_entry
 	.balign 16
 compat_syscall_entry:
-	swapgs
-	movq %rsp, %gs:PCPU_USER_RSP
-	movq %gs:PCPU_KSTACK_TOP, %rsp
-	pushq $SEL_USER_DS
-	pushq %gs:PCPU_USER_RSP
-	pushq %r11
-	pushq $SEL_USER_CS32
-	pushq %rcx
-	pushq $0
-	pushq $REGS_VECTOR_SYSCALL
-	PUSH_GPRS
+	SYSCALL_FRAME $SEL_USER_CS32
 	cld
 	movq %rsp, %rdi
 	call compat_syscall_fault
