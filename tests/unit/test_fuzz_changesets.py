@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fixtures.ocibuild import Image, Layer, write_layout
+from fixtures.ocibuild import Image, write_layout
 from hypothesis import strategies as st
 
 from dock2uni.acquire import AcquireOptions, acquire
@@ -13,6 +13,7 @@ from dock2uni.context import Context, Limits
 from dock2uni.oci.sources import parse_source
 from dock2uni.unpack import unpack
 from tests.fuzzing import byte_mutants, fuzz, json_mutants
+from tests.unit.test_fuzz_layers import every_kind_layers
 
 pytestmark = pytest.mark.fuzz
 
@@ -27,17 +28,7 @@ def record_mutants(draw: st.DrawFn, seeds: list[bytes]) -> bytes:
 
 
 def test_fuzz_changesets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    layer = (
-        Layer()
-        .dir("etc")
-        .file("etc/passwd", "root:x:0:0::/root:/bin/sh\n")
-        .file("bin/app", b"\x7fELF" + bytes(60), mode=0o755)
-        .symlink("bin/sh", "app")
-        .hardlink("bin/ash", "bin/app")
-        .device("dev/null", major=1, minor=3)
-        .file("etc/x", "x", pax={"SCHILY.xattr.user.k": "v"})
-    )
-    top = Layer().whiteout("bin/ash").opaque("etc").file("etc/new", "new")
+    layer, top = every_kind_layers()
     write_layout(tmp_path / "layout", {"latest": Image(layers=[layer, top])})
     ctx = Context(cache_dir=tmp_path / "cache", limits=Limits(), quiet=True)
     image = acquire(parse_source(f"oci:{tmp_path / 'layout'}"), AcquireOptions(), ctx)

@@ -25,6 +25,14 @@ LIMITS = Limits(max_layer_bytes=8 << 20, max_image_bytes=16 << 20, max_entries=1
 
 def seed_layers() -> list[bytes]:
     """Small layers with every entry kind, long names, pax records, whiteouts."""
+    tars = [layer.tar_bytes() for layer in every_kind_layers()]
+    return [*tars, compress(tars[0], "gzip"), compress(tars[1], "zstd")]
+
+
+def every_kind_layers() -> tuple[Layer, Layer]:
+    """A layer with every entry kind, a long name and pax records, and one on top of it
+    with a whiteout, an opaque directory and a file: seeds for the layer and changeset
+    targets."""
     long = "d/" + "n" * 120 + "/" + "f" * 130
     rich = (
         Layer()
@@ -38,9 +46,8 @@ def seed_layers() -> list[bytes]:
         .file(long, "long name")
         .file("etc/pax", "p", pax={"path": "etc/paxed", "SCHILY.xattr.user.k": "v"})
     )
-    second = Layer().whiteout("bin/ash").opaque("etc").file("etc/new", "x" * 700)
-    tars = [rich.tar_bytes(), second.tar_bytes()]
-    return [*tars, compress(tars[0], "gzip"), compress(tars[1], "zstd")]
+    top = Layer().whiteout("bin/ash").opaque("etc").file("etc/new", "x" * 700)
+    return rich, top
 
 
 def unpack_blob(blob: bytes, store: ContentStore) -> None:
