@@ -64,20 +64,7 @@ def split(path: Path) -> Split:
 
 
 def _empty_plan(families: tuple[str, ...]) -> Plan:
-    return Plan(
-        families=families,
-        families_reason="benchmark",
-        missing=(),
-        argv=("/hello",),
-        entrypoint_argc=1,
-        exec_path="/hello",
-        env=(),
-        workdir="/",
-        uid=0,
-        gid=0,
-        hostname="bench",
-        rootfs_policy="full",
-    )
+    return Plan.tiny("/hello", families, "benchmark", hostname="bench")
 
 
 def link_families(families: tuple[str, ...], work: Path) -> Split:

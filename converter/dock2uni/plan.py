@@ -36,9 +36,12 @@ class Plan:
     rootfs_policy: str
 
     @classmethod
-    def tiny(cls, exec_path: str, families: tuple[str, ...], reason: str) -> Plan:
+    def tiny(
+        cls, exec_path: str, families: tuple[str, ...], reason: str, hostname: str = "probe"
+    ) -> Plan:
         """A root-run program with no arguments or environment: the plan of the images
-        dock2uni builds for itself (the accelerator probe, the EXECFAIL probe)."""
+        dock2uni builds for itself (the accelerator probe, the EXECFAIL probe) and of
+        bench/image_size's kernel-only images."""
         return cls(
             families=families,
             families_reason=reason,
@@ -50,7 +53,7 @@ class Plan:
             workdir="/",
             uid=0,
             gid=0,
-            hostname="probe",
+            hostname=hostname,
             rootfs_policy="full",
         )
 
