@@ -17,12 +17,14 @@ import os
 import shutil
 import stat
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from dock2uni.context import Context
 from dock2uni.errors import BuildError, Dock2UniError
+from dock2uni.fs.cachedir import is_regular, open_regular, subdir
 from dock2uni.fs.store import ContentStore
 from dock2uni.fs.tree import DirNode, FileNode, Node
 from dock2uni.link import add_metadata, ensure_libos, link_elf, recommended_mem, work_dir
@@ -138,8 +140,8 @@ def probe_image(ctx: Context) -> Path:
 
 
 def _probe_image(ctx: Context, build_id: str) -> Path:
-    out = ctx.cache_dir / "probe" / f"accel-probe-{build_id[:24]}.uni"
-    if out.exists():
+    out = subdir(ctx.cache_dir, "probe") / f"accel-probe-{build_id[:24]}.uni"
+    if is_regular(out):
         return out
     plan = Plan.tiny(PROBE_PATH, PROBE_FAMILIES, "the accelerator probe")
     with work_dir(ctx) as tmp:
@@ -150,7 +152,6 @@ def _probe_image(ctx: Context, build_id: str) -> Path:
         program = FileNode(mode=0o755, size=len(data), digest=store.put_bytes(data))
         entries: list[tuple[str, Node]] = [("/", DirNode()), (PROBE_PATH, program)]
         linked = link_elf(plan, entries, store, work, ctx)
-        out.parent.mkdir(parents=True, exist_ok=True)
         meta = {"probe": True, "probe_build": build_id, "recommended_mem": recommended_mem(0)}
         add_metadata(linked.elf, meta, work / "probe.uni")
         os.replace(work / "probe.uni", out)  # whole or not at all, for concurrent runs
@@ -185,7 +186,7 @@ def run_probe(ctx: Context, image: Path) -> tuple[bool, str]:
 
 def verdict_path(ctx: Context, build_id: str) -> Path:
     """One file per probe build, so checkouts sharing a cache do not evict each other."""
-    return ctx.cache_dir / "probe" / f"accel-verdict-{build_id[:24]}.txt"
+    return subdir(ctx.cache_dir, "probe") / f"accel-verdict-{build_id[:24]}.txt"
 
 
 def kvm_verdict(ctx: Context) -> tuple[bool, str, bool]:
@@ -198,7 +199,8 @@ def kvm_verdict(ctx: Context) -> tuple[bool, str, bool]:
     cache = verdict_path(ctx, build_id)
     key = verdict_key(build_id)
     try:
-        cached_key, verdict, why = cache.read_text().split("\n", 2)
+        with open_regular(cache) as f:
+            cached_key, verdict, why = f.read().decode().split("\n", 2)
         if key is not None and cached_key == key and verdict in ("kvm", "tcg"):
             return verdict == "kvm", why, True
     except (OSError, ValueError):
@@ -206,8 +208,9 @@ def kvm_verdict(ctx: Context) -> tuple[bool, str, bool]:
     ok, why = run_probe(ctx, image)
     if key is None:
         return ok, why, False
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(f"{cache.name}.{os.getpid()}")
-    tmp.write_text(f"{key}\n{'kvm' if ok else 'tcg'}\n{why}")
+    # mkstemp creates with O_EXCL (never through a planted name); rename publishes it.
+    fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=f".{cache.name}.")
+    with os.fdopen(fd, "w") as f:
+        f.write(f"{key}\n{'kvm' if ok else 'tcg'}\n{why}")
     os.replace(tmp, cache)
     return ok, why, False

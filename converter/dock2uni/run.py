@@ -37,6 +37,7 @@ from typing import Any, BinaryIO, TextIO
 
 from dock2uni.context import Context
 from dock2uni.errors import RunError
+from dock2uni.fs.cachedir import is_regular, subdir
 from dock2uni.fs.store import ContentStore
 from dock2uni.fs.tree import DirNode
 from dock2uni.link import add_metadata, ensure_libos, link_elf, recommended_mem, work_dir
@@ -516,16 +517,17 @@ def probe_image(ctx: Context) -> Path:
     (The accelerator probe, which runs a real program, is accel.probe_image.)"""
     libos = ensure_libos(ctx)
     stamp = max((libos / a).stat().st_mtime_ns for a in ("entry.o", "libos.a", "link.ld"))
-    out = ctx.cache_dir / "probe" / f"kvm-probe-{stamp}.uni"
-    if out.exists():
+    out = subdir(ctx.cache_dir, "probe") / f"kvm-probe-{stamp}.uni"
+    if is_regular(out):
         return out
     plan = Plan.tiny(PROBE_EXEC, (), "probe")
     with work_dir(ctx) as tmp:
         work = Path(tmp)
         store = ContentStore(work / "store")
         linked = link_elf(plan, [("/", DirNode())], store, work, ctx)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        add_metadata(linked.elf, {"probe": True, "recommended_mem": recommended_mem(0)}, out)
+        meta = {"probe": True, "recommended_mem": recommended_mem(0)}
+        add_metadata(linked.elf, meta, work / "probe.uni")
+        os.replace(work / "probe.uni", out)  # replaces, never follows, what is at ``out``
     return out
 
 

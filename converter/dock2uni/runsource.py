@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 from dock2uni import __version__
 from dock2uni.acquire import AcquireOptions
 from dock2uni.context import Context
 from dock2uni.errors import ImageNotFoundError, InvalidReferenceError
+from dock2uni.fs.cachedir import is_regular, subdir
 from dock2uni.link import ensure_libos
 from dock2uni.uni import is_uni_file
 
@@ -59,13 +61,17 @@ def cached_uni(source: str, options: AcquireOptions, ctx: Context) -> Path:
     image = inspected.unpacked.image
     key = "|".join((image.manifest_digest, str(image.platform), __version__, _libos_stamp(ctx)))
     name = image.manifest_digest.split(":", 1)[-1][:24]
-    out = ctx.cache_dir / "run" / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.uni"
-    if out.is_file():
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    out = subdir(ctx.cache_dir, "run") / f"{name}-{digest}.uni"
+    if is_regular(out):
         ctx.log_debug(f"run: {source} is {image.manifest_digest}, cached as {out}")
         return out
     ctx.note(f"dock2uni: converting {source} ({image.manifest_digest[:19]}) for its first run")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.{os.getpid()}")
+    # mkstemp creates the partial file with O_EXCL: a name planted in the cache is never
+    # followed; the conversion writes into that file, the rename publishes it.
+    fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
+    os.close(fd)
+    partial = Path(name)
     try:
         convert_inspected(inspected, partial, ctx)
         os.replace(partial, out)  # atomic: a concurrent or interrupted run sees all or nothing

@@ -260,3 +260,25 @@ def test_a_content_gone_from_the_store_is_an_output_error(tmp_path: Path) -> Non
     with pytest.raises(DamagedStoreError) as err:
         store.read(digest)
     assert err.value.exit_code == 15 and "missing" in err.value.message
+
+
+def test_run_and_probe_directories_refuse_a_planted_symlink(tmp_path: Path, program: bytes) -> None:
+    """`dock2uni run SOURCE`'s conversions (run/) and the accelerator probe's files
+    (probe/) live under the same checked cache structure: a symlink there is exit 15 and
+    nothing is written where it points."""
+    from dock2uni.accel import verdict_path
+    from dock2uni.runsource import cached_uni
+
+    source = layout_with(tmp_path, program)
+    cache, outside = tmp_path / "cache", tmp_path / "outside"
+    outside.mkdir()
+    cache.mkdir()
+    for planted in ("run", "probe"):
+        (cache / planted).symlink_to(outside, target_is_directory=True)
+    with pytest.raises(OutputError) as err:
+        cached_uni(source, AcquireOptions(), ctx_for(cache))
+    assert err.value.exit_code == 15 and "symlink" in err.value.message
+    with pytest.raises(OutputError) as err:
+        verdict_path(ctx_for(cache), "0" * 64)
+    assert err.value.exit_code == 15 and "symlink" in err.value.message
+    assert tree_files(outside) == []

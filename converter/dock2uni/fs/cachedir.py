@@ -83,6 +83,14 @@ def subdir(root: Path, *parts: str) -> Path:
     return path
 
 
+def is_regular(path: Path | str) -> bool:
+    """``path`` is there and a regular file itself (lstat: a planted symlink is not)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def open_regular(path: Path | str) -> BinaryIO:
     """Open a cache file for reading: no symlink, no FIFO or device (OSError otherwise)."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
