@@ -45,4 +45,13 @@
 #define EAFNOSUPPORT 97
 #define ETIMEDOUT 110
 
+
+/* Kernel-internal restart codes (never seen by the program): a blocking syscall
+ * interrupted by a signal returns one of these and signal_deliver() decides
+ * (include/linux/errno.h). */
+#define ERESTARTSYS 512           /* restart if the handler has SA_RESTART, else EINTR */
+#define ERESTARTNOINTR 513        /* always restart */
+#define ERESTARTNOHAND 514        /* restart only when no handler ran */
+#define ERESTART_RESTARTBLOCK 516 /* restart through restart_syscall (nanosleep) */
+
 #endif /* LIBOS_ERRNO_H */

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* proc.h: the one process and its one thread: identity, limits, name, thread-exit bookkeeping.
+/* proc.h: the process object: identity, limits, name, signal dispositions and its threads (docs/tasks.md).
  *
  * Interface: proc_init() takes uid/gid from image_config; the fields are read and
  * written by the proc/thread shims; proc_exit_group() ends the VM with the code.
+ * Threads are struct task (task.h); what they share lives here. Today one process
+ * exists (`proc`); the processes issue makes more and copies this object for fork.
+ * The address space (mm/uvm.c), fd table (fs/file.c) and cwd (fs/path.c) are
+ * process-wide state of their subsystems.
  */
 #ifndef LIBOS_PROC_H
 #define LIBOS_PROC_H
 
+#include <libos/signal.h>
 #include <libos/types.h>
 
 #define RLIMIT_CPU 0
@@ -36,6 +41,11 @@ struct process {
     struct rlimit64 rlim[RLIM_NLIMITS];
     const char *exec_path;
     u64 start_tsc;           /* TSC at exec, for the CPU-time clocks */
+    struct task *threads;    /* task->thread_next list, creation order */
+    int nthreads;
+    bool exiting;            /* exit_group in progress */
+    int exit_code;
+    struct proc_signals sig; /* dispositions, process-wide pending set (signal.c) */
 };
 
 extern struct process proc;

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* signal.h: signal numbers and the per-process signal bookkeeping (kernel/signal.c).
+/* signal.h: signal numbers, siginfo, per-thread and per-process signal state, sending and delivery (kernel/signal.c).
  *
- * Interface: dispositions and masks are stored and returned (rt_sigaction,
- * rt_sigprocmask, sigaltstack) but no handler runs yet. signal_fatal() ends
- * the VM the way Linux kills the process for a signal it cannot deliver.
+ * Interface (docs/tasks.md, "Signals"):
+ *   State: struct task_signals lives in every struct task (task.h), struct
+ *   proc_signals in struct process (proc.h); only signal.c reads or writes them.
+ *   Sending: signal_send_thread()/signal_send_process() queue a signal and
+ *   task_kick() the thread that will take it. Faults: signal_force_fault() from
+ *   trap.c. Delivery: signal_deliver() on the way back to ring 3 (task.h).
+ *   signal_fatal() ends the VM as Linux kills a process with a core-dumping signal.
  */
 #ifndef LIBOS_SIGNAL_H
 #define LIBOS_SIGNAL_H
@@ -58,6 +62,72 @@ struct k_stack_t {
     u64 size;
 };
 _Static_assert(sizeof(struct k_stack_t) == 24, "x86-64 stack_t");
+
+/* Linux's siginfo_t for x86-64: 128 bytes; the union is filled per si_code. */
+struct ksiginfo {
+    s32 si_signo, si_errno, si_code;
+    s32 pad0;
+    union {
+        struct { s32 pid; u32 uid; u64 value; } kill;             /* SI_USER, SI_QUEUE, SI_TKILL */
+        struct { s32 tid; s32 overrun; u64 value; } timer;        /* SI_TIMER */
+        struct { u64 addr; u16 addr_lsb; } fault;                 /* SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP */
+        struct { s32 pid; u32 uid; s32 status; s32 pad; u64 utime, stime; } child; /* SIGCHLD */
+        struct { s64 band; s32 fd; } poll;                        /* SIGIO */
+        u8 bytes[112];
+    } u;
+};
+_Static_assert(sizeof(struct ksiginfo) == 128, "siginfo_t");
+
+/* si_code values. */
+#define SI_USER 0
+#define SI_KERNEL 0x80
+#define SI_QUEUE -1
+#define SI_TIMER -2
+#define SI_TKILL -6
+#define SEGV_MAPERR 1
+#define SEGV_ACCERR 2
+#define BUS_ADRERR 2
+#define FPE_INTDIV 1
+#define ILL_ILLOPN 2
+#define TRAP_BRKPT 1
+
+/* Per-thread signal state (owned by signal.c). */
+struct task_signals {
+    u64 blocked;                /* the thread's mask */
+    u64 pending;                /* thread-directed pending set (tkill, faults, SIGEV_THREAD_ID) */
+    struct k_stack_t altstack;  /* sigaltstack */
+    u64 saved_mask;             /* sigsuspend/ppoll/pselect6: restored after delivery */
+    bool restore_mask;
+    void *queue;                /* signal.c's queued siginfos for this thread */
+};
+
+/* Per-process signal state (owned by signal.c). */
+struct proc_signals {
+    struct k_sigaction actions[NSIG + 1];
+    u64 pending;                /* process-directed pending set (kill, alarm, host signals) */
+    void *queue;                /* signal.c's queued siginfos for the process */
+};
+
+struct task;
+struct process;
+struct regs;
+
+/* A new thread: mask inherited from parent (NULL for the first thread), nothing pending, no altstack. */
+void signal_task_init(struct task *t, const struct task *parent);
+/* A new process's dispositions: all SIG_DFL. */
+void signal_process_init(struct process *p);
+/* t has a pending signal its mask does not block (thread or process set). */
+bool signal_pending(const struct task *t);
+/* Queue info->si_signo for one thread / the process (Linux's choice of thread:
+ * one that does not block it, else it stays pending). 0, or -EINVAL/-EAGAIN. */
+long signal_send_thread(struct task *t, const struct ksiginfo *info);
+long signal_send_process(struct process *p, const struct ksiginfo *info);
+/* A CPU exception in ring 3 (trap.c): forced as Linux's force_sig_fault: a blocked
+ * or ignored fault signal kills the process with its crash report. */
+void signal_force_fault(struct regs *r, int sig, int code, u64 addr, const char *cause);
+/* On the way back to ring 3: take the next deliverable signal, run its default
+ * action or build the handler's frame in r; syscall restart decisions happen here. */
+void signal_deliver(struct regs *r);
 
 /* 0 or -EINVAL (bad number, SIGKILL/SIGSTOP change). act/old may be NULL. */
 long signal_action(int sig, const struct k_sigaction *act, struct k_sigaction *old);

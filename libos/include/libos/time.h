@@ -24,6 +24,20 @@ u64 time_since_tsc_ns(u64 tsc_then);
 /* TSC ticks per second (calibrating first if needed). */
 u64 time_tsc_hz(void);
 
+/* Kernel timers (kernel/time.c): fn runs once at or after deadline (a time_mono_ns()
+ * value) from the timer interrupt or the scheduler, interrupts off, current
+ * unspecified: it may wake tasks and send signals, never block. Re-arming from fn
+ * is allowed. A struct ktimer is embedded in its owner (itimers, POSIX timers,
+ * timerfds, wait deadlines). */
+struct ktimer {
+    u64 deadline;
+    void (*fn)(struct ktimer *t);
+    struct ktimer *next;
+    bool armed;
+};
+void ktimer_arm(struct ktimer *t, u64 deadline, void (*fn)(struct ktimer *t));
+void ktimer_cancel(struct ktimer *t);
+
 /* Platform clock sources (arch/x86_64). */
 void pit_start_countdown(void);
 u16 pit_read_count(void);
