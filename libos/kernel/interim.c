@@ -41,6 +41,8 @@ void waitq_add(struct waitq *wq, struct task *t) { (void)wq, (void)t; }
 __noreturn void task_exit(int code) { kexit(code); }
 __noreturn void process_exit_group(int code) { kexit(code); }
 void task_return_work(struct regs *r) { (void)r; }
+struct waitq readiness_wq = WAITQ_INIT;
+void readiness_changed(void) {}
 void ktimer_arm(struct ktimer *t, u64 deadline, void (*fn)(struct ktimer *t))
 {
     t->deadline = deadline, t->fn = fn, t->armed = false; /* never fires here */
@@ -59,3 +61,4 @@ void signal_force_fault(struct regs *r, int sig, int code, u64 addr, const char 
     signal_fatal(sig, addr, r->rip, cause);
 }
 void signal_deliver(struct regs *r) { (void)r; }
+int signal_dequeue(struct task *t, u64 mask, struct ksiginfo *out) { (void)t, (void)mask, (void)out; return 0; }

@@ -129,6 +129,11 @@ void signal_force_fault(struct regs *r, int sig, int code, u64 addr, const char 
  * action or build the handler's frame in r; syscall restart decisions happen here. */
 void signal_deliver(struct regs *r);
 
+/* Take the lowest pending signal in mask for t (thread set first, then the
+ * process set) without running its action: signalfd reads, rt_sigtimedwait.
+ * Returns the signal number with *out filled, or 0 when none is pending. */
+int signal_dequeue(struct task *t, u64 mask, struct ksiginfo *out);
+
 /* 0 or -EINVAL (bad number, SIGKILL/SIGSTOP change). act/old may be NULL. */
 long signal_action(int sig, const struct k_sigaction *act, struct k_sigaction *old);
 /* how = SIG_BLOCK, SIG_UNBLOCK or SIG_SETMASK; set/old may be NULL. */

@@ -117,6 +117,13 @@ void waitq_remove(struct task *t);
 /* Append a blocked t to wq (futex requeue). */
 void waitq_add(struct waitq *wq, struct task *t);
 
+/* Readiness: every poll/select/epoll waiter sleeps on this one queue, and whatever
+ * changes a file's readiness (console input, eventfd, timerfd, a queued signal for
+ * signalfd, pipes, sockets) calls readiness_changed(), which wakes them all to
+ * rescan. With one CPU and few waiters a rescan is cheaper than per-file lists. */
+extern struct waitq readiness_wq;
+void readiness_changed(void);
+
 /* exit(2): end the calling thread (CLEARTID store and futex wake, robust list
  * released). The last thread ends the process with code. */
 __noreturn void task_exit(int code);
