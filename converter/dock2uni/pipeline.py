@@ -15,10 +15,12 @@ from dock2uni.activity import activity
 from dock2uni.analyse import analyse
 from dock2uni.analyse.model import Analysis
 from dock2uni.context import Context
+from dock2uni.errors import ElfError
 from dock2uni.fs.store import DamagedStoreError
 from dock2uni.link import LinkResult, link_image
 from dock2uni.oci.sources import parse_source
 from dock2uni.plan import Plan, plan
+from dock2uni.runnable import problems
 from dock2uni.runspec import Overrides, RunSpec, run_spec
 from dock2uni.support import load_support_table
 from dock2uni.unpack import UnpackedImage, unpack
@@ -121,6 +123,17 @@ def _convert_once(
     return inspected, the_plan, linked
 
 
+def refuse_if_cannot_start(inspected: Inspected, analysis: Analysis) -> None:
+    """An image whose entrypoint execve or the loader would refuse is not converted
+    (runnable.py): the ElfError names every reason, the first one's hint helps."""
+    found = problems(inspected.unpacked.tree, inspected.spec, analysis)
+    if found:
+        raise ElfError(
+            "the image cannot run: " + "; ".join(p.message for p in found),
+            hint=found[0].hint,
+        )
+
+
 def convert_inspected(
     inspected: Inspected,
     output: Path,
@@ -133,6 +146,7 @@ def convert_inspected(
     image = inspected.unpacked.image
     with activity(ctx, f"analysing {inspected.spec.exec_path or 'the entrypoint'}"):
         analysis = analyse(inspected.unpacked, inspected.spec, ctx)
+    refuse_if_cannot_start(inspected, analysis)
     syscalls, complete, reason = planned_syscalls(analysis)
     the_plan = plan(
         inspected.spec,

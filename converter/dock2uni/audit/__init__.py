@@ -3,7 +3,8 @@
 Interface (the CLI's ``dock2uni audit`` and ``dock2uni support-matrix`` call these):
   * ``run_audit(unpacked, spec, ctx, fmt=..., fail_on=..., out=...)``: analyse, optionally
     ``--trace``, print the report in the chosen format on ``out``, then raise
-    ``AuditGateError`` (exit 20) when the verdict fails ``--fail-on``.
+    ``AuditGateError`` (exit 20) when the verdict fails ``--fail-on``, or
+    ``AuditBrokenError`` (exit 21) when the entrypoint cannot start (runnable.py).
   * ``audit_command(analysis, ...)``: the same from an existing Analysis.
   * ``complete=True`` (``--complete``) adds the upper bound (audit/complete.py).
   * ``build_report`` / ``render(report, fmt)`` / ``exit_code(report, fail_on)``.
@@ -12,7 +13,7 @@ Interface (the CLI's ``dock2uni audit`` and ``dock2uni support-matrix`` call the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, TextIO
 
@@ -25,6 +26,7 @@ from dock2uni.audit.render_text import render_text
 from dock2uni.audit.report import AuditReport, build_report, check_gate, exit_code
 from dock2uni.audit.support_matrix import render_support_matrix
 from dock2uni.context import Context
+from dock2uni.runnable import Problem, problems
 from dock2uni.runspec import RunSpec
 from dock2uni.support import SupportTable, load_support_table
 from dock2uni.unpack import UnpackedImage
@@ -67,10 +69,12 @@ def audit_command(
     table: SupportTable | None = None,
     trace: dict[str, Any] | None = None,
     complete: bool = False,
+    cannot_start: Sequence[Problem] = (),
 ) -> AuditReport:
-    """Print the report of ``analysis`` on ``out``; raise AuditGateError if the gate fails."""
+    """Print the report of ``analysis`` on ``out``; raise AuditGateError if the gate fails
+    (AuditBrokenError when the entrypoint ``cannot_start``)."""
     table = table if table is not None else load_support_table()
-    report = build_report(analysis, table, source=source, image=image)
+    report = build_report(analysis, table, source=source, image=image, cannot_start=cannot_start)
     if trace is not None:
         report = replace(report, trace=trace)
     if complete:
@@ -101,8 +105,9 @@ def run_audit(
 
     with activity(ctx, f"analysing {spec.exec_path or 'the entrypoint'}"):
         analysis = analyse(unpacked, spec, ctx)
+    cannot_start = problems(unpacked.tree, spec, analysis)
     trace_data: dict[str, Any] | None = None
-    if trace:
+    if trace and not cannot_start:  # nothing to trace: the entrypoint cannot start
         from dock2uni.audit.trace import trace_entrypoint
 
         trace_data = trace_entrypoint(
@@ -123,6 +128,7 @@ def run_audit(
         table=table,
         trace=trace_data,
         complete=complete,
+        cannot_start=cannot_start,
     )
 
 

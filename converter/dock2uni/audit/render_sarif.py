@@ -85,8 +85,10 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "D2U008",
         "NoProgram",
-        "Entrypoint not runnable",
-        "The entrypoint is not in the image or is not an ELF program or script.",
+        "Entrypoint cannot start",
+        "The entrypoint is not in the image, not executable, not an ELF program or script, "
+        "names a missing #! interpreter, or is a malformed or foreign ELF file: execve would "
+        "refuse it.",
         "error",
     ),
     Rule(
@@ -165,6 +167,14 @@ RULE_BY_FINDING = {
     "unparseable-elf": "D2U006",
     "unanalysable-program": "D2U006",
     "no-program": "D2U008",
+    "entrypoint-missing": "D2U008",
+    "not-executable": "D2U008",
+    "not-a-program": "D2U008",
+    "interpreter-missing": "D2U008",
+    "malformed-elf": "D2U008",
+    "entrypoint-wrong-architecture": "D2U008",
+    "loader-missing": "D2U004",
+    "library-missing": "D2U004",
     "fork": "D2U101",
     "exec": "D2U102",
     "threads": "D2U103",

@@ -12,18 +12,32 @@ nothing can be said; it fails every ``--fail-on`` gate (AuditBrokenError). Rende
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from dock2uni.analyse.model import Analysis, Caller, Finding, ProcessModel, UnknownSite
 from dock2uni.errors import AuditBrokenError, AuditGateError
+from dock2uni.runnable import Problem
 from dock2uni.support import SupportTable
 
 STATUS_BY_LEVEL = {"FULL": "supported", "PARTIAL": "partial", "STUB": "stub", "ERR": "unsupported"}
 VERDICTS = ("supported", "partial", "unsupported", "broken")
 FAIL_ON = ("unsupported", "partial", "never")
 MAX_CALLERS = 5
-BROKEN_FINDINGS = ("unanalysable-program",)  # findings that leave the audit without a verdict
+# Findings that leave the audit without a verdict: the main program cannot be analysed,
+# or it cannot start at all (runnable.py: execve or the loader would refuse it).
+BROKEN_FINDINGS = (
+    "unanalysable-program",
+    "entrypoint-missing",
+    "not-executable",
+    "not-a-program",
+    "interpreter-missing",
+    "malformed-elf",
+    "entrypoint-wrong-architecture",
+    "loader-missing",
+    "library-missing",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,8 +126,11 @@ def build_report(
     *,
     source: str = "",
     image: dict[str, Any] | None = None,
+    cannot_start: Sequence[Problem] = (),
 ) -> AuditReport:
-    """Judge an analysis against the support table (see the module docstring)."""
+    """Judge an analysis against the support table (see the module docstring).
+    ``cannot_start``: why the entrypoint cannot start (runnable.problems); any makes
+    the verdict ``broken``."""
     by_nr = table.by_nr()
     statuses: list[SyscallStatus] = []
     for use in analysis.syscalls:
@@ -149,7 +166,18 @@ def build_report(
     statuses.sort(key=lambda s: s.name)
 
     binaries: list[BinaryRow] = []
-    findings: list[Finding] = []
+    findings: list[Finding] = [
+        Finding(
+            id=p.id,
+            severity="error",
+            message=p.message,
+            hint=p.hint,
+            path=p.path,
+        )
+        for p in cannot_start
+    ]
+    # What a start-up problem already reports gets no second finding of its own.
+    subjects = {p.subject for p in cannot_start if p.subject}
     for e in analysis.closure.entries:
         f = e.facts
         binaries.append(
@@ -170,6 +198,8 @@ def build_report(
                 build_id=f.build_id if f else None,
             )
         )
+        if e.requested in subjects or (e.role == "main" and cannot_start):
+            continue
         if e.status in ("missing", "wrong-arch"):
             hard = e.role != "dlopen"
             users = ", ".join(p.rsplit("/", 1)[-1] for p in e.needed_by) or "the program"
@@ -231,7 +261,7 @@ def build_report(
                 )
             )
     findings.extend(analysis.process.findings)
-    if analysis.exec_kind in ("missing", "other") or not analysis.programs:
+    if not cannot_start and (analysis.exec_kind in ("missing", "other") or not analysis.programs):
         findings.insert(
             0,
             Finding(
@@ -341,6 +371,14 @@ def check_gate(report: AuditReport, fail_on: str) -> None:
     """Raise AuditGateError when the verdict fails the --fail-on gate, AuditBrokenError
     when the main program could not be analysed."""
     if report.verdict == "broken":
+        start = [
+            f for f in report.findings if f.id in BROKEN_FINDINGS and f.id != "unanalysable-program"
+        ]
+        if start:
+            raise AuditBrokenError(
+                "the image cannot run: " + "; ".join(f.message for f in start),
+                hint=start[0].hint,
+            )
         raise AuditBrokenError(
             "the audit could not analyse the main program: " + "; ".join(report.reasons),
         )
