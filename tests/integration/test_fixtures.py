@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from fixtures import debian
-from fixtures.build import FIXTURES, fixture_archive, fixture_layout
+from fixtures.build import FIXTURES, fixture_archive, fixture_layout, layout_refs
 from fixtures.handmade import MULTILAYER_EXPECTED, MULTILAYER_HARDLINKS
 
 from dock2uni.acquire import AcquireOptions, acquire
@@ -29,9 +29,12 @@ LAYOUTS = sorted(n for n, f in FIXTURES.items() if f.is_layout)
 ARCHIVES = sorted(n for n, f in FIXTURES.items() if not f.is_layout)
 
 
-def oci(name: str, ctx: Context, platform: Platform | None = None) -> AcquiredImage:
+def oci(
+    name: str, ctx: Context, platform: Platform | None = None, ref: str | None = None
+) -> AcquiredImage:
     options = AcquireOptions(platform=platform) if platform else AcquireOptions()
-    return acquire(parse_source(f"oci:{fixture_layout(name)}"), options, ctx)
+    tag = f":{ref}" if ref else ""
+    return acquire(parse_source(f"oci:{fixture_layout(name)}{tag}"), options, ctx)
 
 
 def layer_files(image: AcquiredImage) -> dict[str, tarfile.TarInfo | bytes]:
@@ -51,16 +54,20 @@ def layer_files(image: AcquiredImage) -> dict[str, tarfile.TarInfo | bytes]:
 
 @pytest.mark.parametrize("name", LAYOUTS)
 def test_every_layout_fixture_is_acquirable(name: str, ctx: Context) -> None:
-    """Each OCI layout fixture builds and acquires via oci: with a runnable config."""
-    image = oci(name, ctx)
-    assert image.platform == Platform(os="linux", architecture="amd64")
-    config = image.config["config"]
-    assert config.get("Entrypoint") or config.get("Cmd")
-    assert any(e.startswith("PATH=") for e in config["Env"])
-    for layer in image.layers:
-        with layer.open() as f:
-            while f.read(1 << 20):
-                pass  # reading to EOF verifies size and digest
+    """Each OCI layout fixture builds and acquires via oci: (every ref of it) with a config
+    that names an entrypoint."""
+    refs = layout_refs(fixture_layout(name))
+    assert refs
+    for ref in refs if len(refs) > 1 else [None]:
+        image = oci(name, ctx, ref=ref)
+        assert image.platform == Platform(os="linux", architecture="amd64")
+        config = image.config["config"]
+        assert config.get("Entrypoint") or config.get("Cmd")
+        assert any(e.startswith("PATH=") for e in config["Env"])
+        for layer in image.layers:
+            with layer.open() as f:
+                while f.read(1 << 20):
+                    pass  # reading to EOF verifies size and digest
 
 
 @pytest.mark.parametrize("name", ARCHIVES)

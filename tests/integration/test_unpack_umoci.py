@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 from fixtures import ocibuild as ob
+from fixtures.build import layout_refs
 
 from dock2uni.context import Context, Limits
 from dock2uni.fs.tree import DeviceNode, FileNode, SymlinkNode
@@ -332,5 +333,6 @@ def _fixture_layouts() -> list[Path]:
 @pytest.mark.slow
 @pytest.mark.parametrize("layout", _fixture_layouts(), ids=lambda p: p.name)
 def test_fixture_images_match_umoci(tmp_path: Path, layout: Path) -> None:
-    """Every built fixture image (build/fixtures/oci/<name>:latest) matches umoci."""
-    compare(layout, "latest", tmp_path)
+    """Every built fixture image (build/fixtures/oci/<name>, each of its refs) matches umoci."""
+    for ref in layout_refs(layout):
+        compare(layout, ref, tmp_path / ref)
