@@ -5,6 +5,7 @@
 #include <libos/log.h>
 #include <libos/memlayout.h>
 #include <libos/signal.h>
+#include <libos/task.h>
 #include <libos/uvm.h>
 #include <libos/x86.h>
 
@@ -148,6 +149,7 @@ void trap_dispatch(struct regs *r)
     }
     if (r->vector == VEC_LAPIC_TIMER) {
         lapic_eoi();
+        sched_timer_interrupt(r); /* kernel timers, the end of a quantum */
         return;
     }
     if (r->vector == VEC_SPURIOUS)
