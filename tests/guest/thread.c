@@ -4,9 +4,11 @@
 #include <asm/prctl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
+#include <sys/select.h>
 #include <sys/syscall.h>
 #include <time.h>
 
@@ -142,6 +144,26 @@ static void test_sleep_blocks_only_thread(void)
     while (ok && !slept_flag) /* spinning here while the other thread sleeps */
         ;
     CHECK("nanosleep_in_thread_while_main_spins", ok && pthread_join(t, NULL) == 0 && slept_flag);
+}
+
+static volatile int polled_flag;
+
+static void *poller(void *arg)
+{
+    struct timeval tv = {0, 20000};
+    int p = poll(NULL, 0, 20);
+    int s = select(0, NULL, NULL, NULL, &tv);
+    polled_flag = p == 0 && s == 0 ? 1 : 2;
+    return NULL;
+}
+
+static void test_poll_blocks_only_thread(void)
+{
+    pthread_t t;
+    int ok = pthread_create(&t, NULL, poller, NULL) == 0;
+    while (ok && !polled_flag)
+        ;
+    CHECK("poll_select_timeout_in_thread_while_main_spins", ok && pthread_join(t, NULL) == 0 && polled_flag == 1);
 }
 
 static __thread long tls_slot;
@@ -445,6 +467,7 @@ int main(void)
     test_create_join();
     test_preemption();
     test_sleep_blocks_only_thread();
+    test_poll_blocks_only_thread();
     test_tls_and_fpu();
     test_gettid();
     test_cleartid();
@@ -453,7 +476,6 @@ int main(void)
     test_robust_mutex();
     test_cpu_clocks();
     test_affinity();
-    CHECK("exit_group_from_thread_next", 1);
     pthread_t t;
     if (pthread_create(&t, NULL, finish_from_thread, NULL) != 0)
         return guest_finish();
