@@ -206,7 +206,7 @@ __noreturn void sched_idle_loop(void)
             time_timer_program(next);
         else if (!stuck_reported) {
             /* Nothing can wake anyone: no timer and no interrupt source besides it. */
-            kinfo("every thread is blocked and no timer is armed: the application is stuck");
+            kinfo("every thread is blocked and no timer is armed: only a signal from outside can wake one");
             for (struct task *t = proc.threads; t; t = t->thread_next)
                 if (t->user_regs && t->user_regs->vector == REGS_VECTOR_SYSCALL)
                     kinfo("  thread %d waits in syscall %lu (0x%lx, 0x%lx, 0x%lx) from rip 0x%lx",
