@@ -299,7 +299,12 @@ int waitq_wake(struct waitq *wq, int n)
 {
     int woken = 0;
     while (wq->head && (n < 0 || woken < n)) {
-        task_wake(wq->head, 0);
+        struct task *t = wq->head;
+        if (t->state != TASK_BLOCKED) {
+            waitq_remove(t); /* never left queued by the rules; never loop on it */
+            continue;
+        }
+        task_wake(t, 0);
         woken++;
     }
     return woken;
