@@ -2,6 +2,7 @@
 /* kill.c: kill, tkill and tgkill, which can only reach ourselves. */
 #include <libos/proc.h>
 #include <libos/signal.h>
+#include <libos/task.h>
 #include <shim/util.h>
 
 /* sys_kill: PARTIAL: pid 0, -1 or our pid; else ESRCH. */
@@ -19,7 +20,7 @@ long sys_tkill(const struct shim_args *a)
     int tid = arg_int(a, 0);
     if (tid <= 0)
         return -EINVAL;
-    return tid == proc.tid ? signal_send_self(arg_int(a, 1)) : -ESRCH;
+    return task_find(tid) ? signal_send_self(arg_int(a, 1)) : -ESRCH;
 }
 
 /* sys_tgkill: PARTIAL: our thread only. */
@@ -28,5 +29,5 @@ long sys_tgkill(const struct shim_args *a)
     int tgid = arg_int(a, 0), tid = arg_int(a, 1);
     if (tgid <= 0 || tid <= 0)
         return -EINVAL;
-    return tgid == proc.pid && tid == proc.tid ? signal_send_self(arg_int(a, 2)) : -ESRCH;
+    return tgid == proc.pid && task_find(tid) ? signal_send_self(arg_int(a, 2)) : -ESRCH;
 }
