@@ -22,6 +22,8 @@ from dock2uni.oci.sources import parse_source
 from dock2uni.plan import Plan, plan
 from dock2uni.runnable import problems
 from dock2uni.runspec import Overrides, RunSpec, run_spec
+from dock2uni.slim import closure_selection
+from dock2uni.slim.report import cpio_size
 from dock2uni.support import load_support_table
 from dock2uni.unpack import UnpackedImage, unpack
 
@@ -163,5 +165,30 @@ def convert_inspected(
             f"dock2uni: warning: the program can reach {len(the_plan.missing)} syscall(s) the "
             f"library OS lacks ({shown}); `dock2uni audit` says who calls them"
         )
-    linked = link_image(inspected.unpacked, the_plan, output, ctx, separate_initrd=separate_initrd)
+    selection = estimate = None
+    if rootfs_policy in ("closure", "default"):
+        with activity(ctx, "selecting the files the program can reach"):
+            closure = closure_selection(
+                inspected.unpacked.tree,
+                inspected.unpacked.store,
+                inspected.spec,
+                analysis,
+                argv=the_plan.argv,
+                exec_path=the_plan.exec_path,
+                workdir=the_plan.workdir,
+                uid=the_plan.uid,
+            )
+        if rootfs_policy == "closure":
+            selection = closure
+        else:  # the default stays; the estimate lets convert suggest the closure (part 5)
+            estimate = {"bytes": cpio_size(closure.entries), "entries": len(closure.entries)}
+    linked = link_image(
+        inspected.unpacked,
+        the_plan,
+        output,
+        ctx,
+        separate_initrd=separate_initrd,
+        selection=selection,
+        closure_estimate=estimate,
+    )
     return the_plan, linked
