@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -30,6 +31,10 @@ from dock2uni.slim.keep import Keeper
 
 MAX_SOURCE_BYTES = 8 << 20
 MAX_MODULES = 5000
+# Imports inside functions are followed in the entry code (depth 0) and in the modules
+# down to this depth: collections.Counter.most_common imports heapq in its body.
+FUNCTION_DEPTH = 1
+STARTUP_DEPTH = FUNCTION_DEPTH + 1  # start-up modules: only what importing them runs
 PYTHON_NAME = re.compile(r"python(\d)(?:\.(\d+))?$")
 STARTUP = ("encodings", "encodings.aliases", "encodings.utf_8", "encodings.latin_1",
            "encodings.ascii", "os", "codecs", "io", "abc", "stat", "_collections_abc",
@@ -158,16 +163,17 @@ class PythonScan:
                 return _Found(f"{directory}/{part}/__init__.py", package=True)
         return None
 
-    def scan(self, roots: Iterable[tuple[str, str]]) -> None:
-        """Keep every module reachable from ``roots`` ((module name, why) pairs)."""
-        todo = list(roots)
+    def scan(self, roots: Iterable[tuple[str, str, int]]) -> None:
+        """Keep every module reachable from ``roots`` ((module name, why, depth)),
+        breadth first, so each module is read at the smallest depth it has."""
+        todo = deque(sorted(roots, key=lambda r: r[2]))
         while todo and len(self.seen) < MAX_MODULES:
-            name, why = todo.pop()
+            name, why, depth = todo.popleft()
             parts = name.split(".")
             for k in range(1, len(parts) + 1):  # importing a.b.c imports a and a.b first
-                todo.extend(self._visit(".".join(parts[:k]), why))
+                todo.extend(self._visit(".".join(parts[:k]), why, depth))
 
-    def _visit(self, name: str, why: str) -> list[tuple[str, str]]:
+    def _visit(self, name: str, why: str, depth: int) -> list[tuple[str, str, int]]:
         if name in self.seen or name in self.missing or not name:
             return []
         found = self.find(name)
@@ -189,7 +195,9 @@ class PythonScan:
         if source is None:
             return []
         package = name if found.package else name.rpartition(".")[0]
-        return [(m, f"imported by {name}") for m in imports_of(source, package, everywhere=False)]
+        calls = depth <= FUNCTION_DEPTH
+        found_names = imports_of(source, package, everywhere=calls)
+        return [(m, f"imported by {name}", depth + 1) for m in found_names]
 
     def _keep_pyc(self, source: str, detail: str) -> None:
         directory, base = posixpath.split(source)
@@ -340,33 +348,29 @@ def keep_python(
         version=version, sys_path=sys_path, pyc_tag=tag,
     )  # fmt: skip
     keeper.path(f"{stdlib}/lib-dynload", "python-module", "the interpreter's exec_prefix landmark")
-    roots: list[tuple[str, str]] = [(m, "imported at interpreter start-up") for m in STARTUP]
+    late = STARTUP_DEPTH
+    roots: list[tuple[str, str, int]] = [(m, "imported at start-up", late) for m in STARTUP]
     if not inv.no_site:
-        roots += [(m, "imported by site at start-up") for m in SITE]
-        roots += _pth_roots(keeper, store, sys_path)
+        roots += [(m, "imported by site at start-up", late) for m in SITE]
+        roots += [(m, why, late) for m, why in _pth_roots(keeper, store, sys_path)]
     if inv.interactive:
-        roots += [(m, "imported by the interactive prompt") for m in INTERACTIVE]
+        roots += [(m, "imported by the interactive prompt", late) for m in INTERACTIVE]
     entry = ""
     if inv.code is not None:
         entry, what = inv.code, "the -c code"
     elif inv.module:
         roots += [
-            ("runpy", "runs -m"),
-            (inv.module, "the -m module"),
-            (f"{inv.module}.__main__", "the -m package's __main__"),
+            ("runpy", "runs -m", late),
+            (inv.module, "the -m module", 0),
+            (f"{inv.module}.__main__", "the -m package's __main__", 0),
         ]
-        what = "-m"
     elif inv.script:
-        raw = read_file(
-            tree,
-            store,
-            inv.script if inv.script.startswith("/") else posixpath.join(workdir, inv.script),
-            MAX_SOURCE_BYTES,
-        )
+        script = inv.script if inv.script.startswith("/") else posixpath.join(workdir, inv.script)
+        raw = read_file(tree, store, script, MAX_SOURCE_BYTES)
         entry, what = (raw or b"").decode("utf-8", "replace"), inv.script
     if entry:
-        roots += [(m, f"imported by {what}") for m in imports_of(entry, "", everywhere=True)]
-    scan.scan(reversed(roots))
+        roots += [(m, f"imported by {what}", 1) for m in imports_of(entry, "", everywhere=True)]
+    scan.scan(roots)
     return (
         f"python {version}: {len(scan.seen)} modules kept from a static import scan "
         f"({len(scan.missing)} imported names not found: builtin or absent)"
