@@ -252,31 +252,23 @@ def _keep_aliases(keeper: Keeper, locales: set[str]) -> None:
             continue
         real = keeper.tree.realpath(path)
         if real is not None and keeper.has(real):
-            keeper.path(path, "symlink", f"another name of {real}")
+            keeper.alias(path, real)
 
 
 def _selection(keeper: Keeper, tree: Tree, locales: set[str], notes: list[str]) -> Selection:
     kept = list(keeper.entries())
     names = {p for p, _, _ in kept}
     dropped: dict[str, Dropped] = {}
-    skip: str | None = None
+    seen: set[int] = set()
     for path, node in tree.walk():
         if path in names:
             continue
-        if skip and path.startswith(skip):
-            continue
-        rule = drop_rule(path, locales) or OUTSIDE
-        d = dropped.setdefault(rule, Dropped())
-        # Count the whole dropped subtree under the first dropped directory's rule.
-        sub = tree.walk(path) if isinstance(node, DirNode) else iter([(path, node)])
-        for sp, sn in sub:
-            if sp in names:
-                continue
-            d.entries += 1
-            if isinstance(sn, FileNode):
-                d.bytes += sn.size
-        if isinstance(node, DirNode):
-            skip = path + "/"
+        # The default policy's rule when one applies (documentation...), else OUTSIDE.
+        d = dropped.setdefault(drop_rule(path, locales) or OUTSIDE, Dropped())
+        d.entries += 1
+        if isinstance(node, FileNode) and id(node) not in seen:
+            seen.add(id(node))
+            d.bytes += node.size
     return Selection(
         entries=tuple((p, n) for p, n, _ in kept),
         dropped=dropped,

@@ -73,6 +73,11 @@ class Keeper:
                 self._subtree(real, Reason(category, detail))
         return real
 
+    def alias(self, path: str, real: str) -> None:
+        """Keep the symlink ``path``, another name of the kept ``real``, and its chain."""
+        self._add(path, Reason("symlink", f"another name of {real}"))
+        self._resolve(path, Reason("symlink", f"another name of {real}"))
+
     def _resolve(self, path: str, reason: Reason) -> str | None:
         todo = split_path(path)
         todo.reverse()
