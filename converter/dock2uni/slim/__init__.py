@@ -160,7 +160,7 @@ def closure_selection(
     system.keep_libc_files(keeper, analysis.closure)
     system.keep_tz_env(keeper, env)
     system.keep_tls(keeper, kept_elf)
-    system.keep_gconv(keeper, kept_elf, system.closure_imports(kept_elf))
+    system.keep_gconv(keeper, kept_elf)
     system.keep_terminfo(keeper, kept_elf, env)
     system.keep_locales(keeper, env, analysis.programs)
 
@@ -227,6 +227,7 @@ def _keep_command_line(
                 "command-line",
                 why,
                 recursive=isinstance(node, DirNode) and keeper.tree.realpath(path) != "/",
+                follow=False,
             )
             if real == "/":
                 _keep_listing(keeper, why)

@@ -63,14 +63,24 @@ class Keeper:
     def has(self, path: str) -> bool:
         return path in self.reasons
 
-    def path(self, path: str, category: str, detail: str, *, recursive: bool = False) -> str | None:
+    def path(
+        self,
+        path: str,
+        category: str,
+        detail: str,
+        *,
+        recursive: bool = False,
+        follow: bool = True,
+    ) -> str | None:
         """Keep ``path`` (and the symlinks leading to it); its canonical path, or None if
-        it is not in the image. ``recursive`` keeps a directory's whole subtree."""
+        it is not in the image. ``recursive`` keeps a directory's whole subtree, and with
+        ``follow`` the targets of the symlinks in it (a CA hash link needs its file; a
+        copy of /etc with rsync -a copies links as links)."""
         real = self._resolve(path, Reason(category, detail))
         if real is not None and recursive:
             node = self.tree.lookup(real)
             if isinstance(node, DirNode):
-                self._subtree(real, Reason(category, detail))
+                self._subtree(real, Reason(category, detail), follow=follow)
         return real
 
     def alias(self, path: str, real: str) -> None:
@@ -116,12 +126,12 @@ class Keeper:
         self._add(here, reason)
         return here
 
-    def _subtree(self, top: str, reason: Reason) -> None:
+    def _subtree(self, top: str, reason: Reason, *, follow: bool) -> None:
         for count, (sub, node) in enumerate(self.tree.walk(top)):
             if count >= MAX_RECURSIVE_ENTRIES:
                 return
             self._add(sub, reason)
-            if isinstance(node, SymlinkNode):
+            if follow and isinstance(node, SymlinkNode):
                 # A link inside a kept tree (a CA hash link, python3 -> python3.11) must
                 # still lead somewhere: keep its target, non-recursively.
                 self._resolve(sub, reason)

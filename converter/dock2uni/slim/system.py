@@ -118,16 +118,21 @@ def keep_tls(keeper: Keeper, closure: Closure) -> None:
         keeper.path(path, "system-file", why, recursive=recursive)
 
 
-def keep_gconv(keeper: Keeper, closure: Closure, imports: Iterable[str]) -> None:
-    """glibc's gconv modules and their configuration, when iconv is called."""
-    if "iconv_open" not in set(imports):
+def keep_gconv(keeper: Keeper, closure: Closure) -> None:
+    """glibc's gconv modules and their configuration, when a kept binary calls iconv."""
+    callers = sorted(
+        posixpath.basename(e.path)
+        for e in closure.entries
+        if e.facts is not None and any(s.name == "iconv_open" for s in e.facts.imports)
+    )
+    if not callers:
         return
     for directory in GCONV_DIRS:
         if isinstance(keeper.tree.lookup(directory), DirNode):
             keeper.path(
                 directory,
                 "system-file",
-                "gconv modules: iconv_open is called and may load any of them",
+                f"gconv modules: {', '.join(callers[:3])} call iconv_open, which may load any",
                 recursive=True,
             )
             return
