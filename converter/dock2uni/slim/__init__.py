@@ -260,7 +260,8 @@ def _selection(keeper: Keeper, tree: Tree, locales: set[str], notes: list[str]) 
     kept = list(keeper.entries())
     names = {p for p, _, _ in kept}
     dropped: dict[str, Dropped] = {}
-    seen: set[int] = set()
+    # A hardlinked file kept under one name costs nothing more under a dropped one.
+    seen: set[int] = {id(n) for _, n, _ in kept if isinstance(n, FileNode)}
     for path, node in tree.walk():
         if path in names:
             continue
