@@ -358,6 +358,16 @@ def convert(
         ),
     ] = RootfsPolicy.default,
     explain: ExplainOpt = False,
+    add_file: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--add-file",
+            metavar="PATH",
+            help="With --rootfs closure: also keep this image path (a directory with its "
+            "contents); repeatable.",
+            show_default=False,
+        ),
+    ] = None,
     initrd: Annotated[
         bool,
         typer.Option("--initrd", help="Write the rootfs as OUTPUT.cpio instead of embedding it."),
@@ -380,6 +390,8 @@ def convert(
     from dock2uni.runspec import Overrides
 
     output = writable_output(output)
+    if add_file and rootfs is not RootfsPolicy.closure:
+        raise typer.BadParameter("only the closure policy selects files", param_hint="--add-file")
     overrides = Overrides(
         entrypoint=parse_json_argv(entrypoint, "--entrypoint"),
         cmd=parse_json_argv(cmd, "--cmd"),
@@ -408,6 +420,7 @@ def convert(
         overrides=overrides,
         rootfs_policy=rootfs.value,
         separate_initrd=initrd,
+        add_files=tuple(add_file or ()),
     )
     if output_format is OutputFormat.json:
         sys.stdout.write(json.dumps(convert_json(linked), indent=2) + "\n")

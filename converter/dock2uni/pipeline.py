@@ -92,6 +92,7 @@ def convert_image(
     overrides: Overrides | None = None,
     rootfs_policy: str = "default",
     separate_initrd: bool = False,
+    add_files: tuple[str, ...] = (),
 ) -> tuple[Inspected, Plan, LinkResult]:
     """acquire -> unpack -> run spec -> analyse -> plan -> link + package."""
     return _recovering(
@@ -104,6 +105,7 @@ def convert_image(
             overrides=overrides,
             rootfs_policy=rootfs_policy,
             separate_initrd=separate_initrd,
+            add_files=add_files,
         ),
     )
 
@@ -117,10 +119,16 @@ def _convert_once(
     overrides: Overrides | None,
     rootfs_policy: str,
     separate_initrd: bool,
+    add_files: tuple[str, ...],
 ) -> tuple[Inspected, Plan, LinkResult]:
     inspected = inspect_image(source_text, options, ctx, overrides)
     the_plan, linked = convert_inspected(
-        inspected, output, ctx, rootfs_policy=rootfs_policy, separate_initrd=separate_initrd
+        inspected,
+        output,
+        ctx,
+        rootfs_policy=rootfs_policy,
+        separate_initrd=separate_initrd,
+        add_files=add_files,
     )
     return inspected, the_plan, linked
 
@@ -143,8 +151,10 @@ def convert_inspected(
     *,
     rootfs_policy: str = "default",
     separate_initrd: bool = False,
+    add_files: tuple[str, ...] = (),
 ) -> tuple[Plan, LinkResult]:
-    """analyse -> plan -> link + package, for an image already inspected."""
+    """analyse -> plan -> link + package, for an image already inspected; ``add_files``
+    are kept by the closure policy whatever its rules say (docs/slim.md)."""
     image = inspected.unpacked.image
     with activity(ctx, f"analysing {inspected.spec.exec_path or 'the entrypoint'}"):
         analysis = analyse(inspected.unpacked, inspected.spec, ctx)
@@ -177,6 +187,7 @@ def convert_inspected(
                 exec_path=the_plan.exec_path,
                 workdir=the_plan.workdir,
                 uid=the_plan.uid,
+                add_files=add_files if rootfs_policy == "closure" else (),
             )
         if rootfs_policy == "closure":
             selection = closure

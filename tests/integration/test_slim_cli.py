@@ -71,3 +71,10 @@ def test_default_policy_suggests_the_closure(source: str, tmp_path: Path) -> Non
     assert "only the closure" not in text
     explained = cli("inspect", str(out), "--explain").stdout
     assert "--rootfs closure records a reason per file" in explained
+
+
+def test_add_file_needs_the_closure_policy(source: str, tmp_path: Path) -> None:
+    made = cli("convert", source, "-o", str(tmp_path / "x.uni"), "--add-file", "/etc/hosts")
+    assert made.returncode == 2
+    assert made.stderr.startswith("dock2uni: error: ") and "--add-file" in made.stderr
+    assert not (tmp_path / "x.uni").exists()

@@ -437,3 +437,16 @@ def test_report_counts_reasons_and_directories(tmp_path: Path) -> None:
     assert report["dropped_by_directory"]["/opt/unrelated"] == {"entries": 1, "bytes": 5000}
     assert report["kept"]["/usr/bin/app"].startswith("program: ")
     assert all(": " in why for why in report["kept"].values())
+
+
+def test_add_file_keeps_a_path_the_rules_cannot_know(tmp_path: Path) -> None:
+    img = base(Image(tmp_path)).file("/srv/templates/a.html", b"a").file("/srv/templates/b/c", b"c")
+    the_spec = spec(("app",), "/usr/bin/app")
+    analysis = Analysis(argv=("app",), exec_path="/usr/bin/app", exec_kind="elf", closure=closure())
+    sel = closure_selection(
+        img.tree, img.store, the_spec, analysis, argv=("app",), exec_path="/usr/bin/app",
+        workdir="/", uid=0, add_files=("/srv/templates", "/nonexistent"),
+    )  # fmt: skip
+    assert sel.reasons["/srv/templates/b/c"] == ("added", "--add-file")
+    assert "--add-file /nonexistent: not in the image" in sel.notes
+    assert "/srv/templates/b/c" not in kept(select(img, closure(), ("app",), "/usr/bin/app"))

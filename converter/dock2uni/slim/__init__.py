@@ -112,11 +112,17 @@ def closure_selection(
     exec_path: str,
     workdir: str,
     uid: int,
+    add_files: Sequence[str] = (),
 ) -> Selection:
-    """The closure policy's selection (see the module docstring)."""
+    """The closure policy's selection (see the module docstring); ``add_files`` are kept
+    first, directories with their contents (convert --add-file)."""
     env = spec.env_map()
     keeper = Keeper(tree)
     notes: list[str] = []
+    for path in add_files:
+        where = path if path.startswith("/") else posixpath.join(workdir, path)
+        if keeper.path(where, "added", "--add-file", recursive=True) is None:
+            notes.append(f"--add-file {path}: not in the image")
     elf = _Elf(keeper, analysis.closure)
     is_py = python.is_python(tree.realpath(exec_path) or exec_path)
 

@@ -24,6 +24,7 @@ from dock2uni.fs.tree import (
 
 # Reason categories: the keys of the report's kept_by_reason (docs/slim.md).
 CATEGORIES = (
+    "added",  # named with convert --add-file
     "program",  # the main program, a script, its interpreter, programs it names
     "library",  # ELF closure: PT_INTERP, DT_NEEDED
     "dlopen",  # libraries the analysis found the programs likely dlopen
