@@ -162,7 +162,11 @@ def _follow(
         if "$" in target:
             continue
         if name == "include":
-            for path in glob(keeper, _absolute(target, conf_dir)):
+            pattern = _absolute(target, conf_dir)
+            if any(c in pattern for c in "*?["):  # the directory a glob reads, even if empty
+                fixed = pattern.split("*")[0].split("?")[0].split("[")[0]
+                keeper.path(posixpath.dirname(fixed), "config", f"include {target}, {why}")
+            for path in glob(keeper, pattern):
                 todo.append((path, f"include {target}, {why}"))
         elif name == "load_module":
             keeper.path(_absolute(target, prefix), "config", f"load_module, {why}")
