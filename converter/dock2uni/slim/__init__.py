@@ -125,6 +125,7 @@ def closure_selection(
             notes.append(f"--add-file {path}: not in the image")
     elf = _Elf(keeper, analysis.closure)
     is_py = python.is_python(tree.realpath(exec_path) or exec_path)
+    is_nginx = nginx.is_nginx(exec_path)
 
     # 1. programs and their ELF closure
     keeper.path(exec_path, "program", "the program the image starts")
@@ -139,6 +140,8 @@ def closure_selection(
         elif e.role == "dlopen" and e.found_via == "dlopen":
             if is_py and e.note and e.note.startswith(PYTHON_EXTENSION):
                 continue  # kept only if the import scan reaches it
+            if is_nginx and (e.note or "").startswith("analysed as a plugin of"):
+                continue  # a dynamic module runs only if load_module names it (nginx.py)
             left_out = _left_out(e.path)
             if left_out:
                 notes.append(f"left out {e.path} ({e.note}): {left_out}")
@@ -148,9 +151,13 @@ def closure_selection(
         keeper.path(program, "program", "named by the entrypoint's shell command or script")
 
     # 2. configuration and the command line
-    if nginx.is_nginx(exec_path):
+    if is_nginx:
         notes.append(nginx.keep_nginx(keeper, store, exec_path, argv))
     _keep_command_line(keeper, argv, workdir, skip_first=1)
+    for path in list(keeper.reasons):  # a module load_module names, a library added by hand
+        if path in elf.by_path and path not in elf.done:
+            category, detail = keeper.reasons[path].category, keeper.reasons[path].detail
+            elf.keep(path, category, detail)
 
     # 3. python modules (extension modules bring their own libraries)
     if is_py:
