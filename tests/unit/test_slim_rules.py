@@ -450,3 +450,8 @@ def test_add_file_keeps_a_path_the_rules_cannot_know(tmp_path: Path) -> None:
     assert sel.reasons["/srv/templates/b/c"] == ("added", "--add-file")
     assert "--add-file /nonexistent: not in the image" in sel.notes
     assert "/srv/templates/b/c" not in kept(select(img, closure(), ("app",), "/usr/bin/app"))
+
+
+def test_hostile_python_source_falls_back_to_the_line_scan() -> None:
+    deep = "import a\nx = " + "+".join(["1"] * 100_000) + "\nfrom b import c\n"  # RecursionError
+    assert sorted(imports_of(deep, "", everywhere=True)) == ["a", "b"]

@@ -219,7 +219,7 @@ def imports_of(source: str, package: str, *, everywhere: bool) -> list[str]:
     ``everywhere``, imports inside function bodies are not counted."""
     try:
         module = ast.parse(source)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # hostile nesting too
         return _imports_by_regex(source, package)
     out: list[str] = []
     stack: list[ast.AST] = [module]
