@@ -1,4 +1,5 @@
-"""Image sizes (issue 4): .uni bytes of static hello and busybox, and the kernel per shim family.
+"""Image sizes (issues 4, 14): .uni bytes of the fixtures, default vs closure policy, and the
+kernel per shim family.
 
 Whole images come from ``dock2uni convert`` of the fixtures; their split into
 kernel and rootfs is read from the ELF sections (and matches the ``sizes`` that
@@ -18,6 +19,7 @@ from fixtures.dockersave import read_layout_file
 
 from bench import unikernel
 from bench.config import Config
+from bench.image_policies import policies_table
 from bench.paths import BENCH, fixture_layout
 from bench.report import Result, Table
 from bench.stats import fmt_bytes
@@ -138,6 +140,7 @@ def run(config: Config) -> Result:
         "both."
     )
     result.tables.append(images)
+    result.tables.append(policies_table(result))
     result.tables.append(_families_table(result))
     return result
 

@@ -231,6 +231,7 @@ def inspect(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Output format.")
     ] = OutputFormat.text,
+    explain: ExplainOpt = False,
     platform: PlatformOpt = str(DEFAULT_PLATFORM),
     insecure: InsecureOpt = False,
     tls_verify: TlsVerifyOpt = "true",
@@ -254,9 +255,9 @@ def inspect(
 
             sys.stdout.write(json.dumps(metadata_json(meta), indent=2) + "\n")
         else:
-            from dock2uni.convert_report import metadata_text
+            from dock2uni.convert_report import explain_lines, metadata_text
 
-            sys.stdout.write(metadata_text(meta))
+            sys.stdout.write(metadata_text(meta) + (explain_lines(meta) if explain else ""))
         return
     ctx, options = image_session(
         platform=platform,
@@ -319,6 +320,16 @@ def parse_mem(text: str) -> int:
 class RootfsPolicy(StrEnum):
     default = "default"
     full = "full"
+    closure = "closure"
+
+
+ExplainOpt = Annotated[
+    bool,
+    typer.Option(
+        "--explain",
+        help="Also list every kept path with the reason it is kept (--rootfs closure).",
+    ),
+]
 
 
 @app.command()
@@ -342,9 +353,21 @@ def convert(
         typer.Option(
             "--rootfs",
             help="default: drop docs, man pages, unused locales, "
-            "package-manager state; full: keep every file.",
+            "package-manager state; full: keep every file; closure: keep only what the "
+            "entrypoint can reach (docs/slim.md).",
         ),
     ] = RootfsPolicy.default,
+    explain: ExplainOpt = False,
+    add_file: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--add-file",
+            metavar="PATH",
+            help="With --rootfs closure: also keep this image path (a directory with its "
+            "contents); repeatable.",
+            show_default=False,
+        ),
+    ] = None,
     initrd: Annotated[
         bool,
         typer.Option("--initrd", help="Write the rootfs as OUTPUT.cpio instead of embedding it."),
@@ -367,6 +390,8 @@ def convert(
     from dock2uni.runspec import Overrides
 
     output = writable_output(output)
+    if add_file and rootfs is not RootfsPolicy.closure:
+        raise typer.BadParameter("only the closure policy selects files", param_hint="--add-file")
     overrides = Overrides(
         entrypoint=parse_json_argv(entrypoint, "--entrypoint"),
         cmd=parse_json_argv(cmd, "--cmd"),
@@ -395,11 +420,12 @@ def convert(
         overrides=overrides,
         rootfs_policy=rootfs.value,
         separate_initrd=initrd,
+        add_files=tuple(add_file or ()),
     )
     if output_format is OutputFormat.json:
         sys.stdout.write(json.dumps(convert_json(linked), indent=2) + "\n")
     else:
-        sys.stdout.write(convert_text(linked))
+        sys.stdout.write(convert_text(linked, explain=explain))
 
 
 @app.command()

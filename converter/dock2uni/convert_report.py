@@ -51,15 +51,66 @@ def metadata_text(meta: Mapping[str, Any]) -> str:
     lines = [f"{k + ':':<12}{v}" for k, v in rows]
     for rule, d in sorted(rootfs.get("dropped", {}).items()):
         lines.append(f"  dropped {rule}: {d['entries']} entries, {human_size(d['bytes'])}")
+    lines += report_lines(meta)
     missing = meta.get("missing_syscalls") or []
     if missing:
         lines.append("Missing syscalls: " + ", ".join(missing))
     return "\n".join(lines) + "\n"
 
 
-def convert_text(linked: LinkResult) -> str:
-    """Summary printed after a successful `convert`."""
+SUGGEST_BELOW = 0.5  # suggest --rootfs closure when it would be under half the rootfs
+SHOWN_DIRECTORIES = 5
+
+
+def _counts(d: Mapping[str, int]) -> str:
+    return f"{d.get('entries', 0)} entries, {human_size(int(d.get('bytes', 0)))}"
+
+
+def report_lines(meta: Mapping[str, Any]) -> list[str]:
+    """The size breakdown, what was kept and dropped where, and the closure suggestion."""
+    lines: list[str] = []
+    parts = meta.get("sizes", {}).get("breakdown")
+    if parts:
+        lines.append(
+            "Sizes:      "
+            + ", ".join(f"{k.replace('_', ' ')} {human_size(int(v))}" for k, v in parts.items())
+        )
+    rootfs = meta.get("rootfs", {})
+    if rootfs.get("kept_by_reason"):
+        lines.append("Kept by reason:")
+        lines += [f"  {k}: {_counts(d)}" for k, d in rootfs["kept_by_reason"].items()]
+    for key, title in (("kept_by_directory", "Kept"), ("dropped_by_directory", "Dropped")):
+        dirs = list(rootfs.get(key, {}).items())
+        if dirs:
+            lines.append(f"{title} by directory (largest {min(len(dirs), SHOWN_DIRECTORIES)}):")
+            lines += [f"  {k}: {_counts(d)}" for k, d in dirs[:SHOWN_DIRECTORIES]]
+    lines += [f"Note: {n}" for n in rootfs.get("notes", [])]
+    estimate = rootfs.get("closure_estimate")
+    total = int(meta.get("sizes", {}).get("rootfs", 0))
+    if estimate and total and estimate["bytes"] < SUGGEST_BELOW * total:
+        lines.append(
+            f"Slimmer:    --rootfs closure would give a {human_size(estimate['bytes'])} rootfs "
+            f"({100 * estimate['bytes'] // total}% of this one, {estimate['entries']} entries); "
+            "see docs/slim.md"
+        )
+    return lines
+
+
+def explain_lines(meta: Mapping[str, Any]) -> str:
+    """Every kept path with its reason (--explain); only the closure policy records them."""
+    kept = meta.get("rootfs", {}).get("kept")
+    if not kept:
+        return (
+            f"(the {meta.get('rootfs', {}).get('policy', '?')} policy keeps every file no rule "
+            "drops; --rootfs closure records a reason per file)\n"
+        )
+    return "".join(f"{path}  {why}\n" for path, why in kept.items())
+
+
+def convert_text(linked: LinkResult, *, explain: bool = False) -> str:
+    """Summary printed after a successful `convert` (with every kept path if ``explain``)."""
     head = f"wrote {linked.output}"
     if linked.initrd:
         head += f" and {linked.initrd}"
-    return head + "\n" + metadata_text(linked.metadata)
+    text = head + "\n" + metadata_text(linked.metadata)
+    return text + (explain_lines(linked.metadata) if explain else "")

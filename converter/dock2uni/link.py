@@ -30,6 +30,7 @@ from dock2uni.fs.policy import Selection, select
 from dock2uni.fs.store import ContentStore
 from dock2uni.fs.tree import DirNode, FileNode, Node
 from dock2uni.plan import Plan
+from dock2uni.slim.report import breakdown, rootfs_report
 from dock2uni.uni import META_SECTION, loaded_sizes
 from dock2uni.unpack import UnpackedImage
 
@@ -254,12 +255,23 @@ def link_image(
     *,
     separate_initrd: bool = False,
     extra_metadata: Mapping[str, Any] | None = None,
+    selection: Selection | None = None,
+    closure_estimate: Mapping[str, int] | None = None,
 ) -> LinkResult:
-    """Build ``output`` (.uni) for ``plan``; optionally write the rootfs as OUTPUT.cpio."""
+    """Build ``output`` (.uni) for ``plan``; optionally write the rootfs as OUTPUT.cpio.
+
+    ``selection`` is the closure policy's (slim/, which needs the analysis); the other
+    policies select here. ``closure_estimate`` ({bytes, entries}) is what the closure
+    policy would give, recorded so convert can suggest it (docs/slim.md)."""
     check_main_program(unpacked, plan)
-    env = dict(e.split("=", 1) for e in plan.env if "=" in e)
-    selection = select(unpacked.tree, policy=plan.rootfs_policy, env=env)
+    if selection is None:
+        if plan.rootfs_policy == "closure":
+            raise ValueError("the closure policy needs the selection made from the analysis")
+        env = dict(e.split("=", 1) for e in plan.env if "=" in e)
+        selection = select(unpacked.tree, policy=plan.rootfs_policy, env=env)
     entries = _with_workdir(selection, plan.workdir)
+    files = breakdown(entries, unpacked.store)
+    report = rootfs_report(unpacked.tree, selection)
     with work_dir(ctx) as tmp:
         work = Path(tmp)
         linked = link_elf(plan, entries, unpacked.store, work, ctx, separate_initrd=separate_initrd)
@@ -286,8 +298,18 @@ def link_image(
                 "embedded": not separate_initrd,
                 "entries": len(entries),
                 "dropped": {k: vars(v) for k, v in sorted(selection.dropped.items())},
+                **report,
+                **({"closure_estimate": dict(closure_estimate)} if closure_estimate else {}),
             },
-            "sizes": {"kernel": linked.kernel_size, "rootfs": linked.rootfs_size},
+            "sizes": {
+                "kernel": linked.kernel_size,
+                "rootfs": linked.rootfs_size,
+                "breakdown": {
+                    "kernel": linked.kernel_size,
+                    **files,
+                    "archive_overhead": linked.rootfs_size - sum(files.values()),
+                },
+            },
             "recommended_mem": recommended_mem(linked.rootfs_size),
             **(extra_metadata or {}),
         }

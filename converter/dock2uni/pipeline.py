@@ -22,6 +22,8 @@ from dock2uni.oci.sources import parse_source
 from dock2uni.plan import Plan, plan
 from dock2uni.runnable import problems
 from dock2uni.runspec import Overrides, RunSpec, run_spec
+from dock2uni.slim import closure_selection
+from dock2uni.slim.report import cpio_size
 from dock2uni.support import load_support_table
 from dock2uni.unpack import UnpackedImage, unpack
 
@@ -90,6 +92,7 @@ def convert_image(
     overrides: Overrides | None = None,
     rootfs_policy: str = "default",
     separate_initrd: bool = False,
+    add_files: tuple[str, ...] = (),
 ) -> tuple[Inspected, Plan, LinkResult]:
     """acquire -> unpack -> run spec -> analyse -> plan -> link + package."""
     return _recovering(
@@ -102,6 +105,7 @@ def convert_image(
             overrides=overrides,
             rootfs_policy=rootfs_policy,
             separate_initrd=separate_initrd,
+            add_files=add_files,
         ),
     )
 
@@ -115,10 +119,16 @@ def _convert_once(
     overrides: Overrides | None,
     rootfs_policy: str,
     separate_initrd: bool,
+    add_files: tuple[str, ...],
 ) -> tuple[Inspected, Plan, LinkResult]:
     inspected = inspect_image(source_text, options, ctx, overrides)
     the_plan, linked = convert_inspected(
-        inspected, output, ctx, rootfs_policy=rootfs_policy, separate_initrd=separate_initrd
+        inspected,
+        output,
+        ctx,
+        rootfs_policy=rootfs_policy,
+        separate_initrd=separate_initrd,
+        add_files=add_files,
     )
     return inspected, the_plan, linked
 
@@ -141,8 +151,10 @@ def convert_inspected(
     *,
     rootfs_policy: str = "default",
     separate_initrd: bool = False,
+    add_files: tuple[str, ...] = (),
 ) -> tuple[Plan, LinkResult]:
-    """analyse -> plan -> link + package, for an image already inspected."""
+    """analyse -> plan -> link + package, for an image already inspected; ``add_files``
+    are kept by the closure policy whatever its rules say (docs/slim.md)."""
     image = inspected.unpacked.image
     with activity(ctx, f"analysing {inspected.spec.exec_path or 'the entrypoint'}"):
         analysis = analyse(inspected.unpacked, inspected.spec, ctx)
@@ -163,5 +175,31 @@ def convert_inspected(
             f"dock2uni: warning: the program can reach {len(the_plan.missing)} syscall(s) the "
             f"library OS lacks ({shown}); `dock2uni audit` says who calls them"
         )
-    linked = link_image(inspected.unpacked, the_plan, output, ctx, separate_initrd=separate_initrd)
+    selection = estimate = None
+    if rootfs_policy in ("closure", "default"):
+        with activity(ctx, "selecting the files the program can reach"):
+            closure = closure_selection(
+                inspected.unpacked.tree,
+                inspected.unpacked.store,
+                inspected.spec,
+                analysis,
+                argv=the_plan.argv,
+                exec_path=the_plan.exec_path,
+                workdir=the_plan.workdir,
+                uid=the_plan.uid,
+                add_files=add_files if rootfs_policy == "closure" else (),
+            )
+        if rootfs_policy == "closure":
+            selection = closure
+        else:  # the default stays; the estimate lets convert suggest the closure (part 5)
+            estimate = {"bytes": cpio_size(closure.entries), "entries": len(closure.entries)}
+    linked = link_image(
+        inspected.unpacked,
+        the_plan,
+        output,
+        ctx,
+        separate_initrd=separate_initrd,
+        selection=selection,
+        closure_estimate=estimate,
+    )
     return the_plan, linked

@@ -68,6 +68,9 @@ class Selection:
 
     entries: tuple[tuple[str, Node], ...]
     dropped: Mapping[str, Dropped] = field(default_factory=dict)
+    # The closure policy's reason for each kept entry: path -> (category, detail).
+    reasons: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # what the closure policy's scans did, for the report
 
     @property
     def dropped_total(self) -> Dropped:
@@ -110,6 +113,11 @@ def _rule_for(path: str, keep_locales: set[str]) -> str | None:
     if _locale_rule(path, keep_locales):
         return "unconfigured locales"
     return None
+
+
+def drop_rule(path: str, keep_locales: set[str]) -> str | None:
+    """The default policy's rule that drops ``path`` (documentation, ...), or None."""
+    return _rule_for(path, keep_locales)
 
 
 def select(tree: Tree, *, policy: str, env: Mapping[str, str]) -> Selection:

@@ -1,0 +1,297 @@
+"""The closure rootfs policy: only the files the entrypoint can reach, each with its reason.
+
+Interface: ``closure_selection(tree, store, spec, analysis, argv=..., exec_path=...)``
+returns the same ``Selection`` the other policies return (fs/policy.py), with a
+reason for every kept entry and notes saying what the scans did. Nothing runs: the
+rules read the analysis (programs and their ELF closure), the command line and the
+files it names, and a few well-known files per libc (docs/slim.md).
+
+The rules, in the order their reasons win:
+  1. programs: the main program, a script and its interpreter, exec targets and the
+     programs a shell command or script names; their ELF closure (PT_INTERP, DT_NEEDED,
+     and the analysis's likely dlopens: NSS modules, libgcc_s, plugins);
+  2. configuration: nginx's (nginx.py), and every path the command line names;
+  3. python: the modules the program imports (python.py);
+  4. the loader's configuration and the files libc reads on common paths; CA
+     certificates, gconv modules, terminfo and locale files when a kept library uses them;
+  5. the working directory, HOME, /tmp; every symlink on a kept path, and every
+     other symlink naming a kept file (busybox's applets, sonames).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from collections.abc import Mapping, Sequence
+
+from dock2uni.analyse.closure import Closure, ClosureEntry
+from dock2uni.analyse.ldcache import read_file
+from dock2uni.analyse.model import Analysis
+from dock2uni.fs.policy import Dropped, Selection, configured_locales, drop_rule
+from dock2uni.fs.store import ContentStore
+from dock2uni.fs.tree import DirNode, FileNode, SymlinkNode, Tree
+from dock2uni.runspec import RunSpec, find_program
+from dock2uni.slim import nginx, python, system
+from dock2uni.slim.keep import Keeper
+
+__all__ = ["closure_selection"]
+PYTHON_EXTENSION = "python extension module"
+SHELLS = frozenset({"sh", "bash", "dash", "ash", "busybox", "zsh", "ksh", "mksh"})
+SHELL_WORDS = frozenset(
+    {"exec", "command", "nohup", "env", "time", "then", "do", "else", "if", "while", "until",
+     "!", "{", "(", "sudo", "su-exec", "gosu"}
+)  # fmt: skip
+OUTSIDE = "outside the closure"
+# Libraries the analysis lists as likely dlopens that the closure leaves out, and why.
+LEFT_OUT = {
+    "libidn2.so.0": "glibc loads it only for getaddrinfo's AI_IDN and getnameinfo's NI_IDN flags",
+}
+
+
+class _Elf:
+    """The analysis's closure as a graph, to keep a file with everything it loads."""
+
+    def __init__(self, keeper: Keeper, closure: Closure) -> None:
+        self.keeper = keeper
+        self.by_path = closure.by_path()
+        self.children: dict[str, list[ClosureEntry]] = {}
+        for e in closure.entries:
+            for parent in e.needed_by:
+                self.children.setdefault(parent, []).append(e)
+        self.done: set[str] = set()
+        self.libc = closure.libc
+
+    def keep(self, path: str, category: str, detail: str) -> None:
+        todo = [(path, category, detail)]
+        while todo:
+            p, cat, why = todo.pop()
+            if p in self.done:
+                continue
+            self.done.add(p)
+            self.keeper.path(p, cat, why)
+            for child in self.children.get(p, ()):
+                if child.status != "ok":
+                    continue
+                if child.role == "interpreter":
+                    self.keeper.path(child.requested, "library", f"PT_INTERP of {p}")
+                ccat = "dlopen" if child.role == "dlopen" else "library"
+                todo.append((child.path, ccat, f"{_how(child)} of {p}"))
+
+    def kept_closure(self) -> Closure:
+        """The part of the closure kept so far (what the library rules look at)."""
+        return Closure(
+            entries=tuple(e for p, e in self.by_path.items() if p in self.done),
+            libc=self.libc,
+        )
+
+    def keep_for_python(self, path: str, detail: str) -> None:
+        self.keep(path, "python-module", detail)
+
+
+def _left_out(path: str) -> str | None:
+    base = posixpath.basename(path)
+    for name, why in LEFT_OUT.items():
+        if base == name or base.startswith(name + "."):
+            return why
+    return None
+
+
+def _how(entry: ClosureEntry) -> str:
+    if entry.role == "interpreter":
+        return "PT_INTERP"
+    return f"DT_NEEDED {entry.requested}"
+
+
+def closure_selection(
+    tree: Tree,
+    store: ContentStore,
+    spec: RunSpec,
+    analysis: Analysis,
+    *,
+    argv: Sequence[str],
+    exec_path: str,
+    workdir: str,
+    uid: int,
+    add_files: Sequence[str] = (),
+) -> Selection:
+    """The closure policy's selection (see the module docstring); ``add_files`` are kept
+    first, directories with their contents (convert --add-file)."""
+    env = spec.env_map()
+    keeper = Keeper(tree)
+    notes: list[str] = []
+    for path in add_files:
+        where = path if path.startswith("/") else posixpath.join(workdir, path)
+        if keeper.path(where, "added", "--add-file", recursive=True) is None:
+            notes.append(f"--add-file {path}: not in the image")
+    elf = _Elf(keeper, analysis.closure)
+    is_py = python.is_python(tree.realpath(exec_path) or exec_path)
+    is_nginx = nginx.is_nginx(exec_path)
+
+    # 1. programs and their ELF closure
+    keeper.path(exec_path, "program", "the program the image starts")
+    if spec.exec_kind == "script" and spec.exec_path:
+        keeper.path(spec.exec_path, "program", "the entrypoint script")
+    for e in analysis.closure.entries:
+        if e.status != "ok":
+            continue
+        if e.role in ("main", "exec-target"):
+            keeper.path(e.requested, "program", f"{e.role} program of the entrypoint")
+            elf.keep(e.path, "program", f"{e.role} program of the entrypoint")
+        elif e.role == "dlopen" and e.found_via == "dlopen":
+            if is_py and e.note and e.note.startswith(PYTHON_EXTENSION):
+                continue  # kept only if the import scan reaches it
+            if is_nginx and (e.note or "").startswith("analysed as a plugin of"):
+                continue  # a dynamic module runs only if load_module names it (nginx.py)
+            left_out = _left_out(e.path)
+            if left_out:
+                notes.append(f"left out {e.path} ({e.note}): {left_out}")
+                continue
+            elf.keep(e.path, "dlopen", e.note or "a likely dlopen")
+    for program in _named_programs(tree, store, spec):
+        keeper.path(program, "program", "named by the entrypoint's shell command or script")
+
+    # 2. configuration and the command line
+    if is_nginx:
+        notes.append(nginx.keep_nginx(keeper, store, exec_path, argv))
+    _keep_command_line(keeper, argv, workdir, skip_first=1)
+    for path in list(keeper.reasons):  # a module load_module names, a library added by hand
+        if path in elf.by_path and path not in elf.done:
+            category, detail = keeper.reasons[path].category, keeper.reasons[path].detail
+            elf.keep(path, category, detail)
+
+    # 3. python modules (extension modules bring their own libraries)
+    if is_py:
+        notes.append(
+            python.keep_python(
+                keeper, store, interpreter=exec_path, argv=argv, env=env, workdir=workdir,
+                keep_elf=elf.keep_for_python,
+            )
+        )  # fmt: skip
+
+    # 4. loader configuration, libc's files, and what the kept libraries read
+    kept_elf = elf.kept_closure()
+    system.keep_libc_files(keeper, analysis.closure)
+    system.keep_tz_env(keeper, env)
+    system.keep_tls(keeper, kept_elf)
+    system.keep_gconv(keeper, kept_elf)
+    system.keep_terminfo(keeper, kept_elf, env)
+    system.keep_locales(keeper, env, analysis.programs)
+
+    # 5. directories and symlinks
+    system.keep_run_dirs(keeper, workdir, system.home_of(tree, store, uid, env))
+    _keep_aliases(keeper, configured_locales(env))
+    return _selection(keeper, tree, configured_locales(env), notes)
+
+
+def _named_programs(tree: Tree, store: ContentStore, spec: RunSpec) -> list[str]:
+    """Programs a shell-form command or an entrypoint shell script runs (first words)."""
+    texts: list[str] = []
+    if spec.shell_form and len(spec.argv) >= 3:
+        texts.append(spec.argv[2])
+    shell = bool(spec.interpreter) and posixpath.basename(spec.interpreter[0]) in SHELLS
+    if spec.exec_kind == "script" and shell and spec.exec_path:
+        raw = read_file(tree, store, spec.exec_path, 1 << 20) or b""
+        texts.append(raw.decode("utf-8", "replace"))
+    path_var = spec.env_map().get("PATH", "")
+    out: list[str] = []
+    for text in texts:
+        for line in (
+            text.replace("&&", "\n")
+            .replace("||", "\n")
+            .replace("|", "\n")
+            .replace(";", "\n")
+            .splitlines()
+        ):
+            try:
+                words = shlex.split(line, comments=True)
+            except ValueError:
+                words = line.split()
+            while words and (
+                words[0] in SHELL_WORDS or ("=" in words[0] and not words[0].startswith("="))
+            ):
+                words = words[1:]
+            if not words or words[0].startswith("-"):
+                continue
+            found = find_program(tree, words[0], path_var, spec.workdir)
+            if found and found not in out:
+                out.append(found)
+    return out
+
+
+def _keep_command_line(
+    keeper: Keeper, argv: Sequence[str], workdir: str, *, skip_first: int
+) -> None:
+    """Files and directories the arguments name: absolute paths, paths with a slash, and
+    files relative to the working directory. A directory is kept with its contents
+    (``rsync -a /etc/ ...``, ``ninja -C /src``)."""
+    for word in argv[skip_first:]:
+        for candidate in (word, word.partition("=")[2]):
+            if not candidate or "\0" in candidate or len(candidate) > 4096:
+                continue
+            path = candidate if candidate.startswith("/") else posixpath.join(workdir, candidate)
+            node = keeper.tree.lookup(path)
+            if node is None:
+                continue
+            if "/" not in candidate and not isinstance(node, FileNode):
+                continue
+            why = f"named on the command line ({candidate})"
+            real = keeper.path(
+                path,
+                "command-line",
+                why,
+                recursive=isinstance(node, DirNode) and keeper.tree.realpath(path) != "/",
+                follow=False,
+            )
+            if real == "/":
+                _keep_listing(keeper, why)
+
+
+def _keep_listing(keeper: Keeper, why: str) -> None:
+    """The root named on the command line (``ls -l /``): its entries and their
+    subdirectories, so names and link counts are as in the image; not every file."""
+    for name, node in sorted(keeper.tree.root.children.items()):
+        keeper.path(f"/{name}", "command-line", why)
+        if isinstance(node, DirNode):
+            for sub, child in sorted(node.children.items()):
+                if isinstance(child, DirNode):
+                    keeper.path(f"/{name}/{sub}", "command-line", why)
+
+
+def _keep_aliases(keeper: Keeper, locales: set[str]) -> None:
+    """Every symlink whose target is kept: busybox's applets, library sonames, /lib ->
+    usr/lib. Symlinks under paths the default policy drops (documentation) stay out."""
+    keeper.add_parents()
+    for path, node in keeper.tree.walk():
+        if not isinstance(node, SymlinkNode) or keeper.has(path) or drop_rule(path, locales):
+            continue
+        real = keeper.tree.realpath(path)
+        if real is not None and keeper.has(real):
+            keeper.alias(path, real)
+
+
+def _selection(keeper: Keeper, tree: Tree, locales: set[str], notes: list[str]) -> Selection:
+    kept = list(keeper.entries())
+    names = {p for p, _, _ in kept}
+    dropped: dict[str, Dropped] = {}
+    # A hardlinked file kept under one name costs nothing more under a dropped one.
+    seen: set[int] = {id(n) for _, n, _ in kept if isinstance(n, FileNode)}
+    for path, node in tree.walk():
+        if path in names:
+            continue
+        # The default policy's rule when one applies (documentation...), else OUTSIDE.
+        d = dropped.setdefault(drop_rule(path, locales) or OUTSIDE, Dropped())
+        d.entries += 1
+        if isinstance(node, FileNode) and id(node) not in seen:
+            seen.add(id(node))
+            d.bytes += node.size
+    return Selection(
+        entries=tuple((p, n) for p, n, _ in kept),
+        dropped=dropped,
+        reasons={p: (r.category, r.detail) for p, _, r in kept},
+        notes=tuple(notes),
+    )
+
+
+def explain_lines(reasons: Mapping[str, tuple[str, str]]) -> list[str]:
+    """``PATH  category: detail`` for every kept entry (convert --explain)."""
+    return [f"{path}  {cat}: {why}" for path, (cat, why) in reasons.items()]
