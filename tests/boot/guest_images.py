@@ -8,6 +8,7 @@ ROOT as one layer, so /guest/<libc>/<name> in the image is the binary that ran n
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -25,6 +26,17 @@ GUEST_BUILD = REPO / "libos" / "scripts" / "guest-build.sh"
 # writable filesystem: fs, io and mm calls together).
 FAMILIES = ("io", "fs", "fswrite", "mm", "proc", "thread", "signal", "time", "misc")
 LIBCS = ("glibc", "musl")
+# Issue 9's acceptance programs (threads, signals, their fd objects), compared natively
+# and booted as the families are, each with how it must end: its exit status, or minus
+# the signal that kills it (as subprocess reports it; booted: a crash, status 128+N).
+ACCEPTANCE: dict[str, int] = {
+    "threads_stress": 0,
+    "signals_rt": 0,
+    "signal_fds": 0,
+    "thread_exit_group": 42,  # _exit(42) from a thread that is not the main one
+    "thread_main_exit": 0,  # the last thread's exit after main's pthread_exit
+    "sigreturn_forged": -signal.SIGSEGV,  # a forged rt_sigreturn frame
+}
 
 
 def build_guests(root: Path) -> Path:
