@@ -1,7 +1,10 @@
-/* signal_fds.c: issue 9's fd objects: eventfd, timerfd and signalfd read, polled (poll and select), woken across threads.
+/* signal_fds.c: issue 9's fd objects across threads: eventfd, timerfd and signalfd blocking reads, poll and select woken.
  *
- * Timer cases count expirations until a number is reached, never compare with a
- * clock, so they print the same on Linux and in the unikernel under TCG.
+ * event.c has each object's single-threaded behaviour (counters, flags, errors,
+ * readiness); these are the acceptance cases: a thread blocked in read, poll or
+ * select on one object is woken by another thread's write or kill, a periodic
+ * timerfd is polled until it has counted 5 expirations, and all three are polled
+ * together. Decided by counts and values, never by timing.
  */
 #include "guest.h"
 
@@ -56,34 +59,7 @@ static void *write_later(void *arg)
 
 static void test_eventfd(void)
 {
-    int fd = eventfd(0, EFD_NONBLOCK);
     ssize_t n;
-    uint64_t scratch;
-    CHECK("eventfd_empty_not_readable", readable_poll(fd, 0) == 0 && readable_select(fd, 0) == 0);
-    EXPECT_ERR("eventfd_empty_read_eagain", read(fd, &scratch, 8), EAGAIN);
-    uint64_t three = 3, four = 4;
-    CHECK("eventfd_write_adds", write(fd, &three, 8) == 8 && write(fd, &four, 8) == 8);
-    CHECK("eventfd_poll_readable", readable_poll(fd, 0) == 1);
-    CHECK("eventfd_select_readable", readable_select(fd, 0) == 1);
-    CHECK("eventfd_read_sum_resets", read_u64(fd, &n) == 7 && n == 8 && readable_poll(fd, 0) == 0);
-    struct pollfd out = {.fd = fd, .events = POLLOUT};
-    CHECK("eventfd_poll_writable", poll(&out, 1, 0) == 1 && (out.revents & POLLOUT));
-    uint64_t big = UINT64_MAX - 1;
-    CHECK("eventfd_fill_to_max", write(fd, &big, 8) == 8);
-    EXPECT_ERR("eventfd_overflow_eagain", write(fd, &three, 8), EAGAIN);
-    out.revents = 0;
-    CHECK("eventfd_full_not_writable", poll(&out, 1, 0) == 0);
-    uint64_t max = UINT64_MAX;
-    EXPECT_ERR("eventfd_write_all_ones_einval", write(fd, &max, 8), EINVAL);
-    EXPECT_ERR("eventfd_short_read_einval", read(fd, &max, 4), EINVAL);
-    close(fd);
-
-    fd = eventfd(2, EFD_SEMAPHORE | EFD_NONBLOCK);
-    uint64_t a = read_u64(fd, &n), b = read_u64(fd, &n);
-    CHECK("eventfd_semaphore_reads_one", a == 1 && b == 1);
-    EXPECT_ERR("eventfd_semaphore_exhausted", read(fd, &scratch, 8), EAGAIN);
-    close(fd);
-
     /* Blocking: another thread's write wakes a read, a poll, a select. */
     wake_fd = eventfd(0, 0);
     pthread_t t;
@@ -109,12 +85,8 @@ static void test_timerfd(void)
     int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     ssize_t n;
     uint64_t scratch;
-    EXPECT_ERR("timerfd_disarmed_read_eagain", read(fd, &scratch, 8), EAGAIN);
-    CHECK("timerfd_disarmed_not_readable", readable_poll(fd, 0) == 0);
-    struct itimerspec its = {{0, 10 * 1000 * 1000}, {0, 10 * 1000 * 1000}}, cur;
-    CHECK("timerfd_settime", timerfd_settime(fd, 0, &its, NULL) == 0);
-    CHECK("timerfd_gettime", timerfd_gettime(fd, &cur) == 0 && cur.it_interval.tv_nsec == 10 * 1000 * 1000 &&
-                                 cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec <= 10 * 1000 * 1000);
+    struct itimerspec its = {{0, 10 * 1000 * 1000}, {0, 10 * 1000 * 1000}};
+    CHECK("timerfd_settime_periodic", timerfd_settime(fd, 0, &its, NULL) == 0);
     uint64_t total = 0;
     int reads = 0, polls_ok = 1;
     while (total < 5 && reads < 100) { /* counted, not timed: poll blocks until the next expiry */
@@ -128,31 +100,11 @@ static void test_timerfd(void)
     CHECK("timerfd_periodic_poll_read", polls_ok && total >= 5);
     int sel = readable_select(fd, 5 * 1000000L);
     uint64_t got = read_u64(fd, &n);
-    CHECK("timerfd_select_read", sel == 1 && n == 8 && got >= 1);
+    CHECK("timerfd_periodic_select_read", sel == 1 && n == 8 && got >= 1);
     struct itimerspec off = {{0, 0}, {0, 0}};
     timerfd_settime(fd, 0, &off, NULL);
-    read_u64(fd, &n); /* an expiry between the last read and the disarm */
     EXPECT_ERR("timerfd_disarm_stops", read(fd, &scratch, 8), EAGAIN);
     close(fd);
-
-    /* Blocking read of an absolute one-shot deadline 30 ms ahead. */
-    fd = timerfd_create(CLOCK_MONOTONIC, 0);
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    now.tv_nsec += 30 * 1000 * 1000;
-    if (now.tv_nsec >= 1000000000) {
-        now.tv_sec++;
-        now.tv_nsec -= 1000000000;
-    }
-    struct itimerspec abs = {{0, 0}, now};
-    int ok = timerfd_settime(fd, TFD_TIMER_ABSTIME, &abs, NULL) == 0;
-    got = read_u64(fd, &n);
-    struct timespec after;
-    clock_gettime(CLOCK_MONOTONIC, &after);
-    int late = after.tv_sec > now.tv_sec || (after.tv_sec == now.tv_sec && after.tv_nsec >= now.tv_nsec);
-    CHECK("timerfd_abstime_blocking_read", ok && n == 8 && got == 1 && late);
-    close(fd);
-    EXPECT_ERR("timerfd_bad_clock", timerfd_create(12345, 0), EINVAL);
 }
 
 /* ---- signalfd ---- */
@@ -169,49 +121,29 @@ static void test_signalfd(void)
 {
     sigset_t set;
     sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
     sigaddset(&set, SIGUSR2);
     sigprocmask(SIG_BLOCK, &set, NULL); /* threads created below inherit it */
-    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     struct signalfd_siginfo si;
-    CHECK("signalfd_created", fd >= 0);
-    EXPECT_ERR("signalfd_empty_read_eagain", read(fd, &si, sizeof(si)), EAGAIN);
-    CHECK("signalfd_empty_not_readable", readable_poll(fd, 0) == 0 && readable_select(fd, 0) == 0);
-    union sigval v = {.sival_int = 99};
-    sigqueue(getpid(), SIGUSR1, v);
-    CHECK("signalfd_poll_readable", readable_poll(fd, 0) == 1);
-    CHECK("signalfd_select_readable", readable_select(fd, 0) == 1);
-    ssize_t n = read(fd, &si, sizeof(si));
-    CHECK("signalfd_read_siginfo", n == (ssize_t)sizeof(si) && si.ssi_signo == SIGUSR1 &&
-                                       si.ssi_code == SI_QUEUE && si.ssi_pid == (uint32_t)getpid() &&
-                                       si.ssi_int == 99);
-    sigset_t pending;
-    sigpending(&pending);
-    CHECK("signalfd_read_consumes", !sigismember(&pending, SIGUSR1) && readable_poll(fd, 0) == 0);
-    EXPECT_ERR("signalfd_short_buffer", read(fd, &si, sizeof(si) - 1), EINVAL);
 
-    /* Narrowing the set: SIGUSR1 pending but no longer the fd's, so not readable. */
-    raise(SIGUSR1);
-    sigset_t only2;
-    sigemptyset(&only2);
-    sigaddset(&only2, SIGUSR2);
-    CHECK("signalfd_update_mask", signalfd(fd, &only2, 0) == fd && readable_poll(fd, 0) == 0);
-    siginfo_t info;
-    struct timespec zero = {0, 0};
-    CHECK("signalfd_other_signal_still_pending", sigtimedwait(&set, &info, &zero) == SIGUSR1);
-
-    /* Blocking: a read waits for a signal another thread sends to the process. */
-    int bfd = signalfd(-1, &only2, 0);
+    /* A read waits for a signal another thread sends to the process. */
+    int bfd = signalfd(-1, &set, 0);
     pthread_t t;
     pthread_create(&t, NULL, kill_later, NULL);
-    n = read(bfd, &si, sizeof(si));
+    ssize_t n = read(bfd, &si, sizeof(si));
     pthread_join(t, NULL);
-    CHECK("signalfd_blocking_read_woken", n == (ssize_t)sizeof(si) && si.ssi_signo == SIGUSR2 && si.ssi_code == SI_USER);
+    CHECK("signalfd_blocking_read_woken", n == (ssize_t)sizeof(si) && si.ssi_signo == SIGUSR2 &&
+                                              si.ssi_code == SI_USER && si.ssi_pid == (uint32_t)getpid());
+    int fd = signalfd(-1, &set, SFD_NONBLOCK);
     pthread_create(&t, NULL, kill_later, NULL);
     int r = readable_poll(fd, -1);
     pthread_join(t, NULL);
     CHECK("signalfd_poll_woken", r == 1 && read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si) &&
                                      si.ssi_signo == SIGUSR2);
+    pthread_create(&t, NULL, kill_later, NULL);
+    r = readable_select(fd, 30 * 1000000L);
+    pthread_join(t, NULL);
+    CHECK("signalfd_select_woken", r == 1 && read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si) &&
+                                       si.ssi_signo == SIGUSR2);
     close(bfd);
     close(fd);
     sigprocmask(SIG_UNBLOCK, &set, NULL);
