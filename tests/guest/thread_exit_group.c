@@ -12,7 +12,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 
-static atomic_int blocked;
+static atomic_int blocked, main_printed;
 
 static void *sleeper(void *arg)
 {
@@ -38,8 +38,8 @@ static void *waiter(void *arg)
 static void *ender(void *arg)
 {
     (void)arg;
-    while (atomic_load(&blocked) < 2)
-        sched_yield();
+    while (atomic_load(&blocked) < 2 || !atomic_load(&main_printed))
+        sched_yield(); /* main's lines first: the output has one order */
     CHECK("ender_is_not_main_thread", syscall(SYS_gettid) != getpid());
     guest_finish();
     syscall(SYS_exit_group, 42); /* what _exit does: every thread ends, status 42 */
@@ -54,6 +54,7 @@ int main(void)
     CHECK("start_blocked_threads", pthread_create(&a, NULL, sleeper, NULL) == 0 &&
                                        pthread_create(&b, NULL, waiter, NULL) == 0);
     CHECK("start_ender", pthread_create(&c, NULL, ender, NULL) == 0);
+    atomic_store(&main_printed, 1);
     pthread_join(c, NULL); /* blocks until the process ends under it */
     printf("FAIL main thread outlived exit_group\n");
     return 1;
