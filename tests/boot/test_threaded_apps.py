@@ -86,6 +86,7 @@ print("threads alive at the end:", threading.active_count())
 # counted, a signal sent from a thread (handled in the main thread), sigwaitinfo.
 PY_SIGNALS = r"""
 import os, signal, threading, time
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2])  # before any thread: all inherit it
 seen = []
 main = threading.main_thread()
 signal.signal(signal.SIGALRM, lambda s, f: seen.append(threading.current_thread() is main))
@@ -120,7 +121,6 @@ t.start()
 signal.pause()
 t.join()
 print("kill from a thread: handled by", got)
-signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2])
 threading.Thread(target=lambda: os.kill(os.getpid(), signal.SIGUSR2)).start()
 info = signal.sigwaitinfo([signal.SIGUSR2])
 print("sigwaitinfo:", info.si_signo == signal.SIGUSR2, info.si_pid == os.getpid())
