@@ -561,6 +561,42 @@ static void test_mask_inheritance(void)
     signal(SIGUSR1, SIG_DFL);
 }
 
+/* ---- a process-directed signal from a thread goes to the main thread first ---- */
+
+static atomic_int leader_handler_tid;
+
+static void leader_handler(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig, (void)si, (void)uc;
+    atomic_store(&leader_handler_tid, gettid_());
+}
+
+static void *kill_process_later(void *arg)
+{
+    (void)arg;
+    usleep(20000);
+    kill(getpid(), SIGUSR1); /* neither thread blocks it */
+    return NULL;
+}
+
+/* Linux's complete_signal() tries the thread the pid names (the main thread) first:
+ * its sleep is interrupted, not the sender's. Python depends on it: its handlers run
+ * in the main thread, which must wake from signal.pause(). */
+static void test_process_signal_prefers_main(void)
+{
+    install(SIGUSR1, leader_handler, 0);
+    pthread_t t;
+    pthread_create(&t, NULL, kill_process_later, NULL);
+    struct timespec req = {10, 0}, rem = {0, 0};
+    errno = 0;
+    int r = nanosleep(&req, &rem);
+    int err = errno;
+    pthread_join(t, NULL);
+    CHECK("process_signal_from_thread_interrupts_main", r == -1 && err == EINTR && rem.tv_sec >= 8 &&
+                                                            atomic_load(&leader_handler_tid) == gettid_());
+    signal(SIGUSR1, SIG_DFL);
+}
+
 int main(void)
 {
     guest_begin();
@@ -574,5 +610,6 @@ int main(void)
     test_setitimer();
     test_timer_thread_id();
     test_mask_inheritance();
+    test_process_signal_prefers_main();
     return guest_finish();
 }
