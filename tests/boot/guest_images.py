@@ -25,6 +25,15 @@ GUEST_BUILD = REPO / "libos" / "scripts" / "guest-build.sh"
 # writable filesystem: fs, io and mm calls together).
 FAMILIES = ("io", "fs", "fswrite", "mm", "proc", "thread", "signal", "time", "misc")
 LIBCS = ("glibc", "musl")
+# Issue 9's acceptance programs (threads, signals, their fd objects), compared natively
+# and booted as the families are, each with the exit status it must end with.
+ACCEPTANCE: dict[str, int] = {
+    "threads_stress": 0,
+    "signals_rt": 0,
+    "signal_fds": 0,
+    "thread_exit_group": 42,  # _exit(42) from a thread that is not the main one
+    "thread_main_exit": 0,  # the last thread's exit after main's pthread_exit
+}
 
 
 def build_guests(root: Path) -> Path:
