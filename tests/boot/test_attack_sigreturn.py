@@ -1,4 +1,4 @@
-"""Forged signal frames (tests/guest/attack_sigreturn.c): rt_sigreturn kills the program, never the kernel.
+"""Forged signal frames (tests/guest/attack_sigreturn.c): rt_sigreturn kills the program only.
 
 One .uni holds the probe program; each case boots it once with the case name as its
 argument (the killed program ends the VM). Natively first: Linux's verdict, same output.
