@@ -186,6 +186,11 @@ bool signal_fault_has_handler(int sig);
  * old one comes back on the way out: after the handler's frame captured it when
  * the syscall was interrupted, at once when it returned normally (as Linux). */
 void signal_set_temp_mask(const u64 *mask);
+/* A sleep (nanosleep, clock_nanosleep) that ends at the time_mono_ns() value
+ * deadline was interrupted by a signal: writes the remaining time to rmtp (when
+ * non-zero and not TIMER_ABSTIME) and arranges for restart_syscall to finish the
+ * sleep. Returns what the syscall returns: -ERESTART_RESTARTBLOCK, or -EFAULT. */
+long signal_sleep_interrupted(u64 deadline, int clock, int flags, u64 rmtp);
 /* rt_sigreturn: restore the frame at r->rsp - 8 into r; kills on a forged frame. */
 long signal_return(struct regs *r);
 
