@@ -331,7 +331,7 @@ bool signal_fault_has_handler(int sig)
 void signal_force_fault(struct regs *r, int sig, int code, u64 addr, const char *cause)
 {
     if (!signal_fault_has_handler(sig))
-        signal_fatal(sig, addr, r->rip, cause); /* Linux: a blocked or ignored fault kills */
+        signal_crash_report(r, sig, addr, cause); /* Linux: a blocked or ignored fault kills */
     struct ksiginfo info = {.si_signo = sig, .si_code = code};
     info.u.fault.addr = addr;
     current->sig.fault_cause = cause;
@@ -395,9 +395,9 @@ static void default_action(const struct regs *r, int sig, const struct ksiginfo 
         return;
     }
     if (bit & DEFAULT_CORE) {
-        bool fault = info->si_code > 0 && info->si_code < SI_KERNEL;
-        const char *cause = current->sig.fault_cause ? current->sig.fault_cause : "signal";
-        signal_fatal(sig, fault ? info->u.fault.addr : 0, r->rip, cause);
+        if (current->sig.fault_cause) /* a fault whose handler went away before delivery */
+            signal_crash_report(r, sig, info->u.fault.addr, current->sig.fault_cause);
+        signal_fatal(sig, 0, r->rip, "signal");
     }
     terminate(sig);
 }
@@ -437,7 +437,7 @@ again:
             /* No room for the frame (stack overflow without an altstack): Linux
              * forces SIGSEGV with its default action. */
             kinfo("signal %d: cannot write the signal frame below rsp 0x%lx", sig, r->rsp);
-            signal_fatal(SIGSEGV, r->rsp, r->rip, "signal-frame");
+            signal_crash_report(r, SIGSEGV, r->rsp, "signal-frame");
         }
         current->sig.fault_cause = NULL;
         u64 blocked = current->sig.blocked | act.mask;

@@ -92,18 +92,23 @@ static __noreturn void kernel_fault(const struct regs *r, u64 cr2)
 /* The application did something that raises a synchronous signal: its handler
  * runs when it has one that is not blocked (signal_force_fault); otherwise Linux
  * would kill the process: report it like a core dump would. */
-static void user_fault(struct regs *r, int sig, int code, u64 addr, const char *cause)
+__noreturn void signal_crash_report(const struct regs *r, int sig, u64 addr, const char *cause)
 {
-    if (signal_fault_has_handler(sig)) {
-        signal_force_fault(r, sig, code, addr, cause);
-        return;
-    }
     u64 cr2 = r->vector == VEC_PF ? addr : 0;
     kinfo("application fault: %s (vector %lu) at rip 0x%lx, signal %d", exception_name(r->vector),
           r->vector, r->rip, sig);
     dump_regs(r, cr2);
     uvm_dump();
     signal_fatal(sig, addr, r->rip, cause);
+}
+
+static void user_fault(struct regs *r, int sig, int code, u64 addr, const char *cause)
+{
+    if (signal_fault_has_handler(sig)) {
+        signal_force_fault(r, sig, code, addr, cause);
+        return;
+    }
+    signal_crash_report(r, sig, addr, cause);
 }
 
 __noreturn void compat_syscall_fault(struct regs *r)

@@ -194,6 +194,9 @@ long signal_sleep_interrupted(u64 deadline, int clock, int flags, u64 rmtp);
 /* rt_sigreturn: restore the frame at r->rsp - 8 into r; kills on a forged frame. */
 long signal_return(struct regs *r);
 
+/* The crash report of a fatal fault (arch/x86_64/trap.c): the fault line, the
+ * register dump of r, the VMA list, then signal_fatal(). */
+__noreturn void signal_crash_report(const struct regs *r, int sig, u64 addr, const char *cause);
 /* Kill the application with sig: marker D2U:CRASH, exit value 128+sig. */
 __noreturn void signal_fatal(int sig, u64 addr, u64 rip, const char *cause);
 
