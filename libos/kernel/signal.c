@@ -12,8 +12,6 @@
 #include <libos/log.h>
 #include <libos/string.h>
 #include <libos/task.h>
-#include <libos/time.h>
-#include <libos/uaccess.h>
 
 #include "signal_internal.h"
 
@@ -29,7 +27,6 @@
 /* Linux's RLIMIT_SIGPENDING analogue: queued siginfos per process. */
 #define QUEUE_MAX 1024
 #define NR_RESTART_SYSCALL 219
-#define TIMER_ABSTIME 1
 
 struct sigq {
     struct sigq *next;
@@ -461,34 +458,3 @@ again:
         current->syscall_nr = -1; /* restart decided once */
 }
 
-/* restart_syscall's continuation of an interrupted sleep: the rest of it. */
-static long sleep_restart(struct task_signals *s)
-{
-    u64 deadline = s->restart_deadline;
-    while (time_mono_ns() < deadline) {
-        waitq_wait(NULL, deadline, WAIT_INTERRUPTIBLE);
-        if (signal_pending(current) && time_mono_ns() < deadline)
-            return signal_sleep_interrupted(deadline, s->restart_clock, s->restart_flags,
-                                            s->restart_arg);
-    }
-    return 0;
-}
-
-long signal_sleep_interrupted(u64 deadline, int clock, int flags, u64 rmtp)
-{
-    if (rmtp && !(flags & TIMER_ABSTIME)) {
-        u64 now = time_mono_ns(), left = deadline > now ? deadline - now : 0;
-        struct {
-            s64 sec, nsec;
-        } ts = {(s64)(left / NSEC_PER_SEC), (s64)(left % NSEC_PER_SEC)};
-        if (copy_to_user(rmtp, &ts, sizeof(ts)) < 0)
-            return -EFAULT;
-    }
-    struct task_signals *s = &current->sig;
-    s->restart_fn = sleep_restart;
-    s->restart_deadline = deadline;
-    s->restart_clock = clock;
-    s->restart_flags = flags;
-    s->restart_arg = rmtp;
-    return -ERESTART_RESTARTBLOCK;
-}

@@ -217,7 +217,7 @@ static void user_exception(struct regs *r)
     }
 }
 
-static void trap_handle(struct regs *r)
+void trap_dispatch(struct regs *r)
 {
     if (r->vector == VEC_PF) {
         page_fault(r);
@@ -225,6 +225,7 @@ static void trap_handle(struct regs *r)
     }
     if (r->vector == VEC_LAPIC_TIMER) {
         lapic_eoi();
+        sched_timer_interrupt(r); /* kernel timers, the end of a quantum */
         return;
     }
     if (r->vector == VEC_SPURIOUS)
@@ -245,13 +246,3 @@ static void trap_handle(struct regs *r)
     kernel_fault(r, read_cr2());
 }
 
-void trap_dispatch(struct regs *r)
-{
-    trap_handle(r);
-    /* Back to ring 3: a fault's handler, a timer's signal, a reschedule. */
-    if (regs_from_user(r) && current->work) {
-        task_return_work(r);
-        if (r->rip >= USER_TOP)
-            signal_fatal(SIGSEGV, r->rip, r->rip, "non-canonical-return");
-    }
-}
