@@ -128,11 +128,12 @@ long signal_send_process(struct process *p, const struct ksiginfo *info)
     /* Linux's choice of thread: the current one if it takes it, else the first
      * that does not block it; when all block it, it waits in the process set. */
     struct task *target = NULL;
-    if (current->process == p && !(current->sig.blocked & SIGBIT(sig)))
-        target = current;
-    for (struct task *t = p->threads; t && !target; t = t->thread_next)
-        if (t->state != TASK_DEAD && !(t->sig.blocked & SIGBIT(sig)))
-            target = t;
+    for (struct task *t = p->threads; t; t = t->thread_next) {
+        if (t->state == TASK_DEAD || (t->sig.blocked & SIGBIT(sig)))
+            continue;
+        if (!target || t == current)
+            target = t; /* current is never the idle task: that is in no thread list */
+    }
     if (sig_ignored(p, sig) && target)
         return 0;
     r = enqueue(&p->sig.pending, &p->sig.queue, info);
