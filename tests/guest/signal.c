@@ -2,6 +2,7 @@
 #include "guest.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -10,6 +11,10 @@
 #include <sys/time.h>
 #include <time.h>
 #include <ucontext.h>
+
+#ifdef __GLIBC__
+#define sigev_notify_thread_id _sigev_un._tid /* glibc's headers name only the union */
+#endif
 
 #ifndef SS_AUTODISARM
 #define SS_AUTODISARM (1u << 31) /* Linux 4.7; glibc's headers lack it */
@@ -404,6 +409,226 @@ static void test_waiting(void)
     restore_default(SIGUSR1);
 }
 
+/* ---- timers and interrupted calls ---- */
+
+static void count_handler(int sig)
+{
+    (void)sig;
+    hits++;
+}
+
+static void install_plain(int sig, void (*fn)(int), int flags)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = fn;
+    sa.sa_flags = flags;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, NULL);
+}
+
+static void arm(long value_us, long interval_us)
+{
+    struct itimerval it = {{interval_us / 1000000, interval_us % 1000000},
+                           {value_us / 1000000, value_us % 1000000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void test_alarm_and_itimer(void)
+{
+    install_plain(SIGALRM, count_handler, 0);
+    alarm(5);
+    CHECK("alarm_returns_seconds_left", alarm(0) == 5);
+    hits = 0;
+    alarm(1);
+    int r = pause();
+    CHECK("alarm_interrupts_pause", r == -1 && errno == EINTR && hits == 1);
+
+    arm(20000, 20000);
+    while (hits < 6)
+        pause();
+    struct itimerval cur;
+    CHECK("setitimer_periodic_counted", hits == 6 && getitimer(ITIMER_REAL, &cur) == 0 &&
+                                            cur.it_interval.tv_usec == 20000);
+    arm(0, 0);
+    CHECK("setitimer_disarmed", getitimer(ITIMER_REAL, &cur) == 0 && cur.it_value.tv_sec == 0 &&
+                                    cur.it_value.tv_usec == 0);
+    arm(900000, 0);
+    CHECK("getitimer_counts_down", getitimer(ITIMER_REAL, &cur) == 0 && cur.it_value.tv_sec == 0 &&
+                                       cur.it_value.tv_usec > 400000 && cur.it_value.tv_usec <= 900000);
+    arm(0, 0);
+
+    /* A handler without SA_RESTART: nanosleep fails with EINTR and the time left. */
+    arm(50000, 0);
+    struct timespec req = {1, 0}, rem = {0, 0};
+    hits = 0;
+    r = nanosleep(&req, &rem);
+    CHECK("nanosleep_eintr_with_remaining", r == -1 && errno == EINTR && hits == 1 && rem.tv_sec == 0 &&
+                                                rem.tv_nsec > 500000000);
+    restore_default(SIGALRM);
+}
+
+static void test_posix_timers(void)
+{
+    int sig = SIGRTMIN + 3;
+    install(sig, info_handler, 0, 0);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    struct sigevent ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.sigev_notify = SIGEV_SIGNAL;
+    ev.sigev_signo = sig;
+    ev.sigev_value.sival_int = 99;
+    timer_t t;
+    CHECK("timer_create", timer_create(CLOCK_MONOTONIC, &ev, &t) == 0);
+    struct itimerspec its = {{0, 1000000}, {0, 1000000}}; /* every millisecond */
+    CHECK("timer_settime", timer_settime(t, 0, &its, NULL) == 0);
+    struct timespec nap = {0, 60 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+    hits = 0;
+    sigprocmask(SIG_UNBLOCK, &set, NULL); /* one signal for all those expirations */
+    CHECK("timer_signal_with_overrun", hits == 1 && last_sig == sig && last_code == SI_TIMER &&
+                                           last_value == 99 && last_overrun >= 10);
+    CHECK("timer_getoverrun", timer_getoverrun(t) == last_overrun);
+    struct itimerspec cur;
+    CHECK("timer_gettime_periodic", timer_gettime(t, &cur) == 0 && cur.it_interval.tv_nsec == 1000000);
+    CHECK("timer_delete", timer_delete(t) == 0);
+    EXPECT_ERR("timer_gettime_deleted", syscall(SYS_timer_gettime, 12345, &cur), EINVAL);
+
+    ev.sigev_notify = SIGEV_NONE;
+    CHECK("timer_sigev_none", timer_create(CLOCK_REALTIME, &ev, &t) == 0);
+    struct itimerspec once = {{0, 0}, {5, 0}};
+    timer_settime(t, 0, &once, NULL);
+    CHECK("timer_sigev_none_counts_down", timer_gettime(t, &cur) == 0 && cur.it_value.tv_sec == 4 &&
+                                              cur.it_value.tv_nsec > 0);
+    timer_delete(t);
+
+    /* An absolute time in the past fires at once. */
+    ev.sigev_notify = SIGEV_SIGNAL;
+    timer_create(CLOCK_MONOTONIC, &ev, &t);
+    struct itimerspec past = {{0, 0}, {0, 1}};
+    hits = 0;
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    timer_settime(t, TIMER_ABSTIME, &past, NULL);
+    struct timespec zero = {0, 0};
+    siginfo_t si;
+    CHECK("timer_abstime_past_fires", sigtimedwait(&set, &si, &nap) == sig && si.si_code == SI_TIMER);
+    (void)zero;
+    timer_delete(t);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    restore_default(sig);
+}
+
+/* SA_RESTART against EINTR on a blocking read of the terminal. fd 1 is the tty on both
+ * sides (natively a pty, booted the console; stdin is /dev/null natively), and nobody types. */
+static void restart_switch_handler(int sig)
+{
+    (void)sig;
+    if (++hits == 3)
+        install_plain(SIGALRM, restart_switch_handler, 0); /* the next one interrupts */
+}
+
+static void test_restart_read(void)
+{
+    install_plain(SIGALRM, restart_switch_handler, SA_RESTART);
+    hits = 0;
+    arm(30000, 30000);
+    char c;
+    ssize_t r = read(1, &c, 1);
+    int err = errno;
+    arm(0, 0);
+    errno = err;
+    CHECK("sa_restart_then_eintr_on_read", r == -1 && errno == EINTR && hits == 4);
+    restore_default(SIGALRM);
+}
+
+/* ---- signals and threads ---- */
+
+static volatile pid_t handler_tid, thread_tid;
+static volatile int thread_ready, thread_mask_had_usr2, thread_pause_eintr;
+
+static void tid_handler(int sig)
+{
+    (void)sig;
+    handler_tid = (pid_t)syscall(SYS_gettid);
+    hits++;
+}
+
+static void *pausing_thread(void *arg)
+{
+    (void)arg;
+    sigset_t cur;
+    pthread_sigmask(SIG_SETMASK, NULL, &cur);
+    thread_mask_had_usr2 = sigismember(&cur, SIGUSR2);
+    thread_tid = (pid_t)syscall(SYS_gettid);
+    __atomic_store_n(&thread_ready, 1, __ATOMIC_SEQ_CST);
+    int r = pause();
+    thread_pause_eintr = r == -1 && errno == EINTR;
+    return NULL;
+}
+
+static pthread_t start_pausing_thread(void)
+{
+    pthread_t t;
+    thread_ready = 0;
+    thread_pause_eintr = 0;
+    pthread_create(&t, NULL, pausing_thread, NULL);
+    while (!__atomic_load_n(&thread_ready, __ATOMIC_SEQ_CST))
+        sched_yield();
+    struct timespec settle = {0, 20 * 1000 * 1000}; /* let it reach pause() */
+    nanosleep(&settle, NULL);
+    return t;
+}
+
+static void test_threads(void)
+{
+    install_plain(SIGUSR1, tid_handler, 0);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    pthread_t t = start_pausing_thread();
+    CHECK("new_thread_inherits_mask", thread_mask_had_usr2);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+    handler_tid = 0;
+    pthread_kill(t, SIGUSR1);
+    pthread_join(t, NULL);
+    CHECK("tgkill_runs_handler_in_that_thread", handler_tid == thread_tid && thread_pause_eintr);
+
+    /* A process-directed signal goes to a thread that does not block it. */
+    t = start_pausing_thread(); /* before the mask changes: it would inherit it */
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    handler_tid = 0;
+    kill(getpid(), SIGUSR1);
+    pthread_join(t, NULL);
+    CHECK("kill_picks_an_unblocking_thread", handler_tid == thread_tid && thread_pause_eintr);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+    /* SIGEV_THREAD_ID: the timer's signal goes to the named thread. */
+    t = start_pausing_thread();
+    struct sigevent ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = SIGUSR1;
+    ev.sigev_notify_thread_id = thread_tid;
+    timer_t timer;
+    handler_tid = 0;
+    int made = timer_create(CLOCK_MONOTONIC, &ev, &timer) == 0;
+    struct itimerspec its = {{0, 0}, {0, 10 * 1000 * 1000}};
+    if (made)
+        timer_settime(timer, 0, &its, NULL);
+    pthread_join(t, NULL);
+    CHECK("sigev_thread_id_targets_the_thread", made && handler_tid == thread_tid && thread_pause_eintr);
+    if (made)
+        timer_delete(timer);
+    restore_default(SIGUSR1);
+}
+
 int main(void)
 {
     guest_begin();
@@ -418,5 +643,9 @@ int main(void)
     test_autodisarm();
     test_fpu_frame();
     test_waiting();
+    test_alarm_and_itimer();
+    test_posix_timers();
+    test_restart_read();
+    test_threads();
     return guest_finish();
 }
