@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
@@ -247,6 +248,24 @@ static void test_faults(void)
     sigset_t cur;
     sigprocmask(SIG_SETMASK, NULL, &cur);
     CHECK("siglongjmp_restores_mask", !sigismember(&cur, SIGSEGV));
+
+    /* A page wholly past the end of a mapped file: SIGBUS. */
+    install(SIGBUS, fault_handler, 0, 0);
+    int fd = open("/proc/self/exe", O_RDONLY);
+    struct stat st;
+    fstat(fd, &st);
+    size_t inside = ((size_t)st.st_size + 4095) & ~(size_t)4095;
+    char *map = mmap(NULL, inside + 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    last_sig = 0;
+    volatile char first = 0;
+    if (!sigsetjmp(jb, 1))
+        first = map[0] + map[inside];
+    (void)first;
+    CHECK("sigbus_past_end_of_file", last_sig == SIGBUS && last_code == BUS_ADRERR &&
+                                         last_addr == (uintptr_t)(map + inside));
+    munmap(map, inside + 4096);
+    restore_default(SIGBUS);
 
     install(SIGFPE, fault_handler, 0, 0);
     volatile int zero = 0, num = 7;
