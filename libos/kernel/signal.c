@@ -35,6 +35,8 @@ struct sigq {
 
 static int queued_count;
 
+static void take(u64 *pending, void **queue, int sig, struct ksiginfo *out);
+
 static const char *const signal_names[32] = {
     "0",       "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",  "SIGTRAP", "SIGABRT",
     "SIGBUS",  "SIGFPE",  "SIGKILL",   "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE",
@@ -51,6 +53,13 @@ void signal_task_init(struct task *t, const struct task *parent)
     t->sig.altstack.flags = SS_DISABLE;
     if (parent)
         t->sig.blocked = parent->sig.blocked;
+}
+
+void signal_task_free(struct task *t)
+{
+    struct ksiginfo drop;
+    while (t->sig.pending)
+        take(&t->sig.pending, &t->sig.queue, __builtin_ctzl(t->sig.pending) + 1, &drop);
 }
 
 void signal_process_init(struct process *p)
