@@ -274,6 +274,12 @@ static void test_faults(void)
         num = num / zero;
     CHECK("fpe_intdiv", last_sig == SIGFPE && last_code == FPE_INTDIV);
 
+    /* A privileged instruction: #GP, which Linux reports with SI_KERNEL and no address. */
+    last_sig = 0;
+    if (!sigsetjmp(jb, 1))
+        __asm__ volatile("hlt");
+    CHECK("gp_segv_si_kernel", last_sig == SIGSEGV && last_code == SI_KERNEL && last_addr == 0);
+
     install(SIGILL, fault_handler, 0, 0);
     last_sig = 0;
     uintptr_t ud2_at = 0;
