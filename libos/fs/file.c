@@ -17,6 +17,14 @@ static struct file *open_node(struct vnode *n, int flags, bool created, long *er
     int acc = flags & O_ACCMODE;
     if (flags & O_PATH) {
         ops = &path_only_ops;
+    } else if (n->flags & VN_SYNTH) {
+        /* /proc and /sys files: sysfs refuses a writable open of a file without a store
+         * method (EACCES, even for root); procfs opens and fails the write (EIO); O_TRUNC
+         * does nothing to either. */
+        if (acc != O_RDONLY && !ops->write) {
+            *err = -EACCES;
+            return NULL;
+        }
     } else {
         if (!ops) {
             *err = S_ISLNK(n->mode) ? -ELOOP : -ENXIO; /* sockets, fifos, unknown devices */
@@ -57,6 +65,8 @@ struct file *vfs_open_node(struct vnode *n, int flags, long *err) { return open_
 void file_put(struct file *f)
 {
     if (f && --f->refs == 0) {
+        if (f->ops->release)
+            f->ops->release(f);
         vnode_put(f->node);
         kfree(f);
     }
@@ -216,10 +226,10 @@ long vfs_lseek(struct file *f, s64 off, int whence)
 {
     if (f->flags & O_PATH)
         return -EBADF;
+    if (f->ops->lseek) /* its own rules: devices, and anonymous files that are not seekable */
+        return f->ops->lseek(f, off, whence);
     if (!f->ops->seekable)
         return -ESPIPE;
-    if (f->ops->lseek)
-        return f->ops->lseek(f, off, whence);
     s64 size = (s64)f->node->size, pos;
     switch (whence) {
     case SEEK_SET:

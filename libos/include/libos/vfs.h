@@ -109,6 +109,9 @@ struct file_ops {
     /* Ready events (POLLIN...) of a file whose readiness changes over time (the console);
      * NULL: always readable and writable, as Linux reports files without f_op->poll. */
     u32 (*poll)(struct file *f);
+    /* The last reference to the open file is gone (eventfd, timerfd, signalfd: free
+     * their object in f->priv); NULL: nothing beyond the vnode reference. */
+    void (*release)(struct file *f);
     bool seekable;
     bool is_tty;
     bool splice_read;  /* sendfile may read from it (Linux: f_op->splice_read) */
@@ -130,6 +133,8 @@ struct dentry {
 #define VN_OWNS_DATA 0x1    /* data was allocated (a symlink target made at run time) */
 #define VN_PINNED 0x2       /* a synthesised directory (/proc): its entries cannot change */
 #define VN_HOLDS_PARENT 0x4 /* a removed directory keeps its parent alive for ".." */
+#define VN_SYNTH 0x8        /* a kernel-made /proc or /sys file: contents come from its ops, never
+                             * truncated; opening it for writing needs a write op (else EACCES) */
 
 struct vnode {
     u32 mode, nlink, uid, gid;
@@ -159,6 +164,7 @@ struct file {
     u64 pos; /* directories: the getdents position (0 ".", 1 "..", then entry cookies) */
     int flags; /* O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH... (no O_CLOEXEC: per fd) */
     int refs;
+    void *priv; /* the object behind an anonymous file (fs/anon.c), else NULL */
 };
 
 struct kstat {
@@ -279,6 +285,15 @@ const struct file_ops *devfs_ops_for(u64 rdev);
 void devfs_init(void);
 void procfs_init(void);
 void procfs_set_exe(const char *path);
+
+/* --- anonymous files: eventfd, timerfd, signalfd (fs/anon.c, docs/event-fds.md) --- */
+/* An open file on the one shared anonymous inode (fstat: mode 0600, no file type, as
+ * Linux's anon_inodefs) with ops and priv; flags O_ACCMODE | O_NONBLOCK. NULL: -ENOMEM. */
+struct file *anon_file_new(const struct file_ops *ops, void *priv, int flags);
+/* Install an anonymous file as the lowest free fd; on failure it is released. */
+long anon_fd_install(struct file *f, bool cloexec);
+/* The lseek op of anonymous files: Linux's noop_llseek (returns the position, 0). */
+long anon_lseek(struct file *f, s64 off, int whence);
 
 /* Ops shared by regular files and directories of the RAM filesystem. */
 extern const struct file_ops ramfs_file_ops, ramfs_dir_ops, path_only_ops;
