@@ -62,3 +62,4 @@ void signal_force_fault(struct regs *r, int sig, int code, u64 addr, const char 
 }
 void signal_deliver(struct regs *r) { (void)r; }
 int signal_dequeue(struct task *t, u64 mask, struct ksiginfo *out) { (void)t, (void)mask, (void)out; return 0; }
+u64 signal_pending_mask(const struct task *t, u64 mask) { return (t->sig.pending | t->process->sig.pending) & mask; }
