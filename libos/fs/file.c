@@ -55,6 +55,8 @@ static struct file *open_node(struct vnode *n, int flags, bool created, long *er
     f->ops = ops;
     f->node = n;
     f->flags = flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_PATH | O_DIRECTORY | O_NOATIME | O_LARGEFILE);
+    if (!(flags & O_PATH))
+        f->flags |= O_LARGEFILE; /* 64-bit Linux forces it on every open (not on anonymous files) */
     f->refs = 1;
     vnode_get(n); /* an unlinked file lives until its last close */
     return f;
