@@ -285,6 +285,20 @@ const struct file_ops *devfs_ops_for(u64 rdev);
 void devfs_init(void);
 void procfs_init(void);
 void procfs_set_exe(const char *path);
+/* /sys/devices/system/cpu: one CPU (fs/sysfs.c). */
+void sysfs_init(void);
+
+/* --- kernel-made read-only files of /proc and /sys (fs/kfile.c) --- */
+/* A VN_SYNTH regular file (mode 0444) named name in dir with ops; stat shows size. */
+struct vnode *kfile_new(struct vnode *dir, const char *name, const struct file_ops *ops, u64 size);
+/* The directory name in dir (made if missing), pinned: its entries cannot change. */
+struct vnode *kfile_dir(struct vnode *dir, const char *name);
+/* A pread of text[0..len) at off; read at the file position through the pread op; EIO writes. */
+long kfile_pread_text(const char *text, size_t len, void *buf, size_t n, u64 off);
+long kfile_read_at_pos(struct file *f, void *buf, size_t n);
+long kfile_write_eio(struct file *f, const void *buf, size_t n);
+/* /proc/cpuinfo (fs/cpuinfo.c). */
+extern const struct file_ops procfs_cpuinfo_ops;
 
 /* --- anonymous files: eventfd, timerfd, signalfd (fs/anon.c, docs/event-fds.md) --- */
 /* An open file on the one shared anonymous inode (fstat: mode 0600, no file type, as
