@@ -30,11 +30,7 @@ _Static_assert(__builtin_offsetof(struct signalfd_siginfo, ssi_ptr) == 48, "ssi_
 _Static_assert(__builtin_offsetof(struct signalfd_siginfo, ssi_addr_lsb) == 80, "ssi_addr_lsb");
 _Static_assert(__builtin_offsetof(struct signalfd_siginfo, ssi_arch) == 96, "ssi_arch");
 
-#define SIGPOLL 29
-#define SIGSYS 31
-#define SI_SIGIO (-5)
-#define NSIGPOLL 6
-#define SIG_BIT(s) (1ul << ((s) - 1))
+#define NSIGPOLL 6 /* POLL_IN..POLL_HUP: si_codes the kernel gives SIGIO */
 
 struct signalfd {
     u64 mask; /* the signals read takes (bit sig-1) */
@@ -50,7 +46,7 @@ static enum layout layout_of(int sig, int code)
         static const struct { int sig, limit; enum layout l; } kernel[] = {
             {SIGILL, 11, L_FAULT}, {SIGFPE, 15, L_FAULT}, {SIGSEGV, 10, L_FAULT},
             {SIGBUS, 5, L_FAULT}, {SIGTRAP, 6, L_FAULT}, {SIGCHLD, 6, L_CHLD},
-            {SIGPOLL, 6, L_POLL}, {SIGSYS, 2, L_SYS},
+            {SIGIO, 6, L_POLL}, {SIGSYS, 2, L_SYS},
         };
         for (size_t i = 0; i < sizeof(kernel) / sizeof(kernel[0]); i++)
             if (kernel[i].sig == sig && code <= kernel[i].limit)
@@ -176,7 +172,7 @@ long signalfd_set(int fd, u64 mask, int flags)
 {
     if (flags & ~(SFD_NONBLOCK | SFD_CLOEXEC))
         return -EINVAL; /* checked for an update too, as Linux */
-    mask &= ~(SIG_BIT(SIGKILL) | SIG_BIT(SIGSTOP));
+    mask &= ~(SIGBIT(SIGKILL) | SIGBIT(SIGSTOP));
     if (fd != -1) {
         struct file *f = fd_get(fd);
         if (!f)
