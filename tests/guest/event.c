@@ -276,6 +276,53 @@ static void test_signalfd_api(void)
     close(fd);
 }
 
+/* Signals sent to ourselves while blocked are read from the signalfd with their siginfo. */
+static void test_signalfd_signals(void)
+{
+    sigset_t m, pending;
+    sigemptyset(&m);
+    sigaddset(&m, SIGUSR1);
+    sigaddset(&m, SIGUSR2);
+    sigaddset(&m, SIGRTMIN);
+    sigprocmask(SIG_BLOCK, &m, NULL);
+    sigdelset(&m, SIGUSR2);
+    int fd = signalfd(-1, &m, SFD_NONBLOCK);
+    struct signalfd_siginfo si[2];
+    memset(si, 0, sizeof(si));
+    CHECK("signalfd_raise", raise(SIGUSR1) == 0);
+    CHECK("signalfd_poll_pending", revents(fd, POLLIN | POLLOUT) == POLLIN && selects_readable(fd));
+    CHECK("signalfd_read_raise", read(fd, si, sizeof(si)) == sizeof(si[0]) && si[0].ssi_signo == SIGUSR1 &&
+                                     si[0].ssi_code == SI_TKILL && si[0].ssi_pid == (unsigned)getpid() &&
+                                     si[0].ssi_uid == getuid());
+    EXPECT_ERR("signalfd_taken_once", read(fd, si, sizeof(si[0])), EAGAIN);
+    CHECK("signalfd_poll_taken", revents(fd, POLLIN) == 0);
+
+    /* A signal outside the mask stays pending for the thread. */
+    CHECK("signalfd_kill_other", kill(getpid(), SIGUSR2) == 0);
+    EXPECT_ERR("signalfd_mask_excludes", read(fd, si, sizeof(si[0])), EAGAIN);
+    CHECK("signalfd_other_still_pending", sigpending(&pending) == 0 && sigismember(&pending, SIGUSR2));
+    sigaddset(&m, SIGUSR2);
+    CHECK("signalfd_new_mask", signalfd(fd, &m, 0) == fd && revents(fd, POLLIN) == POLLIN);
+    CHECK("signalfd_read_kill", read(fd, si, sizeof(si[0])) == sizeof(si[0]) && si[0].ssi_signo == SIGUSR2 &&
+                                    si[0].ssi_code == SI_USER && si[0].ssi_pid == (unsigned)getpid());
+
+    /* One read takes as many as fit, lowest signal first. */
+    raise(SIGUSR2);
+    raise(SIGUSR1);
+    CHECK("signalfd_read_two", read(fd, si, sizeof(si)) == sizeof(si) && si[0].ssi_signo == SIGUSR1 &&
+                                   si[1].ssi_signo == SIGUSR2);
+
+    union sigval v = {.sival_int = 42};
+    CHECK("signalfd_sigqueue", sigqueue(getpid(), SIGRTMIN, v) == 0);
+    CHECK("signalfd_read_sigqueue", read(fd, si, sizeof(si[0])) == sizeof(si[0]) &&
+                                        si[0].ssi_signo == (unsigned)SIGRTMIN && si[0].ssi_code == SI_QUEUE &&
+                                        si[0].ssi_int == 42 && si[0].ssi_ptr == 42);
+    CHECK("signalfd_nothing_left", sigpending(&pending) == 0 && !sigismember(&pending, SIGUSR1) &&
+                                       !sigismember(&pending, SIGUSR2));
+    close(fd);
+    sigprocmask(SIG_UNBLOCK, &m, NULL);
+}
+
 int main(void)
 {
     guest_begin();
@@ -283,5 +330,6 @@ int main(void)
     test_timerfd_api();
     test_timerfd_expiry();
     test_signalfd_api();
+    test_signalfd_signals();
     return guest_finish();
 }
