@@ -54,7 +54,7 @@ static const struct flag {
     {7, 0, EBX, 0, "fsgsbase"}, {7, 0, EBX, 1, "tsc_adjust"}, {7, 0, EBX, 2, "sgx"}, {7, 0, EBX, 3, "bmi1"},
     {7, 0, EBX, 4, "hle"}, {7, 0, EBX, 5, "avx2"}, {7, 0, EBX, 7, "smep"}, {7, 0, EBX, 8, "bmi2"},
     {7, 0, EBX, 9, "erms"}, {7, 0, EBX, 10, "invpcid"}, {7, 0, EBX, 11, "rtm"}, {7, 0, EBX, 12, "cqm"},
-    {7, 0, EBX, 14, "mpx"}, {7, 0, EBX, 15, "rdt_a"}, {7, 0, EBX, 16, "avx512f"}, {7, 0, EBX, 17, "avx512dq"},
+    {7, 0, EBX, 15, "rdt_a"}, {7, 0, EBX, 16, "avx512f"}, {7, 0, EBX, 17, "avx512dq"},
     {7, 0, EBX, 18, "rdseed"}, {7, 0, EBX, 19, "adx"}, {7, 0, EBX, 20, "smap"}, {7, 0, EBX, 21, "avx512ifma"},
     {7, 0, EBX, 23, "clflushopt"}, {7, 0, EBX, 24, "clwb"}, {7, 0, EBX, 25, "intel_pt"},
     {7, 0, EBX, 26, "avx512pf"}, {7, 0, EBX, 27, "avx512er"}, {7, 0, EBX, 28, "avx512cd"},
