@@ -24,7 +24,19 @@ GUEST_BUILD = REPO / "libos" / "scripts" / "guest-build.sh"
 # Guest programs compared natively and booted: one per shim family, plus fswrite (the
 # writable filesystem: fs, io and mm calls together) and cpus (the one-CPU view of
 # sysconf, /proc/cpuinfo and /sys).
-FAMILIES = ("io", "fs", "fswrite", "mm", "proc", "thread", "signal", "time", "misc", "event", "cpus")
+FAMILIES = (
+    "io",
+    "fs",
+    "fswrite",
+    "mm",
+    "proc",
+    "thread",
+    "signal",
+    "time",
+    "misc",
+    "event",
+    "cpus",
+)
 LIBCS = ("glibc", "musl")
 
 
