@@ -12,8 +12,6 @@
 #include <libos/log.h>
 #include <libos/string.h>
 #include <libos/task.h>
-#include <libos/time.h>
-#include <libos/uaccess.h>
 
 #include "signal_internal.h"
 
@@ -29,7 +27,6 @@
 /* Linux's RLIMIT_SIGPENDING analogue: queued siginfos per process. */
 #define QUEUE_MAX 1024
 #define NR_RESTART_SYSCALL 219
-#define TIMER_ABSTIME 1
 
 struct sigq {
     struct sigq *next;
@@ -199,6 +196,9 @@ int signal_dequeue(struct task *t, u64 mask, struct ksiginfo *out)
     return sig;
 }
 
+/* signalfd's poll: what signal_dequeue() would find, without taking it. */
+u64 signal_pending_mask(const struct task *t, u64 mask) { return (t->sig.pending | t->process->sig.pending) & mask; }
+
 long signal_action(int sig, const struct k_sigaction *act, struct k_sigaction *old)
 {
     if (sig < 1 || sig > NSIG)
@@ -331,7 +331,7 @@ bool signal_fault_has_handler(int sig)
 void signal_force_fault(struct regs *r, int sig, int code, u64 addr, const char *cause)
 {
     if (!signal_fault_has_handler(sig))
-        signal_fatal(sig, addr, r->rip, cause); /* Linux: a blocked or ignored fault kills */
+        signal_crash_report(r, sig, addr, cause); /* Linux: a blocked or ignored fault kills */
     struct ksiginfo info = {.si_signo = sig, .si_code = code};
     info.u.fault.addr = addr;
     current->sig.fault_cause = cause;
@@ -395,9 +395,9 @@ static void default_action(const struct regs *r, int sig, const struct ksiginfo 
         return;
     }
     if (bit & DEFAULT_CORE) {
-        bool fault = info->si_code > 0 && info->si_code < SI_KERNEL;
-        const char *cause = current->sig.fault_cause ? current->sig.fault_cause : "signal";
-        signal_fatal(sig, fault ? info->u.fault.addr : 0, r->rip, cause);
+        if (current->sig.fault_cause) /* a fault whose handler went away before delivery */
+            signal_crash_report(r, sig, info->u.fault.addr, current->sig.fault_cause);
+        signal_fatal(sig, 0, r->rip, "signal");
     }
     terminate(sig);
 }
@@ -437,7 +437,7 @@ again:
             /* No room for the frame (stack overflow without an altstack): Linux
              * forces SIGSEGV with its default action. */
             kinfo("signal %d: cannot write the signal frame below rsp 0x%lx", sig, r->rsp);
-            signal_fatal(SIGSEGV, r->rsp, r->rip, "signal-frame");
+            signal_crash_report(r, SIGSEGV, r->rsp, "signal-frame");
         }
         current->sig.fault_cause = NULL;
         u64 blocked = current->sig.blocked | act.mask;
@@ -461,34 +461,3 @@ again:
         current->syscall_nr = -1; /* restart decided once */
 }
 
-/* restart_syscall's continuation of an interrupted sleep: the rest of it. */
-static long sleep_restart(struct task_signals *s)
-{
-    u64 deadline = s->restart_deadline;
-    while (time_mono_ns() < deadline) {
-        waitq_wait(NULL, deadline, WAIT_INTERRUPTIBLE);
-        if (signal_pending(current) && time_mono_ns() < deadline)
-            return signal_sleep_interrupted(deadline, s->restart_clock, s->restart_flags,
-                                            s->restart_arg);
-    }
-    return 0;
-}
-
-long signal_sleep_interrupted(u64 deadline, int clock, int flags, u64 rmtp)
-{
-    if (rmtp && !(flags & TIMER_ABSTIME)) {
-        u64 now = time_mono_ns(), left = deadline > now ? deadline - now : 0;
-        struct {
-            s64 sec, nsec;
-        } ts = {(s64)(left / NSEC_PER_SEC), (s64)(left % NSEC_PER_SEC)};
-        if (copy_to_user(rmtp, &ts, sizeof(ts)) < 0)
-            return -EFAULT;
-    }
-    struct task_signals *s = &current->sig;
-    s->restart_fn = sleep_restart;
-    s->restart_deadline = deadline;
-    s->restart_clock = clock;
-    s->restart_flags = flags;
-    s->restart_arg = rmtp;
-    return -ERESTART_RESTARTBLOCK;
-}

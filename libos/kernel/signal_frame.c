@@ -292,6 +292,7 @@ long signal_return(struct regs *r)
     r->cs = SEL_USER_CS;
     r->ss = SEL_USER_DS;
     current->syscall_nr = -1; /* no restart processing of the sigreturn itself */
+    current->restart_deadline = 0; /* Linux: nothing left for restart_syscall */
     signal_set_blocked(uc.uc_sigmask);
     /* Linux ignores errors here (the stack may be in use). */
     (void)signal_altstack(&uc.uc_stack, NULL, r->rsp);

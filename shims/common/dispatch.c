@@ -84,15 +84,10 @@ __attribute__((section(".text.hot"))) int syscall_dispatch(struct regs *r)
     if (unlikely(kopts.strace))
         strace_log(&a, ret, true);
     r->rax = (u64)ret;
-    /* An ERESTART* code always meets signal_deliver(), which never lets it reach the program. */
+    /* An ERESTART* code always meets signal_deliver() (the return work of task.h, run
+     * on the IRETQ path), which never lets it reach the program. */
     if (unlikely((u64)ret >= (u64)-ERESTART_RESTARTBLOCK && (u64)ret <= (u64)-ERESTARTSYS))
         current->work |= TASK_WORK_SIGNAL;
-    if (unlikely(current->work)) {
-        task_return_work(r); /* signals, rescheduling; the frame may have changed: IRETQ */
-        if (r->rip >= USER_TOP)
-            signal_fatal(SIGSEGV, r->rip, r->rip, "non-canonical-return");
-        return 1;
-    }
     /* SYSRET to a RIP at or above the last user page (non-canonical included) is
      * unsafe (libos-design.md §4.1); such returns go through IRETQ. A RIP outside
      * user space (the last page is never mapped) would make IRETQ fault in ring 0:

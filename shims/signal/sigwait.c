@@ -76,11 +76,15 @@ long sys_rt_sigtimedwait(const struct shim_args *a)
     return sig;
 }
 
-/* sys_restart_syscall: Linux restart_syscall(2): resumes a sleep a signal interrupted. */
+/* sys_restart_syscall: Linux restart_syscall(2): resumes a sleep a signal interrupted
+ * (kernel/sched.c's task_nanosleep filled current->restart_*). */
 long sys_restart_syscall(const struct shim_args *a)
 {
     (void)a;
-    long (*fn)(struct task_signals *) = current->sig.restart_fn;
-    current->sig.restart_fn = NULL;
-    return fn ? fn(&current->sig) : -EINTR;
+    if (!current->restart_deadline)
+        return -EINTR; /* nothing to restart: Linux's do_no_restart_syscall */
+    long r = task_nanosleep_restart();
+    if (r != -ERESTART_RESTARTBLOCK)
+        current->restart_deadline = 0;
+    return r;
 }

@@ -195,6 +195,36 @@ static void trap_handler(int sig, siginfo_t *si, void *uc)
     hits++;
 }
 
+/* A JIT's recovery: the handler moves RIP past the faulting instruction and returns. */
+static volatile uintptr_t resume_at;
+
+static void skip_handler(int sig, siginfo_t *si, void *ucv)
+{
+    ucontext_t *uc = ucv;
+    last_sig = sig;
+    last_addr = (uintptr_t)si->si_addr;
+    uc->uc_mcontext.gregs[REG_RIP] = (greg_t)resume_at;
+    uc->uc_mcontext.gregs[REG_RBX] = 77; /* and the registers come back from the frame */
+}
+
+static void test_fault_resume(void)
+{
+    install(SIGSEGV, skip_handler, 0, 0);
+    long rbx_after = 0;
+    last_sig = 0;
+    __asm__ volatile("leaq 1f(%%rip), %%rax\n\t"
+                     "movq %%rax, %1\n\t"
+                     "xorl %%ebx, %%ebx\n\t"
+                     "movl $16, %%eax\n\t"
+                     "movl $1, (%%rax)\n"
+                     "1:\tmovq %%rbx, %0"
+                     : "=r"(rbx_after), "=m"(resume_at)
+                     :
+                     : "rax", "rbx", "memory");
+    CHECK("handler_moves_rip_and_returns", last_sig == SIGSEGV && last_addr == 16 && rbx_after == 77);
+    restore_default(SIGSEGV);
+}
+
 static void test_faults(void)
 {
     install(SIGSEGV, fault_handler, SA_NODEFER, 0);
@@ -383,6 +413,7 @@ int main(void)
     test_altstack();
     test_handlers();
     test_faults();
+    test_fault_resume();
     test_stack_overflow();
     test_autodisarm();
     test_fpu_frame();

@@ -92,18 +92,23 @@ static __noreturn void kernel_fault(const struct regs *r, u64 cr2)
 /* The application did something that raises a synchronous signal: its handler
  * runs when it has one that is not blocked (signal_force_fault); otherwise Linux
  * would kill the process: report it like a core dump would. */
-static void user_fault(struct regs *r, int sig, int code, u64 addr, const char *cause)
+__noreturn void signal_crash_report(const struct regs *r, int sig, u64 addr, const char *cause)
 {
-    if (signal_fault_has_handler(sig)) {
-        signal_force_fault(r, sig, code, addr, cause);
-        return;
-    }
     u64 cr2 = r->vector == VEC_PF ? addr : 0;
     kinfo("application fault: %s (vector %lu) at rip 0x%lx, signal %d", exception_name(r->vector),
           r->vector, r->rip, sig);
     dump_regs(r, cr2);
     uvm_dump();
     signal_fatal(sig, addr, r->rip, cause);
+}
+
+static void user_fault(struct regs *r, int sig, int code, u64 addr, const char *cause)
+{
+    if (signal_fault_has_handler(sig)) {
+        signal_force_fault(r, sig, code, addr, cause);
+        return;
+    }
+    signal_crash_report(r, sig, addr, cause);
 }
 
 __noreturn void compat_syscall_fault(struct regs *r)
@@ -212,7 +217,7 @@ static void user_exception(struct regs *r)
     }
 }
 
-static void trap_handle(struct regs *r)
+void trap_dispatch(struct regs *r)
 {
     if (r->vector == VEC_PF) {
         page_fault(r);
@@ -220,6 +225,7 @@ static void trap_handle(struct regs *r)
     }
     if (r->vector == VEC_LAPIC_TIMER) {
         lapic_eoi();
+        sched_timer_interrupt(r); /* kernel timers, the end of a quantum */
         return;
     }
     if (r->vector == VEC_SPURIOUS)
@@ -240,13 +246,3 @@ static void trap_handle(struct regs *r)
     kernel_fault(r, read_cr2());
 }
 
-void trap_dispatch(struct regs *r)
-{
-    trap_handle(r);
-    /* Back to ring 3: a fault's handler, a timer's signal, a reschedule. */
-    if (regs_from_user(r) && current->work) {
-        task_return_work(r);
-        if (r->rip >= USER_TOP)
-            signal_fatal(SIGSEGV, r->rip, r->rip, "non-canonical-return");
-    }
-}

@@ -129,13 +129,6 @@ struct task_signals {
     bool restore_mask;
     void *queue;                /* signal.c's queued siginfos for this thread */
     const char *fault_cause;    /* the CPU exception behind a queued fault signal (crash report) */
-    /* restart_syscall (ERESTART_RESTARTBLOCK): what to resume and how; filled by
-     * the interrupted syscall (nanosleep, clock_nanosleep) before it returns. */
-    long (*restart_fn)(struct task_signals *s);
-    u64 restart_deadline;       /* time_mono_ns() value the sleep ends at */
-    u64 restart_arg;            /* the rmtp pointer for the remaining time, or 0 */
-    int restart_clock;          /* the clock id of clock_nanosleep (CLOCK_MONOTONIC for nanosleep) */
-    int restart_flags;
 };
 
 /* Per-process signal state (owned by signal.c). */
@@ -189,14 +182,12 @@ bool signal_fault_has_handler(int sig);
  * old one comes back on the way out: after the handler's frame captured it when
  * the syscall was interrupted, at once when it returned normally (as Linux). */
 void signal_set_temp_mask(const u64 *mask);
-/* A sleep (nanosleep, clock_nanosleep) that ends at the time_mono_ns() value
- * deadline was interrupted by a signal: writes the remaining time to rmtp (when
- * non-zero and not TIMER_ABSTIME) and arranges for restart_syscall to finish the
- * sleep. Returns what the syscall returns: -ERESTART_RESTARTBLOCK, or -EFAULT. */
-long signal_sleep_interrupted(u64 deadline, int clock, int flags, u64 rmtp);
 /* rt_sigreturn: restore the frame at r->rsp - 8 into r; kills on a forged frame. */
 long signal_return(struct regs *r);
 
+/* The crash report of a fatal fault (arch/x86_64/trap.c): the fault line, the
+ * register dump of r, the VMA list, then signal_fatal(). */
+__noreturn void signal_crash_report(const struct regs *r, int sig, u64 addr, const char *cause);
 /* Kill the application with sig: marker D2U:CRASH, exit value 128+sig. */
 __noreturn void signal_fatal(int sig, u64 addr, u64 rip, const char *cause);
 
