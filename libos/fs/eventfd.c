@@ -98,6 +98,7 @@ static const struct file_ops eventfd_ops = {
     .read = efd_read,
     .write = efd_write,
     .poll = efd_poll,
+    .poll_wakes = true,
     .release = efd_release,
     .lseek = anon_lseek,
 };

@@ -164,6 +164,7 @@ static void sfd_release(struct file *f) { kfree(f->priv); }
 static const struct file_ops signalfd_ops = {
     .read = sfd_read,
     .poll = sfd_poll,
+    .poll_wakes = true,
     .release = sfd_release,
     .lseek = anon_lseek,
 };

@@ -140,6 +140,7 @@ static void tfd_release(struct file *f)
 static const struct file_ops timerfd_ops = {
     .read = tfd_read,
     .poll = tfd_poll,
+    .poll_wakes = true,
     .release = tfd_release,
     .lseek = anon_lseek,
 };

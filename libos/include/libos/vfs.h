@@ -109,6 +109,9 @@ struct file_ops {
     /* Ready events (POLLIN...) of a file whose readiness changes over time (the console);
      * NULL: always readable and writable, as Linux reports files without f_op->poll. */
     u32 (*poll)(struct file *f);
+    /* Every change of the poll op's answer calls readiness_changed(): poll and select
+     * need no periodic re-check for this file (eventfd, timerfd, signalfd). */
+    bool poll_wakes;
     /* The last reference to the open file is gone (eventfd, timerfd, signalfd: free
      * their object in f->priv); NULL: nothing beyond the vnode reference. */
     void (*release)(struct file *f);
