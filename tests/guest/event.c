@@ -2,6 +2,7 @@
 #include "guest.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
@@ -9,6 +10,7 @@
 #include <sys/select.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -323,6 +325,149 @@ static void test_signalfd_signals(void)
     sigprocmask(SIG_UNBLOCK, &m, NULL);
 }
 
+/* With a second thread: blocking reads and writes, and waits, woken by another thread. */
+
+struct helper {
+    int fd;
+    int action; /* what the thread does after its delay */
+    long long delay_ns;
+    pthread_t target;
+};
+
+enum { WRITE_3, READ_ONE, KILL_USR1, INTERRUPT_USR2 };
+
+static void *helper_main(void *arg)
+{
+    struct helper *h = arg;
+    sleep_ns(h->delay_ns);
+    uint64_t v;
+    switch (h->action) {
+    case WRITE_3:
+        wr(h->fd, 3);
+        break;
+    case READ_ONE:
+        if (read(h->fd, &v, sizeof(v)) != sizeof(v))
+            return (void *)1;
+        break;
+    case KILL_USR1:
+        kill(getpid(), SIGUSR1);
+        break;
+    case INTERRUPT_USR2:
+        pthread_kill(h->target, SIGUSR2);
+        break;
+    }
+    return NULL;
+}
+
+static pthread_t start_helper(struct helper *h, int fd, int action, long long delay_ns)
+{
+    pthread_t t;
+    *h = (struct helper){fd, action, delay_ns, pthread_self()};
+    pthread_create(&t, NULL, helper_main, h);
+    return t;
+}
+
+static volatile sig_atomic_t usr2_seen;
+static void on_usr2(int sig) { usr2_seen = sig; }
+
+static void handle_usr2(int flags)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_usr2;
+    sa.sa_flags = flags;
+    sigaction(SIGUSR2, &sa, NULL);
+}
+
+static void test_threads(void)
+{
+    struct helper h;
+    int fd = eventfd(0, 0);
+    pthread_t t = start_helper(&h, fd, WRITE_3, 50 * MS);
+    CHECK("eventfd_blocking_read_woken", rd(fd) == 3);
+    pthread_join(t, NULL);
+
+    t = start_helper(&h, fd, WRITE_3, 50 * MS);
+    struct pollfd p = {fd, POLLIN, 0};
+    CHECK("eventfd_poll_woken", poll(&p, 1, 10000) == 1 && p.revents == POLLIN && rd(fd) == 3);
+    pthread_join(t, NULL);
+
+    t = start_helper(&h, fd, WRITE_3, 50 * MS);
+    fd_set r;
+    FD_ZERO(&r);
+    FD_SET(fd, &r);
+    struct timeval tv = {10, 0};
+    CHECK("eventfd_select_woken", select(fd + 1, &r, NULL, NULL, &tv) == 1 && FD_ISSET(fd, &r) && rd(fd) == 3);
+    pthread_join(t, NULL);
+
+    /* A full counter blocks the writer until a reader takes it. */
+    void *res = (void *)1;
+    wr(fd, UINT64_MAX - 1);
+    t = start_helper(&h, fd, READ_ONE, 50 * MS);
+    CHECK("eventfd_blocking_write_woken", wr(fd, 1) && (pthread_join(t, &res), res == NULL) && rd(fd) == 1);
+
+    /* A handled signal interrupts a blocking read: EINTR without SA_RESTART. */
+    handle_usr2(0);
+    usr2_seen = 0;
+    t = start_helper(&h, fd, INTERRUPT_USR2, 50 * MS);
+    uint64_t v;
+    EXPECT_ERR("eventfd_read_eintr", read(fd, &v, sizeof(v)), EINTR);
+    CHECK("eventfd_read_eintr_handler_ran", usr2_seen == SIGUSR2);
+    pthread_join(t, NULL);
+    /* With SA_RESTART the read goes on after the handler and gets the later write. */
+    handle_usr2(SA_RESTART);
+    usr2_seen = 0;
+    t = start_helper(&h, fd, INTERRUPT_USR2, 50 * MS);
+    struct helper h2;
+    pthread_t t2 = start_helper(&h2, fd, WRITE_3, 200 * MS);
+    CHECK("eventfd_read_restarts", rd(fd) == 3);
+    pthread_join(t, NULL);
+    pthread_join(t2, NULL);
+    CHECK("eventfd_read_restarts_handler_ran", usr2_seen == SIGUSR2);
+    close(fd);
+
+    /* signalfd: a blocking read takes a signal another thread sends later. */
+    sigset_t m;
+    sigemptyset(&m);
+    sigaddset(&m, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &m, NULL);
+    int sfd = signalfd(-1, &m, 0);
+    t = start_helper(&h, sfd, KILL_USR1, 50 * MS);
+    struct signalfd_siginfo si;
+    CHECK("signalfd_blocking_read_woken", read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo == SIGUSR1 &&
+                                              si.ssi_code == SI_USER);
+    pthread_join(t, NULL);
+    t = start_helper(&h, sfd, KILL_USR1, 50 * MS);
+    p = (struct pollfd){sfd, POLLIN, 0};
+    CHECK("signalfd_poll_woken", poll(&p, 1, 10000) == 1 && p.revents == POLLIN &&
+                                     read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo == SIGUSR1);
+    pthread_join(t, NULL);
+    handle_usr2(0);
+    t = start_helper(&h, sfd, INTERRUPT_USR2, 50 * MS);
+    EXPECT_ERR("signalfd_read_eintr", read(sfd, &si, sizeof(si)), EINTR);
+    pthread_join(t, NULL);
+    close(sfd);
+    sigprocmask(SIG_UNBLOCK, &m, NULL);
+    signal(SIGUSR2, SIG_DFL);
+}
+
+/* A blocked SIGALRM from setitimer wakes a blocking signalfd read (a kernel timer). */
+static void test_alarm_signalfd(void)
+{
+    sigset_t m;
+    sigemptyset(&m);
+    sigaddset(&m, SIGALRM);
+    sigprocmask(SIG_BLOCK, &m, NULL);
+    int sfd = signalfd(-1, &m, 0);
+    struct itimerval it = {{0, 0}, {0, 50000}};
+    struct signalfd_siginfo si;
+    CHECK("signalfd_alarm_arm", setitimer(ITIMER_REAL, &it, NULL) == 0);
+    CHECK("signalfd_blocking_read_alarm", read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo == SIGALRM &&
+                                              si.ssi_code == SI_KERNEL);
+    close(sfd);
+    sigprocmask(SIG_UNBLOCK, &m, NULL);
+}
+
 int main(void)
 {
     guest_begin();
@@ -331,5 +476,7 @@ int main(void)
     test_timerfd_expiry();
     test_signalfd_api();
     test_signalfd_signals();
+    test_threads();
+    test_alarm_signalfd();
     return guest_finish();
 }
