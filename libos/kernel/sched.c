@@ -207,6 +207,11 @@ __noreturn void sched_idle_loop(void)
         else if (!stuck_reported) {
             /* Nothing can wake anyone: no timer and no interrupt source besides it. */
             kinfo("every thread is blocked and no timer is armed: the application is stuck");
+            for (struct task *t = proc.threads; t; t = t->thread_next)
+                if (t->user_regs && t->user_regs->vector == REGS_VECTOR_SYSCALL)
+                    kinfo("  thread %d waits in syscall %lu (0x%lx, 0x%lx, 0x%lx) from rip 0x%lx",
+                          t->tid, t->user_regs->rax, t->user_regs->rdi, t->user_regs->rsi,
+                          t->user_regs->rdx, t->user_regs->rip);
             stuck_reported = true;
         }
         irq_enable_and_halt(); /* the timer interrupt runs the timers, then we look again */

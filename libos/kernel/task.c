@@ -24,8 +24,23 @@
 #define ROBUST_LIST_LIMIT 2048 /* Linux's bound on a (possibly circular) user list */
 #define TID_MAX 4194304        /* Linux's pid_max limit */
 
+#define MIN_THREADS_MAX 64
+#define FREE_PAGES_RESERVE 256 /* 1 MiB left for the program's own page faults */
+
 static u64 slot_used[KSTACK_SLOTS / 64];
 static int next_tid = 2;
+static u32 live_tasks;
+
+/* Linux's threads-max: kernel stacks may take an eighth of RAM. Past that, or with
+ * almost no free memory, a new thread is EAGAIN, so a thread flood ends in
+ * pthread_create's error instead of the program's next page fault finding no frame. */
+static bool may_add_task(void)
+{
+    u64 threads_max = pmm_total_pages() * PAGE_SIZE / (8 * KSTACK_SIZE);
+    if (live_tasks >= MAX(threads_max, (u64)MIN_THREADS_MAX))
+        return false;
+    return pmm_free_pages() >= FREE_PAGES_RESERVE + KSTACK_SIZE / PAGE_SIZE;
+}
 
 static bool kstack_alloc(struct task *t)
 {
@@ -65,7 +80,7 @@ static void kstack_free(struct task *t)
 
 struct task *task_alloc(bool user, long *err)
 {
-    struct task *t = kzalloc(sizeof(*t));
+    struct task *t = live_tasks && !may_add_task() ? NULL : kzalloc(sizeof(*t));
     if (!t)
         goto fail;
     if (user) {
@@ -79,6 +94,7 @@ struct task *task_alloc(bool user, long *err)
         goto fail;
     t->syscall_nr = -1;
     t->wake_deadline = ~0ul;
+    live_tasks++;
     return t;
 fail:
     if (t)
@@ -90,6 +106,7 @@ fail:
 
 void task_free(struct task *t)
 {
+    live_tasks--;
     kstack_free(t);
     kfree(t->fpu_alloc);
     kfree(t);

@@ -60,10 +60,21 @@ static void dump_regs(const struct regs *r, u64 cr2)
          r->ss, r->error);
 }
 
+/* A frame pointer worth following: in the kernel image (boot and IST stacks) or
+ * within the running thread's kernel stack (kernel/task.c's region). */
+static bool frame_ok(u64 rbp)
+{
+    if (rbp & 7)
+        return false;
+    if (rbp >= KERNEL_VBASE)
+        return true;
+    return current && rbp >= current->kstack_base && rbp + 16 <= current->kstack_top;
+}
+
 static void backtrace(u64 rbp)
 {
     /* Frame-pointer walk; the kernel is built with -fno-omit-frame-pointer. */
-    for (int i = 0; i < 16 && rbp >= KERNEL_VBASE && !(rbp & 7); i++) {
+    for (int i = 0; i < 16 && frame_ok(rbp); i++) {
         const u64 *frame = (const u64 *)rbp;
         klog("  called from %016lx\n", frame[1]);
         rbp = frame[0];

@@ -90,7 +90,6 @@ struct task {
     u64 restart_deadline;
     int restart_clock;          /* the clock id the program named (for reporting only) */
     u64 restart_rmtp;           /* user struct timespec * for the time left, or 0 */
-    int exit_code;              /* exit(2) status, kept for the process when it is the main thread */
 
     struct task_signals sig;    /* mask, pending set, altstack (signal.h, owned by signal.c) */
 };
