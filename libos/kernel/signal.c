@@ -35,6 +35,8 @@ struct sigq {
 
 static int queued_count;
 
+static void take(u64 *pending, void **queue, int sig, struct ksiginfo *out);
+
 static const char *const signal_names[32] = {
     "0",       "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",  "SIGTRAP", "SIGABRT",
     "SIGBUS",  "SIGFPE",  "SIGKILL",   "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE",
@@ -51,6 +53,13 @@ void signal_task_init(struct task *t, const struct task *parent)
     t->sig.altstack.flags = SS_DISABLE;
     if (parent)
         t->sig.blocked = parent->sig.blocked;
+}
+
+void signal_task_free(struct task *t)
+{
+    struct ksiginfo drop;
+    while (t->sig.pending)
+        take(&t->sig.pending, &t->sig.queue, __builtin_ctzl(t->sig.pending) + 1, &drop);
 }
 
 void signal_process_init(struct process *p)
@@ -128,11 +137,12 @@ long signal_send_process(struct process *p, const struct ksiginfo *info)
     /* Linux's choice of thread: the current one if it takes it, else the first
      * that does not block it; when all block it, it waits in the process set. */
     struct task *target = NULL;
-    if (current->process == p && !(current->sig.blocked & SIGBIT(sig)))
-        target = current;
-    for (struct task *t = p->threads; t && !target; t = t->thread_next)
-        if (t->state != TASK_DEAD && !(t->sig.blocked & SIGBIT(sig)))
-            target = t;
+    for (struct task *t = p->threads; t; t = t->thread_next) {
+        if (t->state == TASK_DEAD || (t->sig.blocked & SIGBIT(sig)))
+            continue;
+        if (!target || t == current)
+            target = t; /* current is never the idle task: that is in no thread list */
+    }
     if (sig_ignored(p, sig) && target)
         return 0;
     r = enqueue(&p->sig.pending, &p->sig.queue, info);

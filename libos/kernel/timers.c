@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* timers.c: ITIMER_REAL (alarm, setitimer) and POSIX timers (timer_create...) as kernel timers that send signals.
+/* timers.c: the interval timers (alarm, setitimer) and POSIX timers (timer_create...) as kernel timers that send signals.
  *
+ * ITIMER_PROF and ITIMER_VIRTUAL count the process's CPU time (process_cpu_ns()).
+ * On one CPU that time never runs ahead of the wall clock, so a kernel timer at
+ * "now + CPU time still to go" can never be early: when it fires it checks the
+ * CPU time used and either sends the signal or waits again for the rest.
  * A POSIX timer has at most one signal queued; expirations while it waits are
  * counted as overruns and reported in si_overrun when the signal is dequeued,
  * and by timer_getoverrun afterwards (Linux's rules).
@@ -20,6 +24,7 @@
 #define CLOCK_BOOTTIME_ALARM 9
 #define MAX_TIMERS 64
 #define OVERRUN_MAX 0x7fffffff
+#define ITIMER_PROF_ 2
 
 struct ptimer {
     struct ktimer kt;
@@ -74,6 +79,50 @@ void itimer_real_set(u64 value, u64 interval, u64 *old_value, u64 *old_interval)
     itreal.interval = interval;
     if (value)
         ktimer_arm(&itreal.kt, time_mono_ns() + value, itreal_fire);
+}
+
+/* ---- ITIMER_VIRTUAL, ITIMER_PROF ---- */
+
+static struct cpu_itimer {
+    struct ktimer kt;
+    u64 expires;  /* process CPU time (ns) at which it fires */
+    u64 interval;
+    int signo;
+} cpu_itimers[2] = {{.signo = SIGVTALRM}, {.signo = SIGPROF}};
+
+static void cpu_itimer_fire(struct ktimer *kt)
+{
+    struct cpu_itimer *c = (struct cpu_itimer *)kt; /* kt is the first member */
+    u64 used = process_cpu_ns(&proc);
+    if (used >= c->expires) {
+        struct ksiginfo info = {.si_signo = c->signo, .si_code = SI_KERNEL};
+        signal_send_process(&proc, &info);
+        if (!c->interval)
+            return;
+        c->expires += c->interval;
+        if (c->expires <= used) /* periods that went by while it could not fire */
+            c->expires = used + c->interval - (used - c->expires) % c->interval;
+    }
+    ktimer_arm(kt, time_mono_ns() + (c->expires - used), cpu_itimer_fire);
+}
+
+void itimer_cpu_get(int which, u64 *value, u64 *interval)
+{
+    struct cpu_itimer *c = &cpu_itimers[which == ITIMER_PROF_];
+    u64 used = process_cpu_ns(&proc);
+    *value = !c->kt.armed ? 0 : c->expires > used ? c->expires - used : 1;
+    *interval = c->interval;
+}
+
+void itimer_cpu_set(int which, u64 value, u64 interval)
+{
+    struct cpu_itimer *c = &cpu_itimers[which == ITIMER_PROF_];
+    ktimer_cancel(&c->kt);
+    c->interval = interval;
+    if (!value)
+        return;
+    c->expires = process_cpu_ns(&proc) + value;
+    ktimer_arm(&c->kt, time_mono_ns() + value, cpu_itimer_fire);
 }
 
 /* ---- POSIX timers ---- */

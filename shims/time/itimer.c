@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* itimer.c: alarm, setitimer and getitimer: ITIMER_REAL sends SIGALRM; the CPU-time timers are only stored. */
+/* itimer.c: alarm, setitimer and getitimer: SIGALRM on wall time, SIGVTALRM and SIGPROF on the process's CPU time. */
 #include <libos/timers.h>
 #include <libos/time.h>
 #include <shim/linux_abi.h>
@@ -8,9 +8,6 @@
 #define ITIMER_REAL 0
 #define ITIMER_PROF 2
 #define NSEC_PER_USEC 1000ul
-
-/* ITIMER_VIRTUAL and ITIMER_PROF: stored and returned, never fire (docs/signals.md). */
-static struct linux_itimerval cpu_itimers[3];
 
 static struct linux_timeval to_tv(u64 ns)
 {
@@ -29,14 +26,15 @@ static long from_tv(const struct linux_timeval *tv, u64 *ns)
 
 static struct linux_itimerval get(int which)
 {
-    if (which != ITIMER_REAL)
-        return cpu_itimers[which];
     u64 value, interval;
-    itimer_real_get(&value, &interval);
+    if (which == ITIMER_REAL)
+        itimer_real_get(&value, &interval);
+    else
+        itimer_cpu_get(which, &value, &interval);
     return (struct linux_itimerval){to_tv(interval), to_tv(value)};
 }
 
-/* sys_getitimer: PARTIAL: ITIMER_REAL counts down; the CPU-time timers return what was stored. */
+/* sys_getitimer: Linux getitimer(2). */
 long sys_getitimer(const struct shim_args *a)
 {
     int which = arg_int(a, 0);
@@ -46,7 +44,7 @@ long sys_getitimer(const struct shim_args *a)
     return copy_to_user(arg_uptr(a, 1), &v, sizeof(v));
 }
 
-/* sys_setitimer: PARTIAL: ITIMER_REAL fires SIGALRM (periodic with an interval); the CPU-time timers never fire. */
+/* sys_setitimer: PARTIAL: ITIMER_VIRTUAL counts kernel time too (user and kernel time are not split). */
 long sys_setitimer(const struct shim_args *a)
 {
     int which = arg_int(a, 0);
@@ -63,7 +61,7 @@ long sys_setitimer(const struct shim_args *a)
     if (which == ITIMER_REAL)
         itimer_real_set(value, interval, NULL, NULL);
     else
-        cpu_itimers[which] = nv;
+        itimer_cpu_set(which, value, interval);
     return 0;
 }
 

@@ -107,7 +107,8 @@ TRAP_CASES: dict[str, Verdict] = {
     "fill_ram_then_split": _v(None, SIGKILL),
 }
 
-# tests/guest/attack_sigreturn.c: forged frames given to rt_sigreturn. Linux kills with
+# tests/guest/attack_sigreturn.c: forged frames given to rt_sigreturn, hostile handler,
+# restorer and alternate-stack addresses. Linux kills with
 # SIGSEGV (SIGBUS for the stack pointer its RET then uses); the unikernel refuses
 # the frame itself (SIGSEGV) or masks the RFLAGS bits as Linux does.
 SIGRETURN_CASES: dict[str, Verdict] = {
@@ -124,4 +125,10 @@ SIGRETURN_CASES: dict[str, Verdict] = {
     "xsave_header": _v(SIGSEGV),
     "garbage_frame": _v(SIGSEGV),
     "unreadable_frame": _v(SIGSEGV),
+    # Hostile sigactions and alternate stacks: the frame is never built, or RET faults.
+    "handler_kernel": _v(SIGSEGV),
+    "handler_noncanonical": _v(SIGSEGV),
+    "restorer_kernel": _v(SIGSEGV),
+    "no_restorer": _v(SIGSEGV),
+    "altstack_kernel": _v(SIGSEGV),
 }

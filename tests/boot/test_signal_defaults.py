@@ -84,3 +84,14 @@ def test_a_stop_signal_is_ignored_with_a_log_line(probe_uni: Path, boot: object)
     assert booted.result.exit_code == 0, booted.describe()
     assert booted.stdout == b"probe tstp\nSURVIVED tstp\n", booted.describe()
     assert any("there is no job control" in line for line in booted.result.log), booted.describe()
+
+
+def test_a_sleep_a_stop_signal_interrupts_goes_on(probe_uni: Path, boot: object) -> None:
+    """SIGTSTP (ignored, no handler) interrupts nanosleep: restart_syscall finishes the
+    sleep, which returns 0 after its whole time (Linux does the same after SIGCONT)."""
+    booted: Booted = boot(probe_uni, cmd=("tstp_sleep",))  # type: ignore[operator]
+    assert booted.result.exit_code == 0, booted.describe()
+    assert booted.stdout == (
+        b"probe tstp_sleep\nnanosleep 0, slept the whole time: yes\nSURVIVED tstp_sleep\n"
+    ), booted.describe()
+    assert any("there is no job control" in line for line in booted.result.log), booted.describe()

@@ -1,8 +1,9 @@
-/* attack_sigreturn.c: forged signal frames handed to rt_sigreturn, one per run (argv[1] names it): each must kill the program with SIGSEGV, never the kernel.
+/* attack_sigreturn.c: forged signal frames for rt_sigreturn and hostile sigactions, one per run (argv[1] names it): each must kill the program, never the kernel.
  *
  * Most cases let a real handler corrupt its own frame (the ucontext Linux passes
  * as the third argument) and return through libc's restorer, so the forged frame
- * is otherwise a real one; two call rt_sigreturn on a stack of garbage. The
+ * is otherwise a real one; two call rt_sigreturn on a stack of garbage; the
+ * last ones install handlers, restorers and alternate stacks in kernel memory. The
  * program prints "probe <case>" first; if the program survives it prints
  * "SURVIVED <case>" and exits 0, which tests/boot/test_attack_sigreturn.py
  * reports as a failed verdict. Linux kills with SIGSEGV in every case.
@@ -118,6 +119,36 @@ static void p_unreadable_frame(void)
     __asm__ volatile("movl $0x10, %%esp\n\tmovl $15, %%eax\n\tsyscall" ::: "rax", "memory");
 }
 
+/* rt_sigaction as the kernel sees it, bypassing libc (which adds its restorer). */
+struct ksigaction {
+    uint64_t handler, flags, restorer, mask;
+};
+#define SA_RESTORER_ 0x04000000ul
+
+static void raw_action(uint64_t handler, uint64_t flags, uint64_t restorer)
+{
+    struct ksigaction ka = {handler, flags, restorer, 0};
+    syscall(SYS_rt_sigaction, SIGUSR1, &ka, NULL, 8);
+    raise(SIGUSR1);
+}
+
+static void plain_handler(int sig) { (void)sig; }
+__asm__(".text\n.globl raw_restorer\nraw_restorer: movl $15, %eax\n\tsyscall\n");
+void raw_restorer(void);
+
+static void p_handler_kernel(void) { raw_action(KERNEL_TEXT, SA_RESTORER_, (uint64_t)(uintptr_t)raw_restorer); }
+static void p_handler_noncanonical(void) { raw_action(NON_CANONICAL, SA_RESTORER_, (uint64_t)(uintptr_t)raw_restorer); }
+static void p_restorer_kernel(void) { raw_action((uint64_t)(uintptr_t)plain_handler, SA_RESTORER_, KERNEL_TEXT); }
+static void p_no_restorer(void) { raw_action((uint64_t)(uintptr_t)plain_handler, 0, 0); }
+
+/* An alternate stack in kernel memory: the frame cannot be written there. */
+static void p_altstack_kernel(void)
+{
+    stack_t ss = {.ss_sp = (void *)KERNEL_TEXT, .ss_size = 65536, .ss_flags = 0};
+    sigaltstack(&ss, NULL);
+    raw_action((uint64_t)(uintptr_t)plain_handler, SA_RESTORER_ | SA_ONSTACK, (uint64_t)(uintptr_t)raw_restorer);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -135,6 +166,11 @@ static const struct {
     {"xsave_header", p_xsave_header},
     {"garbage_frame", p_garbage_frame},
     {"unreadable_frame", p_unreadable_frame},
+    {"handler_kernel", p_handler_kernel},
+    {"handler_noncanonical", p_handler_noncanonical},
+    {"restorer_kernel", p_restorer_kernel},
+    {"no_restorer", p_no_restorer},
+    {"altstack_kernel", p_altstack_kernel},
 };
 
 int main(int argc, char **argv)

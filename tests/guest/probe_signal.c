@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static volatile int *volatile null_ptr;
@@ -57,6 +58,23 @@ int main(int argc, char **argv)
     } else if (!strcmp(c, "overflow_no_altstack")) {
         install(SIGSEGV, handler);
         recurse(NULL, 0); /* no room for the frame: SIGSEGV's default action */
+    } else if (!strcmp(c, "tstp_sleep")) {
+        /* A stop signal interrupts a sleep; no handler runs, so the sleep goes on
+         * through restart_syscall and lasts its whole time (guest only: Linux stops). */
+        struct sigevent ev;
+        memset(&ev, 0, sizeof(ev));
+        ev.sigev_notify = SIGEV_SIGNAL;
+        ev.sigev_signo = SIGTSTP;
+        timer_t t;
+        struct itimerspec its = {{0, 0}, {0, 50 * 1000 * 1000}};
+        timer_create(CLOCK_MONOTONIC, &ev, &t);
+        timer_settime(t, 0, &its, NULL);
+        struct timespec start, end, req = {0, 200 * 1000 * 1000};
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        int r = nanosleep(&req, NULL);
+        clock_gettime(CLOCK_MONOTONIC, &end);
+        long ms = (end.tv_sec - start.tv_sec) * 1000 + (end.tv_nsec - start.tv_nsec) / 1000000;
+        printf("nanosleep %d, slept the whole time: %s\n", r, ms >= 200 ? "yes" : "no");
     } else if (!strcmp(c, "handler_returns")) {
         install(SIGUSR2, handler);
         raise(SIGUSR2);

@@ -2,14 +2,20 @@
 #include "guest.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
 #include <ucontext.h>
+
+#ifdef __GLIBC__
+#define sigev_notify_thread_id _sigev_un._tid /* glibc's headers name only the union */
+#endif
 
 #ifndef SS_AUTODISARM
 #define SS_AUTODISARM (1u << 31) /* Linux 4.7; glibc's headers lack it */
@@ -243,6 +249,24 @@ static void test_faults(void)
     sigprocmask(SIG_SETMASK, NULL, &cur);
     CHECK("siglongjmp_restores_mask", !sigismember(&cur, SIGSEGV));
 
+    /* A page wholly past the end of a mapped file: SIGBUS. */
+    install(SIGBUS, fault_handler, 0, 0);
+    int fd = open("/proc/self/exe", O_RDONLY);
+    struct stat st;
+    fstat(fd, &st);
+    size_t inside = ((size_t)st.st_size + 4095) & ~(size_t)4095;
+    char *map = mmap(NULL, inside + 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    last_sig = 0;
+    volatile char first = 0;
+    if (!sigsetjmp(jb, 1))
+        first = map[0] + map[inside];
+    (void)first;
+    CHECK("sigbus_past_end_of_file", last_sig == SIGBUS && last_code == BUS_ADRERR &&
+                                         last_addr == (uintptr_t)(map + inside));
+    munmap(map, inside + 4096);
+    restore_default(SIGBUS);
+
     install(SIGFPE, fault_handler, 0, 0);
     volatile int zero = 0, num = 7;
     last_sig = 0;
@@ -404,6 +428,260 @@ static void test_waiting(void)
     restore_default(SIGUSR1);
 }
 
+/* ---- timers and interrupted calls ---- */
+
+static void count_handler(int sig)
+{
+    (void)sig;
+    hits++;
+}
+
+static void install_plain(int sig, void (*fn)(int), int flags)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = fn;
+    sa.sa_flags = flags;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, NULL);
+}
+
+static void arm(long value_us, long interval_us)
+{
+    struct itimerval it = {{interval_us / 1000000, interval_us % 1000000},
+                           {value_us / 1000000, value_us % 1000000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void test_alarm_and_itimer(void)
+{
+    install_plain(SIGALRM, count_handler, 0);
+    alarm(5);
+    CHECK("alarm_returns_seconds_left", alarm(0) == 5);
+    hits = 0;
+    alarm(1);
+    int r = pause();
+    CHECK("alarm_interrupts_pause", r == -1 && errno == EINTR && hits == 1);
+
+    arm(20000, 20000);
+    while (hits < 6)
+        pause();
+    struct itimerval cur;
+    CHECK("setitimer_periodic_counted", hits == 6 && getitimer(ITIMER_REAL, &cur) == 0 &&
+                                            cur.it_interval.tv_usec == 20000);
+    arm(0, 0);
+    CHECK("setitimer_disarmed", getitimer(ITIMER_REAL, &cur) == 0 && cur.it_value.tv_sec == 0 &&
+                                    cur.it_value.tv_usec == 0);
+    arm(900000, 0);
+    CHECK("getitimer_counts_down", getitimer(ITIMER_REAL, &cur) == 0 && cur.it_value.tv_sec == 0 &&
+                                       cur.it_value.tv_usec > 400000 && cur.it_value.tv_usec <= 900000);
+    arm(0, 0);
+
+    /* A handler without SA_RESTART: nanosleep fails with EINTR and the time left. */
+    arm(50000, 0);
+    struct timespec req = {1, 0}, rem = {0, 0};
+    hits = 0;
+    r = nanosleep(&req, &rem);
+    CHECK("nanosleep_eintr_with_remaining", r == -1 && errno == EINTR && hits == 1 && rem.tv_sec == 0 &&
+                                                rem.tv_nsec > 500000000);
+    restore_default(SIGALRM);
+}
+
+/* SIGPROF and SIGVTALRM come from CPU time: a spinning loop gets them. */
+static void spin_until_hits(int want)
+{
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    while (hits < want && now.tv_sec - start.tv_sec < 10);
+}
+
+static void test_cpu_itimers(void)
+{
+    static const struct {
+        const char *name;
+        int which, sig;
+    } timers[] = {{"itimer_prof_counted", ITIMER_PROF, SIGPROF}, {"itimer_virtual_counted", ITIMER_VIRTUAL, SIGVTALRM}};
+    for (int i = 0; i < 2; i++) {
+        install_plain(timers[i].sig, count_handler, 0);
+        hits = 0;
+        struct itimerval it = {{0, 20000}, {0, 20000}}, cur;
+        setitimer(timers[i].which, &it, NULL);
+        spin_until_hits(3);
+        CHECK(timers[i].name, hits >= 3 && getitimer(timers[i].which, &cur) == 0 && cur.it_interval.tv_usec == 20000);
+        struct itimerval off = {{0, 0}, {0, 0}};
+        setitimer(timers[i].which, &off, NULL);
+        restore_default(timers[i].sig);
+    }
+}
+
+static void test_posix_timers(void)
+{
+    int sig = SIGRTMIN + 3;
+    install(sig, info_handler, 0, 0);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    struct sigevent ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.sigev_notify = SIGEV_SIGNAL;
+    ev.sigev_signo = sig;
+    ev.sigev_value.sival_int = 99;
+    timer_t t;
+    CHECK("timer_create", timer_create(CLOCK_MONOTONIC, &ev, &t) == 0);
+    struct itimerspec its = {{0, 1000000}, {0, 1000000}}; /* every millisecond */
+    CHECK("timer_settime", timer_settime(t, 0, &its, NULL) == 0);
+    struct timespec nap = {0, 60 * 1000 * 1000}, zero = {0, 0};
+    nanosleep(&nap, NULL);
+    siginfo_t si;
+    /* One signal for all those expirations; the count is taken when it is dequeued,
+     * and later expirations (still blocked) do not change timer_getoverrun. */
+    int got = sigtimedwait(&set, &si, &zero), overrun = timer_getoverrun(t);
+    CHECK("timer_signal_with_overrun", got == sig && si.si_code == SI_TIMER && si.si_value.sival_int == 99 &&
+                                           si.si_overrun >= 10);
+    CHECK("timer_getoverrun", overrun == si.si_overrun);
+    hits = 0;
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    struct timespec wait = {0, 5 * 1000 * 1000};
+    while (hits == 0 && nanosleep(&wait, NULL) == 0)
+        ;
+    CHECK("timer_runs_handler", hits >= 1 && last_sig == sig && last_code == SI_TIMER && last_value == 99);
+    struct itimerspec cur;
+    CHECK("timer_gettime_periodic", timer_gettime(t, &cur) == 0 && cur.it_interval.tv_nsec == 1000000);
+    CHECK("timer_delete", timer_delete(t) == 0);
+    EXPECT_ERR("timer_gettime_deleted", syscall(SYS_timer_gettime, 12345, &cur), EINVAL);
+
+    ev.sigev_notify = SIGEV_NONE;
+    CHECK("timer_sigev_none", timer_create(CLOCK_REALTIME, &ev, &t) == 0);
+    struct itimerspec once = {{0, 0}, {5, 0}};
+    timer_settime(t, 0, &once, NULL);
+    CHECK("timer_sigev_none_counts_down", timer_gettime(t, &cur) == 0 && cur.it_value.tv_sec == 4 &&
+                                              cur.it_value.tv_nsec > 0);
+    timer_delete(t);
+
+    /* An absolute time in the past fires at once. */
+    ev.sigev_notify = SIGEV_SIGNAL;
+    timer_create(CLOCK_MONOTONIC, &ev, &t);
+    struct itimerspec past = {{0, 0}, {0, 1}};
+    hits = 0;
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    timer_settime(t, TIMER_ABSTIME, &past, NULL);
+    CHECK("timer_abstime_past_fires", sigtimedwait(&set, &si, &nap) == sig && si.si_code == SI_TIMER);
+    timer_delete(t);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    restore_default(sig);
+}
+
+/* SA_RESTART against EINTR on a blocking read of the terminal. fd 1 is the tty on both
+ * sides (natively a pty, booted the console; stdin is /dev/null natively), and nobody types. */
+static void restart_switch_handler(int sig)
+{
+    (void)sig;
+    if (++hits == 3)
+        install_plain(SIGALRM, restart_switch_handler, 0); /* the next one interrupts */
+}
+
+static void test_restart_read(void)
+{
+    install_plain(SIGALRM, restart_switch_handler, SA_RESTART);
+    hits = 0;
+    arm(30000, 30000);
+    char c;
+    ssize_t r = read(1, &c, 1);
+    int err = errno;
+    arm(0, 0);
+    errno = err;
+    CHECK("sa_restart_then_eintr_on_read", r == -1 && errno == EINTR && hits == 4);
+    restore_default(SIGALRM);
+}
+
+/* ---- signals and threads ---- */
+
+static volatile pid_t handler_tid, thread_tid;
+static volatile int thread_ready, thread_mask_had_usr2, thread_pause_eintr;
+
+static void tid_handler(int sig)
+{
+    (void)sig;
+    handler_tid = (pid_t)syscall(SYS_gettid);
+    hits++;
+}
+
+static void *pausing_thread(void *arg)
+{
+    (void)arg;
+    sigset_t cur;
+    pthread_sigmask(SIG_SETMASK, NULL, &cur);
+    thread_mask_had_usr2 = sigismember(&cur, SIGUSR2);
+    thread_tid = (pid_t)syscall(SYS_gettid);
+    __atomic_store_n(&thread_ready, 1, __ATOMIC_SEQ_CST);
+    int r = pause();
+    thread_pause_eintr = r == -1 && errno == EINTR;
+    return NULL;
+}
+
+static pthread_t start_pausing_thread(void)
+{
+    pthread_t t;
+    thread_ready = 0;
+    thread_pause_eintr = 0;
+    pthread_create(&t, NULL, pausing_thread, NULL);
+    while (!__atomic_load_n(&thread_ready, __ATOMIC_SEQ_CST))
+        sched_yield();
+    struct timespec settle = {0, 20 * 1000 * 1000}; /* let it reach pause() */
+    nanosleep(&settle, NULL);
+    return t;
+}
+
+static void test_threads(void)
+{
+    install_plain(SIGUSR1, tid_handler, 0);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    pthread_t t = start_pausing_thread();
+    CHECK("new_thread_inherits_mask", thread_mask_had_usr2);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+    handler_tid = 0;
+    pthread_kill(t, SIGUSR1);
+    pthread_join(t, NULL);
+    CHECK("tgkill_runs_handler_in_that_thread", handler_tid == thread_tid && thread_pause_eintr);
+
+    /* A process-directed signal goes to a thread that does not block it. */
+    t = start_pausing_thread(); /* before the mask changes: it would inherit it */
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    handler_tid = 0;
+    kill(getpid(), SIGUSR1);
+    pthread_join(t, NULL);
+    CHECK("kill_picks_an_unblocking_thread", handler_tid == thread_tid && thread_pause_eintr);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+    /* SIGEV_THREAD_ID: the timer's signal goes to the named thread. */
+    t = start_pausing_thread();
+    struct sigevent ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = SIGUSR1;
+    ev.sigev_notify_thread_id = thread_tid;
+    timer_t timer;
+    handler_tid = 0;
+    int made = timer_create(CLOCK_MONOTONIC, &ev, &timer) == 0;
+    struct itimerspec its = {{0, 0}, {0, 10 * 1000 * 1000}};
+    if (made)
+        timer_settime(timer, 0, &its, NULL);
+    pthread_join(t, NULL);
+    CHECK("sigev_thread_id_targets_the_thread", made && handler_tid == thread_tid && thread_pause_eintr);
+    if (made)
+        timer_delete(timer);
+    restore_default(SIGUSR1);
+}
+
 int main(void)
 {
     guest_begin();
@@ -418,5 +696,10 @@ int main(void)
     test_autodisarm();
     test_fpu_frame();
     test_waiting();
+    test_alarm_and_itimer();
+    test_cpu_itimers();
+    test_posix_timers();
+    test_restart_read();
+    test_threads();
     return guest_finish();
 }

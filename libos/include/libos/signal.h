@@ -144,6 +144,8 @@ struct regs;
 
 /* A new thread: mask inherited from parent (NULL for the first thread), nothing pending, no altstack. */
 void signal_task_init(struct task *t, const struct task *parent);
+/* A thread is freed: drop the siginfos still queued for it. */
+void signal_task_free(struct task *t);
 /* A new process's dispositions: all SIG_DFL. */
 void signal_process_init(struct process *p);
 /* t has a pending signal its mask does not block (thread or process set). */

@@ -30,6 +30,11 @@ _Static_assert(sizeof(struct ksigevent) == 64, "struct sigevent");
 void itimer_real_get(u64 *value, u64 *interval);
 void itimer_real_set(u64 value, u64 interval, u64 *old_value, u64 *old_interval);
 
+/* ITIMER_VIRTUAL (1) and ITIMER_PROF (2): SIGVTALRM / SIGPROF after the process
+ * used value ns of CPU time (both count user and kernel time). */
+void itimer_cpu_get(int which, u64 *value, u64 *interval);
+void itimer_cpu_set(int which, u64 value, u64 interval);
+
 /* POSIX timers. ev NULL = SIGEV_SIGNAL with SIGALRM and the id as value. Returns
  * the timer id, or -EINVAL/-EAGAIN. */
 long ptimer_create(int clock, const struct ksigevent *ev);
