@@ -17,6 +17,14 @@ static struct file *open_node(struct vnode *n, int flags, bool created, long *er
     int acc = flags & O_ACCMODE;
     if (flags & O_PATH) {
         ops = &path_only_ops;
+    } else if (n->flags & VN_SYNTH) {
+        /* /proc and /sys files: sysfs refuses a writable open of a file without a store
+         * method (EACCES, even for root); procfs opens and fails the write (EIO); O_TRUNC
+         * does nothing to either. */
+        if (acc != O_RDONLY && !ops->write) {
+            *err = -EACCES;
+            return NULL;
+        }
     } else {
         if (!ops) {
             *err = S_ISLNK(n->mode) ? -ELOOP : -ENXIO; /* sockets, fifos, unknown devices */
@@ -47,6 +55,8 @@ static struct file *open_node(struct vnode *n, int flags, bool created, long *er
     f->ops = ops;
     f->node = n;
     f->flags = flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_PATH | O_DIRECTORY | O_NOATIME | O_LARGEFILE);
+    if (!(flags & O_PATH))
+        f->flags |= O_LARGEFILE; /* 64-bit Linux forces it on every open (not on anonymous files) */
     f->refs = 1;
     vnode_get(n); /* an unlinked file lives until its last close */
     return f;
@@ -57,6 +67,8 @@ struct file *vfs_open_node(struct vnode *n, int flags, long *err) { return open_
 void file_put(struct file *f)
 {
     if (f && --f->refs == 0) {
+        if (f->ops->release)
+            f->ops->release(f);
         vnode_put(f->node);
         kfree(f);
     }
@@ -216,10 +228,10 @@ long vfs_lseek(struct file *f, s64 off, int whence)
 {
     if (f->flags & O_PATH)
         return -EBADF;
+    if (f->ops->lseek) /* its own rules: devices, and anonymous files that are not seekable */
+        return f->ops->lseek(f, off, whence);
     if (!f->ops->seekable)
         return -ESPIPE;
-    if (f->ops->lseek)
-        return f->ops->lseek(f, off, whence);
     s64 size = (s64)f->node->size, pos;
     switch (whence) {
     case SEEK_SET:

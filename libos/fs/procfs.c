@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* procfs.c: the part of /proc programs need now: /proc/self -> 1, /proc/1/exe -> the program. */
+/* procfs.c: the part of /proc programs need now: /proc/self -> 1, /proc/1/exe -> the program, /proc/cpuinfo. */
 #include <libos/heap.h>
 #include <libos/string.h>
 #include <libos/vfs.h>
@@ -25,6 +25,7 @@ void procfs_init(void)
     ramfs_link(proc, "self", 4, self);
     exe = ramfs_new_node(S_IFLNK | 0777);
     ramfs_link(pid, "exe", 3, exe);
+    kfile_new(proc, "cpuinfo", &procfs_cpuinfo_ops, 0);
 }
 
 void procfs_set_exe(const char *path)

@@ -351,4 +351,5 @@ void vfs_init(const u8 *cpio, size_t len)
     console_init();
     devfs_init();
     procfs_init();
+    sysfs_init();
 }

@@ -206,6 +206,9 @@ int signal_dequeue(struct task *t, u64 mask, struct ksiginfo *out)
     return sig;
 }
 
+/* signalfd's poll: what signal_dequeue() would find, without taking it. */
+u64 signal_pending_mask(const struct task *t, u64 mask) { return (t->sig.pending | t->process->sig.pending) & mask; }
+
 long signal_action(int sig, const struct k_sigaction *act, struct k_sigaction *old)
 {
     if (sig < 1 || sig > NSIG)

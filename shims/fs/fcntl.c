@@ -43,8 +43,9 @@ long sys_fcntl(const struct shim_args *a)
     case F_SETFD:
         return fd_set_cloexec(fd, arg & FD_CLOEXEC);
     case F_GETFL:
-        /* 64-bit Linux always reports O_LARGEFILE. */
-        return (f->flags & ~O_DIRECTORY) | O_LARGEFILE;
+        /* O_LARGEFILE is in the flags of every opened file (64-bit Linux forces it), not
+         * in those of eventfd, timerfd and signalfd, as Linux. */
+        return f->flags & ~O_DIRECTORY;
     case F_SETFL:
         f->flags = (f->flags & ~SETFL_MASK) | ((int)arg & SETFL_MASK);
         return 0;

@@ -22,8 +22,21 @@ from dock2uni.runspec import Overrides
 REPO = Path(__file__).resolve().parents[2]
 GUEST_BUILD = REPO / "libos" / "scripts" / "guest-build.sh"
 # Guest programs compared natively and booted: one per shim family, plus fswrite (the
-# writable filesystem: fs, io and mm calls together).
-FAMILIES = ("io", "fs", "fswrite", "mm", "proc", "thread", "signal", "time", "misc")
+# writable filesystem: fs, io and mm calls together) and cpus (the one-CPU view of
+# sysconf, /proc/cpuinfo and /sys).
+FAMILIES = (
+    "io",
+    "fs",
+    "fswrite",
+    "mm",
+    "proc",
+    "thread",
+    "signal",
+    "time",
+    "misc",
+    "event",
+    "cpus",
+)
 LIBCS = ("glibc", "musl")
 # Issue 9's acceptance programs (threads, signals, their fd objects), compared natively
 # and booted as the families are, each with the exit status it must end with.

@@ -79,3 +79,24 @@ def test_uname_differs_only_in_kernel_fields(busybox: tuple[Path, Path], boot: o
     full: Booted = boot(uni, cmd=("uname", "-a"))  # type: ignore[operator]
     fields = full.stdout.decode().split()
     assert fields[0] == "Linux" and fields[-2:] == ["x86_64", "GNU/Linux"], full.describe()
+
+
+def test_one_cpu_everywhere(busybox: tuple[Path, Path], boot: object) -> None:
+    """nproc (sched_getaffinity), nproc --all (/sys/devices/system/cpu), /proc/cpuinfo: one CPU.
+
+    Natively the same applets count the host's CPUs, so they are compared with Python's
+    view of the host; booted, every source says 1 (docs/filesystem.md).
+    """
+    uni, root = busybox
+    host = len(os.sched_getaffinity(0))
+    assert native(root, "nproc").stdout == f"{host}\n".encode()
+    # One boot per applet: there is no fork for a shell pipeline yet.
+    for argv, want in [
+        (("nproc",), b"1\n"),
+        (("nproc", "--all"), b"1\n"),
+        (("grep", "-c", "^processor", "/proc/cpuinfo"), b"1\n"),
+        (("cat", "/sys/devices/system/cpu/online"), b"0\n"),
+    ]:
+        got: Booted = boot(uni, cmd=argv)  # type: ignore[operator]
+        assert got.result.status == "exit" and got.result.exit_code == 0, got.describe()
+        assert got.stdout == want, got.describe()

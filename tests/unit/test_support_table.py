@@ -105,3 +105,11 @@ def test_audit_lines_say_how_callers_use_a_failing_call() -> None:
     assert load_support_table().by_name()["rt_sigreturn"].level == "FULL"
     with pytest.raises(DefSyntaxError):
         parse_audit_notes('/* audit: rseq sometimes "x" */', filename="t.def")
+
+
+def test_event_family_is_linked_only_for_its_syscalls() -> None:
+    """eventfd, timerfd and signalfd calls bring in the event family; other programs do not."""
+    table = load_support_table()
+    for name in ("eventfd", "eventfd2", "timerfd_create", "timerfd_settime", "signalfd4"):
+        assert "event" in table.families_for(["read", name]), name
+    assert "event" not in table.families_for(["read", "write", "poll", "rt_sigprocmask"])

@@ -165,6 +165,9 @@ void signal_deliver(struct regs *r);
  * process set) without running its action: signalfd reads, rt_sigtimedwait.
  * Returns the signal number with *out filled, or 0 when none is pending. */
 int signal_dequeue(struct task *t, u64 mask, struct ksiginfo *out);
+/* The signals in mask pending for t (its thread set and the process set), without
+ * taking any: what signal_dequeue(t, mask, ...) would find (signalfd's poll). */
+u64 signal_pending_mask(const struct task *t, u64 mask);
 
 /* 0 or -EINVAL (bad number, SIGKILL/SIGSTOP change). act/old may be NULL. */
 long signal_action(int sig, const struct k_sigaction *act, struct k_sigaction *old);

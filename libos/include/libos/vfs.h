@@ -109,6 +109,12 @@ struct file_ops {
     /* Ready events (POLLIN...) of a file whose readiness changes over time (the console);
      * NULL: always readable and writable, as Linux reports files without f_op->poll. */
     u32 (*poll)(struct file *f);
+    /* Every change of the poll op's answer calls readiness_changed(): poll and select
+     * need no periodic re-check for this file (eventfd, timerfd, signalfd). */
+    bool poll_wakes;
+    /* The last reference to the open file is gone (eventfd, timerfd, signalfd: free
+     * their object in f->priv); NULL: nothing beyond the vnode reference. */
+    void (*release)(struct file *f);
     bool seekable;
     bool is_tty;
     bool splice_read;  /* sendfile may read from it (Linux: f_op->splice_read) */
@@ -130,6 +136,8 @@ struct dentry {
 #define VN_OWNS_DATA 0x1    /* data was allocated (a symlink target made at run time) */
 #define VN_PINNED 0x2       /* a synthesised directory (/proc): its entries cannot change */
 #define VN_HOLDS_PARENT 0x4 /* a removed directory keeps its parent alive for ".." */
+#define VN_SYNTH 0x8        /* a kernel-made /proc or /sys file: contents come from its ops, never
+                             * truncated; opening it for writing needs a write op (else EACCES) */
 
 struct vnode {
     u32 mode, nlink, uid, gid;
@@ -159,6 +167,7 @@ struct file {
     u64 pos; /* directories: the getdents position (0 ".", 1 "..", then entry cookies) */
     int flags; /* O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH... (no O_CLOEXEC: per fd) */
     int refs;
+    void *priv; /* the object behind an anonymous file (fs/anon.c), else NULL */
 };
 
 struct kstat {
@@ -279,6 +288,29 @@ const struct file_ops *devfs_ops_for(u64 rdev);
 void devfs_init(void);
 void procfs_init(void);
 void procfs_set_exe(const char *path);
+/* /sys/devices/system/cpu: one CPU (fs/sysfs.c). */
+void sysfs_init(void);
+
+/* --- kernel-made read-only files of /proc and /sys (fs/kfile.c) --- */
+/* A VN_SYNTH regular file (mode 0444) named name in dir with ops; stat shows size. */
+struct vnode *kfile_new(struct vnode *dir, const char *name, const struct file_ops *ops, u64 size);
+/* The directory name in dir (made if missing), pinned: its entries cannot change. */
+struct vnode *kfile_dir(struct vnode *dir, const char *name);
+/* A pread of text[0..len) at off; read at the file position through the pread op; EIO writes. */
+long kfile_pread_text(const char *text, size_t len, void *buf, size_t n, u64 off);
+long kfile_read_at_pos(struct file *f, void *buf, size_t n);
+long kfile_write_eio(struct file *f, const void *buf, size_t n);
+/* /proc/cpuinfo (fs/cpuinfo.c). */
+extern const struct file_ops procfs_cpuinfo_ops;
+
+/* --- anonymous files: eventfd, timerfd, signalfd (fs/anon.c, docs/event-fds.md) --- */
+/* An open file on the one shared anonymous inode (fstat: mode 0600, no file type, as
+ * Linux's anon_inodefs) with ops and priv; flags O_ACCMODE | O_NONBLOCK. NULL: -ENOMEM. */
+struct file *anon_file_new(const struct file_ops *ops, void *priv, int flags);
+/* Install an anonymous file as the lowest free fd; on failure it is released. */
+long anon_fd_install(struct file *f, bool cloexec);
+/* The lseek op of anonymous files: Linux's noop_llseek (returns the position, 0). */
+long anon_lseek(struct file *f, s64 off, int whence);
 
 /* Ops shared by regular files and directories of the RAM filesystem. */
 extern const struct file_ops ramfs_file_ops, ramfs_dir_ops, path_only_ops;
