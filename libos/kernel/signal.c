@@ -134,12 +134,18 @@ long signal_send_process(struct process *p, const struct ksiginfo *info)
     if (r < 0)
         return r;
     int sig = info->si_signo;
-    /* Linux's choice of thread: the current one if it takes it, else the first
-     * that does not block it; when all block it, it waits in the process set. */
+    /* Linux's choice of thread (complete_signal): the thread the pid names -- the
+     * main thread -- if it does not block it, else the current one if it takes it,
+     * else the first that does not block it; when all block it, it waits in the
+     * process set. A worker's kill(getpid()) thus interrupts main's sleep, as on Linux. */
     struct task *target = NULL;
     for (struct task *t = p->threads; t; t = t->thread_next) {
         if (t->state == TASK_DEAD || (t->sig.blocked & SIGBIT(sig)))
             continue;
+        if (t->tid == p->pid) {
+            target = t;
+            break;
+        }
         if (!target || t == current)
             target = t; /* current is never the idle task: that is in no thread list */
     }
