@@ -4,6 +4,7 @@
 #include <libos/cmdline.h>
 #include <libos/cpu.h>
 #include <libos/exec.h>
+#include <libos/hostsig.h>
 #include <libos/image_config.h>
 #include <libos/lapic.h>
 #include <libos/log.h>
@@ -51,6 +52,7 @@ __noreturn void kmain(u64 start_info)
     cmdline_parse(bootinfo.cmdline);
     random_init();          /* RDSEED/RDRAND, seed=, TSC jitter */
     proc_init();            /* pid 1, uid/gid, rlimits */
+    hostsig_init();         /* COM4's receive interrupt: signals from the host */
     uvm_init();             /* empty user address space */
     shim_init();            /* syscall table from image_shim_families */
     rootfs_init();          /* cpio -> RAM fs; /dev, /proc; fds 0-2 on the console */

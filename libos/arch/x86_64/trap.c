@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* trap.c: exception and interrupt dispatch, register dumps, application faults as signals. */
 #include <libos/cpu.h>
+#include <libos/hostsig.h>
 #include <libos/lapic.h>
 #include <libos/log.h>
 #include <libos/memlayout.h>
@@ -147,6 +148,11 @@ void trap_dispatch(struct regs *r)
         return;
     }
     if (r->vector == VEC_LAPIC_TIMER) {
+        lapic_eoi();
+        return;
+    }
+    if (r->vector == VEC_HOSTSIG) {
+        hostsig_interrupt(); /* a signal from the host (kernel/hostsig.c) */
         lapic_eoi();
         return;
     }
