@@ -637,6 +637,14 @@ def _with_rootfs(image: Path, meta: Mapping[str, Any], options: RunOptions) -> R
     return options
 
 
+def _with_stop_signal(meta: Mapping[str, Any], options: RunOptions) -> RunOptions:
+    """The image's StopSignal (kept in its metadata) also arms --stop-timeout when forwarded."""
+    stop = meta.get("stop_signal")
+    if options.stop_signal is not None or not isinstance(stop, str):
+        return options
+    return dataclasses.replace(options, stop_signal=signal_number(stop))
+
+
 def run_image(
     image: Path,
     options: RunOptions,
@@ -653,11 +661,7 @@ def run_image(
     options = _with_rootfs(image, meta, options)
     if options.mem is None:
         options = dataclasses.replace(options, mem=image_mem(meta))
-    if options.stop_signal is None:
-        stop = meta.get("stop_signal")
-        options = dataclasses.replace(
-            options, stop_signal=signal_number(stop) if isinstance(stop, str) else None
-        )
+    options = _with_stop_signal(meta, options)
     accel = select_accel(options.accel, ctx)
     return boot(
         image,
