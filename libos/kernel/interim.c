@@ -40,7 +40,11 @@ void waitq_remove(struct task *t) { (void)t; }
 void waitq_add(struct waitq *wq, struct task *t) { (void)wq, (void)t; }
 __noreturn void task_exit(int code) { kexit(code); }
 __noreturn void process_exit_group(int code) { kexit(code); }
-void task_return_work(struct regs *r) { (void)r; }
+void task_return_work(struct regs *r)
+{
+    if (current->work & TASK_WORK_SIGNAL)
+        signal_deliver(r);
+}
 struct waitq readiness_wq = WAITQ_INIT;
 void readiness_changed(void) {}
 void ktimer_arm(struct ktimer *t, u64 deadline, void (*fn)(struct ktimer *t))
@@ -48,17 +52,3 @@ void ktimer_arm(struct ktimer *t, u64 deadline, void (*fn)(struct ktimer *t))
     t->deadline = deadline, t->fn = fn, t->armed = false; /* never fires here */
 }
 void ktimer_cancel(struct ktimer *t) { t->armed = false; }
-
-/* ---- signals (replaced by kernel/signal.c) ---- */
-void signal_task_init(struct task *t, const struct task *parent) { (void)t, (void)parent; }
-void signal_process_init(struct process *p) { (void)p; }
-bool signal_pending(const struct task *t) { (void)t; return false; }
-long signal_send_thread(struct task *t, const struct ksiginfo *info) { (void)t; return signal_send_self(info->si_signo); }
-long signal_send_process(struct process *p, const struct ksiginfo *info) { (void)p; return signal_send_self(info->si_signo); }
-void signal_force_fault(struct regs *r, int sig, int code, u64 addr, const char *cause)
-{
-    (void)code;
-    signal_fatal(sig, addr, r->rip, cause);
-}
-void signal_deliver(struct regs *r) { (void)r; }
-int signal_dequeue(struct task *t, u64 mask, struct ksiginfo *out) { (void)t, (void)mask, (void)out; return 0; }

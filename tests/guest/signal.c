@@ -1,9 +1,19 @@
-/* signal.c: guest tests of the signal family: sigaction and mask bookkeeping, kill to self, sigaltstack. */
+/* signal.c: guest tests of the signal family: dispositions, masks, handlers and their frames, faults as signals, waiting, timers. */
 #include "guest.h"
 
 #include <limits.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+#include <ucontext.h>
+
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1u << 31) /* Linux 4.7; glibc's headers lack it */
+#endif
 
 static void handler(int sig) { (void)sig; }
 
@@ -71,6 +81,299 @@ static void test_altstack(void)
     CHECK("sigaltstack_disable", sigaltstack(&off, NULL) == 0 && sigaltstack(NULL, &old) == 0 && (old.ss_flags & SS_DISABLE));
 }
 
+/* ---- handlers that run ---- */
+
+static volatile sig_atomic_t hits;
+static volatile int last_sig, last_code, last_pid, last_value, last_overrun;
+static volatile uintptr_t last_addr;
+static volatile int usr2_blocked_inside, usr1_blocked_inside;
+
+static void info_handler(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    sigset_t cur;
+    sigprocmask(SIG_SETMASK, NULL, &cur);
+    usr1_blocked_inside = sigismember(&cur, SIGUSR1);
+    usr2_blocked_inside = sigismember(&cur, SIGUSR2);
+    last_sig = sig;
+    last_code = si->si_code;
+    last_pid = si->si_pid;
+    last_value = si->si_value.sival_int;
+    last_overrun = si->si_code == SI_TIMER ? si->si_overrun : 0;
+    hits++;
+}
+
+static void install(int sig, void (*fn)(int, siginfo_t *, void *), int flags, int masked)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = fn;
+    sa.sa_flags = SA_SIGINFO | flags;
+    sigemptyset(&sa.sa_mask);
+    if (masked)
+        sigaddset(&sa.sa_mask, masked);
+    sigaction(sig, &sa, NULL);
+}
+
+static void restore_default(int sig)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_DFL;
+    sigaction(sig, &sa, NULL);
+}
+
+static void test_handlers(void)
+{
+    install(SIGUSR1, info_handler, 0, SIGUSR2);
+    hits = 0;
+    CHECK("kill_runs_handler", kill(getpid(), SIGUSR1) == 0 && hits == 1);
+    CHECK("siginfo_kill", last_sig == SIGUSR1 && last_code == SI_USER && last_pid == getpid());
+    CHECK("handler_mask_has_sa_mask_and_sig", usr2_blocked_inside && usr1_blocked_inside);
+    sigset_t cur;
+    sigprocmask(SIG_SETMASK, NULL, &cur);
+    CHECK("mask_restored_after_handler", !sigismember(&cur, SIGUSR1) && !sigismember(&cur, SIGUSR2));
+    CHECK("raise_is_tkill", raise(SIGUSR1) == 0 && hits == 2 && last_code == SI_TKILL);
+
+    union sigval v = {.sival_int = 42};
+    install(SIGRTMIN + 1, info_handler, 0, 0);
+    CHECK("sigqueue_value", sigqueue(getpid(), SIGRTMIN + 1, v) == 0 && hits == 3 &&
+                                last_code == SI_QUEUE && last_value == 42 && last_sig == SIGRTMIN + 1);
+
+    /* Blocked: pending, then delivered the moment it is unblocked. */
+    sigset_t set, pend;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    kill(getpid(), SIGUSR1);
+    kill(getpid(), SIGUSR1); /* a standard signal is pending once */
+    CHECK("blocked_stays_pending", hits == 3 && sigpending(&pend) == 0 && sigismember(&pend, SIGUSR1));
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    CHECK("unblock_delivers_once", hits == 4);
+
+    /* Real-time signals queue every instance, lowest first. */
+    sigaddset(&set, SIGRTMIN + 1);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    for (int i = 0; i < 3; i++) {
+        v.sival_int = i;
+        sigqueue(getpid(), SIGRTMIN + 1, v);
+    }
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    CHECK("rt_signals_queue", hits == 4 + 3 && last_value == 2);
+
+    install(SIGUSR1, info_handler, SA_NODEFER, 0);
+    raise(SIGUSR1);
+    CHECK("sa_nodefer", !usr1_blocked_inside);
+
+    install(SIGUSR1, info_handler, SA_RESETHAND, 0);
+    struct sigaction old;
+    raise(SIGUSR1);
+    CHECK("sa_resethand", sigaction(SIGUSR1, NULL, &old) == 0 && old.sa_handler == SIG_DFL);
+
+    restore_default(SIGRTMIN + 1);
+    restore_default(SIGUSR1);
+}
+
+/* ---- faults as signals ---- */
+
+static sigjmp_buf jb;
+
+static void fault_handler(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    last_sig = sig;
+    last_code = si->si_code;
+    last_addr = (uintptr_t)si->si_addr;
+    siglongjmp(jb, 1);
+}
+
+static void trap_handler(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    last_sig = sig;
+    last_code = si->si_code;
+    hits++;
+}
+
+static void test_faults(void)
+{
+    install(SIGSEGV, fault_handler, SA_NODEFER, 0);
+    static volatile uintptr_t bad = 8;
+    if (!sigsetjmp(jb, 1))
+        *(volatile int *)bad = 1;
+    CHECK("segv_maperr", last_sig == SIGSEGV && last_code == SEGV_MAPERR && last_addr == 8);
+
+    char *page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    last_sig = 0;
+    if (!sigsetjmp(jb, 1))
+        *(volatile char *)(page + 16) = 1;
+    CHECK("segv_accerr", last_sig == SIGSEGV && last_code == SEGV_ACCERR && last_addr == (uintptr_t)(page + 16));
+    munmap(page, 4096);
+    sigset_t cur;
+    sigprocmask(SIG_SETMASK, NULL, &cur);
+    CHECK("siglongjmp_restores_mask", !sigismember(&cur, SIGSEGV));
+
+    install(SIGFPE, fault_handler, 0, 0);
+    volatile int zero = 0, num = 7;
+    last_sig = 0;
+    if (!sigsetjmp(jb, 1))
+        num = num / zero;
+    CHECK("fpe_intdiv", last_sig == SIGFPE && last_code == FPE_INTDIV);
+
+    install(SIGILL, fault_handler, 0, 0);
+    last_sig = 0;
+    uintptr_t ud2_at = 0;
+    if (!sigsetjmp(jb, 1))
+        __asm__ volatile("leaq 1f(%%rip), %0\n\tmovq %0, %1\n1:\tud2" : "=&r"(ud2_at), "=m"(last_addr));
+    CHECK("ill_illopn", last_sig == SIGILL && last_code == ILL_ILLOPN && last_addr != 0);
+
+    install(SIGTRAP, trap_handler, 0, 0);
+    hits = 0;
+    __asm__ volatile("int3");
+    CHECK("int3_sigtrap_continues", hits == 1 && last_sig == SIGTRAP && last_code == SI_KERNEL);
+
+    restore_default(SIGSEGV);
+    restore_default(SIGFPE);
+    restore_default(SIGILL);
+    restore_default(SIGTRAP);
+}
+
+/* Stack overflow: the handler can run only on the alternate stack. */
+static char *alt_base;
+static volatile int on_alt;
+
+static void overflow_handler(int sig, siginfo_t *si, void *uc)
+{
+    (void)si, (void)uc;
+    char here;
+    on_alt = &here > alt_base && &here < alt_base + 65536;
+    last_sig = sig;
+    siglongjmp(jb, 1);
+}
+
+static volatile int depth_limit = -1; /* never reached: the stack ends first */
+
+static int recurse(volatile char *prev, int depth)
+{
+    volatile char buf[1024];
+    buf[0] = prev ? prev[0] + 1 : 0;
+    if (depth == depth_limit)
+        return buf[0];
+    return recurse(buf, depth + 1) + buf[1];
+}
+
+static void test_stack_overflow(void)
+{
+    alt_base = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    stack_t ss = {.ss_sp = alt_base, .ss_size = 65536, .ss_flags = 0};
+    sigaltstack(&ss, NULL);
+    install(SIGSEGV, overflow_handler, SA_ONSTACK, 0);
+    last_sig = 0;
+    if (!sigsetjmp(jb, 1))
+        recurse(NULL, 0);
+    CHECK("stack_overflow_handler_on_altstack", last_sig == SIGSEGV && on_alt);
+    stack_t cur;
+    CHECK("altstack_kept_after_handler", sigaltstack(NULL, &cur) == 0 && cur.ss_sp == alt_base && cur.ss_flags == 0);
+    restore_default(SIGSEGV);
+    stack_t off = {.ss_flags = SS_DISABLE};
+    sigaltstack(&off, NULL);
+    munmap(alt_base, 65536);
+}
+
+/* SS_AUTODISARM: the altstack is off while the handler runs and back afterwards. */
+static volatile int autodisarm_seen;
+
+static void autodisarm_handler(int sig)
+{
+    (void)sig;
+    stack_t cur;
+    sigaltstack(NULL, &cur);
+    autodisarm_seen = (cur.ss_flags & SS_DISABLE) != 0;
+}
+
+static void test_autodisarm(void)
+{
+    static char stack[65536];
+    stack_t ss = {.ss_sp = stack, .ss_size = sizeof(stack), .ss_flags = SS_AUTODISARM};
+    CHECK("sigaltstack_autodisarm", sigaltstack(&ss, NULL) == 0);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = autodisarm_handler;
+    sa.sa_flags = SA_ONSTACK;
+    sigaction(SIGUSR2, &sa, NULL);
+    raise(SIGUSR2);
+    stack_t cur;
+    CHECK("autodisarm_in_handler_and_back", autodisarm_seen && sigaltstack(NULL, &cur) == 0 && cur.ss_sp == stack);
+    restore_default(SIGUSR2);
+    stack_t off = {.ss_flags = SS_DISABLE};
+    sigaltstack(&off, NULL);
+}
+
+/* The handler changes xmm0 in the frame; rt_sigreturn loads it. */
+static void fpu_handler(int sig, siginfo_t *si, void *ucv)
+{
+    (void)sig, (void)si;
+    ucontext_t *uc = ucv;
+    uc->uc_mcontext.fpregs->_xmm[0].element[0] = 0x5eed;
+    uc->uc_mcontext.fpregs->_xmm[0].element[1] = 0xf00d;
+    /* The handler starts from a clean FPU state whatever the program had. */
+    uint64_t x;
+    __asm__ volatile("movq %%xmm0, %0" : "=r"(x));
+    last_value = x == 0;
+}
+
+static void test_fpu_frame(void)
+{
+    install(SIGUSR1, fpu_handler, 0, 0);
+    uint64_t in = 0x1111222233334444ull, out = 0;
+    long pid = getpid();
+    __asm__ volatile("movq %2, %%xmm0\n\t"
+                     "movl $62, %%eax\n\t" /* kill(pid, SIGUSR1) */
+                     "movq %3, %%rdi\n\t"
+                     "movl $10, %%esi\n\t"
+                     "syscall\n\t"
+                     "movq %%xmm0, %0"
+                     : "=r"(out), "=m"(last_addr)
+                     : "r"(in), "r"(pid)
+                     : "rax", "rdi", "rsi", "rcx", "r11", "xmm0", "memory");
+    CHECK("sigreturn_loads_modified_xmm0", out == 0xf00d00005eedull);
+    CHECK("handler_starts_with_clean_fpu", last_value == 1);
+    restore_default(SIGUSR1);
+}
+
+/* ---- waiting for signals ---- */
+
+static void test_waiting(void)
+{
+    install(SIGUSR1, info_handler, 0, 0);
+    sigset_t set, empty, cur;
+    sigemptyset(&set);
+    sigemptyset(&empty);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    raise(SIGUSR1);
+    hits = 0;
+    int r = sigsuspend(&empty);
+    CHECK("sigsuspend_runs_handler", r == -1 && errno == EINTR && hits == 1);
+    sigprocmask(SIG_SETMASK, NULL, &cur);
+    CHECK("sigsuspend_restores_mask", sigismember(&cur, SIGUSR1));
+
+    struct timespec ts = {0, 30 * 1000 * 1000};
+    siginfo_t si;
+    errno = 0;
+    CHECK("sigtimedwait_timeout", sigtimedwait(&set, &si, &ts) == -1 && errno == EAGAIN);
+    raise(SIGUSR1);
+    /* glibc reports raise()'s SI_TKILL as SI_USER here. */
+    CHECK("sigtimedwait_takes_pending", sigtimedwait(&set, &si, &ts) == SIGUSR1 && hits == 1 &&
+                                            (si.si_code == SI_TKILL || si.si_code == SI_USER));
+    union sigval v = {.sival_int = 7};
+    sigqueue(getpid(), SIGUSR1, v);
+    CHECK("sigwaitinfo_value", sigwaitinfo(&set, &si) == SIGUSR1 && si.si_value.sival_int == 7);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    CHECK("restart_syscall_nothing_to_restart", syscall(SYS_restart_syscall) == -1 && errno == EINTR);
+    restore_default(SIGUSR1);
+}
+
 int main(void)
 {
     guest_begin();
@@ -78,5 +381,11 @@ int main(void)
     test_mask();
     test_kill();
     test_altstack();
+    test_handlers();
+    test_faults();
+    test_stack_overflow();
+    test_autodisarm();
+    test_fpu_frame();
+    test_waiting();
     return guest_finish();
 }

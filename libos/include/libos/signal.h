@@ -36,8 +36,34 @@
 #define SIGTTIN 21
 #define SIGTTOU 22
 #define SIGURG 23
+#define SIGSTKFLT 16
+#define SIGXCPU 24
+#define SIGXFSZ 25
+#define SIGVTALRM 26
+#define SIGPROF 27
 #define SIGWINCH 28
+#define SIGIO 29
+#define SIGPWR 30
+#define SIGSYS 31
+#define SIGRTMIN 32
 #define NSIG 64
+
+#define SIGBIT(s) (1ul << ((s) - 1))
+
+/* sa_flags */
+#define SA_NOCLDSTOP 0x00000001u
+#define SA_NOCLDWAIT 0x00000002u
+#define SA_SIGINFO 0x00000004u
+#define SA_RESTORER 0x04000000u
+#define SA_ONSTACK 0x08000000u
+#define SA_RESTART 0x10000000u
+#define SA_NODEFER 0x40000000u
+#define SA_RESETHAND 0x80000000u
+
+/* sigaltstack flags */
+#define SS_ONSTACK 1
+#define SS_DISABLE 2
+#define SS_AUTODISARM (1u << 31)
 
 #define SIG_BLOCK 0
 #define SIG_UNBLOCK 1
@@ -84,6 +110,9 @@ _Static_assert(sizeof(struct ksiginfo) == 128, "siginfo_t");
 #define SI_QUEUE -1
 #define SI_TIMER -2
 #define SI_TKILL -6
+#define SI_MESGQ -3
+#define SI_ASYNCIO -4
+#define SI_SIGIO -5
 #define SEGV_MAPERR 1
 #define SEGV_ACCERR 2
 #define BUS_ADRERR 2
@@ -99,6 +128,14 @@ struct task_signals {
     u64 saved_mask;             /* sigsuspend/ppoll/pselect6: restored after delivery */
     bool restore_mask;
     void *queue;                /* signal.c's queued siginfos for this thread */
+    const char *fault_cause;    /* the CPU exception behind a queued fault signal (crash report) */
+    /* restart_syscall (ERESTART_RESTARTBLOCK): what to resume and how; filled by
+     * the interrupted syscall (nanosleep, clock_nanosleep) before it returns. */
+    long (*restart_fn)(struct task_signals *s);
+    u64 restart_deadline;       /* time_mono_ns() value the sleep ends at */
+    u64 restart_arg;            /* the rmtp pointer for the remaining time, or 0 */
+    int restart_clock;          /* the clock id of clock_nanosleep (CLOCK_MONOTONIC for nanosleep) */
+    int restart_flags;
 };
 
 /* Per-process signal state (owned by signal.c). */
@@ -141,6 +178,16 @@ long signal_mask(int how, const u64 *set, u64 *old);
 long signal_altstack(const struct k_stack_t *ss, struct k_stack_t *old, u64 user_sp);
 /* A signal sent to ourselves (kill/tgkill/raise): 0 if ignored or blocked, else terminates. */
 long signal_send_self(int sig);
+
+/* Ring 3 faulted with sig (trap.c): true when a handler will run for it, so the
+ * fault becomes signal_force_fault(); false: trap.c writes the crash report. */
+bool signal_fault_has_handler(int sig);
+/* sigsuspend/ppoll/pselect6: *mask replaces the thread's mask while it waits; the
+ * old one comes back on the way out: after the handler's frame captured it when
+ * the syscall was interrupted, at once when it returned normally (as Linux). */
+void signal_set_temp_mask(const u64 *mask);
+/* rt_sigreturn: restore the frame at r->rsp - 8 into r; kills on a forged frame. */
+long signal_return(struct regs *r);
 
 /* Kill the application with sig: marker D2U:CRASH, exit value 128+sig. */
 __noreturn void signal_fatal(int sig, u64 addr, u64 rip, const char *cause);
