@@ -127,14 +127,21 @@ def running(
                 pipe.close()
 
 
-@pytest.mark.parametrize("stdio", ["-i", "-t"])
+@pytest.mark.parametrize(("stdio", "mode"), [("-i", "handler"), ("-t", "handler"), ("-i", "busy")])
 def test_sigterm_runs_the_handler_and_its_exit_code_comes_back(
-    stdio: str, sigwait: Path, tmp_path: Path, boot_ctx: Context, accel: str, boot_timeout: float
+    stdio: str,
+    mode: str,
+    sigwait: Path,
+    tmp_path: Path,
+    boot_ctx: Context,
+    accel: str,
+    boot_timeout: float,
 ) -> None:
     """kill -TERM of `dock2uni run` runs the application's SIGTERM handler, which sees a
     kill from outside its pid namespace (SI_USER, pid 0, uid 0, as under docker's proxy),
-    and exits 42: so does `dock2uni run`. The same with a terminal (-t)."""
-    with running(sigwait, tmp_path, boot_ctx, accel, stdio, "--", "/sigwait", "handler") as run:
+    and exits 42: so does `dock2uni run`. The same with a terminal (-t), and when the
+    application computes in ring 3 instead of waiting in pause() (busy)."""
+    with running(sigwait, tmp_path, boot_ctx, accel, stdio, "--", "/sigwait", mode) as run:
         run.send(signal.SIGTERM)
         code, out, err = run.finish(boot_timeout)
     assert code == 42, err

@@ -2,6 +2,8 @@
  *
  * Every mode prints "ready" once its dispositions are set, then waits in pause():
  *   handler   SIGTERM handler prints "got SIGTERM code=C pid=P uid=U" and exits 42
+ *   busy      the same handler, but main computes in a loop instead of pause(): the
+ *             signal interrupts ring 3, not a blocked syscall
  *   default   no handler: SIGTERM's default action ends the program (128 + 15)
  *   count     SIGUSR1 handler counts, and main prints "usr1=N" after each one (so a test
  *             sends the next only once this one arrived: standard signals do not queue);
@@ -11,6 +13,7 @@
  * Built static with glibc by the test; natively it behaves as in the guest.
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +55,8 @@ static void set(int sig, void (*fn)(int))
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "handler";
-    if (strcmp(mode, "handler") == 0) {
+    bool busy = strcmp(mode, "busy") == 0;
+    if (strcmp(mode, "handler") == 0 || busy) {
         struct sigaction sa;
         memset(&sa, 0, sizeof(sa));
         sa.sa_sigaction = on_term;
@@ -70,6 +74,8 @@ int main(int argc, char **argv)
         return 2;
     }
     say("ready\n");
+    for (volatile unsigned long spin = 0; busy; spin++)
+        continue;
     int shown = 0;
     for (;;) {
         pause();
