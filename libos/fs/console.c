@@ -2,7 +2,8 @@
 /* console.c: the application's tty on COM1: raw byte I/O and the terminal ioctls libcs probe.
  *
  * Output is raw (the termios reports ONLCR off, docs/console-protocol.md), so the
- * bytes match a native run. Input is polled: read() waits for one byte, then
+ * bytes match a native run. Input is polled (only the reading thread waits, waking
+ * every POLL_RECHECK_NS; a signal interrupts it): read() waits for one byte, then
  * returns what has arrived, up to a newline; CR becomes NL (ICRNL) and ^D at the
  * start of a read is end of file. There is no echo.
  *
@@ -25,6 +26,7 @@
 #include <libos/poll.h>
 #include <libos/serial.h>
 #include <libos/string.h>
+#include <libos/task.h>
 #include <libos/time.h>
 #include <libos/uaccess.h>
 #include <libos/vfs.h>
@@ -83,6 +85,15 @@ static int next_byte(void)
     return serial_read_byte(COM1_PORT);
 }
 
+/* Wait for input: the UART raises no interrupt here, so the reader's thread sleeps
+ * POLL_RECHECK_NS and looks again (other threads run meanwhile). A signal ends the
+ * wait with -ERESTARTSYS: EINTR, or the read again under SA_RESTART. */
+static long wait_for_input(void)
+{
+    int r = waitq_wait(NULL, time_mono_ns() + POLL_RECHECK_NS, WAIT_INTERRUPTIBLE);
+    return r == -EINTR ? -ERESTARTSYS : 0;
+}
+
 static long console_write(struct file *f, const void *buf, size_t n)
 {
     u8 chunk[256];
@@ -104,7 +115,9 @@ static long console_read(struct file *f, void *buf, size_t n)
     while ((c = next_byte()) < 0) {
         if (f->flags & O_NONBLOCK)
             return -EAGAIN;
-        time_sleep_until(time_mono_ns() + POLL_RECHECK_NS); /* no RX interrupt: look again */
+        long r = wait_for_input();
+        if (r < 0)
+            return r;
     }
     if (c == EOT)
         return 0;
@@ -202,7 +215,9 @@ static long stdin_read(struct file *f, void *buf, size_t n)
     while ((c = stdin_byte()) == -1) {
         if (f->flags & O_NONBLOCK)
             return -EAGAIN;
-        time_sleep_until(time_mono_ns() + POLL_RECHECK_NS);
+        long r = wait_for_input();
+        if (r < 0)
+            return r;
     }
     if (c == -2)
         return 0;

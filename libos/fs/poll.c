@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* poll.c: fd readiness and the scan-then-sleep loops of poll(2) and select(2) (libos/poll.h).
  *
- * Nothing here is woken by an event: the only file whose readiness changes is the
- * console, and its UART interrupt is not routed, so a wait that includes it re-checks
- * every POLL_RECHECK_NS; a wait on files that cannot change sleeps to the deadline.
+ * Waiters sleep on readiness_wq (task.h) until the deadline; whatever changes a
+ * file's readiness calls readiness_changed() and every waiter rescans. The console
+ * has no such wake-up (its UART interrupt is not routed), so a wait that includes
+ * it ("live") re-checks every POLL_RECHECK_NS. A signal ends the wait with
+ * -ERESTARTNOHAND (EINTR when a handler runs, else the call again), as Linux.
  */
 #include <libos/errno.h>
 #include <libos/poll.h>
 #include <libos/signal.h>
+#include <libos/task.h>
 #include <libos/time.h>
 #include <libos/vfs.h>
 
@@ -29,14 +32,39 @@ u32 vfs_poll_fd(int fd, bool *live)
     return f->ops->poll(f);
 }
 
-/* After a scan found nothing: false once the deadline has passed, else sleep a while. */
-static bool wait_more(u64 deadline, bool live)
+/* After a scan found nothing: 0 once the deadline has passed, -EINTR on a signal,
+ * else 1 after sleeping on readiness_wq (woken by readiness_changed()) until the
+ * deadline, or POLL_RECHECK_NS when a live file has no wake-up of its own. */
+static int wait_more(u64 deadline, bool live)
 {
     u64 now = time_mono_ns();
     if (now >= deadline)
-        return false;
-    time_sleep_until(live && deadline - now > POLL_RECHECK_NS ? now + POLL_RECHECK_NS : deadline);
-    return true;
+        return 0;
+    u64 until = live && deadline - now > POLL_RECHECK_NS ? now + POLL_RECHECK_NS : deadline;
+    int r = waitq_wait(&readiness_wq, until, WAIT_INTERRUPTIBLE);
+    return r == -EINTR ? -EINTR : 1;
+}
+
+/* The temporary mask of ppoll/pselect6. On a signal the old mask must stay saved
+ * until the handler's frame is built (Linux's restore_saved_sigmask_unless): the
+ * task_signals fields of signal.h hand it to signal delivery; otherwise it is
+ * restored at once. */
+static void sigmask_begin(const u64 *sigmask, u64 *saved)
+{
+    if (sigmask)
+        signal_mask(SIG_SETMASK, sigmask, saved);
+}
+
+static void sigmask_end(const u64 *sigmask, u64 saved, bool interrupted)
+{
+    if (!sigmask)
+        return;
+    if (interrupted) {
+        current->sig.saved_mask = saved;
+        current->sig.restore_mask = true;
+        return;
+    }
+    signal_mask(SIG_SETMASK, &saved, NULL);
 }
 
 static u32 poll_scan(struct kpollfd *fds, u32 n, bool *live)
@@ -57,18 +85,21 @@ static u32 poll_scan(struct kpollfd *fds, u32 n, bool *live)
 
 long vfs_poll(struct kpollfd *fds, u32 n, u64 deadline, const u64 *sigmask)
 {
-    u64 saved;
-    if (sigmask)
-        signal_mask(SIG_SETMASK, sigmask, &saved);
-    u32 ready;
+    u64 saved = 0;
+    sigmask_begin(sigmask, &saved);
+    long ready;
     for (;;) {
         bool live = false;
         ready = poll_scan(fds, n, &live);
-        if (ready || !wait_more(deadline, live))
+        if (ready)
             break;
+        int w = wait_more(deadline, live);
+        if (w <= 0) {
+            ready = w < 0 ? -ERESTARTNOHAND : 0;
+            break;
+        }
     }
-    if (sigmask)
-        signal_mask(SIG_SETMASK, &saved, NULL);
+    sigmask_end(sigmask, saved, ready == -ERESTARTNOHAND);
     return ready;
 }
 
@@ -117,18 +148,23 @@ long vfs_select(u32 n, u64 *in, u64 *out, u64 *ex, u64 deadline, const u64 *sigm
     n = MIN(n, (u32)FD_MAX); /* Linux clamps n to the fd table's size */
     if (!all_open(n, in, out, ex))
         return -EBADF;
-    u64 res[3][SET_WORDS], saved;
-    if (sigmask)
-        signal_mask(SIG_SETMASK, sigmask, &saved);
-    u32 ready;
+    u64 res[3][SET_WORDS], saved = 0;
+    sigmask_begin(sigmask, &saved);
+    long ready;
     for (;;) {
         bool live = false;
         ready = select_scan(n, in, out, ex, res, &live);
-        if (ready || !wait_more(deadline, live))
+        if (ready)
             break;
+        int w = wait_more(deadline, live);
+        if (w <= 0) {
+            ready = w < 0 ? -ERESTARTNOHAND : 0;
+            break;
+        }
     }
-    if (sigmask)
-        signal_mask(SIG_SETMASK, &saved, NULL);
+    sigmask_end(sigmask, saved, ready == -ERESTARTNOHAND);
+    if (ready < 0)
+        return ready; /* Linux leaves the sets alone when interrupted */
     u64 *sets[3] = {in, out, ex};
     for (int s = 0; s < 3; s++)
         for (u32 w = 0; sets[s] && w < WORDS(n); w++)

@@ -12,15 +12,13 @@
 #include <libos/proc.h>
 #include <libos/random.h>
 #include <libos/serial.h>
+#include <libos/task.h>
 #include <libos/time.h>
 #include <libos/uvm.h>
 #include <libos/vfs.h>
 #include <shim/shim.h>
 
 __noreturn void kmain(u64 start_info);
-
-/* The kernel stack for every entry from ring 3 (one thread), above a guard page. */
-static u8 user_entry_stack[PAGE_SIZE + KSTACK_SIZE] __aligned(PAGE_SIZE);
 
 /* The rootfs: embedded in the image, or the PVH module (-initrd) when the image has none. */
 static void rootfs_init(void)
@@ -41,7 +39,6 @@ __noreturn void kmain(u64 start_info)
     cpu_init();             /* CPUID; CR0/CR4/XCR0 for the app's FPU/SSE/AVX */
     pmm_init();             /* frames from the memmap minus kernel, initrd, page 0 */
     vm_init();              /* direct map, W^X kernel image, drop the boot tables */
-    vm_guard_page(user_entry_stack); /* the page below the ring-3 entry stack */
     gdt_init();             /* SYSRET-order GDT, TSS with IST stacks */
     idt_init();             /* exception and interrupt gates */
     syscall_init();         /* EFER.SCE, STAR/LSTAR/FMASK, per-CPU GS */
@@ -52,10 +49,10 @@ __noreturn void kmain(u64 start_info)
     cmdline_parse(bootinfo.cmdline);
     random_init();          /* RDSEED/RDRAND, seed=, TSC jitter */
     proc_init();            /* pid 1, uid/gid, rlimits */
+    sched_init();           /* thread 1 (its kernel stack for ring-3 entries), the idle task */
     hostsig_init();         /* COM4's receive interrupt: signals from the host */
     uvm_init();             /* empty user address space */
     shim_init();            /* syscall table from image_shim_families */
     rootfs_init();          /* cpio -> RAM fs; /dev, /proc; fds 0-2 on the console */
-    cpu_set_kernel_stack((u64)user_entry_stack + sizeof(user_entry_stack));
     exec_start();           /* load the program and enter ring 3 */
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* time.c: monotonic and wall clocks from the TSC, and sleeping on the LAPIC one-shot timer.
+/* time.c: monotonic and wall clocks from the TSC, the LAPIC one-shot timer and the kernel timers (ktimer).
  *
  * Calibration is lazy: a program that never asks for the time never waits for it.
  * The first call measures the TSC (and the LAPIC timer) against PIT channel 0 for
@@ -126,6 +126,13 @@ u64 time_since_tsc_ns(u64 tsc_then)
     return (u64)(((unsigned __int128)(rdtsc() - tsc_then) * tsc_mult) >> 32);
 }
 
+u64 time_ticks_to_ns(u64 ticks)
+{
+    if (unlikely(!tsc_ready))
+        calibrate();
+    return (u64)(((unsigned __int128)ticks * tsc_mult) >> 32);
+}
+
 u64 time_real_ns(void)
 {
     u64 mono = time_mono_ns();
@@ -144,20 +151,69 @@ u64 time_real_ns(void)
     return (u64)((s64)mono + real_offset_ns);
 }
 
-void time_sleep_until(u64 deadline)
+/* -- the LAPIC one-shot timer and the kernel timers ------------------------------------ */
+
+static u64 programmed = ~0ul;    /* deadline the LAPIC timer is armed for, ~0: none */
+static struct ktimer *ktimers;   /* armed timers, earliest deadline first */
+
+void time_timer_program(u64 deadline)
 {
-    for (;;) {
-        u64 now = time_mono_ns();
-        if (now >= deadline)
-            return;
-        if (!lapic_ready) {
-            cpu_relax();
-            continue;
+    /* Lazy: an earlier interrupt already on its way serves too (its handler
+     * re-programs), so the common case writes no LAPIC register at all. */
+    if (deadline >= programmed)
+        return;
+    u64 now = time_mono_ns();
+    if (!lapic_ready)
+        return;
+    u64 ns = deadline > now ? deadline - now : 0;
+    u64 ticks = (u64)(((unsigned __int128)ns * lapic_mult) >> 32);
+    /* A count beyond 32 bits (over a minute away) fires early and is re-armed then. */
+    lapic_timer_oneshot(ticks >= 0xffffffffu ? 0xffffffffu : (u32)ticks + 1);
+    programmed = ticks >= 0xffffffffu ? now + ((0xfffffffful << 32) / lapic_mult) : deadline;
+}
+
+void time_timer_fired(void) { programmed = ~0ul; }
+
+void ktimer_arm(struct ktimer *t, u64 deadline, void (*fn)(struct ktimer *t))
+{
+    if (t->armed)
+        ktimer_cancel(t);
+    t->deadline = deadline;
+    t->fn = fn;
+    t->armed = true;
+    struct ktimer **p = &ktimers;
+    while (*p && (*p)->deadline <= deadline)
+        p = &(*p)->next;
+    t->next = *p;
+    *p = t;
+    time_timer_program(deadline);
+}
+
+void ktimer_cancel(struct ktimer *t)
+{
+    if (!t->armed)
+        return;
+    for (struct ktimer **p = &ktimers; *p; p = &(*p)->next)
+        if (*p == t) {
+            *p = t->next;
+            break;
         }
-        u64 ticks = (u64)(((unsigned __int128)(deadline - now) * lapic_mult) >> 32);
-        lapic_timer_oneshot(ticks > 0xffffffffu ? 0xffffffffu : (u32)ticks + 1);
-        /* Sleep until the timer (or any interrupt) fires; its handler only sends EOI. */
-        irq_enable_and_halt();
-        irq_disable();
+    t->armed = false;
+    t->next = NULL;
+}
+
+u64 ktimer_next_deadline(void) { return ktimers ? ktimers->deadline : ~0ul; }
+
+void ktimer_run_expired(void)
+{
+    if (!ktimers)
+        return;
+    u64 now = time_mono_ns();
+    while (ktimers && ktimers->deadline <= now) {
+        struct ktimer *t = ktimers;
+        ktimers = t->next;
+        t->next = NULL;
+        t->armed = false;
+        t->fn(t); /* may re-arm t or others: the list is re-read */
     }
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* sched.c: scheduling calls for one thread on one CPU. */
-#include <libos/proc.h>
+/* sched.c: scheduling calls: yield, policies and priorities, affinity on one CPU. */
+#include <libos/task.h>
 #include <libos/string.h>
 #include <shim/util.h>
 
@@ -13,10 +13,15 @@
 #define MEMBARRIER_CMD_QUERY 0
 #define MEMBARRIER_BASIC 0x1f /* GLOBAL, GLOBAL_EXPEDITED (+register), PRIVATE_EXPEDITED (+register) */
 
-static bool is_self(int pid) { return pid == 0 || pid == proc.pid; }
+/* pid 0 (the caller), or a thread of ours (the pid is the main thread's tid). */
+static bool is_self(int pid) { return pid == 0 || pid == proc.pid || task_find(pid); }
 
-/* sys_sched_yield: Linux sched_yield(2): nothing else to run. */
-long sys_sched_yield(const struct shim_args *a) { return 0; }
+/* sys_sched_yield: Linux sched_yield(2): the caller goes to the back of the run queue. */
+long sys_sched_yield(const struct shim_args *a)
+{
+    schedule();
+    return 0;
+}
 
 /* sys_getpriority: PARTIAL: nice 0, encoded as 20 - nice like the raw syscall. */
 long sys_getpriority(const struct shim_args *a) { return 20; }

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* identity.c: pid/tid/ppid, process group and session, user and group ids. */
-#include <libos/proc.h>
+#include <libos/task.h>
 #include <shim/util.h>
 
 /* sys_getpid: Linux getpid(2): always 1, like a container's init. */
 long sys_getpid(const struct shim_args *a) { return proc.pid; }
-/* sys_gettid: Linux gettid(2): the one thread. */
-long sys_gettid(const struct shim_args *a) { return proc.tid; }
+/* sys_gettid: Linux gettid(2): the calling thread's id (the main thread's is the pid). */
+long sys_gettid(const struct shim_args *a) { return current->tid; }
 /* sys_getppid: Linux getppid(2): 0, the parent is outside the VM. */
 long sys_getppid(const struct shim_args *a) { return proc.ppid; }
 /* sys_getpgrp: Linux getpgrp(2). */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* prctl.c: prctl(2): the process name and the options libraries set at startup. */
-#include <libos/proc.h>
+#include <libos/task.h>
 #include <libos/string.h>
 #include <shim/util.h>
 
@@ -39,12 +39,12 @@ long sys_prctl(const struct shim_args *a)
             n = copy_from_user(name, arg2, sizeof(name) - 1);
         if (n < 0)
             return -EFAULT;
-        memcpy(proc.comm, name, sizeof(name));
-        proc.comm[15] = 0;
+        memcpy(current->comm, name, sizeof(name)); /* per thread, as on Linux */
+        current->comm[15] = 0;
         return 0;
     }
     case PR_GET_NAME:
-        return copy_to_user(arg2, proc.comm, sizeof(proc.comm));
+        return copy_to_user(arg2, current->comm, sizeof(current->comm));
     case PR_SET_PDEATHSIG:
         return arg2 > 64 ? -EINVAL : 0;
     case PR_GET_PDEATHSIG:

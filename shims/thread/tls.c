@@ -2,7 +2,7 @@
 /* tls.c: arch_prctl (FS/GS base), set_tid_address and the robust-list registration. */
 #include <libos/cpu.h>
 #include <libos/memlayout.h>
-#include <libos/proc.h>
+#include <libos/task.h>
 #include <shim/util.h>
 
 #define ARCH_SET_GS 0x1001
@@ -35,30 +35,31 @@ long sys_arch_prctl(const struct shim_args *a)
     }
 }
 
-/* sys_set_tid_address: Linux set_tid_address(2): remember the word, return the tid. */
+/* sys_set_tid_address: Linux set_tid_address(2): the word cleared and woken at thread exit; returns the tid. */
 long sys_set_tid_address(const struct shim_args *a)
 {
-    proc.clear_child_tid = arg_uptr(a, 0);
-    return proc.tid;
+    current->clear_child_tid = arg_uptr(a, 0);
+    return current->tid;
 }
 
-/* sys_set_robust_list: PARTIAL: stored; with one thread it is never walked. */
+/* sys_set_robust_list: Linux set_robust_list(2): walked at thread exit (kernel/task.c). */
 long sys_set_robust_list(const struct shim_args *a)
 {
     if (arg_u64(a, 1) != ROBUST_LIST_HEAD_SIZE)
         return -EINVAL;
-    proc.robust_list = arg_uptr(a, 0);
-    proc.robust_len = arg_u64(a, 1);
+    current->robust_list = arg_uptr(a, 0);
+    current->robust_len = arg_u64(a, 1);
     return 0;
 }
 
-/* sys_get_robust_list: Linux get_robust_list(2) for our thread. */
+/* sys_get_robust_list: Linux get_robust_list(2) for a thread of ours (0: the caller). */
 long sys_get_robust_list(const struct shim_args *a)
 {
-    int pid = arg_int(a, 0);
-    if (pid != 0 && pid != proc.tid)
+    int tid = arg_int(a, 0);
+    struct task *t = tid == 0 ? current : task_find(tid);
+    if (!t)
         return -ESRCH;
-    if (shim_put_u64(arg_uptr(a, 1), proc.robust_list) < 0 || shim_put_u64(arg_uptr(a, 2), proc.robust_len) < 0)
+    if (shim_put_u64(arg_uptr(a, 1), t->robust_list) < 0 || shim_put_u64(arg_uptr(a, 2), t->robust_len) < 0)
         return -EFAULT;
     return 0;
 }

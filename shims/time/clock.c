@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* clock.c: clock_gettime, clock_getres, gettimeofday and time. */
-#include <libos/proc.h>
+#include <libos/task.h>
 #include <libos/time.h>
 #include <shim/linux_abi.h>
 #include <shim/util.h>
@@ -25,15 +25,17 @@ long time_clock_ns(int id, u64 *ns)
         *ns = time_mono_ns();
         return 0;
     case CLOCK_PROCESS_CPUTIME_ID:
+        *ns = process_cpu_ns(current_process());
+        return 0;
     case CLOCK_THREAD_CPUTIME_ID:
-        *ns = time_since_tsc_ns(proc.start_tsc);
+        *ns = task_cpu_ns(current);
         return 0;
     default:
         return -EINVAL;
     }
 }
 
-/* sys_clock_gettime: PARTIAL: CPU-time clocks = time since exec. */
+/* sys_clock_gettime: PARTIAL: the CPU-time clocks count user and kernel time together. */
 long sys_clock_gettime(const struct shim_args *a)
 {
     u64 ns;

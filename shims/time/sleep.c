@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* sleep.c: nanosleep and clock_nanosleep. */
+#include <libos/task.h>
 #include <libos/time.h>
 #include <shim/linux_abi.h>
 #include <shim/util.h>
@@ -17,15 +18,14 @@ static long get_timespec(u64 uts, u64 *ns)
     return 0;
 }
 
-/* sys_nanosleep: Linux nanosleep(2): halts on the LAPIC timer until the deadline. */
+/* sys_nanosleep: Linux nanosleep(2): blocks this thread; a signal ends it with the time left (restart_syscall). */
 long sys_nanosleep(const struct shim_args *a)
 {
     u64 ns;
     long r = get_timespec(arg_uptr(a, 0), &ns);
     if (r < 0)
         return r;
-    time_sleep_until(time_mono_ns() + ns);
-    return 0;
+    return task_nanosleep(time_mono_ns() + ns, CLOCK_MONOTONIC, false, arg_uptr(a, 1));
 }
 
 /* sys_clock_nanosleep: Linux clock_nanosleep(2), relative or TIMER_ABSTIME. */
@@ -34,6 +34,8 @@ long sys_clock_nanosleep(const struct shim_args *a)
     int id = arg_int(a, 0), flags = arg_int(a, 1);
     if (id == CLOCK_THREAD_CPUTIME_ID)
         return -EINVAL;
+    if (id == CLOCK_PROCESS_CPUTIME_ID)
+        return -EOPNOTSUPP; /* sleeping until the process has used CPU time: not kept as a timer */
     u64 now, ns;
     long r = time_clock_ns(id, &now);
     if (r < 0)
@@ -43,8 +45,6 @@ long sys_clock_nanosleep(const struct shim_args *a)
         return r;
     u64 mono = time_mono_ns();
     if (flags & TIMER_ABSTIME)
-        time_sleep_until(ns > now ? mono + (ns - now) : mono);
-    else
-        time_sleep_until(mono + ns);
-    return 0;
+        return task_nanosleep(ns > now ? mono + (ns - now) : mono, id, true, 0);
+    return task_nanosleep(mono + ns, id, false, arg_uptr(a, 3));
 }

@@ -13,6 +13,9 @@ struct cpu_features cpu_features;
 #define XCR0_SSE 0x2
 #define XCR0_AVX 0x4
 #define XCR0_AVX512 0xe0 /* opmask, ZMM_Hi256, Hi16_ZMM: all three or none */
+#define FXSAVE_SIZE 512
+
+static u32 fpu_size = FXSAVE_SIZE;
 
 static void probe(void)
 {
@@ -101,10 +104,32 @@ void cpu_init(void)
          * AVX/AVX-512 string functions only when xgetbv shows them enabled. */
         xsetbv(0, xcr0);
         cpu_features.xcr0 = xcr0;
+        /* CPUID 0xD.0 EBX: the XSAVE area size for the components XCR0 now enables. */
+        fpu_size = MAX(cpuid(0xd, 0).ebx, (u32)FXSAVE_SIZE + 64);
     }
     if (!cpu_features.smep || !cpu_features.smap || !cpu_features.umip || !cpu_features.nx)
         kinfo("cpu: without%s%s%s%s (%s): fewer protections against the program",
               cpu_features.smep ? "" : " SMEP", cpu_features.smap ? "" : " SMAP",
               cpu_features.umip ? "" : " UMIP", cpu_features.nx ? "" : " NX",
               tcg ? "QEMU TCG: SMAP breaks its ring-3 iretq" : "this CPU model lacks them");
+}
+
+u32 cpu_fpu_size(void) { return fpu_size; }
+
+/* The 64-bit forms (xsave64/fxsave64) keep the full FPU instruction and data pointers.
+ * The requested-feature mask in EDX:EAX is all ones: XCR0 limits it to what is enabled. */
+void cpu_fpu_save(void *area)
+{
+    if (cpu_features.xsave)
+        __asm__ volatile("xsave64 (%0)" ::"r"(area), "a"(~0u), "d"(~0u) : "memory");
+    else
+        __asm__ volatile("fxsave64 (%0)" ::"r"(area) : "memory");
+}
+
+void cpu_fpu_restore(const void *area)
+{
+    if (cpu_features.xsave)
+        __asm__ volatile("xrstor64 (%0)" ::"r"(area), "a"(~0u), "d"(~0u) : "memory");
+    else
+        __asm__ volatile("fxrstor64 (%0)" ::"r"(area) : "memory");
 }

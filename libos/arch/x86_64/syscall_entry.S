@@ -7,6 +7,8 @@
  * build a struct regs identical to an interrupt frame. The return uses SYSRET
  * unless syscall_dispatch() asks for IRETQ (non-canonical RIP, changed frame):
  * SYSRET with a non-canonical RCX faults in ring 0 on the user stack (libos-design.md §4.1).
+ * Pending return work (current->work: a reschedule, a signal) also takes the IRETQ
+ * path, where trap_return runs it: the fast path pays one load and one OR.
  */
 #include <libos/cpu.h>
 #include <libos/memlayout.h>
@@ -37,8 +39,9 @@ syscall_entry:
 	SYSCALL_FRAME $SEL_USER_CS
 	movq %rsp, %rdi
 	call syscall_dispatch
-	testl %eax, %eax
-	jnz trap_return         /* full restore through iretq */
+	movq current(%rip), %rcx
+	orl TASK_WORK_OFFSET(%rcx), %eax
+	jnz trap_return         /* iretq asked for, or return work (task.h): full restore */
 
 	POP_GPRS
 	addq $16, %rsp          /* vector, error */

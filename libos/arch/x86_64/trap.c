@@ -221,6 +221,7 @@ static void trap_handle(struct regs *r)
     }
     if (r->vector == VEC_LAPIC_TIMER) {
         lapic_eoi();
+        sched_timer_interrupt(r); /* kernel timers, the end of a quantum */
         return;
     }
     if (r->vector == VEC_HOSTSIG) {

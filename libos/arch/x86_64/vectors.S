@@ -6,6 +6,7 @@
  * code was ring 3 (saved CS RPL == 3): in the kernel GS already holds the per-CPU
  * block, and swapping again would hand it to the app.
  */
+#include <libos/cpu.h>
 #include <libos/regs.h>
 #include "frame.inc"
 
@@ -50,14 +51,25 @@ trap_common:
 	movq %rsp, %rdi
 	call trap_dispatch
 
+	/* The one return path to ring 3 through IRETQ (traps, interrupts, slow syscall
+	 * exits, a new thread's first run): the return work of task.h runs here, with
+	 * interrupts off, on the frame we are about to restore. */
 	.globl trap_return
 trap_return:
-	POP_GPRS
-	addq $16, %rsp          /* vector and error code */
-	testb $3, 8(%rsp)       /* saved CS: back to ring 3? */
+	testb $3, REGS_GPR_BYTES + 24(%rsp) /* saved CS: back to ring 3? */
 	jz 2f
+	movq current(%rip), %rax
+	cmpl $0, TASK_WORK_OFFSET(%rax)
+	jz 1f
+	movq %rsp, %rdi
+	call task_return_work
+1:	POP_GPRS
+	addq $16, %rsp          /* vector and error code */
 	swapgs
-2:	iretq
+	iretq
+2:	POP_GPRS
+	addq $16, %rsp
+	iretq
 
 	.section .rodata
 	.balign 8

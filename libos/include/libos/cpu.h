@@ -14,6 +14,8 @@
 /* Offsets in struct percpu used by syscall_entry.S. */
 #define PCPU_USER_RSP 0
 #define PCPU_KSTACK_TOP 8
+/* Offset of struct task's work field (task.h), read by the ring-3 return paths. */
+#define TASK_WORK_OFFSET 32
 
 #ifndef __ASSEMBLER__
 #include <libos/regs.h>
@@ -48,6 +50,12 @@ u64 cpu_user_fs(void);
 void cpu_set_user_fs(u64 base);
 u64 cpu_user_gs(void);
 void cpu_set_user_gs(u64 base);
+/* The application's FPU/SSE/AVX state: XSAVE (XCR0's components) or FXSAVE. The area
+ * is cpu_fpu_size() bytes, 64-byte aligned; the kernel never touches these registers
+ * (-mgeneral-regs-only), so they belong to the thread that last ran in ring 3. */
+u32 cpu_fpu_size(void);
+void cpu_fpu_save(void *area);
+void cpu_fpu_restore(const void *area);
 /* Enter ring 3 at rip with stack rsp: all GPRs 0, RFLAGS 0x202, FPU in its init state. */
 __noreturn void cpu_enter_user(u64 rip, u64 rsp);
 

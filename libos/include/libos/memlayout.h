@@ -19,6 +19,8 @@
  *   0x00007fffff7ff000 -- 0x00007ffffffff000   main stack (8 MiB, demand-paged)
  *   0x00007ffffffff000 -- 0x0000800000000000   guard page: top of the lower half
  *   0xffff800000000000 + phys                  direct map of all RAM (2 MiB pages)
+ *   0xffffc90000000000 ...                     thread kernel stacks, 4 KiB pages, one
+ *                                              KSTACK_SLOT each with unmapped guard pages below
  *   0xffffffff80000000 + phys                  kernel image (-mcmodel=kernel)
  */
 #ifndef LIBOS_MEMLAYOUT_H
@@ -63,6 +65,11 @@
 #define BOOT_STACK_SIZE _UL(16384)
 #define KSTACK_SIZE _UL(32768)
 #define IST_STACK_SIZE _UL(8192)
+/* Thread kernel stacks (kernel/task.c): slot i spans [BASE + i * SLOT, + SLOT); its top
+ * KSTACK_SIZE bytes are mapped, the pages below stay unmapped (the guard). */
+#define KSTACK_REGION_BASE _UL(0xffffc90000000000)
+#define KSTACK_SLOT _UL(0x10000)
+#define KSTACK_SLOTS 8192
 
 /* x86 I/O ports. */
 #define COM1_PORT 0x3f8

@@ -6,11 +6,12 @@
  *                            (or is O_PATH); the file's poll op; else POLLIN|POLLOUT|RDNORM|WRNORM
  *                            (regular files, directories and the /dev devices never block).
  *                            live is set when the answer can change while we wait (the console).
- *   vfs_poll()/vfs_select()  scan, and while nothing is ready sleep until the deadline (a
- *                            time_mono_ns() value; 0 scans once, POLL_FOREVER never times out).
- *                            Live files are re-checked every POLL_RECHECK_NS: the UART raises
- *                            no interrupt here. sigmask (may be NULL) is the blocked set
- *                            during the wait, restored afterwards (ppoll/pselect6).
+ *   vfs_poll()/vfs_select()  scan, and while nothing is ready sleep on readiness_wq until the
+ *                            deadline (a time_mono_ns() value; 0 scans once, POLL_FOREVER never
+ *                            times out). Live files are re-checked every POLL_RECHECK_NS: the UART
+ *                            raises no interrupt here. A signal ends the wait: -ERESTARTNOHAND.
+ *                            sigmask (may be NULL) is the blocked set during the wait, restored
+ *                            afterwards, or after signal delivery when interrupted (ppoll/pselect6).
  * The arrays are kernel copies; the syscall layer copies them in and out.
  */
 #ifndef LIBOS_POLL_H

@@ -32,12 +32,10 @@ struct rlimit64 {
 };
 
 struct process {
-    int pid, tid, ppid, pgid, sid;
+    int pid, ppid, pgid, sid;
     u32 uid, euid, suid, gid, egid, sgid;
     u32 umask;
-    char comm[16];           /* PR_SET_NAME, NUL-terminated */
-    u64 clear_child_tid;     /* set_tid_address */
-    u64 robust_list, robust_len;
+    char comm[16];           /* the program's name at exec (each thread's own is task->comm) */
     struct rlimit64 rlim[RLIM_NLIMITS];
     const char *exec_path;
     u64 start_tsc;           /* TSC at exec, for the CPU-time clocks */
@@ -45,6 +43,7 @@ struct process {
     int nthreads;
     bool exiting;            /* exit_group in progress */
     int exit_code;
+    u64 cpu_ticks;           /* CPU time (TSC ticks) of every finished slice of its threads */
     struct proc_signals sig; /* dispositions, process-wide pending set (signal.c) */
 };
 

@@ -24,6 +24,7 @@
 #include <libos/proc.h>
 #include <libos/regs.h>
 #include <libos/signal.h>
+#include <libos/time.h>
 #include <libos/types.h>
 
 enum task_state {
@@ -58,13 +59,17 @@ struct task {
      * switched out, and the user frame at the top of the stack. */
     u64 kstack_base, kstack_top, kernel_rsp;
     struct regs *user_regs;
-    void *fpu;                  /* XSAVE/FXSAVE area, 64-byte aligned, cpu_fpu_size() bytes */
+    void *fpu;                  /* XSAVE/FXSAVE area, 64-byte aligned, cpu_fpu_size() bytes; valid
+                                 * while another thread owns the FPU registers (sched.c): the
+                                 * running thread's state is in the registers themselves */
+    void *fpu_alloc;            /* the allocation fpu lies in */
     u64 fs_base, gs_base;       /* the user's FS/GS bases while switched out */
 
     /* Waiting. */
     struct waitq *wq;           /* the queue we sleep on, or NULL */
     struct task *wq_next;
     u64 wake_deadline;          /* time_mono_ns() value, ~0 for none */
+    struct ktimer wake_timer;   /* armed for wake_deadline while blocked */
     u32 wait_flags;
     u64 wait_key;               /* owner-defined (futex: the key and bitset) */
     u64 wait_key2;
@@ -76,8 +81,16 @@ struct task {
     u64 rseq, rseq_len;
     u32 rseq_sig;
     char comm[16];              /* PR_SET_NAME is per thread */
-    u64 cpu_ns, ran_since;      /* CLOCK_THREAD_CPUTIME_ID accounting */
+    u64 cpu_ticks, ran_since;   /* CPU time in TSC ticks and the TSC at switch-in (task_cpu_ns()) */
     int syscall_nr;             /* the syscall in progress (restart bookkeeping), -1 if none */
+    /* An interrupted relative sleep (nanosleep, clock_nanosleep without TIMER_ABSTIME)
+     * returns -ERESTART_RESTARTBLOCK after storing what restart_syscall needs here;
+     * restart_syscall calls task_nanosleep_restart(), which sleeps on to the same
+     * deadline (a time_mono_ns() value) and writes the time left to restart_rmtp. */
+    u64 restart_deadline;
+    int restart_clock;          /* the clock id the program named (for reporting only) */
+    u64 restart_rmtp;           /* user struct timespec * for the time left, or 0 */
+    int exit_code;              /* exit(2) status, kept for the process when it is the main thread */
 
     struct task_signals sig;    /* mask, pending set, altstack (signal.h, owned by signal.c) */
 };
@@ -132,7 +145,25 @@ __noreturn void task_exit(int code);
 __noreturn void process_exit_group(int code);
 
 /* The exit path, called with interrupts off when current->work != 0 just before
- * returning to ring 3 through frame r. */
+ * returning to ring 3 through frame r. Clears each bit before acting on it and loops
+ * until work is 0 (signal_deliver() may set TASK_WORK_SIGNAL again). */
 void task_return_work(struct regs *r);
+
+/* The LAPIC timer interrupt (trap.c): runs expired ktimers, ends the quantum of a
+ * task interrupted in ring 3 (TASK_WORK_RESCHED), re-programs the timer. */
+void sched_timer_interrupt(struct regs *r);
+
+/* CPU time in ns (CLOCK_THREAD_CPUTIME_ID / CLOCK_PROCESS_CPUTIME_ID): time spent
+ * running, user and kernel together, including the current slice. */
+u64 task_cpu_ns(const struct task *t);
+u64 process_cpu_ns(const struct process *p);
+
+/* nanosleep and clock_nanosleep: sleep until deadline (time_mono_ns()). Returns 0,
+ * or on a signal -ERESTART_RESTARTBLOCK with the time left written to rmtp (if not 0)
+ * and current->restart_* set, or -ERESTARTNOHAND when absolute (no time left is
+ * written, the same call is simply repeated). */
+long task_nanosleep(u64 deadline, int clock, bool absolute, u64 rmtp);
+/* restart_syscall after an interrupted relative sleep: continue to restart_deadline. */
+long task_nanosleep_restart(void);
 
 #endif /* LIBOS_TASK_H */

@@ -6,7 +6,10 @@
  *   time_mono_ns()         nanoseconds since boot. The first call calibrates the TSC
  *                          (kvmclock under KVM, else ~10 ms against PIT channel 0).
  *   time_real_ns()         wall clock: epoch= from the launcher, else kvmclock or CMOS.
- *   time_sleep_until(ns)   halt until time_mono_ns() >= ns (LAPIC one-shot timer).
+ *   time_sleep_until(ns)   block the calling thread until time_mono_ns() >= ns, not
+ *                          interruptible (kernel/sched.c; other threads run meanwhile).
+ *   ktimer_*               kernel timers, below; the scheduler programs the LAPIC one-shot
+ *                          timer for the earliest of them (tickless).
  */
 #ifndef LIBOS_TIME_H
 #define LIBOS_TIME_H
@@ -23,6 +26,8 @@ void time_sleep_until(u64 mono_deadline_ns);
 u64 time_since_tsc_ns(u64 tsc_then);
 /* TSC ticks per second (calibrating first if needed). */
 u64 time_tsc_hz(void);
+/* A TSC tick count as nanoseconds (calibrating first if needed). */
+u64 time_ticks_to_ns(u64 ticks);
 
 /* Kernel timers (kernel/time.c): fn runs once at or after deadline (a time_mono_ns()
  * value) from the timer interrupt or the scheduler, interrupts off, current
@@ -37,6 +42,14 @@ struct ktimer {
 };
 void ktimer_arm(struct ktimer *t, u64 deadline, void (*fn)(struct ktimer *t));
 void ktimer_cancel(struct ktimer *t);
+/* The scheduler's side (kernel/sched.c): run every expired timer; the earliest armed
+ * deadline (~0ul: none). */
+void ktimer_run_expired(void);
+u64 ktimer_next_deadline(void);
+/* Make the LAPIC timer interrupt arrive at or before deadline (an earlier one
+ * already armed is kept); time_timer_fired() forgets it when it has arrived. */
+void time_timer_program(u64 deadline);
+void time_timer_fired(void);
 
 /* Platform clock sources (arch/x86_64). */
 void pit_start_countdown(void);
