@@ -128,8 +128,12 @@ long signal_send_process(struct process *p, const struct ksiginfo *info)
     /* Linux's choice of thread: the current one if it takes it, else the first
      * that does not block it; when all block it, it waits in the process set. */
     struct task *target = NULL;
-    if (current->process == p && !(current->sig.blocked & SIGBIT(sig)))
-        target = current;
+    /* current only if it is one of p's threads: from an interrupt that arrived while
+     * the idle task ran (a host signal, a timer), current is the idle task, which
+     * would swallow the kick. */
+    for (struct task *t = p->threads; t && !target; t = t->thread_next)
+        if (t == current && t->state != TASK_DEAD && !(t->sig.blocked & SIGBIT(sig)))
+            target = t;
     for (struct task *t = p->threads; t && !target; t = t->thread_next)
         if (t->state != TASK_DEAD && !(t->sig.blocked & SIGBIT(sig)))
             target = t;
