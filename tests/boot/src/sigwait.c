@@ -7,6 +7,8 @@
  *   default   no handler: SIGTERM's default action ends the program (128 + 15)
  *   count     SIGUSR1 handler counts, and main prints "usr1=N" after each one (so a test
  *             sends the next only once this one arrived: standard signals do not queue);
+ *             SIGUSR1 is blocked outside sigsuspend(), so one that arrives between two
+ *             waits is not lost, as it would be before a pause();
  *             SIGUSR2 handler prints the count and exits with it
  *   ignore    every signal `dock2uni run` forwards is ignored (SIGINT, SIGTERM, SIGHUP,
  *             SIGQUIT, SIGUSR1, SIGUSR2): only --stop-timeout or a second SIGINT ends it
@@ -65,6 +67,10 @@ int main(int argc, char **argv)
     } else if (strcmp(mode, "count") == 0) {
         set(SIGUSR1, on_usr1);
         set(SIGUSR2, on_usr2);
+        sigset_t usr1;
+        sigemptyset(&usr1);
+        sigaddset(&usr1, SIGUSR1);
+        sigprocmask(SIG_BLOCK, &usr1, NULL);
     } else if (strcmp(mode, "ignore") == 0) {
         int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
         for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
@@ -77,8 +83,10 @@ int main(int argc, char **argv)
     for (volatile unsigned long spin = 0; busy; spin++)
         continue;
     int shown = 0;
+    sigset_t none;
+    sigemptyset(&none);
     for (;;) {
-        pause();
+        sigsuspend(&none); /* pause() with SIGUSR1 let in only while waiting */
         if (usr1_count != shown) {
             shown = usr1_count;
             char line[32];
