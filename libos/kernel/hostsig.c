@@ -28,6 +28,8 @@ void hostsig_init(void)
     enabled = true;
 }
 
+bool hostsig_enabled(void) { return enabled; }
+
 void hostsig_interrupt(void)
 {
     if (!enabled)
