@@ -22,6 +22,7 @@ BENCHMARKS = (
     "boot_time",
     "image_size",
     "syscall_cost",
+    "thread_cost",
     "audit_time",
     "audit_accuracy",
 )

@@ -471,6 +471,14 @@ def run(
             "--timeout", help="Stop the guest after S seconds (exit code 124).", show_default=False
         ),
     ] = None,
+    stop_timeout: Annotated[
+        float,
+        typer.Option(
+            "--stop-timeout",
+            help="Seconds the application has to exit after a forwarded SIGTERM, SIGINT, "
+            "SIGQUIT or the image's StopSignal; then the guest is killed (exit 137).",
+        ),
+    ] = 10.0,
     env: Annotated[
         list[str] | None, typer.Option("--env", "-e", help="Set KEY=VALUE (repeatable).")
     ] = None,
@@ -523,6 +531,8 @@ def run(
 
     # Every option is checked before the image is looked at: usage errors come first.
     mem_bytes = parse_mem(mem) if mem else None
+    if not stop_timeout >= 0:  # also refuses NaN
+        raise typer.BadParameter("must be 0 or more seconds", param_hint="--stop-timeout")
     env_items = parse_env(env)
     ctx, acquire_options = image_session(
         platform=platform,
@@ -556,6 +566,8 @@ def run(
                 strace=strace,
                 initrd=initrd,
                 tty=tty,
+                forward_signals=True,
+                stop_timeout=stop_timeout,
             )
             result = run_image(
                 image,

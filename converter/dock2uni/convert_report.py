@@ -38,6 +38,7 @@ def metadata_text(meta: Mapping[str, Any]) -> str:
         ("Command", " ".join(meta.get("argv", []))),
         ("Executable", meta.get("exec_path", "-")),
         ("Workdir", meta.get("workdir", "-")),
+        ("Stop signal", meta.get("stop_signal") or "-"),
         ("Families", ", ".join(meta.get("families", [])) or "-"),
         ("Kernel", human_size(int(sizes.get("kernel", 0)))),
         (
@@ -48,7 +49,7 @@ def metadata_text(meta: Mapping[str, Any]) -> str:
         ),
         ("Memory", human_size(int(meta.get("recommended_mem", 0))) + " recommended"),
     ]
-    lines = [f"{k + ':':<12}{v}" for k, v in rows]
+    lines = [f"{k + ':':<13}{v}" for k, v in rows]
     for rule, d in sorted(rootfs.get("dropped", {}).items()):
         lines.append(f"  dropped {rule}: {d['entries']} entries, {human_size(d['bytes'])}")
     lines += report_lines(meta)

@@ -290,6 +290,7 @@ def link_image(
             "workdir": plan.workdir,
             "user": {"uid": plan.uid, "gid": plan.gid},
             "hostname": plan.hostname,
+            "stop_signal": plan.stop_signal,
             "families": list(plan.families),
             "families_reason": plan.families_reason,
             "missing_syscalls": list(plan.missing),

@@ -34,6 +34,7 @@ class Plan:
     gid: int
     hostname: str
     rootfs_policy: str
+    stop_signal: str | None = None  # the image's StopSignal, kept for the tools that stop it
 
     @classmethod
     def tiny(
@@ -116,4 +117,5 @@ def plan(
         gid=spec.user.gid,
         hostname=hostname,
         rootfs_policy=rootfs_policy,
+        stop_signal=spec.stop_signal,
     )

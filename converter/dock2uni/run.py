@@ -5,10 +5,13 @@ The application's stdout (COM1) streams to our stdout byte for byte, its stderr
 The library OS log (COM2, a Unix socket we listen on) is parsed for the markers of
 docs/console-protocol.md, its other lines go to stderr. QEMU lives no longer than
 we do: it gets SIGKILL when the thread that started it dies (PR_SET_PDEATHSIG), and
-``stop_on_signals`` turns SIGTERM, SIGHUP and SIGINT into a clean stop. The exit code
-is the application's, or 123 (the accelerator failed: qemu_stderr.py), 124 (timeout),
-125 (QEMU or library OS failure), 126/127 (program not executable / not found),
-128+S (crash with signal S).
+runs in a process group of its own, so a terminal's ^C reaches only us. While the
+guest runs, the signals we receive are forwarded to it (sigproxy.py, COM4); before
+and after, ``stop_on_signals`` turns SIGTERM, SIGHUP and SIGINT into a clean stop.
+The exit code is the application's, or 123 (the accelerator failed:
+qemu_stderr.py), 124 (timeout), 125 (QEMU or library OS failure), 126/127 (program
+not executable / not found), 128+S (crash with signal S), 137 (killed after a
+forwarded stop signal: sigproxy.py).
 Tests and benchmarks boot through this module too, so everybody boots the same way.
 """
 
@@ -43,6 +46,13 @@ from dock2uni.fs.tree import DirNode
 from dock2uni.link import add_metadata, ensure_libos, link_elf, recommended_mem, work_dir
 from dock2uni.plan import Plan
 from dock2uni.qemu_stderr import EXIT_ACCEL, fatal_cause, watch
+from dock2uni.sigproxy import (
+    DEFAULT_STOP_TIMEOUT,
+    EXIT_KILLED,
+    SignalProxy,
+    forwarding,
+    signal_number,
+)
 from dock2uni.uni import read_metadata
 
 QEMU = "qemu-system-x86_64"
@@ -51,6 +61,7 @@ EXIT_FAILURE = 125
 EXIT_NOEXEC = 126
 EXIT_NOTFOUND = 127
 ENOENT = 2
+HOSTSIG_IRQ = 6  # COM4's ISA line: free on microvm (COM1-3 use 4 and 3, virtio its 2nd I/O APIC)
 
 _EXIT_RE = re.compile(r"D2U:EXIT code=(\d+)")
 _CRASH_RE = re.compile(r"D2U:CRASH signal=(\d+)(.*)")
@@ -71,6 +82,11 @@ class RunOptions:
     initrd: Path | None = None  # the rootfs as a separate file (convert --initrd)
     echo_log: bool = True  # copy library OS log lines to stderr
     tty: bool = False  # `run -t`: fds 0-2 are one terminal on COM1, else pipes
+    # `dock2uni run` forwards the signals it receives to the guest (sigproxy.py); library
+    # callers (tests, benchmarks) keep their own signal handling.
+    forward_signals: bool = False
+    stop_timeout: float = DEFAULT_STOP_TIMEOUT  # after a forwarded stop signal, then 137
+    stop_signal: int | None = None  # the image's StopSignal (metadata), also a stop signal
 
 
 @dataclass
@@ -108,12 +124,14 @@ def stdio_mode(options: RunOptions, interactive: bool) -> str:
     return "pipes-in" if interactive else "pipes"
 
 
-def kernel_cmdline(options: RunOptions, *, interactive: bool = False) -> str:
+def kernel_cmdline(options: RunOptions, *, interactive: bool = False, hostsig: bool = False) -> str:
     words = [
         f"epoch={int(time.time())}",
         f"seed={os.urandom(16).hex()}",
         f"d2u.stdio={stdio_mode(options, interactive)}",
     ]
+    if hostsig:  # COM4 carries signals from the host (docs/console-protocol.md)
+        words.append(f"d2u.hostsig={HOSTSIG_IRQ}")
     if options.strace:
         words.append("strace=1")
     if options.cmd is not None:
@@ -132,6 +150,7 @@ def qemu_argv(
     cmdline: str,
     initrd: Path | None,
     stderr_path: str | None = None,
+    hostsig_path: str | None = None,
 ) -> list[str]:
     """The QEMU command line for one boot (documented in docs/console-protocol.md)."""
     argv = [
@@ -156,6 +175,12 @@ def qemu_argv(
             "-chardev", f"file,id=com3,path={stderr_path}",
             "-device", "isa-serial,chardev=com3,iobase=0x3e8,irq=4",
         ]  # fmt: skip
+    if hostsig_path is not None:  # COM4: signals from the host, one byte each
+        # A pipe chardev reads the path itself when PATH.in / PATH.out do not exist.
+        argv += [
+            "-chardev", f"pipe,id=com4,path={hostsig_path}",
+            "-device", f"isa-serial,chardev=com4,iobase=0x2e8,irq={HOSTSIG_IRQ}",
+        ]  # fmt: skip
     if initrd is not None:
         argv += ["-initrd", str(initrd)]
     return argv
@@ -167,8 +192,11 @@ _prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before fork, not i
 
 def _die_with(parent: int) -> None:
     """In the QEMU child before exec: SIGKILL when our thread dies, even by SIGKILL; if
-    the parent is already gone (it died between fork and here), do not start at all."""
+    the parent is already gone (it died between fork and here), do not start at all.
+    Its own process group: a terminal's ^C (SIGINT to the foreground group) must reach
+    only us, who forward it to the guest, not QEMU, which would quit."""
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    os.setpgid(0, 0)
     if os.getppid() != parent:
         os._exit(EXIT_FAILURE)
 
@@ -282,6 +310,8 @@ HINTS = {
     "reset": "This is a library OS bug: re-run with --strace and report the output.",
     "qemu-error": "Check --mem and --accel (--accel tcg always works); --debug shows the "
     "QEMU command line.",
+    "stopped": "The application did not exit after the stop signal: check that it handles "
+    "SIGTERM (or the image's StopSignal), or raise --stop-timeout.",
 }
 
 
@@ -353,6 +383,9 @@ def boot(
     mem = options.mem or image_mem(read_metadata(image))
     sock_dir = Path(tempfile.mkdtemp(prefix="d2u-run-"))
     err_read, err_write = os.pipe() if not options.tty else (-1, -1)
+    # COM4: the signal proxy's pipe; QEMU reads the read end, we keep the write end.
+    sig_read, sig_write = os.pipe() if options.forward_signals else (-1, -1)
+    proxy: SignalProxy | None = None
     try:
         sock_path = sock_dir / "log.sock"
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
@@ -363,9 +396,12 @@ def boot(
                 accel=accel,
                 mem=mem,
                 log_socket=sock_path,
-                cmdline=kernel_cmdline(options, interactive=stdin is not None),
+                cmdline=kernel_cmdline(
+                    options, interactive=stdin is not None, hostsig=sig_read >= 0
+                ),
                 initrd=options.initrd,
                 stderr_path=f"/proc/self/fd/{err_write}" if err_write >= 0 else None,
+                hostsig_path=f"/proc/self/fd/{sig_read}" if sig_read >= 0 else None,
             )
             ctx.log_debug("qemu: " + " ".join(argv))
             t0 = time.monotonic()
@@ -376,27 +412,38 @@ def boot(
                     stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
-                    pass_fds=(err_write,) if err_write >= 0 else (),
-                    # Safe with our threads: the child only calls prctl and getppid.
+                    pass_fds=tuple(fd for fd in (err_write, sig_read) if fd >= 0),
+                    # Safe with our threads: the child only calls prctl, getppid, setpgid.
                     preexec_fn=functools.partial(_die_with, os.getpid()),  # noqa: PLW1509
                 )
             except OSError as exc:
+                if sig_write >= 0:
+                    os.close(sig_write)
                 raise RunError(
                     f"cannot start QEMU: {exc.strerror or exc}",
                     hint="Check that qemu-system-x86_64 runs (`make setup` installs it).",
                 ) from None
             finally:
-                if err_write >= 0:
-                    os.close(err_write)  # QEMU holds it now; its exit ends our read side
+                for fd in (err_write, sig_read):
+                    if fd >= 0:
+                        os.close(fd)  # QEMU holds them now; its exit ends our read side
             watcher = watch(proc)  # kills QEMU on a fatal message (qemu_stderr.py)
             reader.start()
+            if sig_write >= 0:
+                proxy = SignalProxy(
+                    sig_write,
+                    reader.entered,
+                    stop_timeout=options.stop_timeout,
+                    stop_signal=options.stop_signal,
+                )
             if stdin is not None:
                 _start_feeder(stdin, proc, reader.entered, escaped=not options.tty)
             try:
                 outputs = [(proc.stdout.fileno() if proc.stdout else -1, stdout)]
                 if err_read >= 0:
                     outputs.append((err_read, guest_stderr or stdout))
-                timed_out = _pump(proc, outputs, options.timeout, t0)
+                with forwarding(proxy):
+                    timed_out = _pump(proc, outputs, options.timeout, t0, proxy)
                 qemu_err = watcher.finish()
             finally:
                 if proc.poll() is None:
@@ -407,6 +454,8 @@ def boot(
                         pipe.close()
             reader.join(timeout=5)
     finally:
+        if proxy is not None:
+            proxy.close()
         if err_read >= 0:
             os.close(err_read)
         shutil.rmtree(sock_dir, ignore_errors=True)
@@ -415,6 +464,14 @@ def boot(
     if kind == "qemu-error" and qemu_err.strip():
         cause = f"QEMU failed (status {status}): {qemu_err.decode(errors='replace').strip()[-400:]}"
     hint = None
+    if proxy is not None and proxy.kill_reason is not None and kind != "exit":
+        code, kind = EXIT_KILLED, "stopped"
+        cause = f"{proxy.kill_reason}: the guest was stopped (QEMU killed)"
+        hint = proxy.kill_hint
+    elif proxy is not None and kind == "crash" and code - 128 in proxy.forwarded:
+        # The signal we forwarded took its default action (terminate): the application's
+        # own ending, reported as a shell and `docker run` report it, without an error.
+        kind, cause = "signaled", None
     if watcher.fatal is not None:  # the hypervisor failed: say so, never a timeout
         code, kind = EXIT_ACCEL, "accel-error"
         cause, hint = fatal_cause(watcher.fatal, accel)
@@ -473,19 +530,32 @@ def _pump(
     outputs: list[tuple[int, BinaryIO]],
     timeout: float | None,
     t0: float,
+    proxy: SignalProxy | None = None,
 ) -> bool:
     """Copy QEMU's output pipes (fd -> sink: COM1 on QEMU's stdout, COM3 on a pipe of its
-    own) until QEMU has closed them all by exiting; kill QEMU at the deadline. True if
-    timed out."""
+    own) until QEMU has closed them all by exiting; kill QEMU at the deadline (True: timed
+    out) or when the signal proxy says so (a second SIGINT, --stop-timeout)."""
     sinks = dict(outputs)
     deadline = None if timeout is None else t0 + timeout
+    wake = [proxy.wake_r] if proxy is not None else []
     while sinks:
-        wait = None if deadline is None else deadline - time.monotonic()
-        if wait is not None and wait <= 0:
+        now = time.monotonic()
+        if proxy is not None and proxy.check(now) is not None:
+            proc.kill()
+            return False
+        ends = [d for d in (deadline, proxy.stop_deadline if proxy else None) if d is not None]
+        wait = None if not ends else max(min(ends) - now, 0.0)
+        if deadline is not None and now >= deadline:
             proc.kill()
             return True
-        ready, _, _ = select.select(list(sinks), [], [], wait)
+        # A forwarded signal writes to the proxy's wake-up pipe: the deadlines are looked
+        # at again (a stop signal sets one, a second SIGINT kills at once).
+        ready, _, _ = select.select(list(sinks) + wake, [], [], wait)
         for fd in ready:
+            if fd in wake:
+                assert proxy is not None
+                proxy.drain_wake()
+                continue
             chunk = os.read(fd, 65536)
             if not chunk:  # QEMU closed it: it has exited
                 del sinks[fd]
@@ -567,6 +637,14 @@ def _with_rootfs(image: Path, meta: Mapping[str, Any], options: RunOptions) -> R
     return options
 
 
+def _with_stop_signal(meta: Mapping[str, Any], options: RunOptions) -> RunOptions:
+    """The image's StopSignal (kept in its metadata) also arms --stop-timeout when forwarded."""
+    stop = meta.get("stop_signal")
+    if options.stop_signal is not None or not isinstance(stop, str):
+        return options
+    return dataclasses.replace(options, stop_signal=signal_number(stop))
+
+
 def run_image(
     image: Path,
     options: RunOptions,
@@ -583,6 +661,7 @@ def run_image(
     options = _with_rootfs(image, meta, options)
     if options.mem is None:
         options = dataclasses.replace(options, mem=image_mem(meta))
+    options = _with_stop_signal(meta, options)
     accel = select_accel(options.accel, ctx)
     return boot(
         image,

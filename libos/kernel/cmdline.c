@@ -105,6 +105,15 @@ void cmdline_parse(const char *cmdline)
             else
                 kinfo("ignoring d2u.stdio=%.*s: not tty, pipes or pipes-in", (int)vlen, val);
         }
+        else if (key_is(word, klen, "d2u.hostsig")) {
+            const char *end;
+            u64 irq = parse_u64(val, &end);
+            /* An ISA line other than the PIT's (0) and the cascade (2). */
+            if (end == val + vlen && vlen > 0 && irq >= 1 && irq <= 15 && irq != 2)
+                kopts.hostsig_irq = (int)irq;
+            else
+                kinfo("ignoring d2u.hostsig=%.*s: not an ISA IRQ line 1-15", (int)vlen, val);
+        }
         else
             kinfo("unknown kernel command-line word '%.*s' ignored", (int)wlen, word);
     }

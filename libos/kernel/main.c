@@ -4,6 +4,7 @@
 #include <libos/cmdline.h>
 #include <libos/cpu.h>
 #include <libos/exec.h>
+#include <libos/hostsig.h>
 #include <libos/image_config.h>
 #include <libos/lapic.h>
 #include <libos/log.h>
@@ -49,6 +50,7 @@ __noreturn void kmain(u64 start_info)
     random_init();          /* RDSEED/RDRAND, seed=, TSC jitter */
     proc_init();            /* pid 1, uid/gid, rlimits */
     sched_init();           /* thread 1 (its kernel stack for ring-3 entries), the idle task */
+    hostsig_init();         /* COM4's receive interrupt: signals from the host */
     uvm_init();             /* empty user address space */
     shim_init();            /* syscall table from image_shim_families */
     rootfs_init();          /* cpio -> RAM fs; /dev, /proc; fds 0-2 on the console */

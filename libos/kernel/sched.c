@@ -10,6 +10,7 @@
  */
 #include <libos/cpu.h>
 #include <libos/errno.h>
+#include <libos/hostsig.h>
 #include <libos/log.h>
 #include <libos/task.h>
 #include <libos/time.h>
@@ -204,9 +205,9 @@ __noreturn void sched_idle_loop(void)
         u64 next = ktimer_next_deadline();
         if (next != ~0ul)
             time_timer_program(next);
-        else if (!stuck_reported) {
-            /* Nothing can wake anyone: no timer and no interrupt source besides it. */
-            kinfo("every thread is blocked and no timer is armed: only a signal from outside can wake one");
+        else if (!stuck_reported && !hostsig_enabled()) {
+            /* Nothing can wake anyone: no timer, and no signal can come from the host. */
+            kinfo("every thread is blocked and no timer is armed: the application is stuck");
             for (struct task *t = proc.threads; t; t = t->thread_next)
                 if (t->user_regs && t->user_regs->vector == REGS_VECTOR_SYSCALL)
                     kinfo("  thread %d waits in syscall %lu (0x%lx, 0x%lx, 0x%lx) from rip 0x%lx",

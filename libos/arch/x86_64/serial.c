@@ -59,6 +59,19 @@ void serial_init(void)
     }
 }
 
+bool serial_open_rx_irq(u16 base)
+{
+    if (!uart_present(base))
+        return false;
+    uart_setup(base);
+    /* FIFOs on and cleared, RX trigger level 1: every byte raises the interrupt at
+     * once instead of after the FIFO's character timeout. */
+    outb(base + UART_FCR, 0x07);
+    /* IER bit 0: interrupt when received data is available (the only source). */
+    outb(base + UART_IER, 0x01);
+    return true;
+}
+
 u16 serial_log_port(void) { return log_port; }
 
 u16 serial_stderr_port(void) { return stderr_port; }

@@ -2,6 +2,7 @@
 /* trap.c: exception and interrupt dispatch, register dumps, application faults as signals. */
 #include <libos/cpu.h>
 #include <libos/errno.h>
+#include <libos/hostsig.h>
 #include <libos/lapic.h>
 #include <libos/log.h>
 #include <libos/memlayout.h>
@@ -237,6 +238,11 @@ void trap_dispatch(struct regs *r)
     if (r->vector == VEC_LAPIC_TIMER) {
         lapic_eoi();
         sched_timer_interrupt(r); /* kernel timers, the end of a quantum */
+        return;
+    }
+    if (r->vector == VEC_HOSTSIG) {
+        hostsig_interrupt(); /* a signal from the host (kernel/hostsig.c) */
+        lapic_eoi();
         return;
     }
     if (r->vector == VEC_SPURIOUS)

@@ -21,6 +21,7 @@ struct kernel_options {
     u8 seed[SEED_MAX];      /* seed=: launcher entropy */
     size_t seed_len;
     int stdio;              /* d2u.stdio=: STDIO_TTY (default), STDIO_PIPES, STDIO_PIPES_IN */
+    int hostsig_irq;        /* d2u.hostsig=: COM4's ISA IRQ line carrying host signals, 0 none */
 };
 
 /* How fds 0-2 look (docs/console-protocol.md): one tty on COM1 (`run -t`), or, as

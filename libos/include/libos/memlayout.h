@@ -75,6 +75,7 @@
 #define COM1_PORT 0x3f8
 #define COM2_PORT 0x2f8
 #define COM3_PORT 0x3e8 /* the application's stderr without a tty (docs/console-protocol.md) */
+#define COM4_PORT 0x2e8 /* signals from the host, one byte each (kernel/hostsig.c) */
 #define DEBUG_EXIT_PORT 0xf4
 #define PIT_CH0_PORT 0x40
 #define PIT_CMD_PORT 0x43
@@ -85,9 +86,11 @@
 
 /* Memory-mapped devices. */
 #define LAPIC_DEFAULT_PHYS _UL(0xfee00000)
+#define IOAPIC_PHYS _UL(0xfec00000) /* microvm's first I/O APIC: the ISA lines */
 
 /* Interrupt vectors. */
 #define VEC_LAPIC_TIMER 0x20
+#define VEC_HOSTSIG 0x30 /* COM4 received a byte: a signal from the host */
 #define VEC_SPURIOUS 0xff
 
 /* GDT selectors, in the order SYSCALL/SYSRET require (docs/boot.md). */
