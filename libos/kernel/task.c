@@ -107,6 +107,7 @@ fail:
 void task_free(struct task *t)
 {
     live_tasks--;
+    signal_task_free(t); /* its queued siginfos */
     kstack_free(t);
     kfree(t->fpu_alloc);
     kfree(t);

@@ -477,6 +477,8 @@ long uvm_handle_fault(u64 addr, u64 error)
     u64 *pte = vm_pte(va);
     if (pte && (*pte & (PTE_P | PTE_SW_PROTNONE)))
         return -EFAULT; /* present: a real protection violation */
+    if (v->node && v->off + (va - v->start) >= ALIGN_UP(v->node->size, PAGE_SIZE))
+        return -EIO; /* a whole page past the end of the file: SIGBUS, as Linux (trap.c) */
     u64 frame = pmm_alloc();
     if (!frame) {
         kinfo("out of memory: no frame for address 0x%lx (%lu pages free)", addr, pmm_free_pages());

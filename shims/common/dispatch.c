@@ -13,6 +13,7 @@
 #include <libos/memlayout.h>
 #include <libos/regs.h>
 #include <libos/signal.h>
+#include <libos/task.h>
 #include <shim/shim.h>
 
 #define NR_EXIT 60
@@ -71,6 +72,7 @@ __attribute__((section(".text.hot"))) int syscall_dispatch(struct regs *r)
     u64 nr = r->rax;
     struct shim_args a = {{r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9}, nr, r};
     long ret;
+    current->syscall_nr = (int)nr; /* signal delivery restarts it (signal.c) */
     if (unlikely(kopts.strace) && (nr == NR_EXIT || nr == NR_EXIT_GROUP))
         strace_log(&a, 0, false); /* these never return */
     if (likely(nr < SHIM_TABLE_SIZE && table[nr].handler))
@@ -82,6 +84,10 @@ __attribute__((section(".text.hot"))) int syscall_dispatch(struct regs *r)
     if (unlikely(kopts.strace))
         strace_log(&a, ret, true);
     r->rax = (u64)ret;
+    /* An ERESTART* code always meets signal_deliver() (the return work of task.h, run
+     * on the IRETQ path), which never lets it reach the program. */
+    if (unlikely((u64)ret >= (u64)-ERESTART_RESTARTBLOCK && (u64)ret <= (u64)-ERESTARTSYS))
+        current->work |= TASK_WORK_SIGNAL;
     /* SYSRET to a RIP at or above the last user page (non-canonical included) is
      * unsafe (libos-design.md §4.1); such returns go through IRETQ. A RIP outside
      * user space (the last page is never mapped) would make IRETQ fault in ring 0:

@@ -1,33 +1,101 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* kill.c: kill, tkill and tgkill, which can only reach ourselves. */
+/* kill.c: kill, tkill, tgkill, rt_sigqueueinfo and rt_tgsigqueueinfo within our one process. */
 #include <libos/proc.h>
 #include <libos/signal.h>
 #include <libos/task.h>
 #include <shim/util.h>
 
-/* sys_kill: PARTIAL: pid 0, -1 or our pid; else ESRCH. */
+/* pid names our process: its pid, 0 or -1 (everyone we may signal), our group. */
+static bool is_us(int pid)
+{
+    return pid == 0 || pid == -1 || pid == current_process()->pid || pid == -current_process()->pgid;
+}
+
+static long sig_ok(int sig) { return sig < 0 || sig > NSIG ? -EINVAL : 0; }
+
+static struct ksiginfo user_info(int sig, int code)
+{
+    struct ksiginfo info = {.si_signo = sig, .si_code = code};
+    info.u.kill.pid = current_process()->pid;
+    info.u.kill.uid = current_process()->uid;
+    return info;
+}
+
+/* sys_kill: PARTIAL: our process only (pid, 0, -1, -pgid); any other pid is ESRCH. */
 long sys_kill(const struct shim_args *a)
 {
-    int pid = arg_int(a, 0);
-    if (pid != 0 && pid != -1 && pid != proc.pid && pid != -proc.pgid)
+    int pid = arg_int(a, 0), sig = arg_int(a, 1);
+    if (sig_ok(sig) < 0)
+        return -EINVAL;
+    if (!is_us(pid))
         return -ESRCH;
-    return signal_send_self(arg_int(a, 1));
+    if (sig == 0)
+        return 0;
+    struct ksiginfo info = user_info(sig, SI_USER);
+    return signal_send_process(current_process(), &info);
 }
 
-/* sys_tkill: PARTIAL: our thread only. */
+static long to_thread(int tgid, int tid, int sig)
+{
+    if (tid <= 0 || sig_ok(sig) < 0)
+        return -EINVAL;
+    struct task *t = task_find(tid);
+    if (!t || (tgid >= 0 && tgid != current_process()->pid))
+        return -ESRCH;
+    if (sig == 0)
+        return 0;
+    struct ksiginfo info = user_info(sig, SI_TKILL);
+    return signal_send_thread(t, &info);
+}
+
+/* sys_tkill: Linux tkill(2) for the threads of our process. */
 long sys_tkill(const struct shim_args *a)
 {
-    int tid = arg_int(a, 0);
-    if (tid <= 0)
-        return -EINVAL;
-    return task_find(tid) ? signal_send_self(arg_int(a, 1)) : -ESRCH;
+    return to_thread(-1, arg_int(a, 0), arg_int(a, 1));
 }
 
-/* sys_tgkill: PARTIAL: our thread only. */
+/* sys_tgkill: Linux tgkill(2) for the threads of our process. */
 long sys_tgkill(const struct shim_args *a)
 {
-    int tgid = arg_int(a, 0), tid = arg_int(a, 1);
-    if (tgid <= 0 || tid <= 0)
+    int tgid = arg_int(a, 0);
+    if (tgid <= 0)
         return -EINVAL;
-    return tgid == proc.pid && task_find(tid) ? signal_send_self(arg_int(a, 2)) : -ESRCH;
+    return to_thread(tgid, arg_int(a, 1), arg_int(a, 2));
+}
+
+static long get_info(u64 uinfo, int sig, struct ksiginfo *info)
+{
+    if (copy_from_user(info, uinfo, sizeof(*info)) < 0)
+        return -EFAULT;
+    info->si_signo = sig;
+    return 0;
+}
+
+/* sys_rt_sigqueueinfo: PARTIAL: Linux rt_sigqueueinfo(2) to our process only. */
+long sys_rt_sigqueueinfo(const struct shim_args *a)
+{
+    int pid = arg_int(a, 0), sig = arg_int(a, 1);
+    struct ksiginfo info;
+    if (sig_ok(sig) < 0)
+        return -EINVAL;
+    if (get_info(arg_uptr(a, 2), sig, &info) < 0)
+        return -EFAULT;
+    if (pid != current_process()->pid)
+        return -ESRCH;
+    return sig ? signal_send_process(current_process(), &info) : 0;
+}
+
+/* sys_rt_tgsigqueueinfo: Linux rt_tgsigqueueinfo(2) for the threads of our process. */
+long sys_rt_tgsigqueueinfo(const struct shim_args *a)
+{
+    int tgid = arg_int(a, 0), tid = arg_int(a, 1), sig = arg_int(a, 2);
+    struct ksiginfo info;
+    if (tgid <= 0 || tid <= 0 || sig_ok(sig) < 0)
+        return -EINVAL;
+    if (get_info(arg_uptr(a, 3), sig, &info) < 0)
+        return -EFAULT;
+    struct task *t = task_find(tid);
+    if (!t || tgid != current_process()->pid)
+        return -ESRCH;
+    return sig ? signal_send_thread(t, &info) : 0;
 }

@@ -1,17 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* sleep.c: nanosleep, clock_nanosleep and the interval timers (stored, never firing yet). */
-#include <libos/log.h>
+/* sleep.c: nanosleep and clock_nanosleep. */
 #include <libos/task.h>
 #include <libos/time.h>
 #include <shim/linux_abi.h>
 #include <shim/util.h>
 
 #include "time_ids.h"
-
-#define ITIMER_REAL 0
-#define ITIMER_PROF 2
-
-static struct linux_itimerval itimers[3];
 
 static long get_timespec(u64 uts, u64 *ns)
 {
@@ -53,41 +47,4 @@ long sys_clock_nanosleep(const struct shim_args *a)
     if (flags & TIMER_ABSTIME)
         return task_nanosleep(ns > now ? mono + (ns - now) : mono, id, true, 0);
     return task_nanosleep(mono + ns, id, false, arg_uptr(a, 3));
-}
-
-/* sys_getitimer: PARTIAL: the stored value. */
-long sys_getitimer(const struct shim_args *a)
-{
-    int which = arg_int(a, 0);
-    if (which < ITIMER_REAL || which > ITIMER_PROF)
-        return -EINVAL;
-    return copy_to_user(arg_uptr(a, 1), &itimers[which], sizeof(itimers[0]));
-}
-
-/* sys_setitimer: PARTIAL: stored; a non-zero timer cannot fire yet (logged once). */
-long sys_setitimer(const struct shim_args *a)
-{
-    int which = arg_int(a, 0);
-    if (which < ITIMER_REAL || which > ITIMER_PROF)
-        return -EINVAL;
-    struct linux_itimerval nv = {0}, old = itimers[which];
-    if (arg_uptr(a, 1) && copy_from_user(&nv, arg_uptr(a, 1), sizeof(nv)) < 0)
-        return -EFAULT;
-    if (arg_uptr(a, 2) && copy_to_user(arg_uptr(a, 2), &old, sizeof(old)) < 0)
-        return -EFAULT;
-    static bool warned;
-    if ((nv.it_value.tv_sec || nv.it_value.tv_usec) && !warned) {
-        warned = true;
-        kinfo("setitimer: interval timers do not fire yet; the signal will not come");
-    }
-    itimers[which] = nv;
-    return 0;
-}
-
-/* sys_alarm: PARTIAL: remembered as ITIMER_REAL; never fires yet. */
-long sys_alarm(const struct shim_args *a)
-{
-    u64 old = (u64)itimers[ITIMER_REAL].it_value.tv_sec + (itimers[ITIMER_REAL].it_value.tv_usec ? 1 : 0);
-    itimers[ITIMER_REAL] = (struct linux_itimerval){{0, 0}, {arg_uint(a, 0), 0}};
-    return (long)old;
 }

@@ -106,3 +106,29 @@ TRAP_CASES: dict[str, Verdict] = {
     # Memory and VMAs exhausted: ENOSPC, ENOMEM, then the out-of-memory kill (guest only).
     "fill_ram_then_split": _v(None, SIGKILL),
 }
+
+# tests/guest/attack_sigreturn.c: forged frames given to rt_sigreturn, hostile handler,
+# restorer and alternate-stack addresses. Linux kills with
+# SIGSEGV (SIGBUS for the stack pointer its RET then uses); the unikernel refuses
+# the frame itself (SIGSEGV) or masks the RFLAGS bits as Linux does.
+SIGRETURN_CASES: dict[str, Verdict] = {
+    "kernel_rip": _v(SIGSEGV),
+    "noncanonical_rip": _v(SIGSEGV),
+    "noncanonical_rsp": _v(SIGBUS, SIGSEGV, SIGBUS),
+    "ring0_cs": _v(SIGSEGV),
+    "ring0_ss": _v(SIGSEGV),
+    "null_ss": _v(SIGSEGV),
+    "iopl_rflags": _v(SIGSEGV),
+    "bad_mxcsr": _v(SIGSEGV),
+    "fpstate_unmapped": _v(SIGSEGV),
+    "fpstate_kernel": _v(SIGSEGV),
+    "xsave_header": _v(SIGSEGV),
+    "garbage_frame": _v(SIGSEGV),
+    "unreadable_frame": _v(SIGSEGV),
+    # Hostile sigactions and alternate stacks: the frame is never built, or RET faults.
+    "handler_kernel": _v(SIGSEGV),
+    "handler_noncanonical": _v(SIGSEGV),
+    "restorer_kernel": _v(SIGSEGV),
+    "no_restorer": _v(SIGSEGV),
+    "altstack_kernel": _v(SIGSEGV),
+}

@@ -95,12 +95,13 @@ def test_docs_support_matrix_is_current() -> None:
 
 
 def test_audit_lines_say_how_callers_use_a_failing_call() -> None:
-    """rseq (glibc falls back) and rt_sigreturn (only a handler's return) carry audit lines;
-    a malformed audit line is an error, not a silently skipped comment."""
+    """rseq (glibc falls back) carries an audit line; rt_sigreturn, a real shim now, needs
+    none; a malformed audit line is an error, not a silently skipped comment."""
     from dock2uni.support import parse_audit_notes
 
     notes = load_support_table().audit_notes
     assert notes["rseq"].kind == "fallback" and "glibc" in notes["rseq"].reason
-    assert notes["rt_sigreturn"].kind == "signal-return"
+    assert "rt_sigreturn" not in notes
+    assert load_support_table().by_name()["rt_sigreturn"].level == "FULL"
     with pytest.raises(DefSyntaxError):
         parse_audit_notes('/* audit: rseq sometimes "x" */', filename="t.def")

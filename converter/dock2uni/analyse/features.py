@@ -178,8 +178,8 @@ def process_model(
                 + ", ".join(sleeps)
                 + " makes Linux itself issue restart_syscall: no code calls it, so it is "
                 "never in the static set, and a trace that shows it is no analysis miss",
-                hint="The library OS runs no signal handler yet, so no sleep is interrupted "
-                "and restart_syscall (EINTR in the support table) is never needed.",
+                hint="The library OS restarts such a sleep through restart_syscall as Linux "
+                "does (docs/signals.md).",
             )
         )
     if "io_uring" in events:

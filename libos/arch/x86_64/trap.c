@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* trap.c: exception and interrupt dispatch, register dumps, application faults as signals. */
 #include <libos/cpu.h>
+#include <libos/errno.h>
 #include <libos/lapic.h>
 #include <libos/log.h>
 #include <libos/memlayout.h>
@@ -89,9 +90,20 @@ static __noreturn void kernel_fault(const struct regs *r, u64 cr2)
     panic("kernel %s at rip 0x%lx addr 0x%lx", exception_name(r->vector), r->rip, cr2);
 }
 
-/* The application did something that raises a synchronous signal. With no handler
- * that can run, Linux would kill the process: report it like a core dump would. */
-static __noreturn void user_fault(const struct regs *r, int sig, u64 addr, const char *cause)
+/* si_code values of the fault signals (Linux's asm-generic/siginfo.h). */
+#define FPE_INTDIV_ 1
+#define FPE_FLTDIV 3
+#define FPE_FLTOVF 4
+#define FPE_FLTUND 5
+#define FPE_FLTRES 6
+#define FPE_FLTINV 7
+#define BUS_ADRALN 1
+#define TRAP_TRACE 2
+
+/* The application did something that raises a synchronous signal: its handler
+ * runs when it has one that is not blocked (signal_force_fault); otherwise Linux
+ * would kill the process: report it like a core dump would. */
+__noreturn void signal_crash_report(const struct regs *r, int sig, u64 addr, const char *cause)
 {
     u64 cr2 = r->vector == VEC_PF ? addr : 0;
     kinfo("application fault: %s (vector %lu) at rip 0x%lx, signal %d", exception_name(r->vector),
@@ -101,9 +113,22 @@ static __noreturn void user_fault(const struct regs *r, int sig, u64 addr, const
     signal_fatal(sig, addr, r->rip, cause);
 }
 
+static void user_fault(struct regs *r, int sig, int code, u64 addr, const char *cause)
+{
+    if (signal_fault_has_handler(sig)) {
+        signal_force_fault(r, sig, code, addr, cause);
+        return;
+    }
+    signal_crash_report(r, sig, addr, cause);
+}
+
 __noreturn void compat_syscall_fault(struct regs *r)
 {
-    user_fault(r, SIGSEGV, r->rip, "compat-syscall");
+    u64 cr2 = 0;
+    kinfo("application fault: %s at rip 0x%lx, signal %d", exception_name(r->vector), r->rip,
+          SIGSEGV);
+    dump_regs(r, cr2);
+    signal_fatal(SIGSEGV, r->rip, r->rip, "compat-syscall");
 }
 
 static void page_fault(struct regs *r)
@@ -112,7 +137,8 @@ static void page_fault(struct regs *r)
     bool user = regs_from_user(r);
     /* Demand paging serves the kernel too: it touches user memory through uaccess
      * copies and while building the initial stack. */
-    if (addr < USER_TOP && uvm_handle_fault(addr, r->error) == 0)
+    long fr = addr < USER_TOP ? uvm_handle_fault(addr, r->error) : -EFAULT;
+    if (fr == 0)
         return;
     if (!user) {
         if (r->rip >= (u64)uaccess_begin && r->rip < (u64)uaccess_end) {
@@ -120,6 +146,10 @@ static void page_fault(struct regs *r)
             return;
         }
         kernel_fault(r, addr);
+    }
+    if (fr == -EIO) {
+        user_fault(r, SIGBUS, BUS_ADRERR, addr, "past-end-of-file");
+        return;
     }
     /* "protection": there is a mapping (maybe PROT_NONE) but it forbids this access. */
     bool mapped = (r->error & PF_PRESENT) || (addr < USER_TOP && uvm_range_ok(addr, 1, PROT_NONE));
@@ -129,26 +159,72 @@ static void page_fault(struct regs *r)
         {"exec-unmapped", "exec-protection"},
     };
     int row = (r->error & PF_FETCH) ? 2 : (r->error & PF_WRITE) ? 1 : 0;
-    user_fault(r, SIGSEGV, addr, causes[row][mapped]);
+    user_fault(r, SIGSEGV, mapped ? SEGV_ACCERR : SEGV_MAPERR, addr, causes[row][mapped]);
 }
 
-static int signal_for_exception(u64 vector)
+/* Linux's fpu__exception_code(): the first unmasked exception flag decides. */
+static int fp_code(u32 flags)
 {
-    switch (vector) {
+    if (flags & 0x01)
+        return FPE_FLTINV;
+    if (flags & 0x04)
+        return FPE_FLTDIV;
+    if (flags & 0x08)
+        return FPE_FLTOVF;
+    if (flags & 0x12)
+        return FPE_FLTUND;
+    if (flags & 0x20)
+        return FPE_FLTRES;
+    return 0;
+}
+
+static int simd_code(void)
+{
+    u32 mxcsr;
+    __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
+    return fp_code(mxcsr & ~(mxcsr >> 7) & 0x3f);
+}
+
+static int x87_code(void)
+{
+    u16 sw, cw;
+    __asm__ volatile("fnstsw %0; fnstcw %1" : "=m"(sw), "=m"(cw));
+    return fp_code(sw & ~cw & 0x3f);
+}
+
+/* A ring-3 exception other than a page fault: its signal, si_code and si_addr as Linux sends them. */
+static void user_exception(struct regs *r)
+{
+    const char *cause = exception_name(r->vector);
+    switch (r->vector) {
     case VEC_DE:
+        user_fault(r, SIGFPE, FPE_INTDIV_, r->rip, cause);
+        return;
     case VEC_MF:
+        user_fault(r, SIGFPE, x87_code(), r->rip, cause);
+        return;
     case VEC_XM:
-        return SIGFPE;
+        user_fault(r, SIGFPE, simd_code(), r->rip, cause);
+        return;
     case VEC_DB:
+        user_fault(r, SIGTRAP, TRAP_TRACE, r->rip, cause);
+        return;
     case VEC_BP:
-        return SIGTRAP;
+        user_fault(r, SIGTRAP, SI_KERNEL, 0, cause); /* int3: force_sig(SIGTRAP), no address */
+        return;
     case VEC_UD:
-        return SIGILL;
-    case VEC_SS:
+        user_fault(r, SIGILL, ILL_ILLOPN, r->rip, cause);
+        return;
     case VEC_AC:
-        return SIGBUS;
-    default:
-        return SIGSEGV;
+        user_fault(r, SIGBUS, BUS_ADRALN, 0, cause);
+        return;
+    case VEC_SS:
+    case 11: /* segment not present */
+        user_fault(r, SIGBUS, SI_KERNEL, 0, cause);
+        return;
+    default: /* #GP and the rest: Linux sends SIGSEGV with SI_KERNEL and no address */
+        user_fault(r, SIGSEGV, SI_KERNEL, 0, cause);
+        return;
     }
 }
 
@@ -174,7 +250,10 @@ void trap_dispatch(struct regs *r)
         kinfo("NMI at rip 0x%lx (ignored)", r->rip);
         return;
     }
-    if (regs_from_user(r) && r->vector != VEC_DF && r->vector != VEC_MC)
-        user_fault(r, signal_for_exception(r->vector), r->rip, exception_name(r->vector));
+    if (regs_from_user(r) && r->vector != VEC_DF && r->vector != VEC_MC) {
+        user_exception(r);
+        return;
+    }
     kernel_fault(r, read_cr2());
 }
+

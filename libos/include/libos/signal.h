@@ -36,8 +36,34 @@
 #define SIGTTIN 21
 #define SIGTTOU 22
 #define SIGURG 23
+#define SIGSTKFLT 16
+#define SIGXCPU 24
+#define SIGXFSZ 25
+#define SIGVTALRM 26
+#define SIGPROF 27
 #define SIGWINCH 28
+#define SIGIO 29
+#define SIGPWR 30
+#define SIGSYS 31
+#define SIGRTMIN 32
 #define NSIG 64
+
+#define SIGBIT(s) (1ul << ((s) - 1))
+
+/* sa_flags */
+#define SA_NOCLDSTOP 0x00000001u
+#define SA_NOCLDWAIT 0x00000002u
+#define SA_SIGINFO 0x00000004u
+#define SA_RESTORER 0x04000000u
+#define SA_ONSTACK 0x08000000u
+#define SA_RESTART 0x10000000u
+#define SA_NODEFER 0x40000000u
+#define SA_RESETHAND 0x80000000u
+
+/* sigaltstack flags */
+#define SS_ONSTACK 1
+#define SS_DISABLE 2
+#define SS_AUTODISARM (1u << 31)
 
 #define SIG_BLOCK 0
 #define SIG_UNBLOCK 1
@@ -84,6 +110,9 @@ _Static_assert(sizeof(struct ksiginfo) == 128, "siginfo_t");
 #define SI_QUEUE -1
 #define SI_TIMER -2
 #define SI_TKILL -6
+#define SI_MESGQ -3
+#define SI_ASYNCIO -4
+#define SI_SIGIO -5
 #define SEGV_MAPERR 1
 #define SEGV_ACCERR 2
 #define BUS_ADRERR 2
@@ -99,6 +128,7 @@ struct task_signals {
     u64 saved_mask;             /* sigsuspend/ppoll/pselect6: restored after delivery */
     bool restore_mask;
     void *queue;                /* signal.c's queued siginfos for this thread */
+    const char *fault_cause;    /* the CPU exception behind a queued fault signal (crash report) */
 };
 
 /* Per-process signal state (owned by signal.c). */
@@ -114,6 +144,8 @@ struct regs;
 
 /* A new thread: mask inherited from parent (NULL for the first thread), nothing pending, no altstack. */
 void signal_task_init(struct task *t, const struct task *parent);
+/* A thread is freed: drop the siginfos still queued for it. */
+void signal_task_free(struct task *t);
 /* A new process's dispositions: all SIG_DFL. */
 void signal_process_init(struct process *p);
 /* t has a pending signal its mask does not block (thread or process set). */
@@ -142,6 +174,19 @@ long signal_altstack(const struct k_stack_t *ss, struct k_stack_t *old, u64 user
 /* A signal sent to ourselves (kill/tgkill/raise): 0 if ignored or blocked, else terminates. */
 long signal_send_self(int sig);
 
+/* Ring 3 faulted with sig (trap.c): true when a handler will run for it, so the
+ * fault becomes signal_force_fault(); false: trap.c writes the crash report. */
+bool signal_fault_has_handler(int sig);
+/* sigsuspend/ppoll/pselect6: *mask replaces the thread's mask while it waits; the
+ * old one comes back on the way out: after the handler's frame captured it when
+ * the syscall was interrupted, at once when it returned normally (as Linux). */
+void signal_set_temp_mask(const u64 *mask);
+/* rt_sigreturn: restore the frame at r->rsp - 8 into r; kills on a forged frame. */
+long signal_return(struct regs *r);
+
+/* The crash report of a fatal fault (arch/x86_64/trap.c): the fault line, the
+ * register dump of r, the VMA list, then signal_fatal(). */
+__noreturn void signal_crash_report(const struct regs *r, int sig, u64 addr, const char *cause);
 /* Kill the application with sig: marker D2U:CRASH, exit value 128+sig. */
 __noreturn void signal_fatal(int sig, u64 addr, u64 rip, const char *cause);
 

@@ -50,7 +50,8 @@ long uvm_remap(u64 old_addr, u64 old_len, u64 new_len, bool may_move, u64 fixed_
 /* brk(2): new break, or the unchanged one on failure (Linux semantics). */
 u64 uvm_brk(u64 new_brk);
 void uvm_set_brk_base(u64 base);
-/* Called by the page-fault handler: 0 if the page is now mapped, -EFAULT otherwise. */
+/* Called by the page-fault handler: 0 if the page is now mapped, -EIO for a page
+ * wholly past the end of a mapped file (SIGBUS), -EFAULT otherwise. */
 long uvm_handle_fault(u64 addr, u64 error);
 /* How many bytes from addr on (at most len) lie in VMAs the kernel may copy to
  * (write) or from (read: any protection but PROT_NONE, as x86 reads them): Linux's
