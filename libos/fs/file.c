@@ -57,6 +57,8 @@ struct file *vfs_open_node(struct vnode *n, int flags, long *err) { return open_
 void file_put(struct file *f)
 {
     if (f && --f->refs == 0) {
+        if (f->ops->release)
+            f->ops->release(f);
         vnode_put(f->node);
         kfree(f);
     }

@@ -28,7 +28,8 @@ u32 vfs_poll_fd(int fd, bool *live)
         return POLLNVAL;
     if (!f->ops->poll)
         return DEFAULT_POLLMASK;
-    *live = true;
+    if (!f->ops->poll_wakes)
+        *live = true;
     return f->ops->poll(f);
 }
 

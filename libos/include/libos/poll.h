@@ -5,7 +5,8 @@
  *   vfs_poll_fd(fd, &live)   Linux's ready mask for one fd: POLLNVAL when the fd is not open
  *                            (or is O_PATH); the file's poll op; else POLLIN|POLLOUT|RDNORM|WRNORM
  *                            (regular files, directories and the /dev devices never block).
- *                            live is set when the answer can change while we wait (the console).
+ *                            live is set when the answer can change while we wait with no
+ *                            readiness_changed() call (the console; not files with poll_wakes).
  *   vfs_poll()/vfs_select()  scan, and while nothing is ready sleep on readiness_wq until the
  *                            deadline (a time_mono_ns() value; 0 scans once, POLL_FOREVER never
  *                            times out). Live files are re-checked every POLL_RECHECK_NS: the UART

@@ -109,6 +109,12 @@ struct file_ops {
     /* Ready events (POLLIN...) of a file whose readiness changes over time (the console);
      * NULL: always readable and writable, as Linux reports files without f_op->poll. */
     u32 (*poll)(struct file *f);
+    /* Every change of the poll op's answer calls readiness_changed(): poll and select
+     * need no periodic re-check for this file (eventfd, timerfd, signalfd). */
+    bool poll_wakes;
+    /* The last reference to the open file is gone (eventfd, timerfd, signalfd: free
+     * their object in f->priv); NULL: nothing beyond the vnode reference. */
+    void (*release)(struct file *f);
     bool seekable;
     bool is_tty;
     bool splice_read;  /* sendfile may read from it (Linux: f_op->splice_read) */
@@ -159,6 +165,7 @@ struct file {
     u64 pos; /* directories: the getdents position (0 ".", 1 "..", then entry cookies) */
     int flags; /* O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH... (no O_CLOEXEC: per fd) */
     int refs;
+    void *priv; /* the object behind an anonymous file (fs/anon.c), else NULL */
 };
 
 struct kstat {
