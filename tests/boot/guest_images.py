@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 GUEST_BUILD = REPO / "libos" / "scripts" / "guest-build.sh"
 # Guest programs compared natively and booted: one per shim family, plus fswrite (the
 # writable filesystem: fs, io and mm calls together).
-FAMILIES = ("io", "fs", "fswrite", "mm", "proc", "thread", "signal", "time", "misc")
+FAMILIES = ("io", "fs", "fswrite", "mm", "proc", "thread", "signal", "time", "misc", "pipe")
 LIBCS = ("glibc", "musl")
 
 
