@@ -221,6 +221,7 @@ static const struct file_ops pipe_write_ops = {
     .poll = pipe_poll,
     .poll_wakes = true,
     .release = pipe_release,
+    .splice_write = true, /* sendfile into a pipe works on Linux 6.x */
 };
 
 static struct file *end_new(struct vnode *n, const struct file_ops *ops, struct pipe *p, int flags)

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -154,6 +155,12 @@ static void test_stat_seek_size(void)
     int n = 0;
     CHECK("fionread", ioctl(p[0], FIONREAD, &n) == 0 && n == 8192);
     EXPECT_ERR("getpipe_sz_not_pipe", fcntl(0, F_GETPIPE_SZ), EBADF);
+    int exe = open("/proc/self/exe", O_RDONLY);
+    char head[4];
+    CHECK("sendfile_into_pipe", sendfile(p[1], exe, NULL, 4) == 4 && read(p[0], big, 8192) == 8192 &&
+                                    read(p[0], head, 4) == 4 && memcmp(head, "\x7f" "ELF", 4) == 0);
+    close(exe);
+    write(p[1], big, sizeof(big));
     EXPECT_ERR("read_efault", syscall(SYS_read, p[0], (void *)8, 16), EFAULT);
     CHECK("read_efault_keeps_data", ioctl(p[0], FIONREAD, &n) == 0 && n == 8192);
     close_pair(p);
