@@ -8,6 +8,7 @@
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <time.h>
 
@@ -319,6 +320,29 @@ static void test_atomic(void)
     close_pair(ap);
 }
 
+static void test_vectors(void)
+{
+    static char fill[CAP];
+    int p[2];
+    char a[8] = {0}, b[8] = {0};
+    pipe(p);
+    write(p[1], "abcd", 4);
+    struct iovec rv[2] = {{a, 4}, {b, 4}};
+    /* the first segment takes everything: readv must not wait for the second */
+    CHECK("readv_returns_what_is_there", readv(p[0], rv, 2) == 4 && memcmp(a, "abcd", 4) == 0);
+    write(p[1], "efghij", 6);
+    CHECK("readv_spans_segments", readv(p[0], rv, 2) == 6 && memcmp(a, "efgh", 4) == 0 && memcmp(b, "ij", 2) == 0);
+    fcntl(p[1], F_SETFL, O_NONBLOCK);
+    CHECK("fill_to_100_free", write(p[1], fill, CAP - 100) == CAP - 100);
+    struct iovec wv[2] = {{fill, 60}, {fill, 60}};
+    EXPECT_ERR("writev_atomic_no_room_eagain", writev(p[1], wv, 2), EAGAIN);
+    int n = 0;
+    CHECK("writev_atomic_wrote_nothing", ioctl(p[0], FIONREAD, &n) == 0 && n == CAP - 100);
+    wv[0].iov_len = wv[1].iov_len = 50;
+    CHECK("writev_fits", writev(p[1], wv, 2) == 100);
+    close_pair(p);
+}
+
 int main(void)
 {
     guest_begin();
@@ -330,5 +354,6 @@ int main(void)
     test_readiness();
     test_threads();
     test_atomic();
+    test_vectors();
     return guest_finish();
 }
