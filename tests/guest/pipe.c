@@ -226,10 +226,16 @@ static void *late_closer(void *arg)
     return NULL;
 }
 
+static volatile int read_done;
+
+/* Signals until the read has returned: one that lands before the read blocks only
+ * runs the handler, and the next one interrupts the read. */
 static void *late_signal(void *arg)
 {
-    sleep_ms(50);
-    pthread_kill(*(pthread_t *)arg, SIGUSR1);
+    while (!read_done) {
+        sleep_ms(50);
+        pthread_kill(*(pthread_t *)arg, SIGUSR1);
+    }
     return NULL;
 }
 
@@ -274,6 +280,7 @@ static void test_threads(void)
     pthread_t self = pthread_self();
     pthread_create(&t, NULL, late_signal, &self);
     EXPECT_ERR("blocking_read_eintr", read(tp[0], buf, sizeof(buf)), EINTR);
+    read_done = 1;
     pthread_join(t, NULL);
     close_pair(tp);
 }
