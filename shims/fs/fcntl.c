@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fcntl.c: fcntl, dup, dup2, dup3, fsync, fdatasync and sync. */
+#include <libos/pipe.h>
 #include <libos/proc.h>
 #include <shim/linux_abi.h>
 #include <shim/util.h>
@@ -49,6 +50,9 @@ long sys_fcntl(const struct shim_args *a)
     case F_SETFL:
         f->flags = (f->flags & ~SETFL_MASK) | ((int)arg & SETFL_MASK);
         return 0;
+    case F_GETPIPE_SZ:
+    case F_SETPIPE_SZ:
+        return pipe_fcntl_size(f, cmd, arg);
     case F_GETLK:
     case F_OFD_GETLK: {
         struct linux_flock fl;

@@ -10,6 +10,29 @@
 
 enum vec_op { VEC_READ, VEC_WRITE, VEC_PREAD, VEC_PWRITE };
 
+#define GATHER_MAX 4096 /* PIPE_BUF: a writev up to this size is one write, so atomic on a pipe */
+
+/* A writev of at most GATHER_MAX bytes whose buffers are all readable: gathered into
+ * one kernel buffer and written at once, so a pipe takes it whole or not at all (Linux
+ * writes the vector as one call). 1 (not applicable: buffers not all readable), or
+ * the write's result. */
+static long gather_write(struct file *f, u64 uiov, int iovcnt, u64 sum)
+{
+    u8 buf[GATHER_MAX];
+    u64 at = 0;
+    for (int i = 0; i < iovcnt; i++) {
+        struct linux_iovec v;
+        if (copy_from_user(&v, uiov + (u64)i * sizeof(v), sizeof(v)) < 0 || at + v.len > sum)
+            return 1;
+        if (v.len == 0)
+            continue;
+        if (uvm_accessible(v.base, v.len, false) < v.len || copy_from_user(buf + at, v.base, v.len) < 0)
+            return 1;
+        at += v.len;
+    }
+    return vfs_write(f, buf, at);
+}
+
 static long do_vec(enum vec_op op, int fd, u64 uiov, int iovcnt, u64 off)
 {
     struct file *f = fd_get(fd);
@@ -31,6 +54,11 @@ static long do_vec(enum vec_op op, int fd, u64 uiov, int iovcnt, u64 off)
             return -EFAULT;
         sum += MIN(v.len, MAX_RW_COUNT - sum);
     }
+    if (op == VEC_WRITE && iovcnt > 1 && sum <= GATHER_MAX) {
+        long r = gather_write(f, uiov, iovcnt, sum);
+        if (r != 1)
+            return r;
+    }
     long total = 0;
     for (int i = 0; i < iovcnt && (u64)total < MAX_RW_COUNT; i++) {
         struct linux_iovec v;
@@ -45,10 +73,17 @@ static long do_vec(enum vec_op op, int fd, u64 uiov, int iovcnt, u64 off)
             return total ? total : -EFAULT;
         bool cut = ok < v.len;
         v.len = ok;
+        /* Past the first segment a read must not wait for more: Linux's readv is one
+         * read of the whole vector (a pipe gives what it holds). The kernel is not
+         * preemptible, so no other thread sees the borrowed O_NONBLOCK. */
+        int nb = f->flags & O_NONBLOCK;
+        if (op == VEC_READ && total > 0)
+            f->flags |= O_NONBLOCK;
         long r = op == VEC_READ    ? vfs_read(f, (void *)v.base, v.len)
                  : op == VEC_WRITE ? vfs_write(f, (const void *)v.base, v.len)
                  : op == VEC_PREAD ? vfs_pread(f, (void *)v.base, v.len, off + (u64)total)
                                    : vfs_pwrite(f, (const void *)v.base, v.len, off + (u64)total);
+        f->flags = (f->flags & ~O_NONBLOCK) | nb;
         if (r < 0)
             return total ? total : r;
         total += r;

@@ -36,6 +36,7 @@ FAMILIES = (
     "misc",
     "event",
     "cpus",
+    "pipe",
 )
 LIBCS = ("glibc", "musl")
 # Issue 9's acceptance programs (threads, signals, their fd objects), compared natively

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* pipe.c: pipe(2) objects: a byte ring between a read end and a write end, with Linux's blocking, atomicity, EOF, EPIPE/SIGPIPE and readiness rules. */
+#include <libos/errno.h>
+#include <libos/heap.h>
+#include <libos/memlayout.h>
+#include <libos/pipe.h>
+#include <libos/poll.h>
+#include <libos/proc.h>
+#include <libos/signal.h>
+#include <libos/task.h>
+#include <libos/uaccess.h>
+#include <libos/vfs.h>
+
+/* Linux's pipefs is a device of its own; every pipe gets its own inode on it. */
+#define PIPEFS_DEV makedev(0, 13)
+#define FIONREAD 0x541b
+
+struct pipe {
+    u8 *buf;
+    u32 cap, head, len; /* ring: len bytes from head (mod cap) */
+    int readers, writers;
+    struct waitq wq;    /* readers waiting for data, writers for room */
+};
+
+static const struct file_ops pipe_read_ops, pipe_write_ops;
+
+static bool is_pipe(const struct file *f) { return f->ops == &pipe_read_ops || f->ops == &pipe_write_ops; }
+
+/* Contents or ends changed: blocked readers and writers re-check, and so do poll and select. */
+static void changed(struct pipe *p)
+{
+    waitq_wake(&p->wq, -1);
+    readiness_changed();
+}
+
+/* -ERESTARTSYS when a signal ends the wait (Linux's pipe_read/pipe_write). */
+static long sleep_on(struct pipe *p)
+{
+    return waitq_wait(&p->wq, ~0ul, WAIT_INTERRUPTIBLE) == -EINTR ? -ERESTARTSYS : 0;
+}
+
+/* The length of the next copy: within one ring segment and one page of the user
+ * buffer, so a fault loses nothing already copied (the count stays exact). */
+static size_t chunk(u64 user, size_t ring_room, size_t want)
+{
+    size_t page_left = PAGE_SIZE - (user & (PAGE_SIZE - 1));
+    return MIN(MIN(ring_room, want), page_left);
+}
+
+/* Copy up to n bytes out of the ring; the bytes copied, or -EFAULT when none could be. */
+static long take(struct pipe *p, u8 *buf, size_t n)
+{
+    size_t done = 0;
+    n = MIN(n, (size_t)p->len);
+    while (done < n) {
+        size_t c = chunk((u64)(buf + done), p->cap - p->head, n - done);
+        if (uaccess_copy(buf + done, p->buf + p->head, c) < 0)
+            break;
+        p->head = (p->head + (u32)c) % p->cap;
+        p->len -= (u32)c;
+        done += c;
+    }
+    if (p->len == 0)
+        p->head = 0; /* keep the data contiguous as often as possible */
+    return done ? (long)done : -EFAULT;
+}
+
+/* Copy up to n bytes into the free part of the ring; as take(). */
+static long put(struct pipe *p, const u8 *buf, size_t n)
+{
+    size_t done = 0;
+    n = MIN(n, (size_t)(p->cap - p->len));
+    while (done < n) {
+        u32 tail = (p->head + p->len) % p->cap;
+        size_t c = chunk((u64)(buf + done), p->cap - tail, n - done);
+        if (uaccess_copy(p->buf + tail, buf + done, c) < 0)
+            break;
+        p->len += (u32)c;
+        done += c;
+    }
+    return done ? (long)done : -EFAULT;
+}
+
+/* Linux's pipe_read: whatever is there (up to n) without waiting for more; with
+ * nothing there, 0 once every writer has gone, else wait (or EAGAIN). */
+static long pipe_read(struct file *f, void *buf, size_t n)
+{
+    struct pipe *p = f->priv;
+    if (n == 0)
+        return 0;
+    long r = 0;
+    f->refs++; /* another thread may close the fd while we sleep */
+    for (;;) {
+        if (p->len) {
+            r = take(p, buf, n);
+            if (r > 0)
+                changed(p);
+            break;
+        }
+        if (p->writers == 0)
+            break; /* r == 0: end of file */
+        r = (f->flags & O_NONBLOCK) ? -EAGAIN : sleep_on(p);
+        if (r < 0)
+            break;
+    }
+    file_put(f);
+    return r;
+}
+
+/* No reader left: SIGPIPE to the writing thread (SI_USER from ourselves, as Linux's
+ * send_sig(SIGPIPE, current, 0)), and EPIPE. */
+static long broken(void)
+{
+    struct ksiginfo info = {.si_signo = SIGPIPE, .si_code = SI_USER};
+    info.u.kill.pid = current_process()->pid;
+    info.u.kill.uid = current_process()->uid;
+    signal_send_thread(current, &info);
+    return -EPIPE;
+}
+
+/* Linux's pipe_write: up to PIPE_BUF bytes go in at once or not at all; a longer
+ * write fills what room there is and waits for more (O_NONBLOCK: returns what fit,
+ * or EAGAIN). A signal or a fault ends it with the count written so far. */
+static long pipe_write(struct file *f, const void *buf, size_t n)
+{
+    struct pipe *p = f->priv;
+    const u8 *src = buf;
+    if (n == 0)
+        return 0;
+    size_t done = 0;
+    long r = 0;
+    f->refs++;
+    for (;;) {
+        if (p->readers == 0) {
+            r = broken();
+            break;
+        }
+        u32 room = p->cap - p->len;
+        bool fits = n <= PIPE_BUF ? room >= n : room > 0;
+        if (fits) {
+            r = put(p, src + done, n - done);
+            if (r < 0)
+                break;
+            done += (size_t)r;
+            changed(p);
+            r = 0;
+            if (done == n)
+                break;
+            continue;
+        }
+        if (f->flags & O_NONBLOCK) {
+            r = -EAGAIN;
+            break;
+        }
+        r = sleep_on(p);
+        if (r < 0)
+            break;
+    }
+    file_put(f);
+    return done ? (long)done : r;
+}
+
+/* Linux's pipe_poll: readable with data, hung up when no writer is left; writable
+ * while a PIPE_BUF write would not block (Linux: a free page slot), an error when no
+ * reader is left. */
+static u32 pipe_poll(struct file *f)
+{
+    struct pipe *p = f->priv;
+    u32 ev = 0;
+    if (f->ops == &pipe_read_ops) {
+        if (p->len)
+            ev |= POLLIN | POLLRDNORM;
+        if (p->writers == 0)
+            ev |= POLLHUP;
+    } else {
+        if (p->cap - p->len >= PIPE_BUF)
+            ev |= POLLOUT | POLLWRNORM;
+        if (p->readers == 0)
+            ev |= POLLERR;
+    }
+    return ev;
+}
+
+static long pipe_ioctl(struct file *f, unsigned cmd, u64 arg)
+{
+    if (cmd != FIONREAD)
+        return -ENOTTY;
+    int n = (int)((struct pipe *)f->priv)->len;
+    return copy_to_user(arg, &n, sizeof(n));
+}
+
+/* One end closed for good: the other side learns it (EOF, EPIPE, POLLHUP, POLLERR);
+ * the last one frees the ring, and the inode goes with the file's vnode reference. */
+static void pipe_release(struct file *f)
+{
+    struct pipe *p = f->priv;
+    if (f->ops == &pipe_read_ops)
+        p->readers--;
+    else
+        p->writers--;
+    if (p->readers == 0 && p->writers == 0) {
+        f->node->nlink = 0; /* file_put's vnode_put frees it */
+        kfree(p->buf);
+        kfree(p);
+        return;
+    }
+    changed(p);
+}
+
+static const struct file_ops pipe_read_ops = {
+    .read = pipe_read,
+    .ioctl = pipe_ioctl,
+    .poll = pipe_poll,
+    .poll_wakes = true,
+    .release = pipe_release,
+};
+
+static const struct file_ops pipe_write_ops = {
+    .write = pipe_write,
+    .ioctl = pipe_ioctl,
+    .poll = pipe_poll,
+    .poll_wakes = true,
+    .release = pipe_release,
+    .splice_write = true, /* sendfile into a pipe works on Linux 6.x */
+};
+
+static struct file *end_new(struct vnode *n, const struct file_ops *ops, struct pipe *p, int flags)
+{
+    struct file *f = kzalloc(sizeof(*f));
+    if (!f)
+        return NULL;
+    f->ops = ops;
+    f->node = n;
+    f->flags = flags;
+    f->refs = 1;
+    f->priv = p;
+    vnode_get(n);
+    return f;
+}
+
+long pipe_create(int fds[2], int flags)
+{
+    if (flags & ~(O_CLOEXEC | O_NONBLOCK))
+        return -EINVAL; /* O_DIRECT (packet mode) and O_NOTIFICATION_PIPE are not built */
+    struct pipe *p = kzalloc(sizeof(*p));
+    struct vnode *n = p ? ramfs_alloc_node(S_IFIFO | 0600) : NULL;
+    u8 *buf = n ? kmalloc(PIPE_DEF_SIZE) : NULL;
+    if (!buf) {
+        kfree(n);
+        kfree(p);
+        return -ENFILE;
+    }
+    p->buf = buf;
+    p->cap = PIPE_DEF_SIZE;
+    n->dev = PIPEFS_DEV;
+    n->nlink = 1;
+    n->uid = current_process()->euid;
+    n->gid = current_process()->egid;
+    int fl = flags & O_NONBLOCK;
+    struct file *rf = end_new(n, &pipe_read_ops, p, O_RDONLY | fl);
+    struct file *wf = rf ? end_new(n, &pipe_write_ops, p, O_WRONLY | fl) : NULL;
+    p->readers = rf ? 1 : 0;
+    p->writers = wf ? 1 : 0;
+    if (!rf) { /* nothing refers to the node or the ring yet */
+        kfree(buf);
+        kfree(p);
+        kfree(n);
+        return -ENFILE;
+    }
+    /* From here on closing the ends frees everything (pipe_release). */
+    long r0 = wf ? fd_install(rf, 0, flags & O_CLOEXEC) : -ENFILE;
+    if (r0 < 0) {
+        file_put(rf);
+        file_put(wf);
+        return r0;
+    }
+    long r1 = fd_install(wf, 0, flags & O_CLOEXEC);
+    if (r1 < 0) {
+        fd_close((int)r0);
+        file_put(wf);
+        return r1;
+    }
+    fds[0] = (int)r0;
+    fds[1] = (int)r1;
+    return 0;
+}
+
+/* Linux's round_pipe_size: at least a page, a power of two pages. */
+static u64 round_size(u64 size)
+{
+    u64 s = PAGE_SIZE;
+    while (s < size)
+        s <<= 1;
+    return s;
+}
+
+long pipe_fcntl_size(struct file *f, int cmd, u64 arg)
+{
+    if (!is_pipe(f))
+        return -EBADF;
+    struct pipe *p = f->priv;
+    if (cmd == F_GETPIPE_SZ)
+        return p->cap;
+    if (arg > PIPE_MAX_SIZE)
+        return -EPERM; /* what Linux says to a process without CAP_SYS_RESOURCE */
+    u32 size = (u32)round_size(arg);
+    if (size < p->len)
+        return -EBUSY;
+    if (size == p->cap)
+        return size;
+    u8 *nb = kmalloc(size);
+    if (!nb)
+        return -ENOMEM;
+    for (u32 i = 0; i < p->len; i++) /* linearise into the new ring */
+        nb[i] = p->buf[(p->head + i) % p->cap];
+    kfree(p->buf);
+    p->buf = nb;
+    p->head = 0;
+    p->cap = size;
+    changed(p);
+    return size;
+}
