@@ -489,6 +489,9 @@ static void test_epoll_api(void)
     int dir = open("/", O_RDONLY | O_DIRECTORY);
     EXPECT_ERR("epoll_ctl_directory_eperm", epoll_ctl(ep, EPOLL_CTL_ADD, dir, &ev), EPERM);
     close(dir);
+    int null = open("/dev/null", O_RDWR);
+    EXPECT_ERR("epoll_ctl_dev_null_eperm", epoll_ctl(ep, EPOLL_CTL_ADD, null, &ev), EPERM);
+    close(null);
     EXPECT_ERR("epoll_ctl_add_efault", epoll_ctl(ep2, EPOLL_CTL_ADD, efd, NULL), EFAULT);
     CHECK("epoll_ctl_del", epoll_ctl(ep, EPOLL_CTL_DEL, efd, NULL) == 0 &&
                                epoll_ctl(ep, EPOLL_CTL_MOD, efd, &ev) < 0 && errno == ENOENT);
