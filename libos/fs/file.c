@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* file.c: open file descriptions and the fd table: open, close, dup, read/write/seek dispatch. */
+#include <libos/epoll.h>
 #include <libos/errno.h>
 #include <libos/heap.h>
 #include <libos/proc.h>
@@ -67,6 +68,7 @@ struct file *vfs_open_node(struct vnode *n, int flags, long *err) { return open_
 void file_put(struct file *f)
 {
     if (f && --f->refs == 0) {
+        epoll_file_gone(f); /* Linux's eventpoll_release: no epoll keeps a freed file */
         if (f->ops->release)
             f->ops->release(f);
         vnode_put(f->node);

@@ -172,3 +172,8 @@ long vfs_select(u32 n, u64 *in, u64 *out, u64 *ex, u64 deadline, const u64 *sigm
             sets[s][w] = res[s][w];
     return ready;
 }
+
+/* For epoll (fs/epoll.c): the same sleep and temporary-mask rules as poll's. */
+int poll_wait_more(u64 deadline, bool live) { return wait_more(deadline, live); }
+void poll_sigmask_begin(const u64 *sigmask, u64 *saved) { sigmask_begin(sigmask, saved); }
+void poll_sigmask_end(const u64 *sigmask, u64 saved, bool interrupted) { sigmask_end(sigmask, saved, interrupted); }

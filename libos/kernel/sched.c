@@ -311,7 +311,12 @@ int waitq_wake(struct waitq *wq, int n)
     return woken;
 }
 
-void readiness_changed(void) { waitq_wake(&readiness_wq, -1); }
+u64 readiness_gen;
+void readiness_changed(void)
+{
+    readiness_gen++;
+    waitq_wake(&readiness_wq, -1);
+}
 
 void time_sleep_until(u64 deadline)
 {

@@ -1,10 +1,11 @@
-/* event.c: guest tests of the event family: eventfd, timerfd and signalfd read, written, polled and selected. */
+/* event.c: guest tests of the event family: eventfd, timerfd and signalfd read, written, polled, selected and epolled. */
 #include "guest.h"
 
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
@@ -451,6 +452,177 @@ static void test_threads(void)
     signal(SIGUSR2, SIG_DFL);
 }
 
+/* epoll_wait with a zero timeout: the count, and the first record in *ev. */
+static int ep_now(int ep, struct epoll_event *ev) { return epoll_wait(ep, ev, 1, 0); }
+
+static int ep_add(int ep, int fd, uint32_t events, uint64_t data)
+{
+    struct epoll_event ev = {.events = events, .data.u64 = data};
+    return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int ep_mod(int ep, int fd, uint32_t events, uint64_t data)
+{
+    struct epoll_event ev = {.events = events, .data.u64 = data};
+    return epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
+}
+
+static void test_epoll_api(void)
+{
+    EXPECT_ERR("epoll_create_size_zero", syscall(SYS_epoll_create, 0), EINVAL); /* older musl does not check */
+    EXPECT_ERR("epoll_create1_bad_flags", epoll_create1(1), EINVAL);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    CHECK("epoll_create1_cloexec", ep >= 0 && fcntl(ep, F_GETFD) == FD_CLOEXEC && is_anon(ep));
+    int ep2 = epoll_create(1);
+    CHECK("epoll_create", ep2 >= 0 && fcntl(ep2, F_GETFD) == 0);
+    int efd = eventfd(0, EFD_NONBLOCK);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 1};
+    CHECK("epoll_ctl_add", epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev) == 0);
+    EXPECT_ERR("epoll_ctl_add_twice_eexist", epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev), EEXIST);
+    EXPECT_ERR("epoll_ctl_mod_unknown_enoent", epoll_ctl(ep2, EPOLL_CTL_MOD, efd, &ev), ENOENT);
+    EXPECT_ERR("epoll_ctl_del_unknown_enoent", epoll_ctl(ep2, EPOLL_CTL_DEL, efd, NULL), ENOENT);
+    EXPECT_ERR("epoll_ctl_self_einval", epoll_ctl(ep, EPOLL_CTL_ADD, ep, &ev), EINVAL);
+    EXPECT_ERR("epoll_ctl_not_epoll_einval", epoll_ctl(efd, EPOLL_CTL_ADD, ep, &ev), EINVAL);
+    EXPECT_ERR("epoll_ctl_bad_op_einval", epoll_ctl(ep, 99, efd, &ev), EINVAL);
+    EXPECT_ERR("epoll_ctl_bad_fd_ebadf", epoll_ctl(ep, EPOLL_CTL_ADD, 999, &ev), EBADF);
+    EXPECT_ERR("epoll_ctl_bad_epfd_ebadf", epoll_ctl(999, EPOLL_CTL_ADD, efd, &ev), EBADF);
+    int dir = open("/", O_RDONLY | O_DIRECTORY);
+    EXPECT_ERR("epoll_ctl_directory_eperm", epoll_ctl(ep, EPOLL_CTL_ADD, dir, &ev), EPERM);
+    close(dir);
+    int null = open("/dev/null", O_RDWR);
+    EXPECT_ERR("epoll_ctl_dev_null_eperm", epoll_ctl(ep, EPOLL_CTL_ADD, null, &ev), EPERM);
+    close(null);
+    EXPECT_ERR("epoll_ctl_add_efault", epoll_ctl(ep2, EPOLL_CTL_ADD, efd, NULL), EFAULT);
+    CHECK("epoll_ctl_del", epoll_ctl(ep, EPOLL_CTL_DEL, efd, NULL) == 0 &&
+                               epoll_ctl(ep, EPOLL_CTL_MOD, efd, &ev) < 0 && errno == ENOENT);
+    struct epoll_event out[4];
+    EXPECT_ERR("epoll_wait_maxevents_zero", epoll_wait(ep, out, 0, 0), EINVAL);
+    EXPECT_ERR("epoll_wait_not_epoll", epoll_wait(efd, out, 4, 0), EINVAL);
+    EXPECT_ERR("epoll_wait_bad_fd", epoll_wait(999, out, 4, 0), EBADF);
+    CHECK("epoll_event_packed", sizeof(struct epoll_event) == 12);
+
+    /* Closing the last fd of a file removes it: the same number can be added again. */
+    CHECK("epoll_ctl_readd", ep_add(ep, efd, EPOLLIN, 7) == 0);
+    close(efd);
+    efd = eventfd(1, EFD_NONBLOCK);
+    CHECK("epoll_close_forgets", ep_now(ep, out) == 0 && ep_add(ep, efd, EPOLLIN, 8) == 0 &&
+                                     ep_now(ep, out) == 1 && out[0].data.u64 == 8);
+    EXPECT_ERR("epoll_wait_efault", syscall(SYS_epoll_wait, ep, NULL, 4, 0), EFAULT);
+    close(efd);
+    close(ep2);
+    close(ep);
+}
+
+static void test_epoll_readiness(void)
+{
+    int ep = epoll_create1(0), efd = eventfd(0, EFD_NONBLOCK);
+    struct epoll_event out[4];
+    const uint64_t data = 0x1122334455667788ull;
+    ep_add(ep, efd, EPOLLIN, data);
+    CHECK("epoll_lt_empty", ep_now(ep, out) == 0);
+    wr(efd, 1);
+    CHECK("epoll_lt_ready_data", ep_now(ep, out) == 1 && out[0].events == EPOLLIN && out[0].data.u64 == data);
+    CHECK("epoll_lt_again", ep_now(ep, out) == 1 && out[0].events == EPOLLIN);
+    struct pollfd p = {ep, POLLIN, 0};
+    CHECK("epoll_fd_pollable", poll(&p, 1, 0) == 1 && p.revents == POLLIN);
+    rd(efd);
+    CHECK("epoll_lt_drained", ep_now(ep, out) == 0 && poll(&p, 1, 0) == 0);
+    CHECK("epoll_mod_out", ep_mod(ep, efd, EPOLLIN | EPOLLOUT, 5) == 0 && ep_now(ep, out) == 1 &&
+                               out[0].events == EPOLLOUT && out[0].data.u64 == 5);
+
+    /* Edge-triggered: once per change, again after a new write even when unread. */
+    ep_mod(ep, efd, EPOLLIN | EPOLLET, 6);
+    CHECK("epoll_et_empty", ep_now(ep, out) == 0);
+    wr(efd, 1);
+    CHECK("epoll_et_reported", ep_now(ep, out) == 1 && out[0].events == EPOLLIN && out[0].data.u64 == 6);
+    CHECK("epoll_et_once", ep_now(ep, out) == 0);
+    wr(efd, 1);
+    CHECK("epoll_et_new_write", ep_now(ep, out) == 1 && ep_now(ep, out) == 0);
+    rd(efd);
+
+    /* One-shot: disabled after one report, re-armed by MOD. */
+    ep_mod(ep, efd, EPOLLIN | EPOLLONESHOT, 9);
+    wr(efd, 1);
+    CHECK("epoll_oneshot_reported", ep_now(ep, out) == 1 && out[0].data.u64 == 9);
+    CHECK("epoll_oneshot_disabled", ep_now(ep, out) == 0);
+    wr(efd, 1);
+    CHECK("epoll_oneshot_stays_disabled", ep_now(ep, out) == 0);
+    CHECK("epoll_oneshot_mod_rearms", ep_mod(ep, efd, EPOLLIN | EPOLLONESHOT, 10) == 0 && ep_now(ep, out) == 1 &&
+                                          out[0].data.u64 == 10);
+    ep_mod(ep, efd, EPOLLIN, 11);
+
+    /* Two ready files and room for one: the other comes next (level-triggered re-queue). */
+    int efd2 = eventfd(1, EFD_NONBLOCK);
+    ep_add(ep, efd2, EPOLLIN, 12);
+    uint64_t a = ep_now(ep, out) == 1 ? out[0].data.u64 : 0;
+    uint64_t b = ep_now(ep, out) == 1 ? out[0].data.u64 : 0;
+    CHECK("epoll_maxevents_rotates", a + b == 23 && a != b);
+    CHECK("epoll_wait_all", epoll_wait(ep, out, 4, 0) == 2);
+    rd(efd);
+    rd(efd2);
+
+    /* Timeouts: 0 and 50 ms with nothing ready. */
+    long long t0 = now_ns(CLOCK_MONOTONIC);
+    int r = epoll_wait(ep, out, 4, 50);
+    long long took = now_ns(CLOCK_MONOTONIC) - t0;
+    CHECK("epoll_wait_timeout", r == 0 && took >= 49 * MS);
+    struct timespec ts = {0, 20 * MS};
+    t0 = now_ns(CLOCK_MONOTONIC);
+    r = (int)syscall(441, ep, out, 4, &ts, NULL, 8); /* epoll_pwait2 */
+    took = now_ns(CLOCK_MONOTONIC) - t0;
+    CHECK("epoll_pwait2_timeout", r == 0 && took >= 19 * MS);
+
+    /* A timerfd in the set. */
+    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+    ep_add(ep, tfd, EPOLLIN, 13);
+    set_ms(tfd, 0, 30 * MS, 0);
+    CHECK("epoll_timerfd", epoll_wait(ep, out, 4, 5000) == 1 && out[0].data.u64 == 13 && rd(tfd) == 1);
+    close(tfd);
+    close(efd2);
+    close(efd);
+    close(ep);
+}
+
+static void test_epoll_threads(void)
+{
+    struct helper h;
+    int ep = epoll_create1(0), efd = eventfd(0, EFD_NONBLOCK);
+    struct epoll_event out[4];
+    ep_add(ep, efd, EPOLLIN | EPOLLET, 21);
+    pthread_t t = start_helper(&h, efd, WRITE_3, 50 * MS);
+    CHECK("epoll_wait_woken_by_thread", epoll_wait(ep, out, 4, -1) == 1 && out[0].data.u64 == 21 && rd(efd) == 3);
+    pthread_join(t, NULL);
+
+    /* A handled signal ends the wait with EINTR, with or without SA_RESTART. */
+    handle_usr2(0);
+    usr2_seen = 0;
+    t = start_helper(&h, efd, INTERRUPT_USR2, 50 * MS);
+    EXPECT_ERR("epoll_wait_eintr", epoll_wait(ep, out, 4, -1), EINTR);
+    CHECK("epoll_wait_eintr_handler_ran", usr2_seen == SIGUSR2);
+    pthread_join(t, NULL);
+    handle_usr2(SA_RESTART);
+    usr2_seen = 0;
+    t = start_helper(&h, efd, INTERRUPT_USR2, 50 * MS);
+    EXPECT_ERR("epoll_wait_eintr_no_restart", epoll_wait(ep, out, 4, 5000), EINTR);
+    pthread_join(t, NULL);
+
+    /* epoll_pwait's mask blocks SIGUSR2 during the wait: the write ends it, the handler runs after. */
+    sigset_t m;
+    sigemptyset(&m);
+    sigaddset(&m, SIGUSR2);
+    usr2_seen = 0;
+    t = start_helper(&h, efd, INTERRUPT_USR2, 50 * MS);
+    struct helper h2;
+    pthread_t t2 = start_helper(&h2, efd, WRITE_3, 150 * MS);
+    int r = epoll_pwait(ep, out, 4, 5000, &m);
+    CHECK("epoll_pwait_mask", r == 1 && out[0].data.u64 == 21 && usr2_seen == SIGUSR2);
+    pthread_join(t, NULL);
+    pthread_join(t2, NULL);
+    signal(SIGUSR2, SIG_DFL);
+    close(efd);
+    close(ep);
+}
+
 /* A blocked SIGALRM from setitimer wakes a blocking signalfd read (a kernel timer). */
 static void test_alarm_signalfd(void)
 {
@@ -478,5 +650,8 @@ int main(void)
     test_signalfd_signals();
     test_threads();
     test_alarm_signalfd();
+    test_epoll_api();
+    test_epoll_readiness();
+    test_epoll_threads();
     return guest_finish();
 }

@@ -47,5 +47,10 @@ long vfs_poll(struct kpollfd *fds, u32 n, u64 deadline, const u64 *sigmask);
 /* select(2) on n-bit fd sets (NULL: empty), each ALIGN_UP(n, 64) / 64 words: -EBADF when a
  * listed fd is not open; else each set is replaced by its ready fds and their count returned. */
 long vfs_select(u32 n, u64 *in, u64 *out, u64 *ex, u64 deadline, const u64 *sigmask);
+/* The pieces epoll (fs/epoll.c) shares: after a scan found nothing, 0 at the deadline,
+ * -EINTR on a signal, else 1 after sleeping on readiness_wq; and ppoll's temporary mask. */
+int poll_wait_more(u64 deadline, bool live);
+void poll_sigmask_begin(const u64 *sigmask, u64 *saved);
+void poll_sigmask_end(const u64 *sigmask, u64 saved, bool interrupted);
 
 #endif /* LIBOS_POLL_H */

@@ -134,6 +134,9 @@ void waitq_add(struct waitq *wq, struct task *t);
  * signalfd, pipes, sockets) calls readiness_changed(), which wakes them all to
  * rescan. With one CPU and few waiters a rescan is cheaper than per-file lists. */
 extern struct waitq readiness_wq;
+/* Counts readiness_changed() calls: epoll's EPOLLET reports a ready file again only
+ * after a change (fs/epoll.c). */
+extern u64 readiness_gen;
 void readiness_changed(void);
 
 /* exit(2): end the calling thread (CLEARTID store and futex wake, robust list
