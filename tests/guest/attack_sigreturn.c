@@ -17,6 +17,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "probes.h"
+
 #define KERNEL_TEXT 0xffffffff80100000ull
 #define NON_CANONICAL 0x0000800000000000ull
 
@@ -149,10 +151,7 @@ static void p_altstack_kernel(void)
     raw_action((uint64_t)(uintptr_t)plain_handler, SA_RESTORER_ | SA_ONSTACK, (uint64_t)(uintptr_t)raw_restorer);
 }
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-} probes[] = {
+static const struct probe probes[] = {
     {"kernel_rip", p_kernel_rip},
     {"noncanonical_rip", p_noncanonical_rip},
     {"noncanonical_rsp", p_noncanonical_rsp},
@@ -173,22 +172,4 @@ static const struct {
     {"altstack_kernel", p_altstack_kernel},
 };
 
-int main(int argc, char **argv)
-{
-    setvbuf(stdout, NULL, _IONBF, 0);
-    if (argc < 2) {
-        for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
-            printf("%s\n", probes[i].name);
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
-        if (strcmp(argv[1], probes[i].name) == 0) {
-            printf("probe %s\n", argv[1]);
-            probes[i].run();
-            printf("SURVIVED %s\n", argv[1]);
-            return 0;
-        }
-    }
-    printf("unknown probe %s\n", argv[1]);
-    return 2;
-}
+int main(int argc, char **argv) { return probe_main(probes, sizeof(probes) / sizeof(probes[0]), argc, argv); }

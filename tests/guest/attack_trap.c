@@ -17,6 +17,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "probes.h"
+
 #define KERNEL_TEXT 0xffffffff80100000ul
 #define DIRECT_MAP 0xffff800000000000ul
 #define NON_CANONICAL 0x0000800000000000ul
@@ -162,11 +164,6 @@ static void fill_ram_then_split(void)
     for (size_t off = 0; q != MAP_FAILED && off < (1ul << 30); off += 4096)
         q[off] = 1; /* more than the guest has: the out-of-memory kill */
 }
-
-struct probe {
-    const char *name;
-    void (*run)(void);
-};
 
 #define ASM_CASE(fn, text)                                                                         \
     static void fn(void) { __asm__ volatile(text ::: "memory"); }
@@ -319,22 +316,4 @@ static const struct probe probes[] = {
     {"fill_ram_then_split", p_fill_ram},
 };
 
-int main(int argc, char **argv)
-{
-    setvbuf(stdout, NULL, _IONBF, 0);
-    if (argc < 2) {
-        for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
-            printf("%s\n", probes[i].name);
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
-        if (strcmp(argv[1], probes[i].name) == 0) {
-            printf("probe %s\n", argv[1]);
-            probes[i].run();
-            printf("SURVIVED %s\n", argv[1]);
-            return 0;
-        }
-    }
-    printf("unknown probe %s\n", argv[1]);
-    return 2;
-}
+int main(int argc, char **argv) { return probe_main(probes, sizeof(probes) / sizeof(probes[0]), argc, argv); }
