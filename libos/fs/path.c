@@ -8,6 +8,12 @@ static struct vnode *cwd;
 
 struct vnode *vfs_cwd(void) { return cwd ? cwd : vfs_root(); }
 
+struct vnode *vfs_cwd_of(struct process *p)
+{
+    (void)p; /* one cwd until #10 */
+    return vfs_cwd();
+}
+
 long vfs_chdir_node(struct vnode *dir)
 {
     if (!S_ISDIR(dir->mode))

@@ -24,6 +24,10 @@ void proc_init(void)
     signal_process_init(&proc);
 }
 
+struct process *process_find(int pid) { return pid == proc.pid ? &proc : NULL; }
+
+struct process *process_next(struct process *p) { return p ? NULL : &proc; }
+
 void proc_set_comm(const char *name)
 {
     const char *base = name;

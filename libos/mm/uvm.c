@@ -537,6 +537,28 @@ u64 uvm_resident_pages(void)
     return n;
 }
 
+void uvm_for_each_vma(struct process *p, void (*fn)(const struct uvm_vma_info *v, void *ctx), void *ctx)
+{
+    (void)p; /* one address space until #10 */
+    for (struct vma *v = vmas; v; v = v->next) {
+        struct uvm_vma_info info = {
+            .start = v->start, .end = v->end, .off = v->off, .prot = v->prot,
+            .shared = v->flags & UVM_SHARED, .stack = v->flags & UVM_STACK,
+            .heap = v->flags & VMA_HEAP, .name = v->name, .node = v->node,
+        };
+        fn(&info, ctx);
+    }
+}
+
+long uvm_exec_reset(void)
+{
+    long r = unmap_range(USER_MIN_ADDR, USER_MAP_TOP);
+    if (r < 0)
+        return r;
+    brk_base = brk_cur = 0;
+    return 0;
+}
+
 void uvm_dump(void)
 {
     klog(" address space:\n");

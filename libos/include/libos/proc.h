@@ -50,6 +50,11 @@ struct process {
 extern struct process proc;
 
 void proc_init(void);
+/* The process table (contract for #10; today it holds `proc` alone):
+ * process_find(pid) gives the process (zombies included) or NULL; process_next(NULL)
+ * is the first process in pid order, process_next(p) the one after p or NULL. */
+struct process *process_find(int pid);
+struct process *process_next(struct process *p);
 void proc_set_comm(const char *name);
 __noreturn void proc_exit_group(int code);
 

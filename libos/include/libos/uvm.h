@@ -64,4 +64,22 @@ void uvm_dump(void);
 /* Sum of the resident pages, for sysinfo/statistics. */
 u64 uvm_resident_pages(void);
 
+struct process;
+/* Every VMA of process p in address order (/proc/[pid]/maps, smaps): name is the
+ * dump label or NULL, node the mapped file or NULL. Contract for #10: today every
+ * process shares the one address space; per-process address spaces replace this. */
+struct uvm_vma_info {
+    u64 start, end, off;
+    int prot;
+    bool shared, stack, heap;
+    const char *name;
+    struct vnode *node;
+};
+void uvm_for_each_vma(struct process *p, void (*fn)(const struct uvm_vma_info *v, void *ctx), void *ctx);
+/* execve's point of no return: give the calling process an empty user address space
+ * (brk reset) for the new program. With per-process address spaces (#10) a process
+ * that shares its address space (a vfork child) gets a new one instead of emptying
+ * the shared one. 0 or -ENOMEM. */
+long uvm_exec_reset(void);
+
 #endif /* LIBOS_UVM_H */

@@ -261,6 +261,11 @@ void file_put(struct file *f);
 long fd_install(struct file *f, int min_fd, bool cloexec);
 /* Borrow: valid until the fd is closed; no reference taken. */
 struct file *fd_get(int fd);
+struct process;
+/* Another process's fd and cwd (/proc/[pid]/fd, cwd). Contract for #10: today the fd
+ * table and cwd are the one process's; per-process tables replace these. */
+struct file *fd_get_of(struct process *p, int fd);
+struct vnode *vfs_cwd_of(struct process *p);
 long fd_close(int fd);
 long fd_dup(int oldfd, int min_fd, bool cloexec);
 long fd_dup3(int oldfd, int newfd, bool cloexec);

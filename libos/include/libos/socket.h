@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* socket.h: the socket layer: one socket object per open socket, families behind an ops table (docs/sockets.md).
+ *
+ * Layering: fs/net. The generic layer (net/socket.c) owns the open file, the fd,
+ * copying names and control messages between user and kernel memory, the common
+ * SOL_SOCKET options, O_NONBLOCK/MSG_DONTWAIT, SIGPIPE on -EPIPE unless MSG_NOSIGNAL,
+ * and the syscalls (shims/net). A family (net/unix*.c for AF_UNIX in the kernel,
+ * net/inet*.c for AF_INET/AF_INET6 over lwIP) implements struct sock_ops.
+ *
+ * Rules a family relies on and keeps:
+ *   - Every op runs with interrupts off in a non-preemptible kernel (task.h). A
+ *     blocking op sleeps with waitq_wait(..., WAIT_INTERRUPTIBLE) until its condition
+ *     holds, the socket's timeout (SO_RCVTIMEO/SO_SNDTIMEO: sk->rcvtimeo_ns/sndtimeo_ns,
+ *     0 = none) passes (-EAGAIN, Linux's EWOULDBLOCK), or a signal comes (-ERESTARTSYS;
+ *     connect: -ERESTARTSYS too, accept: -ERESTARTSYS). With MSG_DONTWAIT in flags (the
+ *     generic layer adds it for O_NONBLOCK files) it never sleeps: -EAGAIN,
+ *     connect: -EINPROGRESS.
+ *   - Whatever changes the answer of ->poll calls readiness_changed() (poll, select and
+ *     epoll rescan; task.h), so a socket file is poll_wakes.
+ *   - Names arrive and leave as kernel copies (struct sockaddr_storage-sized buffers);
+ *     data moves through struct kmsg's iovec, whose user ranges were checked: copy
+ *     with uaccess_copy (short copy -> -EFAULT after nothing moved, else the count).
+ *   - A stream op returns the bytes moved; -EPIPE when the peer has gone (the generic
+ *     layer raises SIGPIPE); 0 from recv means end of stream.
+ *   - Memory is bounded: a family refuses (-ENOBUFS, -ENOMEM, -EAGAIN) rather than panics.
+ */
+#ifndef LIBOS_SOCKET_H
+#define LIBOS_SOCKET_H
+
+#include <libos/types.h>
+
+struct file;
+struct socket;
+
+/* Linux address families, types and flags (x86-64 ABI). */
+#define AF_UNSPEC 0
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define AF_NETLINK 16
+#define AF_PACKET 17
+
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define SOCK_RAW 3
+#define SOCK_SEQPACKET 5
+#define SOCK_TYPE_MASK 0xf
+#define SOCK_NONBLOCK 04000   /* O_NONBLOCK */
+#define SOCK_CLOEXEC 02000000 /* O_CLOEXEC */
+
+#define MSG_OOB 0x1
+#define MSG_PEEK 0x2
+#define MSG_DONTROUTE 0x4
+#define MSG_CTRUNC 0x8
+#define MSG_TRUNC 0x20
+#define MSG_DONTWAIT 0x40
+#define MSG_EOR 0x80
+#define MSG_WAITALL 0x100
+#define MSG_NOSIGNAL 0x4000
+#define MSG_MORE 0x8000
+#define MSG_WAITFORONE 0x10000
+#define MSG_CMSG_CLOEXEC 0x40000000
+
+#define SHUT_RD 0
+#define SHUT_WR 1
+#define SHUT_RDWR 2
+
+#define SOL_SOCKET 1
+#define SO_DEBUG 1
+#define SO_REUSEADDR 2
+#define SO_TYPE 3
+#define SO_ERROR 4
+#define SO_DONTROUTE 5
+#define SO_BROADCAST 6
+#define SO_SNDBUF 7
+#define SO_RCVBUF 8
+#define SO_KEEPALIVE 9
+#define SO_OOBINLINE 10
+#define SO_LINGER 13
+#define SO_REUSEPORT 15
+#define SO_PASSCRED 16
+#define SO_PEERCRED 17
+#define SO_RCVLOWAT 18
+#define SO_SNDLOWAT 19
+#define SO_RCVTIMEO 20
+#define SO_SNDTIMEO 21
+#define SO_ACCEPTCONN 30
+#define SO_PROTOCOL 38
+#define SO_DOMAIN 39
+
+#define SCM_RIGHTS 1
+#define SCM_CREDENTIALS 2
+
+#define IPPROTO_IP 0
+#define IPPROTO_ICMP 1
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define IPPROTO_IPV6 41
+
+/* The largest name any family takes (struct sockaddr_storage). */
+#define SOCKADDR_MAX 128
+
+struct kiovec {
+    u64 base; /* user (or kernel, for sendfile/splice) address, already range-checked */
+    u64 len;
+};
+
+/* A message as families see it: kernel copies of the name and control buffers,
+ * the caller's iovec. The generic layer copies name/control in (send) or out (recv). */
+struct kmsg {
+    void *name;         /* SOCKADDR_MAX bytes; send: the destination or NULL */
+    u32 namelen;        /* send: its length; recv: set by the family (0: none) */
+    struct kiovec *iov; /* at most UIO_MAXIOV (1024) entries */
+    u32 iovlen;
+    void *control;      /* cmsg buffer (kernel copy), or NULL */
+    u32 controllen;     /* send: bytes given; recv: room, then bytes written */
+    int flags;          /* recv: MSG_TRUNC, MSG_CTRUNC, MSG_EOR set by the family */
+};
+
+struct sock_ops {
+    long (*bind)(struct socket *s, const void *addr, u32 len);
+    long (*listen)(struct socket *s, int backlog);
+    /* A new connected socket (created with the listener's family/type/ops), or -errno.
+     * flags: MSG_DONTWAIT only. */
+    long (*accept)(struct socket *s, struct socket **out, int flags);
+    long (*connect)(struct socket *s, const void *addr, u32 len, int flags);
+    long (*shutdown)(struct socket *s, int how);
+    /* Fill addr (SOCKADDR_MAX bytes) and *len; peer: the remote end (-ENOTCONN). */
+    long (*getname)(struct socket *s, void *addr, u32 *len, bool peer);
+    long (*sendmsg)(struct socket *s, struct kmsg *m, int flags);
+    long (*recvmsg)(struct socket *s, struct kmsg *m, int flags);
+    /* Options the generic layer does not own; val is a kernel copy. -ENOPROTOOPT if unknown. */
+    long (*setsockopt)(struct socket *s, int level, int name, const void *val, u32 len);
+    long (*getsockopt)(struct socket *s, int level, int name, void *val, u32 *len);
+    /* POLLIN/POLLOUT/POLLHUP/POLLERR/POLLRDHUP... now. */
+    u32 (*poll)(struct socket *s);
+    /* FIONREAD/SIOCINQ/SIOCOUTQ and family ioctls; -ENOTTY if unknown (NULL: all unknown). */
+    long (*ioctl)(struct socket *s, unsigned cmd, u64 arg);
+    /* The last reference is gone: free the family's state (s itself is freed by the caller). */
+    void (*release)(struct socket *s);
+};
+
+struct socket {
+    const struct sock_ops *ops;
+    int family, type, protocol;
+    struct file *file;      /* the open file this socket is (set by the generic layer) */
+    /* Common SOL_SOCKET state the generic layer answers for every family. */
+    int so_error;           /* SO_ERROR: read and cleared by getsockopt */
+    u32 sndbuf, rcvbuf;     /* SO_SNDBUF/SO_RCVBUF as Linux reports them (doubled) */
+    u64 rcvtimeo_ns, sndtimeo_ns;
+    bool reuseaddr, reuseport, keepalive, passcred, broadcast, oobinline;
+    int linger_onoff, linger_secs;
+    bool listening;         /* SO_ACCEPTCONN */
+    void *priv;             /* the family's object */
+};
+
+/* A family: create fills s->ops and s->priv for (type, protocol) or fails with
+ * -EPROTONOSUPPORT/-ESOCKTNOSUPPORT; socketpair (NULL: -EOPNOTSUPP) connects a and b. */
+struct sock_family {
+    int family;
+    long (*create)(struct socket *s, int type, int protocol);
+    long (*socketpair)(struct socket *a, struct socket *b);
+};
+
+/* Families register once at boot (net_init); socket() with an unregistered family
+ * gives -EAFNOSUPPORT. */
+void sock_register_family(const struct sock_family *fam);
+
+/* A new socket object for family/type (no file yet): for accept, which then calls
+ * sock_file_install(). NULL when memory is exhausted. */
+struct socket *sock_alloc(int family, int type, int protocol);
+/* Wrap s in an open file and install it as the lowest free fd (flags: SOCK_NONBLOCK,
+ * SOCK_CLOEXEC). On failure s is released. */
+long sock_file_install(struct socket *s, int flags);
+/* The socket behind fd: -EBADF when not open, -ENOTSOCK when not a socket. */
+long sock_from_fd(int fd, struct socket **out);
+/* The socket behind an open file, or NULL (AF_UNIX SCM_RIGHTS, sendfile). */
+struct socket *sock_of_file(struct file *f);
+
+/* Boot: register the families (unix always; inet when a network device or only loopback). */
+void net_init(void);
+
+#endif /* LIBOS_SOCKET_H */
