@@ -225,6 +225,7 @@ static void maybe_free(struct vnode *n)
         fdata_release(n);
     if (n->flags & VN_OWNS_DATA)
         kfree((void *)n->data);
+    vfs_xattr_release(n);
     kfree(n->htab);
     struct vnode *parent = (n->flags & VN_HOLDS_PARENT) ? n->parent : NULL;
     kfree(n);

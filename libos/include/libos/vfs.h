@@ -159,6 +159,8 @@ struct vnode {
     u32 hsize;                 /* directories: buckets in htab (a power of two), 0 = none yet */
     struct dentry **htab;      /* directories: entries by name hash, so lookups stay O(1) */
     u64 next_cookie;           /* directories: cookie of the next entry added */
+    void *xattrs;              /* extended attributes (fs/xattr.c), NULL when none */
+    u32 xattr_bytes;           /* their names and values, bounded per node */
 };
 
 struct file {
@@ -238,6 +240,23 @@ long vfs_chown(struct vnode *n, u32 uid, u32 gid);
 /* times[2] (atime, mtime) with UTIME_NOW/UTIME_OMIT in nsec, or NULL for now. */
 long vfs_utimens(struct vnode *n, const struct ktimespec *times);
 long vfs_truncate(struct vnode *n, s64 size);
+
+/* --- extended attributes (fs/xattr.c): Linux's rules over ext4 --- */
+#define XATTR_CREATE 0x1
+#define XATTR_REPLACE 0x2
+#define XATTR_NAME_MAX 255
+#define XATTR_SIZE_MAX 65536
+#define XATTR_LIST_MAX 65536
+#define XATTR_USER_PREFIX "user."
+#define XATTR_TRUSTED_PREFIX "trusted."
+#define XATTR_SECURITY_PREFIX "security."
+/* Names are NUL-terminated kernel strings of 1..XATTR_NAME_MAX bytes (the shim checks);
+ * values and list buffers are kernel buffers. get/list with size 0 return the size needed. */
+long vfs_getxattr(struct vnode *n, const char *name, void *buf, size_t size);
+long vfs_setxattr(struct vnode *n, const char *name, const void *value, size_t size, int flags);
+long vfs_removexattr(struct vnode *n, const char *name);
+long vfs_listxattr(struct vnode *n, char *buf, size_t size);
+void vfs_xattr_release(struct vnode *n);
 
 /* --- paths (fs/path.c) --- */
 #define LOOKUP_FOLLOW 0x1     /* follow a symlink in the last component */
