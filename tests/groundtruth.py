@@ -7,7 +7,9 @@ touching files, sockets, threads, JSON, time and signals, nginx serving requests
 answering commands, a static Go program (files, an HTTP server and a request to it,
 goroutines), and for the wider corpus a libevent server (memcached), plugins loaded with
 dlopen (lighttpd's modules, openssl's providers, perl's XS modules), libcurl, bash,
-sqlite, rsync, jq, C++ (ninja), Rust (ripgrep) and a GLib main loop (gio monitor). The
+sqlite, rsync, jq, C++ (ninja), Rust (ripgrep), a GLib main loop (gio monitor) and the
+glibc and library plugin conventions (NSS through getent, gconv through iconv, Cyrus SASL
+mechanisms, PAM modules through pamtester). The
 static set is ``dock2uni.analyse`` of the same image.
 ``python -m tests.groundtruth`` prints the table (recall, precision, static/observed
 ratio, audit times).
@@ -946,6 +948,103 @@ def _ninja(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun
     ]
 
 
+def _getent(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
+    """NSS: glibc loads the modules nsswitch.conf names (files, dns) with dlopen behind
+    getpwnam, getgrnam, getspnam, getgrouplist and getaddrinfo. /etc/hosts and resolv.conf
+    as Docker writes them; the DNS lookup of a name not in hosts fails fast (the namespace
+    has no network), after libnss_dns has made its queries."""
+    (root / "etc/hosts").write_text("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n")
+    (root / "etc/resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+    plan = [
+        (list(spec.argv), Expect(last_line="root:x:0:0:root")),  # the image's Cmd
+        (["getent", "group", "root"], Expect(last_line="root:x:0:")),
+        (["getent", "hosts", "localhost"], Expect(last_line="localhost")),
+        (["getent", "ahosts", "127.0.0.1"], Expect(last_line="127.0.0.1")),
+        (["getent", "shadow", "root"], Expect(last_line="root:")),
+        (["getent", "initgroups", "root"], Expect(last_line="root")),
+        (["getent", "passwd", "nosuch"], Expect(exit_status=2, last_line="")),
+        (["getent", "hosts", "d2u.invalid"], Expect(exit_status=2, last_line="")),
+    ]
+    program = spec.exec_path or "/usr/bin/getent"
+    return [
+        _traced(root, argv, program, spec, tmp, opts, expect, seconds=30) for argv, expect in plan
+    ]
+
+
+def _iconv(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
+    """gconv: glibc reads gconv-modules (and its cache) and loads each converter with
+    dlopen; UTF-16, EBCDIC, transliteration, a character set without the input's letters,
+    an illegal sequence (exit 1) and -c, which skips it."""
+    (root / "etc/hostname").write_text("d2u-host\n")
+    (root / "data").mkdir(exist_ok=True)
+    (root / "data/utf8.txt").write_text("h\u00e9llo w\u00f6rld\n")
+    (root / "data/ascii.txt").write_text("abc\n")
+    (root / "data/bad.txt").write_bytes(b"ok \xff\xfe bad\n")
+    plan = [
+        (list(spec.argv), Expect(last_line="d2u-host")),  # the image's Cmd
+        (["iconv", "-f", "UTF-8", "-t", "UTF-16LE", "-o", "/data/u16", "/data/utf8.txt"],
+         Expect(last_line="")),
+        (["iconv", "-f", "UTF-16LE", "-t", "UTF-8", "/data/u16"], Expect(last_line="w\u00f6rld")),
+        (["iconv", "-f", "UTF-8", "-t", "EBCDIC-US", "-o", "/data/ebcdic", "/data/ascii.txt"],
+         Expect(last_line="")),
+        (["iconv", "-f", "UTF-8", "-t", "ASCII//TRANSLIT", "/data/utf8.txt"],
+         Expect(last_line="h?llo w?rld")),  # the C locale: "?" for what has no ASCII form
+        (["iconv", "-l"], Expect(last_line="YU//")),
+        (["iconv", "-f", "UTF-8", "-t", "SJIS", "/data/utf8.txt"],
+         Expect(exit_status=1, last_line="", output=("illegal input sequence at position 1",))),
+        (["iconv", "-f", "UTF-8", "-t", "ASCII", "/data/bad.txt"],
+         Expect(exit_status=1, last_line="", output=("illegal input sequence at position 3",))),
+        (["iconv", "-c", "-f", "UTF-8", "-t", "ASCII", "/data/bad.txt"],
+         Expect(last_line="ok  bad")),
+        (["iconv", "-f", "UTF-8", "-t", "ASCII", "/data/missing"],
+         Expect(exit_status=1, last_line="", output=("cannot open input file",))),
+        (["iconv", "-f", "NO-SUCH-CHARSET", "-t", "ASCII", "/data/ascii.txt"],
+         Expect(exit_status=1, last_line="", output=("failed to start conversion",))),
+        (["iconv", "--help"], Expect(last_line="", output=("Usage: iconv",))),
+    ]  # fmt: skip
+    program = spec.exec_path or "/usr/bin/iconv"
+    return [
+        _traced(root, argv, program, spec, tmp, opts, expect, seconds=30) for argv, expect in plan
+    ]
+
+
+def _sasl(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
+    """Cyrus SASL: saslpluginviewer loads every mechanism and auxprop plugin of
+    /usr/lib/x86_64-linux-gnu/sasl2 with dlopen and lists what each offers, server and
+    client side, then for chosen mechanisms only."""
+    plan = [
+        (list(spec.argv), Expect(last_line="", output=('Plugin "scram" [loaded]', "sasldb"))),
+        (["saslpluginviewer", "-c"], Expect(last_line="", output=("SCRAM-SHA-256", "PLAIN"))),
+        (["saslpluginviewer", "-s", "-m", "PLAIN"], Expect(last_line="", output=("PLAIN",))),
+        (["saslpluginviewer", "-a"], Expect(last_line="", output=("sasldb",))),
+    ]
+    program = spec.exec_path or "/usr/sbin/saslpluginviewer"
+    return [
+        _traced(root, argv, program, spec, tmp, opts, expect, seconds=30) for argv, expect in plan
+    ]
+
+
+def _pamtester(root: Path, spec: RunSpec, tmp: Path, opts: Options) -> list[TraceRun]:
+    """PAM: libpam reads /etc/pam.d and loads the modules it names (pam_unix, pam_deny,
+    pam_permit, pam_env, pam_limits...) with dlopen: account management, a session opened
+    and closed, credentials, and an authentication that fails (no password on stdin)."""
+    plan = [
+        (list(spec.argv), Expect(last_line="account management done")),  # the image's Cmd
+        (["pamtester", "other", "nobody", "acct_mgmt"],
+         Expect(last_line="account management done")),
+        (["pamtester", "common-session", "root", "open_session", "close_session"],
+         Expect(last_line="session has successfully been closed")),
+        (["pamtester", "-I", "rhost=localhost", "other", "root", "setcred"],
+         Expect(last_line="credential info has successfully been set")),
+        (["pamtester", "other", "root", "authenticate"],
+         Expect(exit_status=1, last_line="", output=("Authentication failure",))),
+    ]  # fmt: skip
+    program = spec.exec_path or "/usr/bin/pamtester"
+    return [
+        _traced(root, argv, program, spec, tmp, opts, expect, seconds=30) for argv, expect in plan
+    ]
+
+
 WORKLOADS: dict[str, Runner] = {
     "busybox": _busybox,
     "coreutils": _coreutils,
@@ -966,6 +1065,10 @@ WORKLOADS: dict[str, Runner] = {
     "openssl": _openssl,  # providers (legacy.so) loaded with dlopen
     "perl": _perl,  # XS modules: plugins of /usr/bin/perl loaded with dlopen
     "glib": _glib,  # a GLib main loop: gio monitor (inotify through GIO's extension point)
+    "getent": _getent,  # NSS modules named by nsswitch.conf, loaded with dlopen
+    "iconv": _iconv,  # gconv converters named by gconv-modules, loaded with dlopen
+    "sasl": _sasl,  # Cyrus SASL mechanism and auxprop plugins loaded with dlopen
+    "pamtester": _pamtester,  # PAM modules named by /etc/pam.d, loaded with dlopen
 }
 
 
