@@ -56,6 +56,10 @@ void proc_init(void);
 struct process *process_find(int pid);
 struct process *process_next(struct process *p);
 void proc_set_comm(const char *name);
+/* execve, past its point of no return: a vfork parent waiting for the caller to exec
+ * or exit runs again (contract for #10: helper "fork" implements it; the stand-in in
+ * kernel/proc.c does nothing, as no process is a vfork child yet). */
+void process_vfork_release(void);
 __noreturn void proc_exit_group(int code);
 
 #endif /* LIBOS_PROC_H */
