@@ -45,6 +45,7 @@ struct process {
     int exit_code;
     u64 cpu_ticks;           /* CPU time (TSC ticks) of every finished slice of its threads */
     struct proc_signals sig; /* dispositions, process-wide pending set (signal.c) */
+    struct task *exec_task;  /* a thread in execve ending the others (exec/dethread.c), or NULL */
 };
 
 extern struct process proc;
