@@ -164,9 +164,10 @@ def convert_inspected(
     unseen = unseen_programs_reason(
         analysis, inspected.spec, inspected.unpacked.tree, inspected.unpacked.store
     )
-    if unseen and complete:
+    if unseen:
         # A program we did not analyse could need any family (docs/exec.md).
-        complete, reason = False, f"all families: {unseen}"
+        reason = f"all families: {unseen}" if complete else f"{reason}; {unseen}"
+        complete = False
         ctx.note(f"dock2uni: note: every shim family is linked: {unseen}")
     the_plan = plan(
         inspected.spec,
