@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fixtures.build import fixture_archive, fixture_layout
+from fixtures import dockersave
+from fixtures.build import fixture_layout
 
 from dock2uni.acquire import AcquireOptions
 from dock2uni.context import Context
@@ -31,13 +32,15 @@ TAG = "entrypoint-script:latest"
 
 
 @pytest.fixture(scope="module")
-def dockerd() -> Iterator[Dockerd]:
+def dockerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dockerd]:
     """A private dockerd with the fixture loaded (skips, or fails under DOCK2UNI_REQUIRE_DOCKER)."""
     reason = unavailable_reason()
     if reason:
         need("docker", reason)
+    members = dockersave.docker25_members(fixture_layout("entrypoint-script"), "latest", TAG)
+    archive = dockersave.write_tar(tmp_path_factory.mktemp("save") / "image.tar", members)
     with private_dockerd() as daemon:
-        daemon.docker("load", "-i", str(fixture_archive("entrypoint-script-docker25")))
+        daemon.docker("load", "-i", str(archive))
         yield daemon
 
 
