@@ -32,7 +32,11 @@ static struct state st;
 
 static void find_self(void)
 {
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    /* The first stage's path travels in EXEC_SELF: a later stage may be a copy. */
+    const char *self = getenv("EXEC_SELF");
+    ssize_t n = self ? (ssize_t)strlen(self) : readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (self)
+        snprintf(exe, sizeof(exe), "%s", self);
     exe[n > 0 ? n : 0] = 0;
     snprintf(dir, sizeof(dir), "%s", exe);
     char *slash = strrchr(dir, '/');
@@ -75,13 +79,17 @@ static void clean_tmp(void)
 }
 
 /* The counts and the state for the next stage, as environment entries. */
+static char self_env[600];
+
 static void exec_env(char *buf, size_t size, char **envp)
 {
     snprintf(buf, size, "EXEC_STATE=%d %d %d %d %d %d %d %d %d", guest_passed, guest_failed, st.pid,
              st.tid_exec, st.tid_sleep, st.fd_cloexec, st.fd_keep, st.ptimer, 0);
+    snprintf(self_env, sizeof(self_env), "EXEC_SELF=%s", exe);
     envp[0] = buf;
     envp[1] = "EXEC_MARK=kept";
-    envp[2] = NULL;
+    envp[2] = self_env;
+    envp[3] = NULL;
 }
 
 static void load_state(void)
@@ -223,7 +231,7 @@ static void *execer(void *arg)
 {
     (void)arg;
     st.tid_exec = (int)syscall(SYS_gettid);
-    char envbuf[200], *envp[3];
+    char envbuf[200], *envp[4];
     exec_env(envbuf, sizeof(envbuf), envp);
     char *argv[] = {exe, "stage1", "arg with spaces", "", NULL};
     execve(exe, argv, envp);
@@ -295,7 +303,7 @@ static void stage1(int argc, char **argv)
     CHECK("execfn_absolute", execfn_is(exe));
     CHECK("comm_is_basename", comm_is("exec"));
     /* Next: a path relative to the cwd. */
-    char envbuf[200], *envp[3];
+    char envbuf[200], *envp[4];
     exec_env(envbuf, sizeof(envbuf), envp);
     CHECK("chdir", chdir(dir) == 0);
     char *next[] = {"renamed-argv0", "stage2", NULL};
@@ -311,7 +319,7 @@ static void stage2(int argc, char **argv)
     CHECK("relative_comm", comm_is("exec"));
     CHECK("relative_pid_stays", getpid() == st.pid);
     /* Next: execveat relative to a directory descriptor. */
-    char envbuf[200], *envp[3];
+    char envbuf[200], *envp[4];
     exec_env(envbuf, sizeof(envbuf), envp);
     int dfd = open(dir, O_RDONLY | O_DIRECTORY);
     char num[16];
@@ -329,7 +337,7 @@ static void stage3(int argc, char **argv)
     CHECK("execveat_dirfd_exe", exe_is(exe));
     CHECK("execveat_dirfd_comm", comm_is("exec"));
     /* Next: execveat of a descriptor with AT_EMPTY_PATH. */
-    char envbuf[200], *envp[3];
+    char envbuf[200], *envp[4];
     exec_env(envbuf, sizeof(envbuf), envp);
     int fd = open(exe, O_RDONLY);
     char num[16];
@@ -345,12 +353,39 @@ static void stage4(int argc, char **argv)
     snprintf(want, sizeof(want), "/dev/fd/%s", argc > 2 ? argv[2] : "?");
     CHECK("empty_path_execfn", execfn_is(want));
     CHECK("empty_path_exe", exe_is(exe));
+    /* Next: a copy of this program written now (not a file of the image). */
+    char copy[700];
+    tmp_path(copy, sizeof(copy), "copy");
+    int in = open(exe, O_RDONLY), out = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+    char chunk[8192];
+    ssize_t got;
+    int copied = in >= 0 && out >= 0;
+    while (copied && (got = read(in, chunk, sizeof(chunk))) > 0)
+        copied = write(out, chunk, (size_t)got) == got;
+    close(in);
+    close(out);
+    CHECK("copy_written", copied);
+    char envbuf[200], *envp[4];
+    exec_env(envbuf, sizeof(envbuf), envp);
+    char *next[] = {"copy", "stage4b", NULL};
+    execve(copy, next, envp);
+    printf("FAIL exec_copy: errno %d\n", errno);
+}
+
+static void stage4b(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    char copy[700];
+    tmp_path(copy, sizeof(copy), "copy");
+    CHECK("copy_runs_exe_is_copy", exe_is(copy));
+    CHECK("copy_comm", comm_is("copy"));
     /* Next: a #! script with an argument. */
     char text[700], path[700];
     int n = snprintf(text, sizeof(text), "#!%s stage5  \t\nnot read by the kernel\n", exe);
     write_file("script.sh", text, (size_t)n, 0755);
     tmp_path(path, sizeof(path), "script.sh");
-    char envbuf[200], *envp[3];
+    char envbuf[200], *envp[4];
     exec_env(envbuf, sizeof(envbuf), envp);
     char *next[] = {"ignored-argv0", "x1", "x2", NULL};
     execve(path, next, envp);
@@ -369,7 +404,7 @@ static void stage5(int argc, char **argv)
     CHECK("script_comm_is_script", comm_is("script.sh"));
     /* Next: five nested scripts (Linux's limit), l5 -> l4 -> ... -> l1 -> exec final. */
     tmp_path(path, sizeof(path), "l5");
-    char envbuf[200], *envp[3];
+    char envbuf[200], *envp[4];
     exec_env(envbuf, sizeof(envbuf), envp);
     char *next[] = {"l5", "y", NULL};
     execve(path, next, envp);
@@ -399,7 +434,7 @@ int main(int argc, char **argv)
     find_self();
     const char *stage = argc > 1 ? argv[1] : "";
     if (strcmp(stage, "stage1") != 0 && strcmp(stage, "stage2") != 0 && strcmp(stage, "stage3") != 0 &&
-        strcmp(stage, "stage4") != 0 && strcmp(stage, "stage5") != 0 && strcmp(stage, "final") != 0) {
+        strcmp(stage, "stage4") != 0 && strcmp(stage, "stage4b") != 0 && strcmp(stage, "stage5") != 0 && strcmp(stage, "final") != 0) {
         clean_tmp();
         mkdir(tmp, 0755);
         test_errors();
@@ -415,6 +450,8 @@ int main(int argc, char **argv)
         stage3(argc, argv);
     else if (strcmp(stage, "stage4") == 0)
         stage4(argc, argv);
+    else if (strcmp(stage, "stage4b") == 0)
+        stage4b(argc, argv);
     else if (strcmp(stage, "stage5") == 0)
         stage5(argc, argv);
     else
