@@ -24,7 +24,7 @@
 #define MAX_ARG_STRLEN (32 * 4096)
 
 struct state {
-    int pid, tid_exec, tid_sleep, fd_cloexec, fd_keep, ptimer;
+    int pid, tid_exec, tid_sleep, fd_cloexec, fd_keep, ptimer, tid_spin;
 };
 
 static char exe[512], dir[512], tmp[600];
@@ -84,7 +84,7 @@ static char self_env[600];
 static void exec_env(char *buf, size_t size, char **envp)
 {
     snprintf(buf, size, "EXEC_STATE=%d %d %d %d %d %d %d %d %d", guest_passed, guest_failed, st.pid,
-             st.tid_exec, st.tid_sleep, st.fd_cloexec, st.fd_keep, st.ptimer, 0);
+             st.tid_exec, st.tid_sleep, st.fd_cloexec, st.fd_keep, st.ptimer, st.tid_spin);
     snprintf(self_env, sizeof(self_env), "EXEC_SELF=%s", exe);
     envp[0] = buf;
     envp[1] = "EXEC_MARK=kept";
@@ -95,9 +95,8 @@ static void exec_env(char *buf, size_t size, char **envp)
 static void load_state(void)
 {
     const char *s = getenv("EXEC_STATE");
-    int zero;
     if (!s || sscanf(s, "%d %d %d %d %d %d %d %d %d", &guest_passed, &guest_failed, &st.pid, &st.tid_exec,
-                     &st.tid_sleep, &st.fd_cloexec, &st.fd_keep, &st.ptimer, &zero) != 9)
+                     &st.tid_sleep, &st.fd_cloexec, &st.fd_keep, &st.ptimer, &st.tid_spin) != 9)
         printf("FAIL no EXEC_STATE\n");
 }
 
@@ -227,6 +226,18 @@ static void *sleeper(void *arg)
     return NULL;
 }
 
+static volatile int spinner_tid;
+
+/* A thread that never enters the kernel: it ends only when preempted. */
+static void *spinner(void *arg)
+{
+    (void)arg;
+    spinner_tid = (int)syscall(SYS_gettid);
+    for (;;)
+        __asm__ volatile("" ::: "memory");
+    return NULL;
+}
+
 static void *execer(void *arg)
 {
     (void)arg;
@@ -263,10 +274,12 @@ static void prepare_and_exec(void)
     int kid = -1;
     CHECK("posix_timer_created", syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &kid) == 0);
     st.ptimer = kid;
-    pthread_t a, b;
+    pthread_t a, b, c;
     pthread_create(&b, NULL, sleeper, NULL);
-    while (!__atomic_load_n(&st.tid_sleep, __ATOMIC_SEQ_CST))
+    pthread_create(&c, NULL, spinner, NULL);
+    while (!__atomic_load_n(&st.tid_sleep, __ATOMIC_SEQ_CST) || !spinner_tid)
         sched_yield();
+    st.tid_spin = spinner_tid;
     pthread_create(&a, NULL, execer, NULL);
     pthread_join(a, NULL); /* never returns: the exec ends this thread */
 }
@@ -281,6 +294,7 @@ static void stage1(int argc, char **argv)
     CHECK("exec_thread_takes_pid_as_tid", syscall(SYS_gettid) == st.pid);
     CHECK("exec_thread_old_tid_gone", syscall(SYS_tgkill, st.pid, st.tid_exec, 0) == -1 && errno == ESRCH);
     CHECK("other_thread_gone", syscall(SYS_tgkill, st.pid, st.tid_sleep, 0) == -1 && errno == ESRCH);
+    CHECK("spinning_thread_gone", syscall(SYS_tgkill, st.pid, st.tid_spin, 0) == -1 && errno == ESRCH);
     CHECK("cloexec_fd_closed", fcntl(st.fd_cloexec, F_GETFD) == -1 && errno == EBADF);
     CHECK("plain_fd_kept", fcntl(st.fd_keep, F_GETFD) == 0);
     struct sigaction sa;
