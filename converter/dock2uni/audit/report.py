@@ -335,7 +335,8 @@ def _process_findings(found: Sequence[Finding], table: SupportTable) -> list[Fin
             "script-entrypoint": execs and forks,
         }.get(f.id, False)
         if supported and f.severity == "warning":
-            out.append(replace(f, severity="note", hint="The library OS runs it (docs/exec.md)."))
+            hint = "The library OS supports it (support matrix)."
+            out.append(replace(f, severity="note", hint=hint))
         else:
             out.append(f)
     return out
