@@ -23,6 +23,7 @@ from dock2uni.acquire import AcquireOptions
 from dock2uni.context import Context
 from dock2uni.pipeline import convert_image
 from dock2uni.runspec import Overrides
+from dock2uni.support import load_support_table
 from tests.boot.conftest import Booted
 from tests.conftest import need
 from tests.infra.dockerd import Dockerd, private_dockerd, unavailable_reason
@@ -98,3 +99,20 @@ def test_full_entrypoint_script_needs_fork(
     got = converted_run(boot_ctx, boot, tmp_path)
     assert got.result.status == "exit" and got.result.exit_code == 0, got.describe()
     assert got.stdout.decode() == want, got.describe()
+
+
+def test_entrypoint_loop_links_every_family(boot_ctx: Context, tmp_path: Path) -> None:
+    """The scripts of /docker-entrypoint.d are found at run time ("$f"): the programs they
+    run cannot be analysed, so every family is linked and the plan says why; with the
+    exec-only entrypoint every command is named and the analysed families suffice."""
+    source = f"oci:{fixture_layout('entrypoint-script')}:latest"
+    _, plan, _ = convert_image(source, tmp_path / "a.uni", AcquireOptions(), boot_ctx)
+    assert plan.families == load_support_table().families
+    assert "named only at run time" in plan.families_reason, plan.families_reason
+    overrides = Overrides(entrypoint=("/bin/sh", "-c"), cmd=("exec /bin/echo hi",))
+    _, plan, _ = convert_image(
+        source, tmp_path / "b.uni", AcquireOptions(), boot_ctx, overrides=overrides
+    )
+    # dash's own execs are the commands it names (echo, which cannot exec): no exec reason
+    assert "execute other programs" not in plan.families_reason, plan.families_reason
+    assert "run time" not in plan.families_reason, plan.families_reason
