@@ -13,6 +13,7 @@ from typing import TypeVar
 from dock2uni.acquire import AcquireOptions, acquire
 from dock2uni.activity import activity
 from dock2uni.analyse import analyse
+from dock2uni.analyse.exec_cover import unseen_programs_reason
 from dock2uni.analyse.model import Analysis
 from dock2uni.context import Context
 from dock2uni.errors import ElfError
@@ -160,6 +161,14 @@ def convert_inspected(
         analysis = analyse(inspected.unpacked, inspected.spec, ctx)
     refuse_if_cannot_start(inspected, analysis)
     syscalls, complete, reason = planned_syscalls(analysis)
+    unseen = unseen_programs_reason(
+        analysis, inspected.spec, inspected.unpacked.tree, inspected.unpacked.store
+    )
+    if unseen:
+        # A program we did not analyse could need any family (docs/exec.md).
+        reason = f"all families: {unseen}" if complete else f"{reason}; {unseen}"
+        complete = False
+        ctx.note(f"dock2uni: note: every shim family is linked: {unseen}")
     the_plan = plan(
         inspected.spec,
         load_support_table(),

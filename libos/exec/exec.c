@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* exec.c: start the application: argv/env from image_config and the command line, load, enter. */
+/* exec.c: start the first program: argv/env from image_config and the command line, then execve's loader. */
 #include <libos/cmdline.h>
 #include <libos/cpu.h>
 #include <libos/errno.h>
@@ -14,6 +14,8 @@
 #include <libos/uvm.h>
 #include <libos/vfs.h>
 #include <libos/x86.h>
+
+#include "exec_internal.h"
 
 static size_t vlen(const char *const *v)
 {
@@ -125,21 +127,17 @@ static const char *absolute_path(const char *p)
     return kstrdup(buf);
 }
 
-static long open_executable(const char *path, const struct vnode **out)
+/* The boot program's strings come from image_config (kernel memory): the same
+ * limits as execve's, the same #! and PT_INTERP handling. */
+static long push_all(struct binprm *b, struct exec_strv *v, const char **src)
 {
-    struct vnode *n;
-    long r = vfs_lookup(AT_FDCWD, path, LOOKUP_FOLLOW, &n);
-    if (r < 0)
-        return r;
-    if (!S_ISREG(n->mode) || !(n->mode & 0111))
-        return -EACCES;
-    const u8 *bytes = fdata_flat(n);
-    if (bytes && n->size >= 2 && bytes[0] == '#' && bytes[1] == '!') {
-        kinfo("exec: %s is a script; '#!' interpreters are not supported yet", path);
-        return -ENOEXEC;
+    for (size_t i = 0; src[i]; i++) {
+        b->bytes += strlen(src[i]) + 1;
+        long r = strv_push(v, (char *)src[i]);
+        if (r < 0)
+            return r;
     }
-    *out = n;
-    return 0;
+    return v->v ? 0 : strv_push(v, NULL) < 0 ? -ENOMEM : (v->n = 0, 0);
 }
 
 __noreturn void exec_start(void)
@@ -155,44 +153,28 @@ __noreturn void exec_start(void)
     const char *path = program_path(argv, envp);
     if (!argv[0])
         kexit_execfail(ENOENT, path);
-    const struct vnode *file;
-    long r = open_executable(path, &file);
-    if (r < 0)
-        kexit_execfail((int)-r, path);
-    path = absolute_path(path);
-
-    struct elf_image main, interp;
-    r = elf_load(file, path, false, &main);
-    if (r < 0)
-        kexit_execfail((int)-r, path);
-    bool dynamic = main.interp != NULL;
-    if (dynamic) {
-        const struct vnode *ld;
-        r = open_executable(main.interp, &ld);
-        if (r < 0) {
-            kinfo("exec: interpreter %s of %s: error %ld", main.interp, path, -r);
-            kexit_execfail((int)-r, path);
-        }
-        r = elf_load(ld, main.interp, true, &interp);
-        if (r < 0)
-            kexit_execfail((int)-r, path);
+    struct binprm *b = kmalloc(sizeof(*b));
+    if (!b)
+        panic("exec: out of memory");
+    binprm_init(b);
+    /* AT_EXECFN and /proc/self/exe name the program by an absolute path (glibc relies on it). */
+    b->filename = b->interp = absolute_path(path);
+    long r = exec_open(b, AT_FDCWD, b->filename, 0);
+    if (r >= 0)
+        r = binprm_set_limit(b, vlen(argv), vlen(envp));
+    if (r >= 0) {
+        b->bytes = strlen(b->filename) + 1;
+        r = push_all(b, &b->envp, envp);
     }
-    /* The heap starts after the program, except for static-PIE, which sits in the mmap
-     * area: there brk moves to the unused PIE base, as Linux does. */
-    uvm_set_brk_base(main.is_dyn && !dynamic ? USER_PIE_BASE : ALIGN_UP(main.end, PAGE_SIZE));
-    r = uvm_map(USER_STACK_TOP - USER_STACK_SIZE, USER_STACK_SIZE, PROT_READ | PROT_WRITE,
-                UVM_FIXED | UVM_STACK, NULL, "[stack]");
-    if (r < 0)
+    if (r >= 0)
+        r = push_all(b, &b->argv, argv);
+    if (r >= 0)
+        r = binprm_check_size(b);
+    if (r >= 0)
+        r = exec_prepare(b);
+    if (r < 0) {
+        kinfo("exec: %s: error %ld", b->interp ? b->interp : path, -r);
         kexit_execfail((int)-r, path);
-    struct exec_stack_args sa = {argv, envp, path, &main, dynamic ? &interp : NULL};
-    long sp = stack_build(&sa);
-    if (sp < 0)
-        kexit_execfail((int)-sp, path);
-
-    proc.exec_path = path;
-    proc_set_comm(path);
-    procfs_set_exe(path);
-    proc.start_tsc = rdtsc();
-    klog("D2U:ENTER\n");
-    cpu_enter_user(dynamic ? interp.entry : main.entry, (u64)sp);
+    }
+    exec_commit(b, true);
 }

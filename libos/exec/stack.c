@@ -30,7 +30,9 @@
 #define AT_HWCAP2 26
 #define AT_EXECFN 31
 #define MAX_AUXV 20
-#define STRINGS_MAX (USER_STACK_SIZE / 4) /* Linux's limit: a quarter of RLIMIT_STACK */
+/* The callers apply Linux's limit (args.c, at most 3/4 of _STK_LIM); this only keeps
+ * the strings inside the stack mapping whatever they did. */
+#define STRINGS_MAX (USER_STACK_SIZE / 4 * 3)
 
 static size_t count(const char *const *v)
 {

@@ -72,7 +72,10 @@ static u64 deliverable(const struct task *t)
     return (t->sig.pending | t->process->sig.pending) & ~t->sig.blocked;
 }
 
-bool signal_pending(const struct task *t) { return deliverable(t) != 0; }
+/* Another thread of t's process is in execve: t must end (as Linux's SIGKILL of de_thread). */
+static bool exec_doomed(const struct task *t) { return t->process->exec_task && t->process->exec_task != t; }
+
+bool signal_pending(const struct task *t) { return deliverable(t) != 0 || exec_doomed(t); }
 
 static bool sig_ignored(const struct process *p, int sig)
 {
@@ -421,6 +424,8 @@ static void default_action(const struct regs *r, int sig, const struct ksiginfo 
 void signal_deliver(struct regs *r)
 {
     current->work &= ~TASK_WORK_SIGNAL;
+    if (exec_doomed(current))
+        task_exit(0); /* the exec'ing thread waits for this (exec/dethread.c) */
     bool in_syscall = r->vector == REGS_VECTOR_SYSCALL && current->syscall_nr >= 0;
     /* A temporary mask (sigsuspend, ppoll) stays for the delivery only when the
      * syscall was interrupted; a normal return puts the old one back first. */
@@ -477,3 +482,17 @@ again:
         current->syscall_nr = -1; /* restart decided once */
 }
 
+/* execve: handled signals go back to SIG_DFL, ignored ones stay ignored (flags, masks
+ * and restorers cleared, as Linux's flush_signal_handlers); the mask and the pending
+ * signals stay; the alternate stack is gone. */
+void signal_exec_reset(struct task *t)
+{
+    struct process *p = t->process;
+    for (int sig = 1; sig <= NSIG; sig++) {
+        struct k_sigaction *ka = &p->sig.actions[sig];
+        *ka = (struct k_sigaction){.handler = ka->handler == SIG_IGN ? SIG_IGN : SIG_DFL};
+    }
+    t->sig.altstack = (struct k_stack_t){.flags = SS_DISABLE};
+    t->sig.restore_mask = false;
+    t->sig.fault_cause = NULL;
+}

@@ -250,3 +250,11 @@ long ptimer_delete(int id)
     memset(t, 0, sizeof(*t));
     return 0;
 }
+
+/* execve deletes the POSIX timers (Linux's exit_itimers); the itimers stay. */
+void ptimers_exec_reset(void)
+{
+    for (int id = 0; id < MAX_TIMERS; id++)
+        if (timers[id].used)
+            ptimer_delete(id);
+}

@@ -38,6 +38,7 @@ FAMILIES = (
     "cpus",
     "pipe",
     "xattr",
+    "exec",
 )
 LIBCS = ("glibc", "musl")
 # Issue 9's acceptance programs (threads, signals, their fd objects), compared natively

@@ -54,8 +54,20 @@ def native(root: Path, *argv: str) -> subprocess.CompletedProcess[bytes]:
         ("ls", "-ln", "/usr/bin"),
         ("sh", "-c", "echo one; echo two >&2; exit 7"),
         ("busybox", "basename", "/a/b/c.txt", ".txt"),
+        ("sh", "-c", "exec echo the shell is replaced by echo"),
+        ("sh", "-c", "exec env GREETING=hi sh -c 'exec printenv GREETING'"),
     ],
-    ids=["echo", "cat", "sha256sum", "ls-l", "ls-ln-usr-bin", "sh-exit-7", "basename"],
+    ids=[
+        "echo",
+        "cat",
+        "sha256sum",
+        "ls-l",
+        "ls-ln-usr-bin",
+        "sh-exit-7",
+        "basename",
+        "sh-exec",
+        "sh-exec-chain",
+    ],
 )
 def test_applet_output_matches_chroot(
     argv: tuple[str, ...], busybox: tuple[Path, Path], boot: object

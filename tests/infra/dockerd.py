@@ -98,7 +98,8 @@ def _answers(host: str, env: dict[str, str]) -> bool:
 def private_dockerd() -> Iterator[Dockerd]:
     """Start a private dockerd; stop it and remove everything it made on exit."""
     root = Path(tempfile.mkdtemp(prefix="d2u-dockerd-", dir="/tmp"))
-    tag = root.name.rsplit("-", 1)[-1]
+    # containerd namespaces allow "_" only between letters or digits: mkdtemp's may not.
+    tag = "".join(c for c in root.name.rsplit("-", 1)[-1] if c.isalnum()) or "0"
     (root / "daemon.json").write_text("{}\n")  # ignore the host's /etc/docker/daemon.json
     (root / "client").mkdir()
     log = root / "dockerd.log"

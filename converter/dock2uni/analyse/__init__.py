@@ -24,6 +24,7 @@ from dataclasses import replace
 from dock2uni.analyse import persist
 from dock2uni.analyse.cache import FileAnalyser
 from dock2uni.analyse.closure import Closure, ClosureEntry, compute_closure
+from dock2uni.analyse.commands import entrypoint_commands, named_program
 from dock2uni.analyse.disasm import Summary
 from dock2uni.analyse.features import process_model, script_ends_with_exec
 from dock2uni.analyse.ldcache import read_file
@@ -71,6 +72,14 @@ def programs_of(spec: RunSpec, tree: Tree, store: ContentStore) -> list[tuple[st
         raw = read_file(tree, store, spec.exec_path or "", 1 << 20) or b""
         if script_ends_with_exec(raw.decode("utf-8", "replace")) and len(spec.argv) > 1:
             add(lookup(spec.argv[1]), "exec-target")
+    # What a shell entrypoint runs is analysed too: every family those programs need
+    # must be linked (analyse/exec_cover.py decides when that cannot be known).
+    cmds = entrypoint_commands(tree, store, spec)
+    if cmds is not None:
+        if cmds.runs_cmd and spec.exec_kind == "script" and len(spec.argv) > 1:
+            cmds.programs += named_program(tree, store, spec, spec.argv[1]).programs
+        for program in cmds.programs:
+            add(program, "exec-target")
     if spec.shell_form and len(spec.argv) >= 3:
         try:
             words = shlex.split(spec.argv[2])

@@ -13,7 +13,7 @@ nothing can be said; it fails every ``--fail-on`` gate (AuditBrokenError). Rende
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dock2uni.analyse.model import Analysis, Caller, Finding, ProcessModel, UnknownSite
@@ -260,7 +260,7 @@ def build_report(
                     path=e.path,
                 )
             )
-    findings.extend(analysis.process.findings)
+    findings.extend(_process_findings(analysis.process.findings, table))
     if not cannot_start and (analysis.exec_kind in ("missing", "other") or not analysis.programs):
         findings.insert(
             0,
@@ -313,6 +313,33 @@ def build_report(
         table_size=len(table.entries),
         timings=dict(analysis.timings),
     )
+
+
+def _supports(table: SupportTable, *names: str) -> bool:
+    """Whether the library OS implements one of the calls (any level but ERR)."""
+    idx = table.by_name()
+    return any(n in idx and idx[n].level != "ERR" for n in names)
+
+
+def _process_findings(found: Sequence[Finding], table: SupportTable) -> list[Finding]:
+    """Creating processes and executing programs are warnings only while the library OS
+    lacks them: once the table has execve (fork, vfork) they are notes, which leave the
+    verdict alone; a script that stays the parent of its commands needs both."""
+    execs = _supports(table, "execve")
+    forks = _supports(table, "fork", "vfork")
+    out: list[Finding] = []
+    for f in found:
+        supported = {
+            "exec": execs,
+            "fork": forks,
+            "script-entrypoint": execs and forks,
+        }.get(f.id, False)
+        if supported and f.severity == "warning":
+            hint = "The library OS supports it (support matrix)."
+            out.append(replace(f, severity="note", hint=hint))
+        else:
+            out.append(f)
+    return out
 
 
 def _verdict(statuses: list[SyscallStatus], findings: list[Finding]) -> tuple[str, list[str]]:

@@ -41,6 +41,7 @@
 #define ELOOP 40
 #define ENODATA 61
 #define EOVERFLOW 75
+#define ELIBBAD 80
 #define EOPNOTSUPP 95
 #define EAFNOSUPPORT 97
 #define ETIMEDOUT 110

@@ -5,8 +5,11 @@
  *   exec_start()    resolve the program from image_config + the command line, load it
  *                   (and its PT_INTERP), build the stack, enter ring 3; on failure
  *                   print D2U:EXECFAIL and end the VM. Never returns.
- *   elf_load()      map one ELF's PT_LOAD segments into the address space.
+ *   elf_*()         (exec_internal.h) read one ELF's headers, then map its PT_LOADs.
  *   stack_build()   write argv/envp/auxv like Linux's create_elf_tables(); returns %rsp.
+ *   exec_execve()   execve/execveat (docs/exec.md): returns -errno while the old image
+ *                   can still be told; past the point of no return it enters the new
+ *                   program (or kills the process) and never returns.
  */
 #ifndef LIBOS_EXEC_H
 #define LIBOS_EXEC_H
@@ -33,10 +36,11 @@ struct exec_stack_args {
     const struct elf_image *interp; /* NULL for static programs */
 };
 
-/* as_interp: place anywhere in the mmap area (ld.so). Returns 0 or -errno. */
-long elf_load(const struct vnode *file, const char *name, bool as_interp, struct elf_image *out);
 /* Returns the initial %rsp or -errno. */
 long stack_build(const struct exec_stack_args *a);
 __noreturn void exec_start(void);
+/* path: a kernel copy; uargv/uenvp: user vectors (0 = empty); at_flags: AT_EMPTY_PATH,
+ * AT_SYMLINK_NOFOLLOW. */
+long exec_execve(int dirfd, const char *path, u64 uargv, u64 uenvp, int at_flags);
 
 #endif /* LIBOS_EXEC_H */

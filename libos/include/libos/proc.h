@@ -45,6 +45,7 @@ struct process {
     int exit_code;
     u64 cpu_ticks;           /* CPU time (TSC ticks) of every finished slice of its threads */
     struct proc_signals sig; /* dispositions, process-wide pending set (signal.c) */
+    struct task *exec_task;  /* a thread in execve ending the others (exec/dethread.c), or NULL */
 };
 
 extern struct process proc;
@@ -56,6 +57,10 @@ void proc_init(void);
 struct process *process_find(int pid);
 struct process *process_next(struct process *p);
 void proc_set_comm(const char *name);
+/* execve, past its point of no return: a vfork parent waiting for the caller to exec
+ * or exit runs again (contract for #10: helper "fork" implements it; the stand-in in
+ * kernel/proc.c does nothing, as no process is a vfork child yet). */
+void process_vfork_release(void);
 __noreturn void proc_exit_group(int code);
 
 #endif /* LIBOS_PROC_H */

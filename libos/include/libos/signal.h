@@ -190,6 +190,9 @@ long signal_return(struct regs *r);
 /* The crash report of a fatal fault (arch/x86_64/trap.c): the fault line, the
  * register dump of r, the VMA list, then signal_fatal(). */
 __noreturn void signal_crash_report(const struct regs *r, int sig, u64 addr, const char *cause);
+/* execve (exec/execve.c): dispositions and t's altstack as a new program gets them. */
+void signal_exec_reset(struct task *t);
+
 /* Kill the application with sig: marker D2U:CRASH, exit value 128+sig. */
 __noreturn void signal_fatal(int sig, u64 addr, u64 rip, const char *cause);
 

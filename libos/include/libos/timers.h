@@ -43,5 +43,7 @@ long ptimer_settime(int id, bool absolute, u64 value, u64 interval, u64 *old_val
 long ptimer_gettime(int id, u64 *value, u64 *interval);
 long ptimer_getoverrun(int id);
 long ptimer_delete(int id);
+/* execve: every POSIX timer deleted (itimers stay). */
+void ptimers_exec_reset(void);
 
 #endif /* LIBOS_TIMERS_H */

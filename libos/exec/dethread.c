@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* dethread.c: what execve does to the process past the point of no return: other threads end, inherited state is reset (Linux's de_thread, begin_new_exec). */
+#include <libos/errno.h>
+#include <libos/proc.h>
+#include <libos/task.h>
+#include <libos/time.h>
+#include <libos/timers.h>
+#include <libos/vfs.h>
+
+#include "exec_internal.h"
+
+/* How long the exec'ing thread sleeps between looks at the thread count: a thread
+ * in an uninterruptible sleep (console output pacing) ends when that sleep does. */
+#define DETHREAD_RECHECK_NS 100000ul
+
+long exec_dethread(void)
+{
+    struct process *p = current_process();
+    if (p->exec_task && p->exec_task != current)
+        return -EAGAIN; /* another thread's exec wins; we are killed on the way out */
+    if (p->nthreads > 1) {
+        /* Every other thread sees a pending kill (signal_pending() is true for it) and
+         * ends in task_exit() on its way back to ring 3 (signal_deliver()); its robust
+         * list and CLEARTID word are released in the old address space, still there. */
+        p->exec_task = current;
+        while (p->nthreads > 1) {
+            for (struct task *t = p->threads; t; t = t->thread_next)
+                if (t != current)
+                    task_kick(t);
+            waitq_wait(NULL, time_mono_ns() + DETHREAD_RECHECK_NS, 0);
+        }
+        p->exec_task = NULL;
+    }
+    /* The survivor is the thread-group leader now: its tid is the pid. */
+    current->tid = p->pid;
+    return 0;
+}
+
+void exec_reset_process(void)
+{
+    /* Close-on-exec descriptors. */
+    for (int fd = 0; fd < FD_MAX; fd++)
+        if (fd_get(fd) && fd_get_cloexec(fd) == 1)
+            fd_close(fd);
+    signal_exec_reset(current);
+    ptimers_exec_reset();
+    /* Thread bookkeeping of the old image: its memory is about to go (Linux's
+     * mm_release and rseq_execve). A vfork parent sharing it is released by
+     * process_vfork_release() once the new address space exists. */
+    current->clear_child_tid = 0;
+    current->robust_list = current->robust_len = 0;
+    current->rseq = current->rseq_len = 0;
+    current->rseq_sig = 0;
+    current->restart_deadline = 0;
+    current->restart_rmtp = 0;
+}
