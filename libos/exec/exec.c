@@ -9,6 +9,7 @@
 #include <libos/log.h>
 #include <libos/memlayout.h>
 #include <libos/proc.h>
+#include <libos/task.h>
 #include <libos/string.h>
 #include <libos/time.h>
 #include <libos/uvm.h>
@@ -189,10 +190,10 @@ __noreturn void exec_start(void)
     if (sp < 0)
         kexit_execfail((int)-sp, path);
 
-    proc.exec_path = path;
+    current_process()->exec_path = path;
     proc_set_comm(path);
     procfs_set_exe(path);
-    proc.start_tsc = rdtsc();
+    current_process()->start_tsc = rdtsc();
     klog("D2U:ENTER\n");
     cpu_enter_user(dynamic ? interp.entry : main.entry, (u64)sp);
 }

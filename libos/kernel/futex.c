@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* futex.c: futex wait queues hashed by user address: wait, wake, requeue (libos/futex.h).
  *
+ * A waiter matches a wake when both the address and the address space are the same
+ * (every futex is private to its address space: shared ones across fork are not
+ * matched between processes).
+ *
  * One CPU and a kernel that runs with interrupts off: the value check and going
  * to sleep cannot be separated by another thread's store, so no wake-up is lost.
  */
@@ -48,7 +52,7 @@ long futex_wake(u64 uaddr, int n, u32 bitset)
     int woken = 0;
     for (struct task *t = wq->head, *next; t; t = next) {
         next = t->wq_next;
-        if (t->wait_key == uaddr && (t->wait_key2 & bitset)) {
+        if (t->wait_key == uaddr && (t->wait_key2 & bitset) && t->process->mm == current_process()->mm) {
             task_wake(t, 0);
             if (++woken >= n) /* as Linux: n <= 0 still wakes one */
                 break;
@@ -79,7 +83,7 @@ long futex_requeue(u64 uaddr, u64 uaddr2, int nr_wake, int nr_requeue, bool cmp,
     for (struct task *t = from->head, *next; t; t = next) {
         next = t->wq_next;
         bool end = t == last;
-        if (t->wait_key == uaddr) {
+        if (t->wait_key == uaddr && t->process->mm == current_process()->mm) {
             if (woken < nr_wake) {
                 task_wake(t, 0);
                 woken++;

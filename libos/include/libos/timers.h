@@ -44,4 +44,8 @@ long ptimer_gettime(int id, u64 *value, u64 *interval);
 long ptimer_getoverrun(int id);
 long ptimer_delete(int id);
 
+struct process;
+/* The process ends: its interval timers and POSIX timers go with it. */
+void timers_process_exit(struct process *p);
+
 #endif /* LIBOS_TIMERS_H */
