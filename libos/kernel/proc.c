@@ -316,10 +316,10 @@ long process_wait(int idtype, int id, int options, struct wait_result *out)
     for (;;) {
         bool any = false;
         for (struct process *c = self->children; c; c = c->sibling) {
-            if (!wait_matches(c, idtype, id, options))
-                continue;
+            if (!wait_matches(c, idtype, id, options) || c->autoreap)
+                continue; /* an auto-reaped child is as good as gone */
             any = true;
-            if (c->state != PROC_ZOMBIE || c->autoreap || !(options & WEXITED))
+            if (c->state != PROC_ZOMBIE || !(options & WEXITED))
                 continue; /* no job control: nothing is ever stopped or continued */
             struct ksiginfo info;
             fill_child_info(c, &info);
