@@ -239,11 +239,13 @@ static void robust_list_release(struct task *t)
         s64 offset;
         u64 pending;
     } head;
-    if (!t->robust_list || copy_from_user(&head, t->robust_list, sizeof(head)) < 0)
+    u64 list = t->robust_list;
+    t->robust_list = 0;
+    if (!list || copy_from_user(&head, list, sizeof(head)) < 0)
         return;
     u64 pending = head.pending & ~1ul;
     u64 entry = head.next & ~1ul;
-    for (int n = 0; entry && entry != t->robust_list && n < ROBUST_LIST_LIMIT; n++) {
+    for (int n = 0; entry && entry != list && n < ROBUST_LIST_LIMIT; n++) {
         u64 next;
         if (copy_from_user(&next, entry, sizeof(next)) < 0)
             return;
@@ -259,12 +261,16 @@ __noreturn void task_exit(int code)
 {
     struct task *t = current;
     struct process *p = t->process;
+    /* Each is done once: a copy-on-write fault with no frame left kills the process
+     * from inside these user writes, and that exit must not try them again. */
     robust_list_release(t);
-    if (t->clear_child_tid) {
+    u64 ctid = t->clear_child_tid;
+    t->clear_child_tid = 0;
+    if (ctid) {
         /* pthread_join waits for this word to become 0 (CLONE_CHILD_CLEARTID). */
         int zero = 0;
-        if (copy_to_user(t->clear_child_tid, &zero, sizeof(zero)) == 0)
-            futex_wake(t->clear_child_tid, 1, FUTEX_BITSET_ANY);
+        if (copy_to_user(ctid, &zero, sizeof(zero)) == 0)
+            futex_wake(ctid, 1, FUTEX_BITSET_ANY);
     }
     if (t->tid == p->pid && !p->exiting)
         p->exit_code = code; /* the process's status if other threads outlive it */
