@@ -69,7 +69,7 @@ def boot_mode(
 def test_fork_bomb_bounded(
     libc: str, guest_source: str, boot_ctx: Context, boot: object, tmp_path: Path
 ) -> None:
-    """Every process forks until EAGAIN; the machine stays responsive; kill(-1) and wait reap all."""
+    """Each process forks until EAGAIN; the machine stays responsive; kill(-1) and wait reap all."""
     booted = boot_mode("bomb", libc, guest_source, boot_ctx, boot, tmp_path)
     assert booted.result.status == "exit", booted.describe()
     assert booted.stdout.rstrip().endswith(b" 0 failed"), booted.describe()
