@@ -23,6 +23,7 @@
 #include <libos/signal.h>
 #include <libos/string.h>
 #include <libos/task.h>
+#include <libos/uaccess.h>
 #include <libos/uvm.h>
 #include <libos/vfs.h>
 #include <libos/x86.h>
@@ -683,6 +684,29 @@ long uvm_exec_reset(void)
     empty_active();
     vm_flush_user();
     return 0;
+}
+
+bool uvm_futex_shared_key(u64 uaddr, u64 *key)
+{
+    struct vma *v = find_vma(uaddr);
+    if (!v || !(v->flags & UVM_SHARED_ANON))
+        return false;
+    u64 *pte = vm_pte(ALIGN_DOWN(uaddr, PAGE_SIZE));
+    if (!pte || !(*pte & PTE_P))
+        return false; /* never touched: nobody can wait on it yet */
+    *key = (*pte & PTE_ADDR_MASK) | (uaddr & (PAGE_SIZE - 1));
+    return true;
+}
+
+long uvm_copy_from_process(struct process *p, u64 addr, void *buf, size_t n)
+{
+    if (!p->mm)
+        return -ESRCH; /* a zombie has no memory */
+    struct mm *was = mm;
+    uvm_activate(p->mm);
+    long r = copy_from_user(buf, addr, n);
+    uvm_activate(was);
+    return r;
 }
 
 /* -- copy-on-write fork ------------------------------------------------------------- */

@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -239,6 +240,29 @@ static void test_cow(void)
     st = wait_status(p);
     CHECK("cow_mprotect_child_copy", WEXITSTATUS(st) == 9 && ro[0] == 5);
     munmap(ro, 4096);
+}
+
+/* A process-shared semaphore in MAP_SHARED memory: the parent sleeps in the futex
+ * until the child posts (a futex wait and wake across address spaces). */
+static void test_shared_futex(void)
+{
+    sem_t *sem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    CHECK("sem_init_pshared", sem != MAP_FAILED && sem_init(sem, 1, 0) == 0);
+    pid_t p = fork();
+    if (p == 0) {
+        ms_sleep(30);
+        _exit(sem_post(sem) == 0 ? 0 : 1);
+    }
+    CHECK("sem_wait_woken_by_child", sem_wait(sem) == 0);
+    CHECK("sem_child_ok", WEXITSTATUS(wait_status(p)) == 0);
+    p = fork();
+    if (p == 0)
+        _exit(sem_wait(sem) == 0 ? 0 : 1); /* the child sleeps, the parent posts */
+    ms_sleep(30);
+    CHECK("sem_post_to_child", sem_post(sem) == 0);
+    CHECK("sem_child_woken", WEXITSTATUS(wait_status(p)) == 0);
+    sem_destroy(sem);
+    munmap(sem, 4096);
 }
 
 /* ---- vfork and clone ---- */
@@ -600,6 +624,7 @@ int main(void)
     test_status();
     test_wait();
     test_cow();
+    test_shared_futex();
     test_vfork();
     test_inherit();
     test_fds();

@@ -91,6 +91,12 @@ struct uvm_vma_info {
     struct vnode *node;
 };
 void uvm_for_each_vma(struct process *p, void (*fn)(const struct uvm_vma_info *v, void *ctx), void *ctx);
+/* Read another process's memory (/proc/[pid]/cmdline, environ): its address space is
+ * made active for the copy. 0, -EFAULT, or -ESRCH for a zombie. */
+long uvm_copy_from_process(struct process *p, u64 addr, void *buf, size_t n);
+/* A futex word in a MAP_SHARED anonymous page (shared with fork children): true with
+ * *key = the frame's physical address + offset, the same in every process. */
+bool uvm_futex_shared_key(u64 uaddr, u64 *key);
 /* execve's point of no return: give the calling process an empty user address space
  * (brk reset) for the new program. With per-process address spaces (#10) a process
  * that shares its address space (a vfork child) gets a new one instead of emptying
