@@ -389,6 +389,20 @@ static void test_inherit(void)
     CHECK("umask_not_changed_by_child", umask(um) == 027);
     setrlimit(RLIMIT_NOFILE, &saved);
 
+    /* The FPU state is copied: SSE rounding mode (MXCSR) and an x87 register value. */
+    unsigned mx, up = 0x5f80; /* round up, exceptions masked */
+    __asm__ volatile("stmxcsr %0" : "=m"(mx));
+    __asm__ volatile("ldmxcsr %0" : : "m"(up));
+    volatile double third = 1.0 / 3.0;
+    p = fork();
+    if (p == 0) {
+        unsigned c;
+        __asm__ volatile("stmxcsr %0" : "=m"(c));
+        _exit(c == up && third > 0.333333 ? 0 : 1);
+    }
+    __asm__ volatile("ldmxcsr %0" : : "m"(mx));
+    CHECK("fpu_state_inherited", WEXITSTATUS(wait_status(p)) == 0);
+
     /* Threads in a child: exit_group from one ends the child alone. */
     p = fork();
     if (p == 0) {
