@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* dethread.c: what execve does to the process past the point of no return: other threads end, inherited state is reset (Linux's de_thread, begin_new_exec). */
 #include <libos/errno.h>
+#include <libos/log.h>
 #include <libos/proc.h>
 #include <libos/task.h>
 #include <libos/time.h>
@@ -38,7 +39,10 @@ long exec_dethread(void)
 
 void exec_reset_process(void)
 {
-    /* Close-on-exec descriptors. */
+    /* Close-on-exec descriptors, in a table of our own: a CLONE_FILES sharer keeps
+     * them. Out of memory, the shared table stays (the new program still runs). */
+    if (fdtable_unshare() < 0)
+        kinfo("exec: no memory to unshare the fd table; close-on-exec acts on the shared one");
     for (int fd = 0; fd < FD_MAX; fd++)
         if (fd_get(fd) && fd_get_cloexec(fd) == 1)
             fd_close(fd);

@@ -9,6 +9,7 @@
 #include <libos/log.h>
 #include <libos/memlayout.h>
 #include <libos/proc.h>
+#include <libos/task.h>
 #include <libos/string.h>
 #include <libos/time.h>
 #include <libos/uvm.h>

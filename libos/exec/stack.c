@@ -6,6 +6,7 @@
 #include <libos/heap.h>
 #include <libos/memlayout.h>
 #include <libos/proc.h>
+#include <libos/task.h>
 #include <libos/random.h>
 #include <libos/string.h>
 #include <libos/uaccess.h>
@@ -99,10 +100,10 @@ long stack_build(const struct exec_stack_args *a)
     AUX(AT_BASE, a->interp ? a->interp->bias : 0);
     AUX(AT_FLAGS, 0);
     AUX(AT_ENTRY, m->entry);
-    AUX(AT_UID, proc.uid);
-    AUX(AT_EUID, proc.euid);
-    AUX(AT_GID, proc.gid);
-    AUX(AT_EGID, proc.egid);
+    AUX(AT_UID, current_process()->uid);
+    AUX(AT_EUID, current_process()->euid);
+    AUX(AT_GID, current_process()->gid);
+    AUX(AT_EGID, current_process()->egid);
     AUX(AT_SECURE, 0);
     AUX(AT_RANDOM, random_addr);
     AUX(AT_HWCAP2, cpu_features.hwcap2);

@@ -6,6 +6,7 @@
  */
 #include <libos/errno.h>
 #include <libos/proc.h>
+#include <libos/task.h>
 #include <libos/vfs.h>
 
 #define S_ISUID 04000
@@ -15,13 +16,13 @@
 
 long vfs_may_write(const struct vnode *n)
 {
-    if (proc.euid == 0)
+    if (current_process()->euid == 0)
         return 0;
-    u32 bits = n->uid == proc.euid ? n->mode >> 6 : n->gid == proc.egid ? n->mode >> 3 : n->mode;
+    u32 bits = n->uid == current_process()->euid ? n->mode >> 6 : n->gid == current_process()->egid ? n->mode >> 3 : n->mode;
     return (bits & 2) ? 0 : -EACCES;
 }
 
-static long owner_or_root(const struct vnode *n) { return proc.euid == 0 || proc.euid == n->uid ? 0 : -EPERM; }
+static long owner_or_root(const struct vnode *n) { return current_process()->euid == 0 || current_process()->euid == n->uid ? 0 : -EPERM; }
 
 long vfs_chmod(struct vnode *n, u32 mode)
 {
@@ -35,11 +36,11 @@ long vfs_chmod(struct vnode *n, u32 mode)
 
 long vfs_chown(struct vnode *n, u32 uid, u32 gid)
 {
-    if (proc.euid != 0) {
+    if (current_process()->euid != 0) {
         /* Only root gives a file away; an owner may only pick its own group. */
         if (uid != (u32)-1 && uid != n->uid)
             return -EPERM;
-        if (gid != (u32)-1 && gid != n->gid && (proc.euid != n->uid || gid != proc.egid))
+        if (gid != (u32)-1 && gid != n->gid && (current_process()->euid != n->uid || gid != current_process()->egid))
             return -EPERM;
     }
     if (uid != (u32)-1)

@@ -24,6 +24,7 @@
 #include <libos/heap.h>
 #include <libos/memlayout.h>
 #include <libos/poll.h>
+#include <libos/proc.h>
 #include <libos/serial.h>
 #include <libos/string.h>
 #include <libos/task.h>
@@ -160,9 +161,15 @@ static long console_ioctl(struct file *f, unsigned cmd, u64 arg)
     case TIOCSWINSZ:
         return copy_from_user(&winsize, arg, sizeof(winsize));
     case TIOCGPGRP:
+        return put_int(arg, proc_tty_pgrp()); /* the foreground group (kernel/proc.c) */
     case TIOCGSID:
-        return put_int(arg, 1); /* the application is process group and session 1 */
-    case TIOCSPGRP:
+        return put_int(arg, 1); /* the console is session 1's controlling terminal */
+    case TIOCSPGRP: {
+        int pgid;
+        if (copy_from_user(&pgid, arg, sizeof(pgid)) < 0)
+            return -EFAULT;
+        return proc_tty_set_pgrp(pgid);
+    }
     case TIOCSCTTY:
     case TIOCNOTTY:
     case TCSBRK:

@@ -1,15 +1,140 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* file.c: open file descriptions and the fd table: open, close, dup, read/write/seek dispatch. */
+/* file.c: open file descriptions and the per-process fd tables: open, close, dup, read/write/seek dispatch.
+ *
+ * A process's fd table (struct fdtable) is reference counted: threads and
+ * CLONE_FILES children share it, fork copies it. A copy shares the open file
+ * descriptions (struct file, counted by refs), so offsets and status flags are
+ * shared after fork, as on Linux. The slot array grows on demand up to FD_MAX.
+ */
 #include <libos/epoll.h>
 #include <libos/errno.h>
 #include <libos/heap.h>
 #include <libos/proc.h>
+#include <libos/string.h>
+#include <libos/task.h>
 #include <libos/vfs.h>
 
-static struct {
+#define FDT_INITIAL 64
+
+struct fd_slot {
     struct file *f;
     bool cloexec;
-} fdt[FD_MAX];
+};
+
+struct fdtable {
+    int refs;
+    int size;            /* slots in fd */
+    struct fd_slot *fd;
+};
+
+/* The running process's table. */
+#define fdt (current_process()->files->fd)
+
+static struct fdtable *table_of(struct process *p) { return p->files; }
+
+struct fdtable *fdtable_new(void)
+{
+    struct fdtable *t = kzalloc(sizeof(*t));
+    if (!t)
+        return NULL;
+    t->fd = kzalloc(FDT_INITIAL * sizeof(struct fd_slot));
+    if (!t->fd) {
+        kfree(t);
+        return NULL;
+    }
+    t->size = FDT_INITIAL;
+    t->refs = 1;
+    return t;
+}
+
+struct fdtable *fdtable_copy(struct fdtable *from)
+{
+    struct fdtable *t = kzalloc(sizeof(*t));
+    if (!t)
+        return NULL;
+    t->fd = kmalloc((size_t)from->size * sizeof(struct fd_slot));
+    if (!t->fd) {
+        kfree(t);
+        return NULL;
+    }
+    memcpy(t->fd, from->fd, (size_t)from->size * sizeof(struct fd_slot));
+    t->size = from->size;
+    t->refs = 1;
+    for (int i = 0; i < t->size; i++)
+        if (t->fd[i].f)
+            t->fd[i].f->refs++;
+    return t;
+}
+
+void fdtable_get(struct fdtable *t) { t->refs++; }
+
+long fdtable_unshare(void)
+{
+    struct process *p = current_process();
+    if (p->files->refs == 1)
+        return 0;
+    struct fdtable *t = fdtable_copy(p->files);
+    if (!t)
+        return -ENOMEM;
+    fdtable_put(p->files);
+    p->files = t;
+    return 0;
+}
+
+void fdtable_put(struct fdtable *t)
+{
+    if (!t || --t->refs > 0)
+        return;
+    for (int i = 0; i < t->size; i++) {
+        struct file *f = t->fd[i].f;
+        t->fd[i].f = NULL;
+        file_put(f);
+    }
+    kfree(t->fd);
+    kfree(t);
+}
+
+/* Room for fd in the running process's table: 0 or -EMFILE/-ENOMEM. */
+static long fdt_grow(int fd)
+{
+    struct fdtable *t = current_process()->files;
+    if (fd < t->size)
+        return 0;
+    if (fd >= FD_MAX)
+        return -EMFILE;
+    int size = t->size;
+    while (size <= fd)
+        size *= 2;
+    size = MIN(size, FD_MAX);
+    struct fd_slot *n = kzalloc((size_t)size * sizeof(*n));
+    if (!n)
+        return -ENOMEM;
+    memcpy(n, t->fd, (size_t)t->size * sizeof(*n));
+    kfree(t->fd);
+    t->fd = n;
+    t->size = size;
+    return 0;
+}
+
+static int fdt_size(void) { return current_process()->files->size; }
+
+long fd_exec_prepare(void)
+{
+    struct process *p = current_process();
+    if (p->files->refs > 1) {
+        /* Shared with another process (vfork with CLONE_FILES): the new program gets
+         * its own copy, as Linux's unshare_files() at exec. */
+        struct fdtable *t = fdtable_copy(p->files);
+        if (!t)
+            return -ENOMEM;
+        fdtable_put(p->files);
+        p->files = t;
+    }
+    for (int fd = 0; fd < fdt_size(); fd++)
+        if (fdt[fd].f && fdt[fd].cloexec)
+            fd_close(fd);
+    return 0;
+}
 
 /* created: the open that made the file may write it whatever its mode (Linux). */
 static struct file *open_node(struct vnode *n, int flags, bool created, long *err)
@@ -77,11 +202,13 @@ void file_put(struct file *f)
 }
 
 /* The number of fds a program may have: RLIMIT_NOFILE (at most FD_MAX), as Linux. */
-static int fd_limit(void) { return (int)MIN((u64)FD_MAX, proc.rlim[RLIMIT_NOFILE].cur); }
+static int fd_limit(void) { return (int)MIN((u64)FD_MAX, current_process()->rlim[RLIMIT_NOFILE].cur); }
 
 long fd_install(struct file *f, int min_fd, bool cloexec)
 {
     for (int fd = min_fd < 0 ? 0 : min_fd; fd < fd_limit(); fd++) {
+        if (fd >= fdt_size() && fdt_grow(fd) < 0)
+            return -EMFILE;
         if (!fdt[fd].f) {
             fdt[fd].f = f;
             fdt[fd].cloexec = cloexec;
@@ -91,12 +218,12 @@ long fd_install(struct file *f, int min_fd, bool cloexec)
     return -EMFILE;
 }
 
-struct file *fd_get(int fd) { return fd >= 0 && fd < FD_MAX ? fdt[fd].f : NULL; }
+struct file *fd_get(int fd) { return fd >= 0 && fd < fdt_size() ? fdt[fd].f : NULL; }
 
 struct file *fd_get_of(struct process *p, int fd)
 {
-    (void)p; /* one fd table until #10 */
-    return fd_get(fd);
+    struct fdtable *t = table_of(p);
+    return t && fd >= 0 && fd < t->size ? t->fd[fd].f : NULL; /* a zombie has no table */
 }
 
 long fd_close(int fd)
@@ -133,6 +260,8 @@ long fd_dup3(int oldfd, int newfd, bool cloexec)
         fdt[newfd].cloexec = cloexec;
         return newfd;
     }
+    if (fdt_grow(newfd) < 0)
+        return -ENOMEM;
     f->refs++;
     if (fdt[newfd].f)
         file_put(fdt[newfd].f);

@@ -8,6 +8,7 @@
 #include <libos/errno.h>
 #include <libos/heap.h>
 #include <libos/proc.h>
+#include <libos/task.h>
 #include <libos/string.h>
 #include <libos/vfs.h>
 
@@ -70,13 +71,13 @@ static long may_change(struct vnode *dir, const struct vnode *victim)
 {
     if (dir->flags & VN_PINNED)
         return -EPERM; /* /proc: no create or unlink operations */
-    if (proc.euid == 0)
+    if (current_process()->euid == 0)
         return 0;
-    u32 bits = dir->uid == proc.euid ? dir->mode >> 6 : dir->gid == proc.egid ? dir->mode >> 3 : dir->mode;
+    u32 bits = dir->uid == current_process()->euid ? dir->mode >> 6 : dir->gid == current_process()->egid ? dir->mode >> 3 : dir->mode;
     if ((bits & 3) != 3) /* write and search */
         return -EACCES;
     /* Sticky directories (/tmp): only the owner of the entry or of the directory. */
-    if (victim && (dir->mode & S_ISVTX) && victim->uid != proc.euid && dir->uid != proc.euid)
+    if (victim && (dir->mode & S_ISVTX) && victim->uid != current_process()->euid && dir->uid != current_process()->euid)
         return -EPERM;
     return 0;
 }
@@ -92,8 +93,8 @@ static long make_node(const struct last *l, u32 mode, struct vnode **out)
     struct vnode *n = ramfs_alloc_node(mode);
     if (!n)
         return -ENOSPC;
-    n->uid = proc.euid;
-    n->gid = proc.egid;
+    n->uid = current_process()->euid;
+    n->gid = current_process()->egid;
     if (l->dir->mode & S_ISGID) { /* BSD group semantics of setgid directories */
         n->gid = l->dir->gid;
         if (S_ISDIR(mode))
@@ -115,7 +116,7 @@ long vfs_create(int dirfd, const char *path, int flags, u32 mode, struct vnode *
             return -EISDIR; /* open(".", O_CREAT), open("new/", O_CREAT) */
         struct dentry *d = find(&l);
         if (!d) {
-            r = make_node(&l, S_IFREG | (mode & 07777 & ~proc.umask), out);
+            r = make_node(&l, S_IFREG | (mode & 07777 & ~vfs_umask()), out);
             return r < 0 ? r : 1; /* 1: created */
         }
         if (flags & O_EXCL)
@@ -144,7 +145,7 @@ long vfs_mkdirat(int dirfd, const char *path, u32 mode)
     if (l.kind != LAST_NORM || find(&l))
         return -EEXIST;
     struct vnode *n;
-    return make_node(&l, S_IFDIR | (mode & 01777 & ~proc.umask), &n);
+    return make_node(&l, S_IFDIR | (mode & 01777 & ~vfs_umask()), &n);
 }
 
 static long do_rmdir(int dirfd, const char *path)

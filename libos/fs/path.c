@@ -1,17 +1,72 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* path.c: path lookup with Linux rules: cwd or dirfd, ".", "..", symlinks (40 hops), trailing "/". */
+/* path.c: path lookup with Linux rules: cwd or dirfd, ".", "..", symlinks (40 hops), trailing "/"; the per-process cwd and umask.
+ *
+ * The cwd and umask live in a reference-counted struct fs_struct hung off the
+ * process: threads and CLONE_FS children share it, fork copies it.
+ */
 #include <libos/errno.h>
+#include <libos/heap.h>
 #include <libos/string.h>
+#include <libos/task.h>
 #include <libos/vfs.h>
 
-static struct vnode *cwd;
+struct fs_struct {
+    int refs;
+    struct vnode *cwd; /* NULL: the root */
+    u32 umask;
+};
 
-struct vnode *vfs_cwd(void) { return cwd ? cwd : vfs_root(); }
+struct fs_struct *fs_struct_new(void)
+{
+    struct fs_struct *fs = kzalloc(sizeof(*fs));
+    if (fs) {
+        fs->refs = 1;
+        fs->umask = 022;
+    }
+    return fs;
+}
+
+struct fs_struct *fs_struct_copy(const struct fs_struct *from)
+{
+    struct fs_struct *fs = kzalloc(sizeof(*fs));
+    if (!fs)
+        return NULL;
+    *fs = *from;
+    fs->refs = 1;
+    if (fs->cwd)
+        vnode_get(fs->cwd);
+    return fs;
+}
+
+void fs_struct_get(struct fs_struct *fs) { fs->refs++; }
+
+void fs_struct_put(struct fs_struct *fs)
+{
+    if (!fs || --fs->refs > 0)
+        return;
+    if (fs->cwd)
+        vnode_put(fs->cwd);
+    kfree(fs);
+}
+
+struct vnode *vfs_cwd(void) { return vfs_cwd_of(current_process()); }
 
 struct vnode *vfs_cwd_of(struct process *p)
 {
-    (void)p; /* one cwd until #10 */
-    return vfs_cwd();
+    struct vnode *cwd = p->fs ? p->fs->cwd : NULL; /* a zombie has none: the root */
+    return cwd ? cwd : vfs_root();
+}
+
+u32 vfs_umask(void) { return current_process()->fs->umask; }
+
+u32 vfs_umask_of(struct process *p) { return p->fs ? p->fs->umask : 0; }
+
+u32 vfs_set_umask(u32 mask)
+{
+    struct fs_struct *fs = current_process()->fs;
+    u32 old = fs->umask;
+    fs->umask = mask & 0777;
+    return old;
 }
 
 long vfs_chdir_node(struct vnode *dir)
@@ -19,10 +74,11 @@ long vfs_chdir_node(struct vnode *dir)
     if (!S_ISDIR(dir->mode))
         return -ENOTDIR;
     /* The cwd holds a reference: rmdir of the cwd must not free it under us. */
+    struct fs_struct *fs = current_process()->fs;
     vnode_get(dir);
-    if (cwd)
-        vnode_put(cwd);
-    cwd = dir;
+    if (fs->cwd)
+        vnode_put(fs->cwd);
+    fs->cwd = dir;
     return 0;
 }
 

@@ -158,7 +158,7 @@ long timerfd_create(int clockid, int flags)
     case CLOCK_BOOTTIME_ALARM:
         /* Linux needs CAP_WAKE_ALARM; here euid 0 has every capability (prctl's
          * PR_CAPBSET_READ says so). A guest never suspends: they are the plain clocks. */
-        if (proc.euid != 0)
+        if (current_process()->euid != 0)
             return -EPERM;
         break;
     default:

@@ -46,6 +46,6 @@ void hostsig_interrupt(void)
         struct ksiginfo info = {.si_signo = byte, .si_code = SI_USER};
         info.u.kill.pid = 0;
         info.u.kill.uid = 0;
-        signal_send_process(&proc, &info);
+        signal_send_process(process_find(1), &info); /* the host signals pid 1, as docker does */
     }
 }

@@ -15,6 +15,7 @@
 #include <libos/task.h>
 #include <libos/time.h>
 #include <libos/uaccess.h>
+#include <libos/uvm.h>
 #include <libos/x86.h>
 
 #include "task_internal.h"
@@ -76,6 +77,8 @@ static void make_runnable(struct task *t)
 
 void sched_add_new(struct task *t) { make_runnable(t); }
 
+void task_start(struct task *t) { make_runnable(t); }
+
 static void account(struct task *t, u64 tsc)
 {
     if (t == idle)
@@ -128,6 +131,7 @@ static void switch_to(struct task *next)
             fpu_owner = next;
         }
         cpu_set_kernel_stack(next->kstack_top); /* TSS.RSP0 and the SYSCALL stack */
+        uvm_activate(next->process->mm); /* CR3, when next is another address space's */
         slice_end = time_mono_ns() + QUANTUM_NS;
     }
     current = next;
@@ -208,11 +212,12 @@ __noreturn void sched_idle_loop(void)
         else if (!stuck_reported && !hostsig_enabled()) {
             /* Nothing can wake anyone: no timer, and no signal can come from the host. */
             kinfo("every thread is blocked and no timer is armed: the application is stuck");
-            for (struct task *t = proc.threads; t; t = t->thread_next)
-                if (t->user_regs && t->user_regs->vector == REGS_VECTOR_SYSCALL)
-                    kinfo("  thread %d waits in syscall %lu (0x%lx, 0x%lx, 0x%lx) from rip 0x%lx",
-                          t->tid, t->user_regs->rax, t->user_regs->rdi, t->user_regs->rsi,
-                          t->user_regs->rdx, t->user_regs->rip);
+            for (struct process *p = process_next(NULL); p; p = process_next(p))
+                for (struct task *t = p->threads; t; t = t->thread_next)
+                    if (t->user_regs && t->user_regs->vector == REGS_VECTOR_SYSCALL)
+                        kinfo("  thread %d of process %d waits in syscall %lu (0x%lx, 0x%lx, 0x%lx) from rip 0x%lx",
+                              t->tid, p->pid, t->user_regs->rax, t->user_regs->rdi, t->user_regs->rsi,
+                              t->user_regs->rdx, t->user_regs->rip);
             stuck_reported = true;
         }
         irq_enable_and_halt(); /* the timer interrupt runs the timers, then we look again */
@@ -363,8 +368,9 @@ void sched_init(void)
     struct task *t = task_alloc(true, &err);
     if (!t)
         panic("sched: no memory for the first thread");
-    t->tid = proc.pid;
-    t->process = &proc;
+    struct process *init = process_find(1);
+    t->tid = init->pid;
+    t->process = init;
     t->state = TASK_RUNNABLE;
     t->ran_since = rdtsc();
     t->user_regs = (struct regs *)(t->kstack_top - sizeof(struct regs));
@@ -375,7 +381,7 @@ void sched_init(void)
     idle = task_alloc(false, &err);
     if (!idle)
         panic("sched: no memory for the idle task");
-    idle->process = &proc; /* never in its thread list; timers may look at current */
+    idle->process = init; /* never in its thread list; timers may look at current */
     idle->state = TASK_RUNNABLE;
     task_prepare_stack(idle, task_idle_trampoline);
 

@@ -67,6 +67,19 @@ void signal_process_init(struct process *p)
     memset(&p->sig, 0, sizeof(p->sig));
 }
 
+void signal_process_copy(struct process *child, const struct process *parent)
+{
+    memset(&child->sig, 0, sizeof(child->sig)); /* nothing pending in a fork child */
+    memcpy(child->sig.actions, parent->sig.actions, sizeof(child->sig.actions));
+}
+
+void signal_process_free(struct process *p)
+{
+    struct ksiginfo drop;
+    while (p->sig.pending)
+        take(&p->sig.pending, &p->sig.queue, __builtin_ctzl(p->sig.pending) + 1, &drop);
+}
+
 static u64 deliverable(const struct task *t)
 {
     return (t->sig.pending | t->process->sig.pending) & ~t->sig.blocked;
@@ -332,13 +345,23 @@ long signal_send_self(int sig)
 
 __noreturn void signal_fatal(int sig, u64 addr, u64 rip, const char *cause)
 {
-    kexit_crash(sig, addr, rip, cause);
+    struct process *p = current_process();
+    if (p->pid == 1)
+        kexit_crash(sig, addr, rip, cause); /* the application's crash: the VM's end */
+    /* Another process: one line, then it dies as Linux kills it. No core file is
+     * written; the wait status says "dumped" when RLIMIT_CORE allows one. */
+    bool core = (DEFAULT_CORE & SIGBIT(sig)) && p->rlim[RLIMIT_CORE].cur != 0;
+    if (!p->exiting)
+        kinfo("process %d (%s) killed by signal %d (%s) at address 0x%lx rip 0x%lx (%s)", p->pid, p->comm,
+              sig, signal_name(sig), addr, rip, cause);
+    process_exit_signal(sig, core);
 }
 
 __noreturn static void terminate(int sig)
 {
-    kinfo("terminated by signal %d (%s)", sig, signal_name(sig));
-    process_exit_group(128 + sig);
+    if (current_process()->pid == 1 && !current_process()->exiting)
+        kinfo("terminated by signal %d (%s)", sig, signal_name(sig));
+    process_exit_signal(sig, false);
 }
 
 bool signal_fault_has_handler(int sig)

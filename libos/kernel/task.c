@@ -16,6 +16,7 @@
 #include <libos/uaccess.h>
 #include <libos/x86.h>
 
+#include "proc_internal.h"
 #include "task_internal.h"
 
 #define FUTEX_WAITERS 0x80000000u
@@ -106,12 +107,17 @@ fail:
 
 void task_free(struct task *t)
 {
+    struct process *p = t->process;
     live_tasks--;
     signal_task_free(t); /* its queued siginfos */
     kstack_free(t);
     kfree(t->fpu_alloc);
     kfree(t);
+    if (p)
+        process_task_gone(p);
 }
+
+bool task_may_add(void) { return may_add_task(); }
 
 void task_prepare_stack(struct task *t, void (*entry)(void))
 {
@@ -154,15 +160,11 @@ struct task *task_find(int tid)
     return NULL;
 }
 
-static bool tid_in_use(int tid)
+int task_alloc_id(void)
 {
-    return tid == proc.pid || task_find(tid) != NULL;
-}
-
-static int alloc_tid(void)
-{
-    /* Increasing as on Linux, wrapping at pid_max past the ones still in use. */
-    while (tid_in_use(next_tid))
+    /* Increasing as on Linux, wrapping at pid_max past the ones still in use; pids
+     * and tids are one space. */
+    while (proc_id_in_use(next_tid))
         next_tid = next_tid + 1 >= TID_MAX ? 2 : next_tid + 1;
     int tid = next_tid;
     next_tid = next_tid + 1 >= TID_MAX ? 2 : next_tid + 1;
@@ -171,14 +173,14 @@ static int alloc_tid(void)
 
 extern void task_user_trampoline(void); /* switch.S */
 
-struct task *task_create_thread(const struct regs *regs, u64 user_sp, bool set_tls, u64 tls,
-                                long *err)
+struct task *task_create_in(struct process *p, int tid, const struct regs *regs, u64 user_sp,
+                            bool set_tls, u64 tls, long *err)
 {
     struct task *t = task_alloc(true, err);
     if (!t)
         return NULL;
-    t->process = current->process;
-    t->tid = alloc_tid();
+    t->process = p;
+    t->tid = tid;
     struct regs *f = (struct regs *)(t->kstack_top - sizeof(struct regs));
     *f = *regs;
     f->rax = 0; /* clone returns 0 in the child */
@@ -194,7 +196,15 @@ struct task *task_create_thread(const struct regs *regs, u64 user_sp, bool set_t
     memcpy(t->comm, current->comm, sizeof(t->comm));
     signal_task_init(t, current);
     task_link(t);
-    sched_add_new(t);
+    return t;
+}
+
+struct task *task_create_thread(const struct regs *regs, u64 user_sp, bool set_tls, u64 tls,
+                                long *err)
+{
+    struct task *t = task_create_in(current->process, task_alloc_id(), regs, user_sp, set_tls, tls, err);
+    if (t)
+        sched_add_new(t);
     return t;
 }
 
@@ -229,11 +239,13 @@ static void robust_list_release(struct task *t)
         s64 offset;
         u64 pending;
     } head;
-    if (!t->robust_list || copy_from_user(&head, t->robust_list, sizeof(head)) < 0)
+    u64 list = t->robust_list;
+    t->robust_list = 0;
+    if (!list || copy_from_user(&head, list, sizeof(head)) < 0)
         return;
     u64 pending = head.pending & ~1ul;
     u64 entry = head.next & ~1ul;
-    for (int n = 0; entry && entry != t->robust_list && n < ROBUST_LIST_LIMIT; n++) {
+    for (int n = 0; entry && entry != list && n < ROBUST_LIST_LIMIT; n++) {
         u64 next;
         if (copy_from_user(&next, entry, sizeof(next)) < 0)
             return;
@@ -249,26 +261,51 @@ __noreturn void task_exit(int code)
 {
     struct task *t = current;
     struct process *p = t->process;
+    /* Each is done once: a copy-on-write fault with no frame left kills the process
+     * from inside these user writes, and that exit must not try them again. */
     robust_list_release(t);
-    if (t->clear_child_tid) {
+    u64 ctid = t->clear_child_tid;
+    t->clear_child_tid = 0;
+    if (ctid) {
         /* pthread_join waits for this word to become 0 (CLONE_CHILD_CLEARTID). */
         int zero = 0;
-        if (copy_to_user(t->clear_child_tid, &zero, sizeof(zero)) == 0)
-            futex_wake(t->clear_child_tid, 1, FUTEX_BITSET_ANY);
+        if (copy_to_user(ctid, &zero, sizeof(zero)) == 0)
+            futex_wake(ctid, 1, FUTEX_BITSET_ANY);
     }
-    if (t->tid == p->pid)
+    if (t->tid == p->pid && !p->exiting)
         p->exit_code = code; /* the process's status if other threads outlive it */
-    if (p->nthreads == 1)
-        proc_exit_group(t->tid == p->pid ? code : p->exit_code);
+    if (p->nthreads == 1 && !p->exiting) {
+        p->exiting = true;
+        p->wait_status = ((t->tid == p->pid ? code : p->exit_code) & 0xff) << 8;
+    }
     task_unlink(t);
+    if (p->nthreads == 0)
+        process_finish(p); /* pid 1: the VM ends here */
     t->state = TASK_DEAD;
     schedule(); /* the next task frees our stack */
     panic("a dead task was scheduled again");
 }
 
-__noreturn void process_exit_group(int code)
+/* Every thread of the process ends with status: the others get SIGKILL (they die on
+ * their way back to ring 3, or at once from an interruptible wait), then we exit. */
+static __noreturn void group_exit(int status)
 {
-    /* One process is the whole VM: ending it ends every thread at once. */
-    current_process()->exiting = true;
-    proc_exit_group(code);
+    struct process *p = current_process();
+    if (!p->exiting) {
+        p->exiting = true;
+        p->wait_status = status;
+        if (p->pid == 1 && p->nthreads > 1)
+            process_finish(p); /* the VM ends: no need to wait for the other threads */
+        for (struct task *t = p->threads; t; t = t->thread_next) {
+            if (t == current)
+                continue;
+            struct ksiginfo info = {.si_signo = SIGKILL, .si_code = SI_KERNEL};
+            signal_send_thread(t, &info);
+        }
+    }
+    task_exit(0);
 }
+
+__noreturn void process_exit_group(int code) { group_exit((code & 0xff) << 8); }
+
+__noreturn void process_exit_signal(int sig, bool core) { group_exit((sig & 0x7f) | (core ? 0x80 : 0)); }

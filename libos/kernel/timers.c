@@ -8,8 +8,12 @@
  * A POSIX timer has at most one signal queued; expirations while it waits are
  * counted as overruns and reported in si_overrun when the signal is dequeued,
  * and by timer_getoverrun afterwards (Linux's rules).
+ * Interval timers are per process (process->timers, made on first use; a fork child
+ * starts without any, as Linux); POSIX timers belong to the process that created
+ * them; both end with it (timers_process_exit()).
  */
 #include <libos/errno.h>
+#include <libos/heap.h>
 #include <libos/string.h>
 #include <libos/task.h>
 #include <libos/time.h>
@@ -34,27 +38,74 @@ struct ptimer {
     u64 interval;
     s32 overrun;      /* expirations since the queued signal was sent */
     s32 last_overrun; /* timer_getoverrun */
+    struct process *owner;
 };
 
 static struct ptimer timers[MAX_TIMERS];
 
-static struct {
+struct cpu_itimer {
     struct ktimer kt;
+    u64 expires;  /* process CPU time (ns) at which it fires */
     u64 interval;
-} itreal;
+    int signo;
+    struct process *owner;
+};
+
+/* A process's interval timers (process->timers). */
+struct proc_timers {
+    struct ktimer real_kt;
+    u64 real_interval;
+    struct process *owner;
+    struct cpu_itimer cpu[2]; /* ITIMER_VIRTUAL, ITIMER_PROF */
+};
+
+/* The caller's interval timers, made on first use; NULL when memory is exhausted
+ * (then there is nothing armed to read either). */
+static struct proc_timers *my_timers(bool create)
+{
+    struct process *p = current_process();
+    if (!p->timers && create) {
+        struct proc_timers *pt = kzalloc(sizeof(*pt));
+        if (!pt)
+            return NULL;
+        pt->owner = p;
+        pt->cpu[0] = (struct cpu_itimer){.signo = SIGVTALRM, .owner = p};
+        pt->cpu[1] = (struct cpu_itimer){.signo = SIGPROF, .owner = p};
+        p->timers = pt;
+    }
+    return p->timers;
+}
+
+void timers_process_exit(struct process *p)
+{
+    struct proc_timers *pt = p->timers;
+    if (pt) {
+        ktimer_cancel(&pt->real_kt);
+        ktimer_cancel(&pt->cpu[0].kt);
+        ktimer_cancel(&pt->cpu[1].kt);
+        kfree(pt);
+        p->timers = NULL;
+    }
+    for (int i = 0; i < MAX_TIMERS; i++)
+        if (timers[i].used && timers[i].owner == p) {
+            ktimer_cancel(&timers[i].kt);
+            memset(&timers[i], 0, sizeof(timers[i]));
+        }
+}
 
 /* ---- ITIMER_REAL ---- */
 
 static void itreal_fire(struct ktimer *kt)
 {
+    struct proc_timers *pt = (struct proc_timers *)kt; /* real_kt is the first member */
     struct ksiginfo info = {.si_signo = SIGALRM, .si_code = SI_KERNEL};
-    if (itreal.interval) {
-        u64 now = time_mono_ns(), next = kt->deadline + itreal.interval;
+    if (pt->real_interval) {
+        u64 now = time_mono_ns(), next = kt->deadline + pt->real_interval;
         if (next <= now) /* skipped periods are lost, as on Linux */
-            next = now + itreal.interval - (now - kt->deadline) % itreal.interval;
+            next = now + pt->real_interval - (now - kt->deadline) % pt->real_interval;
         ktimer_arm(kt, next, itreal_fire);
     }
-    signal_send_process(&proc, &info);
+    signal_send_process(pt->owner, &info);
 }
 
 static u64 remaining(const struct ktimer *kt)
@@ -67,36 +118,33 @@ static u64 remaining(const struct ktimer *kt)
 
 void itimer_real_get(u64 *value, u64 *interval)
 {
-    *value = remaining(&itreal.kt);
-    *interval = itreal.interval;
+    struct proc_timers *pt = my_timers(false);
+    *value = pt ? remaining(&pt->real_kt) : 0;
+    *interval = pt ? pt->real_interval : 0;
 }
 
 void itimer_real_set(u64 value, u64 interval, u64 *old_value, u64 *old_interval)
 {
     if (old_value)
         itimer_real_get(old_value, old_interval);
-    ktimer_cancel(&itreal.kt);
-    itreal.interval = interval;
+    struct proc_timers *pt = my_timers(value || interval);
+    if (!pt)
+        return; /* nothing to disarm, or no memory for a timer (not reported by Linux either) */
+    ktimer_cancel(&pt->real_kt);
+    pt->real_interval = interval;
     if (value)
-        ktimer_arm(&itreal.kt, time_mono_ns() + value, itreal_fire);
+        ktimer_arm(&pt->real_kt, time_mono_ns() + value, itreal_fire);
 }
 
 /* ---- ITIMER_VIRTUAL, ITIMER_PROF ---- */
 
-static struct cpu_itimer {
-    struct ktimer kt;
-    u64 expires;  /* process CPU time (ns) at which it fires */
-    u64 interval;
-    int signo;
-} cpu_itimers[2] = {{.signo = SIGVTALRM}, {.signo = SIGPROF}};
-
 static void cpu_itimer_fire(struct ktimer *kt)
 {
     struct cpu_itimer *c = (struct cpu_itimer *)kt; /* kt is the first member */
-    u64 used = process_cpu_ns(&proc);
+    u64 used = process_cpu_ns(c->owner);
     if (used >= c->expires) {
         struct ksiginfo info = {.si_signo = c->signo, .si_code = SI_KERNEL};
-        signal_send_process(&proc, &info);
+        signal_send_process(c->owner, &info);
         if (!c->interval)
             return;
         c->expires += c->interval;
@@ -108,20 +156,28 @@ static void cpu_itimer_fire(struct ktimer *kt)
 
 void itimer_cpu_get(int which, u64 *value, u64 *interval)
 {
-    struct cpu_itimer *c = &cpu_itimers[which == ITIMER_PROF_];
-    u64 used = process_cpu_ns(&proc);
+    struct proc_timers *pt = my_timers(false);
+    if (!pt) {
+        *value = *interval = 0;
+        return;
+    }
+    struct cpu_itimer *c = &pt->cpu[which == ITIMER_PROF_];
+    u64 used = process_cpu_ns(c->owner);
     *value = !c->kt.armed ? 0 : c->expires > used ? c->expires - used : 1;
     *interval = c->interval;
 }
 
 void itimer_cpu_set(int which, u64 value, u64 interval)
 {
-    struct cpu_itimer *c = &cpu_itimers[which == ITIMER_PROF_];
+    struct proc_timers *pt = my_timers(value || interval);
+    if (!pt)
+        return;
+    struct cpu_itimer *c = &pt->cpu[which == ITIMER_PROF_];
     ktimer_cancel(&c->kt);
     c->interval = interval;
     if (!value)
         return;
-    c->expires = process_cpu_ns(&proc) + value;
+    c->expires = process_cpu_ns(c->owner) + value;
     ktimer_arm(&c->kt, time_mono_ns() + value, cpu_itimer_fire);
 }
 
@@ -129,8 +185,12 @@ void itimer_cpu_set(int which, u64 value, u64 interval)
 
 static struct ptimer *lookup(int id)
 {
-    return id >= 0 && id < MAX_TIMERS && timers[id].used ? &timers[id] : NULL;
+    return id >= 0 && id < MAX_TIMERS && timers[id].used && timers[id].owner == current_process()
+               ? &timers[id] : NULL;
 }
+
+/* A timer's queued signal leaves a queue: any owner (signal delivery may run in another process's context). */
+static struct ptimer *lookup_any(int id) { return id >= 0 && id < MAX_TIMERS && timers[id].used ? &timers[id] : NULL; }
 
 static void ptimer_fire(struct ktimer *kt)
 {
@@ -155,15 +215,17 @@ static void ptimer_fire(struct ktimer *kt)
     struct ksiginfo info = {.si_signo = t->signo, .si_code = SI_TIMER};
     info.u.timer.tid = (s32)(t - timers);
     info.u.timer.value = t->value;
-    struct task *target = t->notify == SIGEV_THREAD_ID ? task_find(t->tid) : NULL;
-    long r = target ? signal_send_thread(target, &info) : signal_send_process(&proc, &info);
+    struct task *target = t->notify == SIGEV_THREAD_ID ? task_find_any(t->tid) : NULL;
+    if (target && target->process != t->owner)
+        target = NULL;
+    long r = target ? signal_send_thread(target, &info) : signal_send_process(t->owner, &info);
     /* A signal ignored at sending is not queued: nothing to count against. */
-    t->queued = r == 0 && ((target ? target->sig.pending : proc.sig.pending) & SIGBIT(t->signo));
+    t->queued = r == 0 && ((target ? target->sig.pending : t->owner->sig.pending) & SIGBIT(t->signo));
 }
 
 void timers_dequeued(struct ksiginfo *info)
 {
-    struct ptimer *t = lookup(info->u.timer.tid);
+    struct ptimer *t = lookup_any(info->u.timer.tid);
     if (!t || !t->queued)
         return;
     info->u.timer.overrun = t->overrun;
@@ -183,7 +245,7 @@ long ptimer_create(int clock, const struct ksigevent *ev)
     if (id == MAX_TIMERS)
         return -EAGAIN;
     struct ptimer t = {.used = true, .clock = clock, .notify = SIGEV_SIGNAL, .signo = SIGALRM,
-                       .value = (u64)id};
+                       .value = (u64)id, .owner = current_process()};
     if (ev) {
         t.notify = ev->notify;
         t.signo = ev->signo;

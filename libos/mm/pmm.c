@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* pmm.c: physical frame allocator: one bit per 4 KiB frame, built from the PVH memory map.
+/* pmm.c: physical frame allocator: one bit per 4 KiB frame, built from the PVH memory map, and a reference count per frame.
  *
  * Interface (libos/mm.h): pmm_init() once, after pvh_parse(); pmm_alloc() and
- * pmm_alloc_contig() return zeroed frames (physical addresses) or 0; pmm_free*()
- * give them back. The map's RAM entries cover the kernel image and the initrd,
+ * pmm_alloc_contig() return zeroed frames (physical addresses) or 0 with one
+ * reference each; pmm_ref() adds one (copy-on-write fork shares a frame between
+ * address spaces, docs/processes.md); pmm_free*() drop one and give the frame back
+ * when none is left. The map's RAM entries cover the kernel image and the initrd,
  * so both are reserved here along with page 0, the boot-protocol data and the
  * bitmap itself (libos-design.md §13 item 12).
  */
@@ -13,6 +15,7 @@
 #include <libos/string.h>
 
 static u64 *bitmap; /* bit set = frame in use or not RAM */
+static u16 *refs;   /* references to each allocated frame (address spaces sharing it) */
 static u64 max_pfn, total_pages, free_pages, hint;
 
 static inline bool frame_used(u64 pfn) { return bitmap[pfn / 64] & (1ul << (pfn % 64)); }
@@ -60,7 +63,8 @@ void pmm_init(void)
         if (bootinfo.mem[i].type == MEM_RAM)
             top = MAX(top, bootinfo.mem[i].base + bootinfo.mem[i].size);
     max_pfn = top >> PAGE_SHIFT;
-    u64 bitmap_bytes = ALIGN_UP((max_pfn + 63) / 64 * 8, PAGE_SIZE);
+    /* The reference counts follow the bitmap in the same reserved block. */
+    u64 bitmap_bytes = ALIGN_UP((max_pfn + 63) / 64 * 8 + max_pfn * sizeof(u16), PAGE_SIZE);
 
     /* Put the bitmap right after the kernel image, or after the initrd if that is in the way. */
     u64 kstart = virt_to_phys(_kernel_start), kend = virt_to_phys(_kernel_end);
@@ -73,6 +77,8 @@ void pmm_init(void)
         panic("pmm: no room for the frame bitmap (%lu bytes) after 0x%lx", bitmap_bytes, kend);
     bitmap = phys_to_virt(at); /* covered by the boot direct map (< 1 GiB) */
     memset(bitmap, 0xff, bitmap_bytes);
+    refs = (u16 *)((u8 *)bitmap + (max_pfn + 63) / 64 * 8);
+    memset(refs, 0, max_pfn * sizeof(u16));
 
     for (unsigned i = 0; i < bootinfo.nmem; i++) {
         const struct mem_region *m = &bootinfo.mem[i];
@@ -109,6 +115,7 @@ u64 pmm_alloc(void)
         if (pfn >= max_pfn)
             continue;
         set_used(pfn);
+        refs[pfn] = 1;
         free_pages--;
         hint = w;
         u64 phys = pfn << PAGE_SHIFT;
@@ -130,8 +137,10 @@ u64 pmm_alloc_contig(size_t n)
         }
         if (++run == n) {
             u64 first = pfn + 1 - n;
-            for (u64 p = first; p <= pfn; p++)
+            for (u64 p = first; p <= pfn; p++) {
                 set_used(p);
+                refs[p] = 1;
+            }
             free_pages -= n;
             zero_frames(first << PAGE_SHIFT, n);
             return first << PAGE_SHIFT;
@@ -147,9 +156,28 @@ void pmm_free_contig(u64 phys, size_t n)
     for (u64 pfn = phys >> PAGE_SHIFT; n; n--, pfn++) {
         if (pfn == 0 || pfn >= max_pfn || !frame_used(pfn))
             panic("pmm: freeing frame 0x%lx that is not allocated", pfn << PAGE_SHIFT);
+        if (refs[pfn] > 1) {
+            refs[pfn]--; /* still mapped by another address space */
+            continue;
+        }
+        refs[pfn] = 0;
         set_free(pfn);
         free_pages++;
     }
+}
+
+void pmm_ref(u64 phys)
+{
+    u64 pfn = phys >> PAGE_SHIFT;
+    if (pfn == 0 || pfn >= max_pfn || !frame_used(pfn) || refs[pfn] == 0xffff)
+        panic("pmm: reference to frame 0x%lx that is not allocated (or too many)", phys);
+    refs[pfn]++;
+}
+
+u32 pmm_refcount(u64 phys)
+{
+    u64 pfn = phys >> PAGE_SHIFT;
+    return pfn < max_pfn ? refs[pfn] : 0;
 }
 
 u64 pmm_total_pages(void) { return total_pages; }

@@ -6,21 +6,35 @@
  * touched, so MAP_PRIVATE is "copy the file's current bytes on first touch". A file
  * VMA holds a reference on the vnode, which keeps an unlinked file's data alive.
  * Pages are allocated by the fault handler; PROT_NONE pages keep their frame in a
- * non-present PTE marked PTE_SW_PROTNONE. One address space: the kernel's tables.
+ * non-present PTE marked PTE_SW_PROTNONE.
+ *
+ * Each process has an address space, struct mm: the VMA list, the lookup hint, the
+ * break and its own page-table root (vm.c). Every function here works on the active
+ * one, the running process's (the scheduler loads it with uvm_activate()). fork
+ * copies an address space copy-on-write (uvm_fork(), docs/processes.md): private
+ * pages are shared read-only with PTE_SW_COW and copied on the first write fault;
+ * the last owner just regains write access.
  */
 #include <libos/errno.h>
 #include <libos/heap.h>
 #include <libos/log.h>
 #include <libos/mm.h>
+#include <libos/proc.h>
 #include <libos/signal.h>
 #include <libos/string.h>
+#include <libos/task.h>
+#include <libos/uaccess.h>
 #include <libos/uvm.h>
 #include <libos/vfs.h>
 #include <libos/x86.h>
 
+#define PF_PRESENT 0x1
 #define PF_WRITE 0x2
 #define PF_FETCH 0x10
 #define VMA_HEAP 0x100
+/* Software bit of a present or PROT_NONE PTE: the frame is shared copy-on-write, so
+ * the page stays read-only until a write fault copies it (or finds it unshared). */
+#define PTE_SW_COW (1ul << 10)
 /* Linux's vm.max_map_count default: past it mmap, mprotect and munmap splits fail
  * with ENOMEM instead of growing the kernel's VMA list without bound. */
 #define VMA_MAX 65530
@@ -36,20 +50,60 @@ struct vma {
     struct vma *next;
 };
 
-static struct vma *vmas; /* sorted by start, non-overlapping */
-static unsigned nvmas;
-/* A VMA somewhere in the list, where the last lookup started: most operations touch
- * an address near the previous one, so walks start here instead of at the head
- * (a program with tens of thousands of VMAs must not make every call O(n)).
- * Cleared when that VMA is freed. */
-static struct vma *hint;
-static u64 brk_base, brk_cur;
+struct mm {
+    struct vma *vma_list; /* sorted by start, non-overlapping */
+    unsigned vma_count;
+    /* A VMA somewhere in the list, where the last lookup started: most operations touch
+     * an address near the previous one, so walks start here instead of at the head
+     * (a program with tens of thousands of VMAs must not make every call O(n)).
+     * Cleared when that VMA is freed. */
+    struct vma *lookup_hint;
+    u64 brk_start, brk_now;
+    u64 root; /* page-table root (vm.c) */
+    int refs; /* processes using it (a vfork child shares its parent's) */
+};
+
+static struct mm *mm; /* the active address space: its root is in CR3 */
+
+/* The fields of the active address space, as the code below uses them. */
+#define vmas (mm->vma_list)
+#define nvmas (mm->vma_count)
+#define hint (mm->lookup_hint)
+#define brk_base (mm->brk_start)
+#define brk_cur (mm->brk_now)
+
+struct mm *uvm_mm_new(void)
+{
+    struct mm *m = kzalloc(sizeof(*m));
+    if (!m)
+        return NULL;
+    if (vm_root_new(&m->root) < 0) {
+        kfree(m);
+        return NULL;
+    }
+    m->refs = 1;
+    return m;
+}
+
+void uvm_activate(struct mm *m)
+{
+    if (m == mm)
+        return;
+    mm = m;
+    vm_root_activate(m ? m->root : 0);
+}
+
+struct mm *uvm_active(void) { return mm; }
+
+void uvm_mm_get(struct mm *m) { m->refs++; }
 
 void uvm_init(void)
 {
-    vmas = NULL;
-    nvmas = 0;
-    hint = NULL;
+    struct mm *m = uvm_mm_new();
+    if (!m)
+        panic("uvm: no memory for the first address space");
+    current_process()->mm = m; /* pid 1's */
+    uvm_activate(m);
 }
 
 /* The link (list head or a next field) that points at the first VMA ending above
@@ -88,6 +142,15 @@ static u64 leaf_flags(int prot)
     if (!(prot & PROT_EXEC))
         f |= vm_nx_bit;
     return f;
+}
+
+/* No frame for a page the program needs: the process dies with SIGKILL and an
+ * out-of-memory line (pid 1: the VM ends, signal.c); the kernel never panics. */
+static __noreturn void uvm_out_of_memory(u64 addr)
+{
+    kinfo("out of memory: process %d (%s) killed with SIGKILL: no frame for address 0x%lx (%lu pages free)",
+          current_process()->pid, current_process()->comm, addr, pmm_free_pages());
+    signal_fatal(SIGKILL, addr, 0, "out-of-memory");
 }
 
 static struct vma *find_vma(u64 addr)
@@ -264,7 +327,7 @@ long uvm_map(u64 addr, u64 len, int prot, int flags, const struct uvm_backing *b
     v->start = addr;
     v->end = addr + len;
     v->prot = prot;
-    v->flags = flags & (UVM_STACK | UVM_SHARED);
+    v->flags = flags & (UVM_STACK | UVM_SHARED | UVM_SHARED_ANON);
     v->name = name;
     if (backing) {
         v->data = backing->data;
@@ -310,7 +373,10 @@ static void reprotect_pte(u64 va, u64 *pte, void *ctx)
         return;
     u64 phys = *pte & PTE_ADDR_MASK;
     bool was_present = *pte & PTE_P;
+    u64 cow = *pte & PTE_SW_COW;
     *pte = c->prot == PROT_NONE ? phys | PTE_SW_PROTNONE : phys | leaf_flags(c->prot);
+    if (cow) /* still shared: writable only after the fault copies it */
+        *pte = (*pte & ~PTE_W) | cow;
     if (was_present)
         invlpg(va);
 }
@@ -420,7 +486,7 @@ long uvm_remap(u64 old, u64 old_len, u64 new_len, bool may_move, u64 fixed)
     v = find_vma(old);
     u64 keep = MIN(old_len, new_len);
     struct uvm_backing b = {v->data, v->data_len, v->node, v->off};
-    long r = uvm_map(dst, new_len, v->prot, UVM_FIXED | (v->flags & UVM_SHARED), v->data || v->node ? &b : NULL,
+    long r = uvm_map(dst, new_len, v->prot, UVM_FIXED | (v->flags & (UVM_SHARED | UVM_SHARED_ANON)), v->data || v->node ? &b : NULL,
                      v->name);
     if (r < 0)
         return r;
@@ -464,6 +530,26 @@ u64 uvm_brk(u64 new_brk)
     return brk_cur;
 }
 
+/* A write fault on a present copy-on-write page: copy it (or take it back when no
+ * other address space still maps the frame). 0, or -ENOMEM with no frame left. */
+static long cow_break(u64 va, u64 *pte, const struct vma *v)
+{
+    u64 old = *pte & PTE_ADDR_MASK;
+    if (pmm_refcount(old) == 1) {
+        *pte = old | leaf_flags(v->prot);
+        invlpg(va);
+        return 0;
+    }
+    u64 frame = pmm_alloc();
+    if (!frame)
+        return -ENOMEM;
+    memcpy(phys_to_virt(frame), phys_to_virt(old), PAGE_SIZE);
+    *pte = frame | leaf_flags(v->prot);
+    invlpg(va);
+    pmm_free(old); /* our reference to the shared frame */
+    return 0;
+}
+
 long uvm_handle_fault(u64 addr, u64 error)
 {
     struct vma *v = find_vma(addr);
@@ -475,23 +561,26 @@ long uvm_handle_fault(u64 addr, u64 error)
         return -EFAULT;
     u64 va = ALIGN_DOWN(addr, PAGE_SIZE);
     u64 *pte = vm_pte(va);
+    if (pte && (*pte & PTE_P) && (*pte & PTE_SW_COW) && (error & PF_WRITE) && !(*pte & PTE_W)) {
+        if (cow_break(va, pte, v) < 0)
+            uvm_out_of_memory(addr);
+        return 0;
+    }
     if (pte && (*pte & (PTE_P | PTE_SW_PROTNONE)))
         return -EFAULT; /* present: a real protection violation */
     if (v->node && v->off + (va - v->start) >= ALIGN_UP(v->node->size, PAGE_SIZE))
         return -EIO; /* a whole page past the end of the file: SIGBUS, as Linux (trap.c) */
     u64 frame = pmm_alloc();
-    if (!frame) {
-        kinfo("out of memory: no frame for address 0x%lx (%lu pages free)", addr, pmm_free_pages());
-        signal_fatal(SIGKILL, addr, 0, "out-of-memory");
-    }
+    if (!frame)
+        uvm_out_of_memory(addr);
     u64 off = va - v->start;
     if (v->node)
         fdata_read(v->node, phys_to_virt(frame), PAGE_SIZE, v->off + off); /* past EOF stays zero */
     else if (off < v->data_len)
         memcpy(phys_to_virt(frame), v->data + off, MIN(PAGE_SIZE, v->data_len - off));
     if (vm_map_page(va, frame, leaf_flags(v->prot)) < 0) {
-        kinfo("out of memory: no page table for address 0x%lx", addr);
-        signal_fatal(SIGKILL, addr, 0, "out-of-memory");
+        pmm_free(frame);
+        uvm_out_of_memory(addr);
     }
     return 0;
 }
@@ -539,25 +628,174 @@ u64 uvm_resident_pages(void)
 
 void uvm_for_each_vma(struct process *p, void (*fn)(const struct uvm_vma_info *v, void *ctx), void *ctx)
 {
-    (void)p; /* one address space until #10 */
-    for (struct vma *v = vmas; v; v = v->next) {
+    struct mm *m = p->mm;
+    for (struct vma *v = m ? m->vma_list : NULL; v; v = v->next) {
         struct uvm_vma_info info = {
             .start = v->start, .end = v->end, .off = v->off, .prot = v->prot,
-            .shared = v->flags & UVM_SHARED, .stack = v->flags & UVM_STACK,
+            .shared = v->flags & (UVM_SHARED | UVM_SHARED_ANON), .stack = v->flags & UVM_STACK,
             .heap = v->flags & VMA_HEAP, .name = v->name, .node = v->node,
         };
         fn(&info, ctx);
     }
 }
 
+/* Empty the active address space: every VMA and page (frames shared with another
+ * address space just lose a reference). */
+static void empty_active(void)
+{
+    u64 start = vmas ? vmas->start : 0;
+    vm_for_each_pte(start, USER_MAP_TOP, free_pte, NULL);
+    while (vmas) {
+        struct vma *v = vmas;
+        vmas = v->next;
+        free_vma(v);
+    }
+    hint = NULL;
+    brk_base = brk_cur = 0;
+}
+
+void uvm_mm_put(struct mm *m)
+{
+    if (--m->refs > 0)
+        return;
+    struct mm *was = mm;
+    uvm_activate(m); /* the walks below work on the active tables */
+    empty_active();
+    uvm_activate(was == m ? NULL : was);
+    vm_root_free(m->root);
+    kfree(m);
+}
+
 long uvm_exec_reset(void)
 {
-    long r = unmap_range(USER_MIN_ADDR, USER_MAP_TOP);
-    if (r < 0)
-        return r;
-    brk_base = brk_cur = 0;
+    struct process *p = current_process();
+    if (mm->refs > 1) {
+        /* Shared (a vfork child, or CLONE_VM without threads): the new program gets
+         * an address space of its own; the other user keeps the old one. */
+        struct mm *n = uvm_mm_new();
+        if (!n)
+            return -ENOMEM;
+        struct mm *old = mm;
+        p->mm = n;
+        uvm_activate(n);
+        old->refs--;
+        return 0;
+    }
+    empty_active();
+    vm_flush_user();
     return 0;
 }
+
+bool uvm_futex_shared_key(u64 uaddr, u64 *key)
+{
+    struct vma *v = find_vma(uaddr);
+    if (!v || !(v->flags & UVM_SHARED_ANON))
+        return false;
+    u64 *pte = vm_pte(ALIGN_DOWN(uaddr, PAGE_SIZE));
+    if (!pte || !(*pte & PTE_P))
+        return false; /* never touched: nobody can wait on it yet */
+    *key = (*pte & PTE_ADDR_MASK) | (uaddr & (PAGE_SIZE - 1));
+    return true;
+}
+
+long uvm_copy_from_process(struct process *p, u64 addr, void *buf, size_t n)
+{
+    if (!p->mm)
+        return -ESRCH; /* a zombie has no memory */
+    struct mm *was = mm;
+    uvm_activate(p->mm);
+    long r = copy_from_user(buf, addr, n);
+    uvm_activate(was);
+    return r;
+}
+
+/* -- copy-on-write fork ------------------------------------------------------------- */
+
+struct fork_ctx {
+    u64 root; /* the child's */
+    bool share_writable; /* UVM_SHARED_ANON: the same frames, writable in both */
+    long err;
+};
+
+static void fork_pte(u64 va, u64 *pte, void *ctx)
+{
+    struct fork_ctx *c = ctx;
+    if (c->err || !(*pte & (PTE_P | PTE_SW_PROTNONE)))
+        return;
+    u64 raw = *pte;
+    if (!c->share_writable) {
+        /* Private: both sides lose write access until a fault copies the page. Read-only
+         * and PROT_NONE pages are marked too: mprotect may make them writable later. */
+        raw = (raw & ~PTE_W) | PTE_SW_COW;
+        *pte = raw;
+    }
+    c->err = vm_set_pte_in(c->root, va, raw);
+    if (!c->err)
+        pmm_ref(raw & PTE_ADDR_MASK);
+}
+
+/* Make every page of a shared anonymous VMA present, so parent and child share all
+ * of its frames (a page first touched after the fork must be the same for both). */
+static long prefault_shared(struct vma *v)
+{
+    for (u64 va = v->start; va < v->end; va += PAGE_SIZE) {
+        u64 *pte = vm_pte(va);
+        if (pte && (*pte & (PTE_P | PTE_SW_PROTNONE)))
+            continue;
+        if (v->prot == PROT_NONE)
+            continue; /* no access possible: stays private (no frame to share yet) */
+        u64 frame = pmm_alloc();
+        if (!frame)
+            return -ENOMEM;
+        if (vm_map_page(va, frame, leaf_flags(v->prot)) < 0) {
+            pmm_free(frame);
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+struct mm *uvm_fork(long *err)
+{
+    struct mm *child = uvm_mm_new();
+    if (!child) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    struct vma **tail = &child->vma_list;
+    long r = 0;
+    for (struct vma *v = vmas; v && r == 0; v = v->next) {
+        struct vma *n = kmalloc(sizeof(*n));
+        if (!n) {
+            r = -ENOMEM;
+            break;
+        }
+        *n = *v;
+        n->next = NULL;
+        if (n->node)
+            vnode_get(n->node);
+        *tail = n;
+        tail = &n->next;
+        child->vma_count++;
+        bool shared_anon = v->flags & UVM_SHARED_ANON;
+        if (shared_anon && (r = prefault_shared(v)) < 0)
+            break;
+        /* MAP_SHARED file snapshots are never writable: sharing their frames is safe. */
+        struct fork_ctx c = {child->root, shared_anon || (v->flags & UVM_SHARED), 0};
+        vm_for_each_pte(v->start, v->end, fork_pte, &c);
+        r = c.err;
+    }
+    vm_flush_user(); /* our pages just became read-only */
+    if (r < 0) {
+        uvm_mm_put(child);
+        *err = r;
+        return NULL;
+    }
+    child->brk_start = brk_base;
+    child->brk_now = brk_cur;
+    return child;
+}
+
 
 void uvm_dump(void)
 {

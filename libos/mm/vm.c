@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* vm.c: the kernel's 4-level page tables: direct map, W^X kernel image, 4 KiB map/unmap.
+/* vm.c: 4-level page tables: the kernel's (direct map, W^X kernel image) and one root per address space, 4 KiB map/unmap.
  *
- * One set of tables serves the kernel (upper half) and the single application
- * (lower half). Upper-half entries carry the global bit so they survive CR3 loads.
+ * The kernel's PML4 holds only the upper half. Each address space (mm/uvm.c) has
+ * its own PML4 whose upper 256 entries are copies of the kernel's, so every
+ * address space shares the kernel's lower-level tables: a kernel mapping made
+ * later (a thread's kernel stack) is seen by all of them. The PDPTs the kernel may
+ * ever need are created at vm_init() for that reason. Upper-half entries carry the
+ * global bit so they survive CR3 loads. The map/unmap functions work on the active
+ * root (the one in CR3); kernel addresses always go through the kernel's root.
  */
 #include <libos/bootinfo.h>
 #include <libos/cpu.h>
@@ -12,7 +17,12 @@
 #include <libos/x86.h>
 
 u64 vm_nx_bit;
-static u64 *pml4;
+static u64 *kernel_pml4;
+static u64 kernel_root;
+static u64 *pml4;       /* the active root (CR3) */
+static u64 active_root;
+
+#define KERNEL_HALF 256 /* first PML4 index of the upper half */
 
 static inline unsigned idx(u64 va, int level) { return (va >> (12 + 9 * level)) & 511; }
 
@@ -33,9 +43,9 @@ static u64 *next_table(u64 *table, unsigned i, bool create)
     return phys_to_virt(table[i] & PTE_ADDR_MASK);
 }
 
-static u64 *walk(u64 va, bool create)
+static u64 *walk_in(u64 *root, u64 va, bool create)
 {
-    u64 *t = pml4;
+    u64 *t = va >= DIRECT_MAP_BASE ? kernel_pml4 : root;
     for (int level = 3; level > 0; level--) {
         t = next_table(t, idx(va, level), create);
         if (!t)
@@ -43,6 +53,8 @@ static u64 *walk(u64 va, bool create)
     }
     return &t[idx(va, 0)];
 }
+
+static u64 *walk(u64 va, bool create) { return walk_in(pml4, va, create); }
 
 u64 *vm_pte(u64 va) { return walk(va, false); }
 
@@ -123,13 +135,73 @@ static void map_kernel_range(const char *start, const char *end, u64 flags)
 
 void vm_guard_page(const void *page) { vm_unmap_page((u64)page); }
 
+long vm_root_new(u64 *root)
+{
+    u64 phys = pmm_alloc();
+    if (!phys)
+        return -ENOMEM;
+    u64 *t = phys_to_virt(phys);
+    for (int i = KERNEL_HALF; i < 512; i++)
+        t[i] = kernel_pml4[i];
+    *root = phys;
+    return 0;
+}
+
+void vm_root_activate(u64 root)
+{
+    if (!root)
+        root = kernel_root;
+    if (root == active_root)
+        return;
+    active_root = root;
+    pml4 = phys_to_virt(root);
+    write_cr3(root);
+}
+
+u64 vm_root_active(void) { return active_root; }
+
+void vm_flush_user(void) { write_cr3(active_root); }
+
+long vm_set_pte_in(u64 root, u64 va, u64 raw)
+{
+    u64 *pte = walk_in(phys_to_virt(root), va, true);
+    if (!pte)
+        return -ENOMEM;
+    *pte = raw;
+    return 0;
+}
+
+void vm_root_free(u64 root)
+{
+    if (root == active_root)
+        vm_root_activate(kernel_root); /* never free the tables the CPU walks */
+    u64 *t = phys_to_virt(root);
+    for (int i = 0; i < KERNEL_HALF; i++) {
+        if (!(t[i] & PTE_P))
+            continue;
+        u64 *pdpt = phys_to_virt(t[i] & PTE_ADDR_MASK);
+        for (int j = 0; j < 512; j++) {
+            if (!(pdpt[j] & PTE_P))
+                continue;
+            u64 *pd = phys_to_virt(pdpt[j] & PTE_ADDR_MASK);
+            for (int k = 0; k < 512; k++)
+                if (pd[k] & PTE_P)
+                    pmm_free(pd[k] & PTE_ADDR_MASK); /* leaf frames were unmapped by the caller */
+            pmm_free(pdpt[j] & PTE_ADDR_MASK);
+        }
+        pmm_free(t[i] & PTE_ADDR_MASK);
+    }
+    pmm_free(root);
+}
+
 void vm_init(void)
 {
     vm_nx_bit = cpu_features.nx ? PTE_NX : 0;
     u64 pml4_phys = pmm_alloc();
     if (!pml4_phys)
         panic("vm: no frame for the PML4");
-    pml4 = phys_to_virt(pml4_phys);
+    pml4 = kernel_pml4 = phys_to_virt(pml4_phys);
+    kernel_root = active_root = pml4_phys;
 
     u64 top = 0;
     for (unsigned i = 0; i < bootinfo.nmem; i++)
@@ -142,6 +214,10 @@ void vm_init(void)
     map_kernel_range(_rodata_start, _rodata_end, vm_nx_bit);
     map_kernel_range(_data_start, _data_end, PTE_W | vm_nx_bit);
     vm_guard_page(boot_stack_guard);
+    /* The kernel-stack region's PDPT exists before any address space copies the
+     * upper half, so stacks mapped later are visible in all of them. */
+    if (!next_table(pml4, idx(KSTACK_REGION_BASE, 3), true))
+        panic("vm: no frame for the kernel-stack tables");
 
     /* Switch from the boot tables (which identity-map low memory) to ours: the
      * lower half now belongs to the application alone. */

@@ -15,7 +15,7 @@ while getopts l:a: o; do
     esac
 done
 shift $((OPTIND - 1))
-tests=${*:-"io fs mm proc thread signal time misc"}
+tests=${*:-"io fs mm proc thread signal time misc fork"}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 status=0

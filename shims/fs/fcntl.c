@@ -2,6 +2,7 @@
 /* fcntl.c: fcntl, dup, dup2, dup3, fsync, fdatasync and sync. */
 #include <libos/pipe.h>
 #include <libos/proc.h>
+#include <libos/task.h>
 #include <shim/linux_abi.h>
 #include <shim/util.h>
 
@@ -36,7 +37,7 @@ long sys_fcntl(const struct shim_args *a)
     switch (cmd) {
     case F_DUPFD:
     case F_DUPFD_CLOEXEC:
-        if ((long)arg < 0 || arg >= proc.rlim[RLIMIT_NOFILE].cur)
+        if ((long)arg < 0 || arg >= current_process()->rlim[RLIMIT_NOFILE].cur)
             return -EINVAL;
         return fd_dup(fd, (int)arg, cmd == F_DUPFD_CLOEXEC);
     case F_GETFD:

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* open.c: open, creat, openat and access checks. */
 #include <libos/proc.h>
+#include <libos/task.h>
 #include <libos/vfs.h>
 #include <shim/util.h>
 
@@ -51,10 +52,10 @@ static long do_access(int dirfd, u64 upath, int mode, int flags)
     r = vfs_lookup(dirfd, path, lf, &n);
     if (r < 0)
         return r;
-    u32 uid = (flags & AT_EACCESS) ? proc.euid : proc.uid;
+    u32 uid = (flags & AT_EACCESS) ? current_process()->euid : current_process()->uid;
     if (uid == 0) /* root: R and W always; X if any execute bit (or a directory) */
         return (mode & X_OK) && !S_ISDIR(n->mode) && !(n->mode & 0111) ? -EACCES : 0;
-    u32 bits = n->uid == uid ? (n->mode >> 6) & 7 : n->gid == proc.gid ? (n->mode >> 3) & 7 : n->mode & 7;
+    u32 bits = n->uid == uid ? (n->mode >> 6) & 7 : n->gid == current_process()->gid ? (n->mode >> 3) & 7 : n->mode & 7;
     return ((u32)mode & ~bits) ? -EACCES : 0;
 }
 

@@ -2,12 +2,13 @@
 /* poll.c: poll and ppoll: copy the pollfd array and the timeout in, wait in libos, copy results out. */
 #include <libos/heap.h>
 #include <libos/proc.h>
+#include <libos/task.h>
 
 #include "timeout.h"
 
 static long do_poll(u64 ufds, unsigned n, u64 deadline, const u64 *sigmask)
 {
-    if (n > proc.rlim[RLIMIT_NOFILE].cur)
+    if (n > current_process()->rlim[RLIMIT_NOFILE].cur)
         return -EINVAL;
     size_t bytes = (size_t)n * sizeof(struct kpollfd);
     struct kpollfd *fds = n ? kmalloc(bytes) : NULL;

@@ -14,8 +14,9 @@ enum vec_op { VEC_READ, VEC_WRITE, VEC_PREAD, VEC_PWRITE };
 
 /* A writev of at most GATHER_MAX bytes whose buffers are all readable: gathered into
  * one kernel buffer and written at once, so a pipe takes it whole or not at all (Linux
- * writes the vector as one call). 1 (not applicable: buffers not all readable), or
- * the write's result. */
+ * writes the vector as one call). NOT_GATHERED (buffers not all readable), or the
+ * write's result (which may be 1: a one-byte write is not "not applicable"). */
+#define NOT_GATHERED (-0x7fffffffl)
 static long gather_write(struct file *f, u64 uiov, int iovcnt, u64 sum)
 {
     u8 buf[GATHER_MAX];
@@ -23,11 +24,11 @@ static long gather_write(struct file *f, u64 uiov, int iovcnt, u64 sum)
     for (int i = 0; i < iovcnt; i++) {
         struct linux_iovec v;
         if (copy_from_user(&v, uiov + (u64)i * sizeof(v), sizeof(v)) < 0 || at + v.len > sum)
-            return 1;
+            return NOT_GATHERED;
         if (v.len == 0)
             continue;
         if (uvm_accessible(v.base, v.len, false) < v.len || copy_from_user(buf + at, v.base, v.len) < 0)
-            return 1;
+            return NOT_GATHERED;
         at += v.len;
     }
     return vfs_write(f, buf, at);
@@ -56,7 +57,7 @@ static long do_vec(enum vec_op op, int fd, u64 uiov, int iovcnt, u64 off)
     }
     if (op == VEC_WRITE && iovcnt > 1 && sum <= GATHER_MAX) {
         long r = gather_write(f, uiov, iovcnt, sum);
-        if (r != 1)
+        if (r != NOT_GATHERED)
             return r;
     }
     long total = 0;

@@ -14,7 +14,7 @@
 #define MEMBARRIER_BASIC 0x1f /* GLOBAL, GLOBAL_EXPEDITED (+register), PRIVATE_EXPEDITED (+register) */
 
 /* pid 0 (the caller), or a thread of ours (the pid is the main thread's tid). */
-static bool is_self(int pid) { return pid == 0 || pid == proc.pid || task_find(pid); }
+static bool is_self(int pid) { return pid == 0 || pid == current_process()->pid || task_find_any(pid); }
 
 /* sys_sched_yield: Linux sched_yield(2): the caller goes to the back of the run queue. */
 long sys_sched_yield(const struct shim_args *a)

@@ -62,8 +62,8 @@ long sys_mmap(const struct shim_args *a)
             return r;
     }
     int uflags = (flags & MAP_FIXED_NOREPLACE) ? UVM_FIXED_NOREPLACE : (flags & MAP_FIXED) ? UVM_FIXED : 0;
-    if (!anon && type != MAP_PRIVATE)
-        uflags |= UVM_SHARED;
+    if (type != MAP_PRIVATE)
+        uflags |= anon ? UVM_SHARED_ANON : UVM_SHARED; /* anonymous: shared with fork children */
     return uvm_map(addr, len, prot, uflags, anon ? NULL : &b, anon ? NULL : "[file]");
 }
 

@@ -3,34 +3,50 @@
 #include <libos/task.h>
 #include <shim/util.h>
 
-/* sys_getpid: Linux getpid(2): always 1, like a container's init. */
-long sys_getpid(const struct shim_args *a) { return proc.pid; }
+/* sys_getpid: Linux getpid(2): pid 1 for the image's program, like a container's init. */
+long sys_getpid(const struct shim_args *a) { return current_process()->pid; }
 /* sys_gettid: Linux gettid(2): the calling thread's id (the main thread's is the pid). */
 long sys_gettid(const struct shim_args *a) { return current->tid; }
-/* sys_getppid: Linux getppid(2): 0, the parent is outside the VM. */
-long sys_getppid(const struct shim_args *a) { return proc.ppid; }
+/* sys_getppid: Linux getppid(2): 0 for pid 1 (its parent is outside the VM). */
+long sys_getppid(const struct shim_args *a) { return current_process()->ppid; }
 /* sys_getpgrp: Linux getpgrp(2). */
-long sys_getpgrp(const struct shim_args *a) { return proc.pgid; }
+long sys_getpgrp(const struct shim_args *a) { return current_process()->pgid; }
 
-static bool is_self(int pid) { return pid == 0 || pid == proc.pid; }
+/* pid 0 names the caller. */
+static struct process *target(int pid)
+{
+    if (pid < 0)
+        return NULL;
+    return pid == 0 ? current_process() : process_find(pid);
+}
 
-/* sys_getpgid: Linux getpgid(2) for ourselves, else ESRCH. */
-long sys_getpgid(const struct shim_args *a) { return is_self(arg_int(a, 0)) ? proc.pgid : -ESRCH; }
-/* sys_getsid: Linux getsid(2) for ourselves, else ESRCH. */
-long sys_getsid(const struct shim_args *a) { return is_self(arg_int(a, 0)) ? proc.sid : -ESRCH; }
-/* sys_setpgid: STUB: only ourselves, no change. */
-long sys_setpgid(const struct shim_args *a) { return is_self(arg_int(a, 0)) ? 0 : -ESRCH; }
-/* sys_setsid: STUB: pid 1 already leads its group, so Linux would say EPERM. */
-long sys_setsid(const struct shim_args *a) { return -EPERM; }
+/* sys_getpgid: Linux getpgid(2). */
+long sys_getpgid(const struct shim_args *a)
+{
+    struct process *p = target(arg_int(a, 0));
+    return p ? p->pgid : -ESRCH;
+}
+
+/* sys_getsid: Linux getsid(2). */
+long sys_getsid(const struct shim_args *a)
+{
+    struct process *p = target(arg_int(a, 0));
+    return p ? p->sid : -ESRCH;
+}
+
+/* sys_setpgid: Linux setpgid(2). */
+long sys_setpgid(const struct shim_args *a) { return process_setpgid(arg_int(a, 0), arg_int(a, 1)); }
+/* sys_setsid: Linux setsid(2). */
+long sys_setsid(const struct shim_args *a) { return process_setsid(); }
 
 /* sys_getuid: Linux getuid(2). */
-long sys_getuid(const struct shim_args *a) { return proc.uid; }
+long sys_getuid(const struct shim_args *a) { return current_process()->uid; }
 /* sys_geteuid: Linux geteuid(2). */
-long sys_geteuid(const struct shim_args *a) { return proc.euid; }
+long sys_geteuid(const struct shim_args *a) { return current_process()->euid; }
 /* sys_getgid: Linux getgid(2). */
-long sys_getgid(const struct shim_args *a) { return proc.gid; }
+long sys_getgid(const struct shim_args *a) { return current_process()->gid; }
 /* sys_getegid: Linux getegid(2). */
-long sys_getegid(const struct shim_args *a) { return proc.egid; }
+long sys_getegid(const struct shim_args *a) { return current_process()->egid; }
 
 static long put3(const struct shim_args *a, u32 r, u32 e, u32 s)
 {
@@ -41,9 +57,9 @@ static long put3(const struct shim_args *a, u32 r, u32 e, u32 s)
 }
 
 /* sys_getresuid: Linux getresuid(2). */
-long sys_getresuid(const struct shim_args *a) { return put3(a, proc.uid, proc.euid, proc.suid); }
+long sys_getresuid(const struct shim_args *a) { return put3(a, current_process()->uid, current_process()->euid, current_process()->suid); }
 /* sys_getresgid: Linux getresgid(2). */
-long sys_getresgid(const struct shim_args *a) { return put3(a, proc.gid, proc.egid, proc.sgid); }
+long sys_getresgid(const struct shim_args *a) { return put3(a, current_process()->gid, current_process()->egid, current_process()->sgid); }
 
 /* Linux's rule without capabilities beyond "euid 0 may do anything". */
 static bool may_set(u32 id, u32 r, u32 e, u32 s, u32 privileged) { return privileged == 0 || id == r || id == e || id == s; }
@@ -52,11 +68,11 @@ static bool may_set(u32 id, u32 r, u32 e, u32 s, u32 privileged) { return privil
 long sys_setuid(const struct shim_args *a)
 {
     u32 id = arg_uint(a, 0);
-    if (!may_set(id, proc.uid, proc.euid, proc.suid, proc.euid))
+    if (!may_set(id, current_process()->uid, current_process()->euid, current_process()->suid, current_process()->euid))
         return -EPERM;
-    if (proc.euid == 0)
-        proc.uid = proc.suid = id;
-    proc.euid = id;
+    if (current_process()->euid == 0)
+        current_process()->uid = current_process()->suid = id;
+    current_process()->euid = id;
     return 0;
 }
 
@@ -64,11 +80,11 @@ long sys_setuid(const struct shim_args *a)
 long sys_setgid(const struct shim_args *a)
 {
     u32 id = arg_uint(a, 0);
-    if (!may_set(id, proc.gid, proc.egid, proc.sgid, proc.euid))
+    if (!may_set(id, current_process()->gid, current_process()->egid, current_process()->sgid, current_process()->euid))
         return -EPERM;
-    if (proc.euid == 0)
-        proc.gid = proc.sgid = id;
-    proc.egid = id;
+    if (current_process()->euid == 0)
+        current_process()->gid = current_process()->sgid = id;
+    current_process()->egid = id;
     return 0;
 }
 
@@ -76,7 +92,7 @@ static long setres(u32 *r, u32 *e, u32 *s, const struct shim_args *a)
 {
     u32 v[3] = {arg_uint(a, 0), arg_uint(a, 1), arg_uint(a, 2)};
     for (int i = 0; i < 3; i++)
-        if (v[i] != ~0u && !may_set(v[i], *r, *e, *s, proc.euid))
+        if (v[i] != ~0u && !may_set(v[i], *r, *e, *s, current_process()->euid))
             return -EPERM;
     if (v[0] != ~0u)
         *r = v[0];
@@ -88,9 +104,9 @@ static long setres(u32 *r, u32 *e, u32 *s, const struct shim_args *a)
 }
 
 /* sys_setresuid: PARTIAL: bookkeeping (-1 keeps a value). */
-long sys_setresuid(const struct shim_args *a) { return setres(&proc.uid, &proc.euid, &proc.suid, a); }
+long sys_setresuid(const struct shim_args *a) { return setres(&current_process()->uid, &current_process()->euid, &current_process()->suid, a); }
 /* sys_setresgid: PARTIAL: bookkeeping (-1 keeps a value). */
-long sys_setresgid(const struct shim_args *a) { return setres(&proc.gid, &proc.egid, &proc.sgid, a); }
+long sys_setresgid(const struct shim_args *a) { return setres(&current_process()->gid, &current_process()->egid, &current_process()->sgid, a); }
 
 /* sys_getgroups: PARTIAL: there are no supplementary groups. */
 long sys_getgroups(const struct shim_args *a) { return arg_int(a, 0) < 0 ? -EINVAL : 0; }

@@ -23,7 +23,7 @@
 #define PR_SET_VMA 0x53564d41
 #define CAP_LAST_CAP 40
 
-static int dumpable = 1, no_new_privs, thp_disable, subreaper;
+static int dumpable = 1, no_new_privs, thp_disable;
 
 /* sys_prctl: PARTIAL: names stored and returned; the common flags remembered; others EINVAL. */
 long sys_prctl(const struct shim_args *a)
@@ -46,9 +46,12 @@ long sys_prctl(const struct shim_args *a)
     case PR_GET_NAME:
         return copy_to_user(arg2, current->comm, sizeof(current->comm));
     case PR_SET_PDEATHSIG:
-        return arg2 > 64 ? -EINVAL : 0;
+        if (arg2 > 64)
+            return -EINVAL;
+        current_process()->pdeath_signal = (int)arg2; /* sent when the parent exits (kernel/proc.c) */
+        return 0;
     case PR_GET_PDEATHSIG:
-        return shim_put_int(arg2, 0);
+        return shim_put_int(arg2, current_process()->pdeath_signal);
     case PR_GET_DUMPABLE:
         return dumpable;
     case PR_SET_DUMPABLE:
@@ -65,10 +68,10 @@ long sys_prctl(const struct shim_args *a)
     case PR_GET_TIMERSLACK:
         return 50000;
     case PR_SET_CHILD_SUBREAPER:
-        subreaper = arg2 != 0;
+        current_process()->subreaper = arg2 != 0; /* orphans below come to us (kernel/proc.c) */
         return 0;
     case PR_GET_CHILD_SUBREAPER:
-        return shim_put_int(arg2, subreaper);
+        return shim_put_int(arg2, current_process()->subreaper);
     case PR_SET_NO_NEW_PRIVS:
         if (arg2 != 1)
             return -EINVAL;

@@ -3,9 +3,11 @@
 #include <libos/image_config.h>
 #include <libos/mm.h>
 #include <libos/proc.h>
+#include <libos/task.h>
 #include <libos/string.h>
 #include <libos/time.h>
 #include <libos/uvm.h>
+#include <libos/vfs.h>
 #include <shim/linux_abi.h>
 #include <shim/util.h>
 
@@ -31,9 +33,7 @@ long sys_uname(const struct shim_args *a)
 /* sys_umask: Linux umask(2). */
 long sys_umask(const struct shim_args *a)
 {
-    u32 old = proc.umask;
-    proc.umask = arg_uint(a, 0) & 0777;
-    return old;
+    return vfs_set_umask(arg_uint(a, 0));
 }
 
 /* sys_sysinfo: PARTIAL: uptime and memory from the frame allocator; no swap or load. */
@@ -44,14 +44,14 @@ long sys_sysinfo(const struct shim_args *a)
     si.uptime = (s64)(time_mono_ns() / NSEC_PER_SEC);
     si.totalram = pmm_total_pages() * PAGE_SIZE;
     si.freeram = pmm_free_pages() * PAGE_SIZE;
-    si.procs = 1;
+    si.procs = (u16)process_count();
     si.mem_unit = 1;
     return copy_to_user(arg_uptr(a, 0), &si, sizeof(si));
 }
 
-static u64 cpu_ns(void) { return time_since_tsc_ns(proc.start_tsc); }
+static u64 cpu_ns(void) { return process_cpu_ns(current_process()); }
 
-/* sys_getrusage: PARTIAL: user time = time since exec (one CPU, nothing else runs). */
+/* sys_getrusage: PARTIAL: user time = CPU time (user and kernel together); RUSAGE_CHILDREN sums reaped children. */
 long sys_getrusage(const struct shim_args *a)
 {
     int who = arg_int(a, 0);
@@ -59,19 +59,20 @@ long sys_getrusage(const struct shim_args *a)
         return -EINVAL;
     struct linux_rusage ru;
     memset(&ru, 0, sizeof(ru));
-    if (who != RUSAGE_CHILDREN) {
-        u64 ns = cpu_ns();
-        ru.ru_utime.tv_sec = (s64)(ns / NSEC_PER_SEC);
-        ru.ru_utime.tv_usec = (s64)(ns % NSEC_PER_SEC / 1000);
-        ru.ru_maxrss = (s64)(uvm_resident_pages() * PAGE_SIZE / 1024);
-    }
+    u64 ns = who == RUSAGE_CHILDREN ? current_process()->children_usage.cpu_ns
+             : who == RUSAGE_THREAD ? task_cpu_ns(current) : cpu_ns();
+    ru.ru_utime.tv_sec = (s64)(ns / NSEC_PER_SEC);
+    ru.ru_utime.tv_usec = (s64)(ns % NSEC_PER_SEC / 1000);
+    ru.ru_maxrss = who == RUSAGE_CHILDREN ? (s64)current_process()->children_usage.maxrss_kb
+                                          : (s64)(uvm_resident_pages() * PAGE_SIZE / 1024);
     return copy_to_user(arg_uptr(a, 1), &ru, sizeof(ru));
 }
 
-/* sys_times: PARTIAL: user time = time since exec; returns ticks since boot. */
+/* sys_times: PARTIAL: user time = CPU time (user and kernel together), children's of reaped ones; system time 0. */
 long sys_times(const struct shim_args *a)
 {
-    struct linux_tms t = {.tms_utime = (s64)(cpu_ns() / (NSEC_PER_SEC / CLK_TCK))};
+    struct linux_tms t = {.tms_utime = (s64)(cpu_ns() / (NSEC_PER_SEC / CLK_TCK)),
+                          .tms_cutime = (s64)(current_process()->children_usage.cpu_ns / (NSEC_PER_SEC / CLK_TCK))};
     if (arg_uptr(a, 0) && copy_to_user(arg_uptr(a, 0), &t, sizeof(t)) < 0)
         return -EFAULT;
     return (long)(time_mono_ns() / (NSEC_PER_SEC / CLK_TCK));

@@ -1,15 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* kill.c: kill, tkill, tgkill, rt_sigqueueinfo and rt_tgsigqueueinfo within our one process. */
+/* kill.c: kill, tkill, tgkill, rt_sigqueueinfo and rt_tgsigqueueinfo to processes and threads (kernel/proc.c finds the targets). */
 #include <libos/proc.h>
 #include <libos/signal.h>
 #include <libos/task.h>
 #include <shim/util.h>
-
-/* pid names our process: its pid, 0 or -1 (everyone we may signal), our group. */
-static bool is_us(int pid)
-{
-    return pid == 0 || pid == -1 || pid == current_process()->pid || pid == -current_process()->pgid;
-}
 
 static long sig_ok(int sig) { return sig < 0 || sig > NSIG ? -EINVAL : 0; }
 
@@ -21,40 +15,38 @@ static struct ksiginfo user_info(int sig, int code)
     return info;
 }
 
-/* sys_kill: PARTIAL: our process only (pid, 0, -1, -pgid); any other pid is ESRCH. */
+/* sys_kill: Linux kill(2): a pid, 0 (our group), -1 (all but pid 1 and us), -pgid. */
 long sys_kill(const struct shim_args *a)
 {
     int pid = arg_int(a, 0), sig = arg_int(a, 1);
     if (sig_ok(sig) < 0)
         return -EINVAL;
-    if (!is_us(pid))
-        return -ESRCH;
-    if (sig == 0)
-        return 0;
+    if (pid == (int)0x80000000u)
+        return -ESRCH; /* Linux: INT_MIN has no group */
     struct ksiginfo info = user_info(sig, SI_USER);
-    return signal_send_process(current_process(), &info);
+    return process_kill(pid, &info);
 }
 
 static long to_thread(int tgid, int tid, int sig)
 {
     if (tid <= 0 || sig_ok(sig) < 0)
         return -EINVAL;
-    struct task *t = task_find(tid);
-    if (!t || (tgid >= 0 && tgid != current_process()->pid))
+    struct task *t = task_find_any(tid);
+    if (!t || (tgid >= 0 && tgid != t->process->pid))
         return -ESRCH;
-    if (sig == 0)
+    if (sig == 0 || t->process->exiting)
         return 0;
     struct ksiginfo info = user_info(sig, SI_TKILL);
     return signal_send_thread(t, &info);
 }
 
-/* sys_tkill: Linux tkill(2) for the threads of our process. */
+/* sys_tkill: Linux tkill(2). */
 long sys_tkill(const struct shim_args *a)
 {
     return to_thread(-1, arg_int(a, 0), arg_int(a, 1));
 }
 
-/* sys_tgkill: Linux tgkill(2) for the threads of our process. */
+/* sys_tgkill: Linux tgkill(2). */
 long sys_tgkill(const struct shim_args *a)
 {
     int tgid = arg_int(a, 0);
@@ -71,7 +63,7 @@ static long get_info(u64 uinfo, int sig, struct ksiginfo *info)
     return 0;
 }
 
-/* sys_rt_sigqueueinfo: PARTIAL: Linux rt_sigqueueinfo(2) to our process only. */
+/* sys_rt_sigqueueinfo: Linux rt_sigqueueinfo(2). */
 long sys_rt_sigqueueinfo(const struct shim_args *a)
 {
     int pid = arg_int(a, 0), sig = arg_int(a, 1);
@@ -80,12 +72,17 @@ long sys_rt_sigqueueinfo(const struct shim_args *a)
         return -EINVAL;
     if (get_info(arg_uptr(a, 2), sig, &info) < 0)
         return -EFAULT;
-    if (pid != current_process()->pid)
+    struct process *p = pid > 0 ? process_find(pid) : NULL;
+    if (!p)
         return -ESRCH;
-    return sig ? signal_send_process(current_process(), &info) : 0;
+    if (p != current_process() && (info.si_code >= 0 || info.si_code == SI_TKILL))
+        return -EPERM; /* Linux: only the kernel may claim those codes for another process */
+    if (!sig || p->state != PROC_ALIVE || p->exiting)
+        return 0;
+    return signal_send_process(p, &info);
 }
 
-/* sys_rt_tgsigqueueinfo: Linux rt_tgsigqueueinfo(2) for the threads of our process. */
+/* sys_rt_tgsigqueueinfo: Linux rt_tgsigqueueinfo(2). */
 long sys_rt_tgsigqueueinfo(const struct shim_args *a)
 {
     int tgid = arg_int(a, 0), tid = arg_int(a, 1), sig = arg_int(a, 2);
@@ -94,8 +91,10 @@ long sys_rt_tgsigqueueinfo(const struct shim_args *a)
         return -EINVAL;
     if (get_info(arg_uptr(a, 3), sig, &info) < 0)
         return -EFAULT;
-    struct task *t = task_find(tid);
-    if (!t || tgid != current_process()->pid)
+    struct task *t = task_find_any(tid);
+    if (!t || tgid != t->process->pid)
         return -ESRCH;
-    return sig ? signal_send_thread(t, &info) : 0;
+    if (t->process != current_process() && (info.si_code >= 0 || info.si_code == SI_TKILL))
+        return -EPERM;
+    return sig && !t->process->exiting ? signal_send_thread(t, &info) : 0;
 }

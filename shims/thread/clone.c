@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* clone.c: clone and clone3 for threads (the flag sets of glibc's and musl's pthread_create, Go's newosproc). */
+/* clone.c: clone and clone3: threads (glibc's and musl's pthread_create, Go's newosproc) and new processes (fork, vfork, posix_spawn). */
 #include <libos/memlayout.h>
+#include <libos/proc.h>
 #include <libos/task.h>
+#include <libos/uvm.h>
 #include <shim/util.h>
 
 #define CSIGNAL 0xffu
@@ -33,28 +35,68 @@
      CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED |                  \
      CLONE_CHILD_SETTID | CLONE_UNTRACED | CLONE_PTRACE | CLONE_IO | CLONE_PARENT)
 #define THREAD_FLAGS_NEEDED (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
+/* A new process may also share the address space (vfork, posix_spawn), fds and fs
+ * context, and ask for the tid words; CLONE_SIGHAND without CLONE_THREAD (shared
+ * dispositions between processes) is not supported. */
+#define PROCESS_FLAGS_OK                                                                           \
+    (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_VFORK | CLONE_PARENT | CLONE_SYSVSEM |              \
+     CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED |                  \
+     CLONE_CHILD_SETTID | CLONE_UNTRACED | CLONE_PTRACE | CLONE_IO)
 
 struct clone_args {
     u64 flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
     u64 set_tid, set_tid_size, cgroup;
 };
 
-static long do_clone(const struct shim_args *a, u64 flags, u64 sp, u64 ptid, u64 ctid, u64 tls)
+/* A new process: the child's first thread, then the tid words (the child's in its
+ * own address space), then for CLONE_VFORK the wait until it execs or exits. */
+static long new_process(const struct shim_args *a, u64 flags, int exit_signal, u64 sp, u64 ptid, u64 ctid,
+                        u64 tls)
+{
+    long err;
+    struct task *t = process_fork(a->regs, flags, exit_signal, sp, flags & CLONE_SETTLS, tls, &err);
+    if (!t)
+        return err;
+    struct process *child = t->process;
+    int pid = child->pid;
+    if (flags & CLONE_PARENT_SETTID)
+        shim_put_int(ptid, pid);
+    if (flags & CLONE_CHILD_SETTID) {
+        /* glibc's fork points this at the child's own TLS: write it in the child's
+         * address space (a copy-on-write break there, not in ours). */
+        struct mm *ours = uvm_active();
+        uvm_activate(child->mm);
+        shim_put_int(ctid, pid);
+        uvm_activate(ours);
+    }
+    if (flags & CLONE_CHILD_CLEARTID)
+        t->clear_child_tid = ctid;
+    task_start(t);
+    if (flags & CLONE_VFORK)
+        process_vfork_wait(child);
+    return pid;
+}
+
+static long do_clone(const struct shim_args *a, u64 flags, int exit_signal, u64 sp, u64 ptid, u64 ctid,
+                     u64 tls)
 {
     /* Linux's own consistency rules first (copy_process). */
     if ((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND))
         return -EINVAL;
     if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM))
         return -EINVAL;
-    /* A new process (fork, vfork, posix_spawn's clone) needs its own address space,
-     * fd table and process object: the processes issue. Threads sharing less than
-     * the fd table and fs context are the same kind of work. */
-    if ((flags & THREAD_FLAGS_NEEDED) != THREAD_FLAGS_NEEDED || (flags & CLONE_VFORK))
-        return -ENOSYS;
-    if (flags & ~(u64)(THREAD_FLAGS_OK | CSIGNAL))
-        return -EINVAL; /* namespaces, pidfds (EINVAL with CLONE_THREAD on Linux too) */
     if ((flags & CLONE_SETTLS) && tls >= USER_TOP)
         return -EPERM; /* as arch_prctl(ARCH_SET_FS) */
+    if (!(flags & CLONE_THREAD)) {
+        if (flags & ~(u64)(PROCESS_FLAGS_OK | CSIGNAL))
+            return -EINVAL; /* namespaces, pidfds, shared dispositions between processes */
+        return new_process(a, flags, exit_signal, sp, ptid, ctid, tls);
+    }
+    /* Threads sharing less than the fd table and fs context are not supported. */
+    if ((flags & THREAD_FLAGS_NEEDED) != THREAD_FLAGS_NEEDED || (flags & CLONE_VFORK))
+        return -EINVAL;
+    if (flags & ~(u64)(THREAD_FLAGS_OK | CSIGNAL))
+        return -EINVAL; /* namespaces, pidfds (EINVAL with CLONE_THREAD on Linux too) */
     long err;
     struct task *t = task_create_thread(a->regs, sp, flags & CLONE_SETTLS, tls, &err);
     if (!t)
@@ -70,12 +112,20 @@ static long do_clone(const struct shim_args *a, u64 flags, u64 sp, u64 ptid, u64
     return t->tid;
 }
 
-/* sys_clone: PARTIAL: threads only (CLONE_VM|FS|FILES|SIGHAND|THREAD); a new process -> ENOSYS. */
+/* sys_clone: PARTIAL: threads and processes; namespaces, CLONE_PIDFD and CLONE_SIGHAND without CLONE_THREAD -> EINVAL. */
 long sys_clone(const struct shim_args *a)
 {
     /* x86-64 order: flags, stack, parent_tid, child_tid, tls. */
-    return do_clone(a, (u32)arg_u64(a, 0), arg_uptr(a, 1), arg_uptr(a, 2), arg_uptr(a, 3), arg_u64(a, 4));
+    u64 flags = (u32)arg_u64(a, 0);
+    return do_clone(a, flags & ~(u64)CSIGNAL, (int)(flags & CSIGNAL), arg_uptr(a, 1), arg_uptr(a, 2),
+                    arg_uptr(a, 3), arg_u64(a, 4));
 }
+
+/* sys_fork: Linux fork(2): clone(SIGCHLD). */
+long sys_fork(const struct shim_args *a) { return new_process(a, 0, SIGCHLD, 0, 0, 0, 0); }
+
+/* sys_vfork: Linux vfork(2): clone(CLONE_VM|CLONE_VFORK|SIGCHLD). */
+long sys_vfork(const struct shim_args *a) { return new_process(a, CLONE_VM | CLONE_VFORK, SIGCHLD, 0, 0, 0, 0); }
 
 /* sys_clone3: PARTIAL: as clone, from struct clone_args; set_tid and cgroups -> EINVAL. */
 long sys_clone3(const struct shim_args *a)
@@ -107,5 +157,5 @@ long sys_clone3(const struct shim_args *a)
     if (ca.set_tid || ca.set_tid_size || (ca.flags & CLONE_INTO_CGROUP))
         return -EINVAL; /* choosing tids needs pid namespaces; no cgroups */
     u64 sp = ca.stack ? ca.stack + ca.stack_size : 0;
-    return do_clone(a, ca.flags, sp, ca.parent_tid, ca.child_tid, ca.tls);
+    return do_clone(a, ca.flags, (int)ca.exit_signal, sp, ca.parent_tid, ca.child_tid, ca.tls);
 }

@@ -22,8 +22,8 @@ from dock2uni.runspec import Overrides
 REPO = Path(__file__).resolve().parents[2]
 GUEST_BUILD = REPO / "libos" / "scripts" / "guest-build.sh"
 # Guest programs compared natively and booted: one per shim family, plus fswrite (the
-# writable filesystem: fs, io and mm calls together) and cpus (the one-CPU view of
-# sysconf, /proc/cpuinfo and /sys).
+# writable filesystem: fs, io and mm calls together), cpus (the one-CPU view of
+# sysconf, /proc/cpuinfo and /sys) and fork (processes: fork, wait, copy-on-write, groups).
 FAMILIES = (
     "io",
     "fs",
@@ -39,6 +39,7 @@ FAMILIES = (
     "pipe",
     "xattr",
     "exec",
+    "fork",
 )
 LIBCS = ("glibc", "musl")
 # Issue 9's acceptance programs (threads, signals, their fd objects), compared natively

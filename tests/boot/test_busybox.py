@@ -1,4 +1,4 @@
-"""Debian's busybox-static applets that do not fork: byte for byte as in a native chroot.
+"""Debian's busybox-static applets and shell forks without exec: byte for byte as in a chroot.
 
 The same rootfs (unpacked from the busybox fixture image) runs natively under
 chroot(8) and as a unikernel. Only `uname -a` may differ, in the fields that
@@ -24,6 +24,14 @@ from tests.infra.rootfs import materialise, run_in_chroot
 
 pytestmark = pytest.mark.boot
 CHROOT_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
+# Subshells, command substitution and pipelines of shell builtins: the shell forks and
+# waits, nothing is exec'd. (No background job: the chroot has no /dev/null for its stdin.)
+SH_FORKS = (
+    'x=$(echo inner; exit 3); echo "got $x rc $?"; (exit 4); echo "subshell $?"; '
+    'echo a b | { read v w; echo "piped $w $v"; }; f() { echo one; echo two; }; '
+    'f | while read l; do echo "loop $l"; done; '
+    'trap "echo bye" EXIT; set -e; (false); echo never'
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +64,7 @@ def native(root: Path, *argv: str) -> subprocess.CompletedProcess[bytes]:
         ("busybox", "basename", "/a/b/c.txt", ".txt"),
         ("sh", "-c", "exec echo the shell is replaced by echo"),
         ("sh", "-c", "exec env GREETING=hi sh -c 'exec printenv GREETING'"),
+        ("sh", "-c", SH_FORKS),
     ],
     ids=[
         "echo",
@@ -67,6 +76,7 @@ def native(root: Path, *argv: str) -> subprocess.CompletedProcess[bytes]:
         "basename",
         "sh-exec",
         "sh-exec-chain",
+        "sh-forks",
     ],
 )
 def test_applet_output_matches_chroot(

@@ -35,6 +35,8 @@ static void test_vectors(void)
     EXPECT_ERR("writev_negative_count", syscall(SYS_writev, null, w, -1), EINVAL);
     struct iovec stdout_iov[2] = {{"io: writev ", 11}, {"to stdout\n", 10}};
     CHECK("writev_stdout", writev(1, stdout_iov, 2) == 21);
+    struct iovec one[2] = {{"", 0}, {"\n", 1}}; /* musl's putc on an unbuffered stream */
+    CHECK("writev_one_byte_once", writev(1, one, 2) == 1);
 
     int zero = open("/dev/zero", O_RDONLY);
     char a[8], b[16];

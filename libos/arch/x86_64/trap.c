@@ -107,6 +107,8 @@ static __noreturn void kernel_fault(const struct regs *r, u64 cr2)
 __noreturn void signal_crash_report(const struct regs *r, int sig, u64 addr, const char *cause)
 {
     u64 cr2 = r->vector == VEC_PF ? addr : 0;
+    if (current_process()->pid != 1)
+        signal_fatal(sig, addr, r->rip, cause); /* not the application's end: one line (signal.c) */
     kinfo("application fault: %s (vector %lu) at rip 0x%lx, signal %d", exception_name(r->vector),
           r->vector, r->rip, sig);
     dump_regs(r, cr2);

@@ -44,11 +44,15 @@ extern char boot_stack_guard[]; /* the page below the boot stack (entry.S) */
 
 /* --- physical frames (mm/pmm.c) --- */
 void pmm_init(void);
-/* One zeroed 4 KiB frame, or 0 when memory is exhausted. */
+/* One zeroed 4 KiB frame (one reference), or 0 when memory is exhausted. */
 u64 pmm_alloc(void);
 /* n physically contiguous zeroed frames, or 0. */
 u64 pmm_alloc_contig(size_t n);
+/* Drop one reference; the frame is free when the last one goes. */
 void pmm_free(u64 phys);
+/* One more reference to an allocated frame (copy-on-write sharing), and the count. */
+void pmm_ref(u64 phys);
+u32 pmm_refcount(u64 phys);
 void pmm_free_contig(u64 phys, size_t n);
 u64 pmm_total_pages(void);
 u64 pmm_free_pages(void);
@@ -69,6 +73,17 @@ long vm_set_pte(u64 va, u64 raw);
  * overflow into it faults (a double fault on its IST stack) instead of silently
  * overwriting whatever lies below. */
 void vm_guard_page(const void *page);
+/* Address-space roots (PML4s): a new one shares the kernel's upper half; activate
+ * loads it into CR3 (0: the kernel's own); free releases its lower-half tables (the
+ * leaves must be unmapped already) and the root. */
+long vm_root_new(u64 *root);
+void vm_root_activate(u64 root);
+u64 vm_root_active(void);
+void vm_root_free(u64 root);
+/* Store a raw leaf entry for va in another root (fork), creating tables; no flush. */
+long vm_set_pte_in(u64 root, u64 va, u64 raw);
+/* Flush the user TLB entries of the active root (after many PTE changes). */
+void vm_flush_user(void);
 /* Call fn for every non-zero leaf PTE in [start, end), skipping absent tables quickly. */
 void vm_for_each_pte(u64 start, u64 end, void (*fn)(u64 va, u64 *pte, void *ctx), void *ctx);
 

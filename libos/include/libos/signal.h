@@ -148,6 +148,10 @@ void signal_task_init(struct task *t, const struct task *parent);
 void signal_task_free(struct task *t);
 /* A new process's dispositions: all SIG_DFL. */
 void signal_process_init(struct process *p);
+/* fork: the child gets the parent's dispositions and nothing pending. */
+void signal_process_copy(struct process *child, const struct process *parent);
+/* A reaped process: drop the siginfos still queued for it. */
+void signal_process_free(struct process *p);
 /* t has a pending signal its mask does not block (thread or process set). */
 bool signal_pending(const struct task *t);
 /* Queue info->si_signo for one thread / the process (Linux's choice of thread:
@@ -193,7 +197,9 @@ __noreturn void signal_crash_report(const struct regs *r, int sig, u64 addr, con
 /* execve (exec/execve.c): dispositions and t's altstack as a new program gets them. */
 void signal_exec_reset(struct task *t);
 
-/* Kill the application with sig: marker D2U:CRASH, exit value 128+sig. */
+
+/* Kill the process with sig: pid 1 (the application) with marker D2U:CRASH, exit
+ * value 128+sig; any other process with one log line (pid, comm, signal, address). */
 __noreturn void signal_fatal(int sig, u64 addr, u64 rip, const char *cause);
 
 #endif /* LIBOS_SIGNAL_H */

@@ -107,8 +107,12 @@ void sched_init(void);
  * (when set_tls). Returns the task (runnable) or NULL with *err = -EAGAIN/-ENOMEM. */
 struct task *task_create_thread(const struct regs *regs, u64 user_sp, bool set_tls, u64 tls,
                                 long *err);
+/* A new process's first task (process_fork()) becomes runnable. */
+void task_start(struct task *t);
 /* Look up a thread of current's process by tid, or NULL. */
 struct task *task_find(int tid);
+/* Look up any thread of any process by tid (tkill, tgkill), or NULL. */
+struct task *task_find_any(int tid);
 
 /* Give up the CPU: run the next runnable task (the idle task when none). Returns
  * when current runs again. */
@@ -142,9 +146,12 @@ void readiness_changed(void);
 /* exit(2): end the calling thread (CLEARTID store and futex wake, robust list
  * released). The last thread ends the process with code. */
 __noreturn void task_exit(int code);
-/* exit_group(2) from any thread, and the default "terminate" action of a signal
- * (code 128 + signal): every thread ends, then the VM exits with code. */
+/* exit_group(2) from any thread: every thread of the process ends, the process
+ * exits with code (pid 1: the VM exits with it, every other process with it). */
 __noreturn void process_exit_group(int code);
+/* The process is killed by sig (core: the wait status's core-dump bit): every
+ * thread ends; pid 1 ends the VM with 128 + sig. */
+__noreturn void process_exit_signal(int sig, bool core);
 
 /* The exit path, called with interrupts off when current->work != 0 just before
  * returning to ring 3 through frame r. Clears each bit before acting on it and loops

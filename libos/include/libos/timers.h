@@ -46,4 +46,8 @@ long ptimer_delete(int id);
 /* execve: every POSIX timer deleted (itimers stay). */
 void ptimers_exec_reset(void);
 
+struct process;
+/* The process ends: its interval timers and POSIX timers go with it. */
+void timers_process_exit(struct process *p);
+
 #endif /* LIBOS_TIMERS_H */

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* uvm.h: the application's address space: VMAs, demand paging, mmap/munmap/mprotect/brk.
+/* uvm.h: address spaces: VMAs, demand paging, mmap/munmap/mprotect/brk, copy-on-write fork.
  *
  * Interface (mm/uvm.c): every range is a VMA with Linux protections; pages are
  * allocated on first touch (zero-filled, or copied from the VMA's backing bytes
  * or file: a private copy of the current contents, which is MAP_PRIVATE).
- * Functions return an address or 0 on success, -errno on failure.
+ * Functions return an address or 0 on success, -errno on failure. They work on
+ * the active address space (struct mm), the running process's: the scheduler
+ * switches it with uvm_activate() (docs/processes.md).
  */
 #ifndef LIBOS_UVM_H
 #define LIBOS_UVM_H
@@ -22,6 +24,7 @@
 #define UVM_FIXED_NOREPLACE 0x2 /* exactly addr, -EEXIST if anything is there */
 #define UVM_STACK 0x4           /* the main stack ([stack] in dumps) */
 #define UVM_SHARED 0x8          /* a MAP_SHARED file mapping: never writable (snapshots) */
+#define UVM_SHARED_ANON 0x10    /* MAP_SHARED|MAP_ANONYMOUS: fork shares its frames, writable */
 
 struct vnode;
 
@@ -36,7 +39,19 @@ struct uvm_backing {
     u64 off;
 };
 
+struct mm;
+/* Boot: pid 1's empty address space, made active. */
 void uvm_init(void);
+/* An empty address space (one reference), or NULL. */
+struct mm *uvm_mm_new(void);
+void uvm_mm_get(struct mm *m);
+/* Drop a reference; the last one frees every page, VMA and table. */
+void uvm_mm_put(struct mm *m);
+/* Load m's page tables (NULL: the kernel's alone); no effect when already active. */
+void uvm_activate(struct mm *m);
+struct mm *uvm_active(void);
+/* fork: a copy-on-write copy of the active address space, or NULL with *err. */
+struct mm *uvm_fork(long *err);
 /* Map len bytes (rounded up to pages). addr is a hint unless UVM_FIXED*; name
  * (static or rootfs string) labels the VMA in dumps. Returns the address. */
 long uvm_map(u64 addr, u64 len, int prot, int flags, const struct uvm_backing *backing, const char *name);
@@ -76,6 +91,12 @@ struct uvm_vma_info {
     struct vnode *node;
 };
 void uvm_for_each_vma(struct process *p, void (*fn)(const struct uvm_vma_info *v, void *ctx), void *ctx);
+/* Read another process's memory (/proc/[pid]/cmdline, environ): its address space is
+ * made active for the copy. 0, -EFAULT, or -ESRCH for a zombie. */
+long uvm_copy_from_process(struct process *p, u64 addr, void *buf, size_t n);
+/* A futex word in a MAP_SHARED anonymous page (shared with fork children): true with
+ * *key = the frame's physical address + offset, the same in every process. */
+bool uvm_futex_shared_key(u64 uaddr, u64 *key);
 /* execve's point of no return: give the calling process an empty user address space
  * (brk reset) for the new program. With per-process address spaces (#10) a process
  * that shares its address space (a vfork child) gets a new one instead of emptying

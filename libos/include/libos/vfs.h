@@ -272,6 +272,18 @@ long vfs_walk(struct vnode *base, const char *path, size_t len, int flags, struc
 long vfs_dir_path(struct vnode *dir, char *buf, size_t size);
 long vfs_chdir_node(struct vnode *dir);
 struct vnode *vfs_cwd(void);
+/* The process's fs context (cwd, umask), reference counted: CLONE_FS shares it, fork
+ * copies it. NULL when memory is exhausted. */
+struct fs_struct;
+struct fs_struct *fs_struct_new(void);
+struct fs_struct *fs_struct_copy(const struct fs_struct *from);
+void fs_struct_get(struct fs_struct *fs);
+void fs_struct_put(struct fs_struct *fs);
+/* The running process's umask; umask(2) sets it and returns the old one. */
+u32 vfs_umask(void);
+u32 vfs_set_umask(u32 mask);
+struct process;
+u32 vfs_umask_of(struct process *p);
 
 /* --- open files and fds (fs/file.c) --- */
 long vfs_openat(int dirfd, const char *path, int flags, u32 mode);
@@ -281,10 +293,22 @@ long fd_install(struct file *f, int min_fd, bool cloexec);
 /* Borrow: valid until the fd is closed; no reference taken. */
 struct file *fd_get(int fd);
 struct process;
-/* Another process's fd and cwd (/proc/[pid]/fd, cwd). Contract for #10: today the fd
- * table and cwd are the one process's; per-process tables replace these. */
+/* Another process's fd and cwd (/proc/[pid]/fd, cwd): NULL / the root for a zombie. */
 struct file *fd_get_of(struct process *p, int fd);
 struct vnode *vfs_cwd_of(struct process *p);
+/* The process's fd table, reference counted: CLONE_FILES shares it, fork copies it
+ * (the copy shares the open file descriptions: offsets and status flags). */
+struct fdtable;
+struct fdtable *fdtable_new(void);
+struct fdtable *fdtable_copy(struct fdtable *from);
+void fdtable_get(struct fdtable *t);
+void fdtable_put(struct fdtable *t);
+/* execve: a table shared with another process (clone CLONE_FILES) becomes the caller's
+ * own copy before close-on-exec runs (Linux's unshare_files). 0 or -ENOMEM. */
+long fdtable_unshare(void);
+/* execve: a table shared with another process is copied first (Linux's
+ * unshare_files), then every close-on-exec fd is closed. 0 or -ENOMEM. */
+long fd_exec_prepare(void);
 long fd_close(int fd);
 long fd_dup(int oldfd, int min_fd, bool cloexec);
 long fd_dup3(int oldfd, int newfd, bool cloexec);
