@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* pipe.c: pipe(2) objects: a byte ring between a read end and a write end, with Linux's blocking, atomicity, EOF, EPIPE/SIGPIPE and readiness rules. */
+/* pipe.c: pipe(2) and FIFO objects: a byte ring between read and write ends, with Linux's open, blocking, atomicity, EOF, EPIPE/SIGPIPE and readiness rules. */
 #include <libos/errno.h>
 #include <libos/heap.h>
 #include <libos/memlayout.h>
@@ -19,12 +19,19 @@ struct pipe {
     u8 *buf;
     u32 cap, head, len; /* ring: len bytes from head (mod cap) */
     int readers, writers;
-    struct waitq wq;    /* readers waiting for data, writers for room */
+    u32 r_counter, w_counter; /* opens of each kind so far: a FIFO open waits for a change */
+    struct waitq wq;    /* readers waiting for data, writers for room, FIFO opens for a partner */
 };
 
-static const struct file_ops pipe_read_ops, pipe_write_ops;
+static const struct file_ops pipe_read_ops, pipe_write_ops, pipe_rdwr_ops;
 
-static bool is_pipe(const struct file *f) { return f->ops == &pipe_read_ops || f->ops == &pipe_write_ops; }
+static bool is_pipe(const struct file *f)
+{
+    return f->ops == &pipe_read_ops || f->ops == &pipe_write_ops || f->ops == &pipe_rdwr_ops;
+}
+
+static bool reads(const struct file *f) { return (f->flags & O_ACCMODE) != O_WRONLY; }
+static bool writes(const struct file *f) { return (f->flags & O_ACCMODE) != O_RDONLY; }
 
 /* Contents or ends changed: blocked readers and writers re-check, and so do poll and select. */
 static void changed(struct pipe *p)
@@ -167,12 +174,16 @@ static u32 pipe_poll(struct file *f)
 {
     struct pipe *p = f->priv;
     u32 ev = 0;
-    if (f->ops == &pipe_read_ops) {
+    if (reads(f)) {
         if (p->len)
             ev |= POLLIN | POLLRDNORM;
-        if (p->writers == 0)
+        /* A FIFO reader opened with O_NONBLOCK before any writer sees no hang-up until
+         * a writer has come (Linux keeps w_counter in f_version; pipes keep no
+         * position, so pos holds it here). */
+        if (p->writers == 0 && f->pos != p->w_counter)
             ev |= POLLHUP;
-    } else {
+    }
+    if (writes(f)) {
         if (p->cap - p->len >= PIPE_BUF)
             ev |= POLLOUT | POLLWRNORM;
         if (p->readers == 0)
@@ -191,17 +202,27 @@ static long pipe_ioctl(struct file *f, unsigned cmd, u64 arg)
 
 /* One end closed for good: the other side learns it (EOF, EPIPE, POLLHUP, POLLERR);
  * the last one frees the ring, and the inode goes with the file's vnode reference. */
+static void pipe_free(struct vnode *n, struct pipe *p)
+{
+    n->pipe = NULL;
+    if (n->dev == PIPEFS_DEV)
+        n->nlink = 0; /* an anonymous pipe's inode: file_put's vnode_put frees it */
+    kfree(p->buf);
+    kfree(p);
+}
+
+/* One end closed for good: the other side learns it (EOF, EPIPE, POLLHUP, POLLERR);
+ * the last one frees the ring (a FIFO gets a new one at its next open), and an
+ * anonymous pipe's inode goes with the file's vnode reference. */
 static void pipe_release(struct file *f)
 {
     struct pipe *p = f->priv;
-    if (f->ops == &pipe_read_ops)
+    if (reads(f))
         p->readers--;
-    else
+    if (writes(f))
         p->writers--;
     if (p->readers == 0 && p->writers == 0) {
-        f->node->nlink = 0; /* file_put's vnode_put frees it */
-        kfree(p->buf);
-        kfree(p);
+        pipe_free(f->node, p);
         return;
     }
     changed(p);
@@ -224,6 +245,17 @@ static const struct file_ops pipe_write_ops = {
     .splice_write = true, /* sendfile into a pipe works on Linux 6.x */
 };
 
+/* A FIFO opened O_RDWR: both ends in one file (Linux allows it for FIFOs). */
+static const struct file_ops pipe_rdwr_ops = {
+    .read = pipe_read,
+    .write = pipe_write,
+    .ioctl = pipe_ioctl,
+    .poll = pipe_poll,
+    .poll_wakes = true,
+    .release = pipe_release,
+    .splice_write = true,
+};
+
 static struct file *end_new(struct vnode *n, const struct file_ops *ops, struct pipe *p, int flags)
 {
     struct file *f = kzalloc(sizeof(*f));
@@ -238,20 +270,120 @@ static struct file *end_new(struct vnode *n, const struct file_ops *ops, struct 
     return f;
 }
 
+static struct pipe *pipe_new(void)
+{
+    struct pipe *p = kzalloc(sizeof(*p));
+    u8 *buf = p ? kmalloc(PIPE_DEF_SIZE) : NULL;
+    if (!buf) {
+        kfree(p);
+        return NULL;
+    }
+    p->buf = buf;
+    p->cap = PIPE_DEF_SIZE;
+    return p;
+}
+
+/* Sleep until counter moves away from seen (Linux's wait_for_partner): a partner
+ * opened, even if it has closed again since. -ERESTARTSYS on a signal. */
+static long wait_for_partner(struct pipe *p, const u32 *counter)
+{
+    u32 seen = *counter;
+    while (*counter == seen) {
+        long r = sleep_on(p);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* Linux's fifo_open: every opener of a FIFO shares the vnode's pipe (made at the
+ * first open, freed at the last close). A reader waits for a writer and a writer for
+ * a reader, unless O_NONBLOCK (a reader goes on at once, a writer without a reader is
+ * ENXIO) or O_RDWR (never waits). An anonymous pipe's inode reopened through
+ * /proc/self/fd/N never waits: both ends exist or existed. */
+static struct file *fifo_open(struct vnode *n, int flags, long *err)
+{
+    int acc = flags & O_ACCMODE;
+    bool fifo = n->dev != PIPEFS_DEV;
+    if (acc == 3) {
+        *err = -EINVAL;
+        return NULL;
+    }
+    struct pipe *p = n->pipe;
+    if (!p) {
+        if (!fifo) { /* every end of that pipe is closed: nothing to join */
+            *err = -ENXIO;
+            return NULL;
+        }
+        if (acc == O_WRONLY && (flags & O_NONBLOCK)) {
+            *err = -ENXIO;
+            return NULL;
+        }
+        if (!(p = pipe_new())) {
+            *err = -ENOMEM;
+            return NULL;
+        }
+        n->pipe = p;
+    }
+    const struct file_ops *ops = acc == O_RDONLY ? &pipe_read_ops : acc == O_WRONLY ? &pipe_write_ops
+                                                                                   : &pipe_rdwr_ops;
+    struct file *f = kzalloc(sizeof(*f));
+    if (!f || (fifo && acc == O_WRONLY && (flags & O_NONBLOCK) && !p->readers)) {
+        *err = f ? -ENXIO : -ENOMEM;
+        kfree(f);
+        if (p->readers == 0 && p->writers == 0)
+            pipe_free(n, p);
+        return NULL;
+    }
+    f->ops = ops;
+    f->node = n;
+    f->flags = (flags & (O_ACCMODE | O_NONBLOCK | O_APPEND | O_NOATIME)) | O_LARGEFILE;
+    f->refs = 1;
+    f->priv = p;
+    vnode_get(n); /* a blocked open holds the FIFO like an open file */
+    if (acc != O_WRONLY) {
+        p->r_counter++;
+        p->readers++;
+    }
+    if (acc != O_RDONLY) {
+        p->w_counter++;
+        p->writers++;
+    }
+    changed(p); /* wakes openers waiting for a partner */
+    long r = 0;
+    f->pos = ~0ul; /* never a counter value: a hang-up is reported (pipe_poll) */
+    if (fifo && acc == O_RDONLY && !p->writers) {
+        if (flags & O_NONBLOCK)
+            f->pos = p->w_counter; /* no POLLHUP until a writer has come */
+        else
+            r = wait_for_partner(p, &p->w_counter);
+    } else if (fifo && acc == O_WRONLY && !p->readers) {
+        r = wait_for_partner(p, &p->r_counter);
+    }
+    if (r < 0) {
+        file_put(f); /* drops our end and, if last, the pipe */
+        *err = r;
+        return NULL;
+    }
+    return f;
+}
+
+const struct file_ops fifo_node_ops = {.open = fifo_open};
+
 long pipe_create(int fds[2], int flags)
 {
     if (flags & ~(O_CLOEXEC | O_NONBLOCK))
         return -EINVAL; /* O_DIRECT (packet mode) and O_NOTIFICATION_PIPE are not built */
-    struct pipe *p = kzalloc(sizeof(*p));
+    struct pipe *p = pipe_new();
     struct vnode *n = p ? ramfs_alloc_node(S_IFIFO | 0600) : NULL;
-    u8 *buf = n ? kmalloc(PIPE_DEF_SIZE) : NULL;
-    if (!buf) {
-        kfree(n);
+    if (!n) {
+        if (p)
+            kfree(p->buf);
         kfree(p);
         return -ENFILE;
     }
-    p->buf = buf;
-    p->cap = PIPE_DEF_SIZE;
+    u8 *buf = p->buf;
+    n->pipe = p;
     n->dev = PIPEFS_DEV;
     n->nlink = 1;
     n->uid = current_process()->euid;
@@ -261,6 +393,7 @@ long pipe_create(int fds[2], int flags)
     struct file *wf = rf ? end_new(n, &pipe_write_ops, p, O_WRONLY | fl) : NULL;
     p->readers = rf ? 1 : 0;
     p->writers = wf ? 1 : 0;
+    p->r_counter = p->w_counter = 1; /* the read end's pos 0 differs: POLLHUP is reported */
     if (!rf) { /* nothing refers to the node or the ring yet */
         kfree(buf);
         kfree(p);

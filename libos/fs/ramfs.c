@@ -45,6 +45,8 @@ static struct vnode *node_init(struct vnode *n, u32 mode)
         n->ops = &ramfs_dir_ops;
     else if (S_ISREG(mode))
         n->ops = &ramfs_file_ops;
+    else if (S_ISFIFO(mode))
+        n->ops = &fifo_node_ops; /* opening joins the FIFO's pipe (fs/pipe.c) */
     return n;
 }
 
