@@ -75,6 +75,10 @@ long stack_build(const struct exec_stack_args *a)
     for (size_t i = argc; i-- > 0;)
         argv_addr[i] = push_string(&sp, a->argv[i]);
     envp_addr[envc] = argv_addr[argc] = 0;
+    /* /proc/[pid]/cmdline and environ read these ranges (fs/procfs_pid.c). */
+    proc.arg_start = sp;
+    proc.arg_end = proc.env_start = envc ? envp_addr[0] : execfn;
+    proc.env_end = execfn;
 
     u64 platform = push_string(&sp, "x86_64");
     sp = ALIGN_DOWN(sp, 16);
@@ -123,5 +127,6 @@ long stack_build(const struct exec_stack_args *a)
     uaccess_copy((void *)at, auxv, na * 8);
     kfree(envp_addr);
     kfree(argv_addr);
+    proc.start_stack = sp;
     return (long)sp;
 }

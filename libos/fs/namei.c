@@ -130,6 +130,12 @@ long vfs_create(int dirfd, const char *path, int flags, u32 mode, struct vnode *
         /* A symlink: open its target, creating it if the link dangles (Linux does). */
         if (hops >= SYMLOOP_MAX)
             return -ELOOP;
+        if (n->flags & VN_MAGIC) { /* /dev/stderr -> /proc/self/fd/2: the open file's object */
+            r = procfs_follow(n, out);
+            if (r == 0 && S_ISDIR((*out)->mode))
+                return -EISDIR;
+            return r;
+        }
         r = split_at(l.dir, (const char *)n->data, n->size, &l);
     }
     return r;

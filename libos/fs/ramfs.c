@@ -114,6 +114,13 @@ static void hash_remove(struct vnode *dir, struct dentry *d)
 
 struct dentry *ramfs_find(struct vnode *dir, const char *name, u32 namelen)
 {
+    if (dir->flags & VN_DYNDIR) /* /proc: pids, fds and threads are made at lookup */
+        return procfs_lookup(dir, name, namelen);
+    return ramfs_find_entry(dir, name, namelen);
+}
+
+struct dentry *ramfs_find_entry(struct vnode *dir, const char *name, u32 namelen)
+{
     struct dentry *d = dir->htab ? dir->htab[name_hash(name, namelen) & (dir->hsize - 1)] : dir->children;
     for (; d; d = dir->htab ? d->hnext : d->next)
         if (d->namelen == namelen && memcmp(d->name, name, namelen) == 0)

@@ -37,6 +37,8 @@ FAMILIES = (
     "event",
     "cpus",
     "pipe",
+    "fifo",
+    "procfs",
 )
 LIBCS = ("glibc", "musl")
 # Issue 9's acceptance programs (threads, signals, their fd objects), compared natively

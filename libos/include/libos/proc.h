@@ -45,6 +45,9 @@ struct process {
     int exit_code;
     u64 cpu_ticks;           /* CPU time (TSC ticks) of every finished slice of its threads */
     struct proc_signals sig; /* dispositions, process-wide pending set (signal.c) */
+    /* Where exec put the argument and environment strings and the initial stack pointer
+     * (Linux's mm->arg_start...): /proc/[pid]/cmdline and environ read the live bytes. */
+    u64 arg_start, arg_end, env_start, env_end, start_stack;
 };
 
 extern struct process proc;

@@ -76,6 +76,10 @@ struct uvm_vma_info {
     struct vnode *node;
 };
 void uvm_for_each_vma(struct process *p, void (*fn)(const struct uvm_vma_info *v, void *ctx), void *ctx);
+/* Copy n bytes at user address addr of process p into the kernel buffer buf
+ * (/proc/[pid]/cmdline, environ): the count copied (short at a hole), or -EFAULT when
+ * nothing could be. Contract for #10: the stand-in reads the one address space. */
+long uvm_copy_from_process(struct process *p, u64 addr, void *buf, size_t n);
 /* execve's point of no return: give the calling process an empty user address space
  * (brk reset) for the new program. With per-process address spaces (#10) a process
  * that shares its address space (a vfork child) gets a new one instead of emptying
