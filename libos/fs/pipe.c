@@ -15,9 +15,20 @@
 #define PIPEFS_DEV makedev(0, 13)
 #define FIONREAD 0x541b
 
+/* Packet mode (O_DIRECT, Linux 3.4): once a packet has been written the ring's bytes are
+ * described by segments, as Linux's pipe buffers: a packet is one segment that a read
+ * takes whole (what does not fit the read is dropped), byte data merges into one
+ * segment. At most cap / PAGE_SIZE segments exist (Linux's slots: 16 packets by default). */
+struct seg {
+    u32 len;
+    bool packet;
+};
+
 struct pipe {
     u8 *buf;
     u32 cap, head, len; /* ring: len bytes from head (mod cap) */
+    struct seg *segs;   /* NULL until the first packet: a plain byte stream */
+    u32 seg_head, nsegs;
     int readers, writers;
     u32 r_counter, w_counter; /* opens of each kind so far: a FIFO open waits for a change */
     struct waitq wq;    /* readers waiting for data, writers for room, FIFO opens for a partner */
@@ -88,6 +99,54 @@ static long put(struct pipe *p, const u8 *buf, size_t n)
     return done ? (long)done : -EFAULT;
 }
 
+static u32 slots(const struct pipe *p) { return p->cap / PAGE_SIZE; }
+static struct seg *seg_at(struct pipe *p, u32 i) { return &p->segs[(p->seg_head + i) % slots(p)]; }
+
+/* May a write of len bytes (a packet or not) start now? Room, and a segment for it. */
+static bool seg_room(struct pipe *p, bool packet)
+{
+    if (!p->segs)
+        return true;
+    if (!packet && p->nsegs && !seg_at(p, p->nsegs - 1)->packet)
+        return true; /* merges into the last byte segment */
+    return p->nsegs < slots(p);
+}
+
+static void seg_add(struct pipe *p, u32 len, bool packet)
+{
+    if (!p->segs)
+        return;
+    if (!packet && p->nsegs && !seg_at(p, p->nsegs - 1)->packet) {
+        seg_at(p, p->nsegs - 1)->len += len;
+        return;
+    }
+    *seg_at(p, p->nsegs++) = (struct seg){len, packet};
+}
+
+/* A read from a ring with segments: up to the end of the first segment; a packet goes
+ * whole, its part beyond n is dropped (Linux's PIPE_BUF_FLAG_PACKET). */
+static long take_seg(struct pipe *p, u8 *buf, size_t n)
+{
+    struct seg *s = seg_at(p, 0);
+    long r = take(p, buf, MIN(n, (size_t)s->len));
+    if (r < 0)
+        return r;
+    u32 rest = s->len - (u32)r;
+    if (s->packet && rest) {
+        p->head = (p->head + rest) % p->cap;
+        p->len -= rest;
+        rest = 0;
+    }
+    s->len = rest;
+    if (rest == 0) {
+        p->seg_head = (p->seg_head + 1) % slots(p);
+        p->nsegs--;
+    }
+    if (p->len == 0)
+        p->head = 0;
+    return r;
+}
+
 /* Linux's pipe_read: whatever is there (up to n) without waiting for more; with
  * nothing there, 0 once every writer has gone, else wait (or EAGAIN). */
 static long pipe_read(struct file *f, void *buf, size_t n)
@@ -99,7 +158,7 @@ static long pipe_read(struct file *f, void *buf, size_t n)
     f->refs++; /* another thread may close the fd while we sleep */
     for (;;) {
         if (p->len) {
-            r = take(p, buf, n);
+            r = p->segs ? take_seg(p, buf, n) : take(p, buf, n);
             if (r > 0)
                 changed(p);
             break;
@@ -136,6 +195,14 @@ static long pipe_write(struct file *f, const void *buf, size_t n)
         return 0;
     size_t done = 0;
     long r = 0;
+    bool packet = f->flags & O_DIRECT;
+    if (packet && !p->segs) {
+        p->segs = kzalloc(slots(p) * sizeof(*p->segs));
+        if (!p->segs)
+            return -ENOMEM;
+        if (p->len) /* what is there already: one byte segment */
+            p->segs[p->nsegs++] = (struct seg){p->len, false};
+    }
     f->refs++;
     for (;;) {
         if (p->readers == 0) {
@@ -143,11 +210,14 @@ static long pipe_write(struct file *f, const void *buf, size_t n)
             break;
         }
         u32 room = p->cap - p->len;
-        bool fits = n <= PIPE_BUF ? room >= n : room > 0;
+        /* A packet is at most a page (Linux splits longer writes into page packets). */
+        size_t want = packet ? MIN(n - done, (size_t)PAGE_SIZE) : n - done;
+        bool fits = (n <= PIPE_BUF || packet ? room >= want : room > 0) && seg_room(p, packet);
         if (fits) {
-            r = put(p, src + done, n - done);
+            r = put(p, src + done, want);
             if (r < 0)
                 break;
+            seg_add(p, (u32)r, packet);
             done += (size_t)r;
             changed(p);
             r = 0;
@@ -184,7 +254,7 @@ static u32 pipe_poll(struct file *f)
             ev |= POLLHUP;
     }
     if (writes(f)) {
-        if (p->cap - p->len >= PIPE_BUF)
+        if (p->cap - p->len >= PIPE_BUF && seg_room(p, true))
             ev |= POLLOUT | POLLWRNORM;
         if (p->readers == 0)
             ev |= POLLERR;
@@ -207,6 +277,7 @@ static void pipe_free(struct vnode *n, struct pipe *p)
     n->pipe = NULL;
     if (n->dev == PIPEFS_DEV)
         n->nlink = 0; /* an anonymous pipe's inode: file_put's vnode_put frees it */
+    kfree(p->segs);
     kfree(p->buf);
     kfree(p);
 }
@@ -337,7 +408,7 @@ static struct file *fifo_open(struct vnode *n, int flags, long *err)
     }
     f->ops = ops;
     f->node = n;
-    f->flags = (flags & (O_ACCMODE | O_NONBLOCK | O_APPEND | O_NOATIME)) | O_LARGEFILE;
+    f->flags = (flags & (O_ACCMODE | O_NONBLOCK | O_APPEND | O_NOATIME | O_DIRECT)) | O_LARGEFILE;
     f->refs = 1;
     f->priv = p;
     vnode_get(n); /* a blocked open holds the FIFO like an open file */
@@ -372,8 +443,8 @@ const struct file_ops fifo_node_ops = {.open = fifo_open};
 
 long pipe_create(int fds[2], int flags)
 {
-    if (flags & ~(O_CLOEXEC | O_NONBLOCK))
-        return -EINVAL; /* O_DIRECT (packet mode) and O_NOTIFICATION_PIPE are not built */
+    if (flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT))
+        return -EINVAL; /* O_NOTIFICATION_PIPE (watch queues) is not built */
     struct pipe *p = pipe_new();
     struct vnode *n = p ? ramfs_alloc_node(S_IFIFO | 0600) : NULL;
     if (!n) {
@@ -388,7 +459,7 @@ long pipe_create(int fds[2], int flags)
     n->nlink = 1;
     n->uid = current_process()->euid;
     n->gid = current_process()->egid;
-    int fl = flags & O_NONBLOCK;
+    int fl = flags & (O_NONBLOCK | O_DIRECT);
     struct file *rf = end_new(n, &pipe_read_ops, p, O_RDONLY | fl);
     struct file *wf = rf ? end_new(n, &pipe_write_ops, p, O_WRONLY | fl) : NULL;
     p->readers = rf ? 1 : 0;
@@ -437,13 +508,23 @@ long pipe_fcntl_size(struct file *f, int cmd, u64 arg)
     if (arg > PIPE_MAX_SIZE)
         return -EPERM; /* what Linux says to a process without CAP_SYS_RESOURCE */
     u32 size = (u32)round_size(arg);
-    if (size < p->len)
+    if (size < p->len || (p->segs && size / PAGE_SIZE < p->nsegs))
         return -EBUSY;
     if (size == p->cap)
         return size;
     u8 *nb = kmalloc(size);
-    if (!nb)
+    struct seg *ns = p->segs ? kzalloc(size / PAGE_SIZE * sizeof(*ns)) : NULL;
+    if (!nb || (p->segs && !ns)) {
+        kfree(nb);
         return -ENOMEM;
+    }
+    if (p->segs) { /* linearise the segments too */
+        for (u32 i = 0; i < p->nsegs; i++)
+            ns[i] = *seg_at(p, i);
+        kfree(p->segs);
+        p->segs = ns;
+        p->seg_head = 0;
+    }
     for (u32 i = 0; i < p->len; i++) /* linearise into the new ring */
         nb[i] = p->buf[(p->head + i) % p->cap];
     kfree(p->buf);
