@@ -118,6 +118,8 @@ def test_ps_and_top_list_the_running_process(busybox: tuple[Path, Path], boot: o
     top: Booted = boot(uni, cmd=("top", "-b", "-n", "1"))  # type: ignore[operator]
     assert top.result.status == "exit" and top.result.exit_code == 0, top.describe()
     text = top.stdout.decode()
-    assert text.startswith("Mem: ") and "\nCPU:" in text and "\nLoad average: " in text, top.describe()
+    assert text.startswith("Mem: ") and "\nCPU:" in text and "\nLoad average: " in text, (
+        top.describe()
+    )
     procs = [line.split() for line in text.splitlines() if line.strip().startswith("1 ")]
     assert len(procs) == 1 and procs[0][-4:] == ["top", "-b", "-n", "1"], top.describe()
