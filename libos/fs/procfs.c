@@ -119,7 +119,10 @@ struct vnode *procfs_dir(struct vnode *dir, const char *name, u32 namelen, u64 i
 
 struct vnode *procfs_link(struct vnode *dir, const char *name, u32 namelen, u64 id, u64 ino)
 {
-    return add(dir, name, namelen, S_IFLNK | 0777, id, ino);
+    struct vnode *l = add(dir, name, namelen, S_IFLNK | 0777, id, ino);
+    if (l)
+        l->flags |= VN_SYNTH; /* stat: size 0 (fd links 64), as Linux's proc links */
+    return l;
 }
 
 void procfs_set_link(struct vnode *link, const char *text, size_t len)
@@ -311,6 +314,11 @@ void procfs_init(void)
     self_link->uid = self_link->gid = thread_self_link->uid = thread_self_link->gid = 0;
     kfile_new(proc, "cpuinfo", &procfs_cpuinfo_ops, 0);
     procfs_sys_init(proc);
+    /* Linux's /proc is mounted at boot: its entries carry that time. */
+    struct ktimespec now = vfs_now();
+    proc->atime = proc->mtime = proc->ctime = now;
+    for (struct dentry *d = proc->children; d; d = d->next)
+        d->node->atime = d->node->mtime = d->node->ctime = now;
 }
 
 /* The exe link follows the process (fs/procfs_pid.c reads exec_path); kept for exec.c. */

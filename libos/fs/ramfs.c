@@ -318,8 +318,10 @@ void vnode_put(struct vnode *n)
 
 void vfs_stat_node(const struct vnode *n, struct kstat *st)
 {
-    /* Directories report one 4 KiB block, as ext4 and overlayfs do (ls -l output). */
-    u64 size = S_ISDIR(n->mode) ? 4096 : n->size;
+    /* Directories report one 4 KiB block, as ext4 and overlayfs do (ls -l output);
+     * /proc and /sys directories and /proc links report 0 (fd links 64), as Linux's. */
+    bool synth = (S_ISDIR(n->mode) && (n->flags & VN_PINNED)) || (S_ISLNK(n->mode) && (n->flags & VN_SYNTH));
+    u64 size = synth ? ((n->flags & VN_MAGIC) ? 64 : 0) : S_ISDIR(n->mode) ? 4096 : n->size;
     *st = (struct kstat){
         .dev = n->dev,
         .ino = n->ino,
@@ -331,7 +333,7 @@ void vfs_stat_node(const struct vnode *n, struct kstat *st)
         .size = (s64)size,
         .blksize = 4096,
         /* Only data occupies blocks: short symlinks and devices live in the inode. */
-        .blocks = S_ISREG(n->mode) ? (s64)fdata_blocks(n) : S_ISDIR(n->mode) ? 8 : 0,
+        .blocks = S_ISREG(n->mode) ? (s64)fdata_blocks(n) : S_ISDIR(n->mode) && !synth ? 8 : 0,
         .atime = n->atime,
         .mtime = n->mtime,
         .ctime = n->ctime,
