@@ -178,6 +178,28 @@ static void test_readiness(void)
     close(r);
 }
 
+/* Opening checks the mode bits as for files (root passes them: test as nobody). */
+static void test_permission(void)
+{
+    char p2[128];
+    snprintf(p2, sizeof(p2), "%s/private", dir);
+    mkfifo(p2, 0600);
+    chmod(dir, 0755);
+    int root = geteuid() == 0;
+    if (root)
+        chmod(p2, 0644), seteuid(65534); /* nobody (still group 0) may read, not write */
+    else
+        chmod(p2, 0400);
+    int r = open(p2, O_RDONLY | O_NONBLOCK);
+    CHECK("open_allowed_by_mode", r >= 0);
+    EXPECT_ERR("open_denied_by_mode", open(p2, O_WRONLY | O_NONBLOCK), EACCES);
+    if (root)
+        seteuid(0);
+    close(r);
+    chmod(dir, 0700);
+    unlink(p2);
+}
+
 static void test_shared_and_fresh(void)
 {
     int w = open(path, O_RDWR);
@@ -211,6 +233,7 @@ int main(void)
     test_blocking_opens();
     test_open_interrupted();
     test_epipe();
+    test_permission();
     test_readiness();
     test_shared_and_fresh();
     rmdir(dir);
