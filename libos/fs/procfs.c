@@ -210,7 +210,7 @@ static void refresh_self(void)
     procfs_set_link(thread_self_link, text, n);
 }
 
-static bool parse_num(const char *name, u32 len, int *out)
+bool procfs_parse_num(const char *name, u32 len, int *out)
 {
     if (len == 0 || len > 9 || (name[0] == '0' && len > 1))
         return false;
@@ -228,7 +228,7 @@ struct dentry *procfs_lookup(struct vnode *dir, const char *name, u32 namelen)
 {
     int num;
     if (dir == proc_root) {
-        if (parse_num(name, namelen, &num))
+        if (procfs_parse_num(name, namelen, &num))
             return procfs_pid_lookup(dir, num);
         refresh_self();
         return ramfs_find_entry(dir, name, namelen);
@@ -242,7 +242,7 @@ long procfs_follow(struct vnode *link, struct vnode **out) { return procfs_fd_fo
 static bool is_pid_name(const struct dentry *d)
 {
     int pid;
-    return parse_num(d->name, d->namelen, &pid);
+    return procfs_parse_num(d->name, d->namelen, &pid);
 }
 
 /* Root positions: 2 + i for the i-th static entry, PID_POS + pid for processes (as
@@ -286,7 +286,7 @@ static long root_getdents(struct file *f, void *buf, size_t n)
         for (struct dentry *d = f->node->children, *nx; d; d = nx) {
             nx = d->next;
             int pid;
-            if (parse_num(d->name, d->namelen, &pid) && !process_find(pid))
+            if (procfs_parse_num(d->name, d->namelen, &pid) && !process_find(pid))
                 procfs_prune(f->node, d);
         }
     }

@@ -60,10 +60,19 @@ struct procfs_dirent {
 typedef long (*procfs_next_fn)(struct vnode *dir, u64 pos, struct procfs_dirent *out);
 long procfs_getdents(struct file *f, void *buf, size_t n, procfs_next_fn next);
 
+/* A decimal number without sign or leading zeros (a pid, tid or fd name). */
+bool procfs_parse_num(const char *name, u32 len, int *out);
+
+/* Inode kinds (procfs_ino). */
+enum { K_DIR, K_TASKDIR, K_FDDIR, K_FDINFODIR, K_FD, K_FDINFO, K_TID, K_EXE, K_CWD, K_ROOT };
+
 /* fs/procfs_pid.c */
 struct dentry *procfs_pid_lookup(struct vnode *proc, int pid);
 struct dentry *procfs_piddir_lookup(struct vnode *dir, const char *name, u32 namelen);
 extern const struct file_ops procfs_root_ops;
+/* fs/procfs_fd.c: the fd/ and fdinfo/ directories, their lookups and the links' targets. */
+extern const struct file_ops procfs_fd_dir_ops, procfs_fdinfo_dir_ops;
+struct dentry *procfs_fd_lookup(struct vnode *dir, struct process *p, const char *name, u32 len, bool info);
 long procfs_fd_follow(struct vnode *link, struct vnode **out);
 /* The text of an fd link: a path, "pipe:[ino]", "socket:[ino]", "anon_inode:[eventfd]". */
 void procfs_file_name(struct tbuf *t, struct file *f);

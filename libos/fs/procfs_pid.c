@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* procfs_pid.c: /proc/[pid] and /proc/[pid]/task/[tid]: stat, status, statm, cmdline, environ, comm, maps, exe/cwd/root links, fd/ and fdinfo/, in Linux's formats. */
+/* procfs_pid.c: /proc/[pid] and /proc/[pid]/task/[tid]: stat, status, statm, cmdline, environ, comm, limits, maps, exe/cwd/root links, fd/ and fdinfo/, in Linux's formats. */
 #include <libos/cmdline.h>
 #include <libos/errno.h>
 #include <libos/fmt.h>
@@ -12,8 +12,6 @@
 
 #include "procfs_internal.h"
 
-/* Inode kinds (procfs_ino). */
-enum { K_DIR, K_TASKDIR, K_FDDIR, K_FDINFODIR, K_FD, K_FDINFO, K_TID, K_EXE, K_CWD, K_ROOT };
 
 #define CLK_TCK 100
 #define PF_RANDOMIZE 0x00400000u
@@ -22,10 +20,8 @@ enum { K_DIR, K_TASKDIR, K_FDDIR, K_FDINFODIR, K_FD, K_FDINFO, K_TID, K_EXE, K_C
 /* Docker's default capability set (CAP_CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, SETGID,
  * SETUID, SETPCAP, NET_BIND_SERVICE, NET_RAW, SYS_CHROOT, MKNOD, AUDIT_WRITE, SETFCAP). */
 #define DOCKER_CAPS 0x00000000a80425fbul
-#define PIPEFS_DEV makedev(0, 13)
-#define ANON_DEV makedev(0, 14)
 
-static const struct file_ops fd_dir_ops, fdinfo_dir_ops, task_dir_ops;
+static const struct file_ops task_dir_ops;
 
 /* --- helpers ------------------------------------------------------------------------ */
 
@@ -330,20 +326,45 @@ static long gen_maps(struct tbuf *tb, struct vnode *node)
     return 0;
 }
 
-/* --- fdinfo -------------------------------------------------------------------------------- */
+/* --- limits -------------------------------------------------------------------------------- */
 
-static long gen_fdinfo(struct tbuf *tb, struct vnode *node)
+static const struct {
+    const char *name, *unit;
+} limit_names[RLIM_NLIMITS] = {
+    {"Max cpu time", "seconds"}, {"Max file size", "bytes"}, {"Max data size", "bytes"},
+    {"Max stack size", "bytes"}, {"Max core file size", "bytes"}, {"Max resident set", "bytes"},
+    {"Max processes", "processes"}, {"Max open files", "files"}, {"Max locked memory", "bytes"},
+    {"Max address space", "bytes"}, {"Max file locks", "locks"}, {"Max pending signals", "signals"},
+    {"Max msgqueue size", "bytes"}, {"Max nice priority", NULL}, {"Max realtime priority", NULL},
+    {"Max realtime timeout", "us"},
+};
+
+static void limit_value(struct tbuf *tb, u64 v)
 {
-    struct process *p = process_find(procfs_id_pid(node->synth_id));
-    int fd = procfs_id_sub(node->synth_id);
-    struct file *f = p ? fd_get_of(p, fd) : NULL;
-    if (!f)
-        return -ENOENT;
-    int flags = f->flags;
-    if (p == current_process() && fd_get_cloexec(fd) > 0)
-        flags |= O_CLOEXEC;
-    tb_printf(tb, "pos:\t%lu\nflags:\t0%o\nmnt_id:\t%d\nino:\t%lu\n", f->ops->seekable ? f->pos : 0, flags, 1,
-              f->node->ino);
+    if (v == RLIM_INFINITY)
+        tb_printf(tb, "%-20s ", "unlimited");
+    else
+        tb_printf(tb, "%-20lu ", v);
+}
+
+/* Linux's proc_pid_limits. */
+static long gen_limits(struct tbuf *tb, struct vnode *node)
+{
+    struct process *p;
+    struct task *t;
+    long r = procfs_target(node, &p, &t);
+    if (r < 0)
+        return r;
+    tb_printf(tb, "%-25s %-20s %-20s %-10s\n", "Limit", "Soft Limit", "Hard Limit", "Units");
+    for (int i = 0; i < RLIM_NLIMITS; i++) {
+        tb_printf(tb, "%-25s ", limit_names[i].name);
+        limit_value(tb, p->rlim[i].cur);
+        limit_value(tb, p->rlim[i].max);
+        if (limit_names[i].unit)
+            tb_printf(tb, "%-10s\n", limit_names[i].unit);
+        else
+            tb_put(tb, "\n", 1);
+    }
     return 0;
 }
 
@@ -354,69 +375,7 @@ PROCFS_TEXT_OPS(comm_ops, gen_comm);
 PROCFS_TEXT_OPS(cmdline_ops, gen_cmdline);
 PROCFS_TEXT_OPS(environ_ops, gen_environ);
 PROCFS_TEXT_OPS(maps_ops, gen_maps);
-PROCFS_TEXT_OPS(fdinfo_ops, gen_fdinfo);
-
-/* --- names of open files ------------------------------------------------------------------- */
-
-/* Find the entry naming n below dir (depth-first, /proc and /sys skipped); its directory in *in. */
-static struct dentry *find_name(struct vnode *dir, const struct vnode *n, int depth, struct vnode **in)
-{
-    for (struct dentry *d = dir->children; d; d = d->next) {
-        if (d->node == n) {
-            *in = dir;
-            return d;
-        }
-    }
-    if (depth >= 64)
-        return NULL;
-    for (struct dentry *d = dir->children; d; d = d->next) {
-        struct vnode *c = d->node;
-        if (S_ISDIR(c->mode) && c->parent == dir && !(c->flags & (VN_PINNED | VN_DYNDIR))) {
-            struct dentry *r = find_name(c, n, depth + 1, in);
-            if (r)
-                return r;
-        }
-    }
-    return NULL;
-}
-
-void procfs_file_name(struct tbuf *t, struct file *f)
-{
-    struct vnode *n = f->node;
-    u32 type = n->mode & S_IFMT;
-    char path[PATH_MAX];
-    if (type == S_IFDIR) {
-        long r = vfs_dir_path(n, path, sizeof(path));
-        tb_printf(t, "%s", r > 0 ? path : "/");
-        return;
-    }
-    if (type == 0 || n->dev == ANON_DEV) {
-        tb_printf(t, "anon_inode:%s", f->ops && f->ops->anon_name ? f->ops->anon_name : "[unknown]");
-        return;
-    }
-    if (n->dev == PIPEFS_DEV || (type == S_IFIFO && n->nlink == 1 && n->dev != 0x10)) {
-        tb_printf(t, "pipe:[%lu]", n->ino); /* pipes, and the pipes `docker run` gives as stdio */
-        return;
-    }
-    if (type == S_IFSOCK && n->nlink == 0) {
-        tb_printf(t, "socket:[%lu]", n->ino);
-        return;
-    }
-    if (n == console_node()) {
-        tb_printf(t, "/dev/pts/0"); /* `docker run -t` */
-        return;
-    }
-    struct vnode *dir;
-    struct dentry *d = n->nlink ? find_name(vfs_root(), n, 0, &dir) : NULL;
-    if (!d) {
-        tb_printf(t, type == S_IFSOCK ? "socket:[%lu]" : "/%lu (deleted)", n->ino);
-        return;
-    }
-    long r = vfs_dir_path(dir, path, sizeof(path));
-    if (r <= 0)
-        return;
-    tb_printf(t, "%s%s%.*s", path, path[1] ? "/" : "", (int)d->namelen, d->name);
-}
+PROCFS_TEXT_OPS(limits_ops, gen_limits);
 
 /* --- directories --------------------------------------------------------------------------- */
 
@@ -448,9 +407,10 @@ static struct vnode *build_pid_dir(struct vnode *proc, int pid, const char *name
     if (!d)
         return NULL;
     d->flags |= VN_DYNDIR; /* exe, cwd and root are refreshed at lookup */
-    bool ok = dyn_dir(d, "task", id, K_TASKDIR, &task_dir_ops) && dyn_dir(d, "fd", id, K_FDDIR, &fd_dir_ops) &&
-              dyn_dir(d, "fdinfo", id, K_FDINFODIR, &fdinfo_dir_ops) &&
+    bool ok = dyn_dir(d, "task", id, K_TASKDIR, &task_dir_ops) && dyn_dir(d, "fd", id, K_FDDIR, &procfs_fd_dir_ops) &&
+              dyn_dir(d, "fdinfo", id, K_FDINFODIR, &procfs_fdinfo_dir_ops) &&
               procfs_file(d, "environ", &environ_ops, id) && procfs_file(d, "status", &status_ops, id) &&
+              procfs_file(d, "limits", &limits_ops, id) &&
               procfs_file(d, "comm", &comm_ops, id) && procfs_file(d, "cmdline", &cmdline_ops, id) &&
               procfs_file(d, "stat", &stat_ops, id) && procfs_file(d, "statm", &statm_ops, id) &&
               procfs_file(d, "maps", &maps_ops, id) && procfs_link(d, "cwd", 3, id, procfs_ino(pid, 0, K_CWD)) &&
@@ -480,20 +440,6 @@ struct dentry *procfs_pid_lookup(struct vnode *proc, int pid)
     return ramfs_find_entry(proc, name, len);
 }
 
-static bool parse_uint(const char *s, u32 len, int *out)
-{
-    if (len == 0 || len > 9 || (s[0] == '0' && len > 1))
-        return false;
-    int v = 0;
-    for (u32 i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
 /* exe, cwd, root: their text follows the process (exec, chdir) at every lookup. */
 static void refresh_link(struct vnode *link, struct process *p, const char *name)
 {
@@ -510,51 +456,12 @@ static void refresh_link(struct vnode *link, struct process *p, const char *name
     }
 }
 
-static struct dentry *fd_lookup(struct vnode *dir, struct process *p, const char *name, u32 len, bool info)
-{
-    struct dentry *d = ramfs_find_entry(dir, name, len);
-    int fd;
-    struct file *f = parse_uint(name, len, &fd) && fd < FD_MAX ? fd_get_of(p, fd) : NULL;
-    if (!f) {
-        if (d)
-            procfs_prune(dir, d);
-        return NULL;
-    }
-    u64 id = procfs_id(p->pid, fd);
-    struct vnode *n = d ? d->node : NULL;
-    if (info) {
-        if (!n) {
-            char nm[16];
-            memcpy(nm, name, len);
-            nm[len] = 0;
-            n = procfs_file(dir, nm, &fdinfo_ops, id);
-        }
-    } else if (!n) {
-        n = procfs_link(dir, name, len, id, procfs_ino(p->pid, fd, K_FD));
-        if (n)
-            n->flags |= VN_MAGIC;
-    }
-    if (!n)
-        return NULL;
-    if (!info) {
-        /* lr-x------ for a read end, l-wx------ for a write end, lrwx------ for both. */
-        int acc = f->flags & O_ACCMODE;
-        n->mode = S_IFLNK | 0100 | (acc != O_WRONLY ? 0400 : 0) | (acc != O_RDONLY ? 0200 : 0);
-        struct tbuf t = {0};
-        procfs_file_name(&t, f);
-        if (!t.oom)
-            procfs_set_link(n, t.buf ? t.buf : "", t.len);
-        kfree(t.buf);
-    }
-    return ramfs_find_entry(dir, name, len);
-}
-
 static struct dentry *tid_lookup(struct vnode *dir, struct process *p, const char *name, u32 len)
 {
     struct dentry *d = ramfs_find_entry(dir, name, len);
     int tid;
     struct task *t = NULL;
-    if (parse_uint(name, len, &tid))
+    if (procfs_parse_num(name, len, &tid))
         for (struct task *x = p->threads; x; x = x->thread_next)
             if (x->tid == tid)
                 t = x;
@@ -577,40 +484,14 @@ struct dentry *procfs_piddir_lookup(struct vnode *dir, const char *name, u32 nam
     struct process *p = process_find(procfs_id_pid(dir->synth_id));
     if (!p)
         return NULL;
-    if (dir->ops == &fd_dir_ops || dir->ops == &fdinfo_dir_ops)
-        return fd_lookup(dir, p, name, namelen, dir->ops == &fdinfo_dir_ops);
+    if (dir->ops == &procfs_fd_dir_ops || dir->ops == &procfs_fdinfo_dir_ops)
+        return procfs_fd_lookup(dir, p, name, namelen, dir->ops == &procfs_fdinfo_dir_ops);
     if (dir->ops == &task_dir_ops)
         return tid_lookup(dir, p, name, namelen);
     struct dentry *d = ramfs_find_entry(dir, name, namelen);
     if (d && S_ISLNK(d->node->mode))
         refresh_link(d->node, p, d->name);
     return d;
-}
-
-long procfs_fd_follow(struct vnode *link, struct vnode **out)
-{
-    struct process *p = process_find(procfs_id_pid(link->synth_id));
-    struct file *f = p ? fd_get_of(p, procfs_id_sub(link->synth_id)) : NULL;
-    if (!f)
-        return -ENOENT;
-    *out = f->node;
-    return 0;
-}
-
-/* fd/ and fdinfo/ list the open fds (position 2 + fd); task/ the threads (2 + tid). */
-static long fd_next(struct vnode *dir, u64 pos, struct procfs_dirent *out)
-{
-    struct process *p = process_find(procfs_id_pid(dir->synth_id));
-    for (u64 fd = pos - 2; p && fd < FD_MAX; fd++) {
-        if (fd_get_of(p, (int)fd)) {
-            ksnprintf(out->name, sizeof(out->name), "%lu", fd);
-            bool info = dir->ops == &fdinfo_dir_ops;
-            out->ino = procfs_ino(p->pid, (int)fd, info ? K_FDINFO : K_FD);
-            out->type = info ? DT_REG : DT_LNK;
-            return (long)(fd + 2);
-        }
-    }
-    return -1;
 }
 
 static long task_next(struct vnode *dir, u64 pos, struct procfs_dirent *out)
@@ -628,10 +509,7 @@ static long task_next(struct vnode *dir, u64 pos, struct procfs_dirent *out)
     return (long)best->tid + 2;
 }
 
-static long fd_getdents(struct file *f, void *buf, size_t n) { return procfs_getdents(f, buf, n, fd_next); }
 static long task_getdents(struct file *f, void *buf, size_t n) { return procfs_getdents(f, buf, n, task_next); }
 static long eisdir(struct file *f, void *buf, size_t n) { return -EISDIR; }
 
-static const struct file_ops fd_dir_ops = {.read = eisdir, .getdents = fd_getdents, .seekable = true};
-static const struct file_ops fdinfo_dir_ops = {.read = eisdir, .getdents = fd_getdents, .seekable = true};
 static const struct file_ops task_dir_ops = {.read = eisdir, .getdents = task_getdents, .seekable = true};

@@ -235,6 +235,27 @@ static void test_cmdline_environ(int argc, char **argv)
     prctl(PR_SET_NAME, "procfs");
 }
 
+static void test_limits(void)
+{
+    char text[4096];
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    int n = read_text("/proc/self/limits", text, sizeof(text));
+    char header[128];
+    snprintf(header, sizeof(header), "%-25s %-20s %-20s %-10s\n", "Limit", "Soft Limit", "Hard Limit", "Units");
+    CHECK("limits_header", n > 0 && strncmp(text, header, strlen(header)) == 0);
+    int lines = 0;
+    for (char *p = text; (p = strchr(p, '\n')); p++)
+        lines++;
+    CHECK("limits_16_rows", lines == 17);
+    const char *row = strstr(text, "\nMax open files ");
+    unsigned long soft = 0, hard = 0;
+    CHECK("limits_open_files", row && sscanf(row + 27, "%lu %lu", &soft, &hard) == 2 && soft == rl.rlim_cur &&
+                                   hard == rl.rlim_max && strncmp(row + 27 + 42, "files     \n", 11) == 0);
+    row = strstr(text, "\nMax realtime timeout ");
+    CHECK("limits_unlimited", row && strncmp(row + 27, "unlimited            unlimited            us", 44) == 0);
+}
+
 static void test_maps(void)
 {
     static char text[65536];
@@ -400,6 +421,11 @@ static void test_tasks(void)
     CHECK("task_comm_per_thread", read_text(path, buf, sizeof(buf)) > 0 && strcmp(buf, "worker\n") == 0);
     snprintf(path, sizeof(path), "/proc/self/task/%ld/stat", worker_tid);
     int nf = stat_fields(path, f);
+    /* Natively the worker may still be on its way into the barrier's futex wait. */
+    for (int i = 0; i < 100 && nf == 52 && strcmp(f[2], "S") != 0; i++) {
+        usleep(10000);
+        nf = stat_fields(path, f);
+    }
     CHECK("task_stat_fields", nf == 52 && field(f, 1) == worker_tid && strcmp(f[1], "worker") == 0 &&
                                   field(f, 38) == -1);
     CHECK("task_stat_sleeping", strcmp(f[2], "S") == 0);
@@ -469,6 +495,7 @@ int main(int argc, char **argv)
     test_stat(1);
     test_status();
     test_cmdline_environ(argc, argv);
+    test_limits();
     test_maps();
     test_fd_links();
     test_dev_links();
