@@ -133,7 +133,6 @@ __noreturn void exec_commit(struct binprm *b, bool boot)
     /* comm is the name the caller used (Linux: kbasename(bprm->filename)); for an
      * execveat of a descriptor, the file's own name. */
     proc_set_comm(b->filename[0] == '/' || b->dirfd == AT_FDCWD ? b->filename : b->file_path);
-    procfs_set_exe(name);
     u64 entry = dynamic ? interp.entry : main.entry;
     binprm_free(b);
     kfree(b);

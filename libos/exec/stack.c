@@ -78,6 +78,10 @@ long stack_build(const struct exec_stack_args *a)
     for (size_t i = argc; i-- > 0;)
         argv_addr[i] = push_string(&sp, a->argv[i]);
     envp_addr[envc] = argv_addr[argc] = 0;
+    /* /proc/[pid]/cmdline and environ read these ranges (fs/procfs_pid.c). */
+    current_process()->arg_start = sp;
+    current_process()->arg_end = current_process()->env_start = envc ? envp_addr[0] : execfn;
+    current_process()->env_end = execfn;
 
     u64 platform = push_string(&sp, "x86_64");
     sp = ALIGN_DOWN(sp, 16);
@@ -126,5 +130,6 @@ long stack_build(const struct exec_stack_args *a)
     uaccess_copy((void *)at, auxv, na * 8);
     kfree(envp_addr);
     kfree(argv_addr);
+    current_process()->start_stack = sp;
     return (long)sp;
 }

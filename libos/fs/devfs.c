@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* devfs.c: /dev: null, zero, full, random, urandom, tty, console and stdin/stdout/stderr, by device number. */
+/* devfs.c: /dev: null, zero, full, random, urandom, tty, console by device number; stdin/stdout/stderr/fd links into /proc/self/fd. */
+#include <libos/cmdline.h>
 #include <libos/errno.h>
 #include <libos/random.h>
 #include <libos/uaccess.h>
@@ -52,9 +53,16 @@ static const struct {
 } devices[] = {
     {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8},
     {"urandom", 1, 9}, {"tty", 5, 0}, {"console", 5, 1},
-    /* Linux has symlinks to /proc/self/fd/N here; with one console behind fds 0-2,
-     * console nodes give the same result for "write your log to /dev/stdout". */
-    {"stdin", 136, 0}, {"stdout", 136, 0}, {"stderr", 136, 0},
+};
+
+/* As Docker's /dev: the standard streams are links into /proc/self/fd, so a log file
+ * linked to /dev/stderr (the nginx image's) writes to the program's own fd 2, a pipe
+ * or the terminal (fs/procfs_pid.c follows those links to the open file itself). */
+static const struct {
+    const char *name, *target;
+} links[] = {
+    {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
+    {"fd", "/proc/self/fd"},
 };
 
 const struct file_ops *devfs_ops_for(u64 rdev)
@@ -73,7 +81,11 @@ const struct file_ops *devfs_ops_for(u64 rdev)
             return &random_ops;
         }
     }
-    if ((major == 5 && minor <= 1) || major == 136 || (major == 4 && minor == 0))
+    /* /dev/tty is the controlling terminal: with `run -t` the console; without one
+     * (Docker without -t) opening it fails with ENXIO. */
+    if (major == 5 && minor == 0)
+        return kopts.stdio == STDIO_TTY ? console_file_ops() : NULL;
+    if ((major == 5 && minor == 1) || major == 136 || (major == 4 && minor == 0))
         return console_file_ops();
     return NULL; /* opening it gives ENXIO */
 }
@@ -103,5 +115,14 @@ void devfs_init(void)
         n->rdev = makedev(devices[i].major, devices[i].minor);
         n->ops = devfs_ops_for(n->rdev);
         ramfs_link(dev, devices[i].name, len, n);
+    }
+    for (unsigned i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+        u32 len = strlen32(links[i].name);
+        if (ramfs_child(dev, links[i].name, len))
+            continue;
+        struct vnode *n = ramfs_new_node(S_IFLNK | 0777);
+        n->data = (const u8 *)links[i].target;
+        n->size = strlen32(links[i].target);
+        ramfs_link(dev, links[i].name, len, n);
     }
 }

@@ -130,6 +130,7 @@ static void ep_release(struct file *f)
 /* poll_wakes: the items' changes call readiness_changed(); an epoll holding the
  * console is the exception (poll on such an epoll fd misses console input until another event). */
 static const struct file_ops epoll_ops = {
+    .anon_name = "[eventpoll]", /* /proc/[pid]/fd/N: anon_inode:[eventpoll] */
     .poll = ep_poll,
     .poll_wakes = true,
     .release = ep_release,

@@ -95,6 +95,7 @@ static u32 efd_poll(struct file *f)
 static void efd_release(struct file *f) { kfree(f->priv); }
 
 static const struct file_ops eventfd_ops = {
+    .anon_name = "[eventfd]", /* /proc/[pid]/fd/N: anon_inode:[eventfd] */
     .read = efd_read,
     .write = efd_write,
     .poll = efd_poll,

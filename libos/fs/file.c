@@ -143,6 +143,8 @@ static struct file *open_node(struct vnode *n, int flags, bool created, long *er
     int acc = flags & O_ACCMODE;
     if (flags & O_PATH) {
         ops = &path_only_ops;
+    } else if (ops && ops->open) {
+        return ops->open(n, flags, err); /* FIFOs: fs/pipe.c */
     } else if (n->flags & VN_SYNTH) {
         /* /proc and /sys files: sysfs refuses a writable open of a file without a store
          * method (EACCES, even for root); procfs opens and fails the write (EIO); O_TRUNC

@@ -131,6 +131,12 @@ long vfs_create(int dirfd, const char *path, int flags, u32 mode, struct vnode *
         /* A symlink: open its target, creating it if the link dangles (Linux does). */
         if (hops >= SYMLOOP_MAX)
             return -ELOOP;
+        if (n->flags & VN_MAGIC) { /* /dev/stderr -> /proc/self/fd/2: the open file's object */
+            r = procfs_follow(n, out);
+            if (r == 0 && S_ISDIR((*out)->mode))
+                return -EISDIR;
+            return r;
+        }
         r = split_at(l.dir, (const char *)n->data, n->size, &l);
     }
     return r;
@@ -229,6 +235,38 @@ long vfs_symlinkat(const char *target, int dirfd, const char *path)
     n->data = (const u8 *)copy;
     n->size = tlen;
     n->flags |= VN_OWNS_DATA;
+    return 0;
+}
+
+/* mknod(2): regular files (type 0 or S_IFREG), FIFOs, sockets and, for root (Docker
+ * keeps CAP_MKNOD), device nodes whose numbers decide what opening them gives. */
+long vfs_mknodat(int dirfd, const char *path, u32 mode, u64 dev)
+{
+    u32 type = mode & S_IFMT;
+    if (type == 0)
+        type = S_IFREG;
+    if (type == S_IFDIR)
+        return -EPERM; /* Linux's may_mknod */
+    if (type != S_IFREG && type != S_IFIFO && type != S_IFSOCK && type != S_IFCHR && type != S_IFBLK)
+        return -EINVAL;
+    struct last l;
+    long r = split(dirfd, path, &l);
+    if (r < 0)
+        return r;
+    if (l.kind != LAST_NORM || find(&l))
+        return -EEXIST;
+    if (l.slash)
+        return -ENOENT;
+    if ((type == S_IFCHR || type == S_IFBLK) && current_process()->euid != 0)
+        return -EPERM; /* no CAP_MKNOD */
+    struct vnode *n;
+    r = make_node(&l, type | (mode & 07777 & ~vfs_umask()), &n);
+    if (r < 0)
+        return r;
+    if (type == S_IFCHR || type == S_IFBLK) {
+        n->rdev = dev;
+        n->ops = type == S_IFCHR ? devfs_ops_for(dev) : NULL;
+    }
     return 0;
 }
 

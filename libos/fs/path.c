@@ -122,7 +122,9 @@ static long resolve(struct vnode *base, const char *path, size_t len, int flags,
         if (S_ISLNK(next->mode) && (!last || (flags & LOOKUP_FOLLOW) || trailing_slash)) {
             if (++*hops > SYMLOOP_MAX)
                 return -ELOOP;
-            long r = resolve(cur, (const char *)next->data, next->size, LOOKUP_FOLLOW, hops, &next);
+            long r = (next->flags & VN_MAGIC) ? procfs_follow(next, &next) /* /proc/self/fd/N */
+                                              : resolve(cur, (const char *)next->data, next->size,
+                                                        LOOKUP_FOLLOW, hops, &next);
             if (r < 0)
                 return r;
         }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* pipe.c: pipe(2) objects: a byte ring between a read end and a write end, with Linux's blocking, atomicity, EOF, EPIPE/SIGPIPE and readiness rules. */
+/* pipe.c: pipe(2) and FIFO objects: a byte ring between read and write ends, with Linux's open, blocking, atomicity, EOF, EPIPE/SIGPIPE and readiness rules. */
 #include <libos/errno.h>
 #include <libos/heap.h>
 #include <libos/memlayout.h>
@@ -15,16 +15,34 @@
 #define PIPEFS_DEV makedev(0, 13)
 #define FIONREAD 0x541b
 
+/* Packet mode (O_DIRECT, Linux 3.4): once a packet has been written the ring's bytes are
+ * described by segments, as Linux's pipe buffers: a packet is one segment that a read
+ * takes whole (what does not fit the read is dropped), byte data merges into one
+ * segment. At most cap / PAGE_SIZE segments exist (Linux's slots: 16 packets by default). */
+struct seg {
+    u32 len;
+    bool packet;
+};
+
 struct pipe {
     u8 *buf;
     u32 cap, head, len; /* ring: len bytes from head (mod cap) */
+    struct seg *segs;   /* NULL until the first packet: a plain byte stream */
+    u32 seg_head, nsegs;
     int readers, writers;
-    struct waitq wq;    /* readers waiting for data, writers for room */
+    u32 r_counter, w_counter; /* opens of each kind so far: a FIFO open waits for a change */
+    struct waitq wq;    /* readers waiting for data, writers for room, FIFO opens for a partner */
 };
 
-static const struct file_ops pipe_read_ops, pipe_write_ops;
+static const struct file_ops pipe_read_ops, pipe_write_ops, pipe_rdwr_ops;
 
-static bool is_pipe(const struct file *f) { return f->ops == &pipe_read_ops || f->ops == &pipe_write_ops; }
+static bool is_pipe(const struct file *f)
+{
+    return f->ops == &pipe_read_ops || f->ops == &pipe_write_ops || f->ops == &pipe_rdwr_ops;
+}
+
+static bool reads(const struct file *f) { return (f->flags & O_ACCMODE) != O_WRONLY; }
+static bool writes(const struct file *f) { return (f->flags & O_ACCMODE) != O_RDONLY; }
 
 /* Contents or ends changed: blocked readers and writers re-check, and so do poll and select. */
 static void changed(struct pipe *p)
@@ -81,6 +99,54 @@ static long put(struct pipe *p, const u8 *buf, size_t n)
     return done ? (long)done : -EFAULT;
 }
 
+static u32 slots(const struct pipe *p) { return p->cap / PAGE_SIZE; }
+static struct seg *seg_at(struct pipe *p, u32 i) { return &p->segs[(p->seg_head + i) % slots(p)]; }
+
+/* May a write of len bytes (a packet or not) start now? Room, and a segment for it. */
+static bool seg_room(struct pipe *p, bool packet)
+{
+    if (!p->segs)
+        return true;
+    if (!packet && p->nsegs && !seg_at(p, p->nsegs - 1)->packet)
+        return true; /* merges into the last byte segment */
+    return p->nsegs < slots(p);
+}
+
+static void seg_add(struct pipe *p, u32 len, bool packet)
+{
+    if (!p->segs)
+        return;
+    if (!packet && p->nsegs && !seg_at(p, p->nsegs - 1)->packet) {
+        seg_at(p, p->nsegs - 1)->len += len;
+        return;
+    }
+    *seg_at(p, p->nsegs++) = (struct seg){len, packet};
+}
+
+/* A read from a ring with segments: up to the end of the first segment; a packet goes
+ * whole, its part beyond n is dropped (Linux's PIPE_BUF_FLAG_PACKET). */
+static long take_seg(struct pipe *p, u8 *buf, size_t n)
+{
+    struct seg *s = seg_at(p, 0);
+    long r = take(p, buf, MIN(n, (size_t)s->len));
+    if (r < 0)
+        return r;
+    u32 rest = s->len - (u32)r;
+    if (s->packet && rest) {
+        p->head = (p->head + rest) % p->cap;
+        p->len -= rest;
+        rest = 0;
+    }
+    s->len = rest;
+    if (rest == 0) {
+        p->seg_head = (p->seg_head + 1) % slots(p);
+        p->nsegs--;
+    }
+    if (p->len == 0)
+        p->head = 0;
+    return r;
+}
+
 /* Linux's pipe_read: whatever is there (up to n) without waiting for more; with
  * nothing there, 0 once every writer has gone, else wait (or EAGAIN). */
 static long pipe_read(struct file *f, void *buf, size_t n)
@@ -92,7 +158,7 @@ static long pipe_read(struct file *f, void *buf, size_t n)
     f->refs++; /* another thread may close the fd while we sleep */
     for (;;) {
         if (p->len) {
-            r = take(p, buf, n);
+            r = p->segs ? take_seg(p, buf, n) : take(p, buf, n);
             if (r > 0)
                 changed(p);
             break;
@@ -129,6 +195,14 @@ static long pipe_write(struct file *f, const void *buf, size_t n)
         return 0;
     size_t done = 0;
     long r = 0;
+    bool packet = f->flags & O_DIRECT;
+    if (packet && !p->segs) {
+        p->segs = kzalloc(slots(p) * sizeof(*p->segs));
+        if (!p->segs)
+            return -ENOMEM;
+        if (p->len) /* what is there already: one byte segment */
+            p->segs[p->nsegs++] = (struct seg){p->len, false};
+    }
     f->refs++;
     for (;;) {
         if (p->readers == 0) {
@@ -136,11 +210,14 @@ static long pipe_write(struct file *f, const void *buf, size_t n)
             break;
         }
         u32 room = p->cap - p->len;
-        bool fits = n <= PIPE_BUF ? room >= n : room > 0;
+        /* A packet is at most a page (Linux splits longer writes into page packets). */
+        size_t want = packet ? MIN(n - done, (size_t)PAGE_SIZE) : n - done;
+        bool fits = (n <= PIPE_BUF || packet ? room >= want : room > 0) && seg_room(p, packet);
         if (fits) {
-            r = put(p, src + done, n - done);
+            r = put(p, src + done, want);
             if (r < 0)
                 break;
+            seg_add(p, (u32)r, packet);
             done += (size_t)r;
             changed(p);
             r = 0;
@@ -167,13 +244,17 @@ static u32 pipe_poll(struct file *f)
 {
     struct pipe *p = f->priv;
     u32 ev = 0;
-    if (f->ops == &pipe_read_ops) {
+    if (reads(f)) {
         if (p->len)
             ev |= POLLIN | POLLRDNORM;
-        if (p->writers == 0)
+        /* A FIFO reader opened with O_NONBLOCK before any writer sees no hang-up until
+         * a writer has come (Linux keeps w_counter in f_version; pipes keep no
+         * position, so pos holds it here). */
+        if (p->writers == 0 && f->pos != p->w_counter)
             ev |= POLLHUP;
-    } else {
-        if (p->cap - p->len >= PIPE_BUF)
+    }
+    if (writes(f)) {
+        if (p->cap - p->len >= PIPE_BUF && seg_room(p, true))
             ev |= POLLOUT | POLLWRNORM;
         if (p->readers == 0)
             ev |= POLLERR;
@@ -191,17 +272,28 @@ static long pipe_ioctl(struct file *f, unsigned cmd, u64 arg)
 
 /* One end closed for good: the other side learns it (EOF, EPIPE, POLLHUP, POLLERR);
  * the last one frees the ring, and the inode goes with the file's vnode reference. */
+static void pipe_free(struct vnode *n, struct pipe *p)
+{
+    n->pipe = NULL;
+    if (n->dev == PIPEFS_DEV)
+        n->nlink = 0; /* an anonymous pipe's inode: file_put's vnode_put frees it */
+    kfree(p->segs);
+    kfree(p->buf);
+    kfree(p);
+}
+
+/* One end closed for good: the other side learns it (EOF, EPIPE, POLLHUP, POLLERR);
+ * the last one frees the ring (a FIFO gets a new one at its next open), and an
+ * anonymous pipe's inode goes with the file's vnode reference. */
 static void pipe_release(struct file *f)
 {
     struct pipe *p = f->priv;
-    if (f->ops == &pipe_read_ops)
+    if (reads(f))
         p->readers--;
-    else
+    if (writes(f))
         p->writers--;
     if (p->readers == 0 && p->writers == 0) {
-        f->node->nlink = 0; /* file_put's vnode_put frees it */
-        kfree(p->buf);
-        kfree(p);
+        pipe_free(f->node, p);
         return;
     }
     changed(p);
@@ -224,6 +316,17 @@ static const struct file_ops pipe_write_ops = {
     .splice_write = true, /* sendfile into a pipe works on Linux 6.x */
 };
 
+/* A FIFO opened O_RDWR: both ends in one file (Linux allows it for FIFOs). */
+static const struct file_ops pipe_rdwr_ops = {
+    .read = pipe_read,
+    .write = pipe_write,
+    .ioctl = pipe_ioctl,
+    .poll = pipe_poll,
+    .poll_wakes = true,
+    .release = pipe_release,
+    .splice_write = true,
+};
+
 static struct file *end_new(struct vnode *n, const struct file_ops *ops, struct pipe *p, int flags)
 {
     struct file *f = kzalloc(sizeof(*f));
@@ -238,29 +341,142 @@ static struct file *end_new(struct vnode *n, const struct file_ops *ops, struct 
     return f;
 }
 
-long pipe_create(int fds[2], int flags)
+static struct pipe *pipe_new(void)
 {
-    if (flags & ~(O_CLOEXEC | O_NONBLOCK))
-        return -EINVAL; /* O_DIRECT (packet mode) and O_NOTIFICATION_PIPE are not built */
     struct pipe *p = kzalloc(sizeof(*p));
-    struct vnode *n = p ? ramfs_alloc_node(S_IFIFO | 0600) : NULL;
-    u8 *buf = n ? kmalloc(PIPE_DEF_SIZE) : NULL;
+    u8 *buf = p ? kmalloc(PIPE_DEF_SIZE) : NULL;
     if (!buf) {
-        kfree(n);
         kfree(p);
-        return -ENFILE;
+        return NULL;
     }
     p->buf = buf;
     p->cap = PIPE_DEF_SIZE;
+    return p;
+}
+
+/* Sleep until counter moves away from seen (Linux's wait_for_partner): a partner
+ * opened, even if it has closed again since. -ERESTARTSYS on a signal. */
+static long wait_for_partner(struct pipe *p, const u32 *counter)
+{
+    u32 seen = *counter;
+    while (*counter == seen) {
+        long r = sleep_on(p);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* Linux's fifo_open: every opener of a FIFO shares the vnode's pipe (made at the
+ * first open, freed at the last close). A reader waits for a writer and a writer for
+ * a reader, unless O_NONBLOCK (a reader goes on at once, a writer without a reader is
+ * ENXIO) or O_RDWR (never waits). An anonymous pipe's inode reopened through
+ * /proc/self/fd/N never waits: both ends exist or existed. */
+/* Linux's may_open: the mode bits for the access asked (root passes, as with
+ * CAP_DAC_OVERRIDE). */
+static long may_open(const struct vnode *n, int acc)
+{
+    const struct process *p = current_process();
+    if (p->euid == 0)
+        return 0;
+    u32 bits = n->uid == p->euid ? n->mode >> 6 : n->gid == p->egid ? n->mode >> 3 : n->mode;
+    u32 need = (acc != O_WRONLY ? 4 : 0) | (acc != O_RDONLY ? 2 : 0);
+    return (bits & need) == need ? 0 : -EACCES;
+}
+
+static struct file *fifo_open(struct vnode *n, int flags, long *err)
+{
+    int acc = flags & O_ACCMODE;
+    bool fifo = n->dev != PIPEFS_DEV;
+    long r = acc == 3 ? -EINVAL : fifo ? may_open(n, acc) : 0;
+    if (r < 0) {
+        *err = r;
+        return NULL;
+    }
+    struct pipe *p = n->pipe;
+    if (!p) {
+        if (!fifo) { /* every end of that pipe is closed: nothing to join */
+            *err = -ENXIO;
+            return NULL;
+        }
+        if (acc == O_WRONLY && (flags & O_NONBLOCK)) {
+            *err = -ENXIO;
+            return NULL;
+        }
+        if (!(p = pipe_new())) {
+            *err = -ENOMEM;
+            return NULL;
+        }
+        n->pipe = p;
+    }
+    const struct file_ops *ops = acc == O_RDONLY ? &pipe_read_ops : acc == O_WRONLY ? &pipe_write_ops
+                                                                                   : &pipe_rdwr_ops;
+    struct file *f = kzalloc(sizeof(*f));
+    if (!f || (fifo && acc == O_WRONLY && (flags & O_NONBLOCK) && !p->readers)) {
+        *err = f ? -ENXIO : -ENOMEM;
+        kfree(f);
+        if (p->readers == 0 && p->writers == 0)
+            pipe_free(n, p);
+        return NULL;
+    }
+    f->ops = ops;
+    f->node = n;
+    f->flags = (flags & (O_ACCMODE | O_NONBLOCK | O_APPEND | O_NOATIME | O_DIRECT)) | O_LARGEFILE;
+    f->refs = 1;
+    f->priv = p;
+    vnode_get(n); /* a blocked open holds the FIFO like an open file */
+    if (acc != O_WRONLY) {
+        p->r_counter++;
+        p->readers++;
+    }
+    if (acc != O_RDONLY) {
+        p->w_counter++;
+        p->writers++;
+    }
+    changed(p); /* wakes openers waiting for a partner */
+    f->pos = ~0ul; /* never a counter value: a hang-up is reported (pipe_poll) */
+    if (fifo && acc == O_RDONLY && !p->writers) {
+        if (flags & O_NONBLOCK)
+            f->pos = p->w_counter; /* no POLLHUP until a writer has come */
+        else
+            r = wait_for_partner(p, &p->w_counter);
+    } else if (fifo && acc == O_WRONLY && !p->readers) {
+        r = wait_for_partner(p, &p->r_counter);
+    }
+    if (r < 0) {
+        file_put(f); /* drops our end and, if last, the pipe */
+        *err = r;
+        return NULL;
+    }
+    return f;
+}
+
+const struct file_ops fifo_node_ops = {.open = fifo_open};
+
+long pipe_create(int fds[2], int flags)
+{
+    if (flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT))
+        return -EINVAL; /* O_NOTIFICATION_PIPE (watch queues) is not built */
+    struct pipe *p = pipe_new();
+    struct vnode *n = p ? ramfs_alloc_node(S_IFIFO | 0600) : NULL;
+    if (!n) {
+        if (p)
+            kfree(p->buf);
+        kfree(p);
+        return -ENFILE;
+    }
+    u8 *buf = p->buf;
+    n->pipe = p;
     n->dev = PIPEFS_DEV;
     n->nlink = 1;
     n->uid = current_process()->euid;
     n->gid = current_process()->egid;
-    int fl = flags & O_NONBLOCK;
+    int fl = flags & (O_NONBLOCK | O_DIRECT);
     struct file *rf = end_new(n, &pipe_read_ops, p, O_RDONLY | fl);
     struct file *wf = rf ? end_new(n, &pipe_write_ops, p, O_WRONLY | fl) : NULL;
     p->readers = rf ? 1 : 0;
     p->writers = wf ? 1 : 0;
+    p->r_counter = p->w_counter = 1; /* the read end's pos 0 differs: POLLHUP is reported */
     if (!rf) { /* nothing refers to the node or the ring yet */
         kfree(buf);
         kfree(p);
@@ -304,13 +520,23 @@ long pipe_fcntl_size(struct file *f, int cmd, u64 arg)
     if (arg > PIPE_MAX_SIZE)
         return -EPERM; /* what Linux says to a process without CAP_SYS_RESOURCE */
     u32 size = (u32)round_size(arg);
-    if (size < p->len)
+    if (size < p->len || (p->segs && size / PAGE_SIZE < p->nsegs))
         return -EBUSY;
     if (size == p->cap)
         return size;
     u8 *nb = kmalloc(size);
-    if (!nb)
+    struct seg *ns = p->segs ? kzalloc(size / PAGE_SIZE * sizeof(*ns)) : NULL;
+    if (!nb || (p->segs && !ns)) {
+        kfree(nb);
         return -ENOMEM;
+    }
+    if (p->segs) { /* linearise the segments too */
+        for (u32 i = 0; i < p->nsegs; i++)
+            ns[i] = *seg_at(p, i);
+        kfree(p->segs);
+        p->segs = ns;
+        p->seg_head = 0;
+    }
     for (u32 i = 0; i < p->len; i++) /* linearise into the new ring */
         nb[i] = p->buf[(p->head + i) % p->cap];
     kfree(p->buf);

@@ -45,6 +45,8 @@ static struct vnode *node_init(struct vnode *n, u32 mode)
         n->ops = &ramfs_dir_ops;
     else if (S_ISREG(mode))
         n->ops = &ramfs_file_ops;
+    else if (S_ISFIFO(mode))
+        n->ops = &fifo_node_ops; /* opening joins the FIFO's pipe (fs/pipe.c) */
     return n;
 }
 
@@ -111,6 +113,13 @@ static void hash_remove(struct vnode *dir, struct dentry *d)
 }
 
 struct dentry *ramfs_find(struct vnode *dir, const char *name, u32 namelen)
+{
+    if (dir->flags & VN_DYNDIR) /* /proc: pids, fds and threads are made at lookup */
+        return procfs_lookup(dir, name, namelen);
+    return ramfs_find_entry(dir, name, namelen);
+}
+
+struct dentry *ramfs_find_entry(struct vnode *dir, const char *name, u32 namelen)
 {
     struct dentry *d = dir->htab ? dir->htab[name_hash(name, namelen) & (dir->hsize - 1)] : dir->children;
     for (; d; d = dir->htab ? d->hnext : d->next)
@@ -310,8 +319,10 @@ void vnode_put(struct vnode *n)
 
 void vfs_stat_node(const struct vnode *n, struct kstat *st)
 {
-    /* Directories report one 4 KiB block, as ext4 and overlayfs do (ls -l output). */
-    u64 size = S_ISDIR(n->mode) ? 4096 : n->size;
+    /* Directories report one 4 KiB block, as ext4 and overlayfs do (ls -l output);
+     * /proc and /sys directories and /proc links report 0 (fd links 64), as Linux's. */
+    bool synth = (S_ISDIR(n->mode) && (n->flags & VN_PINNED)) || (S_ISLNK(n->mode) && (n->flags & VN_SYNTH));
+    u64 size = synth ? ((n->flags & VN_MAGIC) ? 64 : 0) : S_ISDIR(n->mode) ? 4096 : n->size;
     *st = (struct kstat){
         .dev = n->dev,
         .ino = n->ino,
@@ -323,7 +334,7 @@ void vfs_stat_node(const struct vnode *n, struct kstat *st)
         .size = (s64)size,
         .blksize = 4096,
         /* Only data occupies blocks: short symlinks and devices live in the inode. */
-        .blocks = S_ISREG(n->mode) ? (s64)fdata_blocks(n) : S_ISDIR(n->mode) ? 8 : 0,
+        .blocks = S_ISREG(n->mode) ? (s64)fdata_blocks(n) : S_ISDIR(n->mode) && !synth ? 8 : 0,
         .atime = n->atime,
         .mtime = n->mtime,
         .ctime = n->ctime,

@@ -162,6 +162,7 @@ static u32 sfd_poll(struct file *f)
 static void sfd_release(struct file *f) { kfree(f->priv); }
 
 static const struct file_ops signalfd_ops = {
+    .anon_name = "[signalfd]", /* /proc/[pid]/fd/N: anon_inode:[signalfd] */
     .read = sfd_read,
     .poll = sfd_poll,
     .poll_wakes = true,

@@ -138,6 +138,7 @@ static void tfd_release(struct file *f)
 }
 
 static const struct file_ops timerfd_ops = {
+    .anon_name = "[timerfd]", /* /proc/[pid]/fd/N: anon_inode:[timerfd] */
     .read = tfd_read,
     .poll = tfd_poll,
     .poll_wakes = true,

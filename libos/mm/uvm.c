@@ -626,6 +626,17 @@ u64 uvm_resident_pages(void)
     return n;
 }
 
+u64 uvm_resident_pages_of(struct process *p)
+{
+    if (!p->mm)
+        return 0; /* a zombie */
+    struct mm *was = mm;
+    uvm_activate(p->mm);
+    u64 n = uvm_resident_pages();
+    uvm_activate(was);
+    return n;
+}
+
 void uvm_for_each_vma(struct process *p, void (*fn)(const struct uvm_vma_info *v, void *ctx), void *ctx)
 {
     struct mm *m = p->mm;
@@ -704,7 +715,9 @@ long uvm_copy_from_process(struct process *p, u64 addr, void *buf, size_t n)
         return -ESRCH; /* a zombie has no memory */
     struct mm *was = mm;
     uvm_activate(p->mm);
-    long r = copy_from_user(buf, addr, n);
+    /* Up to the first hole: a short count, as Linux's access_remote_vm. */
+    size_t k = (size_t)uvm_accessible(addr, n, false);
+    long r = k == 0 ? (n ? -EFAULT : 0) : uaccess_copy(buf, (const void *)addr, k) < 0 ? -EFAULT : (long)k;
     uvm_activate(was);
     return r;
 }

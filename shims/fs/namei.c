@@ -88,3 +88,19 @@ long sys_symlink(const struct shim_args *a) { return do_symlinkat(arg_uptr(a, 0)
 
 /* sys_symlinkat: Linux symlinkat(2). */
 long sys_symlinkat(const struct shim_args *a) { return do_symlinkat(arg_uptr(a, 0), arg_int(a, 1), arg_uptr(a, 2)); }
+
+static long do_mknodat(int dirfd, u64 upath, u32 mode, u64 dev)
+{
+    char path[PATH_MAX];
+    long r = shim_get_path(upath, path);
+    return r < 0 ? r : vfs_mknodat(dirfd, path, mode, dev);
+}
+
+/* sys_mknod: PARTIAL: files, FIFOs, socket nodes; device nodes for root only. */
+long sys_mknod(const struct shim_args *a) { return do_mknodat(AT_FDCWD, arg_uptr(a, 0), arg_uint(a, 1), arg_uint(a, 2)); }
+
+/* sys_mknodat: PARTIAL: as mknod. */
+long sys_mknodat(const struct shim_args *a)
+{
+    return do_mknodat(arg_int(a, 0), arg_uptr(a, 1), arg_uint(a, 2), arg_uint(a, 3));
+}

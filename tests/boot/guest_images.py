@@ -40,6 +40,8 @@ FAMILIES = (
     "xattr",
     "exec",
     "fork",
+    "fifo",
+    "procfs",
 )
 LIBCS = ("glibc", "musl")
 # Issue 9's acceptance programs (threads, signals, their fd objects), compared natively

@@ -122,3 +122,26 @@ def test_one_cpu_everywhere(busybox: tuple[Path, Path], boot: object) -> None:
         got: Booted = boot(uni, cmd=argv)  # type: ignore[operator]
         assert got.result.status == "exit" and got.result.exit_code == 0, got.describe()
         assert got.stdout == want, got.describe()
+
+
+def test_ps_and_top_list_the_running_process(busybox: tuple[Path, Path], boot: object) -> None:
+    """busybox ps and top read /proc/[pid] (stat, status, cmdline): they list themselves as pid 1.
+
+    Natively the chroot's ps lists every host process, so only its header is compared;
+    booted, the one process is ps (or top) itself, as root, as in `docker run IMAGE ps`.
+    """
+    uni, root = busybox
+    header = native(root, "ps").stdout.decode().splitlines()[0]
+    got: Booted = boot(uni, cmd=("ps",))  # type: ignore[operator]
+    assert got.result.status == "exit" and got.result.exit_code == 0, got.describe()
+    lines = got.stdout.decode().splitlines()
+    assert lines[0] == header, got.describe()
+    assert len(lines) == 2 and lines[1].split() == ["1", "root", "ps"], got.describe()
+    top: Booted = boot(uni, cmd=("top", "-b", "-n", "1"))  # type: ignore[operator]
+    assert top.result.status == "exit" and top.result.exit_code == 0, top.describe()
+    text = top.stdout.decode()
+    assert text.startswith("Mem: ") and "\nCPU:" in text and "\nLoad average: " in text, (
+        top.describe()
+    )
+    procs = [line.split() for line in text.splitlines() if line.strip().startswith("1 ")]
+    assert len(procs) == 1 and procs[0][-4:] == ["top", "-b", "-n", "1"], top.describe()

@@ -85,6 +85,23 @@ def test_t_gives_a_terminal(
     assert proc.stdout == b"tty0\ntty1\ntty2\n"
 
 
+def test_dev_tty_needs_t_and_dev_stderr_is_fd_2(
+    images: dict[str, Path], boot_ctx: Context, accel: str, boot_timeout: float
+) -> None:
+    """As `docker run`: without -t there is no controlling terminal, so /dev/tty is ENXIO,
+    and /dev/stdout and /dev/stderr are links to fds 1 and 2 (pipes here), so what a
+    program writes there (an nginx log linked to /dev/stderr) reaches the right stream.
+    With -t /dev/tty is the terminal."""
+    bb = uni(images, "busybox", boot_ctx)
+    script = "echo t >/dev/tty || echo no-tty; echo log >/dev/stderr; echo out >/dev/stdout"
+    proc = run(bb, boot_ctx, accel, boot_timeout, "--", "sh", "-c", script)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == b"no-tty\nout\n"
+    assert b"log\n" in proc.stderr and b"/dev/tty: No such device or address" in proc.stderr
+    proc = run(bb, boot_ctx, accel, boot_timeout, "-t", "--", "sh", "-c", "echo t >/dev/tty")
+    assert (proc.returncode, proc.stdout) == (0, b"t\n"), proc.stderr
+
+
 def test_python_with_i_and_without_t_prints_no_prompt(
     images: dict[str, Path], boot_ctx: Context, accel: str, boot_timeout: float
 ) -> None:

@@ -130,6 +130,33 @@ static void test_flags(void)
     close_pair(p);
 }
 
+/* O_DIRECT: packet mode (Linux 3.4): each write a packet, each read one packet. */
+static void test_packets(void)
+{
+    int p[2];
+    char buf[8192];
+    CHECK("pipe2_o_direct", pipe2(p, O_DIRECT | O_NONBLOCK) == 0 && (fcntl(p[1], F_GETFL) & O_DIRECT));
+    write(p[1], "abc", 3);
+    write(p[1], "defg", 4);
+    CHECK("packet_read_one", read(p[0], buf, sizeof(buf)) == 3 && memcmp(buf, "abc", 3) == 0);
+    CHECK("packet_short_read_drops_rest", read(p[0], buf, 2) == 2 && memcmp(buf, "de", 2) == 0);
+    EXPECT_ERR("packet_rest_gone", read(p[0], buf, 1), EAGAIN);
+    int n = 0;
+    while (write(p[1], "x", 1) == 1 && n < 100)
+        n++;
+    CHECK("packets_fill_16_slots", n == 16 && errno == EAGAIN);
+    for (int i = 0; i < 16; i++)
+        read(p[0], buf, sizeof(buf));
+    memset(buf, 'y', sizeof(buf));
+    CHECK("long_write_splits_into_pages", write(p[1], buf, 5000) == 5000 && read(p[0], buf, sizeof(buf)) == 4096 &&
+                                              read(p[0], buf, sizeof(buf)) == 904);
+    fcntl(p[1], F_SETFL, O_NONBLOCK); /* back to a byte stream */
+    write(p[1], "ab", 2);
+    write(p[1], "cd", 2);
+    CHECK("setfl_clears_packet_mode", read(p[0], buf, sizeof(buf)) == 4 && memcmp(buf, "abcd", 4) == 0);
+    close_pair(p);
+}
+
 static void test_stat_seek_size(void)
 {
     int p[2];
@@ -357,6 +384,7 @@ int main(void)
     test_epipe();
     test_nonblock();
     test_flags();
+    test_packets();
     test_stat_seek_size();
     test_readiness();
     test_threads();

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* futex.h: futex wait queues keyed by user address (kernel/futex.c), for futex(2) and thread exit.
  *
- * Interface: one address space, so a key is the user address itself, private and
- * shared alike. Waiters sleep on a hashed wait queue with task->wait_key = address
+ * Interface: a key is the user address within its address space, or the frame of a
+ * MAP_SHARED anonymous page (process-shared words after fork, uvm_futex_shared_key). Waiters sleep on a hashed wait queue with task->wait_key = address
  * and task->wait_key2 = their bitset. All calls return Linux's results (-E*).
  *   futex_wait()     -EAGAIN when *uaddr != val, else sleep until woken (0), the deadline
  *                    (time_mono_ns(), ~0ul none: -ETIMEDOUT) or a signal (-ERESTARTSYS).

@@ -86,6 +86,9 @@ struct process {
     struct proc_usage usage;   /* its own, filled at exit */
     struct proc_usage children_usage; /* reaped descendants (RUSAGE_CHILDREN) */
     void *timers;              /* interval timers (kernel/timers.c), made on first use */
+    /* Where exec put the argument and environment strings and the initial stack pointer
+     * (Linux's mm->arg_start...): /proc/[pid]/cmdline and environ read the live bytes. */
+    u64 arg_start, arg_end, env_start, env_end, start_stack;
 };
 
 /* Boot: pid 1 (pgid and sid 1, no parent), its fd table and fs context. */

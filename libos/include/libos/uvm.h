@@ -78,11 +78,12 @@ bool uvm_range_ok(u64 addr, u64 len, int prot);
 void uvm_dump(void);
 /* Sum of the resident pages, for sysinfo/statistics. */
 u64 uvm_resident_pages(void);
-
 struct process;
+/* The same for process p's address space (/proc/[pid]/stat, status, statm). */
+u64 uvm_resident_pages_of(struct process *p);
+
 /* Every VMA of process p in address order (/proc/[pid]/maps, smaps): name is the
- * dump label or NULL, node the mapped file or NULL. Contract for #10: today every
- * process shares the one address space; per-process address spaces replace this. */
+ * dump label or NULL, node the mapped file or NULL; none for a zombie. */
 struct uvm_vma_info {
     u64 start, end, off;
     int prot;
@@ -91,16 +92,16 @@ struct uvm_vma_info {
     struct vnode *node;
 };
 void uvm_for_each_vma(struct process *p, void (*fn)(const struct uvm_vma_info *v, void *ctx), void *ctx);
-/* Read another process's memory (/proc/[pid]/cmdline, environ): its address space is
- * made active for the copy. 0, -EFAULT, or -ESRCH for a zombie. */
+/* Copy n bytes at user address addr of process p into the kernel buffer buf
+ * (/proc/[pid]/cmdline, environ): its address space is made active for the copy. The
+ * count copied (short at a hole), -EFAULT when nothing could be, -ESRCH for a zombie. */
 long uvm_copy_from_process(struct process *p, u64 addr, void *buf, size_t n);
 /* A futex word in a MAP_SHARED anonymous page (shared with fork children): true with
  * *key = the frame's physical address + offset, the same in every process. */
 bool uvm_futex_shared_key(u64 uaddr, u64 *key);
 /* execve's point of no return: give the calling process an empty user address space
- * (brk reset) for the new program. With per-process address spaces (#10) a process
- * that shares its address space (a vfork child) gets a new one instead of emptying
- * the shared one. 0 or -ENOMEM. */
+ * (brk reset) for the new program. A process that shares its address space (a vfork
+ * child) gets a new one instead of emptying the shared one. 0 or -ENOMEM. */
 long uvm_exec_reset(void);
 
 #endif /* LIBOS_UVM_H */

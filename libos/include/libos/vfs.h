@@ -33,6 +33,7 @@
 #define S_ISREG(m) (((m) & S_IFMT) == S_IFREG)
 #define S_ISLNK(m) (((m) & S_IFMT) == S_IFLNK)
 #define S_ISCHR(m) (((m) & S_IFMT) == S_IFCHR)
+#define S_ISFIFO(m) (((m) & S_IFMT) == S_IFIFO)
 
 #define O_ACCMODE 03
 #define O_RDONLY 00
@@ -115,10 +116,14 @@ struct file_ops {
     /* The last reference to the open file is gone (eventfd, timerfd, signalfd: free
      * their object in f->priv); NULL: nothing beyond the vnode reference. */
     void (*release)(struct file *f);
+    /* Opening the vnode makes the file itself (FIFOs and pipes: fs/pipe.c's fifo_open,
+     * which may block until the other end opens); NULL: the generic open. */
+    struct file *(*open)(struct vnode *n, int flags, long *err);
     bool seekable;
     bool is_tty;
     bool splice_read;  /* sendfile may read from it (Linux: f_op->splice_read) */
     bool splice_write; /* sendfile may write to it (Linux: f_op->splice_write) */
+    const char *anon_name; /* anonymous files: "[eventfd]"... (the /proc/[pid]/fd/N link text) */
 };
 
 struct dentry {
@@ -138,6 +143,9 @@ struct dentry {
 #define VN_HOLDS_PARENT 0x4 /* a removed directory keeps its parent alive for ".." */
 #define VN_SYNTH 0x8        /* a kernel-made /proc or /sys file: contents come from its ops, never
                              * truncated; opening it for writing needs a write op (else EACCES) */
+#define VN_DYNDIR 0x10      /* a /proc directory whose entries are made at lookup (procfs_lookup) */
+#define VN_MAGIC 0x20       /* a /proc magic link (fd/N, exe, cwd): following it gives the object
+                             * itself, not its text (procfs_follow), as Linux's nd_jump_link */
 
 struct vnode {
     u32 mode, nlink, uid, gid;
@@ -161,6 +169,8 @@ struct vnode {
     u64 next_cookie;           /* directories: cookie of the next entry added */
     void *xattrs;              /* extended attributes (fs/xattr.c), NULL when none */
     u32 xattr_bytes;           /* their names and values, bounded per node */
+    struct pipe *pipe;         /* FIFOs and pipes: the pipe while any end is open (fs/pipe.c) */
+    u64 synth_id;              /* /proc nodes: which process, thread or fd they show (fs/procfs*.c) */
 };
 
 struct file {
@@ -188,6 +198,8 @@ struct vnode *ramfs_new_node(u32 mode);
 struct dentry *ramfs_link(struct vnode *dir, const char *name, u32 namelen, struct vnode *node);
 struct vnode *ramfs_child(struct vnode *dir, const char *name, u32 namelen);
 struct dentry *ramfs_find(struct vnode *dir, const char *name, u32 namelen);
+/* The stored entry only, without the dynamic /proc lookup of ramfs_find (procfs itself). */
+struct dentry *ramfs_find_entry(struct vnode *dir, const char *name, u32 namelen);
 /* Run-time changes: a node (NULL when memory is exhausted), a new entry with a copied
  * name (-ENOSPC), removing an entry (drops the node's link; frees it if unused). */
 struct vnode *ramfs_alloc_node(u32 mode);
@@ -229,6 +241,8 @@ long vfs_create(int dirfd, const char *path, int flags, u32 mode, struct vnode *
 long vfs_mkdirat(int dirfd, const char *path, u32 mode);
 long vfs_unlinkat(int dirfd, const char *path, int flags);
 long vfs_symlinkat(const char *target, int dirfd, const char *path);
+/* mknod(2): mode with its type (0 = regular), dev for device nodes. */
+long vfs_mknodat(int dirfd, const char *path, u32 mode, u64 dev);
 long vfs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags);
 long vfs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned flags);
 
@@ -335,7 +349,12 @@ const struct file_ops *console_file_ops(void);
 const struct file_ops *devfs_ops_for(u64 rdev);
 void devfs_init(void);
 void procfs_init(void);
-void procfs_set_exe(const char *path);
+/* Dynamic /proc (fs/procfs*.c): the entry name of dir (a VN_DYNDIR directory), made or
+ * refreshed now, or NULL; the object a VN_MAGIC link stands for (0 or -errno). */
+struct dentry *procfs_lookup(struct vnode *dir, const char *name, u32 namelen);
+long procfs_follow(struct vnode *link, struct vnode **out);
+/* The vnode of FIFOs: opening it joins the FIFO's pipe (fs/pipe.c). */
+extern const struct file_ops fifo_node_ops;
 /* /sys/devices/system/cpu: one CPU (fs/sysfs.c). */
 void sysfs_init(void);
 
