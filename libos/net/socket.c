@@ -54,6 +54,8 @@ void sock_release(struct socket *s)
 /* read(2) is recvmsg with no flags and no name, write(2) sendmsg (SIGPIPE included). */
 static long sock_file_read(struct file *f, void *buf, size_t n)
 {
+    if (n == 0)
+        return 0; /* Linux's sock_read_iter: "match SYS5 behaviour" */
     struct kiovec iov = {(u64)buf, n};
     struct kmsg m = {.iov = &iov, .iovlen = 1};
     return sock_recvmsg(f->priv, &m, 0);

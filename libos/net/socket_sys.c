@@ -80,6 +80,13 @@ long sock_socketpair(int family, int type, int protocol, int fds[2])
     return 0;
 }
 
+struct file *sock_hold(struct socket *s)
+{
+    if (s->file)
+        s->file->refs++;
+    return s->file;
+}
+
 /* MSG_DONTWAIT for a socket whose open file is O_NONBLOCK. */
 static int nonblock(const struct socket *s) { return s->file && (s->file->flags & O_NONBLOCK) ? MSG_DONTWAIT : 0; }
 
@@ -88,6 +95,7 @@ long sock_sendmsg(struct socket *s, struct kmsg *m, int flags)
     if (!s->ops->sendmsg)
         return -EOPNOTSUPP;
     flags |= nonblock(s);
+    struct file *f = sock_hold(s);
     long r = s->ops->sendmsg(s, m, flags);
     /* Linux's stream senders (unix_stream_sendmsg, sk_stream_error) raise SIGPIPE;
      * datagram and seqpacket ones return EPIPE alone. */
@@ -97,6 +105,7 @@ long sock_sendmsg(struct socket *s, struct kmsg *m, int flags)
         info.u.kill.uid = current_process()->uid;
         signal_send_thread(current, &info);
     }
+    file_put(f);
     return r;
 }
 
@@ -106,7 +115,10 @@ long sock_recvmsg(struct socket *s, struct kmsg *m, int flags)
         return -EOPNOTSUPP;
     m->ctl_used = 0;
     m->flags = 0;
-    return s->ops->recvmsg(s, m, flags | nonblock(s));
+    struct file *f = sock_hold(s);
+    long r = s->ops->recvmsg(s, m, flags | nonblock(s));
+    file_put(f);
+    return r;
 }
 
 long sock_accept(struct socket *s, int flags, void *addr, u32 *len)
@@ -114,7 +126,9 @@ long sock_accept(struct socket *s, int flags, void *addr, u32 *len)
     if (!s->ops->accept)
         return -EOPNOTSUPP;
     struct socket *ns = NULL;
+    struct file *f = sock_hold(s);
     long r = s->ops->accept(s, &ns, nonblock(s));
+    file_put(f);
     if (r < 0)
         return r;
     if (addr) {

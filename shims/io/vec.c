@@ -54,6 +54,10 @@ static long sock_vec(struct socket *s, u64 uiov, int iovcnt, bool write)
         iov[i] = (struct kiovec){v.base, v.len};
     }
     struct kmsg m = {.iov = iov, .iovlen = (u32)iovcnt};
+    if (!write && sum == 0) {
+        kfree(iov);
+        return 0; /* sock_read_iter: an empty read returns at once */
+    }
     long r = write ? sock_sendmsg(s, &m, 0) : sock_recvmsg(s, &m, 0);
     kfree(iov);
     return r;

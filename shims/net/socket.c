@@ -107,7 +107,10 @@ long sys_connect(const struct shim_args *a)
         return -ENOTSOCK;
     if (!s->ops->connect)
         return -EOPNOTSUPP;
-    return s->ops->connect(s, addr, (u32)len, (f->flags & O_NONBLOCK) ? MSG_DONTWAIT : 0);
+    sock_hold(s);
+    r = s->ops->connect(s, addr, (u32)len, (f->flags & O_NONBLOCK) ? MSG_DONTWAIT : 0);
+    file_put(f);
+    return r;
 }
 
 /* sys_shutdown: Linux shutdown(2): SHUT_RD, SHUT_WR, SHUT_RDWR. */

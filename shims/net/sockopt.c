@@ -5,16 +5,16 @@
 #define OPT_MAX 512 /* the largest option value copied (TCP_INFO is 240 bytes) */
 #define SO_BINDTODEVICE 25
 
-/* sys_setsockopt: Linux setsockopt(2): EINVAL for a negative length before the fd. */
+/* sys_setsockopt: Linux setsockopt(2): the fd, then EINVAL for a negative length. */
 long sys_setsockopt(const struct shim_args *a)
 {
     int level = arg_int(a, 1), name = arg_int(a, 2), len = arg_int(a, 4);
-    if (len < 0)
-        return -EINVAL;
     struct socket *s;
     long r = sock_from_fd(arg_int(a, 0), &s);
     if (r < 0)
         return r;
+    if (len < 0)
+        return -EINVAL;
     /* sk_setsockopt refuses a short int before reading it. */
     if (level == SOL_SOCKET && name != SO_BINDTODEVICE && len < (int)sizeof(int))
         return -EINVAL;

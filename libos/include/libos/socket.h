@@ -184,6 +184,9 @@ struct socket *sock_alloc(int family, int type, int protocol);
 /* Wrap s in an open file and install it as the lowest free fd (flags: SOCK_NONBLOCK,
  * SOCK_CLOEXEC). On failure s is released. */
 long sock_file_install(struct socket *s, int flags);
+/* A reference to s's open file (or NULL) for the length of a blocking op: another
+ * thread may close the fd meanwhile (release with file_put). */
+struct file *sock_hold(struct socket *s);
 /* Free a socket that never got a file (ops->release, then the object). */
 void sock_release(struct socket *s);
 /* The socket behind fd: -EBADF when not open, -ENOTSOCK when not a socket. */
@@ -251,6 +254,9 @@ struct net_iface {
     u8 ipv6[16], ipv6_prefix;
 };
 int net_ifaces(struct net_iface *out, int max);
+
+/* AF_UNIX (net/unix.c): registers the family. */
+void unix_init(void);
 
 /* Boot: register the families (unix always; inet when a network device or only loopback). */
 void net_init(void);
