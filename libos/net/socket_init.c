@@ -4,6 +4,7 @@
 
 void net_init(void)
 {
-    /* Families add their registration here: unix_init() (net/unix.c), the network
-     * layer its own (net/inet*.c). An unregistered family is EAFNOSUPPORT. */
+    /* One line per family; the network layer adds its own (net/inet*.c). An
+     * unregistered family is EAFNOSUPPORT. */
+    unix_init();
 }
