@@ -1,4 +1,4 @@
-"""Issue 9's real programs from fixture images: python3 threads and signals, a Go runtime.
+"""Issue 9's real programs from fixture images: python3 threads and signals, a Go runtime, redis.
 
 Each workload runs natively first, under chroot(8) of the image's own unpacked rootfs (the
 Linux ground truth, as tests/boot/test_busybox.py does), then booted from the converted
@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import os
 import re
+import selectors
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -235,3 +239,87 @@ def test_go_timers_and_exit(apps: dict[str, tuple[Path, Path]], boot: object) ->
     want, got = go_threads(apps, boot)
     assert (got.result.status, got.result.exit_code) == ("exit", 0), got.describe()
     assert got.stdout == want, got.describe()
+
+
+# redis-server with no TCP port: a unix socket only (Redis 7 exits at once when it is
+# configured to listen nowhere, so `--port 0` alone never runs).
+REDIS_ARGV = (
+    "redis-server",
+    "--port",
+    "0",
+    "--unixsocket",
+    "/tmp/redis.sock",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+)
+REDIS_READY = b"ready to accept connections at /tmp/redis.sock"  # the unix socket is listening
+# "Removing the unix socket file": its unlink at shutdown found the socket's name.
+REDIS_SHUTDOWN = (
+    "Received SIGTERM scheduling shutdown",
+    "Removing the unix socket file",
+    "Redis is now ready to exit, bye bye",
+)
+
+
+def read_until(proc: subprocess.Popen[bytes], marker: bytes, seconds: float) -> bytes:
+    """stdout of ``proc`` up to a line containing ``marker`` (or its end, or the deadline)."""
+    assert proc.stdout is not None
+    seen = b""
+    deadline = time.monotonic() + seconds
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        while marker not in seen and time.monotonic() < deadline:
+            if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
+                break
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def stop_with_sigterm(proc: subprocess.Popen[bytes], ready: bytes) -> tuple[int, str]:
+    """SIGTERM once ``ready`` was seen; (exit status, all stdout and stderr as text)."""
+    try:
+        proc.send_signal(signal.SIGTERM)
+        rest, err = proc.communicate(timeout=120)
+        return proc.returncode, (ready + rest + (err or b"")).decode(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_redis_background_threads_and_sigterm_shutdown(
+    apps: dict[str, tuple[Path, Path]], boot_ctx: Context, accel: str, boot_timeout: float
+) -> None:
+    """redis-server starts its background threads, runs until `dock2uni run` gets SIGTERM,
+    logs its shutdown and exits 0, as under chroot natively."""
+    uni, root = apps["redis"]
+    native = subprocess.Popen(
+        ["chroot", str(root), *REDIS_ARGV],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=ENV,
+        cwd="/",
+    )
+    ready = read_until(native, REDIS_READY, 60)
+    threads = len(os.listdir(f"/proc/{native.pid}/task")) if REDIS_READY in ready else 0
+    code, out = stop_with_sigterm(native, ready)
+    assert REDIS_READY in ready and threads >= 4, out  # the main thread + 3 bio threads
+    assert code == 0 and all(line in out for line in REDIS_SHUTDOWN), out
+
+    argv = [sys.executable, "-m", "dock2uni", "run", str(uni), "--accel", accel]
+    argv += ["--timeout", str(boot_timeout + 60), "--cache-dir", str(boot_ctx.cache_dir)]
+    booted = subprocess.Popen(
+        [*argv, "--", *REDIS_ARGV], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    ready = read_until(booted, REDIS_READY, boot_timeout)
+    if REDIS_READY not in ready:
+        booted.kill()
+        _, err = booted.communicate()
+        pytest.fail(f"booted redis never became ready:\n{ready.decode()}\n{err.decode()}")
+    code, out = stop_with_sigterm(booted, ready)
+    assert code == 0 and all(line in out for line in REDIS_SHUTDOWN), out
