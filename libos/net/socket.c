@@ -74,10 +74,12 @@ static u32 sock_file_poll(struct file *f)
     return s->ops && s->ops->poll ? s->ops->poll(s) : 0;
 }
 
+/* The family's ioctls first, then the interface requests every socket answers. */
 static long sock_file_ioctl(struct file *f, unsigned cmd, u64 arg)
 {
     struct socket *s = f->priv;
-    return s->ops && s->ops->ioctl ? s->ops->ioctl(s, cmd, arg) : -ENOTTY;
+    long r = s->ops && s->ops->ioctl ? s->ops->ioctl(s, cmd, arg) : -ENOTTY;
+    return r == -ENOTTY ? sock_ifreq_ioctl(cmd, arg) : r;
 }
 
 static void sock_file_release(struct file *f)

@@ -240,8 +240,8 @@ long sock_getsockopt(struct socket *s, int level, int name, void *val, u32 *len)
 /* accept(2)/accept4: the new fd; addr/len (may be NULL) get the peer's name. */
 long sock_accept(struct socket *s, int flags, void *addr, u32 *len);
 
-/* Interfaces for AF_NETLINK route dumps (getifaddrs, if_nameindex). The network layer
- * (net/inet*.c) defines it; the weak stand-in in net/netlink_route.c reports lo only. */
+/* Interfaces for AF_NETLINK route dumps (getifaddrs) and the SIOCGIF* ioctls (if_nametoindex). The network layer
+ * (net/inet*.c) defines it; the weak stand-in in net/socket_ifreq.c reports lo only. */
 struct net_iface {
     int index;
     char name[16];
@@ -254,9 +254,13 @@ struct net_iface {
     u8 ipv6[16], ipv6_prefix;
 };
 int net_ifaces(struct net_iface *out, int max);
+/* SIOCGIFINDEX, SIOCGIFNAME, SIOCGIFCONF, SIOCGIFFLAGS/MTU/HWADDR/ADDR/NETMASK on any
+ * socket (Linux's dev_ioctl) from net_ifaces(); -ENOTTY for other requests. */
+long sock_ifreq_ioctl(unsigned cmd, u64 arg);
 
-/* AF_UNIX (net/unix.c): registers the family. */
+/* AF_UNIX (net/unix.c) and AF_NETLINK (net/netlink.c): register the family. */
 void unix_init(void);
+void netlink_init(void);
 
 /* Boot: register the families (unix always; inet when a network device or only loopback). */
 void net_init(void);
