@@ -7,4 +7,5 @@ void net_init(void)
     /* One line per family; the network layer adds its own (net/inet*.c). An
      * unregistered family is EAFNOSUPPORT. */
     unix_init();
+    netlink_init();
 }

@@ -1,6 +1,11 @@
 /* unix.c: guest tests of the socket layer and AF_UNIX: socketpair, names, listen/accept between threads, SCM_RIGHTS, credentials, EOF/EPIPE, readiness, errno values. */
 #include "guest.h"
 
+#include <ifaddrs.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -604,6 +609,68 @@ static void test_blocking_and_sendfile(void)
     close(sv[1]);
 }
 
+/* AF_NETLINK NETLINK_ROUTE as glibc and musl use it: the loopback interface is there. */
+static void test_netlink(void)
+{
+    int n = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+    socklen_t sl = sizeof(sa);
+    CHECK("netlink_socket", n >= 0);
+    CHECK("netlink_unbound_port_zero", getsockname(n, (struct sockaddr *)&sa, &sl) == 0 && sl == sizeof(sa) && sa.nl_pid == 0);
+    sa = (struct sockaddr_nl){.nl_family = AF_NETLINK};
+    CHECK("netlink_bind_auto", bind(n, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    sl = sizeof(sa);
+    CHECK("netlink_port_is_pid", getsockname(n, (struct sockaddr *)&sa, &sl) == 0 && sa.nl_pid == (unsigned)getpid());
+    struct {
+        struct nlmsghdr h;
+        struct ifinfomsg i;
+    } req = {{sizeof(req), RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 42, 0}, {.ifi_family = AF_UNSPEC}};
+    CHECK("netlink_send_dump", send(n, &req, sizeof(req), 0) == (ssize_t)sizeof(req));
+    static char buf[16384];
+    int saw_lo = 0, done = 0;
+    for (int k = 0; k < 16 && !done; k++) {
+        ssize_t r = recv(n, buf, sizeof(buf), 0);
+        if (r <= 0)
+            break;
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, r); h = NLMSG_NEXT(h, r)) {
+            if (h->nlmsg_type == NLMSG_DONE) {
+                done = 1;
+                break;
+            }
+            if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_seq != 42)
+                continue;
+            struct ifinfomsg *ifi = NLMSG_DATA(h);
+            int alen = (int)IFLA_PAYLOAD(h);
+            for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+                if (a->rta_type == IFLA_IFNAME && strcmp(RTA_DATA(a), "lo") == 0)
+                    saw_lo = ifi->ifi_index == 1 && (ifi->ifi_flags & IFF_LOOPBACK);
+        }
+    }
+    CHECK("netlink_getlink_dump_lo", saw_lo && done);
+    EXPECT_ERR("netlink_dump_read", recv(n, buf, sizeof(buf), MSG_DONTWAIT), EAGAIN);
+    close(n);
+    EXPECT_ERR("netlink_protocol", socket(AF_NETLINK, SOCK_RAW, 31), EPROTONOSUPPORT);
+    EXPECT_ERR("netlink_stream", socket(AF_NETLINK, SOCK_STREAM, 0), ESOCKTNOSUPPORT);
+    struct ifaddrs *ifa = NULL;
+    int v4 = 0, v6 = 0;
+    CHECK("getifaddrs", getifaddrs(&ifa) == 0);
+    for (struct ifaddrs *p = ifa; p; p = p->ifa_next) {
+        if (!p->ifa_addr || strcmp(p->ifa_name, "lo") != 0)
+            continue;
+        if (p->ifa_addr->sa_family == AF_INET)
+            v4 = ((struct sockaddr_in *)p->ifa_addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK) &&
+                 ((struct sockaddr_in *)p->ifa_netmask)->sin_addr.s_addr == htonl(0xff000000);
+        if (p->ifa_addr->sa_family == AF_INET6)
+            v6 = IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)p->ifa_addr)->sin6_addr);
+    }
+    CHECK("getifaddrs_lo_ipv4", v4);
+    CHECK("getifaddrs_lo_ipv6", v6);
+    freeifaddrs(ifa);
+    CHECK("if_nametoindex_lo", if_nametoindex("lo") == 1);
+    char name[IF_NAMESIZE];
+    CHECK("if_indextoname_1", if_indextoname(1, name) && strcmp(name, "lo") == 0);
+}
+
 int main(void)
 {
     guest_begin();
@@ -618,6 +685,7 @@ int main(void)
     test_abstract_dgram();
     test_scm();
     test_blocking_and_sendfile();
+    test_netlink();
     rmdir(dir);
     return guest_finish();
 }
