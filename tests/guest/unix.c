@@ -609,6 +609,89 @@ static void test_blocking_and_sendfile(void)
     close(sv[1]);
 }
 
+static void on_usr1(int sig) {}
+
+struct kicker {
+    pthread_t target;
+    int delay_ms;
+};
+
+static void *kick_thread(void *arg)
+{
+    struct kicker *k = arg;
+    struct timespec ts = {0, k->delay_ms * 1000000L};
+    nanosleep(&ts, NULL);
+    pthread_kill(k->target, SIGUSR1);
+    return NULL;
+}
+
+/* A signal ends a blocking socket call: EINTR without SA_RESTART; with SA_RESTART the
+ * call restarts, unless the socket has a timeout (Linux's sock_intr_errno). */
+static int interrupted_recv(int restart, int timeout, int *sv)
+{
+    struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = restart ? SA_RESTART : 0};
+    sigaction(SIGUSR1, &sa, NULL);
+    if (timeout) {
+        struct timeval tv = {2, 0};
+        setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    }
+    struct kicker k = {pthread_self(), 50};
+    pthread_t t;
+    pthread_create(&t, NULL, kick_thread, &k);
+    char c;
+    errno = 0;
+    int r;
+    if (restart && !timeout) {
+        /* Restarted: a second kick writes the byte that ends it. */
+        pthread_join(t, NULL);
+        r = (int)recv(sv[0], &c, 1, MSG_DONTWAIT); /* nothing yet */
+        k.delay_ms = 0;
+        pthread_create(&t, NULL, kick_thread, &k);
+        write(sv[1], "r", 1);
+        r = (int)recv(sv[0], &c, 1, 0);
+        pthread_join(t, NULL);
+        return r == 1 ? 0 : -1;
+    }
+    r = (int)recv(sv[0], &c, 1, 0);
+    int e = errno;
+    pthread_join(t, NULL);
+    return r < 0 ? e : 0;
+}
+
+static void test_signals_and_backlog(void)
+{
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    CHECK("recv_eintr_without_restart", interrupted_recv(0, 0, sv) == EINTR);
+    CHECK("recv_restart_with_sa_restart", interrupted_recv(1, 0, sv) == 0);
+    CHECK("recv_eintr_with_timeout_and_restart", interrupted_recv(1, 1, sv) == EINTR);
+    signal(SIGUSR1, SIG_DFL);
+    close(sv[0]);
+    close(sv[1]);
+    /* A listener with backlog 2 holds 3 connections; the next is refused for now. */
+    struct sockaddr_un a;
+    socklen_t al = abstract_addr(&a, "d2u-unix-test-backlog");
+    int l = socket(AF_UNIX, SOCK_STREAM, 0);
+    bind(l, (struct sockaddr *)&a, al);
+    listen(l, 2);
+    int c[8], n = 0;
+    for (; n < 8; n++) {
+        c[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (connect(c[n], (struct sockaddr *)&a, al) < 0)
+            break;
+    }
+    CHECK("backlog_full_eagain", n == 3 && errno == EAGAIN);
+    int acc = accept(l, NULL, NULL);
+    CHECK("backlog_room_after_accept", acc >= 0 && connect(c[n], (struct sockaddr *)&a, al) == 0);
+    close(acc);
+    close(l);
+    char ch;
+    CHECK("accepted_then_closed_eof", recv(c[0], &ch, 1, 0) == 0);
+    EXPECT_ERR("unaccepted_reset_on_close", recv(c[1], &ch, 1, 0), ECONNRESET);
+    for (int i = 0; i <= n && i < 8; i++)
+        close(c[i]);
+}
+
 /* AF_NETLINK NETLINK_ROUTE as glibc and musl use it: the loopback interface is there. */
 static void test_netlink(void)
 {
@@ -685,6 +768,7 @@ int main(void)
     test_abstract_dgram();
     test_scm();
     test_blocking_and_sendfile();
+    test_signals_and_backlog();
     test_netlink();
     rmdir(dir);
     return guest_finish();
