@@ -1,4 +1,4 @@
-"""Issue 9's real programs from fixture images: python3 threads and signals, a Go runtime, redis.
+"""Real programs from fixture images: python3 threads, signals and unix sockets, a Go runtime, redis.
 
 Each workload runs natively first, under chroot(8) of the image's own unpacked rootfs (the
 Linux ground truth, as tests/boot/test_busybox.py does), then booted from the converted
@@ -145,6 +145,81 @@ time.sleep(30)
 # faulthandler's SIGSEGV handler (on its alternate stack) reports, then the default kills.
 PY_FAULTHANDLER_SEGV = "import faulthandler; faulthandler.enable(); faulthandler._sigsegv()"
 
+# AF_UNIX from python3 (issue 11): a socketpair echo between threads, a socketserver on a
+# path, SCM_RIGHTS through socket.send_fds, SO_PEERCRED, asyncio's unix server (its event
+# loop is epoll and its self-pipe a socketpair), if_nameindex (netlink), a missing name.
+PY_UNIX_SOCKETS = r"""
+import asyncio, os, socket, socketserver, struct, tempfile, threading
+tmp = tempfile.mkdtemp()
+a, b = socket.socketpair()
+def echo():
+    while (d := b.recv(65536)):
+        b.sendall(d.upper())
+    b.close()
+t = threading.Thread(target=echo)
+t.start()
+total = 0
+for i in range(100):
+    a.sendall(b"x" * 1000)
+    got = b""
+    while len(got) < 1000:
+        got += a.recv(65536)
+    total += len(got)
+a.shutdown(socket.SHUT_WR)
+t.join()
+print("socketpair echo between threads:", total, "bytes, EOF:", a.recv(10) == b"")
+a.close()
+class Reverse(socketserver.StreamRequestHandler):
+    def handle(self):
+        for line in self.rfile:
+            self.wfile.write(line.rstrip(b"\n")[::-1] + b"\n")
+path = os.path.join(tmp, "srv.sock")
+srv = socketserver.ThreadingUnixStreamServer(path, Reverse)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+c = socket.socket(socket.AF_UNIX)
+c.connect(path)
+f = c.makefile("rwb")
+for w in (b"hello\n", b"unikernel\n"):
+    f.write(w)
+    f.flush()
+    print("socketserver:", f.readline())
+f.close()
+c.close()
+srv.shutdown()
+srv.server_close()
+os.unlink(path)
+r, w = os.pipe()
+a, b = socket.socketpair()
+socket.send_fds(a, [b"fd"], [r])
+msg, fds, flags, addr = socket.recv_fds(b, 16, 4)
+os.write(w, b"via a passed fd")
+print("send_fds:", msg, len(fds), os.read(fds[0], 100))
+pid, uid, gid = struct.unpack("3i", a.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+print("SO_PEERCRED is ours:", (pid, uid, gid) == (os.getpid(), os.geteuid(), os.getegid()))
+async def main():
+    async def handle(reader, writer):
+        writer.write((await reader.readline()).upper())
+        await writer.drain()
+        writer.close()
+    apath = os.path.join(tmp, "async.sock")
+    server = await asyncio.start_unix_server(handle, path=apath)
+    reader, writer = await asyncio.open_unix_connection(apath)
+    writer.write(b"asyncio over a unix socket\n")
+    await writer.drain()
+    print("asyncio:", await reader.readline())
+    writer.close()
+    server.close()
+    await server.wait_closed()
+    os.unlink(apath)
+asyncio.run(main())
+print("if_nameindex has lo:", any(n == "lo" for i, n in socket.if_nameindex()))
+try:
+    socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).connect(os.path.join(tmp, "none"))
+except OSError as e:
+    print("connect to a missing name:", e.strerror)
+os.rmdir(tmp)
+"""
+
 THREAD_ID = re.compile(rb"(Thread|thread) 0x[0-9a-f]+")
 
 
@@ -223,6 +298,11 @@ def go_threads(apps: dict[str, tuple[Path, Path]], boot: object) -> tuple[bytes,
     want = run_in_chroot(root, ("go-threads",), ENV)
     assert want.returncode == 0 and want.stdout.endswith(b"go-threads: done\n"), want
     return want.stdout, boot(uni, split_stderr=True)  # type: ignore[operator]
+
+
+def test_python_unix_sockets(apps: dict[str, tuple[Path, Path]], boot: object) -> None:
+    """python3: socketpair, socketserver, send_fds, SO_PEERCRED, asyncio over unix sockets."""
+    compare_python(apps, boot, PY_UNIX_SOCKETS, 0)
 
 
 def test_go_goroutines_preemption_signals(apps: dict[str, tuple[Path, Path]], boot: object) -> None:
