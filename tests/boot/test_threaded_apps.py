@@ -1,4 +1,4 @@
-"""Real programs from fixture images: python3 threads, signals and unix sockets, a Go runtime, redis.
+"""Real programs from fixture images: python3 threads, signals and unix sockets, Go, redis.
 
 Each workload runs natively first, under chroot(8) of the image's own unpacked rootfs (the
 Linux ground truth, as tests/boot/test_busybox.py does), then booted from the converted
