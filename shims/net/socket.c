@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* socket.c: socket, socketpair, bind, listen, accept/accept4, connect, shutdown, getsockname, getpeername. */
+#include <libos/proc.h>
+#include <libos/task.h>
 #include <libos/vfs.h>
 #include "net.h"
 
@@ -58,12 +60,25 @@ long sys_listen(const struct shim_args *a)
     return s->ops->listen ? s->ops->listen(s, backlog) : -EOPNOTSUPP;
 }
 
+/* Is there an fd for the accepted connection? Linux takes one (EMFILE) before it
+ * waits, so a full table never consumes a connection. */
+static bool fd_available(void)
+{
+    u64 limit = MIN((u64)FD_MAX, current_process()->rlim[RLIMIT_NOFILE].cur);
+    for (u64 fd = 0; fd < limit; fd++)
+        if (!fd_get((int)fd))
+            return true;
+    return false;
+}
+
 static long do_accept(int fd, u64 uaddr, u64 ulen, int flags)
 {
     if (!fd_get(fd))
         return -EBADF;
     if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK))
         return -EINVAL;
+    if (!fd_available())
+        return -EMFILE;
     struct socket *s;
     long r = sock_from_fd(fd, &s);
     if (r < 0)
