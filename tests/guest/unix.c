@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -687,6 +688,30 @@ static void test_signals_and_backlog(void)
     close(l);
     char ch;
     CHECK("accepted_then_closed_eof", recv(c[0], &ch, 1, 0) == 0);
+    /* No fd left: accept is EMFILE before it takes the connection. */
+    l = socket(AF_UNIX, SOCK_STREAM, 0);
+    al = abstract_addr(&a, "d2u-unix-test-emfile");
+    bind(l, (struct sockaddr *)&a, al);
+    listen(l, 1);
+    int cl = socket(AF_UNIX, SOCK_STREAM, 0);
+    connect(cl, (struct sockaddr *)&a, al);
+    struct rlimit old, low;
+    getrlimit(RLIMIT_NOFILE, &old);
+    int lowest = dup(0);
+    close(lowest);
+    low = old;
+    low.rlim_cur = (rlim_t)lowest;
+    setrlimit(RLIMIT_NOFILE, &low);
+    errno = 0;
+    int r1 = accept(l, NULL, NULL);
+    int e1 = errno;
+    setrlimit(RLIMIT_NOFILE, &old);
+    CHECK("accept_emfile_first", r1 < 0 && e1 == EMFILE);
+    acc = accept(l, NULL, NULL);
+    CHECK("accept_after_emfile_keeps_connection", acc >= 0 && write(cl, "k", 1) == 1 && read(acc, &ch, 1) == 1);
+    close(acc);
+    close(cl);
+    close(l);
     EXPECT_ERR("unaccepted_reset_on_close", recv(c[1], &ch, 1, 0), ECONNRESET);
     for (int i = 0; i <= n && i < 8; i++)
         close(c[i]);
