@@ -108,7 +108,7 @@ struct kiovec {
 /* A message as families see it: kernel copies of the name and control buffers,
  * the caller's iovec. The generic layer copies name/control in (send) or out (recv). */
 struct kmsg {
-    void *name;         /* SOCKADDR_MAX bytes; send: the destination or NULL */
+    void *name;         /* SOCKADDR_MAX bytes; send: the destination or NULL; recv: always given */
     u32 namelen;        /* send: its length; recv: set by the family (0: none) */
     struct kiovec *iov; /* at most UIO_MAXIOV (1024) entries */
     u32 iovlen;
@@ -157,7 +157,7 @@ struct socket {
     int rcvlowat;           /* SO_RCVLOWAT (1 by default) */
     int priority;           /* SO_PRIORITY */
     u32 mark;               /* SO_MARK */
-    bool dontroute, debug, timestamp;
+    bool dontroute, debug;
     /* SO_PEERCRED: the peer's pid/uid/gid at connect/socketpair (AF_UNIX fills them;
      * peer_pid 0 and uid/gid -1 otherwise, as Linux for sockets with no peer creds). */
     int peer_pid;
@@ -201,7 +201,8 @@ u64 sock_deadline(u64 timeo_ns);
 /* Block on wq until woken (0), deadline passes (-EAGAIN) or a signal comes:
  * -ERESTARTSYS without a timeout, -EINTR with one (Linux's sock_intr_errno). */
 long sock_wait(struct waitq *wq, u64 deadline);
-/* Fill the caller's credentials into s->peer_* of the OTHER end (connect, socketpair, accept). */
+/* Record the caller's pid/euid/egid as what peer_of's SO_PEERCRED reports
+ * (the caller is peer_of's peer: connect, socketpair, listen). */
 void sock_set_peercred_current(struct socket *peer_of);
 
 /* Control messages (Linux's struct scm_cookie; net/socket_cmsg.c). */
@@ -240,8 +241,9 @@ long sock_getsockopt(struct socket *s, int level, int name, void *val, u32 *len)
 /* accept(2)/accept4: the new fd; addr/len (may be NULL) get the peer's name. */
 long sock_accept(struct socket *s, int flags, void *addr, u32 *len);
 
-/* Interfaces for AF_NETLINK route dumps (getifaddrs) and the SIOCGIF* ioctls (if_nametoindex). The network layer
- * (net/inet*.c) defines it; the weak stand-in in net/socket_ifreq.c reports lo only. */
+/* The interfaces, for AF_NETLINK route dumps (getifaddrs) and the SIOCGIF* ioctls
+ * (if_nametoindex). The network layer (net/inet*.c) defines net_ifaces(); until then
+ * the weak stand-in in net/socket_ifreq.c reports lo only. Returns how many were filled. */
 struct net_iface {
     int index;
     char name[16];
