@@ -115,9 +115,14 @@ long sock_recvmsg(struct socket *s, struct kmsg *m, int flags)
         return -EOPNOTSUPP;
     m->ctl_used = 0;
     m->flags = 0;
+    u8 scratch[SOCKADDR_MAX]; /* read(2) and readv(2) ask for no name; families may write one */
+    if (!m->name)
+        m->name = scratch;
     struct file *f = sock_hold(s);
     long r = s->ops->recvmsg(s, m, flags | nonblock(s));
     file_put(f);
+    if (m->name == scratch)
+        m->name = NULL;
     return r;
 }
 
