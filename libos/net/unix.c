@@ -16,6 +16,11 @@
 
 static const struct sock_ops unix_ops;
 static struct unix_sock *bound; /* every named socket: paths (by inode) and abstract names */
+/* Buffers of released sockets, freed by the outermost release: a buffer may carry a
+ * socket whose release frees more buffers, and chains of sockets in flight must not
+ * recurse on the kernel stack (Linux defers the same work to task_work/its GC). */
+static struct unix_skb *deferred;
+static bool draining;
 static u32 autobind_next;
 
 void unix_get(struct unix_sock *u) { u->refs++; }
@@ -536,7 +541,8 @@ static void unix_release(struct socket *s)
     while (u->rq_head) {
         struct unix_skb *skb = u->rq_head;
         u->rq_head = skb->next;
-        unix_skb_free(skb);
+        skb->next = deferred;
+        deferred = skb;
     }
     u->rq_tail = NULL;
     u->rq_count = 0;
@@ -555,6 +561,15 @@ static void unix_release(struct socket *s)
     }
     unix_wake(u);
     unix_put(u);
+    if (!draining) {
+        draining = true;
+        while (deferred) {
+            struct unix_skb *skb = deferred;
+            deferred = skb->next;
+            unix_skb_free(skb); /* may release sockets in flight: their buffers join the list */
+        }
+        draining = false;
+    }
 }
 
 static const struct sock_ops unix_ops = {
