@@ -97,8 +97,8 @@ static const struct file_ops sock_file_ops = {
     .poll = sock_file_poll,
     .poll_wakes = true,
     .release = sock_file_release,
-    .splice_read = true,  /* sendfile/splice from a socket (Linux: sock_splice_read) */
-    .splice_write = true, /* sendfile to a socket: nginx, Linux's generic_splice_sendpage */
+    /* sendfile to a socket (nginx); from one it is EINVAL, as Linux 6.x says. */
+    .splice_write = true,
 };
 
 struct socket *sock_of_file(struct file *f) { return f && f->ops == &sock_file_ops ? f->priv : NULL; }
