@@ -504,6 +504,25 @@ static void test_scm(void)
     send_fds(sv[0], pass, 2, "x");
     n = recv_fds(sv[1], got, 4, CMSG_LEN(sizeof(int)), 0, &mf);
     CHECK("scm_ctrunc", n == 1 && (mf & MSG_CTRUNC) && !(fcntl(got[0], F_GETFD) & FD_CLOEXEC));
+    /* A chain of 300 socket pairs, each in flight inside the next: closing the last
+     * frees them all (the kernel must not recurse once per level). */
+    int prev[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, prev);
+    int chain_ok = 1;
+    for (int i = 0; i < 300 && chain_ok; i++) {
+        int nx[2];
+        chain_ok = socketpair(AF_UNIX, SOCK_STREAM, 0, nx) == 0 && send_fds(nx[0], prev, 2, "c") == 1;
+        close(prev[0]);
+        close(prev[1]);
+        prev[0] = nx[0];
+        prev[1] = nx[1];
+    }
+    close(prev[0]);
+    close(prev[1]);
+    int probe[2];
+    CHECK("nested_chain_of_300_freed", chain_ok && socketpair(AF_UNIX, SOCK_STREAM, 0, probe) == 0);
+    close(probe[0]);
+    close(probe[1]);
     struct stat pst;
     CHECK("passed_write_end_is_fifo", n == 1 && fstat(got[0], &pst) == 0 && S_ISFIFO(pst.st_mode) && close(got[0]) == 0);
     send_fds(sv[0], pass, 1, "y");
@@ -604,6 +623,8 @@ static void test_blocking_and_sendfile(void)
     off_t off = 2;
     CHECK("sendfile_to_socket", sendfile(sv[0], f, &off, 5) == 5 && off == 7 &&
                                     read(sv[1], buf, sizeof(buf)) == 5 && memcmp(buf, "23456", 5) == 0);
+    write(sv[0], "abc", 3);
+    EXPECT_ERR("sendfile_from_socket_einval", sendfile(f, sv[1], NULL, 3), EINVAL);
     close(f);
     unlink(fpath);
     close(sv[0]);
