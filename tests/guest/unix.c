@@ -117,6 +117,10 @@ static void test_generic_errors(void)
     struct timeval tv = {0, 2000000};
     EXPECT_ERR("rcvtimeo_edom", setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), EDOM);
     EXPECT_ERR("shutdown_bad_how", shutdown(s, 3), EINVAL);
+    struct ucred nc;
+    socklen_t ncl = sizeof(nc);
+    CHECK("so_peercred_unconnected", getsockopt(s, SOL_SOCKET, SO_PEERCRED, &nc, &ncl) == 0 && ncl == sizeof(nc) &&
+                                         nc.pid == 0 && nc.uid == (uid_t)-1 && nc.gid == (gid_t)-1);
     CHECK("shutdown_unconnected_ok", shutdown(s, SHUT_RDWR) == 0);
     EXPECT_ERR("lseek_espipe", lseek(s, 0, SEEK_SET), ESPIPE);
     short ev = revents(s, POLLIN | POLLOUT);
