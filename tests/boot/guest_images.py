@@ -42,6 +42,7 @@ FAMILIES = (
     "fork",
     "fifo",
     "procfs",
+    "unix",
 )
 LIBCS = ("glibc", "musl")
 # Issue 9's acceptance programs (threads, signals, their fd objects), compared natively

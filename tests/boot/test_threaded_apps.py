@@ -1,4 +1,4 @@
-"""Issue 9's real programs from fixture images: python3 threads and signals, a Go runtime.
+"""Real programs from fixture images: python3 threads, signals and unix sockets, Go, redis.
 
 Each workload runs natively first, under chroot(8) of the image's own unpacked rootfs (the
 Linux ground truth, as tests/boot/test_busybox.py does), then booted from the converted
@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import os
 import re
+import selectors
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -141,6 +145,81 @@ time.sleep(30)
 # faulthandler's SIGSEGV handler (on its alternate stack) reports, then the default kills.
 PY_FAULTHANDLER_SEGV = "import faulthandler; faulthandler.enable(); faulthandler._sigsegv()"
 
+# AF_UNIX from python3 (issue 11): a socketpair echo between threads, a socketserver on a
+# path, SCM_RIGHTS through socket.send_fds, SO_PEERCRED, asyncio's unix server (its event
+# loop is epoll and its self-pipe a socketpair), if_nameindex (netlink), a missing name.
+PY_UNIX_SOCKETS = r"""
+import asyncio, os, socket, socketserver, struct, tempfile, threading
+tmp = tempfile.mkdtemp()
+a, b = socket.socketpair()
+def echo():
+    while (d := b.recv(65536)):
+        b.sendall(d.upper())
+    b.close()
+t = threading.Thread(target=echo)
+t.start()
+total = 0
+for i in range(100):
+    a.sendall(b"x" * 1000)
+    got = b""
+    while len(got) < 1000:
+        got += a.recv(65536)
+    total += len(got)
+a.shutdown(socket.SHUT_WR)
+t.join()
+print("socketpair echo between threads:", total, "bytes, EOF:", a.recv(10) == b"")
+a.close()
+class Reverse(socketserver.StreamRequestHandler):
+    def handle(self):
+        for line in self.rfile:
+            self.wfile.write(line.rstrip(b"\n")[::-1] + b"\n")
+path = os.path.join(tmp, "srv.sock")
+srv = socketserver.ThreadingUnixStreamServer(path, Reverse)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+c = socket.socket(socket.AF_UNIX)
+c.connect(path)
+f = c.makefile("rwb")
+for w in (b"hello\n", b"unikernel\n"):
+    f.write(w)
+    f.flush()
+    print("socketserver:", f.readline())
+f.close()
+c.close()
+srv.shutdown()
+srv.server_close()
+os.unlink(path)
+r, w = os.pipe()
+a, b = socket.socketpair()
+socket.send_fds(a, [b"fd"], [r])
+msg, fds, flags, addr = socket.recv_fds(b, 16, 4)
+os.write(w, b"via a passed fd")
+print("send_fds:", msg, len(fds), os.read(fds[0], 100))
+pid, uid, gid = struct.unpack("3i", a.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+print("SO_PEERCRED is ours:", (pid, uid, gid) == (os.getpid(), os.geteuid(), os.getegid()))
+async def main():
+    async def handle(reader, writer):
+        writer.write((await reader.readline()).upper())
+        await writer.drain()
+        writer.close()
+    apath = os.path.join(tmp, "async.sock")
+    server = await asyncio.start_unix_server(handle, path=apath)
+    reader, writer = await asyncio.open_unix_connection(apath)
+    writer.write(b"asyncio over a unix socket\n")
+    await writer.drain()
+    print("asyncio:", await reader.readline())
+    writer.close()
+    server.close()
+    await server.wait_closed()
+    os.unlink(apath)
+asyncio.run(main())
+print("if_nameindex has lo:", any(n == "lo" for i, n in socket.if_nameindex()))
+try:
+    socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).connect(os.path.join(tmp, "none"))
+except OSError as e:
+    print("connect to a missing name:", e.strerror)
+os.rmdir(tmp)
+"""
+
 THREAD_ID = re.compile(rb"(Thread|thread) 0x[0-9a-f]+")
 
 
@@ -221,6 +300,11 @@ def go_threads(apps: dict[str, tuple[Path, Path]], boot: object) -> tuple[bytes,
     return want.stdout, boot(uni, split_stderr=True)  # type: ignore[operator]
 
 
+def test_python_unix_sockets(apps: dict[str, tuple[Path, Path]], boot: object) -> None:
+    """python3: socketpair, socketserver, send_fds, SO_PEERCRED, asyncio over unix sockets."""
+    compare_python(apps, boot, PY_UNIX_SOCKETS, 0)
+
+
 def test_go_goroutines_preemption_signals(apps: dict[str, tuple[Path, Path]], boot: object) -> None:
     """go-threads up to its timers: goroutines, mutexes, async preemption (SIGURG), a GC
     while a goroutine spins, os/signal, recovered nil-dereference and divide panics."""
@@ -235,3 +319,87 @@ def test_go_timers_and_exit(apps: dict[str, tuple[Path, Path]], boot: object) ->
     want, got = go_threads(apps, boot)
     assert (got.result.status, got.result.exit_code) == ("exit", 0), got.describe()
     assert got.stdout == want, got.describe()
+
+
+# redis-server with no TCP port: a unix socket only (Redis 7 exits at once when it is
+# configured to listen nowhere, so `--port 0` alone never runs).
+REDIS_ARGV = (
+    "redis-server",
+    "--port",
+    "0",
+    "--unixsocket",
+    "/tmp/redis.sock",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+)
+REDIS_READY = b"ready to accept connections at /tmp/redis.sock"  # the unix socket is listening
+# "Removing the unix socket file": its unlink at shutdown found the socket's name.
+REDIS_SHUTDOWN = (
+    "Received SIGTERM scheduling shutdown",
+    "Removing the unix socket file",
+    "Redis is now ready to exit, bye bye",
+)
+
+
+def read_until(proc: subprocess.Popen[bytes], marker: bytes, seconds: float) -> bytes:
+    """stdout of ``proc`` up to a line containing ``marker`` (or its end, or the deadline)."""
+    assert proc.stdout is not None
+    seen = b""
+    deadline = time.monotonic() + seconds
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        while marker not in seen and time.monotonic() < deadline:
+            if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
+                break
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def stop_with_sigterm(proc: subprocess.Popen[bytes], ready: bytes) -> tuple[int, str]:
+    """SIGTERM once ``ready`` was seen; (exit status, all stdout and stderr as text)."""
+    try:
+        proc.send_signal(signal.SIGTERM)
+        rest, err = proc.communicate(timeout=120)
+        return proc.returncode, (ready + rest + (err or b"")).decode(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_redis_background_threads_and_sigterm_shutdown(
+    apps: dict[str, tuple[Path, Path]], boot_ctx: Context, accel: str, boot_timeout: float
+) -> None:
+    """redis-server starts its background threads, runs until `dock2uni run` gets SIGTERM,
+    logs its shutdown and exits 0, as under chroot natively."""
+    uni, root = apps["redis"]
+    native = subprocess.Popen(
+        ["chroot", str(root), *REDIS_ARGV],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=ENV,
+        cwd="/",
+    )
+    ready = read_until(native, REDIS_READY, 60)
+    threads = len(os.listdir(f"/proc/{native.pid}/task")) if REDIS_READY in ready else 0
+    code, out = stop_with_sigterm(native, ready)
+    assert REDIS_READY in ready and threads >= 4, out  # the main thread + 3 bio threads
+    assert code == 0 and all(line in out for line in REDIS_SHUTDOWN), out
+
+    argv = [sys.executable, "-m", "dock2uni", "run", str(uni), "--accel", accel]
+    argv += ["--timeout", str(boot_timeout + 60), "--cache-dir", str(boot_ctx.cache_dir)]
+    booted = subprocess.Popen(
+        [*argv, "--", *REDIS_ARGV], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    ready = read_until(booted, REDIS_READY, boot_timeout)
+    if REDIS_READY not in ready:
+        booted.kill()
+        _, err = booted.communicate()
+        pytest.fail(f"booted redis never became ready:\n{ready.decode()}\n{err.decode()}")
+    code, out = stop_with_sigterm(booted, ready)
+    assert code == 0 and all(line in out for line in REDIS_SHUTDOWN), out

@@ -113,3 +113,13 @@ def test_event_family_is_linked_only_for_its_syscalls() -> None:
     for name in ("eventfd", "eventfd2", "timerfd_create", "timerfd_settime", "signalfd4"):
         assert "event" in table.families_for(["read", name]), name
     assert "event" not in table.families_for(["read", "write", "poll", "rt_sigprocmask"])
+
+
+def test_net_family_is_linked_only_for_socket_calls() -> None:
+    """A program that calls any socket syscall gets the net family; others do not."""
+    table = load_support_table()
+    for name in ("socket", "socketpair", "accept4", "recvmmsg", "sendmmsg", "getsockopt"):
+        assert "net" in table.families_for(["read", name]), name
+    assert "net" not in table.families_for(["read", "write", "poll", "epoll_wait", "sendfile"])
+    levels = {e.name: e.level for e in table.entries if e.family == "net"}
+    assert len(levels) == 18 and all(lv in ("FULL", "PARTIAL") for lv in levels.values())

@@ -108,13 +108,14 @@ struct kiovec {
 /* A message as families see it: kernel copies of the name and control buffers,
  * the caller's iovec. The generic layer copies name/control in (send) or out (recv). */
 struct kmsg {
-    void *name;         /* SOCKADDR_MAX bytes; send: the destination or NULL */
+    void *name;         /* SOCKADDR_MAX bytes; send: the destination or NULL; recv: always given */
     u32 namelen;        /* send: its length; recv: set by the family (0: none) */
     struct kiovec *iov; /* at most UIO_MAXIOV (1024) entries */
     u32 iovlen;
     void *control;      /* cmsg buffer (kernel copy), or NULL */
-    u32 controllen;     /* send: bytes given; recv: room, then bytes written */
+    u32 controllen;     /* send: bytes given; recv: room (written through scm_put) */
     int flags;          /* recv: MSG_TRUNC, MSG_CTRUNC, MSG_EOR set by the family */
+    u32 ctl_used;       /* recv: control bytes written so far (scm_put) */
 };
 
 struct sock_ops {
@@ -152,6 +153,15 @@ struct socket {
     int linger_onoff, linger_secs;
     bool listening;         /* SO_ACCEPTCONN */
     void *priv;             /* the family's object */
+    /* Added by the generic layer (after af15bf6): */
+    int rcvlowat;           /* SO_RCVLOWAT (1 by default) */
+    int priority;           /* SO_PRIORITY */
+    u32 mark;               /* SO_MARK */
+    bool dontroute, debug;
+    /* SO_PEERCRED: the peer's pid/uid/gid at connect/socketpair (AF_UNIX fills them;
+     * peer_pid 0 and uid/gid -1 otherwise, as Linux for sockets with no peer creds). */
+    int peer_pid;
+    u32 peer_uid, peer_gid;
 };
 
 /* A family: create fills s->ops and s->priv for (type, protocol) or fails with
@@ -165,6 +175,8 @@ struct sock_family {
 /* Families register once at boot (net_init); socket() with an unregistered family
  * gives -EAFNOSUPPORT. */
 void sock_register_family(const struct sock_family *fam);
+/* The registered family, or NULL. */
+const struct sock_family *sock_family_of(int family);
 
 /* A new socket object for family/type (no file yet): for accept, which then calls
  * sock_file_install(). NULL when memory is exhausted. */
@@ -172,10 +184,85 @@ struct socket *sock_alloc(int family, int type, int protocol);
 /* Wrap s in an open file and install it as the lowest free fd (flags: SOCK_NONBLOCK,
  * SOCK_CLOEXEC). On failure s is released. */
 long sock_file_install(struct socket *s, int flags);
+/* A reference to s's open file (or NULL) for the length of a blocking op: another
+ * thread may close the fd meanwhile (release with file_put). */
+struct file *sock_hold(struct socket *s);
+/* Free a socket that never got a file (ops->release, then the object). */
+void sock_release(struct socket *s);
 /* The socket behind fd: -EBADF when not open, -ENOTSOCK when not a socket. */
 long sock_from_fd(int fd, struct socket **out);
 /* The socket behind an open file, or NULL (AF_UNIX SCM_RIGHTS, sendfile). */
 struct socket *sock_of_file(struct file *f);
+
+/* --- helpers for families (net/socket.c) --- */
+struct waitq;
+/* The deadline of a wait with timeout timeo_ns (SO_RCVTIMEO/SO_SNDTIMEO; 0: none -> ~0ul). */
+u64 sock_deadline(u64 timeo_ns);
+/* Block on wq until woken (0), deadline passes (-EAGAIN) or a signal comes:
+ * -ERESTARTSYS without a timeout, -EINTR with one (Linux's sock_intr_errno). */
+long sock_wait(struct waitq *wq, u64 deadline);
+/* Record the caller's pid/euid/egid as what peer_of's SO_PEERCRED reports
+ * (the caller is peer_of's peer: connect, socketpair, listen). */
+void sock_set_peercred_current(struct socket *peer_of);
+
+/* Control messages (Linux's struct scm_cookie; net/socket_cmsg.c). */
+#define SCM_MAX_FD 253
+struct scm {
+    struct file *fp[SCM_MAX_FD]; /* SCM_RIGHTS: references held */
+    int nfp;
+    bool has_creds;              /* SCM_CREDENTIALS given */
+    int pid;
+    u32 uid, gid;
+};
+/* Linux's __scm_send: parse m->control (SOL_SOCKET SCM_RIGHTS for AF_UNIX only,
+ * SCM_CREDENTIALS), -EINVAL/-EBADF/-EPERM as Linux. Other levels are left to the
+ * family. On success *out holds file references (scm_destroy drops them). */
+long scm_send(struct socket *s, const struct kmsg *m, struct scm *out);
+void scm_destroy(struct scm *scm);
+/* Linux's put_cmsg: append one control message to m->control (room m->controllen at
+ * start, m->ctl_used so far); sets MSG_CTRUNC when it does not fit whole. Returns
+ * the bytes of data that fit. */
+long scm_put(struct kmsg *m, int level, int type, const void *data, u32 len);
+/* Linux's scm_recv for a received message: SCM_CREDENTIALS when s->passcred, then the
+ * passed files installed as fds (MSG_CMSG_CLOEXEC in flags: close-on-exec), as many as
+ * the room allows (MSG_CTRUNC otherwise); every reference in scm is consumed. */
+void scm_recv(struct socket *s, struct kmsg *m, struct scm *scm, int flags);
+
+/* --- the syscalls' semantics (the shims call these; net/socket_sys.c) --- */
+long sock_socket(int family, int type, int protocol);
+long sock_socketpair(int family, int type, int protocol, int fds[2]);
+/* send/recv on s: MSG_DONTWAIT added for O_NONBLOCK files, SIGPIPE on -EPIPE from a
+ * stream socket unless MSG_NOSIGNAL. */
+long sock_sendmsg(struct socket *s, struct kmsg *m, int flags);
+long sock_recvmsg(struct socket *s, struct kmsg *m, int flags);
+long sock_setsockopt(struct socket *s, int level, int name, const void *val, u32 len);
+/* *len: the room on entry (>= 0), the bytes written on return. */
+long sock_getsockopt(struct socket *s, int level, int name, void *val, u32 *len);
+/* accept(2)/accept4: the new fd; addr/len (may be NULL) get the peer's name. */
+long sock_accept(struct socket *s, int flags, void *addr, u32 *len);
+
+/* The interfaces, for AF_NETLINK route dumps (getifaddrs) and the SIOCGIF* ioctls
+ * (if_nametoindex). The network layer (net/inet*.c) defines net_ifaces(); until then
+ * the weak stand-in in net/socket_ifreq.c reports lo only. Returns how many were filled. */
+struct net_iface {
+    int index;
+    char name[16];
+    u32 flags;       /* IFF_UP, IFF_LOOPBACK, IFF_RUNNING, IFF_BROADCAST, IFF_MULTICAST */
+    u32 mtu;
+    u8 mac[6];
+    bool has_ipv4;
+    u8 ipv4[4], ipv4_prefix;
+    bool has_ipv6;
+    u8 ipv6[16], ipv6_prefix;
+};
+int net_ifaces(struct net_iface *out, int max);
+/* SIOCGIFINDEX, SIOCGIFNAME, SIOCGIFCONF, SIOCGIFFLAGS/MTU/HWADDR/ADDR/NETMASK on any
+ * socket (Linux's dev_ioctl) from net_ifaces(); -ENOTTY for other requests. */
+long sock_ifreq_ioctl(unsigned cmd, u64 arg);
+
+/* AF_UNIX (net/unix.c) and AF_NETLINK (net/netlink.c): register the family. */
+void unix_init(void);
+void netlink_init(void);
 
 /* Boot: register the families (unix always; inet when a network device or only loopback). */
 void net_init(void);
