@@ -177,7 +177,25 @@ long sock_from_fd(int fd, struct socket **out);
 /* The socket behind an open file, or NULL (AF_UNIX SCM_RIGHTS, sendfile). */
 struct socket *sock_of_file(struct file *f);
 
+/* Interfaces for AF_NETLINK route dumps (getifaddrs, if_nameindex). The network layer
+ * (net/inet*.c) defines it; the weak stand-in in net/netlink_route.c reports lo only. */
+struct net_iface {
+    int index;
+    char name[16];
+    u32 flags;       /* IFF_UP, IFF_LOOPBACK, IFF_RUNNING, IFF_BROADCAST, IFF_MULTICAST */
+    u32 mtu;
+    u8 mac[6];
+    bool has_ipv4;
+    u8 ipv4[4], ipv4_prefix;
+    bool has_ipv6;
+    u8 ipv6[16], ipv6_prefix;
+};
+int net_ifaces(struct net_iface *out, int max);
+
 /* Boot: register the families (unix always; inet when a network device or only loopback). */
 void net_init(void);
+/* AF_INET and AF_INET6 (net/inet.c): lwIP, lo, the NIC and its address, /etc/hosts,
+ * /etc/hostname and /etc/resolv.conf; registers both families. net_init calls it. */
+void inet_init(void);
 
 #endif /* LIBOS_SOCKET_H */
