@@ -123,6 +123,7 @@ struct inet_sock {
     bool rd_eof;                 /* FIN received */
     bool shut_rd, shut_wr;
     bool reset;                  /* the connection ended abnormally (state INET_CLOSED) */
+    bool nb_connect;             /* a non-blocking connect() not yet confirmed by another */
     int early_err;               /* an accepted child's error before it had a socket */
 
     /* Listener: connections accepted by lwIP, not yet by the program. */

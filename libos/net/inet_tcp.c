@@ -377,6 +377,11 @@ static long tcp_op_accept(struct socket *s, struct socket **out, int flags)
 static long tcp_op_connect(struct socket *s, const void *addr, u32 len, int flags)
 {
     struct inet_sock *is = isk(s);
+    if (is->state == INET_CONNECTED && is->nb_connect) {
+        is->nb_connect = false; /* Linux: this call reports the finished connect */
+        return 0;
+    }
+    is->nb_connect = false;
     switch (is->state) {
     case INET_LISTEN:
     case INET_CONNECTED:
@@ -431,8 +436,10 @@ static long tcp_op_connect(struct socket *s, const void *addr, u32 len, int flag
     inet_poll();
     /* Linux returns EINPROGRESS to a non-blocking connect even when the handshake
      * has already finished (loopback). */
-    if (flags & MSG_DONTWAIT)
+    if (flags & MSG_DONTWAIT) {
+        is->nb_connect = true;
         return -EINPROGRESS;
+    }
 wait:;
     u64 deadline = inet_deadline(s->sndtimeo_ns);
     while (is->state == INET_CONNECTING) {
