@@ -12,6 +12,7 @@
 #include <libos/proc.h>
 #include <libos/random.h>
 #include <libos/serial.h>
+#include <libos/socket.h>
 #include <libos/task.h>
 #include <libos/time.h>
 #include <libos/uvm.h>
@@ -54,5 +55,6 @@ __noreturn void kmain(u64 start_info)
     uvm_init();             /* empty user address space */
     shim_init();            /* syscall table from image_shim_families */
     rootfs_init();          /* cpio -> RAM fs; /dev, /proc; fds 0-2 on the console */
+    net_init();             /* socket families (docs/sockets.md) */
     exec_start();           /* load the program and enter ring 3 */
 }

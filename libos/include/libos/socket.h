@@ -113,8 +113,9 @@ struct kmsg {
     struct kiovec *iov; /* at most UIO_MAXIOV (1024) entries */
     u32 iovlen;
     void *control;      /* cmsg buffer (kernel copy), or NULL */
-    u32 controllen;     /* send: bytes given; recv: room, then bytes written */
+    u32 controllen;     /* send: bytes given; recv: room (written through scm_put) */
     int flags;          /* recv: MSG_TRUNC, MSG_CTRUNC, MSG_EOR set by the family */
+    u32 ctl_used;       /* recv: control bytes written so far (scm_put) */
 };
 
 struct sock_ops {
@@ -152,6 +153,15 @@ struct socket {
     int linger_onoff, linger_secs;
     bool listening;         /* SO_ACCEPTCONN */
     void *priv;             /* the family's object */
+    /* Added by the generic layer (after af15bf6): */
+    int rcvlowat;           /* SO_RCVLOWAT (1 by default) */
+    int priority;           /* SO_PRIORITY */
+    u32 mark;               /* SO_MARK */
+    bool dontroute, debug, timestamp;
+    /* SO_PEERCRED: the peer's pid/uid/gid at connect/socketpair (AF_UNIX fills them;
+     * peer_pid 0 and uid/gid -1 otherwise, as Linux for sockets with no peer creds). */
+    int peer_pid;
+    u32 peer_uid, peer_gid;
 };
 
 /* A family: create fills s->ops and s->priv for (type, protocol) or fails with
@@ -165,6 +175,8 @@ struct sock_family {
 /* Families register once at boot (net_init); socket() with an unregistered family
  * gives -EAFNOSUPPORT. */
 void sock_register_family(const struct sock_family *fam);
+/* The registered family, or NULL. */
+const struct sock_family *sock_family_of(int family);
 
 /* A new socket object for family/type (no file yet): for accept, which then calls
  * sock_file_install(). NULL when memory is exhausted. */
@@ -172,10 +184,58 @@ struct socket *sock_alloc(int family, int type, int protocol);
 /* Wrap s in an open file and install it as the lowest free fd (flags: SOCK_NONBLOCK,
  * SOCK_CLOEXEC). On failure s is released. */
 long sock_file_install(struct socket *s, int flags);
+/* Free a socket that never got a file (ops->release, then the object). */
+void sock_release(struct socket *s);
 /* The socket behind fd: -EBADF when not open, -ENOTSOCK when not a socket. */
 long sock_from_fd(int fd, struct socket **out);
 /* The socket behind an open file, or NULL (AF_UNIX SCM_RIGHTS, sendfile). */
 struct socket *sock_of_file(struct file *f);
+
+/* --- helpers for families (net/socket.c) --- */
+struct waitq;
+/* The deadline of a wait with timeout timeo_ns (SO_RCVTIMEO/SO_SNDTIMEO; 0: none -> ~0ul). */
+u64 sock_deadline(u64 timeo_ns);
+/* Block on wq until woken (0), deadline passes (-EAGAIN) or a signal comes:
+ * -ERESTARTSYS without a timeout, -EINTR with one (Linux's sock_intr_errno). */
+long sock_wait(struct waitq *wq, u64 deadline);
+/* Fill the caller's credentials into s->peer_* of the OTHER end (connect, socketpair, accept). */
+void sock_set_peercred_current(struct socket *peer_of);
+
+/* Control messages (Linux's struct scm_cookie; net/socket_cmsg.c). */
+#define SCM_MAX_FD 253
+struct scm {
+    struct file *fp[SCM_MAX_FD]; /* SCM_RIGHTS: references held */
+    int nfp;
+    bool has_creds;              /* SCM_CREDENTIALS given */
+    int pid;
+    u32 uid, gid;
+};
+/* Linux's __scm_send: parse m->control (SOL_SOCKET SCM_RIGHTS for AF_UNIX only,
+ * SCM_CREDENTIALS), -EINVAL/-EBADF/-EPERM as Linux. Other levels are left to the
+ * family. On success *out holds file references (scm_destroy drops them). */
+long scm_send(struct socket *s, const struct kmsg *m, struct scm *out);
+void scm_destroy(struct scm *scm);
+/* Linux's put_cmsg: append one control message to m->control (room m->controllen at
+ * start, m->ctl_used so far); sets MSG_CTRUNC when it does not fit whole. Returns
+ * the bytes of data that fit. */
+long scm_put(struct kmsg *m, int level, int type, const void *data, u32 len);
+/* Linux's scm_recv for a received message: SCM_CREDENTIALS when s->passcred, then the
+ * passed files installed as fds (MSG_CMSG_CLOEXEC in flags: close-on-exec), as many as
+ * the room allows (MSG_CTRUNC otherwise); every reference in scm is consumed. */
+void scm_recv(struct socket *s, struct kmsg *m, struct scm *scm, int flags);
+
+/* --- the syscalls' semantics (the shims call these; net/socket_sys.c) --- */
+long sock_socket(int family, int type, int protocol);
+long sock_socketpair(int family, int type, int protocol, int fds[2]);
+/* send/recv on s: MSG_DONTWAIT added for O_NONBLOCK files, SIGPIPE on -EPIPE from a
+ * stream socket unless MSG_NOSIGNAL. */
+long sock_sendmsg(struct socket *s, struct kmsg *m, int flags);
+long sock_recvmsg(struct socket *s, struct kmsg *m, int flags);
+long sock_setsockopt(struct socket *s, int level, int name, const void *val, u32 len);
+/* *len: the room on entry (>= 0), the bytes written on return. */
+long sock_getsockopt(struct socket *s, int level, int name, void *val, u32 *len);
+/* accept(2)/accept4: the new fd; addr/len (may be NULL) get the peer's name. */
+long sock_accept(struct socket *s, int flags, void *addr, u32 *len);
 
 /* Interfaces for AF_NETLINK route dumps (getifaddrs, if_nameindex). The network layer
  * (net/inet*.c) defines it; the weak stand-in in net/netlink_route.c reports lo only. */
