@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* vec.c: readv, writev, preadv and pwritev: loops over the single-buffer vfs operations. */
+#include <libos/heap.h>
+#include <libos/socket.h>
 #include <libos/uvm.h>
 #include <libos/vfs.h>
 #include <shim/linux_abi.h>
@@ -33,6 +35,30 @@ static long gather_write(struct file *f, u64 uiov, int iovcnt, u64 sum)
     return vfs_write(f, buf, at);
 }
 
+/* readv/writev on a socket: one recvmsg/sendmsg of the whole vector, so a datagram
+ * is one message (Linux's sock_read_iter/sock_write_iter). */
+static long sock_vec(struct socket *s, u64 uiov, int iovcnt, bool write)
+{
+    struct kiovec *iov = kmalloc((size_t)(iovcnt ? iovcnt : 1) * sizeof(*iov));
+    if (!iov)
+        return -ENOMEM;
+    u64 sum = 0;
+    for (int i = 0; i < iovcnt; i++) {
+        struct linux_iovec v;
+        if (copy_from_user(&v, uiov + (u64)i * sizeof(v), sizeof(v)) < 0) {
+            kfree(iov);
+            return -EFAULT;
+        }
+        v.len = MIN(v.len, MAX_RW_COUNT - sum);
+        sum += v.len;
+        iov[i] = (struct kiovec){v.base, v.len};
+    }
+    struct kmsg m = {.iov = iov, .iovlen = (u32)iovcnt};
+    long r = write ? sock_sendmsg(s, &m, 0) : sock_recvmsg(s, &m, 0);
+    kfree(iov);
+    return r;
+}
+
 static long do_vec(enum vec_op op, int fd, u64 uiov, int iovcnt, u64 off)
 {
     struct file *f = fd_get(fd);
@@ -53,6 +79,12 @@ static long do_vec(enum vec_op op, int fd, u64 uiov, int iovcnt, u64 off)
         if (!user_range_ok(v.base, v.len))
             return -EFAULT;
         sum += MIN(v.len, MAX_RW_COUNT - sum);
+    }
+    struct socket *s = sock_of_file(f);
+    if (s && (op == VEC_READ || op == VEC_WRITE)) {
+        if ((f->flags & O_ACCMODE) == (op == VEC_READ ? O_WRONLY : O_RDONLY))
+            return -EBADF;
+        return sock_vec(s, uiov, iovcnt, op == VEC_WRITE);
     }
     if (op == VEC_WRITE && iovcnt > 1 && sum <= GATHER_MAX) {
         long r = gather_write(f, uiov, iovcnt, sum);
