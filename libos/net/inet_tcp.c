@@ -631,7 +631,7 @@ static long tcp_op_sendmsg(struct socket *s, struct kmsg *m, int flags)
         return e ? -e : -EPIPE;
     }
     if (is->state != INET_CONNECTED)
-        return -ENOTCONN;
+        return -EPIPE; /* Linux's sk_stream_wait_connect: never connected, or listening */
     u64 total = inet_iov_total(m), done = 0;
     bool more = (flags & MSG_MORE) || is->cork;
     while (done < total || total == 0) {

@@ -46,6 +46,7 @@
 #define IP_REASS_MAX_PBUFS 64       /* bounds reassembly memory against fragment floods */
 #define LWIP_IPV6_FRAG 1
 #define LWIP_IPV6_REASS 1
+#define IPV6_FRAG_COPYHEADER 1      /* 64-bit pointers do not fit the fragment header (ip6_frag.c) */
 #define LWIP_IPV6_AUTOCONFIG 1      /* SLAAC on QEMU's user network (fec0::/64) */
 #define LWIP_IPV6_MLD 1
 #define LWIP_IPV6_DHCP6 0
