@@ -72,6 +72,14 @@ static void interrupt(struct virtio_dev *d, u32 status)
     virtio_net_poll();
 }
 
+bool virtio_net_tx_idle(void)
+{
+    if (!dev)
+        return true;
+    tx_reclaim();
+    return tx_nfree == txq.size;
+}
+
 bool virtio_net_send(const void *const *parts, const u32 *lens, unsigned nparts)
 {
     if (!dev)

@@ -15,6 +15,7 @@
 #include "lwip/ip4_addr.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
 
@@ -135,6 +136,34 @@ void inet_if_init(void)
         eth0_start();
     inet_etc_write(eth0_up ? &eth0 : NULL);
     inet_poll();
+}
+
+/* -- the end of the VM ------------------------------------------------------------------ */
+
+#define FLUSH_MAX_NS (2ul * NSEC_PER_SEC)
+
+static bool tcp_pending(void)
+{
+    for (struct tcp_pcb *p = tcp_active_pcbs; p; p = p->next)
+        if (p->unsent || p->unacked)
+            return true;
+    return false;
+}
+
+void net_exit_flush(void)
+{
+    if (!eth0_up)
+        return; /* loopback traffic ends with the program */
+    u64 until = time_mono_ns() + FLUSH_MAX_NS;
+    do {
+        virtio_net_poll();
+        sys_check_timeouts();
+        inet_poll();
+        if (!tcp_pending() && virtio_net_tx_idle())
+            break;
+        for (int i = 0; i < 1000; i++)
+            __asm__ volatile("pause");
+    } while (time_mono_ns() < until);
 }
 
 /* -- for AF_NETLINK (getifaddrs, if_nameindex) ----------------------------------------- */

@@ -37,6 +37,7 @@ FAMILIES = (
     "event",
     "cpus",
     "pipe",
+    "inet",
 )
 LIBCS = ("glibc", "musl")
 # Issue 9's acceptance programs (threads, signals, their fd objects), compared natively
