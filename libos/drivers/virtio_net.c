@@ -23,6 +23,7 @@ static u64 rx_phys, tx_phys;
 static u16 tx_free[TX_BUFS], tx_nfree;
 
 void (*virtio_net_rx)(const void *frame, u32 len);
+void (*virtio_net_rx_end)(void);
 
 bool virtio_net_present(void) { return dev != NULL; }
 void virtio_net_mac(u8 out[6]) { memcpy(out, mac, 6); }
@@ -70,6 +71,8 @@ void virtio_net_poll(void)
 static void interrupt(struct virtio_dev *d, u32 status)
 {
     virtio_net_poll();
+    if (virtio_net_rx_end)
+        virtio_net_rx_end(); /* the stack's follow-up work: its timers, looped packets */
 }
 
 bool virtio_net_tx_idle(void)

@@ -29,10 +29,8 @@ static bool exists(const char *path)
 }
 
 /* Replace path (a file or a symlink the image has there) with a new file holding text. */
-static void put(const char *path, const char *text, bool replace)
+static void put(const char *path, const char *text)
 {
-    if (!replace && exists(path))
-        return;
     vfs_unlinkat(AT_FDCWD, path, 0);
     struct vnode *n;
     long r = vfs_create(AT_FDCWD, path, O_CREAT | O_EXCL, 0644, &n);
@@ -49,15 +47,16 @@ void inet_etc_write(struct netif *eth)
 {
     /* dock2uni run says which network the container has (d2u.net=): then the files
      * are the runtime's, as Docker's bind mounts hide the image's. Booted without
-     * it, the image's own files stay and only missing ones are created. */
-    bool runtime = kopts.net != NET_AUTO;
+     * it (by hand, by a test harness), the image's /etc stays exactly as it is. */
+    if (kopts.net == NET_AUTO)
+        return;
     if (!exists("/etc"))
         vfs_mkdirat(AT_FDCWD, "/etc", 0755);
     const char *host = inet_hostname();
     char buf[512];
 
     ksnprintf(buf, sizeof(buf), "%s\n", host);
-    put("/etc/hostname", buf, runtime);
+    put("/etc/hostname", buf);
 
     size_t len = ksnprintf(buf, sizeof(buf),
                            "127.0.0.1\tlocalhost\n"
@@ -70,7 +69,7 @@ void inet_etc_write(struct netif *eth)
     const u8 *b = (const u8 *)&a;
     if (a)
         ksnprintf(buf + len, sizeof(buf) - len, "%u.%u.%u.%u\t%s\n", b[0], b[1], b[2], b[3], host);
-    put("/etc/hosts", buf, runtime);
+    put("/etc/hosts", buf);
 
     if (eth) {
         if (kopts.have_dns)
@@ -78,6 +77,6 @@ void inet_etc_write(struct netif *eth)
                       kopts.dns[2], kopts.dns[3]);
         else
             ksnprintf(buf, sizeof(buf), "nameserver %s\n", QEMU_USER_DNS);
-        put("/etc/resolv.conf", buf, runtime);
+        put("/etc/resolv.conf", buf);
     }
 }

@@ -109,6 +109,8 @@ static void eth0_start(void)
     netif_set_up(&eth0);
     eth0_up = true;
     virtio_net_rx = eth0_rx;
+    /* Input may start lwIP timers (TCP's, ARP's): inet_poll arms the ktimer for them. */
+    virtio_net_rx_end = inet_poll;
     if (kopts.have_ip)
         return;
     /* No address given: DHCP, as Docker's network would hand one out. The program

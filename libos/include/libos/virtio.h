@@ -85,6 +85,8 @@ void virtio_net_mac(u8 mac[6]);
 bool virtio_net_send(const void *const *parts, const u32 *lens, unsigned nparts);
 /* Called for every received frame (from the interrupt or virtio_net_poll()). */
 extern void (*virtio_net_rx)(const void *frame, u32 len);
+/* Called after the interrupt handler delivered a batch (may be NULL). */
+extern void (*virtio_net_rx_end)(void);
 /* Every queued frame has been taken by the device. */
 bool virtio_net_tx_idle(void);
 /* Process finished buffers now (the interrupt does the same). */
