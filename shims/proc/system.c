@@ -22,7 +22,9 @@ long sys_uname(const struct shim_args *a)
     memset(&u, 0, sizeof(u));
     strlcpy(u.sysname, "Linux", sizeof(u.sysname));
     /* d2u.hostname= (dock2uni run), else the image's Hostname: as /etc/hostname (net/inet_etc.c). */
-    const char *name = kopts.hostname[0] ? kopts.hostname : image_hostname[0] ? image_hostname : "localhost";
+    const char *name = kopts.hostname[0]    ? kopts.hostname
+                       : image_hostname[0] ? image_hostname
+                                           : "localhost";
     strlcpy(u.nodename, name, sizeof(u.nodename));
     strlcpy(u.release, "6.1.0", sizeof(u.release)); /* glibc refuses kernels older than its minimum */
     strlcpy(u.version, "#1 SMP dock2uni", sizeof(u.version));
