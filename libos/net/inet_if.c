@@ -49,11 +49,54 @@ static err_t eth0_output(struct netif *n, struct pbuf *p)
     return virtio_net_send(parts, lens, k) ? ERR_OK : ERR_MEM;
 }
 
+static u32 be32(const u8 *p) { return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3]; }
+static u16 be16(const u8 *p) { return (u16)(p[0] << 8 | p[1]); }
+
+/* Linux lets a new connection reuse the 4-tuple of one in TIME_WAIT when its SYN
+ * starts after what the old one received (tcp_timewait_state_process); lwIP only
+ * answers such a SYN with an ACK until TIME_WAIT ends. Clients that reuse ports
+ * quickly (QEMU's user network forwards the host client's port) would then stall for
+ * 2*MSL, so a fresh SYN retires the old PCB first, as Linux would. */
+static void timewait_reuse(const u8 *f, u32 len)
+{
+    const u8 *ip = f + 14, *tcp;
+    u16 type = be16(f + 12);
+    bool v6;
+    if (type == 0x0800 && len >= 14 + 20 && (ip[0] >> 4) == 4 && ip[9] == 6) {
+        u32 ihl = (ip[0] & 15) * 4u;
+        if (ihl < 20 || len < 14 + ihl + 20)
+            return;
+        tcp = ip + ihl;
+        v6 = false;
+    } else if (type == 0x86dd && len >= 14 + 40 + 20 && ip[6] == 6) {
+        tcp = ip + 40;
+        v6 = true;
+    } else {
+        return;
+    }
+    if ((tcp[13] & 0x17) != 0x02)
+        return; /* SYN alone (no ACK, RST, FIN) */
+    u16 sport = be16(tcp), dport = be16(tcp + 2);
+    u32 seq = be32(tcp + 4);
+    for (struct tcp_pcb *p = tcp_tw_pcbs; p; p = p->next) {
+        if (p->local_port != dport || p->remote_port != sport)
+            continue;
+        if (v6 ? !IP_IS_V6_VAL(p->remote_ip) || memcmp(ip_2_ip6(&p->remote_ip)->addr, ip + 8, 16)
+               : IP_IS_V6_VAL(p->remote_ip) || memcmp(&ip_2_ip4(&p->remote_ip)->addr, ip + 12, 4))
+            continue;
+        if ((s32)(seq - p->rcv_nxt) > 0)
+            tcp_abort(p); /* a TIME_WAIT PCB has no callbacks: just freed */
+        return;
+    }
+}
+
 /* A frame from the NIC: into a pbuf of its own (the ring buffer is reused at once). */
 static void eth0_rx(const void *frame, u32 len)
 {
     if (!eth0_up || len < 14 || len > ETH_MTU + 18)
         return;
+    if (tcp_tw_pcbs)
+        timewait_reuse(frame, len);
     struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_RAM);
     if (!p)
         return; /* over the memory budget: dropped, as a full NIC queue would */

@@ -98,7 +98,6 @@
 
 /* -- misc ------------------------------------------------------------------------- */
 #define LWIP_STATS 0
-#define LWIP_DEBUG 0
 #define LWIP_NOASSERT_ON_ERROR 1
 #define LWIP_SINGLE_NETIF 0
 #define LWIP_NUM_NETIF_CLIENT_DATA 0
