@@ -98,7 +98,6 @@
 
 /* -- misc ------------------------------------------------------------------------- */
 #define LWIP_STATS 0
-#define LWIP_NOASSERT_ON_ERROR 1
 #define LWIP_SINGLE_NETIF 0
 #define LWIP_NUM_NETIF_CLIENT_DATA 0
 #define LWIP_NETIF_TX_SINGLE_PBUF 1  /* virtio-net sends one descriptor per frame */

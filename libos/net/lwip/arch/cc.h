@@ -27,7 +27,7 @@ typedef long ssize_t;
 
 /* Diagnostics go to the kernel log; a failed assertion is a kernel bug and stops the VM
  * (network input never reaches one: lwIP checks input with error returns, and
- * LWIP_NOASSERT_ON_ERROR keeps those paths assertion-free). */
+ * LWIP_ERROR, silent without LWIP_DEBUG, so a flood of bad frames floods no log). */
 void lwip_port_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 __attribute__((noreturn)) void lwip_port_assert(const char *msg, const char *file, int line);
 #define LWIP_PLATFORM_DIAG(x) do { lwip_port_diag x; } while (0)
