@@ -26,8 +26,8 @@ typedef long ssize_t;
 #define lwip_htonl(x) ((u32_t)__builtin_bswap32(x))
 
 /* Diagnostics go to the kernel log; a failed assertion is a kernel bug and stops the VM
- * (network input never reaches one: lwIP checks input with error returns, and
- * LWIP_ERROR, silent without LWIP_DEBUG, so a flood of bad frames floods no log). */
+ * (network input never reaches one: lwIP checks input with error returns and
+ * LWIP_ERROR, which is silent without LWIP_DEBUG: bad frames flood no log). */
 void lwip_port_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 __attribute__((noreturn)) void lwip_port_assert(const char *msg, const char *file, int line);
 #define LWIP_PLATFORM_DIAG(x) do { lwip_port_diag x; } while (0)
