@@ -87,6 +87,10 @@ class RunOptions:
     forward_signals: bool = False
     stop_timeout: float = DEFAULT_STOP_TIMEOUT  # after a forwarded stop signal, then 137
     stop_signal: int | None = None  # the image's StopSignal (metadata), also a stop signal
+    # Library callers (network tests): words added to the kernel command line and
+    # arguments added to QEMU's, e.g. a NIC with its netdev.
+    extra_cmdline: tuple[str, ...] = ()
+    extra_qemu: tuple[str, ...] = ()
 
 
 @dataclass
@@ -138,6 +142,7 @@ def kernel_cmdline(options: RunOptions, *, interactive: bool = False, hostsig: b
         words.append(f"d2u.cmd={b64_nul_joined(options.cmd)}")
     if options.env:
         words.append(f"d2u.env={b64_nul_joined(options.env)}")
+    words.extend(options.extra_cmdline)
     return " ".join(words)
 
 
@@ -403,6 +408,7 @@ def boot(
                 stderr_path=f"/proc/self/fd/{err_write}" if err_write >= 0 else None,
                 hostsig_path=f"/proc/self/fd/{sig_read}" if sig_read >= 0 else None,
             )
+            argv += list(options.extra_qemu)
             ctx.log_debug("qemu: " + " ".join(argv))
             t0 = time.monotonic()
             reader = _LogReader(server, stderr if options.echo_log else None, t0, sock_dir)

@@ -59,6 +59,73 @@ static void parse_seed(const char *v, size_t len)
     }
 }
 
+/* A.B.C.D, all of the word (or up to '/' when prefix is wanted): true when valid. */
+static bool parse_ipv4(const char *v, size_t len, u8 out[4], u8 *prefix)
+{
+    size_t i = 0;
+    for (int part = 0; part < 4; part++) {
+        if (i >= len || v[i] < '0' || v[i] > '9')
+            return false;
+        unsigned n = 0;
+        while (i < len && v[i] >= '0' && v[i] <= '9' && n <= 255)
+            n = n * 10 + (unsigned)(v[i++] - '0');
+        if (n > 255)
+            return false;
+        out[part] = (u8)n;
+        if (part < 3 && (i >= len || v[i++] != '.'))
+            return false;
+    }
+    if (!prefix)
+        return i == len;
+    *prefix = 24;
+    if (i == len)
+        return true;
+    if (v[i++] != '/' || i == len)
+        return false;
+    unsigned p = 0;
+    while (i < len && v[i] >= '0' && v[i] <= '9' && p <= 32)
+        p = p * 10 + (unsigned)(v[i++] - '0');
+    if (i != len || p > 32)
+        return false;
+    *prefix = (u8)p;
+    return true;
+}
+
+static void parse_net(const char *key, const char *val, size_t vlen)
+{
+    if (strcmp(key, "d2u.net") == 0) {
+        if (vlen == 4 && strncmp(val, "none", 4) == 0)
+            kopts.net = NET_NONE;
+        else if (vlen == 4 && strncmp(val, "user", 4) == 0)
+            kopts.net = NET_USER;
+        else
+            kinfo("ignoring d2u.net=%.*s: not none or user", (int)vlen, val);
+    } else if (strcmp(key, "d2u.ip") == 0) {
+        kopts.have_ip = parse_ipv4(val, vlen, kopts.ip, &kopts.prefix);
+        if (!kopts.have_ip)
+            kinfo("ignoring d2u.ip=%.*s: not A.B.C.D/PREFIX", (int)vlen, val);
+    } else if (strcmp(key, "d2u.gw") == 0) {
+        kopts.have_gw = parse_ipv4(val, vlen, kopts.gw, NULL);
+        if (!kopts.have_gw)
+            kinfo("ignoring d2u.gw=%.*s: not A.B.C.D", (int)vlen, val);
+    } else if (strcmp(key, "d2u.dns") == 0) {
+        kopts.have_dns = parse_ipv4(val, vlen, kopts.dns, NULL);
+        if (!kopts.have_dns)
+            kinfo("ignoring d2u.dns=%.*s: not A.B.C.D", (int)vlen, val);
+    } else if (strcmp(key, "d2u.hostname") == 0) {
+        bool ok = vlen > 0 && vlen < sizeof(kopts.hostname);
+        for (size_t i = 0; ok && i < vlen; i++)
+            ok = (val[i] >= 'a' && val[i] <= 'z') || (val[i] >= 'A' && val[i] <= 'Z') ||
+                 (val[i] >= '0' && val[i] <= '9') || val[i] == '-' || val[i] == '.' || val[i] == '_';
+        if (ok) {
+            memcpy(kopts.hostname, val, vlen);
+            kopts.hostname[vlen] = 0;
+        } else {
+            kinfo("ignoring d2u.hostname=%.*s: not a host name", (int)vlen, val);
+        }
+    }
+}
+
 static bool key_is(const char *word, size_t keylen, const char *key)
 {
     return strlen(key) == keylen && strncmp(word, key, keylen) == 0;
@@ -114,6 +181,15 @@ void cmdline_parse(const char *cmdline)
             else
                 kinfo("ignoring d2u.hostsig=%.*s: not an ISA IRQ line 1-15", (int)vlen, val);
         }
+        else if (key_is(word, klen, "d2u.net") || key_is(word, klen, "d2u.ip") ||
+                 key_is(word, klen, "d2u.gw") || key_is(word, klen, "d2u.dns") ||
+                 key_is(word, klen, "d2u.hostname")) {
+            char key[16];
+            memcpy(key, word, klen);
+            key[klen] = 0;
+            parse_net(key, val, vlen);
+        } else if (key_is(word, klen, "virtio_mmio.device"))
+            ; /* QEMU's, read by drivers/virtio_mmio.c */
         else
             kinfo("unknown kernel command-line word '%.*s' ignored", (int)wlen, word);
     }

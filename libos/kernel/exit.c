@@ -3,6 +3,7 @@
 #include <libos/fmt.h>
 #include <libos/log.h>
 #include <libos/memlayout.h>
+#include <libos/socket.h>
 #include <libos/x86.h>
 
 #define EXIT_PANIC 125
@@ -25,12 +26,14 @@ static __noreturn void vm_exit(u32 value)
 
 __noreturn void kexit(int code)
 {
+    net_exit_flush(); /* what the program sent last still reaches the network */
     klog("D2U:EXIT code=%d\n", code & 0xff);
     vm_exit((u32)code & 0xff);
 }
 
 __noreturn void kexit_crash(int signal, u64 addr, u64 rip, const char *cause)
 {
+    net_exit_flush();
     klog("D2U:CRASH signal=%d addr=0x%lx rip=0x%lx cause=%s\n", signal, addr, rip, cause);
     vm_exit(128 + (u32)signal);
 }

@@ -4,8 +4,8 @@
 
 void net_init(void)
 {
-    /* One line per family; the network layer adds its own (net/inet*.c). An
-     * unregistered family is EAFNOSUPPORT. */
+    /* One line per family. An unregistered family is EAFNOSUPPORT. */
     unix_init();
     netlink_init();
+    inet_init(); /* AF_INET, AF_INET6: lwIP, lo, the NIC, /etc/hosts (net/inet.c) */
 }

@@ -8,6 +8,7 @@
 #   --cpu MODEL     QEMU CPU model (default max; KVM on nested hosts may need qemu64)
 #   --mem SIZE      guest memory (default 128M)
 #   --timeout S     stop the guest after S seconds (exit 124); default 60
+#   --qemu ARG      one more QEMU argument (repeatable), e.g. a NIC and its -netdev
 #   --args A...     (must be last) replace the image's Cmd: encoded as d2u.cmd=
 # Exit status: the application's exit code, decoded from the log markers as in
 # docs/console-protocol.md (EXIT N -> N, EXECFAIL -> 127/126, CRASH -> 128+S,
@@ -15,7 +16,7 @@
 set -uo pipefail
 
 image="" log="" initrd="" accel="tcg" cpu="max" mem="128M" timeout_s=60
-cmdline=() cmdargs=() have_args=0
+cmdline=() cmdargs=() have_args=0 extra=()
 while (($#)); do
   case "$1" in
     --log) log="$2"; shift 2 ;;
@@ -24,6 +25,7 @@ while (($#)); do
     --cpu) cpu="$2"; shift 2 ;;
     --mem) mem="$2"; shift 2 ;;
     --timeout) timeout_s="$2"; shift 2 ;;
+    --qemu) extra+=("$2"); shift 2 ;;
     --args) shift; have_args=1; cmdargs=("$@"); break ;;
     --) shift
         while (($#)) && [ "$1" != "--args" ]; do cmdline+=("$1"); shift; done ;;
@@ -52,6 +54,7 @@ qemu=(qemu-system-x86_64 -M microvm,x-option-roms=off -accel "$accel" -cpu "$cpu
       -device isa-debug-exit,iobase=0xf4,iosize=4
       -kernel "$image" -append "${cmdline[*]}")
 [ -z "$initrd" ] || qemu+=(-initrd "$initrd")
+qemu+=("${extra[@]}")
 
 timeout --foreground -k 2 "$timeout_s" "${qemu[@]}"
 status=$?

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* system.c: uname, sysinfo, umask, rusage and times: what the process can learn about its machine. */
+#include <libos/cmdline.h>
 #include <libos/image_config.h>
 #include <libos/mm.h>
 #include <libos/proc.h>
@@ -22,7 +23,11 @@ long sys_uname(const struct shim_args *a)
     struct linux_utsname u;
     memset(&u, 0, sizeof(u));
     strlcpy(u.sysname, "Linux", sizeof(u.sysname));
-    strlcpy(u.nodename, image_hostname[0] ? image_hostname : "localhost", sizeof(u.nodename));
+    /* d2u.hostname= (dock2uni run), else the image's Hostname: as /etc/hostname (net/inet_etc.c). */
+    const char *name = kopts.hostname[0]    ? kopts.hostname
+                       : image_hostname[0] ? image_hostname
+                                           : "localhost";
+    strlcpy(u.nodename, name, sizeof(u.nodename));
     strlcpy(u.release, "6.1.0", sizeof(u.release)); /* glibc refuses kernels older than its minimum */
     strlcpy(u.version, "#1 SMP dock2uni", sizeof(u.version));
     strlcpy(u.machine, "x86_64", sizeof(u.machine));

@@ -43,6 +43,7 @@ FAMILIES = (
     "fifo",
     "procfs",
     "unix",
+    "inet",
 )
 LIBCS = ("glibc", "musl")
 # Issue 9's acceptance programs (threads, signals, their fd objects), compared natively

@@ -41,3 +41,26 @@ bool ioapic_route_isa(unsigned irq, u8 vector)
     ioapic_write(base, IOAPIC_REDTBL(irq), vector);
     return true;
 }
+
+#define REDIR_LEVEL (1u << 15)
+
+bool ioapic2_present(void)
+{
+    volatile u32 *base = phys_to_virt(IOAPIC2_PHYS);
+    return ioapic_read(base, IOAPIC_VER) != 0xffffffffu;
+}
+
+bool ioapic_route_gsi_level(unsigned gsi, u8 vector)
+{
+    volatile u32 *base = phys_to_virt(gsi < 24 ? IOAPIC_PHYS : IOAPIC2_PHYS);
+    unsigned pin = gsi < 24 ? gsi : gsi - 24;
+    u32 ver = ioapic_read(base, IOAPIC_VER);
+    unsigned entries = ((ver >> 16) & 0xff) + 1;
+    if (ver == 0xffffffffu || pin >= entries)
+        return false;
+    u32 apic_id = cpuid(1, 0).ebx >> 24;
+    ioapic_write(base, IOAPIC_REDTBL(pin), REDIR_MASKED | vector);
+    ioapic_write(base, IOAPIC_REDTBL(pin) + 1, apic_id << 24);
+    ioapic_write(base, IOAPIC_REDTBL(pin), REDIR_LEVEL | vector);
+    return true;
+}

@@ -9,6 +9,7 @@
 #include <libos/signal.h>
 #include <libos/task.h>
 #include <libos/uvm.h>
+#include <libos/virtio.h>
 #include <libos/x86.h>
 
 #include "arch_internal.h"
@@ -244,6 +245,11 @@ void trap_dispatch(struct regs *r)
     }
     if (r->vector == VEC_HOSTSIG) {
         hostsig_interrupt(); /* a signal from the host (kernel/hostsig.c) */
+        lapic_eoi();
+        return;
+    }
+    if (r->vector == VEC_VIRTIO) {
+        virtio_interrupt(); /* a NIC's packets, a finished request (drivers/virtio_mmio.c) */
         lapic_eoi();
         return;
     }

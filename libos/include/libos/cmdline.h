@@ -22,6 +22,13 @@ struct kernel_options {
     size_t seed_len;
     int stdio;              /* d2u.stdio=: STDIO_TTY (default), STDIO_PIPES, STDIO_PIPES_IN */
     int hostsig_irq;        /* d2u.hostsig=: COM4's ISA IRQ line carrying host signals, 0 none */
+    /* Networking (docs/networking.md), written by `dock2uni run`. */
+    int net;                /* d2u.net=: NET_AUTO (not given), NET_NONE, NET_USER */
+    bool have_ip;           /* d2u.ip=A.B.C.D/PREFIX given (else DHCP when a NIC exists) */
+    u8 ip[4], prefix;
+    bool have_gw, have_dns;
+    u8 gw[4], dns[4];       /* d2u.gw=, d2u.dns= */
+    char hostname[65];      /* d2u.hostname= (empty: not given) */
 };
 
 /* How fds 0-2 look (docs/console-protocol.md): one tty on COM1 (`run -t`), or, as
@@ -30,6 +37,10 @@ struct kernel_options {
 #define STDIO_TTY 0
 #define STDIO_PIPES 1
 #define STDIO_PIPES_IN 2
+
+#define NET_AUTO 0
+#define NET_NONE 1
+#define NET_USER 2
 
 extern struct kernel_options kopts;
 

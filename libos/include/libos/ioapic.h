@@ -15,5 +15,12 @@
 #include <libos/types.h>
 
 bool ioapic_route_isa(unsigned irq, u8 vector);
+/* Route global system interrupt gsi (0-23: the first I/O APIC, 24-47: microvm's second,
+ * present with ACPI) as a level-triggered, active-high interrupt on vector: the
+ * virtio-mmio lines, which stay asserted until the driver acknowledges the device.
+ * false if no I/O APIC has that line. */
+bool ioapic_route_gsi_level(unsigned gsi, u8 vector);
+/* Whether microvm's second I/O APIC answers (it exists when ACPI is on). */
+bool ioapic2_present(void);
 
 #endif /* LIBOS_IOAPIC_H */

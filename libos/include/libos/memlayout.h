@@ -87,10 +87,13 @@
 /* Memory-mapped devices. */
 #define LAPIC_DEFAULT_PHYS _UL(0xfee00000)
 #define IOAPIC_PHYS _UL(0xfec00000) /* microvm's first I/O APIC: the ISA lines */
+#define IOAPIC2_PHYS _UL(0xfec10000) /* microvm's second I/O APIC (with ACPI): GSIs 24-47, virtio */
+#define VIRTIO_MMIO_PHYS _UL(0xfeb00000) /* microvm's virtio-mmio window: 512-byte slots */
 
 /* Interrupt vectors. */
 #define VEC_LAPIC_TIMER 0x20
 #define VEC_HOSTSIG 0x30 /* COM4 received a byte: a signal from the host */
+#define VEC_VIRTIO 0x31 /* a virtio-mmio device (drivers/virtio_mmio.c) */
 #define VEC_SPURIOUS 0xff
 
 /* GDT selectors, in the order SYSCALL/SYSRET require (docs/boot.md). */

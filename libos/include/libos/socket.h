@@ -266,5 +266,12 @@ void netlink_init(void);
 
 /* Boot: register the families (unix always; inet when a network device or only loopback). */
 void net_init(void);
+/* AF_INET and AF_INET6 (net/inet.c): lwIP, lo, the NIC and its address, /etc/hosts,
+ * /etc/hostname and /etc/resolv.conf; registers both families. net_init calls it. */
+void inet_init(void);
+/* The program is over and the VM ends next (kernel/exit.c): Linux's kernel would go on
+ * sending what sockets hold, so wait, at most a second or two, until the NIC has sent
+ * its frames and TCP's data is acknowledged. Interrupts stay off; it polls. */
+void net_exit_flush(void);
 
 #endif /* LIBOS_SOCKET_H */
