@@ -99,6 +99,7 @@ class Peer:
 
 
 def _dock2uni_peer(boot_ctx: Context, accel: str, boot_timeout: float, tmp: Path) -> Peer:
+    cleanups: list[Callable[[], None]] = []
     base = [sys.executable, "-m", "dock2uni", "run", "--accel", accel]
     base += ["--cache-dir", str(boot_ctx.cache_dir)]
 
@@ -125,7 +126,7 @@ def _dock2uni_peer(boot_ctx: Context, accel: str, boot_timeout: float, tmp: Path
                 proc.kill()
                 proc.wait()
 
-        peer.cleanups.append(kill)
+        cleanups.append(kill)
         return Server(
             ports=mapping,
             send=proc.send_signal,
@@ -141,8 +142,7 @@ def _dock2uni_peer(boot_ctx: Context, accel: str, boot_timeout: float, tmp: Path
         done = subprocess.run(argv, capture_output=True, timeout=boot_timeout * 4, check=False)
         return done.returncode, done.stdout, done.stderr
 
-    peer = Peer("dock2uni", boot_timeout * 4, start, run, host_address="10.0.2.2")
-    return peer
+    return Peer("dock2uni", boot_timeout * 4, start, run, "10.0.2.2", cleanups)
 
 
 # ---------------------------------------------------------------- docker run (reference)
@@ -153,6 +153,7 @@ def _docker_peer(stack: ExitStack, tmp: Path) -> Peer:
 
     if (why := unavailable_reason()) is not None:
         need("docker", why)
+    cleanups: list[Callable[[], None]] = []
     daemon = stack.enter_context(private_dockerd())
     env = daemon.env()
     daemon.docker("network", "create", DOCKER_NET)
@@ -205,7 +206,7 @@ def _docker_peer(stack: ExitStack, tmp: Path) -> Peer:
         def remove() -> None:
             subprocess.run(["docker", "rm", "-f", name], env=env, capture_output=True, check=False)
 
-        peer.cleanups.append(remove)
+        cleanups.append(remove)
         return Server(ports=mapping, send=send, wait=wait, output=output)
 
     def run(fixture: str, args: list[str], cmd: list[str]) -> tuple[int, bytes, bytes]:
@@ -213,8 +214,7 @@ def _docker_peer(stack: ExitStack, tmp: Path) -> Peer:
         done = subprocess.run(argv, env=env, capture_output=True, timeout=300, check=False)
         return done.returncode, done.stdout, done.stderr
 
-    peer = Peer("docker", 60.0, start, run, host_address=gateway)
-    return peer
+    return Peer("docker", 60.0, start, run, gateway, cleanups)
 
 
 @pytest.fixture(scope="module", params=PEERS)
