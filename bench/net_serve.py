@@ -48,7 +48,9 @@ from bench.peers import docker, linux_microvm, linux_serve
 from bench.qemu import _LogDrain, accelerator, accelerator_note, log_socket
 from bench.report import Result, Table
 from bench.stats import Metrics, Samples, fmt_ratio, interleaved, ratio, verdict
-from dock2uni.network import Network, Published
+from dock2uni.forward import Forwarder
+from dock2uni.network import LOOPBACK, Network, PortSpec
+from dock2uni.publish import resolve
 from dock2uni.run import RunOptions, kernel_cmdline, qemu_argv
 from dock2uni.uni import read_metadata
 
@@ -73,14 +75,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _network(port: int, guest_port: int) -> Network:
-    return Network(
-        mode="user",
-        hostname="bench",
-        published=(Published("127.0.0.1", port, guest_port, "tcp"),),
-    )
 
 
 def _answers(app: str, port: int) -> bool:
@@ -111,14 +105,21 @@ def _wait_ready(app: str, port: int, alive: Callable[[], bool], what: Callable[[
 def qemu_server(
     app: str, make_argv: Callable[[Path, Network], list[str]], guest_port: int
 ) -> Iterator[int]:
-    """A QEMU guest serving ``app`` on a published host port, until the block ends."""
-    port = _free_port()
+    """A QEMU guest serving ``app`` on a published host port, until the block ends; the port
+    is published exactly as `dock2uni run -p 127.0.0.1::PORT` publishes it (publish.py,
+    forward.py), for the unikernel and the Linux microVM alike."""
+    wanted = Network(
+        mode="user", hostname="bench", ports=(PortSpec(LOOPBACK, None, guest_port, "tcp"),)
+    )
+    network, reservation, _ = resolve(wanted, {})
     with log_socket() as (sock, server), ExitStack() as stack:
+        stack.callback(reservation.close)
         console = stack.enter_context(open(BENCH / f"{NAME}-console.log", "wb"))
-        proc = subprocess.Popen(
-            make_argv(sock, _network(port, guest_port)),
-            stdin=subprocess.DEVNULL, stdout=console, stderr=console,
-        )  # fmt: skip
+        argv = make_argv(sock, network)
+        reservation.release()  # QEMU binds its private hostfwd port
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console, stderr=console)
+        forwarder = Forwarder(reservation.take_routes())
+        stack.callback(forwarder.close)
         drain = _LogDrain(server, time.monotonic())  # COM2 must be read, or QEMU blocks
         drain.start()
 
@@ -127,6 +128,7 @@ def qemu_server(
             log = drain.data.decode(errors="replace").strip().splitlines()[-4:]
             return f"console {console_tail.decode(errors='replace')!r}; log {log}"
 
+        port = network.published[0].host_port
         try:
             _wait_ready(app, port, lambda: proc.poll() is None, tail)
             yield port

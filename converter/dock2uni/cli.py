@@ -711,7 +711,8 @@ def parse_network(
 def print_published(published: Sequence[Published]) -> None:
     """The published ports on stderr, one `docker port` line each (stdout is the guest's)."""
     for port in published:
-        print(port.docker_port_line(), file=sys.stderr)
+        for line in port.docker_port_lines():
+            print(line, file=sys.stderr)
     sys.stderr.flush()
 
 

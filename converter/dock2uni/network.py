@@ -26,6 +26,8 @@ PROTOCOLS = ("tcp", "udp")
 HOST_GATEWAY = "host-gateway"  # --add-host NAME:host-gateway, as Docker spells it
 # Publishing binds every IPv4 address unless -p names one, as Docker does (docs/networking-run.md).
 ALL_ADDRESSES = "0.0.0.0"  # noqa: S104
+ALL_ADDRESSES_V6 = "::"
+LOOPBACK = "127.0.0.1"  # where QEMU's hostfwd listens for the forwarder of a tcp port
 HOSTNAME_MAX = 64  # Linux's HOST_NAME_MAX
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME_RE = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
@@ -52,21 +54,32 @@ class PortSpec:
 
 @dataclass(frozen=True)
 class Published:
-    """A port that is published: QEMU listens on host_ip:host_port."""
+    """A published port. tcp: `dock2uni run` listens on host_ip:host_port (and [::] with
+    ``ipv6``) and forwards to QEMU's hostfwd on 127.0.0.1:internal_port (forward.py);
+    udp (internal_port 0): QEMU listens on host_ip:host_port itself."""
 
     host_ip: str
     host_port: int
     guest_port: int
     proto: str
+    internal_port: int = 0
+    ipv6: bool = False
 
     def hostfwd(self) -> str:
         """QEMU's rule: PROTO:HOSTIP:HOSTPORT-GUESTIP:GUESTPORT (an empty host IP is every
         IPv4 address, INADDR_ANY)."""
-        return f"hostfwd={self.proto}:{self.host_ip}:{self.host_port}-{GUEST_IP}:{self.guest_port}"
+        guest = f"{GUEST_IP}:{self.guest_port}"
+        if self.internal_port:
+            return f"hostfwd={self.proto}:{LOOPBACK}:{self.internal_port}-{guest}"
+        return f"hostfwd={self.proto}:{self.host_ip}:{self.host_port}-{guest}"
 
-    def docker_port_line(self) -> str:
-        """The line `docker port CONTAINER` prints for this mapping."""
-        return f"{self.guest_port}/{self.proto} -> {self.host_ip or ALL_ADDRESSES}:{self.host_port}"
+    def docker_port_lines(self) -> list[str]:
+        """The lines `docker port CONTAINER` prints for this mapping."""
+        port = f"{self.guest_port}/{self.proto}"
+        lines = [f"{port} -> {self.host_ip or ALL_ADDRESSES}:{self.host_port}"]
+        if self.ipv6:
+            lines.append(f"{port} -> [::]:{self.host_port}")
+        return lines
 
 
 @dataclass(frozen=True)

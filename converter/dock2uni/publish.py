@@ -1,10 +1,12 @@
-"""Host ports of `dock2uni run -p/-P`: chosen and checked before QEMU starts.
+"""Host ports of `dock2uni run -p/-P`: chosen and bound before QEMU starts.
 
-Each published port is bound here first, the way QEMU's user network will bind it
-(SO_REUSEADDR, the same address), so a port in use is a clear `dock2uni: error:` instead
-of QEMU's "Could not set up host forwarding rule", and a port left out (`-p 80`, `-P`) is
-one the kernel hands out (its ephemeral range, as Docker's allocator uses). The sockets
-are held until just before QEMU starts, so nothing else takes the ports in between.
+Each published port is bound here first (SO_REUSEADDR, as QEMU's slirp binds), so a port
+in use is a clear `dock2uni: error:` instead of QEMU's "Could not set up host forwarding
+rule", and a port left out (`-p 80`, `-P`) is one the kernel hands out (its ephemeral
+range, as Docker's allocator uses). A tcp port stays ours: `dock2uni run` listens on it
+and forwards to QEMU (forward.py), on 0.0.0.0 and [::] as Docker publishes; a udp port,
+and the private loopback port of each tcp hostfwd rule, are held until just before QEMU
+starts and binds them, so nothing else takes them in between.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from dataclasses import replace
 from typing import Any
 
 from dock2uni.errors import RunError
-from dock2uni.network import ALL_ADDRESSES, PROTOCOLS, Network, PortSpec, Published
+from dock2uni.network import (
+    ALL_ADDRESSES,
+    ALL_ADDRESSES_V6,
+    LOOPBACK,
+    PROTOCOLS,
+    Network,
+    PortSpec,
+    Published,
+)
 
 CONFLICT_HINT = (
     "Stop what uses that port (`ss -ltnup 'sport = :{port}'` shows it), publish on "
@@ -27,15 +37,30 @@ CONFLICT_HINT = (
 
 
 class Reservation:
-    """The bound sockets that hold the published ports until QEMU takes them."""
+    """What holds the published ports: the sockets QEMU will bind (udp ports, the private
+    loopback ports of the tcp hostfwd rules), released just before QEMU starts, and the
+    listening sockets of the tcp ports, which `dock2uni run` keeps and serves (routes:
+    listener -> QEMU's loopback hostfwd address, for forward.Forwarder)."""
 
     def __init__(self) -> None:
         self.sockets: list[socket.socket] = []
+        self.routes: list[tuple[socket.socket, tuple[str, int]]] = []
 
     def release(self) -> None:
+        """Free the ports QEMU binds (keep the listeners)."""
         for sock in self.sockets:
             sock.close()
         self.sockets.clear()
+
+    def take_routes(self) -> list[tuple[socket.socket, tuple[str, int]]]:
+        """The listeners and their targets, now owned by the caller (a Forwarder)."""
+        routes, self.routes = self.routes, []
+        return routes
+
+    def close(self) -> None:
+        self.release()
+        for listener, _ in self.take_routes():
+            listener.close()
 
 
 def exposed_specs(meta: Mapping[str, Any]) -> tuple[list[PortSpec], list[str]]:
@@ -59,18 +84,41 @@ def exposed_specs(meta: Mapping[str, Any]) -> tuple[list[PortSpec], list[str]]:
     return specs, skipped
 
 
-def _bind(spec: PortSpec, port: int) -> socket.socket:
+def _bind(spec: PortSpec, port: int, *, family: int = socket.AF_INET) -> socket.socket:
     kind = socket.SOCK_STREAM if spec.proto == "tcp" else socket.SOCK_DGRAM
-    sock = socket.socket(socket.AF_INET, kind)
+    sock = socket.socket(family, kind)
     try:
-        # QEMU's slirp sets SO_REUSEADDR: a port in TIME_WAIT is free for it, so for us.
+        # Set by QEMU's slirp too: a port in TIME_WAIT is free for it, so for us.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((spec.host_ip or ALL_ADDRESSES, port))
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind((ALL_ADDRESSES_V6, port))
+        else:
+            sock.bind((spec.host_ip or ALL_ADDRESSES, port))
         if kind == socket.SOCK_STREAM:
-            sock.listen(1)  # as QEMU will: a listener conflicts where a bound socket may not
+            sock.listen(socket.SOMAXCONN)  # the backlog slirp lacks (forward.py)
     except OSError:
         sock.close()
         raise
+    return sock
+
+
+def _ipv6_listener(spec: PortSpec, port: int) -> socket.socket | None:
+    """The [::] twin of a tcp port published on every address, as Docker binds one; None
+    when the host has no IPv6. A port in use there is in use (EADDRINUSE raised)."""
+    try:
+        return _bind(spec, port, family=socket.AF_INET6)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise
+        return None
+
+
+def _private_port() -> socket.socket:
+    """A free loopback port for QEMU's end of a tcp hostfwd rule (held until QEMU starts)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((LOOPBACK, 0))
     return sock
 
 
@@ -127,17 +175,38 @@ def resolve(network: Network, meta: Mapping[str, Any]) -> tuple[Network, Reserva
                         hint="Give each published port its own host port.",
                     )
                 seen[key] = str(spec.guest_port)
-            try:
-                sock = _bind(spec, spec.host_port or 0)
-            except OSError as exc:
-                raise _error(spec, spec.host_port or 0, exc) from None
-            reservation.sockets.append(sock)
-            port = int(sock.getsockname()[1])
-            published.append(Published(spec.host_ip, port, spec.guest_port, spec.proto))
+            published.append(_publish(spec, reservation))
     except BaseException:
-        reservation.release()
+        reservation.close()
         raise
     return replace(network, published=tuple(published)), reservation, skipped
+
+
+def _publish(spec: PortSpec, reservation: Reservation) -> Published:
+    """Bind one port (tcp: the listener(s) we serve and QEMU's private port; udp: the port
+    QEMU binds), recording the sockets in ``reservation``."""
+    try:
+        sock = _bind(spec, spec.host_port or 0)
+    except OSError as exc:
+        raise _error(spec, spec.host_port or 0, exc) from None
+    port = int(sock.getsockname()[1])
+    if spec.proto == "udp":
+        reservation.sockets.append(sock)
+        return Published(spec.host_ip, port, spec.guest_port, spec.proto)
+    private = _private_port()
+    reservation.sockets.append(private)
+    target = (LOOPBACK, int(private.getsockname()[1]))
+    reservation.routes.append((sock, target))
+    v6 = None
+    if not spec.host_ip:
+        try:
+            v6 = _ipv6_listener(spec, port)
+        except OSError as exc:
+            if spec.host_port is not None:  # a port we chose may be taken in IPv6: IPv4 only
+                raise _error(replace(spec, host_ip="[::]"), port, exc) from None
+        if v6 is not None:
+            reservation.routes.append((v6, target))
+    return Published(spec.host_ip, port, spec.guest_port, "tcp", target[1], v6 is not None)
 
 
 @contextmanager
@@ -147,4 +216,4 @@ def reserved(network: Network, meta: Mapping[str, Any]) -> Iterator[tuple[Networ
     try:
         yield resolved, skipped
     finally:
-        reservation.release()
+        reservation.close()

@@ -40,6 +40,7 @@ from typing import Any, BinaryIO, TextIO
 
 from dock2uni.context import Context
 from dock2uni.errors import RunError
+from dock2uni.forward import Forwarder
 from dock2uni.fs.cachedir import is_regular, subdir
 from dock2uni.fs.store import ContentStore
 from dock2uni.fs.tree import DirNode
@@ -389,8 +390,8 @@ def boot(
 ) -> RunResult:
     """Boot once with a fixed accelerator; stream COM1 to ``stdout``, COM3 (the program's
     stderr, without a tty) to ``guest_stderr`` (default: ``stdout``) and, once the program
-    runs, ``stdin`` to COM1. ``reservation`` holds the published host ports until QEMU
-    is about to bind them."""
+    runs, ``stdin`` to COM1. ``reservation`` holds the published host ports: those QEMU
+    binds until it is about to, the tcp listeners we serve while it runs (forward.py)."""
     mem = options.mem or image_mem(read_metadata(image))
     sock_dir = Path(tempfile.mkdtemp(prefix="d2u-run-"))
     err_read, err_write = os.pipe() if not options.tty else (-1, -1)
@@ -441,6 +442,8 @@ def boot(
                 for fd in (err_write, sig_read):
                     if fd >= 0:
                         os.close(fd)  # QEMU holds them now; its exit ends our read side
+            # The published tcp ports: we listen, QEMU's hostfwd gets each connection.
+            forwarder = Forwarder(reservation.take_routes() if reservation else [])
             watcher = watch(proc)  # kills QEMU on a fatal message (qemu_stderr.py)
             reader.start()
             if sig_write >= 0:
@@ -460,6 +463,7 @@ def boot(
                     timed_out = _pump(proc, outputs, options.timeout, t0, proxy)
                 qemu_err = watcher.finish()
             finally:
+                forwarder.close()
                 if proc.poll() is None:
                     proc.kill()
                 proc.wait()
@@ -680,7 +684,7 @@ def prepare(image: Path, options: RunOptions, ctx: Context) -> tuple[RunOptions,
     try:
         accel = select_accel(options.accel, ctx)
     except BaseException:
-        reservation.release()
+        reservation.close()
         raise
     return dataclasses.replace(options, network=network), accel, reservation
 
@@ -697,7 +701,7 @@ def dry_run_argv(
     """The QEMU command `run` would start, and the ports it would publish; nothing boots.
     The per-run paths are placeholders (DRY_RUN_*); the ports chosen are released."""
     options, accel, reservation = prepare(image, options, ctx)
-    reservation.release()
+    reservation.close()
     argv = qemu_argv(
         image,
         accel=accel,
@@ -741,4 +745,4 @@ def run_image(
             reservation=reservation,
         )
     finally:
-        reservation.release()
+        reservation.close()
