@@ -48,7 +48,7 @@ class Forwarder:
         with self.live_lock:
             for sock in self.live:
                 with contextlib.suppress(OSError):
-                    sock.close()
+                    sock.shutdown(socket.SHUT_RDWR)  # wakes the threads reading it
             self.live.clear()
 
     def _track(self, sock: socket.socket) -> bool:
@@ -109,10 +109,13 @@ class Forwarder:
             return
         with contextlib.suppress(OSError):
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        broken = True
         try:
-            _pump(client, upstream)
+            broken = _pump(client, upstream)
         finally:
             for sock in (client, upstream):
+                if broken:
+                    _reset(sock)  # a reset on one side is a reset for the other
                 with contextlib.suppress(OSError):
                     sock.close()
                 self._forget(sock)
@@ -131,24 +134,28 @@ def _reset(sock: socket.socket) -> None:
 
 
 def _copy(src: socket.socket, dst: socket.socket, failed: threading.Event) -> None:
-    """One direction: until ``src`` finishes sending (then half-close ``dst``) or fails
-    (then reset both: the connection is broken, as it would be end to end)."""
+    """One direction: until ``src`` finishes sending (then half-close ``dst``) or either
+    side fails (then wake the other direction's reader: a socket is closed, and reset,
+    only once no thread reads it any more, or the close would wait for that read)."""
     try:
-        while data := src.recv(CHUNK):
+        while not failed.is_set() and (data := src.recv(CHUNK)):
             dst.sendall(data)
     except OSError:
         failed.set()
-        _reset(dst)
-        _reset(src)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_RD)  # the other thread's recv returns at once
         return
-    with contextlib.suppress(OSError):
-        dst.shutdown(socket.SHUT_WR)  # pass the half-close on
+    if not failed.is_set():
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)  # pass the half-close on
 
 
-def _pump(a: socket.socket, b: socket.socket) -> None:
-    """Copy both ways, one thread each (neither direction can block the other)."""
+def _pump(client: socket.socket, upstream: socket.socket) -> bool:
+    """Copy both ways, one thread each (neither direction can block the other); True
+    when the connection broke (a reset or error on either side)."""
     failed = threading.Event()
-    other = threading.Thread(target=_copy, args=(b, a, failed), daemon=True)
+    other = threading.Thread(target=_copy, args=(upstream, client, failed), daemon=True)
     other.start()
-    _copy(a, b, failed)
+    _copy(client, upstream, failed)
     other.join()
+    return failed.is_set()

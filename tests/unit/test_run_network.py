@@ -144,27 +144,32 @@ def test_no_network_has_no_nic_and_says_so() -> None:
 
 
 def test_qemu_arguments_of_the_user_network() -> None:
+    """tcp: QEMU listens on a private loopback port we forward to; udp: on the port itself."""
     network = Network(
         mode="user",
         published=(
-            Published("", 8080, 80, "tcp"),
+            Published("", 8080, 80, "tcp", internal_port=40001, ipv6=True),
             Published("127.0.0.1", 5353, 53, "udp"),
         ),
     )
     assert network.qemu_args() == [
         "-netdev",
         "user,id=n0,net=10.0.2.0/24,host=10.0.2.2,dns=10.0.2.3,"
-        "hostfwd=tcp::8080-10.0.2.15:80,hostfwd=udp:127.0.0.1:5353-10.0.2.15:53",
+        "hostfwd=tcp:127.0.0.1:40001-10.0.2.15:80,hostfwd=udp:127.0.0.1:5353-10.0.2.15:53",
         "-device",
         "virtio-net-device,netdev=n0",
         "-global",
         "virtio-mmio.force-legacy=false",
     ]
-    assert Published("", 8080, 80, "tcp").docker_port_line() == "80/tcp -> 0.0.0.0:8080"
+    assert network.published[0].docker_port_lines() == [
+        "80/tcp -> 0.0.0.0:8080",
+        "80/tcp -> [::]:8080",
+    ]
+    assert network.published[1].docker_port_lines() == ["53/udp -> 127.0.0.1:5353"]
 
 
 def test_the_launcher_puts_the_nic_and_the_words_on_its_command_lines(tmp_path: object) -> None:
-    network = Network(mode="user", hostname="h", published=(Published("", 8080, 80, "tcp"),))
+    network = Network(mode="user", hostname="h", published=(Published("", 8080, 80, "udp"),))
     options = RunOptions(network=network)
     cmdline = kernel_cmdline(options)
     assert cmdline.endswith(
@@ -203,8 +208,23 @@ def test_a_port_in_use_is_refused_before_qemu_starts(held_tcp: int) -> None:
         resolve(net(publish=[f"127.0.0.1:{held_tcp}:80"]), {})
     # udp is another port space: free.
     resolved, reservation, _ = resolve(net(publish=[f"{held_tcp}:53/udp"]), {})
-    reservation.release()
+    reservation.close()
     assert resolved.published == (Published("", held_tcp, 53, "udp"),)
+
+
+def test_a_port_in_use_in_ipv6_only_is_in_use() -> None:
+    """Published on every address means [::] too, as Docker binds it."""
+    with socket.socket(socket.AF_INET6) as sock:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(("::", 0))
+        sock.listen()
+        port = int(sock.getsockname()[1])
+        with pytest.raises(RunError, match=rf"host port \[::\]:{port}/tcp is already in use"):
+            resolve(net(publish=[f"{port}:80"]), {})
+        # On one IPv4 address only, [::] is not wanted.
+        resolved, reservation, _ = resolve(net(publish=[f"127.0.0.1:{port}:80"]), {})
+        reservation.close()
+        assert not resolved.published[0].ipv6
 
 
 def test_a_udp_port_in_use_is_refused() -> None:
@@ -226,11 +246,21 @@ def test_free_ports_are_chosen_and_held_until_released() -> None:
             ("", 53, "udp"),
         ]
         assert all(1024 <= p.host_port <= 65535 for p in ports)
+        assert ports[0].ipv6 and not ports[1].ipv6 and not ports[2].ipv6
+        # tcp: a private loopback port for QEMU's hostfwd, and the listeners we serve.
+        assert ports[0].internal_port and ports[1].internal_port and not ports[2].internal_port
+        assert len(reservation.routes) == 3  # 0.0.0.0 and [::] for 80, 127.0.0.1 for 81
         # Held: nobody else can take them until QEMU is about to.
+        for port in (ports[0].host_port, ports[0].internal_port):
+            with socket.socket() as other, pytest.raises(OSError):
+                other.bind(("0.0.0.0", port))
+        reservation.release()  # what QEMU binds is free, the tcp listeners stay ours
         with socket.socket() as other, pytest.raises(OSError):
             other.bind(("0.0.0.0", ports[0].host_port))
+        with socket.socket() as other:
+            other.bind(("127.0.0.1", ports[0].internal_port))
     finally:
-        reservation.release()
+        reservation.close()
     with socket.socket() as other:
         other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         other.bind(("0.0.0.0", ports[0].host_port))
@@ -250,9 +280,9 @@ def test_publish_all_publishes_the_exposed_ports_not_yet_published() -> None:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
     resolved, reservation, skipped = resolve(net(publish=[f"{port}:80"], publish_all=True), meta)
-    reservation.release()
+    reservation.close()
     ports = resolved.published
-    assert ports[0] == Published("", port, 80, "tcp")  # -p wins for 80
+    assert (ports[0].host_port, ports[0].guest_port) == (port, 80)  # -p wins for 80
     assert [(p.guest_port, p.proto) for p in ports[1:]] == [(443, "tcp"), (53, "udp")]
     assert skipped == ["9/sctp"]
 
@@ -266,3 +296,4 @@ def test_publish_all_of_an_image_without_the_record_says_convert_again() -> None
 def test_no_network_publishes_nothing() -> None:
     resolved, reservation, skipped = resolve(net(), {"exposed_ports": ["80/tcp"]})
     assert resolved.published == () and reservation.sockets == [] and skipped == []
+    assert reservation.routes == []
