@@ -1,8 +1,8 @@
 """`dock2uni run -p` boots with the NIC and QEMU really forwards the published ports, before
-any guest serves: a guest with a NIC runs and exits as before; while one runs, QEMU (and
-nothing else) listens on the published TCP port and holds the UDP one, a host connection
-is accepted by QEMU's user network and, with nobody listening in the guest, ends without
-a byte of data (slirp resets or closes it). What the guest serves: test_net_serve.py."""
+any guest serves: a guest with a NIC runs and exits as before; while one runs, `dock2uni
+run` listens on the published TCP port (forward.py) and QEMU holds the UDP one, a host
+connection is accepted and, with nobody listening in the guest, ends without a byte of
+data (slirp resets or closes it). What the guest serves: test_net_serve.py."""
 
 from __future__ import annotations
 
@@ -80,17 +80,19 @@ def test_qemu_listens_on_the_published_ports_and_forwards(
     )
     try:
         deadline = time.monotonic() + boot_timeout * 3
-        while not owners(tcp, "tcp"):
+        while not owners(udp, "udp"):  # bound by QEMU once it runs (tcp: by us, at once)
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "QEMU never listened on the published port"
             time.sleep(0.2)
         qemu = children(proc.pid)
         assert len(qemu) == 1
-        assert owners(tcp, "tcp") == qemu  # QEMU itself listens: no proxy, no leftover check
+        # tcp: `dock2uni run` listens (with a real backlog) and hands connections to QEMU's
+        # hostfwd on a private loopback port; udp: QEMU itself.
+        assert owners(tcp, "tcp") == {proc.pid}
         assert owners(udp, "udp") == qemu
         with socket.create_connection(("127.0.0.1", tcp), timeout=10) as conn:
-            # Accepted by slirp at once; nobody listens on port 80 in the guest, so the
-            # connection ends (reset, or closed when the guest exits) without any data.
+            # Accepted at once, passed to slirp; nobody listens on port 80 in the guest, so
+            # the connection ends (reset, or closed when the guest exits) without any data.
             conn.settimeout(boot_timeout * 3)
             conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
             try:

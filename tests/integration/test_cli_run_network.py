@@ -99,10 +99,15 @@ def test_dry_run_prints_the_exact_qemu_command_with_the_nic(nginx_uni: Path) -> 
         "d2u.host=db:10.0.2.2",
         "d2u.hostname=web1",
     ]
+    # tcp: QEMU listens on a private loopback port, `dock2uni run` on 18080 (forward.py).
+    assert re.fullmatch(
+        r"user,id=n0,net=10\.0\.2\.0/24,host=10\.0\.2\.2,dns=10\.0\.2\.3,"
+        r"hostfwd=tcp:127\.0\.0\.1:\d+-10\.0\.2\.15:80,hostfwd=udp::5353-10\.0\.2\.15:53",
+        argv[-5],
+    ), argv[-5]
     assert argv[-6:] == [
         "-netdev",
-        "user,id=n0,net=10.0.2.0/24,host=10.0.2.2,dns=10.0.2.3,"
-        "hostfwd=tcp:127.0.0.1:18080-10.0.2.15:80,hostfwd=udp::5353-10.0.2.15:53",
+        argv[-5],
         "-device",
         "virtio-net-device,netdev=n0",
         "-global",
@@ -135,15 +140,17 @@ def test_no_ports_no_nic(nginx_uni: Path) -> None:
 def test_publish_all_publishes_nginx_expose_on_a_free_port(nginx_uni: Path) -> None:
     """-P: port 80 (the image's EXPOSE) on a free host port, printed as `docker port` does."""
     argv, words, err = dry_run(nginx_uni, "-P")
-    m = re.fullmatch(r"80/tcp -> 0\.0\.0\.0:(\d+)\n", err)
-    assert m, err
+    # Every IPv4 and IPv6 address, as `docker port` shows a port docker publishes.
+    m = re.fullmatch(r"80/tcp -> 0\.0\.0\.0:(\d+)\n80/tcp -> \[::\]:(\d+)\n", err)
+    assert m and m.group(1) == m.group(2), err
     port = int(m.group(1))
     assert 1024 <= port <= 65535
-    assert f"hostfwd=tcp::{port}-10.0.2.15:80" in argv[argv.index("-netdev") + 1]
+    netdev = argv[argv.index("-netdev") + 1]
+    assert re.search(r",hostfwd=tcp:127\.0\.0\.1:\d+-10\.0\.2\.15:80$", netdev), netdev
     assert words[0] == "d2u.net=user"
     # -p GUEST alone: a free host port too, reported the same way.
     _, _, err = dry_run(nginx_uni, "-p", "8080")
-    assert re.fullmatch(r"8080/tcp -> 0\.0\.0\.0:\d+\n", err), err
+    assert re.fullmatch(r"8080/tcp -> 0\.0\.0\.0:(\d+)\n8080/tcp -> \[::\]:\1\n", err), err
 
 
 def test_a_host_port_in_use_fails_before_qemu_starts(nginx_uni: Path, held_port: int) -> None:
