@@ -14,7 +14,9 @@ What is measured, side by side in one run:
 The peers:
 * the unikernel: ``dock2uni convert --rootfs closure --initrd`` of the fixture image,
   booted with `dock2uni run`'s exact QEMU command line and NIC (run.qemu_argv,
-  network.Network: virtio-net on QEMU's user network, one hostfwd per port);
+  network.Network: virtio-net on QEMU's user network) and its port publishing
+  (publish.py, forward.py: `dock2uni run`'s listener handing connections to a private
+  loopback hostfwd; docs/networking-run.md says why);
 * the Linux microVM (Debian's cloud kernel) on the same QEMU, machine, memory and netdev,
   serving the same binaries: its initramfs is the unikernel's rootfs .cpio plus an /init
   that loads the virtio modules and configures eth0 (bench/peers/linux_serve.py);
@@ -26,9 +28,9 @@ The peers:
 
 Peers run one at a time (the host has 2 CPUs; a second guest would steal from the one
 measured); each repetition boots each peer once, in rotating order (bench/stats.py);
-medians, min-max and the ratio to the unikernel are reported. Both QEMU guests' NICs are
-QEMU's slirp, whose host side accepts with a listen backlog of 1: at 100 connections
-that, not the guest, can bound both guests alike.
+medians, min-max and the ratio to the unikernel are reported. Both QEMU guests sit
+behind the same forwarder and slirp, whose connection rate (not the guest) can bound
+both alike when every request opens a connection (ab); wrk keeps its connections open.
 """
 
 from __future__ import annotations
@@ -281,8 +283,9 @@ def run(config: Config) -> Result:
     result.conditions = {
         "accelerator": f"{accel} ({accelerator_note()})",
         "guest memory": f"{mem >> 20} MiB for both QEMU guests (the memory probe varies it)",
-        "netdev": "QEMU user network (slirp), virtio-net-device on virtio-mmio, hostfwd on "
-        "127.0.0.1, for both QEMU guests",
+        "netdev": "QEMU user network (slirp), virtio-net-device on virtio-mmio, the port "
+        "published as `dock2uni run -p 127.0.0.1::PORT` does (its forwarder, then a loopback "
+        "hostfwd), for both QEMU guests",
         "load": f"wrk -d {WRK_SECONDS}s --latency (-t min(c,2)); redis-benchmark -q -n 20000 "
         "-t set,get; ab -n 10000 -c 50 for the memory probe",
         "repetitions": f"{config.repeat}, interleaved (one boot or container per repetition)",
