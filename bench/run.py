@@ -25,6 +25,7 @@ BENCHMARKS = (
     "thread_cost",
     "audit_time",
     "audit_accuracy",
+    "net_serve",
 )
 
 

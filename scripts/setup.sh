@@ -13,6 +13,7 @@ APT_PACKAGES=(
   strace apache2-utils dpkg-dev                           # audit traces, htpasswd, apt source
   time                                                    # benchmarks: peak RSS (/usr/bin/time)
   golang-go                                               # fixtures: the go-hello static Go binary
+  wrk redis-tools                                         # networking tests and bench/net_serve.py (ab: apache2-utils)
   python3-venv
 )
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shlex
 import signal
 import sys
 import traceback
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from typer.exceptions import TyperException
@@ -26,6 +28,9 @@ from dock2uni.acquire import AcquireOptions
 from dock2uni.context import Context, Limits, default_cache_dir
 from dock2uni.errors import EXIT_UNEXPECTED, EXIT_USAGE, Dock2UniError, OutputError
 from dock2uni.model import DEFAULT_PLATFORM, Platform
+
+if TYPE_CHECKING:
+    from dock2uni.network import Network, Published
 
 app = typer.Typer(
     name="dock2uni",
@@ -507,6 +512,72 @@ def run(
             help="Give the guest a terminal (fds 0-2 one tty, stderr on stdout), as docker run -t.",
         ),
     ] = False,
+    publish: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--publish",
+            "-p",
+            metavar="[IP:][HOST:]GUEST[/tcp|/udp]",
+            help="Publish a guest port on the host, like docker run -p (repeatable; HOST "
+            "left out: a free port; no IP: every IPv4 address of the host).",
+            show_default=False,
+        ),
+    ] = None,
+    publish_all: Annotated[
+        bool,
+        typer.Option(
+            "--publish-all",
+            "-P",
+            help="Publish every port the image EXPOSEs on a free host port; the mapping is "
+            "printed on stderr as `docker port` prints it.",
+        ),
+    ] = False,
+    network: Annotated[
+        str | None,
+        typer.Option(
+            "--network",
+            metavar="none|user",
+            help="user: a NIC on QEMU's user network (the host is 10.0.2.2); none: no NIC "
+            "[default: user when ports are published, else none].",
+            show_default=False,
+        ),
+    ] = None,
+    hostname: Annotated[
+        str | None,
+        typer.Option(
+            "--hostname",
+            help="The guest's host name [default: a random 12-digit hex id, like docker].",
+            show_default=False,
+        ),
+    ] = None,
+    dns: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dns",
+            metavar="IP",
+            help="A DNS server for the guest's resolv.conf (repeatable) "
+            "[default with --network user: 10.0.2.3, QEMU's DNS proxy].",
+            show_default=False,
+        ),
+    ] = None,
+    add_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--add-host",
+            metavar="NAME:IP",
+            help="Add a line to the guest's /etc/hosts (repeatable; IP host-gateway is the "
+            "host, 10.0.2.2).",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Print the QEMU command line (kernel command line included) and the "
+            "published ports, and exit without booting.",
+        ),
+    ] = False,
     platform: PlatformOpt = str(DEFAULT_PLATFORM),
     insecure: InsecureOpt = False,
     tls_verify: TlsVerifyOpt = "true",
@@ -534,6 +605,14 @@ def run(
     if not stop_timeout >= 0:  # also refuses NaN
         raise typer.BadParameter("must be 0 or more seconds", param_hint="--stop-timeout")
     env_items = parse_env(env)
+    net = parse_network(
+        mode=network,
+        publish=publish or [],
+        publish_all=publish_all,
+        hostname=hostname,
+        dns=dns or [],
+        add_hosts=add_host or [],
+    )
     ctx, acquire_options = image_session(
         platform=platform,
         insecure=insecure,
@@ -568,7 +647,16 @@ def run(
                 tty=tty,
                 forward_signals=True,
                 stop_timeout=stop_timeout,
+                network=net,
             )
+            if dry_run:
+                from dock2uni.run import dry_run_argv
+
+                argv, published = dry_run_argv(image, options, ctx, interactive=interactive)
+                print_published(published)
+                sys.stdout.write(shlex.join(argv) + "\n")
+                return
+            chosen = publish_all or any(p.host_port is None for p in net.ports)
             result = run_image(
                 image,
                 options,
@@ -577,6 +665,7 @@ def run(
                 stderr=sys.stderr,
                 stdin=sys.stdin.buffer if interactive else None,
                 guest_stderr=sys.stderr.buffer,
+                on_published=print_published if chosen else None,
             )
     except Stopped as stop:
         # The guest and its QEMU are gone (boot's cleanup ran), or never started; exit as
@@ -592,6 +681,39 @@ def run(
         if (hint := result.hint or hint_for(result.status)) is not None:
             print(f"dock2uni: hint: {hint}", file=sys.stderr)
     raise typer.Exit(result.exit_code)
+
+
+def parse_network(
+    *,
+    mode: str | None,
+    publish: list[str],
+    publish_all: bool,
+    hostname: str | None,
+    dns: list[str],
+    add_hosts: list[str],
+) -> Network:
+    """`run`'s network options as a Network; a bad one is a usage error (exit 2)."""
+    from dock2uni.network import NetUsageError, make_network
+
+    try:
+        return make_network(
+            mode=mode,
+            publish=publish,
+            publish_all=publish_all,
+            hostname=hostname,
+            dns=dns,
+            add_hosts=add_hosts,
+        )
+    except NetUsageError as exc:
+        raise typer.BadParameter(str(exc), param_hint=exc.option) from None
+
+
+def print_published(published: Sequence[Published]) -> None:
+    """The published ports on stderr, one `docker port` line each (stdout is the guest's)."""
+    for port in published:
+        for line in port.docker_port_lines():
+            print(line, file=sys.stderr)
+    sys.stderr.flush()
 
 
 class AuditFormat(StrEnum):

@@ -39,6 +39,7 @@ def metadata_text(meta: Mapping[str, Any]) -> str:
         ("Executable", meta.get("exec_path", "-")),
         ("Workdir", meta.get("workdir", "-")),
         ("Stop signal", meta.get("stop_signal") or "-"),
+        ("Ports", ", ".join(meta.get("exposed_ports") or []) or "-"),
         ("Families", ", ".join(meta.get("families", [])) or "-"),
         ("Kernel", human_size(int(sizes.get("kernel", 0)))),
         (

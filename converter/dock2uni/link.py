@@ -291,6 +291,7 @@ def link_image(
             "user": {"uid": plan.uid, "gid": plan.gid},
             "hostname": plan.hostname,
             "stop_signal": plan.stop_signal,
+            "exposed_ports": list(plan.exposed_ports),
             "families": list(plan.families),
             "families_reason": plan.families_reason,
             "missing_syscalls": list(plan.missing),

@@ -35,6 +35,7 @@ class Plan:
     hostname: str
     rootfs_policy: str
     stop_signal: str | None = None  # the image's StopSignal, kept for the tools that stop it
+    exposed_ports: tuple[str, ...] = ()  # the image's EXPOSE ("80/tcp"), for `run -P`
 
     @classmethod
     def tiny(
@@ -118,4 +119,5 @@ def plan(
         hostname=hostname,
         rootfs_policy=rootfs_policy,
         stop_signal=spec.stop_signal,
+        exposed_ports=spec.exposed_ports,
     )

@@ -33,18 +33,21 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from dock2uni.context import Context
 from dock2uni.errors import RunError
+from dock2uni.forward import Forwarder
 from dock2uni.fs.cachedir import is_regular, subdir
 from dock2uni.fs.store import ContentStore
 from dock2uni.fs.tree import DirNode
 from dock2uni.link import add_metadata, ensure_libos, link_elf, recommended_mem, work_dir
+from dock2uni.network import Network, Published
 from dock2uni.plan import Plan
+from dock2uni.publish import Reservation, resolve
 from dock2uni.qemu_stderr import EXIT_ACCEL, fatal_cause, watch
 from dock2uni.sigproxy import (
     DEFAULT_STOP_TIMEOUT,
@@ -91,6 +94,9 @@ class RunOptions:
     # arguments added to QEMU's, e.g. a NIC with its netdev.
     extra_cmdline: tuple[str, ...] = ()
     extra_qemu: tuple[str, ...] = ()
+    # --network, -p/-P, --hostname, --dns, --add-host (network.py); its ``published``
+    # ports are chosen and bound by run_image (publish.py) before QEMU starts.
+    network: Network = field(default_factory=Network)
 
 
 @dataclass
@@ -142,6 +148,7 @@ def kernel_cmdline(options: RunOptions, *, interactive: bool = False, hostsig: b
         words.append(f"d2u.cmd={b64_nul_joined(options.cmd)}")
     if options.env:
         words.append(f"d2u.env={b64_nul_joined(options.env)}")
+    words += options.network.kernel_words()
     words.extend(options.extra_cmdline)
     return " ".join(words)
 
@@ -156,8 +163,10 @@ def qemu_argv(
     initrd: Path | None,
     stderr_path: str | None = None,
     hostsig_path: str | None = None,
+    network_args: Sequence[str] = (),
 ) -> list[str]:
-    """The QEMU command line for one boot (documented in docs/console-protocol.md)."""
+    """The QEMU command line for one boot (documented in docs/console-protocol.md);
+    ``network_args`` is the NIC (Network.qemu_args, docs/networking-run.md)."""
     argv = [
         find_qemu(),
         "-M", "microvm,x-option-roms=off",
@@ -188,6 +197,7 @@ def qemu_argv(
         ]  # fmt: skip
     if initrd is not None:
         argv += ["-initrd", str(initrd)]
+    argv += network_args
     return argv
 
 
@@ -381,10 +391,12 @@ def boot(
     stderr: TextIO,
     stdin: BinaryIO | None = None,
     guest_stderr: BinaryIO | None = None,
+    reservation: Reservation | None = None,
 ) -> RunResult:
     """Boot once with a fixed accelerator; stream COM1 to ``stdout``, COM3 (the program's
     stderr, without a tty) to ``guest_stderr`` (default: ``stdout``) and, once the program
-    runs, ``stdin`` to COM1."""
+    runs, ``stdin`` to COM1. ``reservation`` holds the published host ports: those QEMU
+    binds until it is about to, the tcp listeners we serve while it runs (forward.py)."""
     mem = options.mem or image_mem(read_metadata(image))
     sock_dir = Path(tempfile.mkdtemp(prefix="d2u-run-"))
     err_read, err_write = os.pipe() if not options.tty else (-1, -1)
@@ -407,9 +419,12 @@ def boot(
                 initrd=options.initrd,
                 stderr_path=f"/proc/self/fd/{err_write}" if err_write >= 0 else None,
                 hostsig_path=f"/proc/self/fd/{sig_read}" if sig_read >= 0 else None,
+                network_args=options.network.qemu_args(),
             )
             argv += list(options.extra_qemu)
             ctx.log_debug("qemu: " + " ".join(argv))
+            if reservation is not None:
+                reservation.release()  # QEMU binds the published ports itself
             t0 = time.monotonic()
             reader = _LogReader(server, stderr if options.echo_log else None, t0, sock_dir)
             try:
@@ -433,6 +448,8 @@ def boot(
                 for fd in (err_write, sig_read):
                     if fd >= 0:
                         os.close(fd)  # QEMU holds them now; its exit ends our read side
+            # The published tcp ports: we listen, QEMU's hostfwd gets each connection.
+            forwarder = Forwarder(reservation.take_routes() if reservation else [])
             watcher = watch(proc)  # kills QEMU on a fatal message (qemu_stderr.py)
             reader.start()
             if sig_write >= 0:
@@ -452,6 +469,7 @@ def boot(
                     timed_out = _pump(proc, outputs, options.timeout, t0, proxy)
                 qemu_err = watcher.finish()
             finally:
+                forwarder.close()
                 if proc.poll() is None:
                     proc.kill()
                 proc.wait()
@@ -467,9 +485,14 @@ def boot(
         shutil.rmtree(sock_dir, ignore_errors=True)
     status = None if timed_out else proc.returncode
     code, kind, cause = classify(reader.lines, status, timed_out)
+    hint = None
     if kind == "qemu-error" and qemu_err.strip():
         cause = f"QEMU failed (status {status}): {qemu_err.decode(errors='replace').strip()[-400:]}"
-    hint = None
+        if b"host forwarding rule" in qemu_err:  # taken between our check and QEMU's bind
+            hint = (
+                "A published host port was taken just before QEMU bound it: run again, "
+                "or publish on another host port (-p OTHER:GUEST)."
+            )
     if proxy is not None and proxy.kill_reason is not None and kind != "exit":
         code, kind = EXIT_KILLED, "stopped"
         cause = f"{proxy.kill_reason}: the guest was stopped (QEMU killed)"
@@ -651,6 +674,54 @@ def _with_stop_signal(meta: Mapping[str, Any], options: RunOptions) -> RunOption
     return dataclasses.replace(options, stop_signal=signal_number(stop))
 
 
+def prepare(image: Path, options: RunOptions, ctx: Context) -> tuple[RunOptions, str, Reservation]:
+    """What a boot of ``image`` needs settled first: the rootfs, memory, stop signal, the
+    accelerator and the published host ports (chosen, checked, and held by the returned
+    reservation until QEMU binds them). Raises before anything starts."""
+    # Refuses files that are not dock2uni images before QEMU starts, and sizes the guest.
+    meta = read_metadata(image)
+    options = _with_rootfs(image, meta, options)
+    if options.mem is None:
+        options = dataclasses.replace(options, mem=image_mem(meta))
+    options = _with_stop_signal(meta, options)
+    network, reservation, skipped = resolve(options.network, meta)
+    for port in skipped:
+        ctx.note(f"dock2uni: -P: exposed port {port} not published (QEMU forwards tcp and udp)")
+    try:
+        accel = select_accel(options.accel, ctx)
+    except BaseException:
+        reservation.close()
+        raise
+    return dataclasses.replace(options, network=network), accel, reservation
+
+
+# What stands for the per-run paths in `run --dry-run`'s command (docs/networking-run.md).
+DRY_RUN_LOG = Path("<run-dir>/log.sock")
+DRY_RUN_COM3 = "/proc/self/fd/<com3-pipe>"
+DRY_RUN_COM4 = "/proc/self/fd/<com4-pipe>"
+
+
+def dry_run_argv(
+    image: Path, options: RunOptions, ctx: Context, *, interactive: bool = False
+) -> tuple[list[str], tuple[Published, ...]]:
+    """The QEMU command `run` would start, and the ports it would publish; nothing boots.
+    The per-run paths are placeholders (DRY_RUN_*); the ports chosen are released."""
+    options, accel, reservation = prepare(image, options, ctx)
+    reservation.close()
+    argv = qemu_argv(
+        image,
+        accel=accel,
+        mem=options.mem or 0,
+        log_socket=DRY_RUN_LOG,
+        cmdline=kernel_cmdline(options, interactive=interactive, hostsig=options.forward_signals),
+        initrd=options.initrd,
+        stderr_path=None if options.tty else DRY_RUN_COM3,
+        hostsig_path=DRY_RUN_COM4 if options.forward_signals else None,
+        network_args=options.network.qemu_args(),
+    )
+    return argv, options.network.published
+
+
 def run_image(
     image: Path,
     options: RunOptions,
@@ -660,22 +731,24 @@ def run_image(
     stderr: TextIO,
     stdin: BinaryIO | None = None,
     guest_stderr: BinaryIO | None = None,
+    on_published: Callable[[Sequence[Published]], None] | None = None,
 ) -> RunResult:
-    """Boot ``image`` (auto-selecting the accelerator) and report how it ended."""
-    # Refuses files that are not dock2uni images before QEMU starts, and sizes the guest.
-    meta = read_metadata(image)
-    options = _with_rootfs(image, meta, options)
-    if options.mem is None:
-        options = dataclasses.replace(options, mem=image_mem(meta))
-    options = _with_stop_signal(meta, options)
-    accel = select_accel(options.accel, ctx)
-    return boot(
-        image,
-        options,
-        ctx,
-        accel=accel,
-        stdout=stdout,
-        stderr=stderr,
-        stdin=stdin,
-        guest_stderr=guest_stderr,
-    )
+    """Boot ``image`` (auto-selecting the accelerator) and report how it ended;
+    ``on_published`` hears the published ports (host ports chosen) before QEMU starts."""
+    options, accel, reservation = prepare(image, options, ctx)
+    try:
+        if on_published is not None and options.network.published:
+            on_published(options.network.published)
+        return boot(
+            image,
+            options,
+            ctx,
+            accel=accel,
+            stdout=stdout,
+            stderr=stderr,
+            stdin=stdin,
+            guest_stderr=guest_stderr,
+            reservation=reservation,
+        )
+    finally:
+        reservation.close()

@@ -91,6 +91,56 @@ static bool parse_ipv4(const char *v, size_t len, u8 out[4], u8 *prefix)
     return true;
 }
 
+/* An IPv4 or IPv6 address as text (the converter checked it; this keeps /etc clean). */
+static bool ip_text(const char *val, size_t vlen)
+{
+    if (vlen == 0 || vlen > 45)
+        return false;
+    for (size_t i = 0; i < vlen; i++) {
+        char c = val[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+static bool host_name_ok(const char *val, size_t vlen)
+{
+    bool ok = vlen > 0 && vlen < 64;
+    for (size_t i = 0; ok && i < vlen; i++)
+        ok = (val[i] >= 'a' && val[i] <= 'z') || (val[i] >= 'A' && val[i] <= 'Z') ||
+             (val[i] >= '0' && val[i] <= '9') || val[i] == '-' || val[i] == '.' || val[i] == '_';
+    return ok;
+}
+
+/* d2u.host=NAME:IP (run --add-host): one "IP\tNAME" line for /etc/hosts. NAME has no
+ * colon, so the first one splits it from an IPv6 address. */
+static void add_host(const char *val, size_t vlen)
+{
+    const char *colon = NULL;
+    for (size_t i = 0; i < vlen && !colon; i++)
+        if (val[i] == ':')
+            colon = val + i;
+    size_t nlen = colon ? (size_t)(colon - val) : 0, alen = colon ? vlen - nlen - 1 : 0;
+    if (!colon || !host_name_ok(val, nlen) || !ip_text(colon + 1, alen)) {
+        kinfo("ignoring d2u.host=%.*s: not NAME:IP", (int)vlen, val);
+        return;
+    }
+    size_t old = kopts.hosts ? strlen(kopts.hosts) : 0;
+    char *h = kmalloc(old + alen + nlen + 3);
+    if (!h)
+        return;
+    if (old)
+        memcpy(h, kopts.hosts, old);
+    memcpy(h + old, colon + 1, alen);
+    h[old + alen] = '\t';
+    memcpy(h + old + alen + 1, val, nlen);
+    h[old + alen + 1 + nlen] = '\n';
+    h[old + alen + nlen + 2] = 0;
+    kfree(kopts.hosts);
+    kopts.hosts = h;
+}
+
 static void parse_net(const char *key, const char *val, size_t vlen)
 {
     if (strcmp(key, "d2u.net") == 0) {
@@ -109,15 +159,18 @@ static void parse_net(const char *key, const char *val, size_t vlen)
         if (!kopts.have_gw)
             kinfo("ignoring d2u.gw=%.*s: not A.B.C.D", (int)vlen, val);
     } else if (strcmp(key, "d2u.dns") == 0) {
-        kopts.have_dns = parse_ipv4(val, vlen, kopts.dns, NULL);
-        if (!kopts.have_dns)
-            kinfo("ignoring d2u.dns=%.*s: not A.B.C.D", (int)vlen, val);
+        if (!ip_text(val, vlen))
+            kinfo("ignoring d2u.dns=%.*s: not an IP address", (int)vlen, val);
+        else if (kopts.ndns == DNS_MAX)
+            kinfo("ignoring d2u.dns=%.*s: the resolver reads %d nameservers", (int)vlen, val, DNS_MAX);
+        else {
+            memcpy(kopts.dns[kopts.ndns], val, vlen);
+            kopts.dns[kopts.ndns++][vlen] = 0;
+        }
+    } else if (strcmp(key, "d2u.host") == 0) {
+        add_host(val, vlen);
     } else if (strcmp(key, "d2u.hostname") == 0) {
-        bool ok = vlen > 0 && vlen < sizeof(kopts.hostname);
-        for (size_t i = 0; ok && i < vlen; i++)
-            ok = (val[i] >= 'a' && val[i] <= 'z') || (val[i] >= 'A' && val[i] <= 'Z') ||
-                 (val[i] >= '0' && val[i] <= '9') || val[i] == '-' || val[i] == '.' || val[i] == '_';
-        if (ok) {
+        if (host_name_ok(val, vlen)) {
             memcpy(kopts.hostname, val, vlen);
             kopts.hostname[vlen] = 0;
         } else {
@@ -183,7 +236,7 @@ void cmdline_parse(const char *cmdline)
         }
         else if (key_is(word, klen, "d2u.net") || key_is(word, klen, "d2u.ip") ||
                  key_is(word, klen, "d2u.gw") || key_is(word, klen, "d2u.dns") ||
-                 key_is(word, klen, "d2u.hostname")) {
+                 key_is(word, klen, "d2u.hostname") || key_is(word, klen, "d2u.host")) {
             char key[16];
             memcpy(key, word, klen);
             key[klen] = 0;

@@ -2,6 +2,7 @@
 /* inet_etc.c: /etc/hostname, /etc/hosts and /etc/resolv.conf written at boot the way Docker provides them (docs/networking.md). */
 #include <libos/cmdline.h>
 #include <libos/fmt.h>
+#include <libos/heap.h>
 #include <libos/image_config.h>
 #include <libos/log.h>
 #include <libos/string.h>
@@ -68,14 +69,28 @@ void inet_etc_write(struct netif *eth)
     u32 a = eth ? ip4_addr_get_u32(netif_ip4_addr(eth)) : 0;
     const u8 *b = (const u8 *)&a;
     if (a)
-        ksnprintf(buf + len, sizeof(buf) - len, "%u.%u.%u.%u\t%s\n", b[0], b[1], b[2], b[3], host);
-    put("/etc/hosts", buf);
+        len += ksnprintf(buf + len, sizeof(buf) - len, "%u.%u.%u.%u\t%s\n", b[0], b[1], b[2], b[3], host);
+    /* run --add-host lines follow, as Docker appends them. */
+    if (kopts.hosts) {
+        size_t hl = strlen(kopts.hosts), all = len + hl + 1;
+        char *text = kmalloc(all);
+        if (text) {
+            memcpy(text, buf, len);
+            memcpy(text + len, kopts.hosts, hl + 1);
+            put("/etc/hosts", text);
+            kfree(text);
+        } else {
+            put("/etc/hosts", buf);
+        }
+    } else {
+        put("/etc/hosts", buf);
+    }
 
     if (eth) {
-        if (kopts.have_dns)
-            ksnprintf(buf, sizeof(buf), "nameserver %u.%u.%u.%u\n", kopts.dns[0], kopts.dns[1],
-                      kopts.dns[2], kopts.dns[3]);
-        else
+        len = 0;
+        for (int i = 0; i < kopts.ndns; i++)
+            len += ksnprintf(buf + len, sizeof(buf) - len, "nameserver %s\n", kopts.dns[i]);
+        if (!kopts.ndns)
             ksnprintf(buf, sizeof(buf), "nameserver %s\n", QEMU_USER_DNS);
         put("/etc/resolv.conf", buf);
     }

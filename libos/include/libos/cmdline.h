@@ -10,6 +10,7 @@
 #include <libos/types.h>
 
 #define SEED_MAX 64
+#define DNS_MAX 3         /* nameservers kept from d2u.dns= (resolv.conf's MAXNS) */
 
 struct kernel_options {
     bool strace;            /* strace=1: log every syscall */
@@ -26,9 +27,12 @@ struct kernel_options {
     int net;                /* d2u.net=: NET_AUTO (not given), NET_NONE, NET_USER */
     bool have_ip;           /* d2u.ip=A.B.C.D/PREFIX given (else DHCP when a NIC exists) */
     u8 ip[4], prefix;
-    bool have_gw, have_dns;
-    u8 gw[4], dns[4];       /* d2u.gw=, d2u.dns= */
+    bool have_gw;
+    u8 gw[4];               /* d2u.gw= */
+    int ndns;               /* d2u.dns=IP, repeatable: nameservers in order (glibc reads 3) */
+    char dns[DNS_MAX][46];
     char hostname[65];      /* d2u.hostname= (empty: not given) */
+    char *hosts;            /* d2u.host=NAME:IP, repeatable: "IP\tNAME\n" lines, heap (or NULL) */
 };
 
 /* How fds 0-2 look (docs/console-protocol.md): one tty on COM1 (`run -t`), or, as
