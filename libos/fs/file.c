@@ -2,6 +2,7 @@
 /* file.c: open file descriptions and the fd table: open, close, dup, read/write/seek dispatch. */
 #include <libos/epoll.h>
 #include <libos/errno.h>
+#include <libos/fstrace.h>
 #include <libos/heap.h>
 #include <libos/proc.h>
 #include <libos/vfs.h>
@@ -281,5 +282,6 @@ long vfs_getdents(struct file *f, void *buf, size_t n)
 {
     if (f->flags & O_PATH)
         return -EBADF;
+    fstrace_readdir(f->node);
     return f->ops->getdents ? f->ops->getdents(f, buf, n) : -ENOTDIR;
 }

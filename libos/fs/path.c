@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* path.c: path lookup with Linux rules: cwd or dirfd, ".", "..", symlinks (40 hops), trailing "/". */
 #include <libos/errno.h>
+#include <libos/fstrace.h>
 #include <libos/string.h>
 #include <libos/vfs.h>
 
@@ -61,6 +62,7 @@ static long resolve(struct vnode *base, const char *path, size_t len, int flags,
             continue;
         }
         struct vnode *next = ramfs_child(cur, path + s, (u32)n);
+        fstrace_lookup(cur, path + s, n, next, last);
         if (!next)
             return -ENOENT;
         if (S_ISLNK(next->mode) && (!last || (flags & LOOKUP_FOLLOW) || trailing_slash)) {
