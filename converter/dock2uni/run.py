@@ -87,6 +87,7 @@ class RunOptions:
     forward_signals: bool = False
     stop_timeout: float = DEFAULT_STOP_TIMEOUT  # after a forwarded stop signal, then 137
     stop_signal: int | None = None  # the image's StopSignal (metadata), also a stop signal
+    fstrace: bool = False  # d2u.fstrace=1: report touched paths (convert --slim, slim/trace.py)
 
 
 @dataclass
@@ -134,6 +135,8 @@ def kernel_cmdline(options: RunOptions, *, interactive: bool = False, hostsig: b
         words.append(f"d2u.hostsig={HOSTSIG_IRQ}")
     if options.strace:
         words.append("strace=1")
+    if options.fstrace:
+        words.append("d2u.fstrace=1")
     if options.cmd is not None:
         words.append(f"d2u.cmd={b64_nul_joined(options.cmd)}")
     if options.env:
