@@ -265,7 +265,7 @@ def link_image(
     policy would give, recorded so convert can suggest it (docs/slim.md)."""
     check_main_program(unpacked, plan)
     if selection is None:
-        if plan.rootfs_policy == "closure":
+        if plan.rootfs_policy in ("closure", "slim"):
             raise ValueError("the closure policy needs the selection made from the analysis")
         env = dict(e.split("=", 1) for e in plan.env if "=" in e)
         selection = select(unpacked.tree, policy=plan.rootfs_policy, env=env)
