@@ -196,3 +196,22 @@ def test_the_kernel_reports_each_access_once(images: object, boot: object) -> No
     assert not any(p.startswith(("/proc/", "/dev/")) for _, p in seen), lines
     untraced = boot(uni, ("ls", "/"))  # type: ignore[operator]
     assert not any(line.startswith("D2U:FSTRACE") for line in untraced.result.log)
+
+
+def test_a_listed_directory_is_kept_whole_when_its_names_are_printed(
+    boot_ctx: Context, images: object, boot: object, tmp_path: Path
+) -> None:
+    """`ls DIR` only lists: the first slim image (subdirectories and links of DIR) prints
+    fewer names and fails verification; the second keeps DIR's files and passes."""
+    out = tmp_path / "ls.uni"
+    convert_image(
+        _source("coreutils"), out, AcquireOptions(), boot_ctx, rootfs_policy="slim",
+        slim=SlimOptions(workloads=workloads(["ls /usr/bin"], []), timeout=300),
+    )  # fmt: skip
+    meta = read_metadata(out)
+    assert meta["slim"]["listed_directories_kept_whole"] is True
+    kept = meta["rootfs"]["kept"]
+    listed = [p for p, why in kept.items() if why.endswith("read at run time (/usr/bin)")]
+    assert len(listed) > 10, kept
+    full = boot(images("coreutils", "default"), ("ls", "/usr/bin"))  # type: ignore[operator]
+    assert boot(out, ("ls", "/usr/bin")).stdout == full.stdout  # type: ignore[operator]

@@ -152,3 +152,40 @@ def test_slim_usage_errors(args: list[str], words: str, tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("dock2uni: error: ") and words in done.stderr, done.stderr
+
+
+def test_probe_get_retries_until_the_server_answers() -> None:
+    """The probe's client (slim/workload._get) against a real HTTP server that starts late."""
+    import http.server
+    import socket
+    import threading
+    import time
+
+    from dock2uni.slim.workload import _get
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"missing" if self.path == "/nope" else b"hello " + self.path.encode()
+            self.send_response(404 if self.path == "/nope" else 200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    def serve_later() -> None:
+        time.sleep(1.0)
+        server = http.server.HTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    alive = threading.Thread(target=time.sleep, args=(30,), daemon=True)
+    alive.start()
+    threading.Thread(target=serve_later, daemon=True).start()
+    deadline = time.monotonic() + 20
+    assert _get(f"http://127.0.0.1:{port}/x?y=1", deadline, alive) == (200, b"hello /x?y=1")
+    assert _get(f"http://127.0.0.1:{port}/nope", deadline, alive) == (404, b"missing")
