@@ -358,7 +358,7 @@ ExplainOpt = Annotated[
     bool,
     typer.Option(
         "--explain",
-        help="Also list every kept path with the reason it is kept (--rootfs closure).",
+        help="Also list every kept path with the reason it is kept (--rootfs closure, --slim).",
     ),
 ]
 

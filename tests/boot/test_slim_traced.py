@@ -153,6 +153,7 @@ def test_an_unexercised_path_passes_verification_but_is_not_kept(
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
     assert "traced: touched at run time (" in made.stdout
+    assert "Slim:       verified: same outputs as the full image for python3 -c " in made.stdout
     assert "/etc/debian_version  " not in made.stdout
     asked = ("python3", "-c", OPTIONAL_FILE, "/etc/debian_version")
     slim = boot(out, asked, split_stderr=True)  # type: ignore[operator]
