@@ -128,6 +128,11 @@ def test_difference_says_what_differs() -> None:
     assert difference(probed, _outcome(probes=((404, b"ok"),))) == (
         "probe 1: HTTP status 404 instead of 200"
     )
+    # A server's log (times, client ports) is not compared, its answers are.
+    assert difference(probed, _outcome(out=b"other log\n", probes=((200, b"ok"),))) is None
+    assert difference(probed, _outcome(probes=((200, b"no"),))) == (
+        "probe 1: body differs: line 1 is 'no', the full image printed 'ok'"
+    )
 
 
 D2U = [sys.executable, "-m", "dock2uni"]
