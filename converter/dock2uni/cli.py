@@ -31,6 +31,7 @@ from dock2uni.model import DEFAULT_PLATFORM, Platform
 
 if TYPE_CHECKING:
     from dock2uni.network import Network, Published
+    from dock2uni.slim.traced import SlimOptions
 
 app = typer.Typer(
     name="dock2uni",
@@ -328,11 +329,39 @@ class RootfsPolicy(StrEnum):
     closure = "closure"
 
 
+def parse_slim(
+    slim: bool,
+    cmds: list[str] | None,
+    probes: list[str] | None,
+    timeout: float,
+    rootfs: RootfsPolicy,
+) -> SlimOptions | None:
+    """convert's --slim options, checked before any image is read."""
+    from dock2uni.slim.traced import SlimOptions
+    from dock2uni.slim.workload import WorkloadUsageError, workloads
+
+    if not slim:
+        for name, given in (("--slim-cmd", cmds), ("--slim-probe", probes)):
+            if given:
+                raise typer.BadParameter("only with --slim", param_hint=name)
+        return None
+    if rootfs is RootfsPolicy.full:
+        raise typer.BadParameter("--slim keeps the closure and what runs", param_hint="--rootfs")
+    if not timeout > 0:
+        raise typer.BadParameter("must be more than 0 seconds", param_hint="--slim-timeout")
+    try:
+        return SlimOptions(workloads=workloads(cmds or [], probes or []), timeout=timeout)
+    except WorkloadUsageError as exc:
+        raise typer.BadParameter(
+            str(exc), param_hint="--slim-probe" if "http" in str(exc) else "--slim-cmd"
+        ) from None
+
+
 ExplainOpt = Annotated[
     bool,
     typer.Option(
         "--explain",
-        help="Also list every kept path with the reason it is kept (--rootfs closure).",
+        help="Also list every kept path with the reason it is kept (--rootfs closure, --slim).",
     ),
 ]
 
@@ -373,6 +402,40 @@ def convert(
             show_default=False,
         ),
     ] = None,
+    slim: Annotated[
+        bool,
+        typer.Option(
+            "--slim",
+            help="Boot the image with a file-access tracer, keep what the workload touched "
+            "plus the closure, and write it only if the workload's outputs are unchanged "
+            "(docs/slim.md).",
+        ),
+    ] = False,
+    slim_cmd: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--slim-cmd",
+            metavar="'ARGS'",
+            help="With --slim: a workload: ARGS replace the image's Cmd for one traced "
+            "and one verifying boot, as `run -- ARGS`; '' is the image's own command; "
+            "repeatable [default: the image's command].",
+            show_default=False,
+        ),
+    ] = None,
+    slim_probe: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--slim-probe",
+            metavar="http://:PORT/PATH",
+            help="With --slim: GET this from the server the image starts; status and "
+            "body are verified; repeatable (needs guest networking).",
+            show_default=False,
+        ),
+    ] = None,
+    slim_timeout: Annotated[
+        float,
+        typer.Option("--slim-timeout", help="With --slim: seconds each boot may take."),
+    ] = 300.0,
     initrd: Annotated[
         bool,
         typer.Option("--initrd", help="Write the rootfs as OUTPUT.cpio instead of embedding it."),
@@ -395,8 +458,11 @@ def convert(
     from dock2uni.runspec import Overrides
 
     output = writable_output(output)
-    if add_file and rootfs is not RootfsPolicy.closure:
-        raise typer.BadParameter("only the closure policy selects files", param_hint="--add-file")
+    slim_options = parse_slim(slim, slim_cmd, slim_probe, slim_timeout, rootfs)
+    if add_file and rootfs is not RootfsPolicy.closure and not slim:
+        raise typer.BadParameter(
+            "only the closure policy and --slim select files", param_hint="--add-file"
+        )
     overrides = Overrides(
         entrypoint=parse_json_argv(entrypoint, "--entrypoint"),
         cmd=parse_json_argv(cmd, "--cmd"),
@@ -423,9 +489,10 @@ def convert(
         options,
         ctx,
         overrides=overrides,
-        rootfs_policy=rootfs.value,
+        rootfs_policy="slim" if slim else rootfs.value,
         separate_initrd=initrd,
         add_files=tuple(add_file or ()),
+        slim=slim_options,
     )
     if output_format is OutputFormat.json:
         sys.stdout.write(json.dumps(convert_json(linked), indent=2) + "\n")

@@ -87,6 +87,12 @@ def report_lines(meta: Mapping[str, Any]) -> list[str]:
             lines.append(f"{title} by directory (largest {min(len(dirs), SHOWN_DIRECTORIES)}):")
             lines += [f"  {k}: {_counts(d)}" for k, d in dirs[:SHOWN_DIRECTORIES]]
     lines += [f"Note: {n}" for n in rootfs.get("notes", [])]
+    slim = meta.get("slim")
+    if isinstance(slim, dict):  # convert --slim (docs/slim.md)
+        lines.append(
+            f"Slim:       verified: same outputs as the full image for "
+            f"{'; '.join(slim.get('workloads', []))} ({slim.get('traced_paths', 0)} paths traced)"
+        )
     estimate = rootfs.get("closure_estimate")
     total = int(meta.get("sizes", {}).get("rootfs", 0))
     if estimate and total and estimate["bytes"] < SUGGEST_BELOW * total:

@@ -139,6 +139,17 @@ class OutputError(Dock2UniError):
     default_hint = "Check the path, its directory and their permissions, and the free space."
 
 
+class SlimError(Dock2UniError):
+    """`convert --slim`: the workload failed on the full image, or the slim image failed
+    verification (its outputs differ), so nothing was written."""
+
+    exit_code = 16
+    default_hint = (
+        "Keep the missing files with --add-file PATH, give a workload that exercises the "
+        "program (--slim-cmd, --slim-probe), or use --rootfs closure or the default policy."
+    )
+
+
 class AuditGateError(Dock2UniError):
     """`dock2uni audit --fail-on ...`: the verdict is at or below the gate (CI failure)."""
 
@@ -177,6 +188,7 @@ ALL_ERRORS: tuple[type[Dock2UniError], ...] = (
     ElfError,
     BuildError,
     OutputError,
+    SlimError,
     AuditGateError,
     AuditBrokenError,
     RunError,

@@ -36,6 +36,7 @@ from dock2uni.unpack import UnpackedImage
 
 LIBOS_ARTIFACTS = ("entry.o", "libos.a", "shims.a", "link.ld", "image-cflags.txt")
 MEM_FLOOR = 64 << 20
+SLIM_HEADROOM = 24 << 20  # measured: python3 -c uses ~8 MiB beyond its files (docs/slim.md)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,9 +137,16 @@ def _with_workdir(selection: Selection, workdir: str) -> list[tuple[str, Node]]:
     return entries
 
 
-def recommended_mem(rootfs_bytes: int) -> int:
-    """Guest RAM: the rootfs sits in memory and file mappings copy from it."""
-    want = MEM_FLOOR + 2 * rootfs_bytes
+def recommended_mem(rootfs_bytes: int, *, mapped: int | None = None, kernel: int = 0) -> int:
+    """Guest RAM: the rootfs sits in memory once (the archive is parsed in place) and file
+    mappings copy from it. With ``mapped`` (the binaries' and libraries' bytes, known for
+    the closure and slim policies, whose files are the ones that run): kernel + rootfs +
+    mapped + SLIM_HEADROOM for the program's heap, stacks and page tables (docs/slim.md);
+    else, as any file of the image may be mapped or copied, 64 MiB + twice the rootfs."""
+    if mapped is None:
+        want = MEM_FLOOR + 2 * rootfs_bytes
+    else:
+        want = kernel + rootfs_bytes + mapped + SLIM_HEADROOM
     return (want + (16 << 20) - 1) & ~((16 << 20) - 1)
 
 
@@ -265,7 +273,7 @@ def link_image(
     policy would give, recorded so convert can suggest it (docs/slim.md)."""
     check_main_program(unpacked, plan)
     if selection is None:
-        if plan.rootfs_policy == "closure":
+        if plan.rootfs_policy in ("closure", "slim"):
             raise ValueError("the closure policy needs the selection made from the analysis")
         env = dict(e.split("=", 1) for e in plan.env if "=" in e)
         selection = select(unpacked.tree, policy=plan.rootfs_policy, env=env)
@@ -312,7 +320,13 @@ def link_image(
                     "archive_overhead": linked.rootfs_size - sum(files.values()),
                 },
             },
-            "recommended_mem": recommended_mem(linked.rootfs_size),
+            "recommended_mem": recommended_mem(
+                linked.rootfs_size,
+                mapped=files["binaries"] + files["libraries"]
+                if plan.rootfs_policy in ("closure", "slim")
+                else None,
+                kernel=linked.kernel_size,
+            ),
             **(extra_metadata or {}),
         }
         final = work / "image.uni"

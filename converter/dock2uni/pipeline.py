@@ -25,6 +25,8 @@ from dock2uni.runnable import problems
 from dock2uni.runspec import Overrides, RunSpec, run_spec
 from dock2uni.slim import closure_selection
 from dock2uni.slim.report import cpio_size
+from dock2uni.slim.traced import SlimOptions, convert_slim
+from dock2uni.slim.workload import Workload
 from dock2uni.support import load_support_table
 from dock2uni.unpack import UnpackedImage, unpack
 
@@ -94,8 +96,10 @@ def convert_image(
     rootfs_policy: str = "default",
     separate_initrd: bool = False,
     add_files: tuple[str, ...] = (),
+    slim: SlimOptions | None = None,
 ) -> tuple[Inspected, Plan, LinkResult]:
-    """acquire -> unpack -> run spec -> analyse -> plan -> link + package."""
+    """acquire -> unpack -> run spec -> analyse -> plan -> link + package (``slim``: the
+    workloads of convert --slim, slim/traced.py)."""
     return _recovering(
         ctx,
         lambda: _convert_once(
@@ -107,6 +111,7 @@ def convert_image(
             rootfs_policy=rootfs_policy,
             separate_initrd=separate_initrd,
             add_files=add_files,
+            slim=slim,
         ),
     )
 
@@ -121,6 +126,7 @@ def _convert_once(
     rootfs_policy: str,
     separate_initrd: bool,
     add_files: tuple[str, ...],
+    slim: SlimOptions | None = None,
 ) -> tuple[Inspected, Plan, LinkResult]:
     inspected = inspect_image(source_text, options, ctx, overrides)
     the_plan, linked = convert_inspected(
@@ -130,6 +136,7 @@ def _convert_once(
         rootfs_policy=rootfs_policy,
         separate_initrd=separate_initrd,
         add_files=add_files,
+        slim=slim,
     )
     return inspected, the_plan, linked
 
@@ -153,6 +160,7 @@ def convert_inspected(
     rootfs_policy: str = "default",
     separate_initrd: bool = False,
     add_files: tuple[str, ...] = (),
+    slim: SlimOptions | None = None,
 ) -> tuple[Plan, LinkResult]:
     """analyse -> plan -> link + package, for an image already inspected; ``add_files``
     are kept by the closure policy whatever its rules say (docs/slim.md)."""
@@ -184,6 +192,13 @@ def convert_inspected(
             f"dock2uni: warning: the program can reach {len(the_plan.missing)} syscall(s) the "
             f"library OS lacks ({shown}); `dock2uni audit` says who calls them"
         )
+    if rootfs_policy == "slim":
+        linked = convert_slim(
+            inspected.unpacked, inspected.spec, the_plan, analysis, output=output, ctx=ctx,
+            slim=slim or SlimOptions(workloads=(Workload(None),)),
+            add_files=add_files, separate_initrd=separate_initrd,
+        )  # fmt: skip
+        return the_plan, linked
     selection = estimate = None
     if rootfs_policy in ("closure", "default"):
         with activity(ctx, "selecting the files the program can reach"):

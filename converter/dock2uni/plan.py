@@ -15,7 +15,7 @@ from dock2uni.errors import ElfError
 from dock2uni.runspec import RunSpec
 from dock2uni.support import SupportTable
 
-ROOTFS_POLICIES = ("default", "full", "closure")
+ROOTFS_POLICIES = ("default", "full", "closure", "slim")
 
 
 @dataclass(frozen=True, kw_only=True)

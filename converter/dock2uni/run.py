@@ -97,6 +97,7 @@ class RunOptions:
     # --network, -p/-P, --hostname, --dns, --add-host (network.py); its ``published``
     # ports are chosen and bound by run_image (publish.py) before QEMU starts.
     network: Network = field(default_factory=Network)
+    fstrace: bool = False  # d2u.fstrace=1: report touched paths (convert --slim, slim/trace.py)
 
 
 @dataclass
@@ -144,6 +145,8 @@ def kernel_cmdline(options: RunOptions, *, interactive: bool = False, hostsig: b
         words.append(f"d2u.hostsig={HOSTSIG_IRQ}")
     if options.strace:
         words.append("strace=1")
+    if options.fstrace:
+        words.append("d2u.fstrace=1")
     if options.cmd is not None:
         words.append(f"d2u.cmd={b64_nul_joined(options.cmd)}")
     if options.env:

@@ -8,6 +8,7 @@
  */
 #include <libos/epoll.h>
 #include <libos/errno.h>
+#include <libos/fstrace.h>
 #include <libos/heap.h>
 #include <libos/proc.h>
 #include <libos/string.h>
@@ -412,5 +413,6 @@ long vfs_getdents(struct file *f, void *buf, size_t n)
 {
     if (f->flags & O_PATH)
         return -EBADF;
+    fstrace_readdir(f->node);
     return f->ops->getdents ? f->ops->getdents(f, buf, n) : -ENOTDIR;
 }

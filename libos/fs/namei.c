@@ -6,6 +6,7 @@
  * are never created or removed, and a trailing slash demands a directory.
  */
 #include <libos/errno.h>
+#include <libos/fstrace.h>
 #include <libos/heap.h>
 #include <libos/proc.h>
 #include <libos/task.h>
@@ -115,6 +116,7 @@ long vfs_create(int dirfd, const char *path, int flags, u32 mode, struct vnode *
         if (l.kind != LAST_NORM || l.slash)
             return -EISDIR; /* open(".", O_CREAT), open("new/", O_CREAT) */
         struct dentry *d = find(&l);
+        fstrace_lookup(l.dir, l.name, l.len, d ? d->node : NULL, true);
         if (!d) {
             r = make_node(&l, S_IFREG | (mode & 07777 & ~vfs_umask()), out);
             return r < 0 ? r : 1; /* 1: created */

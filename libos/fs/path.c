@@ -6,6 +6,7 @@
  */
 #include <libos/errno.h>
 #include <libos/heap.h>
+#include <libos/fstrace.h>
 #include <libos/string.h>
 #include <libos/task.h>
 #include <libos/vfs.h>
@@ -117,6 +118,7 @@ static long resolve(struct vnode *base, const char *path, size_t len, int flags,
             continue;
         }
         struct vnode *next = ramfs_child(cur, path + s, (u32)n);
+        fstrace_lookup(cur, path + s, n, next, last);
         if (!next)
             return -ENOENT;
         if (S_ISLNK(next->mode) && (!last || (flags & LOOKUP_FOLLOW) || trailing_slash)) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cmdline.c: parse the kernel command line (-append) into kopts. */
 #include <libos/cmdline.h>
+#include <libos/fstrace.h>
 #include <libos/heap.h>
 #include <libos/log.h>
 #include <libos/string.h>
@@ -205,6 +206,8 @@ void cmdline_parse(const char *cmdline)
 
         if (key_is(word, klen, "strace"))
             kopts.strace = vlen == 1 && val[0] == '1';
+        else if (key_is(word, klen, "d2u.fstrace") && vlen == 1 && val[0] == '1')
+            fstrace_enable(); /* convert --slim: report touched paths (fs/fstrace.c) */
         else if (key_is(word, klen, "d2u.cmd")) {
             kopts.cmd = decode_vector("d2u.cmd", val, vlen);
             kopts.have_cmd = kopts.cmd != NULL;

@@ -31,7 +31,7 @@ from dock2uni.fs.policy import Dropped, Selection, configured_locales, drop_rule
 from dock2uni.fs.store import ContentStore
 from dock2uni.fs.tree import DirNode, FileNode, SymlinkNode, Tree
 from dock2uni.runspec import RunSpec, find_program
-from dock2uni.slim import nginx, python, system
+from dock2uni.slim import nginx, python, system, trace
 from dock2uni.slim.keep import Keeper
 
 __all__ = ["closure_selection"]
@@ -113,9 +113,15 @@ def closure_selection(
     workdir: str,
     uid: int,
     add_files: Sequence[str] = (),
+    traced: Mapping[str, set[str]] | None = None,
+    widen: bool = False,
+    drop: Sequence[str] = (),
 ) -> Selection:
     """The closure policy's selection (see the module docstring); ``add_files`` are kept
-    first, directories with their contents (convert --add-file)."""
+    first, directories with their contents (convert --add-file). ``traced`` (convert
+    --slim: path -> kinds of access, slim/trace.py) are kept next, with their reason;
+    ``widen`` keeps the files of the directories the program listed too; ``drop``
+    removes paths from the result (the test hook of docs/slim.md)."""
     env = spec.env_map()
     keeper = Keeper(tree)
     notes: list[str] = []
@@ -123,6 +129,9 @@ def closure_selection(
         where = path if path.startswith("/") else posixpath.join(workdir, path)
         if keeper.path(where, "added", "--add-file", recursive=True) is None:
             notes.append(f"--add-file {path}: not in the image")
+    if traced is not None:
+        kept = trace.keep_traced(keeper, traced, widen=widen)
+        notes.append(f"traced run: {kept} paths the program touched kept")
     elf = _Elf(keeper, analysis.closure)
     is_py = python.is_python(tree.realpath(exec_path) or exec_path)
     is_nginx = nginx.is_nginx(exec_path)
@@ -180,6 +189,9 @@ def closure_selection(
     # 5. directories and symlinks
     system.keep_run_dirs(keeper, workdir, system.home_of(tree, store, uid, env))
     _keep_aliases(keeper, configured_locales(env))
+    if drop:
+        keeper.drop(drop)
+        notes.append("removed by the test hook: " + ", ".join(drop))
     return _selection(keeper, tree, configured_locales(env), notes)
 
 

@@ -9,7 +9,7 @@ when the entries are listed.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from dock2uni.fs.tree import (
@@ -25,6 +25,7 @@ from dock2uni.fs.tree import (
 # Reason categories: the keys of the report's kept_by_reason (docs/slim.md).
 CATEGORIES = (
     "added",  # named with convert --add-file
+    "traced",  # touched by the program in convert --slim's traced run (slim/trace.py)
     "program",  # the main program, a script, its interpreter, programs it names
     "library",  # ELF closure: PT_INTERP, DT_NEEDED
     "dlopen",  # libraries the analysis found the programs likely dlopen
@@ -83,6 +84,16 @@ class Keeper:
             if isinstance(node, DirNode):
                 self._subtree(real, Reason(category, detail), follow=follow)
         return real
+
+    def entry(self, path: str, reason: Reason) -> None:
+        """Keep ``path`` itself, as it is (a symlink is not followed)."""
+        self._add(path, reason)
+
+    def drop(self, paths: Sequence[str]) -> None:
+        """Forget ``paths`` and everything under them (convert --slim's test hook)."""
+        for gone in paths:
+            for path in [p for p in self.reasons if p == gone or p.startswith(gone + "/")]:
+                del self.reasons[path]
 
     def alias(self, path: str, real: str) -> None:
         """Keep the symlink ``path``, another name of the kept ``real``, and its chain."""
