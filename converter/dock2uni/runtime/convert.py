@@ -9,7 +9,9 @@ the kernel command line at boot (d2u.cmd, d2u.env: docs/console-protocol.md), so
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -55,17 +57,23 @@ def cache_key(spec: ContainerSpec, fingerprint: str, ctx: Context) -> str:
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def cached_uni(spec: ContainerSpec, ctx: Context) -> tuple[Path, bool]:
-    """(the .uni for ``spec``, whether it came from the cache)."""
+def cached_uni(spec: ContainerSpec, ctx: Context) -> tuple[Path, str]:
+    """(the .uni for ``spec``, the HOME runc would give the process: its passwd entry's,
+    else /). The image carries no environment of its own: the process's, in
+    config.json's order with HOME last when absent (as runc), goes on the kernel
+    command line."""
     from dock2uni.pipeline import Inspected, convert_inspected
 
     found = rootfs.scan(spec.rootfs, ctx)
     key = cache_key(spec, found.fingerprint, ctx)
     out = subdir(ctx.cache_dir, "runtime") / f"{key[:32]}.uni"
-    if is_regular(out):
-        return out, True
+    side = out.with_suffix(".json")  # what the conversion found out: the user's HOME
+    if is_regular(out) and is_regular(side):
+        return out, str(json.loads(side.read_text())["home"])
     unpacked = rootfs.unpacked(found, image_config(spec), ctx)
     run = run_spec(unpacked)
+    home = run.user.home or "/"
+    run = dataclasses.replace(run, env=())
     if run.exec_kind == "missing":
         # runc's wording: dockerd turns it into exit code 127, as for any image.
         raise OciError(
@@ -77,7 +85,8 @@ def cached_uni(spec: ContainerSpec, ctx: Context) -> tuple[Path, bool]:
     partial = Path(name)
     try:
         convert_inspected(Inspected(unpacked=unpacked, spec=run), partial, ctx)
+        side.write_text(json.dumps({"home": home}))
         os.replace(partial, out)  # atomic: a concurrent create sees all or nothing
     finally:
         partial.unlink(missing_ok=True)
-    return out, False
+    return out, home

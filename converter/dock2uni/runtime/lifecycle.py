@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from dock2uni.context import Context
-from dock2uni.runtime import console, convert, state
+from dock2uni.runtime import console, state
 from dock2uni.runtime import spec as specmod
 from dock2uni.runtime.errors import OciError
 from dock2uni.runtime.hooks import run_hooks
@@ -70,14 +70,21 @@ def _read_ready(fd: int, proc: subprocess.Popen[bytes]) -> None:
 def create(
     g: Globals, cid: str, bundle: Path, pid_file: Path | None, console_socket: str | None
 ) -> None:
+    from dock2uni.runtime import convert  # the pipeline: only create needs it
+
     bundle = Path(os.path.abspath(bundle))
     doc = specmod.load(bundle)
     cs = specmod.parse(bundle, doc)
     ctx = Context(cache_dir=g.cache_dir, quiet=True)
     t0 = time.monotonic()
-    image, cached = convert.cached_uni(cs, ctx)
+    if (g.root / cid).exists():
+        raise OciError(f"container with id exists: {cid}")
+    image, home = convert.cached_uni(cs, ctx)
+    env = list(cs.env)
+    if not any(e.startswith("HOME=") for e in env):
+        env.append(f"HOME={home}")
     g.log.info(
-        f"create {cid}: {image} ({'cached' if cached else 'converted'} in "
+        f"create {cid}: {image} (ready in "
         f"{time.monotonic() - t0:.3f} s); ignored mounts: {', '.join(cs.ignored_mounts) or '-'}"
     )
     cdir = state.make_dir(g.root, cid)
@@ -88,7 +95,7 @@ def create(
         init_conf = {
             "image": str(image),
             "args": list(cs.args),
-            "env": list(cs.env),
+            "env": env,
             "memory": cs.memory,
             "terminal": cs.terminal,
             "hostname": cs.hostname,
