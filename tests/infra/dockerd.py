@@ -145,7 +145,9 @@ def private_dockerd(
 ) -> Iterator[Dockerd]:
     """Start a private dockerd; stop it and remove everything it made on exit."""
     root = Path(tempfile.mkdtemp(prefix="d2u-dockerd-", dir="/tmp"))
-    tag = root.name.rsplit("-", 1)[-1]
+    # containerd namespaces allow letters and digits only between separators: mkdtemp's
+    # random part may hold "_", which made the daemon refuse every container.
+    tag = "".join(c if c.isalnum() else "x" for c in root.name.rsplit("-", 1)[-1])
     (root / "daemon.json").write_text("{}\n")  # ignore the host's /etc/docker/daemon.json
     (root / "client").mkdir()
     log = root / "dockerd.log"
