@@ -117,7 +117,11 @@ def version() -> str:
 
 
 def run(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # Refused commands take any flags (their refusal is the answer); others are strict.
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command not in REFUSED:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.version:
         sys.stdout.write(version())
         return 0
@@ -125,7 +129,7 @@ def run(argv: list[str]) -> int:
     if args.debug:
         log.debug(f"argv: {argv} cwd: {os.getcwd()}")
     if args.command is None:
-        build_parser().error("a command is required (create, start, state, kill, delete, ...)")
+        parser.error("a command is required (create, start, state, kill, delete, ...)")
     if args.command in REFUSED:
         raise OciError(
             f"{args.command} is not supported: {REFUSED[args.command]}",

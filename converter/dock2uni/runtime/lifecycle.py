@@ -75,6 +75,11 @@ def create(
     bundle = Path(os.path.abspath(bundle))
     doc = specmod.load(bundle)
     cs = specmod.parse(bundle, doc)
+    if cs.terminal and not console_socket:
+        raise OciError(
+            "process.terminal is true but no --console-socket was given",
+            hint="Pass --console-socket, or set terminal to false.",
+        )
     ctx = Context(cache_dir=g.cache_dir, quiet=True)
     t0 = time.monotonic()
     if (g.root / cid).exists():
@@ -105,12 +110,7 @@ def create(
             "log_format": g.log.fmt,
         }
         (cdir / "init.json").write_text(json.dumps(init_conf))
-        if cs.terminal:
-            if not console_socket:
-                raise OciError(
-                    "process.terminal is true but no --console-socket was given",
-                    hint="Pass --console-socket, or set terminal to false.",
-                )
+        if cs.terminal and console_socket:
             slave = console.send_master(console_socket)
         sync_r, sync_w = os.pipe()
         stdio = slave if slave >= 0 else None

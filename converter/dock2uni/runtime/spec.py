@@ -23,9 +23,11 @@ from dock2uni.runtime.errors import OciError
 MAX_CONFIG_BYTES = 4 << 20
 MIN_MEMORY = 16 << 20  # the library OS and a small program need this much guest RAM
 MAX_ID = 2**32 - 2
-# Mounts the library OS provides itself (procfs, devices, sysfs, shm, mqueue): ignored.
+# Mounts the library OS provides itself (procfs, devices, sysfs, shm, mqueue), and the
+# tmpfs containerd's default spec puts on /run (the guest's whole filesystem already
+# lives in its RAM): ignored.
 SYSTEM_MOUNTS = frozenset(
-    {"/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup"}  # noqa: S108
+    {"/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup", "/run"}  # noqa: S108
 )
 # Docker binds these per container; the guest keeps the image's own files (docs).
 NETWORK_FILES = frozenset({"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"})
