@@ -24,6 +24,7 @@ lacks: that row says so instead of a figure.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import tempfile
@@ -123,6 +124,7 @@ def run(config: Config) -> Result:
         "accelerator": f"{accel} ({accelerator_note()})",
         "repetitions": f"{config.repeat} (cold conversions: {min(config.repeat, COLD_REPEAT)})",
     }
+    load_before = os.getloadavg()[0]
     BENCH.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="runtime-start-", dir=BENCH))
     try:
@@ -173,6 +175,10 @@ def run(config: Config) -> Result:
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    # Other jobs on the machine slow Python start-up and QEMU alike: say how busy it was.
+    result.conditions["load average (1 min) before/after"] = (
+        f"{load_before:.1f}/{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     samples = {
         "hello: docker run (runc)": warm["runc"],
         "hello: docker run --runtime dock2uni, warm cache": warm["dock2uni"],

@@ -124,6 +124,15 @@ def test_terminal_like_runc(daemon: Dockerd) -> None:
     assert (uni.returncode, uni.stdout) == (runc.returncode, runc.stdout), uni.stderr
 
 
+def test_init_flag_like_runc(daemon: Dockerd) -> None:
+    """--init: Docker binds tini at /sbin/docker-init and prefixes the command; the library
+    OS reaps like an init, so the runtime runs the command itself."""
+    args = ["run", "--rm", "--init", HELLO["glibc"], "exitcode", "5"]
+    runc = _run(daemon, *args)
+    uni = _run(daemon, *args[:2], "--runtime", "dock2uni", *args[2:])
+    assert uni.returncode == runc.returncode == 5, uni.stderr
+
+
 def test_missing_program_is_127_like_runc(daemon: Dockerd) -> None:
     runc = _run(daemon, "run", "--rm", HELLO["glibc"], "no-such-program")
     uni = _run(daemon, "run", "--rm", "--runtime", "dock2uni", HELLO["glibc"], "no-such-program")
@@ -143,6 +152,8 @@ def test_detached_logs_and_graceful_stop(daemon: Dockerd, cache: Path) -> None:
             time.sleep(0.5)
         top = _run(daemon, "top", cid)
         assert top.returncode == 0 and "qemu-system" in top.stdout, top.stderr
+        exec_ = _run(daemon, "exec", cid, "true")
+        assert exec_.returncode != 0 and "exec is not supported" in exec_.stderr
         t0 = time.monotonic()
         stop = _run(daemon, "stop", "-t", "60", cid)
         assert stop.returncode == 0, stop.stderr
