@@ -76,6 +76,7 @@ HOSTILE = [
     ({"root.path": "../../../etc"}, "root.path '../../../etc' escapes the bundle"),
     ({"root.path": "missing"}, "does not exist or is not a directory"),
     ({"root": None}, "root is missing"),
+    ({"root.readonly": True}, "root.readonly is true (docker run --read-only)"),
     ({"linux.resources": {"memory": {"limit": 1024}}}, "guest RAM must be between 16 MiB"),
     ({"linux.resources": {"memory": {"limit": 1 << 60}}}, "guest RAM must be between 16 MiB"),
     ({"linux.resources": {"memory": {"limit": "1g"}}}, "memory.limit must be an integer"),

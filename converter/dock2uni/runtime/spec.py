@@ -140,6 +140,16 @@ def load(bundle: Path) -> dict[str, Any]:
 
 
 def _rootfs(bundle: Path, root: dict[str, Any]) -> Path:
+    readonly = root.get("readonly", False)
+    if not isinstance(readonly, bool):
+        raise _err("root.readonly", "must be true or false")
+    if readonly:  # never silently dropped: the guest would write where it must not
+        raise _err(
+            "root.readonly",
+            "is true (docker run --read-only): a read-only root is not supported by "
+            "dock2uni-runtime yet",
+            hint="Run without --read-only.",
+        )
     text = _str(root.get("path"), "root.path")
     if not text:
         raise _err("root.path", "is empty")
