@@ -124,6 +124,17 @@ def test_terminal_like_runc(daemon: Dockerd) -> None:
     assert (uni.returncode, uni.stdout) == (runc.returncode, runc.stdout), uni.stderr
 
 
+@pytest.mark.parametrize("network", ["bridge-net", "host", "none"])
+def test_networks(daemon: Dockerd, network: str) -> None:
+    """Init enters the network namespace Docker asks for (a new one, whose interface the
+    libnetwork prestart hook moves in, or the host's); the guest has no NIC yet."""
+    if network == "bridge-net" and network not in _run(daemon, "network", "ls").stdout:
+        daemon.docker("network", "create", network)
+    uni = _run(daemon, "run", "--rm", "--network", network, "--runtime", "dock2uni",
+               HELLO["glibc"], "hello")  # fmt: skip
+    assert (uni.returncode, uni.stdout) == (0, "hello from dock2uni\n"), uni.stderr
+
+
 def test_init_flag_like_runc(daemon: Dockerd) -> None:
     """--init: Docker binds tini at /sbin/docker-init and prefixes the command; the library
     OS reaps like an init, so the runtime runs the command itself."""
