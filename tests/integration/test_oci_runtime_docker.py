@@ -17,6 +17,7 @@ from tests.infra.dockerd import Dockerd, private_dockerd, restart, unavailable_r
 from tests.integration.runtime_engines import (
     RUNTIME,
     kill_leftovers,
+    leftovers,
     runtime_env,
     save_fixture,
     wait_no_leftovers,
@@ -163,6 +164,10 @@ def test_detached_logs_and_graceful_stop(daemon: Dockerd, cache: Path) -> None:
             time.sleep(0.5)
         top = _run(daemon, "top", cid)
         assert top.returncode == 0 and "qemu-system" in top.stdout, top.stderr
+        # QEMU is in the container's cgroup (docker stats measures it), not the shim's.
+        qemu = [line for line in leftovers(str(cache)) if "qemu-system" in line]
+        assert len(qemu) == 1
+        assert cid in Path(f"/proc/{qemu[0].split(':')[0]}/cgroup").read_text()
         exec_ = _run(daemon, "exec", cid, "true")
         # (docker 28's CLI prints this error on stdout)
         assert exec_.returncode == 126 and "exec is not supported" in exec_.stdout + exec_.stderr

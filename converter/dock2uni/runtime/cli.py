@@ -105,7 +105,7 @@ def features() -> str:
         "linux": {
             "namespaces": ["network"],
             "capabilities": [],
-            "cgroup": {"v1": False, "v2": False, "systemd": False, "systemdUser": False},
+            "cgroup": {"v1": True, "v2": True, "systemd": False, "systemdUser": False},
         },
         "annotations": {"org.dock2uni.runtime.version": __version__},
     }

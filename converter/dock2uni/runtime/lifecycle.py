@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from dock2uni.context import Context
-from dock2uni.runtime import console, state
+from dock2uni.runtime import cgroup, console, state
 from dock2uni.runtime import spec as specmod
 from dock2uni.runtime.errors import OciError
 from dock2uni.runtime.hooks import run_hooks
@@ -94,6 +94,7 @@ def create(
     )
     cdir = state.make_dir(g.root, cid)
     proc: subprocess.Popen[bytes] | None = None
+    made: list[str] = []
     slave = -1
     try:
         os.mkfifo(cdir / state.FIFO, 0o600)
@@ -130,6 +131,7 @@ def create(
             _read_ready(sync_r, proc)
         finally:
             os.close(sync_r)
+        made = cgroup.join(cs.cgroups_path, proc.pid, g.log)  # before QEMU exists
         found = state.proc_start_time(proc.pid)
         container = state.Container(
             g.root,
@@ -143,6 +145,7 @@ def create(
                 "created": state.now_rfc3339(),
                 "annotations": dict(cs.annotations),
                 "image": str(image),
+                "cgroups": made,
                 "hooks": {
                     stage: [vars(h) for h in hooks]
                     for stage, hooks in cs.hooks.items()
@@ -160,6 +163,7 @@ def create(
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait()
+        cgroup.remove(made)
         state.remove(g.root, cid)
         raise
     finally:
@@ -237,6 +241,21 @@ def _wait_gone(container: state.Container) -> bool:
     return True
 
 
+def _wait_gone_cgroups(container: state.Container) -> None:
+    """QEMU dies a moment after init (PR_SET_PDEATHSIG): wait until the cgroups it was in
+    are empty, so they can be removed (bounded: a leftover directory is harmless)."""
+    deadline = time.monotonic() + KILL_WAIT
+    for path in container.doc.get("cgroups", []):
+        procs = Path(path) / "cgroup.procs"
+        while time.monotonic() < deadline:
+            try:
+                if not procs.read_text().strip():
+                    break
+            except OSError:
+                break
+            time.sleep(0.05)
+
+
 def delete(g: Globals, cid: str, *, force: bool) -> None:
     try:
         container = state.load(g.root, cid)
@@ -262,6 +281,8 @@ def delete(g: Globals, cid: str, *, force: bool) -> None:
     with contextlib.suppress(OciError):
         hook_state = {**container.oci_state(), "status": "stopped"}
         run_hooks("poststop", _saved_hooks(container, "poststop"), hook_state, g.log)
+    _wait_gone_cgroups(container)
+    cgroup.remove(list(container.doc.get("cgroups", [])))
     state.remove(g.root, cid)
     g.log.info(f"delete {cid}: removed")
 

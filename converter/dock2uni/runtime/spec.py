@@ -58,6 +58,7 @@ class ContainerSpec:
     memory: int | None  # bytes (linux.resources.memory.limit)
     annotations: Mapping[str, str]
     namespaces: Mapping[str, str | None]  # type -> path (None: a new one)
+    cgroups_path: str | None = None
     hooks: Mapping[str, tuple[Hook, ...]] = field(default_factory=dict)
     ignored_mounts: tuple[str, ...] = ()
 
@@ -284,6 +285,9 @@ def parse(bundle: Path, doc: Mapping[str, Any]) -> ContainerSpec:
             if path and not os.path.isabs(path):
                 raise _err(f"linux.namespaces[{i}].path", f"{path!r} is not an absolute path")
         namespaces[kind] = path or None
+    cgroups_path = linux.get("cgroupsPath")
+    if cgroups_path is not None:
+        cgroups_path = _str(cgroups_path, "linux.cgroupsPath")
     ignored, args = _mounts(doc.get("mounts"), args)
     root = _obj(doc.get("root"), "root")
     if not root:
@@ -301,6 +305,7 @@ def parse(bundle: Path, doc: Mapping[str, Any]) -> ContainerSpec:
         memory=_memory(linux),
         annotations=dict(annotations),
         namespaces=namespaces,
+        cgroups_path=cgroups_path,
         hooks=_hooks(doc.get("hooks")),
         ignored_mounts=ignored,
     )
