@@ -9,6 +9,7 @@ APT_PACKAGES=(
   gcc g++ binutils make libc6-dev linux-libc-dev musl-tools  # toolchain: libos, guest programs; g++: audit tests
   qemu-system-x86                                         # boots the unikernels
   docker.io docker-registry skopeo umoci                  # real daemon, registry, reference tools
+  containerd                                              # ctr and the runc v2 shim: OCI runtime tests
   debootstrap busybox-static cpio zstd lz4                # fixtures; lz4: the Linux peer of bench/
   strace apache2-utils dpkg-dev                           # audit traces, htpasswd, apt source
   time                                                    # benchmarks: peak RSS (/usr/bin/time)

@@ -899,6 +899,19 @@ def support_matrix(
     sys.stdout.write(render_support_matrix(load_support_table(), output_format.value))
 
 
+@app.command(
+    "runtime",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def runtime(ctx: typer.Context) -> None:
+    """The OCI runtime for Docker and containerd (runc's command line; also installed as
+    dock2uni-runtime): `dock2uni runtime --help`, docs/oci-runtime.md."""
+    from dock2uni.runtime.cli import main as runtime_main
+
+    runtime_main(list(ctx.args))
+
+
 def report_error(exc: Dock2UniError) -> NoReturn:
     print(f"dock2uni: error: {exc.message}", file=sys.stderr)
     if exc.hint:

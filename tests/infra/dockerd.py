@@ -8,6 +8,11 @@ Interface:
     (SIGTERM, then SIGKILL of its process group), unmounts what it left mounted and
     deletes its directory, even when the tests failed.
   * ``Dockerd.docker(*args)``: runs the docker CLI against that daemon.
+  * ``private_dockerd(runtimes={"dock2uni": PATH}, env={...})`` registers extra OCI
+    runtimes (``--add-runtime``) and adds variables to the daemon's environment, which
+    containerd and its shims pass on to the runtime; ``restart(daemon)`` stops the
+    daemon and starts it again on the same directories (the old one is still torn down
+    with the context).
 Paths live under a short /tmp directory because unix socket paths are limited to
 108 bytes (dockerd's containerd puts its sockets below --exec-root).
 """
@@ -20,9 +25,9 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 START_TIMEOUT = 90.0
@@ -35,6 +40,10 @@ class Dockerd:
     root: Path
     host: str  # unix://<root>/docker.sock, for DOCKER_HOST
     pid: int
+    cmd: tuple[str, ...] = ()
+    daemon_env: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # Every dockerd started for this root (restart adds one): all are stopped at the end.
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list, compare=False)
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -94,12 +103,51 @@ def _answers(host: str, env: dict[str, str]) -> bool:
     return proc.returncode == 0
 
 
+def _launch(root: Path, cmd: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    with (root / "dockerd.log").open("ab") as out:
+        return subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=dict(env)
+        )
+
+
+def _wait_answering(daemon: Dockerd, proc: subprocess.Popen[bytes]) -> None:
+    log = daemon.root / "dockerd.log"
+    deadline = time.monotonic() + START_TIMEOUT
+    while not _answers(daemon.host, daemon.env()):
+        if proc.poll() is not None:
+            raise RuntimeError(f"dockerd exited with {proc.returncode}:\n{_log_tail(log)}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"dockerd did not answer in {START_TIMEOUT:.0f}s:\n{_log_tail(log)}")
+        time.sleep(0.5)
+
+
+def restart(daemon: Dockerd) -> Dockerd:
+    """Stop ``daemon`` (SIGTERM: it stops its containers as on a host shutdown) and start
+    the same command again; the new daemon answers when this returns."""
+    _stop(daemon.procs[-1])
+    proc = _launch(daemon.root, list(daemon.cmd), daemon.daemon_env)
+    daemon.procs.append(proc)
+    new = Dockerd(
+        root=daemon.root,
+        host=daemon.host,
+        pid=proc.pid,
+        cmd=daemon.cmd,
+        daemon_env=daemon.daemon_env,
+        procs=daemon.procs,
+    )
+    _wait_answering(new, proc)
+    return new
+
+
 @contextmanager
-def private_dockerd() -> Iterator[Dockerd]:
+def private_dockerd(
+    runtimes: Mapping[str, str] | None = None, env: Mapping[str, str] | None = None
+) -> Iterator[Dockerd]:
     """Start a private dockerd; stop it and remove everything it made on exit."""
     root = Path(tempfile.mkdtemp(prefix="d2u-dockerd-", dir="/tmp"))
-    # containerd namespaces allow "_" only between letters or digits: mkdtemp's may not.
-    tag = "".join(c for c in root.name.rsplit("-", 1)[-1] if c.isalnum()) or "0"
+    # containerd namespaces allow letters and digits only between separators: mkdtemp's
+    # random part may hold "_", which made the daemon refuse every container.
+    tag = "".join(c if c.isalnum() else "x" for c in root.name.rsplit("-", 1)[-1])
     (root / "daemon.json").write_text("{}\n")  # ignore the host's /etc/docker/daemon.json
     (root / "client").mkdir()
     log = root / "dockerd.log"
@@ -118,22 +166,19 @@ def private_dockerd() -> Iterator[Dockerd]:
         f"--containerd-namespace=d2u-{tag}",
         f"--containerd-plugins-namespace=d2u-{tag}-plugins",
     ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    daemon = Dockerd(root=root, host=host, pid=proc.pid)
+    cmd += [f"--add-runtime={name}={path}" for name, path in (runtimes or {}).items()]
+    daemon_env = {**os.environ, **(env or {})}
+    log.write_bytes(b"")
+    proc = _launch(root, cmd, daemon_env)
+    daemon = Dockerd(
+        root=root, host=host, pid=proc.pid, cmd=tuple(cmd), daemon_env=daemon_env, procs=[proc]
+    )
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _answers(host, daemon.env()):
-            if proc.poll() is not None:
-                raise RuntimeError(f"dockerd exited with {proc.returncode}:\n{_log_tail(log)}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"dockerd did not answer in {START_TIMEOUT:.0f}s:\n{_log_tail(log)}"
-                )
-            time.sleep(0.5)
+        _wait_answering(daemon, proc)
         yield daemon
     finally:
-        _stop(proc)
+        for started in daemon.procs:
+            _stop(started)
         for point in _mounts_below(root):
             subprocess.run(["umount", "-l", point], capture_output=True, check=False)
         shutil.rmtree(root, ignore_errors=True)

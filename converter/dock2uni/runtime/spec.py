@@ -1,0 +1,311 @@
+"""A bundle's config.json -> ContainerSpec: what the unikernel honours, checked field by field.
+
+Unknown properties are ignored, as the runtime spec requires of every reader
+(config.md: "MUST ignore unknown properties"); known ones with a wrong type or a
+hostile value (a relative cwd, a root or mount path escaping with ``..``, an
+absurd memory limit, empty args) are refused with a message naming the field.
+Host-side confinement the VM replaces (seccomp, capabilities, AppArmor, masked
+paths, rlimits) is read by nobody: the guest cannot reach the host's kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dock2uni.runtime.errors import OciError
+
+MAX_CONFIG_BYTES = 4 << 20
+MIN_MEMORY = 16 << 20  # the library OS and a small program need this much guest RAM
+MAX_ID = 2**32 - 2
+# Mounts the library OS provides itself (procfs, devices, sysfs, shm, mqueue), and the
+# tmpfs containerd's default spec puts on /run (the guest's whole filesystem already
+# lives in its RAM): ignored.
+SYSTEM_MOUNTS = frozenset(
+    {"/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup", "/run"}  # noqa: S108
+)
+# Docker binds these per container; the guest keeps the image's own files (docs).
+NETWORK_FILES = frozenset({"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"})
+DOCKER_INIT = "/sbin/docker-init"  # `docker run --init`: the kernel reaps, tini is not needed
+
+
+@dataclass(frozen=True)
+class Hook:
+    path: str
+    args: tuple[str, ...]
+    env: tuple[str, ...]
+    timeout: float | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContainerSpec:
+    """The parts of config.json a unikernel honours."""
+
+    bundle: Path
+    rootfs: Path
+    args: tuple[str, ...]
+    env: tuple[str, ...]
+    cwd: str
+    uid: int
+    gid: int
+    terminal: bool
+    hostname: str | None
+    memory: int | None  # bytes (linux.resources.memory.limit)
+    annotations: Mapping[str, str]
+    namespaces: Mapping[str, str | None]  # type -> path (None: a new one)
+    cgroups_path: str | None = None
+    hooks: Mapping[str, tuple[Hook, ...]] = field(default_factory=dict)
+    ignored_mounts: tuple[str, ...] = ()
+
+
+def _err(where: str, what: str, hint: str | None = None) -> OciError:
+    return OciError(f"config.json: {where} {what}", hint=hint)
+
+
+def _obj(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _err(where, "must be an object")
+    return value
+
+
+def _str(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise _err(where, "must be a string")
+    if "\0" in value:
+        raise _err(where, "holds a NUL byte")
+    return value
+
+
+def _strs(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _err(where, "must be a list of strings")
+    return tuple(_str(v, f"{where}[{i}]") for i, v in enumerate(value))
+
+
+def _int(value: Any, where: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _err(where, "must be an integer")
+    if not low <= value <= high:
+        raise _err(where, f"is {value}, outside {low}..{high}")
+    return value
+
+
+def clean_absolute(path: str, where: str) -> str:
+    """An absolute guest path without ``..``: a path that climbs is refused, not clamped,
+    since an engine never writes one and a hand-made one means a mistake or an attack."""
+    if not path.startswith("/"):
+        raise _err(where, f"{path!r} is not an absolute path")
+    if ".." in path.split("/"):
+        raise _err(where, f"{path!r} contains '..'")
+    return posixpath.normpath(path).replace("//", "/")
+
+
+def host_memory() -> int:
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    return 1 << 40
+
+
+def load(bundle: Path) -> dict[str, Any]:
+    """config.json of ``bundle`` as a JSON object."""
+    path = bundle / "config.json"
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise OciError(
+            f"{path} does not exist", hint="--bundle must name a directory with config.json."
+        ) from None
+    except OSError as exc:
+        raise OciError(f"cannot read {path}: {exc.strerror}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise OciError(f"{path} is larger than {MAX_CONFIG_BYTES >> 20} MiB")
+    try:
+        doc = json.loads(raw)
+    except ValueError as exc:
+        raise OciError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise OciError(f"{path} is not a JSON object")
+    return doc
+
+
+def _rootfs(bundle: Path, root: dict[str, Any]) -> Path:
+    readonly = root.get("readonly", False)
+    if not isinstance(readonly, bool):
+        raise _err("root.readonly", "must be true or false")
+    if readonly:  # never silently dropped: the guest would write where it must not
+        raise _err(
+            "root.readonly",
+            "is true (docker run --read-only): a read-only root is not supported by "
+            "dock2uni-runtime yet",
+            hint="Run without --read-only.",
+        )
+    text = _str(root.get("path"), "root.path")
+    if not text:
+        raise _err("root.path", "is empty")
+    if not text.startswith("/"):  # relative to the bundle (runtime spec), never above it
+        norm = posixpath.normpath(text)
+        if norm == ".." or norm.startswith("../"):
+            raise _err("root.path", f"{text!r} escapes the bundle")
+        path = bundle / norm
+    else:
+        path = Path(text)
+    if not path.is_dir():
+        raise OciError(
+            f"rootfs {path} does not exist or is not a directory (config.json root.path)",
+            hint="The engine mounts the image there before create; check the bundle.",
+        )
+    return path
+
+
+def _mounts(raw: Any, args: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(ignored mount destinations, args without a `docker run --init` prefix)."""
+    if raw is None:
+        return (), args
+    if not isinstance(raw, list):
+        raise _err("mounts", "must be a list")
+    ignored = []
+    for i, item in enumerate(raw):
+        m = _obj(item, f"mounts[{i}]")
+        where = f"mounts[{i}].destination"
+        dest = clean_absolute(_str(m.get("destination"), where), where)
+        kind = _str(m.get("type", "bind"), f"mounts[{i}].type")
+        options = _strs(m.get("options"), f"mounts[{i}].options")
+        source = _str(m.get("source", ""), f"mounts[{i}].source")
+        if dest in SYSTEM_MOUNTS or dest in NETWORK_FILES:
+            ignored.append(dest)
+            continue
+        if dest == DOCKER_INIT and args[:2] == (DOCKER_INIT, "--") and len(args) > 2:
+            args = args[2:]
+            ignored.append(dest)
+            continue
+        is_bind = kind == "bind" or "bind" in options or "rbind" in options
+        what = f"bind mount {source} on {dest}" if is_bind else f"{kind} mount on {dest}"
+        raise OciError(
+            f"{what} is not supported by dock2uni-runtime yet",
+            hint="Volumes and tmpfs mounts are not passed to the unikernel yet; run "
+            "without -v/--mount/--tmpfs.",
+        )
+    return tuple(ignored), args
+
+
+def _memory(linux: dict[str, Any]) -> int | None:
+    resources = _obj(linux.get("resources"), "linux.resources")
+    memory = _obj(resources.get("memory"), "linux.resources.memory")
+    limit = memory.get("limit")
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise _err("linux.resources.memory.limit", "must be an integer")
+    if limit == -1:  # runc's "unlimited"
+        return None
+    total = host_memory()
+    if not MIN_MEMORY <= limit <= total:
+        raise _err(
+            "linux.resources.memory.limit",
+            f"is {limit} bytes; the guest RAM must be between {MIN_MEMORY >> 20} MiB and "
+            f"the host's {total >> 20} MiB",
+            hint="Give a memory limit (-m) the machine can back, e.g. -m 256m.",
+        )
+    return limit
+
+
+def _hooks(raw: Any) -> dict[str, tuple[Hook, ...]]:
+    out: dict[str, tuple[Hook, ...]] = {}
+    for stage, items in _obj(raw, "hooks").items():
+        if not isinstance(items, list):
+            raise _err(f"hooks.{stage}", "must be a list")
+        hooks = []
+        for i, item in enumerate(items):
+            h = _obj(item, f"hooks.{stage}[{i}]")
+            path = _str(h.get("path"), f"hooks.{stage}[{i}].path")
+            if not path.startswith("/"):
+                raise _err(f"hooks.{stage}[{i}].path", f"{path!r} is not an absolute path")
+            timeout = h.get("timeout")
+            if timeout is not None:
+                timeout = _int(timeout, f"hooks.{stage}[{i}].timeout", 1, 3600)
+            hooks.append(
+                Hook(
+                    path=path,
+                    args=_strs(h.get("args"), f"hooks.{stage}[{i}].args") or (path,),
+                    env=_strs(h.get("env"), f"hooks.{stage}[{i}].env"),
+                    timeout=float(timeout) if timeout is not None else None,
+                )
+            )
+        out[stage] = tuple(hooks)
+    return out
+
+
+def parse(bundle: Path, doc: Mapping[str, Any]) -> ContainerSpec:
+    """Check ``doc`` (config.json of ``bundle``) and keep what the unikernel honours."""
+    process = _obj(doc.get("process"), "process")
+    if not process:
+        raise _err("process", "is missing: nothing to run")
+    args = _strs(process.get("args"), "process.args")
+    if not args or not args[0]:
+        raise _err("process.args", "is empty: nothing to run", hint="Give the image a command.")
+    env = _strs(process.get("env"), "process.env")
+    for i, item in enumerate(env):
+        if "=" not in item or item.startswith("="):
+            raise _err(f"process.env[{i}]", f"{item[:60]!r} is not KEY=VALUE")
+    cwd = clean_absolute(_str(process.get("cwd", "/"), "process.cwd"), "process.cwd")
+    user = _obj(process.get("user"), "process.user")
+    uid = _int(user.get("uid", 0), "process.user.uid", 0, MAX_ID)
+    gid = _int(user.get("gid", 0), "process.user.gid", 0, MAX_ID)
+    terminal = process.get("terminal", False)
+    if not isinstance(terminal, bool):
+        raise _err("process.terminal", "must be true or false")
+    hostname = doc.get("hostname")
+    if hostname is not None:
+        hostname = _str(hostname, "hostname")
+        if len(hostname) > 64 or any(c.isspace() for c in hostname):
+            raise _err("hostname", f"{hostname[:70]!r} is not a host name")
+    annotations = _obj(doc.get("annotations"), "annotations")
+    for key, value in annotations.items():
+        _str(value, f"annotations[{key!r}]")
+    linux = _obj(doc.get("linux"), "linux")
+    namespaces: dict[str, str | None] = {}
+    for i, ns in enumerate(linux.get("namespaces") or []):
+        entry = _obj(ns, f"linux.namespaces[{i}]")
+        kind = _str(entry.get("type"), f"linux.namespaces[{i}].type")
+        path = entry.get("path")
+        if path is not None:
+            path = _str(path, f"linux.namespaces[{i}].path")
+            if path and not os.path.isabs(path):
+                raise _err(f"linux.namespaces[{i}].path", f"{path!r} is not an absolute path")
+        namespaces[kind] = path or None
+    cgroups_path = linux.get("cgroupsPath")
+    if cgroups_path is not None:
+        cgroups_path = _str(cgroups_path, "linux.cgroupsPath")
+    ignored, args = _mounts(doc.get("mounts"), args)
+    root = _obj(doc.get("root"), "root")
+    if not root:
+        raise _err("root", "is missing", hint="Point root.path at the container's rootfs.")
+    return ContainerSpec(
+        bundle=bundle,
+        rootfs=_rootfs(bundle, root),
+        args=args,
+        env=env,
+        cwd=cwd,
+        uid=uid,
+        gid=gid,
+        terminal=terminal,
+        hostname=hostname,
+        memory=_memory(linux),
+        annotations=dict(annotations),
+        namespaces=namespaces,
+        cgroups_path=cgroups_path,
+        hooks=_hooks(doc.get("hooks")),
+        ignored_mounts=ignored,
+    )

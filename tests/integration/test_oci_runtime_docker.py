@@ -1,0 +1,237 @@
+"""dock2uni-runtime under a real private dockerd (`--add-runtime dock2uni=...`): `docker run
+--runtime dock2uni` prints and exits as `docker run` with runc does; detached containers,
+logs, stop with the image's stop signal, kill, rm -f and a daemon restart leave no QEMU,
+init or state behind; what the unikernel cannot honour is refused with a clear error."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import need
+from tests.infra.dockerd import Dockerd, private_dockerd, restart, unavailable_reason
+from tests.integration.runtime_engines import (
+    RUNTIME,
+    kill_leftovers,
+    leftovers,
+    runtime_env,
+    save_fixture,
+    wait_no_leftovers,
+)
+
+pytestmark = [pytest.mark.docker, pytest.mark.boot, pytest.mark.fixtures, pytest.mark.slow]
+
+HELLO = {"glibc": "d2u/hello:glibc", "musl": "d2u/hello:musl"}
+PYTHON = "d2u/python:stop"
+# Prints when ready, then waits; on the stop signal says so and exits 0 (graceful stop).
+STOPPER = (
+    "import signal, sys, time\n"
+    "def bye(n, f):\n"
+    "    print('stopped by', signal.Signals(n).name, flush=True)\n"
+    "    sys.exit(0)\n"
+    "signal.signal(signal.SIGQUIT, bye)\n"
+    "signal.signal(signal.SIGTERM, bye)\n"
+    "print('ready', flush=True)\n"
+    "while True:\n"
+    "    time.sleep(1)\n"
+)
+# The python fixture with the stop signal nginx's official image declares.
+STOP_DOCKERFILE = "FROM d2u/python:latest\nSTOPSIGNAL SIGQUIT\n"
+
+
+def _start(cache: Path) -> Iterator[Dockerd]:
+    reason = unavailable_reason()
+    if reason:
+        need("docker", reason)
+    if not RUNTIME.exists():
+        need("docker", f"{RUNTIME} is not installed (make setup)")
+    try:
+        with private_dockerd(runtimes={"dock2uni": str(RUNTIME)}, env=runtime_env(cache)) as d:
+            try:
+                yield d
+            finally:
+                for marker in (str(cache), str(d.root)):
+                    kill_leftovers(marker)
+    except RuntimeError as exc:
+        if "dockerd" not in str(exc):
+            raise
+        need("docker", f"cannot start a private dockerd: {exc}")
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("runtime-cache")
+
+
+@pytest.fixture(scope="module")
+def daemon(cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dockerd]:
+    tars = tmp_path_factory.mktemp("runtime-images")
+    for d in _start(cache):
+        for flavour, tag in HELLO.items():
+            d.docker(
+                "load",
+                "-i",
+                str(save_fixture(f"hello-static-{flavour}", tag, tars / f"{flavour}.tar")),
+            )
+        d.docker("load", "-i", str(save_fixture("python", "d2u/python:latest", tars / "py.tar")))
+        context = tars / "stop"
+        context.mkdir()
+        (context / "Dockerfile").write_text(STOP_DOCKERFILE)
+        d.docker("build", "--network=none", "-t", PYTHON, str(context))
+        yield d
+
+
+def _run(d: Dockerd, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["docker", *args], env=d.env(), capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _runtime_root(d: Dockerd) -> Path:
+    """Docker 20.10 gives every runtime --root <exec-root>/runtime-runc/<namespace>."""
+    return d.root / "exec" / "runtime-runc"
+
+
+def _state_dirs(d: Dockerd, cid: str) -> list[Path]:
+    return [p for p in _runtime_root(d).glob(f"*/{cid}*")] if _runtime_root(d).exists() else []
+
+
+def _assert_nothing_left(d: Dockerd, cache: Path, cid: str) -> None:
+    assert wait_no_leftovers(str(cache)) == [], "QEMU left running"
+    assert wait_no_leftovers(str(d.root)) == [], "runtime init left running"
+    assert _state_dirs(d, cid) == [], "runtime state left behind"
+
+
+@pytest.mark.parametrize("flavour", sorted(HELLO))
+@pytest.mark.parametrize(
+    "args", [["hello"], ["exitcode", "3"], ["exitcode", "0"], ["args", "one", "two words"]]
+)
+def test_run_prints_and_exits_like_runc(daemon: Dockerd, flavour: str, args: list[str]) -> None:
+    common = ["run", "--rm", "--hostname", "h1", "-e", "GREETING=hi", "-w", "/etc"]
+    runc = _run(daemon, *common, HELLO[flavour], *args)
+    uni = _run(daemon, *common, "--runtime", "dock2uni", HELLO[flavour], *args)
+    assert (uni.returncode, uni.stdout) == (runc.returncode, runc.stdout), uni.stderr
+    assert uni.stderr == runc.stderr
+
+
+def test_terminal_like_runc(daemon: Dockerd) -> None:
+    """-t: the console socket path; the guest's terminal output is runc's (CR LF)."""
+    runc = _run(daemon, "run", "--rm", "-t", HELLO["glibc"], "hello")
+    uni = _run(daemon, "run", "--rm", "-t", "--runtime", "dock2uni", HELLO["glibc"], "hello")
+    assert (uni.returncode, uni.stdout) == (runc.returncode, runc.stdout), uni.stderr
+
+
+@pytest.mark.parametrize("network", ["bridge-net", "host", "none"])
+def test_networks(daemon: Dockerd, network: str) -> None:
+    """Init enters the network namespace Docker asks for (a new one, whose interface the
+    libnetwork prestart hook moves in, or the host's); the guest has no NIC yet."""
+    if network == "bridge-net" and network not in _run(daemon, "network", "ls").stdout:
+        daemon.docker("network", "create", network)
+    uni = _run(daemon, "run", "--rm", "--network", network, "--runtime", "dock2uni",
+               HELLO["glibc"], "hello")  # fmt: skip
+    assert (uni.returncode, uni.stdout) == (0, "hello from dock2uni\n"), uni.stderr
+
+
+def test_init_flag_like_runc(daemon: Dockerd) -> None:
+    """--init: Docker binds tini at /sbin/docker-init and prefixes the command; the library
+    OS reaps like an init, so the runtime runs the command itself."""
+    args = ["run", "--rm", "--init", HELLO["glibc"], "exitcode", "5"]
+    runc = _run(daemon, *args)
+    uni = _run(daemon, *args[:2], "--runtime", "dock2uni", *args[2:])
+    assert uni.returncode == runc.returncode == 5, uni.stderr
+
+
+def test_missing_program_is_127_like_runc(daemon: Dockerd) -> None:
+    runc = _run(daemon, "run", "--rm", HELLO["glibc"], "no-such-program")
+    uni = _run(daemon, "run", "--rm", "--runtime", "dock2uni", HELLO["glibc"], "no-such-program")
+    assert runc.returncode == uni.returncode == 127
+    assert "executable file not found" in uni.stderr
+
+
+def test_detached_logs_and_graceful_stop(daemon: Dockerd, cache: Path) -> None:
+    cid = _run(
+        daemon, "run", "-d", "--runtime", "dock2uni", PYTHON, "python3", "-u", "-c", STOPPER
+    ).stdout.strip()
+    assert cid, "docker run -d printed no container id"
+    try:
+        deadline = time.monotonic() + 180
+        while "ready" not in _run(daemon, "logs", cid).stdout:
+            assert time.monotonic() < deadline, _run(daemon, "logs", cid).stderr
+            time.sleep(0.5)
+        top = _run(daemon, "top", cid)
+        assert top.returncode == 0 and "qemu-system" in top.stdout, top.stderr
+        # QEMU is in the container's cgroup (docker stats measures it), not the shim's.
+        qemu = [line for line in leftovers(str(cache)) if "qemu-system" in line]
+        assert len(qemu) == 1
+        assert cid in Path(f"/proc/{qemu[0].split(':')[0]}/cgroup").read_text()
+        exec_ = _run(daemon, "exec", cid, "true")
+        # (docker 28's CLI prints this error on stdout)
+        assert exec_.returncode == 126 and "exec is not supported" in exec_.stdout + exec_.stderr
+        t0 = time.monotonic()
+        stop = _run(daemon, "stop", "-t", "60", cid)
+        assert stop.returncode == 0, stop.stderr
+        assert time.monotonic() - t0 < 50, "the stop signal did not stop it: SIGKILL did"
+        logs = _run(daemon, "logs", cid).stdout
+        assert "stopped by SIGQUIT" in logs  # the image's STOPSIGNAL, forwarded to the guest
+        code = _run(daemon, "inspect", "-f", "{{.State.ExitCode}}", cid).stdout.strip()
+        assert code == "0"
+    finally:
+        _run(daemon, "rm", "-f", cid)
+    _assert_nothing_left(daemon, cache, cid)
+
+
+@pytest.mark.parametrize("how", ["kill", "rm -f"])
+def test_kill_and_rm_force_leave_nothing(daemon: Dockerd, cache: Path, how: str) -> None:
+    run = _run(daemon, "run", "-d", "--runtime", "dock2uni", PYTHON, "python3", "-c", STOPPER)
+    cid = run.stdout.strip()
+    assert cid, run.stderr
+    if how == "kill":
+        assert _run(daemon, "kill", cid).returncode == 0
+        status = _run(daemon, "wait", cid)
+        assert status.stdout.strip() == "137", status.stderr  # SIGKILL, as with runc
+        assert _run(daemon, "rm", cid).returncode == 0
+    else:
+        assert _run(daemon, "rm", "-f", cid).returncode == 0
+    _assert_nothing_left(daemon, cache, cid)
+
+
+def test_daemon_restart_leaves_nothing(cache: Path, tmp_path: Path) -> None:
+    for d in _start(cache):
+        d.docker(
+            "load",
+            "-i",
+            str(save_fixture("hello-static-glibc", HELLO["glibc"], tmp_path / "h.tar")),
+        )
+        d.docker("load", "-i", str(save_fixture("python", "d2u/python:latest", tmp_path / "p.tar")))
+        run = _run(
+            d, "run", "-d", "--runtime", "dock2uni", "d2u/python:latest", "python3", "-c", STOPPER
+        )
+        cid = run.stdout.strip()
+        assert cid, run.stderr
+        after = restart(d)
+        _assert_nothing_left(after, cache, cid)
+        # The daemon works after the restart, and the container can be removed.
+        assert _run(after, "rm", "-f", cid).returncode == 0
+        again = _run(after, "run", "--rm", "--runtime", "dock2uni", HELLO["glibc"], "hello")
+        assert (again.returncode, again.stdout) == (0, "hello from dock2uni\n"), again.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["-v", "/tmp:/data"], "bind mount /tmp on /data is not supported"),
+        (["--tmpfs", "/scratch"], "tmpfs mount on /scratch is not supported"),
+        (["-m", "100000g"], "linux.resources.memory.limit"),
+    ],
+)
+def test_unsupported_options_are_refused(
+    daemon: Dockerd, cache: Path, options: list[str], message: str
+) -> None:
+    proc = _run(daemon, "run", "--rm", "--runtime", "dock2uni", *options, HELLO["glibc"], "hello")
+    assert proc.returncode != 0
+    assert "OCI runtime create failed" in proc.stderr and message in proc.stderr, proc.stderr
+    assert wait_no_leftovers(str(cache)) == []
