@@ -219,9 +219,13 @@ void net_exit_flush(void)
 #define IFF_RUNNING 0x40
 #define IFF_MULTICAST 0x1000
 
+/* Bits set in a netmask (a loop: __builtin_popcount needs libgcc without -mpopcnt). */
 static u8 mask_prefix(u32 mask_be)
 {
-    return (u8)__builtin_popcount(mask_be);
+    u8 n = 0;
+    for (; mask_be; mask_be &= mask_be - 1)
+        n++;
+    return n;
 }
 
 int net_ifaces(struct net_iface *out, int max)
