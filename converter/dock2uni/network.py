@@ -87,7 +87,11 @@ class Network:
     """How the guest is networked. ``published`` is filled in by publish.resolve before
     QEMU starts (the ports of ``ports`` and, with ``publish_all``, of the image's EXPOSE)."""
 
-    mode: str = "none"
+    # None: not chosen (library callers, tests comparing with a chroot): no NIC and no
+    # d2u.net word, so the guest keeps the image's /etc as it is. `dock2uni run` always
+    # chooses (make_network), and then the guest writes /etc/hostname, hosts and
+    # resolv.conf as Docker's mounts provide them, --network none included.
+    mode: str | None = None
     ports: tuple[PortSpec, ...] = ()
     publish_all: bool = False
     hostname: str | None = None  # None: the image's own (its digest prefix)
@@ -98,6 +102,8 @@ class Network:
     def kernel_words(self) -> list[str]:
         """The kernel command-line words (docs/console-protocol.md): d2u.net, d2u.ip,
         d2u.gw, d2u.dns (repeatable), d2u.host=NAME:IP (repeatable), d2u.hostname."""
+        if self.mode is None:
+            return []
         words = [f"d2u.net={self.mode}"]
         if self.mode == "user":
             words += [f"d2u.ip={GUEST_IP}/{PREFIX}", f"d2u.gw={GATEWAY}"]

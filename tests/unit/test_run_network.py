@@ -139,8 +139,9 @@ def test_no_network_has_no_nic_and_says_so() -> None:
     network = net(hostname="box")
     assert network.kernel_words() == ["d2u.net=none", "d2u.hostname=box"]
     assert network.qemu_args() == []
-    # Library callers (tests, benchmarks) get no NIC and keep the image's host name.
-    assert Network().kernel_words() == ["d2u.net=none"]
+    # Library callers (tests, benchmarks) get no NIC and keep the image's /etc.
+    assert Network().kernel_words() == []
+    assert Network().qemu_args() == []
 
 
 def test_qemu_arguments_of_the_user_network() -> None:
