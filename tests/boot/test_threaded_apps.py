@@ -361,15 +361,17 @@ def read_until(proc: subprocess.Popen[bytes], marker: bytes, seconds: float) -> 
 
 
 def stop_with_sigterm(proc: subprocess.Popen[bytes], ready: bytes) -> tuple[int, str]:
-    """SIGTERM once ``ready`` was seen; (exit status, all stdout and stderr as text)."""
+    """SIGTERM once ``ready`` was seen; (exit status, all stdout and stderr as text).
+    A process still running 120 s later is killed and the test fails with its output."""
+    proc.send_signal(signal.SIGTERM)
     try:
-        proc.send_signal(signal.SIGTERM)
         rest, err = proc.communicate(timeout=120)
-        return proc.returncode, (ready + rest + (err or b"")).decode(errors="replace")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rest, err = proc.communicate()  # also closes the pipes
+        out = (ready + rest + (err or b"")).decode(errors="replace")
+        pytest.fail(f"still running 120 s after SIGTERM:\n{out}")
+    return proc.returncode, (ready + rest + (err or b"")).decode(errors="replace")
 
 
 def test_redis_background_threads_and_sigterm_shutdown(
