@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* devfs.c: /dev: null, zero, full, random, urandom, tty, console by device number; stdin/stdout/stderr/fd links into /proc/self/fd. */
+/* devfs.c: /dev: null, zero, full, random, urandom, tty, console by device number; stdin/stdout/stderr/fd links into /proc/self/fd; the shm directory. */
 #include <libos/cmdline.h>
 #include <libos/errno.h>
 #include <libos/random.h>
@@ -125,4 +125,10 @@ void devfs_init(void)
         n->size = strlen32(links[i].target);
         ramfs_link(dev, links[i].name, len, n);
     }
+    /* Docker mounts a tmpfs on /dev/shm (mode 1777): glibc's shm_open and sem_open create
+     * their files there, so without it python's multiprocessing locks (named semaphores)
+     * fail with ENOENT. Here it is an ordinary directory of the one RAM filesystem; a file
+     * in it mapped MAP_SHARED is shared across fork like any other (mm/uvm.c). */
+    if (!ramfs_child(dev, "shm", 3))
+        ramfs_link(dev, "shm", 3, ramfs_new_node(S_IFDIR | 01777));
 }

@@ -98,6 +98,8 @@ static u8 *page_for_write(struct vnode *n, u64 idx)
     return page;
 }
 
+u8 *fdata_page(struct vnode *n, u64 idx) { return page_for_write(n, idx); }
+
 long fdata_read(struct vnode *n, void *buf, size_t len, u64 off)
 {
     if (off >= n->size)

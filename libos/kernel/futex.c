@@ -2,7 +2,7 @@
 /* futex.c: futex wait queues hashed by user address: wait, wake, requeue (libos/futex.h).
  *
  * A futex is keyed by its address within its address space; a word in a MAP_SHARED
- * anonymous page (shared across fork) by the frame's physical address instead, with
+ * page (anonymous, shared across fork, or a file's) by the frame's physical address instead, with
  * SHARED_KEY set, so waiters and wakers in different processes meet.
  *
  * One CPU and a kernel that runs with interrupts off: the value check and going

@@ -327,7 +327,7 @@ long uvm_map(u64 addr, u64 len, int prot, int flags, const struct uvm_backing *b
     v->start = addr;
     v->end = addr + len;
     v->prot = prot;
-    v->flags = flags & (UVM_STACK | UVM_SHARED | UVM_SHARED_ANON);
+    v->flags = flags & (UVM_STACK | UVM_SHARED | UVM_SHARED_ANON | UVM_SHARED_FILE);
     v->name = name;
     if (backing) {
         v->data = backing->data;
@@ -391,8 +391,8 @@ long uvm_protect(u64 addr, u64 len, int prot)
     if (addr + len > USER_MAP_TOP || addr + len < addr || !covered(addr, addr + len))
         return -ENOMEM;
     for (struct vma *v = *link_at(addr); v && v->start < addr + len; v = v->next)
-        if ((v->flags & UVM_SHARED) && (prot & PROT_WRITE))
-            return -EACCES; /* shared file pages are snapshots: writes could not reach the file */
+        if ((v->flags & UVM_SHARED) && !(v->flags & UVM_SHARED_FILE) && (prot & PROT_WRITE))
+            return -EACCES; /* shared snapshot pages (file open read-only, as Linux's EACCES) */
     if (carve(addr, addr + len) < 0)
         return -ENOMEM;
     for (struct vma *v = *link_at(addr); v && v->start < addr + len; v = v->next)
@@ -486,7 +486,7 @@ long uvm_remap(u64 old, u64 old_len, u64 new_len, bool may_move, u64 fixed)
     v = find_vma(old);
     u64 keep = MIN(old_len, new_len);
     struct uvm_backing b = {v->data, v->data_len, v->node, v->off};
-    long r = uvm_map(dst, new_len, v->prot, UVM_FIXED | (v->flags & (UVM_SHARED | UVM_SHARED_ANON)), v->data || v->node ? &b : NULL,
+    long r = uvm_map(dst, new_len, v->prot, UVM_FIXED | (v->flags & (UVM_SHARED | UVM_SHARED_ANON | UVM_SHARED_FILE)), v->data || v->node ? &b : NULL,
                      v->name);
     if (r < 0)
         return r;
@@ -570,10 +570,27 @@ long uvm_handle_fault(u64 addr, u64 error)
         return -EFAULT; /* present: a real protection violation */
     if (v->node && v->off + (va - v->start) >= ALIGN_UP(v->node->size, PAGE_SIZE))
         return -EIO; /* a whole page past the end of the file: SIGBUS, as Linux (trap.c) */
+    u64 off = va - v->start;
+    if (v->flags & UVM_SHARED_FILE) {
+        /* MAP_SHARED of a file open for writing: map the file's own page, one more
+         * reference on its frame, so stores reach the file (and write() reaches the
+         * mapping) in every process that maps it, forked or not. A truncate frees the
+         * file's reference only: the page stays mapped, detached from the file (Linux
+         * would SIGBUS past the new end). */
+        u8 *page = fdata_page(v->node, (v->off + off) / PAGE_SIZE);
+        if (!page)
+            uvm_out_of_memory(addr);
+        u64 shared = virt_to_phys(page);
+        pmm_ref(shared);
+        if (vm_map_page(va, shared, leaf_flags(v->prot)) < 0) {
+            pmm_free(shared);
+            uvm_out_of_memory(addr);
+        }
+        return 0;
+    }
     u64 frame = pmm_alloc();
     if (!frame)
         uvm_out_of_memory(addr);
-    u64 off = va - v->start;
     if (v->node)
         fdata_read(v->node, phys_to_virt(frame), PAGE_SIZE, v->off + off); /* past EOF stays zero */
     else if (off < v->data_len)
@@ -643,7 +660,7 @@ void uvm_for_each_vma(struct process *p, void (*fn)(const struct uvm_vma_info *v
     for (struct vma *v = m ? m->vma_list : NULL; v; v = v->next) {
         struct uvm_vma_info info = {
             .start = v->start, .end = v->end, .off = v->off, .prot = v->prot,
-            .shared = v->flags & (UVM_SHARED | UVM_SHARED_ANON), .stack = v->flags & UVM_STACK,
+            .shared = v->flags & (UVM_SHARED | UVM_SHARED_ANON | UVM_SHARED_FILE), .stack = v->flags & UVM_STACK,
             .heap = v->flags & VMA_HEAP, .name = v->name, .node = v->node,
         };
         fn(&info, ctx);
@@ -700,8 +717,8 @@ long uvm_exec_reset(void)
 bool uvm_futex_shared_key(u64 uaddr, u64 *key)
 {
     struct vma *v = find_vma(uaddr);
-    if (!v || !(v->flags & UVM_SHARED_ANON))
-        return false;
+    if (!v || !(v->flags & (UVM_SHARED_ANON | UVM_SHARED)))
+        return false; /* shared file pages too: glibc's sem_open semaphores live there */
     u64 *pte = vm_pte(ALIGN_DOWN(uaddr, PAGE_SIZE));
     if (!pte || !(*pte & PTE_P))
         return false; /* never touched: nobody can wait on it yet */
@@ -793,7 +810,8 @@ struct mm *uvm_fork(long *err)
         bool shared_anon = v->flags & UVM_SHARED_ANON;
         if (shared_anon && (r = prefault_shared(v)) < 0)
             break;
-        /* MAP_SHARED file snapshots are never writable: sharing their frames is safe. */
+        /* MAP_SHARED file pages: snapshots are never writable, so sharing their frames is
+         * safe; UVM_SHARED_FILE frames are the file's, the same in every process. */
         struct fork_ctx c = {child->root, shared_anon || (v->flags & UVM_SHARED), 0};
         vm_for_each_pte(v->start, v->end, fork_pte, &c);
         r = c.err;

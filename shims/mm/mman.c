@@ -18,7 +18,9 @@
 
 /* A file mapping's backing: regular files, read page by page on first touch. A shared
  * mapping is a snapshot of each page at first touch, so it may not be writable. */
-static long file_backing(int fd, u64 off, int type, int prot, struct uvm_backing *b, bool *anon)
+/* *own_frames: a shared mapping of a file open for writing maps the file's own pages
+ * (UVM_SHARED_FILE), so stores reach the file; otherwise shared pages are snapshots. */
+static long file_backing(int fd, u64 off, int type, int prot, struct uvm_backing *b, bool *anon, bool *own_frames)
 {
     struct file *f = fd_get(fd);
     if (!f)
@@ -34,16 +36,17 @@ static long file_backing(int fd, u64 off, int type, int prot, struct uvm_backing
     }
     if (!S_ISREG(n->mode))
         return -ENODEV;
-    if (type != MAP_PRIVATE && (prot & PROT_WRITE))
-        /* Linux: EACCES unless open for writing; then writes would have to reach the
-         * file, which page snapshots cannot do. */
-        return (f->flags & O_ACCMODE) == O_RDONLY ? -EACCES : -ENODEV;
+    if (type != MAP_PRIVATE && (prot & PROT_WRITE) && (f->flags & O_ACCMODE) == O_RDONLY)
+        return -EACCES; /* as Linux: a writable shared mapping needs a file open for writing */
     b->node = n;
     b->off = off;
+    /* Only the RAM filesystem's regular files have a page tree to share (not /proc's). */
+    *own_frames = type != MAP_PRIVATE && (f->flags & O_ACCMODE) == O_RDWR && n->ops == &ramfs_file_ops;
     return 0;
 }
 
-/* sys_mmap: PARTIAL: anonymous and private file mappings; shared file mappings read-only snapshots. */
+/* sys_mmap: PARTIAL: anonymous, private and shared file mappings; shared ones of a file open
+ * read-only are snapshots of each page at first touch (they can never be written). */
 long sys_mmap(const struct shim_args *a)
 {
     u64 addr = arg_u64(a, 0), len = arg_u64(a, 1), off = arg_u64(a, 5);
@@ -55,15 +58,15 @@ long sys_mmap(const struct shim_args *a)
         return -EINVAL; /* a length too big for the address space is ENOMEM (uvm_map) */
     prot &= PROT_VALID; /* Linux's mmap ignores unknown bits (mprotect refuses them) */
     struct uvm_backing b = {0};
-    bool anon = flags & MAP_ANONYMOUS;
+    bool anon = flags & MAP_ANONYMOUS, own_frames = false;
     if (!anon) {
-        long r = file_backing(fd, off, type == MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED, prot, &b, &anon);
+        long r = file_backing(fd, off, type == MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED, prot, &b, &anon, &own_frames);
         if (r < 0)
             return r;
     }
     int uflags = (flags & MAP_FIXED_NOREPLACE) ? UVM_FIXED_NOREPLACE : (flags & MAP_FIXED) ? UVM_FIXED : 0;
     if (type != MAP_PRIVATE)
-        uflags |= anon ? UVM_SHARED_ANON : UVM_SHARED; /* anonymous: shared with fork children */
+        uflags |= anon ? UVM_SHARED_ANON : UVM_SHARED | (own_frames ? UVM_SHARED_FILE : 0); /* anonymous: shared with fork children */
     return uvm_map(addr, len, prot, uflags, anon ? NULL : &b, anon ? NULL : "[file]");
 }
 

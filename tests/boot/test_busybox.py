@@ -20,18 +20,55 @@ from dock2uni.context import Context
 from dock2uni.pipeline import convert_image, inspect_image
 from tests.boot.conftest import Booted
 from tests.conftest import need
-from tests.infra.rootfs import materialise, run_in_chroot
+from tests.infra.rootfs import docker_dev, materialise, run_in_chroot
 
 pytestmark = pytest.mark.boot
 CHROOT_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
 # Subshells, command substitution and pipelines of shell builtins: the shell forks and
-# waits, nothing is exec'd. (No background job: the chroot has no /dev/null for its stdin.)
+# waits, nothing is exec'd.
 SH_FORKS = (
     'x=$(echo inner; exit 3); echo "got $x rc $?"; (exit 4); echo "subshell $?"; '
     'echo a b | { read v w; echo "piped $w $v"; }; f() { echo one; echo two; }; '
     'f | while read l; do echo "loop $l"; done; '
     'trap "echo bye" EXIT; set -e; (false); echo never'
 )
+# A pipeline of external applets fed by a here-document: every stage is fork + exec,
+# connected by pipes; the last stage's status is the pipeline's.
+SH_PIPELINE = r"""sort <<EOF | uniq -c | sort -n
+pear
+apple
+pear
+fig
+apple
+pear
+EOF
+echo "status $?"
+printf '%s\n' 3 1 2 | sort -r | head -n 2 | tr '\n' ' '; echo
+"""
+# Background jobs (their stdin is /dev/null) and `wait`: for one pid (its status), for
+# the last one ($!) and for all. Jobs write to files so the output's order is fixed.
+SH_JOBS = r"""(sleep 0.2; echo slow >/tmp/slow) & slow=$!
+(echo fast >/tmp/fast; exit 5) & fast=$!
+wait $fast; echo "fast $?"
+wait $slow; echo "slow $?"
+cat /tmp/fast /tmp/slow; rm /tmp/fast /tmp/slow
+sleep 0.1 & (exit 3) & wait $!; echo "last $?"
+false & true & wait; echo "all $?"
+(sleep 0.1; echo a) & wait; echo done
+"""
+# xargs runs its command once per batch of arguments; a failing command makes it 123.
+SH_XARGS = r"""echo a b c | xargs -n 1 echo item
+printf '%s\n' x y z | xargs echo all
+seq 1 5 | xargs -n 2 sh -c 'echo "sum $(($1 + ${2:-0}))"' _
+echo nothing | xargs false; echo "false: $?"
+"""
+# find's -exec ... \; (one child per match) and -exec ... + (one for all); a missing start
+# point last, so its message (stderr) follows all of stdout and its 1 is the exit status.
+SH_FIND = r"""find /etc -name 'p*' -exec echo found {} \;
+find /etc /var -type d -exec echo dir {} \; | sort
+find /etc -type f -exec cat {} + | wc -l
+find /nonexistent -name x
+"""
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +79,7 @@ def busybox(boot_ctx: Context, tmp_path_factory: pytest.TempPathFactory) -> tupl
     source = f"oci:{fixture_layout('busybox')}:latest"
     out = tmp_path_factory.mktemp("busybox")
     inspected = inspect_image(source, AcquireOptions(), boot_ctx)
-    root = materialise(inspected.unpacked.tree, inspected.unpacked.store, out / "root")
+    root = docker_dev(materialise(inspected.unpacked.tree, inspected.unpacked.store, out / "root"))
     uni = out / "busybox.uni"
     convert_image(source, uni, AcquireOptions(), boot_ctx)
     return uni, root
@@ -65,6 +102,10 @@ def native(root: Path, *argv: str) -> subprocess.CompletedProcess[bytes]:
         ("sh", "-c", "exec echo the shell is replaced by echo"),
         ("sh", "-c", "exec env GREETING=hi sh -c 'exec printenv GREETING'"),
         ("sh", "-c", SH_FORKS),
+        ("sh", "-c", SH_PIPELINE),
+        ("sh", "-c", SH_JOBS),
+        ("sh", "-c", SH_XARGS),
+        ("sh", "-c", SH_FIND),
     ],
     ids=[
         "echo",
@@ -77,6 +118,10 @@ def native(root: Path, *argv: str) -> subprocess.CompletedProcess[bytes]:
         "sh-exec",
         "sh-exec-chain",
         "sh-forks",
+        "sh-pipeline",
+        "sh-jobs-wait",
+        "sh-xargs",
+        "sh-find-exec",
     ],
 )
 def test_applet_output_matches_chroot(

@@ -25,7 +25,7 @@ from dock2uni.context import Context
 from dock2uni.pipeline import convert_image, inspect_image
 from tests.boot.conftest import Booted
 from tests.conftest import need
-from tests.infra.rootfs import materialise, run_in_chroot
+from tests.infra.rootfs import docker_dev, materialise, run_in_chroot
 
 pytestmark = pytest.mark.boot
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
@@ -241,7 +241,10 @@ def apps(
         def __missing__(self, name: str) -> tuple[Path, Path]:
             source = f"oci:{fixture_layout(name)}:latest"
             inspected = inspect_image(source, AcquireOptions(), boot_ctx)
-            root = materialise(inspected.unpacked.tree, inspected.unpacked.store, out / name)
+            # with Docker's /dev/null and /dev/shm, which the unikernel makes too
+            root = docker_dev(
+                materialise(inspected.unpacked.tree, inspected.unpacked.store, out / name)
+            )
             uni = out / f"{name}.uni"
             convert_image(source, uni, AcquireOptions(), boot_ctx)
             self[name] = (uni, root)

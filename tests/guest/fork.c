@@ -265,6 +265,47 @@ static void test_shared_futex(void)
     munmap(sem, 4096);
 }
 
+/* A named semaphore (sem_open: a file in /dev/shm mapped MAP_SHARED, python's
+ * multiprocessing locks) across fork, and a shm_open file that a child maps on its
+ * own: the file's pages are the same memory in both processes. */
+static void test_shared_file_mappings(void)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "/d2u-fork-%d", (int)getpid()); /* unique natively */
+    sem_t *sem = sem_open(name, O_CREAT | O_EXCL, 0600, 0);
+    CHECK("sem_open_in_dev_shm", sem != SEM_FAILED && sem_unlink(name) == 0);
+    if (sem == SEM_FAILED)
+        return;
+    pid_t p = fork();
+    if (p == 0) {
+        ms_sleep(30);
+        _exit(sem_post(sem) == 0 ? 0 : 1);
+    }
+    CHECK("named_sem_woken_by_child", sem_wait(sem) == 0);
+    CHECK("named_sem_child_ok", WEXITSTATUS(wait_status(p)) == 0);
+    sem_close(sem);
+
+    int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+    char *m = fd >= 0 && ftruncate(fd, 4096) == 0 ? mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                                                   : MAP_FAILED;
+    CHECK("shm_open_mapped", m != MAP_FAILED);
+    if (m == MAP_FAILED)
+        return;
+    p = fork();
+    if (p == 0) { /* a mapping of its own, made after the fork */
+        char *own = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (own == MAP_FAILED)
+            _exit(1);
+        memcpy(own + 100, "from the child", 15);
+        _exit(0);
+    }
+    CHECK("shm_child_mapped", WEXITSTATUS(wait_status(p)) == 0);
+    CHECK("shm_child_store_seen", memcmp(m + 100, "from the child", 15) == 0);
+    munmap(m, 4096);
+    close(fd);
+    shm_unlink(name);
+}
+
 /* ---- vfork and clone ---- */
 
 static volatile int vfork_flag;
@@ -639,6 +680,7 @@ int main(void)
     test_wait();
     test_cow();
     test_shared_futex();
+    test_shared_file_mappings();
     test_vfork();
     test_inherit();
     test_fds();

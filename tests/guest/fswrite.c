@@ -446,6 +446,14 @@ static void test_mmap(void)
     CHECK("mmap_shared_readonly", m != MAP_FAILED && memcmp(m + 5000, "MARK", 4) == 0);
     if (m != MAP_FAILED)
         munmap(m, sizeof(page));
+    /* Writable and shared (the file is open for writing): the mapping is the file. */
+    m = mmap(NULL, sizeof(page), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    CHECK("mmap_shared_store_reaches_file", m != MAP_FAILED && memcpy(m + 6000, "SHRD", 4) &&
+                                                pread(fd, buf, 4, 6000) == 4 && memcmp(buf, "SHRD", 4) == 0);
+    CHECK("mmap_shared_sees_later_write", m != MAP_FAILED && m[100] == 'p' && pwrite(fd, "NEW", 3, 100) == 3 &&
+                                              memcmp(m + 100, "NEW", 3) == 0);
+    if (m != MAP_FAILED)
+        munmap(m, sizeof(page));
     m = mmap(NULL, sizeof(page), PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     CHECK("mmap_survives_unlink", unlink(w("mapped")) == 0 && m != MAP_FAILED && memcmp(m + 5000, "MARK", 4) == 0 &&

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -52,6 +53,22 @@ def materialise(tree: Tree, store: ContentStore, dest: Path) -> Path:
         os.chmod(target, node.mode)
         os.utime(target, (node.mtime, node.mtime))
     return dest
+
+
+def docker_dev(root: Path) -> Path:
+    """Give ``root`` what Docker's /dev has that programs here need: a null device (busybox
+    sh's background jobs read it, ``perl -e`` opens it as its script file) and a
+    world-writable ``shm`` (glibc's sem_open, so multiprocessing's locks, creates files
+    there). The unikernel makes both itself (libos/fs/devfs.c)."""
+    dev = root / "dev"
+    dev.mkdir(mode=0o755, exist_ok=True)
+    if not (dev / "null").exists():
+        os.mknod(dev / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        os.chmod(dev / "null", 0o666)
+    if not (dev / "shm").exists():
+        (dev / "shm").mkdir()
+        os.chmod(dev / "shm", 0o1777)
+    return root
 
 
 def run_in_chroot(

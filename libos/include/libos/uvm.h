@@ -23,8 +23,9 @@
 #define UVM_FIXED 0x1           /* replace whatever is mapped at addr (MAP_FIXED) */
 #define UVM_FIXED_NOREPLACE 0x2 /* exactly addr, -EEXIST if anything is there */
 #define UVM_STACK 0x4           /* the main stack ([stack] in dumps) */
-#define UVM_SHARED 0x8          /* a MAP_SHARED file mapping: never writable (snapshots) */
+#define UVM_SHARED 0x8          /* a MAP_SHARED file mapping: read-only snapshots unless... */
 #define UVM_SHARED_ANON 0x10    /* MAP_SHARED|MAP_ANONYMOUS: fork shares its frames, writable */
+#define UVM_SHARED_FILE 0x20    /* ...with UVM_SHARED (file open for writing): the file's own frames */
 
 struct vnode;
 

@@ -228,6 +228,9 @@ long fdata_truncate(struct vnode *n, u64 size);
 /* Reserve pages for [off, off + len) (fallocate); -ENOSPC. */
 long fdata_allocate(struct vnode *n, u64 off, u64 len);
 void fdata_release(struct vnode *n);
+/* The file's own frame for page idx (a written page, made from the archive bytes if
+ * needed), for a writable MAP_SHARED mapping; NULL: no memory. */
+u8 *fdata_page(struct vnode *n, u64 idx);
 /* The file's bytes as one immutable buffer if it was never written (the ELF loader). */
 const u8 *fdata_flat(const struct vnode *n);
 /* 512-byte blocks the file occupies (archive pages not yet copied + written pages). */
