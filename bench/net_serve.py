@@ -36,6 +36,7 @@ both alike when every request opens a connection (ab); wrk keeps its connections
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -251,29 +252,37 @@ def _docker_runner(daemon: docker.DockerPeer, tag: str, app: str) -> Callable[[]
 def smallest_mem(
     app: str, argv_at: Callable[[int], Callable[[Path, Network], list[str]]]
 ) -> tuple[int | None, str]:
-    """The smallest -m (MEM_STEP granularity) with which nginx passes ab, and a note."""
+    """The smallest -m (MEM_STEP granularity) with which nginx passes ab, and a note that
+    says why the next step down failed (the end of the reason: a console's last lines)."""
 
     def passes(mem: int) -> str | None:
         try:
             with qemu_server(app, argv_at(mem), APPS[app][1]) as port:
-                return load.ab_passes(f"http://127.0.0.1:{port}/")
+                why = load.ab_passes(f"http://127.0.0.1:{port}/")
         except (RuntimeError, TimeoutError) as exc:
-            return str(exc)[:200]
+            why = str(exc)
+        print(
+            f"bench: {NAME} memory probe {mem >> 20} MiB: {'passes' if why is None else 'fails'}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return None if why is None else " ".join(why.split()).replace("|", "/")[-240:]
 
     why = passes(MEM_HIGH)
     if why is not None:
         return None, f"fails even with {MEM_HIGH >> 20} MiB: {why}"
     low, high = MEM_LOW - MEM_STEP, MEM_HIGH  # low fails (or is below the floor), high passes
-    if passes(MEM_LOW) is None:
+    why_low = passes(MEM_LOW)
+    if why_low is None:
         return MEM_LOW, f"passes at QEMU's floor in qemu_argv ({MEM_LOW >> 20} MiB)"
     low = MEM_LOW
     while high - low > MEM_STEP:
         mid = (low + high) // 2 // MEM_STEP * MEM_STEP
-        if passes(mid) is None:
+        if (why := passes(mid)) is None:
             high = mid
         else:
-            low = mid
-    return high, f"fails with {low >> 20} MiB"
+            low, why_low = mid, why
+    return high, f"fails with {low >> 20} MiB: {why_low}"
 
 
 def run(config: Config) -> Result:
