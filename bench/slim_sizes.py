@@ -4,10 +4,13 @@ For each fixture: ``dock2uni convert`` with the default policy, ``--rootfs closu
 and ``--slim`` (traced and verified, with the workload below); the .uni file size,
 the rootfs, the recommended memory, and the smallest ``--mem`` (MiB, bisected) at
 which the image still prints exactly what the default image prints at its own
-recommendation. Compared with the container image's size on a real, private dockerd
+recommendation; for the servers (nginx, redis), at which it still answers its probe
+(``convert --slim``'s ``--slim-probe``, over the guest network) exactly as the default
+image answers it. Compared with the container image's size on a real, private dockerd
 (``docker image inspect``) and the published Unikraft figures
 (../shared/reference/anchors.md, B2 and B3). Reproduce:
-``.venv/bin/python -m bench.slim_sizes`` (writes build/bench/results-slim_sizes.{json,md}).
+``.venv/bin/python -m bench.slim_sizes [FIXTURE...]`` (default: every fixture below;
+writes build/bench/results-slim_sizes.{json,md}).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from bench.unikernel import convert
 from dock2uni.accel import requested
 from dock2uni.context import Context
 from dock2uni.run import RunOptions, run_image, select_accel
+from dock2uni.slim.workload import run_workload, workloads
 from dock2uni.uni import read_metadata
 
 NAME = "slim_sizes"
@@ -45,6 +49,14 @@ WORKLOADS: dict[str, tuple[str, ...] | None] = {
     "jq": None,
     "sqlite": ("sqlite3", ":memory:", SQL),
     "python": ("python3", "-c", PYTHON),
+    "nginx": None,  # served: SERVERS
+    "redis": None,
+}
+# Servers: fixture -> the --slim-probe it is traced with and measured by (it answers, then
+# it is stopped). redis gets inline commands and QUIT, so it closes after its answers.
+SERVERS: dict[str, str] = {
+    "nginx": "http://:80/",
+    "redis": "tcp://:6379/SET%20greeting%20hello%0D%0AGET%20greeting%0D%0AQUIT%0D%0A",
 }
 UNIKRAFT = {  # anchors.md B2 (image) and B3 (minimum RAM), Unikraft default build
     "hello-static-musl": "208 KiB, 2 MB",
@@ -53,6 +65,7 @@ UNIKRAFT = {  # anchors.md B2 (image) and B3 (minimum RAM), Unikraft default bui
 }
 MEM_LOW = 16  # MiB: dock2uni run's floor (run.qemu_argv never gives QEMU less)
 TIMEOUT = 300.0
+SERVER_TIMEOUT = 120.0  # a server that has not answered by then (too little memory) fails
 
 
 def _convert(fixture: str, policy: str) -> Path:
@@ -62,12 +75,21 @@ def _convert(fixture: str, policy: str) -> Path:
         extra += ["--cmd", json.dumps(list(cmd))]
     if policy == "closure":
         extra += ["--rootfs", "closure"]
+    elif policy == "slim" and fixture in SERVERS:
+        extra += ["--slim", "--slim-probe", SERVERS[fixture]]
     elif policy == "slim":
         extra += ["--slim", "--slim-cmd", shlex.join(cmd) if cmd else ""]
     return convert(f"oci:{fixture_layout(fixture)}:latest", f"slim-{policy}-{fixture}", *extra)
 
 
-def _run(image: Path, mem_mib: int, ctx: Context, accel: str) -> tuple[int, bytes, bytes]:
+def _run(image: Path, mem_mib: int, ctx: Context, accel: str, fixture: str) -> object:
+    """What the image did at ``mem_mib``: (exit code, stdout, stderr), or for a server how
+    it ended and its probe's answer (its output is an access log with times)."""
+    if fixture in SERVERS:
+        (work,) = workloads([], [SERVERS[fixture]])
+        got = run_workload(image, work, ctx, accel=accel, timeout=SERVER_TIMEOUT,
+                           fstrace=False, mem=mem_mib << 20)  # fmt: skip
+        return got.exit_code, got.status, got.probes
     out, err = io.BytesIO(), io.BytesIO()
     result = run_image(
         image,
@@ -80,24 +102,30 @@ def _run(image: Path, mem_mib: int, ctx: Context, accel: str) -> tuple[int, byte
     return result.exit_code, out.getvalue(), err.getvalue()
 
 
-def smallest_mem(
-    image: Path, want: tuple[int, bytes, bytes], ctx: Context, accel: str
-) -> int | None:
-    """The smallest MiB (>= MEM_LOW) at which ``image`` prints ``want``; None if even its
-    recommendation does not."""
+def smallest_mem(image: Path, want: object, ctx: Context, accel: str, fixture: str) -> int | None:
+    """The smallest MiB (>= MEM_LOW) at which ``image`` does ``want`` (_run); None if even
+    its recommendation does not."""
     high = int(read_metadata(image)["recommended_mem"]) >> 20
-    if _run(image, high, ctx, accel) != want:
+    if _run(image, high, ctx, accel, fixture) != want:
         return None
     low = MEM_LOW
-    if _run(image, low, ctx, accel) == want:
+    if _run(image, low, ctx, accel, fixture) == want:
         return low
     while high - low > 1:  # low fails, high passes
         mid = (low + high) // 2
-        if _run(image, mid, ctx, accel) == want:
+        if _run(image, mid, ctx, accel, fixture) == want:
             high = mid
         else:
             low = mid
     return high
+
+
+def _check_reference(fixture: str, reference: object) -> None:
+    """A server must have answered on the default image, else nothing is measured."""
+    if fixture in SERVERS:
+        _code, _status, answers = reference  # type: ignore[misc]
+        if any(status < 0 for status, _ in answers):
+            raise RuntimeError(f"{fixture}: the default image did not answer {SERVERS[fixture]}")
 
 
 def _mem_text(least: int | None) -> str:
@@ -106,7 +134,7 @@ def _mem_text(least: int | None) -> str:
     return f"<= {least} MiB" if least == MEM_LOW else f"{least} MiB"
 
 
-def _docker_sizes(skipped: list[str]) -> dict[str, int]:
+def _docker_sizes(fixtures: tuple[str, ...], skipped: list[str]) -> dict[str, int]:
     """Each fixture's size as the real daemon reports it (docker image inspect .Size)."""
     if (why := docker.unavailable_reason()) is not None:
         skipped.append(f"docker: {why}")
@@ -118,7 +146,7 @@ def _docker_sizes(skipped: list[str]) -> dict[str, int]:
         except RuntimeError as exc:
             skipped.append(f"docker: {str(exc).splitlines()[0]}")
             return {}
-        for fixture in WORKLOADS:
+        for fixture in fixtures:
             tag = peer.load(fixture_layout(fixture), f"d2u-bench/{fixture}:latest")
             proc = subprocess.run(
                 ["docker", "image", "inspect", "--format", "{{.Size}}", tag],
@@ -128,32 +156,40 @@ def _docker_sizes(skipped: list[str]) -> dict[str, int]:
     return sizes
 
 
-def run() -> Result:
+def run(fixtures: tuple[str, ...] = tuple(WORKLOADS)) -> Result:
     result = Result(name=NAME)
     ctx = Context(cache_dir=BENCH / "cache" / "slim-sizes", quiet=True)
     accel = select_accel(requested(None)[0], ctx)
-    result.conditions = {"accelerator": accel, "memory search": f"bisection in MiB from {MEM_LOW}"}
+    result.conditions = {
+        "accelerator": accel,
+        "memory search": f"bisection in MiB from {MEM_LOW}",
+        "fixtures": ", ".join(fixtures),
+    }
     skipped: list[str] = []
-    docker_sizes = _docker_sizes(skipped)
+    docker_sizes = _docker_sizes(fixtures, skipped)
     table = Table(
         title="Image size and memory by rootfs policy",
         columns=["image (workload)", "container image", "policy", ".uni file", "rootfs entries",
                  "recommended --mem", "smallest --mem that passes", "Unikraft (image, RAM)"],
     )  # fmt: skip
-    for fixture, cmd in WORKLOADS.items():
-        reference: tuple[int, bytes, bytes] | None = None
+    for fixture in fixtures:
+        cmd = WORKLOADS[fixture]
+        reference: object = None
         for policy in POLICIES:
             image = _convert(fixture, policy)
             meta = read_metadata(image)
             if reference is None:
-                reference = _run(image, meta["recommended_mem"] >> 20, ctx, accel)
-            least = smallest_mem(image, reference, ctx, accel)
+                reference = _run(image, meta["recommended_mem"] >> 20, ctx, accel, fixture)
+                _check_reference(fixture, reference)
+            least = smallest_mem(image, reference, ctx, accel, fixture)
             result.raw[f"{fixture}/{policy}"] = {
                 "file": image.stat().st_size, "rootfs": meta["sizes"]["rootfs"],
                 "entries": meta["rootfs"]["entries"], "recommended_mem": meta["recommended_mem"],
                 "smallest_mem_mib": least, "docker_size": docker_sizes.get(fixture),
             }  # fmt: skip
             label = fixture + (f" (`{shlex.join(cmd)[:40]}`)" if cmd else "")
+            if fixture in SERVERS:
+                label = f"{fixture} (probe `{SERVERS[fixture][:40]}`)"
             table.rows.append([
                 label if policy == "default" else "",
                 fmt_bytes(docker_sizes.get(fixture)) if policy == "default" else "",
@@ -168,7 +204,10 @@ def run() -> Result:
     table.notes += [
         "smallest --mem: the least guest memory at which the image prints exactly what the "
         f"default image prints at its recommendation; {MEM_LOW} MiB is the floor dock2uni run "
-        "gives QEMU, so `<= 16 MiB` means it passed there.",
+        "gives QEMU, so `<= 16 MiB` means it passed there. Servers (nginx, redis): the least "
+        "memory at which the server, booted with its port published, answers its probe "
+        "(the status and body of a GET, redis's replies to SET, GET, QUIT) byte for byte as "
+        "the default image answers it at its recommendation.",
         "container image: `docker image inspect --format {{.Size}}` on a private dockerd.",
         "Unikraft: anchors.md B2/B3 (hello world and sqlite of the Unikraft paper's artifact).",
         *skipped,
@@ -177,10 +216,14 @@ def run() -> Result:
     return result
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    names = tuple(sys.argv[1:] if argv is None else argv) or tuple(WORKLOADS)
+    if unknown := [n for n in names if n not in WORKLOADS]:
+        print(f"bench.slim_sizes: unknown fixture(s): {', '.join(unknown)}", file=sys.stderr)
+        return 2
     started = time.monotonic()
     host = machine.describe()
-    result = run()
+    result = run(names)
     result.conditions["wall time of this benchmark"] = f"{time.monotonic() - started:.0f} s"
     out = result.write_json(BENCH, host)
     text = result.markdown()

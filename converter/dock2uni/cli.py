@@ -352,9 +352,7 @@ def parse_slim(
     try:
         return SlimOptions(workloads=workloads(cmds or [], probes or []), timeout=timeout)
     except WorkloadUsageError as exc:
-        raise typer.BadParameter(
-            str(exc), param_hint="--slim-probe" if "http" in str(exc) else "--slim-cmd"
-        ) from None
+        raise typer.BadParameter(str(exc), param_hint=exc.option) from None
 
 
 ExplainOpt = Annotated[
@@ -426,9 +424,10 @@ def convert(
         list[str] | None,
         typer.Option(
             "--slim-probe",
-            metavar="http://:PORT/PATH",
-            help="With --slim: GET this from the server the image starts; status and "
-            "body are verified; repeatable (needs guest networking).",
+            metavar="http://:PORT/PATH|tcp://:PORT/BYTES",
+            help="With --slim: GET this from the server the image starts (tcp: send "
+            "the percent-encoded BYTES, read the answer until the server closes); the "
+            "answers are verified; repeatable.",
             show_default=False,
         ),
     ] = None,

@@ -60,6 +60,7 @@ from dock2uni.uni import read_metadata
 
 QEMU = "qemu-system-x86_64"
 EXIT_TIMEOUT = 124
+STOP_POLL = 0.2  # seconds: how often a run with RunOptions.stop looks at it
 EXIT_FAILURE = 125
 EXIT_NOEXEC = 126
 EXIT_NOTFOUND = 127
@@ -98,6 +99,9 @@ class RunOptions:
     # ports are chosen and bound by run_image (publish.py) before QEMU starts.
     network: Network = field(default_factory=Network)
     fstrace: bool = False  # d2u.fstrace=1: report touched paths (convert --slim, slim/trace.py)
+    # Library callers (convert --slim's probes, benchmarks): once set, QEMU is killed and
+    # the run ends as a timeout would (status "timeout"), without waiting for ``timeout``.
+    stop: threading.Event | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -469,7 +473,7 @@ def boot(
                 if err_read >= 0:
                     outputs.append((err_read, guest_stderr or stdout))
                 with forwarding(proxy):
-                    timed_out = _pump(proc, outputs, options.timeout, t0, proxy)
+                    timed_out = _pump(proc, outputs, options.timeout, t0, proxy, stop=options.stop)
                 qemu_err = watcher.finish()
             finally:
                 forwarder.close()
@@ -563,10 +567,13 @@ def _pump(
     timeout: float | None,
     t0: float,
     proxy: SignalProxy | None = None,
+    *,
+    stop: threading.Event | None = None,
 ) -> bool:
     """Copy QEMU's output pipes (fd -> sink: COM1 on QEMU's stdout, COM3 on a pipe of its
-    own) until QEMU has closed them all by exiting; kill QEMU at the deadline (True: timed
-    out) or when the signal proxy says so (a second SIGINT, --stop-timeout)."""
+    own) until QEMU has closed them all by exiting; kill QEMU at the deadline or once
+    ``stop`` is set (True: timed out) or when the signal proxy says so (a second SIGINT,
+    --stop-timeout)."""
     sinks = dict(outputs)
     deadline = None if timeout is None else t0 + timeout
     wake = [proxy.wake_r] if proxy is not None else []
@@ -577,7 +584,9 @@ def _pump(
             return False
         ends = [d for d in (deadline, proxy.stop_deadline if proxy else None) if d is not None]
         wait = None if not ends else max(min(ends) - now, 0.0)
-        if deadline is not None and now >= deadline:
+        if stop is not None:
+            wait = STOP_POLL if wait is None else min(wait, STOP_POLL)
+        if (deadline is not None and now >= deadline) or (stop is not None and stop.is_set()):
             proc.kill()
             return True
         # A forwarded signal writes to the proxy's wake-up pipe: the deadlines are looked

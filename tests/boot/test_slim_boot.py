@@ -2,8 +2,9 @@
 
 A few fixtures that boot today, each converted twice (default and closure policy) and
 booted: the output and exit code must be equal, the closure rootfs much smaller. The
-other fixtures are checked for their selection only (tests/integration/
-test_slim_fixtures.py): nginx and redis need networking and threads to run.
+servers (nginx, redis) are booted with their port published and probed as `convert
+--slim` probes them (slim/workload.py): the answers must be equal. The other fixtures
+are checked for their selection only (tests/integration/test_slim_fixtures.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dock2uni.acquire import AcquireOptions
 from dock2uni.context import Context
 from dock2uni.pipeline import convert_image
 from dock2uni.runspec import Overrides
+from dock2uni.slim.workload import run_workload, workloads
 from dock2uni.uni import read_metadata
 from tests.boot.conftest import Booted
 
@@ -42,10 +44,19 @@ CASES = {
     "perl": (None, 0),
     "jq": (None, 0),
 }
+# Servers: fixture -> (probe, the default image's status, what its answer holds).
+SERVERS: dict[str, tuple[str, int, bytes]] = {
+    "nginx": ("http://:80/", 200, b"<h1>Welcome to nginx!</h1>"),
+    "redis": (
+        "tcp://:6379/SET%20greeting%20hello%0D%0AGET%20greeting%0D%0AQUIT%0D%0A",
+        0,
+        b"+OK\r\n$5\r\nhello\r\n+OK\r\n",
+    ),
+}
 
 
 def _convert(name: str, policy: str, ctx: Context, out: Path) -> Path:
-    cmd = CASES[name][0]
+    cmd = CASES[name][0] if name in CASES else None
     uni = out / f"{name}-{policy}.uni"
     convert_image(
         f"oci:{fixture_layout(name)}:latest",
@@ -76,6 +87,26 @@ def test_closure_image_runs_like_the_default_one(
         slim.describe()
     )
     assert sizes["closure"] * 2 < sizes["default"] or sizes["default"] < 4 << 20, sizes
+
+
+@pytest.mark.parametrize("name", sorted(SERVERS))
+def test_closure_server_answers_like_the_default_one(
+    name: str, boot_ctx: Context, accel: str, tmp_path: Path
+) -> None:
+    (work,) = workloads([], [SERVERS[name][0]])
+    answers = {}
+    sizes = {}
+    for policy in ("default", "closure"):
+        uni = _convert(name, policy, boot_ctx, tmp_path)
+        sizes[policy] = read_metadata(uni)["sizes"]["rootfs"]
+        got = run_workload(uni, work, boot_ctx, accel=accel, timeout=300, fstrace=False)
+        # Stopped once it answered (a server does not exit by itself).
+        assert got.status == "timeout", (policy, got.cause, got.log[-30:])
+        answers[policy] = got.probes
+    (status, body), = answers["default"]  # fmt: skip
+    assert status == SERVERS[name][1] and SERVERS[name][2] in body, answers
+    assert answers["closure"] == answers["default"]
+    assert sizes["closure"] * 2 < sizes["default"], sizes
 
 
 def test_closure_metadata_explains_every_kept_path(boot_ctx: Context, tmp_path: Path) -> None:

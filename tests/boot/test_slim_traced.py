@@ -1,5 +1,6 @@
 """convert --slim under QEMU: traced images run their workload exactly as the full image
-does, explain why each traced file is kept, and are refused when verification fails.
+does (servers: answer their probes, over the guest network, exactly as the full image
+does), explain why each traced file is kept, and are refused when verification fails.
 
 Each fixture is converted twice (default and --slim) once per module and booted with
 the same workload; the CLI tests share the boot session's cache, so images unpack once.
@@ -22,7 +23,7 @@ from dock2uni.context import Context
 from dock2uni.errors import SlimError
 from dock2uni.pipeline import convert_image
 from dock2uni.slim.traced import DROP_HOOK, SlimOptions
-from dock2uni.slim.workload import workloads
+from dock2uni.slim.workload import Workload, run_workload, workloads
 from dock2uni.uni import read_metadata
 from tests.boot.conftest import Booted
 
@@ -57,6 +58,13 @@ CASES: dict[str, tuple[str | None, int]] = {
         0,
     ),
 }
+# Servers: fixture -> (--slim-probe, the full image's status, what its answer holds).
+# redis gets inline commands and QUIT, so it closes the connection after its answers.
+REDIS_PROBE = "tcp://:6379/SET%20greeting%20hello%0D%0AGET%20greeting%0D%0AQUIT%0D%0A"
+SERVERS: dict[str, tuple[str, int, bytes]] = {
+    "nginx": ("http://:80/", 200, b"<h1>Welcome to nginx!</h1>"),
+    "redis": (REDIS_PROBE, 0, b"+OK\r\n$5\r\nhello\r\n+OK\r\n"),
+}
 # A program that opens a file only when asked to: the traced run does not ask.
 OPTIONAL_FILE = (
     "import sys; print(open(sys.argv[1]).read().strip() if len(sys.argv) > 1 else 'no file')"
@@ -73,6 +81,13 @@ def _cmd(name: str) -> tuple[str, ...] | None:
     return tuple(shlex.split(text)) if text else None
 
 
+def _workloads(name: str) -> tuple[Workload, ...]:
+    if name in SERVERS:
+        return workloads([], [SERVERS[name][0]])
+    text = CASES[name][0]
+    return workloads([text] if text else [], [])
+
+
 @pytest.fixture(scope="module")
 def images(
     boot_ctx: Context, accel: str, tmp_path_factory: pytest.TempPathFactory
@@ -84,10 +99,9 @@ def images(
     def get(name: str, policy: str) -> Path:
         if (name, policy) not in made:
             uni = out / f"{name}-{policy}.uni"
-            text = CASES[name][0]
             slim = None
             if policy == "slim":
-                slim = SlimOptions(workloads=workloads([text] if text else [], []), timeout=300)
+                slim = SlimOptions(workloads=_workloads(name), timeout=300)
             convert_image(_source(name), uni, AcquireOptions(), boot_ctx, rootfs_policy=policy,
                           slim=slim)  # fmt: skip
             made[name, policy] = uni
@@ -111,6 +125,31 @@ def test_slim_image_runs_like_the_full_one(name: str, images: object, boot: obje
     assert (slim.result.exit_code, slim.stdout, slim.guest_stderr) == (
         full.result.exit_code, full.stdout, full.guest_stderr
     ), slim.describe()  # fmt: skip
+    _check_slim_metadata(name, slim_uni, full_uni)
+
+
+@pytest.mark.parametrize("name", sorted(SERVERS))
+def test_slim_server_answers_like_the_full_one(
+    name: str, images: object, boot_ctx: Context, accel: str
+) -> None:
+    """The server of the full and of the slim image, each booted with its port published:
+    the probe's answer is the expected one and the same byte for byte."""
+    full_uni = images(name, "default")  # type: ignore[operator]
+    slim_uni = images(name, "slim")  # type: ignore[operator]
+    (work,) = _workloads(name)
+    answers = {}
+    for policy, uni in (("default", full_uni), ("slim", slim_uni)):
+        got = run_workload(uni, work, boot_ctx, accel=accel, timeout=300, fstrace=False)
+        # Stopped once it answered (a server does not exit by itself).
+        assert got.status == "timeout", (policy, got.cause, got.log[-30:])
+        answers[policy] = got.probes
+    (status, body), = answers["default"]  # fmt: skip
+    assert status == SERVERS[name][1] and SERVERS[name][2] in body, answers
+    assert answers["slim"] == answers["default"]
+    _check_slim_metadata(name, slim_uni, full_uni)
+
+
+def _check_slim_metadata(name: str, slim_uni: Path, full_uni: Path) -> None:
     meta, full_meta = read_metadata(slim_uni), read_metadata(full_uni)
     assert meta["rootfs"]["policy"] == "slim" and meta["slim"]["verified"] is True
     assert meta["sizes"]["rootfs"] < full_meta["sizes"]["rootfs"] or name == "busybox"

@@ -97,7 +97,14 @@ def test_workloads() -> None:
     served = workloads([], ["http://:8080/x?y=1", "http://localhost:80/"])
     assert served == (Workload(None, (Probe(8080, "/x?y=1"), Probe(80, "/"))),)
     assert parse_cmd("  ") is None
-    for bad in ("ftp://:80/", "http://example.com:80/", "http://:0/", "http:///x", "http://:x/"):
+    redis = parse_probe("tcp://:6379/PING%0D%0AQUIT%0D%0A")
+    assert redis == Probe(6379, "/PING%0D%0AQUIT%0D%0A", kind="tcp", send=b"PING\r\nQUIT\r\n")
+    assert str(Workload(None, (redis,))) == (
+        "the image's command + send tcp://:6379/PING%0D%0AQUIT%0D%0A"
+    )
+    bad_probes = ("ftp://:80/", "http://example.com:80/", "http://:0/", "http:///x", "http://:x/",
+                  "tcp://:6379/", "tcp://:6379", "tcp://10.0.0.1:6379/PING")  # fmt: skip
+    for bad in bad_probes:
         with pytest.raises(WorkloadUsageError):
             parse_probe(bad)
     with pytest.raises(WorkloadUsageError):
@@ -133,6 +140,13 @@ def test_difference_says_what_differs() -> None:
     assert difference(probed, _outcome(probes=((200, b"no"),))) == (
         "probe 1: body differs: line 1 is 'no', the full image printed 'ok'"
     )
+    assert difference(probed, _outcome(probes=((-1, b"(no answer)"),))) == (
+        "probe 1: no answer instead of 200"
+    )
+    tcp = _outcome(probes=((0, b"+PONG\r\n"),))
+    assert difference(tcp, _outcome(probes=((0, b"-ERR\r\n"),))) == (
+        "probe 1: answer differs: line 1 is '-ERR', the full image printed '+PONG'"
+    )
 
 
 D2U = [sys.executable, "-m", "dock2uni"]
@@ -145,6 +159,7 @@ D2U = [sys.executable, "-m", "dock2uni"]
         (["--slim-probe", "http://:80/"], "--slim-probe"),
         (["--slim", "--rootfs", "full"], "--rootfs"),
         (["--slim", "--slim-probe", "ftp://x"], "--slim-probe"),
+        (["--slim", "--slim-probe", "tcp://:6379/"], "--slim-probe"),
         (["--slim", "--slim-cmd", "'a"], "--slim-cmd"),
         (["--slim", "--slim-timeout", "0"], "--slim-timeout"),
     ],
@@ -194,3 +209,39 @@ def test_probe_get_retries_until_the_server_answers() -> None:
     deadline = time.monotonic() + 20
     assert _get(f"http://127.0.0.1:{port}/x?y=1", deadline, alive) == (200, b"hello /x?y=1")
     assert _get(f"http://127.0.0.1:{port}/nope", deadline, alive) == (404, b"missing")
+
+
+def test_tcp_probe_retries_until_the_server_answers_and_reads_until_it_closes() -> None:
+    """slim/workload._exchange against a server that starts late, answers in pieces and
+    closes; an accepted connection closed without a byte (a published port whose guest is
+    not listening yet) is retried."""
+    import socket
+    import threading
+    import time
+
+    from dock2uni.slim.workload import _exchange
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.listen(4)
+
+    def serve() -> None:
+        conn, _ = listener.accept()  # the first connection: closed at once, as slirp does
+        conn.close()
+        time.sleep(0.5)
+        conn, _ = listener.accept()
+        with conn:
+            got = b""
+            while not got.endswith(b"QUIT\r\n"):
+                got += conn.recv(100)
+            conn.sendall(b"+PONG\r\n")
+            time.sleep(0.3)
+            conn.sendall(b"+OK\r\n")
+        listener.close()
+
+    alive = threading.Thread(target=time.sleep, args=(30,), daemon=True)
+    alive.start()
+    threading.Thread(target=serve, daemon=True).start()
+    deadline = time.monotonic() + 20
+    assert _exchange(port, b"PING\r\nQUIT\r\n", deadline, alive) == (0, b"+PONG\r\n+OK\r\n")

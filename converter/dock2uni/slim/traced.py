@@ -88,6 +88,16 @@ def convert_slim(
                     hint="Check it with `dock2uni run` on a default conversion; a server "
                     "needs --slim-probe, a slow program --slim-timeout.",
                 )
+            unanswered = [
+                p for p, (status, _) in zip(work.probes, outcome.probes, strict=True) if status < 0
+            ]
+            if unanswered:
+                raise SlimError(
+                    f"the workload ({work}) does not answer on the full image: "
+                    f"{unanswered[0]} got no answer before --slim-timeout",
+                    hint="Check the port with `dock2uni run -p PORT:PORT` on a default "
+                    "conversion; a slow server needs --slim-timeout.",
+                )
             trace.add_log(outcome.log)
             refs.append(outcome)
     touched = trace.touched()

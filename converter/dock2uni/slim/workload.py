@@ -5,10 +5,12 @@ shell's words, no expansion) in place of the image's Cmd, as `dock2uni run IMAGE
 ARGS` does (the Entrypoint stays; without one, ARGS[0] is the program, searched in
 PATH); ``--slim-cmd ''`` is the image's own command. Without --slim-cmd the image's
 own command is the one workload. stdin is at end of file. ``--slim-probe
-http://:PORT/PATH`` requests are made against a server workload (the image's command,
-or the first --slim-cmd) once it answers on PORT. An outcome is the exit code, stdout
-and stderr, and each probe's status and body; verification compares them exactly
-(for a probed server, how it ended and the answers: its output is a log with times).
+http://:PORT/PATH`` (a GET) and ``tcp://:PORT/BYTES`` (percent-encoded bytes sent on one
+connection, the answer read until the server closes it) are made against a server
+workload (the image's command, or the first --slim-cmd) once it answers on PORT; then
+the server is stopped. An outcome is the exit code, stdout and stderr, and each probe's
+status and body; verification compares them exactly (for a probed server, how it ended
+and the answers: its output is a log with times).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import dataclasses
 import importlib
 import io
 import shlex
+import socket
 import threading
 import time
 import urllib.error
@@ -38,16 +41,29 @@ PROBE_REQUEST_TIMEOUT = 30.0
 class WorkloadUsageError(ValueError):
     """A malformed --slim-cmd or --slim-probe (the CLI makes it a usage error)."""
 
+    def __init__(self, message: str, option: str = "--slim-probe") -> None:
+        super().__init__(message)
+        self.option = option
+
 
 @dataclass(frozen=True)
 class Probe:
-    """One HTTP GET against the guest's PORT."""
+    """One request against the guest's PORT: an HTTP GET of ``path``, or (kind "tcp")
+    ``send`` written on a TCP connection and the answer read until the server closes it."""
 
     port: int
-    path: str  # with the query, as sent
+    path: str  # with the query, as sent (http); the percent-encoded bytes (tcp)
+    kind: str = "http"
+    send: bytes = b""
 
     def __str__(self) -> str:
+        if self.kind == "tcp":
+            return f"tcp://:{self.port}{self.path}"
         return f"http://:{self.port}{self.path}"
+
+    def request(self) -> str:
+        """What the workload's description says it does."""
+        return f"GET {self}" if self.kind == "http" else f"send {self}"
 
 
 @dataclass(frozen=True)
@@ -57,7 +73,7 @@ class Workload:
 
     def __str__(self) -> str:
         what = "the image's command" if self.cmd is None else shlex.join(self.cmd)
-        return what + "".join(f" + GET {p}" for p in self.probes)
+        return what + "".join(f" + {p.request()}" for p in self.probes)
 
 
 @dataclass(frozen=True)
@@ -69,7 +85,7 @@ class Outcome:
     cause: str | None
     stdout: bytes
     stderr: bytes
-    probes: tuple[tuple[int, bytes], ...]  # (HTTP status, body) per probe
+    probes: tuple[tuple[int, bytes], ...]  # (HTTP status, body) per probe; tcp: (0, answer)
     log: tuple[str, ...]
 
 
@@ -80,24 +96,32 @@ def parse_cmd(text: str) -> tuple[str, ...] | None:
     try:
         return tuple(shlex.split(text))
     except ValueError as exc:
-        raise WorkloadUsageError(f"{text!r}: {exc}") from None
+        raise WorkloadUsageError(f"{text!r}: {exc}", "--slim-cmd") from None
 
 
 def parse_probe(text: str) -> Probe:
-    """``http://:PORT/PATH`` (a host, if given, must be localhost: the guest's port)."""
+    """``http://:PORT/PATH`` or ``tcp://:PORT/BYTES`` (BYTES percent-encoded, e.g.
+    ``PING%0D%0AQUIT%0D%0A``); a host, if given, must be localhost: the guest's port."""
     url = urllib.parse.urlsplit(text)
-    if url.scheme != "http":
-        raise WorkloadUsageError(f"{text!r}: expected http://:PORT/PATH")
+    if url.scheme not in ("http", "tcp"):
+        raise WorkloadUsageError(f"{text!r}: expected http://:PORT/PATH or tcp://:PORT/BYTES")
     if url.hostname not in (None, "", "localhost", "127.0.0.1"):
-        raise WorkloadUsageError(f"{text!r}: the host is the guest: leave it out (http://:PORT/)")
+        raise WorkloadUsageError(
+            f"{text!r}: the host is the guest: leave it out ({url.scheme}://:PORT/)"
+        )
     try:
         port = url.port
     except ValueError:
         port = None
     if port is None or not 0 < port < 65536:
-        raise WorkloadUsageError(f"{text!r}: give the guest's port, e.g. http://:80/")
+        raise WorkloadUsageError(f"{text!r}: give the guest's port, e.g. {url.scheme}://:80/")
     path = (url.path or "/") + (f"?{url.query}" if url.query else "")
-    return Probe(port, path)
+    if url.scheme == "http":
+        return Probe(port, path)
+    send = urllib.parse.unquote_to_bytes(path[1:])
+    if not send:
+        raise WorkloadUsageError(f"{text!r}: give the bytes to send, e.g. tcp://:6379/PING%0D%0A")
+    return Probe(port, path, kind="tcp", send=send)
 
 
 def workloads(cmds: Sequence[str], probes: Sequence[str]) -> tuple[Workload, ...]:
@@ -117,10 +141,12 @@ def run_workload(
     accel: str,
     timeout: float,
     fstrace: bool,
+    mem: int | None = None,
 ) -> Outcome:
-    """Boot ``image`` once for ``work`` (traced or not) and collect its outcome."""
+    """Boot ``image`` once for ``work`` (traced or not; ``mem`` bytes of guest memory, by
+    default the image's recommendation) and collect its outcome."""
     options = RunOptions(
-        accel=accel, timeout=timeout, cmd=work.cmd, echo_log=False, fstrace=fstrace
+        mem=mem, accel=accel, timeout=timeout, cmd=work.cmd, echo_log=False, fstrace=fstrace
     )
     out, err = io.BytesIO(), io.BytesIO()
     if not work.probes:
@@ -170,7 +196,8 @@ def _run_probed(
     net = _network_module()
     ports = sorted({p.port for p in work.probes})
     specs = tuple(net.PortSpec("127.0.0.1", None, port, "tcp") for port in ports)
-    fields: dict[str, Any] = {"network": net.Network(mode="user", ports=specs)}
+    stop = threading.Event()
+    fields: dict[str, Any] = {"network": net.Network(mode="user", ports=specs), "stop": stop}
     options = dataclasses.replace(options, **fields)
     published: dict[int, int] = {}
     ready = threading.Event()
@@ -194,14 +221,42 @@ def _run_probed(
     thread.start()
     deadline = time.monotonic() + timeout
     ready.wait(timeout)
-    answers = tuple(
-        _get(f"http://127.0.0.1:{published.get(p.port, p.port)}{p.path}", deadline, thread)
-        for p in work.probes
-    )
+    answers = tuple(_ask(p, published.get(p.port, p.port), deadline, thread) for p in work.probes)
+    stop.set()  # the answers are in: the server need not run until the timeout
     thread.join(max(deadline - time.monotonic(), 0) + 30)
     if not box:
         raise SlimError(f"the probed boot of {image} did not end", hint="Raise --slim-timeout.")
     return _outcome(box[0], out, err, answers)
+
+
+def _ask(probe: Probe, port: int, deadline: float, server: threading.Thread) -> tuple[int, bytes]:
+    if probe.kind == "tcp":
+        return _exchange(port, probe.send, deadline, server)
+    return _get(f"http://127.0.0.1:{port}{probe.path}", deadline, server)
+
+
+def _exchange(
+    port: int, send: bytes, deadline: float, server: threading.Thread
+) -> tuple[int, bytes]:
+    """(0, what the server answered to ``send`` before closing the connection). Refused,
+    reset, or closed without a byte: the server is not listening yet (the published port
+    accepts before the guest does), so try again."""
+    while True:
+        got = bytearray()
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=PROBE_REQUEST_TIMEOUT) as s:
+                s.sendall(send)
+                while chunk := s.recv(65536):
+                    got += chunk
+        except OSError:
+            if got:  # it answered, then the connection failed: that is its answer
+                return 0, bytes(got) + b"(connection error)"
+        else:
+            if got:
+                return 0, bytes(got)
+        if time.monotonic() > deadline or not server.is_alive():
+            return -1, b"(no answer)"
+        time.sleep(PROBE_READY_POLL)
 
 
 def _get(url: str, deadline: float, server: threading.Thread) -> tuple[int, bytes]:
@@ -214,7 +269,7 @@ def _get(url: str, deadline: float, server: threading.Thread) -> tuple[int, byte
             return int(exc.code), bytes(exc.read())
         except OSError:
             if time.monotonic() > deadline or not server.is_alive():
-                return 0, b"(no answer)"
+                return -1, b"(no answer)"
             time.sleep(PROBE_READY_POLL)
 
 
@@ -238,9 +293,11 @@ def difference(full: Outcome, slim: Outcome) -> str | None:
             return f"{name} differs: {_first_difference(a, b)}"
     for i, ((sa, ba), (sb, bb)) in enumerate(zip(full.probes, slim.probes, strict=True)):
         if sa != sb:
-            return f"probe {i + 1}: HTTP status {sb} instead of {sa}"
+            got = "no answer" if sb < 0 else f"HTTP status {sb}"
+            return f"probe {i + 1}: {got} instead of {'no answer' if sa < 0 else sa}"
         if ba != bb:
-            return f"probe {i + 1}: body differs: {_first_difference(ba, bb)}"
+            what = "answer" if sa == 0 else "body"
+            return f"probe {i + 1}: {what} differs: {_first_difference(ba, bb)}"
     return None
 
 
