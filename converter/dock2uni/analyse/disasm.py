@@ -47,7 +47,7 @@ from dock2uni.elf.facts import (
     ElfLayout,
 )
 
-SUMMARY_VERSION = 9  # bump when the summary's meaning changes: invalidates the cache
+SUMMARY_VERSION = 10  # bump when the summary's meaning changes: invalidates the cache
 
 # Imported functions whose first argument is a syscall number (libc's generic wrappers).
 WRAPPER_IMPORTS = {"syscall": "rdi"}
@@ -360,7 +360,11 @@ def summarise(file: Path, facts: ElfFacts, layout: ElfLayout) -> Summary:
         and not flags & SHF_EXECINSTR
         and size
         and addr
-        and not flags & SHF_TLS  # TLS addresses are offsets; they overlap real sections
+        # .tbss occupies no addresses of its own (they overlap the sections after it), but
+        # .tdata, the TLS initialisation image, is data at its own addresses: a pointer
+        # in it (``static __thread void (*fp)(void) = f;``) is a data word, or a RELATIVE
+        # relocation in a PIE or library, copied into every thread's block.
+        and not (flags & SHF_TLS and sh_type == SHT_NOBITS)
         and name not in _NOT_DATA
         and not name.startswith(".note")
     ]
