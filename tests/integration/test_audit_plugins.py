@@ -3,8 +3,9 @@
 The audit must analyse what a program can load with dlopen and say why (issue 13, part 3):
 nginx's dynamic module (named by ``load_module``; found by the plugin pattern, its
 undefined ``ngx_*`` symbols being nginx's own exports), glibc's NSS modules (named by
-nsswitch.conf), Cyrus SASL mechanisms and PAM modules (their libraries' directories),
-OpenSSL providers, perl's XS modules. Each case checks one module's closure entry, its
+nsswitch.conf), glibc's gconv modules (named by gconv-modules and gconv-modules.d/*.conf),
+Cyrus SASL mechanisms and PAM modules (their libraries' directories), OpenSSL providers,
+perl's XS modules. Each case checks one module's closure entry, its
 note, and that the audit's text report shows it, on the fixture image that holds it.
 """
 
@@ -29,6 +30,11 @@ CASES = {
     "nginx": ("/usr/lib/nginx/modules/ngx_http_echo_module.so", "analysed as a plugin of"),
     # glibc 2.36 has files and dns built in; libnss_files.so.2 remains for old callers
     "getent": (f"{LIB}/libnss_files.so.2", "named in libc.so.6's strings"),
+    # iconv -t EBCDIC-US: the module is named in gconv-modules-extra.conf
+    "iconv": (
+        f"{LIB}/gconv/EBCDIC-US.so",
+        "gconv module named in gconv-modules.d/gconv-modules-extra.conf",
+    ),
     "sasl": (f"{LIB}/sasl2/libscram.so.2.0.25", "SASL mechanism"),
     "pamtester": (f"{LIB}/security/pam_unix.so", "PAM module"),
     "openssl": (f"{LIB}/ossl-modules/legacy.so", "OpenSSL provider"),

@@ -177,3 +177,63 @@ def test_python_extension_modules_are_likely_dlopen(tmp_path: Path) -> None:
     closure = closure_of(img, tmp_path, program="/usr/bin/python3.11")
     entry = next(e for e in closure.entries if e.path.endswith(module.name))
     assert entry.role == "dlopen" and "python extension" in (entry.note or "")
+
+
+ICONV_PROG = (
+    '#include <iconv.h>\nint main(void) { return iconv_open("UTF-16", "UTF-8") == (iconv_t)-1; }\n'
+)
+GCONV = "/usr/lib/x86_64-linux-gnu/gconv"
+
+
+@pytest.fixture(scope="module")
+def iconv_prog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("iconv")
+    (d / "prog.c").write_text(ICONV_PROG)
+    subprocess.run(["gcc", "-o", "prog", "prog.c"], cwd=d, check=True, capture_output=True)
+    return d / "prog"
+
+
+def test_gconv_modules_named_by_configuration_are_likely_dlopen(
+    libs: dict[str, Path], iconv_prog: Path, tmp_path: Path
+) -> None:
+    """iconv_open: every module a gconv-modules file names (relative to the gconv
+    directory, ``.so`` appended; gconv-modules.d/*.conf too; GCONV_PATH first) is a dlopen
+    entry with its reason; a module named nowhere is not; a named one the image lacks is
+    a warning."""
+    module = libs["libd2ua.so.1"].read_bytes()
+    img = image_with({"/usr/bin/prog": iconv_prog}, tmp_path / "store")
+    img.add_bytes(
+        f"{GCONV}/gconv-modules",
+        b"# from to module cost\nalias UTF16// UTF-16//\n"
+        b"module\tD2U-A//\tINTERNAL\tD2UA\t1\nmodule INTERNAL D2U-A// D2UA 1\n"
+        b"module INTERNAL GONE// GONE 1 # comment\n",
+    )
+    img.add_bytes(f"{GCONV}/gconv-modules.d/extra.conf", b"module X// INTERNAL sub/D2UB.so 2\n")
+    img.add_bytes(f"{GCONV}/gconv-modules.d/README", b"module X// INTERNAL NOTREAD 2\n")
+    img.add_bytes("/opt/gconv/gconv-modules", b"module Y// INTERNAL /opt/mods/D2UC 1\n")
+    for name in ("D2UA.so", "sub/D2UB.so", "NOTREAD.so", "UNNAMED.so"):
+        img.add_bytes(f"{GCONV}/{name}", module)
+    img.add_bytes("/opt/mods/D2UC.so", module)
+    closure = closure_of(img, tmp_path, {"GCONV_PATH": "/opt/gconv"}, program="/usr/bin/prog")
+    notes = {e.path: e.note for e in closure.entries if e.role == "dlopen"}
+    assert (
+        notes.get(f"{GCONV}/D2UA.so") == "gconv module named in gconv-modules, used by iconv_open"
+    )
+    assert notes.get(f"{GCONV}/sub/D2UB.so") == (
+        "gconv module named in gconv-modules.d/extra.conf, used by iconv_open"
+    )
+    assert (notes.get("/opt/mods/D2UC.so") or "").startswith("gconv module named in")
+    assert f"{GCONV}/NOTREAD.so" not in notes and f"{GCONV}/UNNAMED.so" not in notes
+    assert any(f"{GCONV}/GONE.so" in w for w in closure.warnings), closure.warnings
+
+
+def test_gconv_modules_without_configuration_are_all_analysed(
+    libs: dict[str, Path], iconv_prog: Path, tmp_path: Path
+) -> None:
+    """Only gconv-modules.cache (not read): every module of the directory is analysed."""
+    img = image_with({"/usr/bin/prog": iconv_prog}, tmp_path / "store")
+    img.add_bytes(f"{GCONV}/gconv-modules.cache", b"\x24\x03\x01\x20")
+    img.add_bytes(f"{GCONV}/D2UA.so", libs["libd2ua.so.1"].read_bytes())
+    closure = closure_of(img, tmp_path, program="/usr/bin/prog")
+    entry = next(e for e in closure.entries if e.path == f"{GCONV}/D2UA.so")
+    assert entry.role == "dlopen" and (entry.note or "").startswith(f"gconv module of {GCONV}")

@@ -1,7 +1,9 @@
 """Syscalls reached only indirectly, in programs built here: tables of function pointers in a
 -fPIC library chosen at run time (libevent's eventop pattern), a C++ virtual call, an atexit
-handler, qsort/pthread_create/signal callbacks and plugins opened with dlopen. Each is
-traced natively and analysed in an image."""
+handler, qsort/pthread_create/signal callbacks, plugins opened with dlopen and a pointer
+that is a thread-local variable's initial value (.tdata: a data word in a static build, a
+RELATIVE relocation in a PIE, a static PIE and a shared library, a 64-bit relocation naming
+an import). Each is traced natively and analysed in an image."""
 
 from __future__ import annotations
 
@@ -53,6 +55,16 @@ CASES: dict[str, tuple[dict[str, str], dict[str, str], list[str], set[str]]] = {
         ["probe.so"],
         {"getpgrp"},
     ),
+    "tls-static": ({"/app/tls": "tls-static"}, {}, [], {"getpgrp"}),
+    "tls-static-pie": ({"/app/tls": "tls-static-pie"}, {}, [], {"getpgrp"}),
+    "tls-pie": ({"/app/tls": "tls-pie"}, {}, [], {"getpgrp"}),
+    "tls-import": ({"/app/tls_import": "tls_import"}, {}, [], {"getpgrp"}),
+    "tls-shared": (
+        {"/app/tls_host": "tls_host", "/app/libtls.so": "libtls.so"},
+        {},
+        [],
+        {"getpgrp"},
+    ),
 }
 
 
@@ -75,6 +87,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _cc(out, "gcc", "-O2", "-fPIC", "-shared", "-Wl,-soname,libnamed.so.1", "-o", "libnamed.so.1",
         str(SRC / "named.c"))  # fmt: skip
     _cc(out, "gcc", "-O2", "-o", "named_host", str(SRC / "named_host.c"), "-ldl")
+    _cc(out, "gcc", "-O2", "-static", "-o", "tls-static", str(SRC / "tls.c"))
+    _cc(out, "gcc", "-O2", "-static-pie", "-fPIE", "-o", "tls-static-pie", str(SRC / "tls.c"))
+    _cc(out, "gcc", "-O2", "-pie", "-fPIE", "-o", "tls-pie", str(SRC / "tls.c"))
+    _cc(out, "gcc", "-O2", "-pie", "-fPIE", "-o", "tls_import", str(SRC / "tls_import.c"))
+    _cc(out, "gcc", "-O2", "-fPIC", "-shared", "-o", "libtls.so", str(SRC / "tls_lib.c"))
+    _cc(out, "gcc", "-O2", "-o", "tls_host", str(SRC / "tls_host.c"), "-L.", "-ltls",
+        "-Wl,-rpath,$ORIGIN")  # fmt: skip
     return out
 
 

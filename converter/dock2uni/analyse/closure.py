@@ -12,7 +12,8 @@ image tree, so an absolute symlink never reaches the host's files.
 Libraries a program is likely to ``dlopen`` (NSS modules named in nsswitch.conf,
 ``libgcc_s`` for thread cancellation, python's extension modules when the program is
 python, PAM modules, SASL mechanisms, OpenSSL providers and engines when their
-loaders are imported, libraries a dlopen caller names as a C string, and
+loaders are imported, glibc's gconv modules named by its gconv-modules configuration
+when ``iconv_open`` is imported, libraries a dlopen caller names as a C string, and
 plugins: any shared object of the image with an unversioned undefined
 symbol the main program defines, when something in the closure imports ``dlopen``) are
 added with role ``dlopen``: analysed, but never called hard dependencies.
@@ -112,6 +113,10 @@ MODULE_DIRS: tuple[tuple[frozenset[str], tuple[str, ...], str], ...] = (
 LIBGCC_S_USERS = frozenset(
     {"pthread_cancel", "pthread_exit", "backtrace", "__libc_unwind_link_get"}
 )
+# gconv: glibc loads the modules its configuration names when iconv_open asks for a charset.
+GCONV_USERS = frozenset({"iconv_open"})
+GCONV_DIRS = ("/usr/lib/x86_64-linux-gnu/gconv", "/usr/lib/gconv", "/usr/lib64/gconv")
+MAX_GCONV_CONF_BYTES = 4 << 20
 _PYTHON = re.compile(r"python(\d(\.\d+)?)?$")
 FactsLoader = Callable[[Sequence[str]], Mapping[str, "ElfFacts | ElfError"]]
 
@@ -312,7 +317,14 @@ def compute_closure(
     _expand(work, tree=tree, resolver=resolver, pending=pending, main=main, load=load)
 
     dlopen = _likely_dlopen(
-        work, tree=tree, store=store, resolver=resolver, main=main, programs=programs, load=load
+        work,
+        tree=tree,
+        store=store,
+        resolver=resolver,
+        main=main,
+        programs=programs,
+        env=env,
+        load=load,
     )
     if dlopen:
         _load_level(work, tree, dlopen, load)
@@ -474,6 +486,7 @@ def _likely_dlopen(
     resolver: _Resolver,
     main: ClosureEntry | None,
     programs: Sequence[tuple[str, str]],
+    env: Mapping[str, str],
     load: FactsLoader,
 ) -> list[ClosureEntry]:
     """Libraries the programs will probably dlopen, each with the reason."""
@@ -534,12 +547,29 @@ def _likely_dlopen(
             why = f"{what}, used by {', '.join(sorted(imported & loaders)[:3])}"
             for path in _modules_in(tree, dirs)[:MAX_EXTENSION_MODULES]:
                 add(path, why)
-    if "iconv_open" in imported:
-        gconv = _gconv_modules(tree)
-        if gconv:
+    if resolver.libc != "musl" and imported & GCONV_USERS:
+        callers = ", ".join(sorted(imported & GCONV_USERS))
+        named, directory = _gconv_modules(tree, store, env)
+        gconv = [(p, f"gconv module named in {conf}, used by {callers}") for p, conf in named]
+        if not named and directory is not None:
+            # Nothing to read (only gconv-modules.cache, or no configuration): any module
+            # of the directory may be named, so every one is analysed.
+            why = f"gconv module of {directory} (no gconv-modules to read), used by {callers}"
+            gconv = [(p, why) for p in _modules_in(tree, (directory,))]
+        absent = [p for p, _why in gconv if resolver.check(p)[0] is None]
+        gconv = [(p, why) for p, why in gconv if resolver.check(p)[0] is not None]
+        for module, why in gconv[:MAX_EXTENSION_MODULES]:
+            add(module, why)
+        if len(gconv) > MAX_EXTENSION_MODULES:
             work.warnings.append(
-                f"iconv_open is used: glibc may dlopen any of {gconv[1]} gconv modules under "
-                f"{gconv[0]} (not analysed)"
+                f"{len(gconv)} gconv modules named; only the first "
+                f"{MAX_EXTENSION_MODULES} were analysed"
+            )
+        if absent:
+            more = ", ..." if len(absent) > 3 else ""
+            work.warnings.append(
+                f"gconv-modules names {len(absent)} module(s) the image lacks "
+                f"({', '.join(absent[:3])}{more}): iconv_open fails for their character sets"
             )
     if _is_python(main, programs):
         modules = _python_extension_modules(tree)
@@ -630,13 +660,47 @@ def _nss_services(tree: Tree, store: ContentStore) -> dict[str, list[str]]:
     return services
 
 
-def _gconv_modules(tree: Tree) -> tuple[str, int] | None:
-    for directory in ("/usr/lib/x86_64-linux-gnu/gconv", "/usr/lib/gconv", "/usr/lib64/gconv"):
-        node = tree.lookup(directory)
-        if isinstance(node, DirNode):
-            count = sum(1 for n in node.children if n.endswith(".so"))
-            return directory, count
-    return None
+def _gconv_modules(
+    tree: Tree, store: ContentStore, env: Mapping[str, str]
+) -> tuple[list[tuple[str, str]], str | None]:
+    """(module path, configuration file naming it) for every gconv module glibc's
+    configuration names, in the order read, and glibc's own gconv directory (None if the
+    image has none).
+
+    glibc reads ``gconv-modules`` and then ``gconv-modules.d/*.conf`` in each directory
+    of ``GCONV_PATH`` and in its own directory (or ``gconv-modules.cache``, which
+    ``iconvconfig`` builds from the same files). A line ``module FROM TO FILE [COST]``
+    names ``FILE``, relative to that directory unless absolute, with ``.so`` appended
+    unless it ends so already."""
+    default = next((d for d in GCONV_DIRS if isinstance(tree.lookup(d), DirNode)), None)
+    dirs = [d.rstrip("/") for d in env.get("GCONV_PATH", "").split(":") if d.startswith("/")]
+    if default is not None:
+        dirs.append(default)
+    out: dict[str, str] = {}
+    for directory in dict.fromkeys(dirs):
+        confs = [f"{directory}/gconv-modules"]
+        sub = tree.lookup(f"{directory}/gconv-modules.d")
+        if isinstance(sub, DirNode):
+            confs += [
+                f"{directory}/gconv-modules.d/{name}"
+                for name in sorted(sub.children)
+                if name.endswith(".conf") and len(name) > len(".conf")
+            ]
+        for conf in confs:
+            raw = read_file(tree, store, conf, MAX_GCONV_CONF_BYTES)
+            if raw is None:
+                continue
+            shown = conf[len(directory) + 1 :] if directory == default else conf
+            for line in raw.decode("utf-8", "replace").splitlines():
+                words = line.split("#", 1)[0].split()
+                if len(words) < 4 or words[0] != "module":
+                    continue
+                name = words[3]
+                path = posixpath.normpath(name if name.startswith("/") else f"{directory}/{name}")
+                if not path.endswith(".so"):
+                    path += ".so"
+                out.setdefault(path, shown)
+    return list(out.items()), default
 
 
 def _is_python(main: ClosureEntry | None, programs: Sequence[tuple[str, str]]) -> bool:

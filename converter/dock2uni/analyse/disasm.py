@@ -47,7 +47,7 @@ from dock2uni.elf.facts import (
     ElfLayout,
 )
 
-SUMMARY_VERSION = 9  # bump when the summary's meaning changes: invalidates the cache
+SUMMARY_VERSION = 10  # bump when the summary's meaning changes: invalidates the cache
 
 # Imported functions whose first argument is a syscall number (libc's generic wrappers).
 WRAPPER_IMPORTS = {"syscall": "rdi"}
@@ -244,9 +244,21 @@ class _Sweep:
         return addr
 
 
+_DISASSEMBLER: list[capstone.Cs] = []
+
+
+def _capstone() -> capstone.Cs:
+    """One disassembler per process: making one costs about 0.3 ms, which a file with
+    five small executable sections (a gconv module) would pay five times."""
+    if not _DISASSEMBLER:
+        md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+        md.skipdata = True
+        _DISASSEMBLER.append(md)
+    return _DISASSEMBLER[0]
+
+
 def _sweep(code: bytes, base: int, *, mapped: _Ranges, absolute: bool, out: _Sweep) -> None:
-    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
-    md.skipdata = True
+    md = _capstone()
     calls, jumps, refs, slots, sites = out.calls, out.jumps, out.refs, out.slots, out.sites
     no_fall = out.no_fall
     marks = bytearray(len(code))
@@ -348,7 +360,11 @@ def summarise(file: Path, facts: ElfFacts, layout: ElfLayout) -> Summary:
         and not flags & SHF_EXECINSTR
         and size
         and addr
-        and not flags & SHF_TLS  # TLS addresses are offsets; they overlap real sections
+        # .tbss occupies no addresses of its own (they overlap the sections after it), but
+        # .tdata, the TLS initialisation image, is data at its own addresses: a pointer
+        # in it (``static __thread void (*fp)(void) = f;``) is a data word, or a RELATIVE
+        # relocation in a PIE or library, copied into every thread's block.
+        and not (flags & SHF_TLS and sh_type == SHT_NOBITS)
         and name not in _NOT_DATA
         and not name.startswith(".note")
     ]

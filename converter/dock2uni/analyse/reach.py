@@ -167,8 +167,8 @@ def reach(binaries: list[Loaded]) -> ReachResult:
     drain()
     # The address-taken rule (docs/audit.md): a code address stored anywhere in a loaded
     # file's data (a data word, or a RELATIVE, IRELATIVE, GLOB_DAT or 64-bit absolute
-    # relocation in .data.rel.ro, .data, .got, the init/fini arrays) is a root as soon as
-    # the file is loaded, and so is every symbol such a slot names. Which object holds
+    # relocation in .data.rel.ro, .data, .got, the init/fini arrays, .tdata) is a root as
+    # soon as the file is loaded, and so is every symbol such a slot names. Which object holds
     # the pointer, and whether code reaches it, is not trusted: object bounds are unknown
     # in stripped files and code indexes tables from addresses in or around them. It runs
     # second so that "called from" chains prefer paths from the program's entry.
