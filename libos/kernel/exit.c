@@ -24,16 +24,21 @@ static __noreturn void vm_exit(u32 value)
     halt_forever();
 }
 
+/* Weak: present only when the net family linked the network (kernel/main.c). */
+extern void net_exit_flush(void) __attribute__((weak));
+
 __noreturn void kexit(int code)
 {
-    net_exit_flush(); /* what the program sent last still reaches the network */
+    if (net_exit_flush)
+        net_exit_flush(); /* what the program sent last still reaches the network */
     klog("D2U:EXIT code=%d\n", code & 0xff);
     vm_exit((u32)code & 0xff);
 }
 
 __noreturn void kexit_crash(int signal, u64 addr, u64 rip, const char *cause)
 {
-    net_exit_flush();
+    if (net_exit_flush)
+        net_exit_flush();
     klog("D2U:CRASH signal=%d addr=0x%lx rip=0x%lx cause=%s\n", signal, addr, rip, cause);
     vm_exit(128 + (u32)signal);
 }

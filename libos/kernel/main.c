@@ -13,6 +13,10 @@
 #include <libos/random.h>
 #include <libos/serial.h>
 #include <libos/socket.h>
+
+/* Weak: only an image that links the net family has sockets (shims/net/socket.c
+ * pulls net_init in); the others carry no lwIP, AF_UNIX or virtio drivers. */
+extern void net_init(void) __attribute__((weak));
 #include <libos/task.h>
 #include <libos/time.h>
 #include <libos/uvm.h>
@@ -55,6 +59,7 @@ __noreturn void kmain(u64 start_info)
     uvm_init();             /* empty user address space */
     shim_init();            /* syscall table from image_shim_families */
     rootfs_init();          /* cpio -> RAM fs; /dev, /proc; fds 0-2 on the console */
-    net_init();             /* socket families (docs/sockets.md) */
+    if (net_init)
+        net_init();         /* socket families, when linked (docs/sockets.md) */
     exec_start();           /* load the program and enter ring 3 */
 }

@@ -8,6 +8,11 @@
 #define SOMAXCONN 4096 /* net.core.somaxconn */
 
 /* sys_socket: Linux socket(2); families registered at boot, others EAFNOSUPPORT. */
+/* Linking this family links the socket families and the network: kernel/main.c
+ * calls net_init() through a weak reference, which alone pulls nothing from libos.a,
+ * so this strong one decides (an image without sockets carries no lwIP). */
+__attribute__((used)) static void (*const link_the_network)(void) = net_init;
+
 long sys_socket(const struct shim_args *a) { return sock_socket(arg_int(a, 0), arg_int(a, 1), arg_int(a, 2)); }
 
 /* sys_socketpair: Linux socketpair(2) (AF_UNIX). */
