@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* execve.c: execve/execveat: check everything that can fail, then past the point of no return replace the image (docs/exec.md). */
+#include <libos/cmdline.h>
 #include <libos/cpu.h>
 #include <libos/errno.h>
 #include <libos/fmt.h>
@@ -99,6 +100,10 @@ __noreturn void exec_commit(struct binprm *b, bool boot)
         }
         exec_reset_process();
     }
+    /* strace=1: a successful exec never returns to the dispatcher that logs syscalls,
+     * so its line is written here, before the caller's memory (its arguments) goes. */
+    if (!boot && kopts.strace)
+        klog("execve(\"%s\", ...) = 0\n", b->filename);
     long r = uvm_exec_reset();
     if (r < 0)
         exec_fatal(r, "a new address space");
