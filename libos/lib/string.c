@@ -5,8 +5,12 @@
 void *memcpy(void *dst, const void *src, size_t n)
 {
     void *ret = dst;
-    /* rep movsb is fast on every CPU with ERMS and correct on all others. */
-    __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+    /* Quadwords, then the tail bytes: as fast as rep movsb on ERMS hardware, and 8x
+     * fewer iterations under QEMU's TCG, where each one is a translated-block run
+     * (a page fault's 4 KiB copy was 4096 of them). */
+    size_t q = n >> 3, r = n & 7;
+    __asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(q) : : "memory");
+    __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(r) : : "memory");
     return ret;
 }
 
@@ -26,7 +30,11 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
     void *ret = dst;
-    __asm__ volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(c) : "memory");
+    /* Quadwords, then the tail bytes (see memcpy). */
+    u64 pattern = 0x0101010101010101ull * (u8)c;
+    size_t q = n >> 3, r = n & 7;
+    __asm__ volatile("rep stosq" : "+D"(dst), "+c"(q) : "a"(pattern) : "memory");
+    __asm__ volatile("rep stosb" : "+D"(dst), "+c"(r) : "a"(pattern) : "memory");
     return ret;
 }
 
