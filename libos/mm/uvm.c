@@ -240,13 +240,15 @@ static void merge_around(u64 start, u64 end)
     }
 }
 
+/* Free one page; ctx non-NULL: no invlpg, the caller reloads CR3 afterwards (under
+ * TCG each invlpg also ends a translated block: ~130 of them per exec and exit). */
 static void free_pte(u64 va, u64 *pte, void *ctx)
 {
     if (*pte & (PTE_P | PTE_SW_PROTNONE))
         pmm_free(*pte & PTE_ADDR_MASK);
     bool present = *pte & PTE_P;
     *pte = 0;
-    if (present)
+    if (present && !ctx)
         invlpg(va);
 }
 
@@ -651,11 +653,13 @@ void uvm_for_each_vma(struct process *p, void (*fn)(const struct uvm_vma_info *v
 }
 
 /* Empty the active address space: every VMA and page (frames shared with another
- * address space just lose a reference). */
+ * address space just lose a reference). Pages exist only inside VMAs, so only their
+ * ranges are walked (not the tables' other entries). The caller must reload CR3
+ * afterwards (no invlpg per page). */
 static void empty_active(void)
 {
-    u64 start = vmas ? vmas->start : 0;
-    vm_for_each_pte(start, USER_MAP_TOP, free_pte, NULL);
+    for (struct vma *v = vmas; v; v = v->next)
+        vm_for_each_pte(v->start, v->end, free_pte, (void *)1);
     while (vmas) {
         struct vma *v = vmas;
         vmas = v->next;
@@ -672,7 +676,7 @@ void uvm_mm_put(struct mm *m)
     struct mm *was = mm;
     uvm_activate(m); /* the walks below work on the active tables */
     empty_active();
-    uvm_activate(was == m ? NULL : was);
+    uvm_activate(was == m ? NULL : was); /* another root: CR3 is reloaded */
     vm_root_free(m->root);
     kfree(m);
 }
