@@ -104,7 +104,18 @@ void pmm_init(void)
 
 static void zero_frames(u64 phys, size_t n) { memset(phys_to_virt(phys), 0, n * PAGE_SIZE); }
 
+static u64 alloc_one(void);
+
 u64 pmm_alloc(void)
+{
+    u64 phys = alloc_one();
+    /* Out of frames: the page cache gives back those no address space maps. */
+    if (!phys && pcache_shrink())
+        phys = alloc_one();
+    return phys;
+}
+
+static u64 alloc_one(void)
 {
     u64 words = (max_pfn + 63) / 64;
     for (u64 k = 0; k < words; k++) {

@@ -3,7 +3,8 @@
  *
  * A VMA is a page-aligned range with Linux protections and optional backing: fixed
  * bytes (ELF segments from the archive) or a file (mmap), read when a page is first
- * touched, so MAP_PRIVATE is "copy the file's current bytes on first touch". A file
+ * touched, so MAP_PRIVATE is "copy the file's current bytes on first touch"; a read
+ * of archive bytes maps the page cache's shared frame instead (pcache.c). A file
  * VMA holds a reference on the vnode, which keeps an unlinked file's data alive.
  * Pages are allocated by the fault handler; PROT_NONE pages keep their frame in a
  * non-present PTE marked PTE_SW_PROTNONE.
@@ -552,6 +553,67 @@ static long cow_break(u64 va, u64 *pte, const struct vma *v)
     return 0;
 }
 
+/* The archive bytes behind page va of v and how many (at most a page), or NULL: an
+ * anonymous page, a file written since (no longer its archive bytes), or past the end. */
+static const u8 *archive_src(u64 va, const struct vma *v, u64 *len)
+{
+    u64 off = va - v->start;
+    if (v->flags & UVM_SHARED_ANON)
+        return NULL;
+    if (v->node) {
+        const u8 *flat = fdata_flat(v->node); /* NULL once the file was written */
+        u64 at = v->off + off;
+        if (!flat || at >= v->node->size)
+            return NULL;
+        *len = MIN(PAGE_SIZE, v->node->size - at);
+        return flat + at;
+    }
+    if (!v->data || off >= v->data_len)
+        return NULL;
+    *len = MIN(PAGE_SIZE, v->data_len - off);
+    return v->data + off;
+}
+
+/* Fault-around, as Linux's (fault_around_bytes, 64 KiB): the other pages of the
+ * aligned 64 KiB around va, in the same VMA, whose frames the page cache holds
+ * already are mapped too, read-only and copy-on-write: a program runs its text in
+ * neighbourhoods, and each fault saved is a trap. Nothing is allocated (a page not
+ * cached yet waits for its own fault). One page table holds the whole window. */
+#define FAULT_AROUND_BYTES (16 * PAGE_SIZE)
+static void map_around(u64 va, const struct vma *v, u64 flags)
+{
+    u64 lo = MAX(v->start, ALIGN_DOWN(va, FAULT_AROUND_BYTES));
+    u64 hi = MIN(v->end, ALIGN_DOWN(va, FAULT_AROUND_BYTES) + FAULT_AROUND_BYTES);
+    u64 *pte = vm_pte(lo); /* va's table: present, va was just mapped */
+    for (u64 at = lo; at < hi; at += PAGE_SIZE, pte++) {
+        u64 len;
+        const u8 *src = *pte ? NULL : archive_src(at, v, &len);
+        u64 frame = src ? pcache_find(src, len) : 0;
+        if (frame)
+            *pte = frame | flags | PTE_P; /* was empty: nothing to flush */
+    }
+}
+
+/* A read or instruction fetch of a private page backed by archive bytes: map the
+ * page cache's shared frame (pcache.c), read-only and copy-on-write, so a write
+ * copies it (cow_break) as Linux copies a page-cache page. false: not such a page,
+ * or no frame to share (the caller makes a private copy). */
+static bool map_cached(u64 va, const struct vma *v)
+{
+    u64 len;
+    const u8 *src = archive_src(va, v, &len);
+    u64 frame = src ? pcache_get(src, len) : 0;
+    if (!frame)
+        return false;
+    u64 flags = (leaf_flags(v->prot) & ~PTE_W) | PTE_SW_COW;
+    if (vm_map_page(va, frame, flags) < 0) {
+        pmm_free(frame);
+        return false;
+    }
+    map_around(va, v, flags);
+    return true;
+}
+
 long uvm_handle_fault(u64 addr, u64 error)
 {
     struct vma *v = find_vma(addr);
@@ -572,6 +634,8 @@ long uvm_handle_fault(u64 addr, u64 error)
         return -EFAULT; /* present: a real protection violation */
     if (v->node && v->off + (va - v->start) >= ALIGN_UP(v->node->size, PAGE_SIZE))
         return -EIO; /* a whole page past the end of the file: SIGBUS, as Linux (trap.c) */
+    if (!(error & PF_WRITE) && map_cached(va, v))
+        return 0;
     u64 frame = pmm_alloc();
     if (!frame)
         uvm_out_of_memory(addr);
