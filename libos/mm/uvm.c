@@ -578,7 +578,9 @@ static const u8 *archive_src(u64 va, const struct vma *v, u64 *len)
  * aligned 64 KiB around va, in the same VMA, whose frames the page cache holds
  * already are mapped too, read-only and copy-on-write: a program runs its text in
  * neighbourhoods, and each fault saved is a trap. Nothing is allocated (a page not
- * cached yet waits for its own fault). One page table holds the whole window. */
+ * cached yet waits for its own fault). One page table holds the whole window. Not
+ * for MAP_SHARED: its pages are snapshots taken at first touch (filesystem.md), and
+ * mapping them early would hide a later write() to the file from more pages. */
 #define FAULT_AROUND_BYTES (16 * PAGE_SIZE)
 static void map_around(u64 va, const struct vma *v, u64 flags)
 {
@@ -610,7 +612,8 @@ static bool map_cached(u64 va, const struct vma *v)
         pmm_free(frame);
         return false;
     }
-    map_around(va, v, flags);
+    if (!(v->flags & UVM_SHARED))
+        map_around(va, v, flags);
     return true;
 }
 
