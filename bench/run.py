@@ -23,6 +23,7 @@ BENCHMARKS = (
     "image_size",
     "syscall_cost",
     "thread_cost",
+    "process_cost",
     "audit_time",
     "audit_accuracy",
     "net_serve",

@@ -22,7 +22,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from bench.machine import host_tsc_khz
@@ -96,16 +96,38 @@ def vmlinux(vmlinuz: Path) -> Path:
     return out
 
 
-def initramfs(init: bytes, dest: Path) -> Path:
-    """A cpio newc archive holding ``init`` as /init (written by ``cpio -o -H newc``)."""
+def initramfs(
+    init: bytes,
+    dest: Path,
+    *,
+    files: Mapping[str, bytes] | None = None,
+    symlinks: Mapping[str, str] | None = None,
+) -> Path:
+    """A cpio newc archive holding ``init`` as /init (written by ``cpio -o -H newc``), and
+    optionally more executables (``files``: path -> bytes, mode 0755) and ``symlinks``
+    (path -> target), their directories included."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="d2u-initramfs-") as tmp:
-        (Path(tmp) / "init").write_bytes(init)
-        (Path(tmp) / "init").chmod(0o755)
+        root = Path(tmp)
+        names = {"init"}
+        (root / "init").write_bytes(init)
+        (root / "init").chmod(0o755)
+        for path, data in (files or {}).items():
+            rel = path.lstrip("/")
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_bytes(data)
+            (root / rel).chmod(0o755)
+        for path, target in (symlinks or {}).items():
+            rel = path.lstrip("/")
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).symlink_to(target)
+        for rel in [*(files or {}), *(symlinks or {})]:
+            parts = Path(rel.lstrip("/")).parts
+            names.update("/".join(parts[: i + 1]) for i in range(len(parts)))
         with dest.open("wb") as out:
             subprocess.run(
                 ["cpio", "--quiet", "-o", "-H", "newc", "-R", "0:0"],
-                input=b"init\n",
+                input="".join(f"{n}\n" for n in sorted(names)).encode(),
                 stdout=out,
                 cwd=tmp,
                 check=True,

@@ -5,7 +5,8 @@
  * without ASLR: ET_EXEC at its link addresses, a PIE with an interpreter at
  * ELF_ET_DYN_BASE (0x555555554000), anything else ET_DYN (static-PIE, the
  * interpreter) top-down in the mmap area. Segments become file-backed VMAs whose
- * pages are copied from the rootfs on first touch; the tail of the last file
+ * pages come from the rootfs on first touch (a read maps the page cache's shared
+ * frame, a write makes a private copy: mm/pcache.c); the tail of the last file
  * page and the bss read as zero. The headers are read and checked first
  * (elf_read_info, before execve's point of no return), the segments mapped after.
  */

@@ -36,6 +36,8 @@ u64 fdata_used_pages(void) { return used_pages; }
 static void *frame_alloc(void)
 {
     if (!fdata_avail_pages())
+        pcache_shrink(); /* the page cache's unmapped frames come back first */
+    if (!fdata_avail_pages())
         return NULL;
     u64 phys = pmm_alloc(); /* zeroed */
     if (!phys)

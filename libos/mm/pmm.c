@@ -104,7 +104,18 @@ void pmm_init(void)
 
 static void zero_frames(u64 phys, size_t n) { memset(phys_to_virt(phys), 0, n * PAGE_SIZE); }
 
+static u64 alloc_one(void);
+
 u64 pmm_alloc(void)
+{
+    u64 phys = alloc_one();
+    /* Out of frames: the page cache gives back those no address space maps. */
+    if (!phys && pcache_shrink())
+        phys = alloc_one();
+    return phys;
+}
+
+static u64 alloc_one(void)
 {
     u64 words = (max_pfn + 63) / 64;
     for (u64 k = 0; k < words; k++) {
@@ -125,28 +136,48 @@ u64 pmm_alloc(void)
     return 0;
 }
 
-u64 pmm_alloc_contig(size_t n)
+/* The first pfn of n free frames in [from, to), or 0. */
+static u64 find_run(u64 from, u64 to, size_t n)
 {
-    if (n == 1)
-        return pmm_alloc();
     u64 run = 0;
-    for (u64 pfn = 1; pfn < max_pfn; pfn++) {
+    for (u64 pfn = from; pfn < to; pfn++) {
+        if (pfn % 64 == 0 && bitmap[pfn / 64] == ~0ul) {
+            /* A whole bitmap word in use: one test instead of 64. */
+            run = 0;
+            pfn += 63;
+            continue;
+        }
         if (frame_used(pfn)) {
             run = 0;
             continue;
         }
-        if (++run == n) {
-            u64 first = pfn + 1 - n;
-            for (u64 p = first; p <= pfn; p++) {
-                set_used(p);
-                refs[p] = 1;
-            }
-            free_pages -= n;
-            zero_frames(first << PAGE_SHIFT, n);
-            return first << PAGE_SHIFT;
-        }
+        if (++run == n)
+            return pfn + 1 - n;
     }
     return 0;
+}
+
+u64 pmm_alloc_contig(size_t n)
+{
+    if (n == 1)
+        return pmm_alloc();
+    /* Next fit: the search starts where the last run ended, not at frame 1, so it does
+     * not walk again over the frames pmm_alloc() fragmented (exec allocates a few of
+     * these runs: each first-fit scan cost ~0.4 ms under TCG). */
+    static u64 contig_hint = 1;
+    u64 first = find_run(contig_hint, max_pfn, n);
+    if (!first)
+        first = find_run(1, max_pfn, n);
+    if (!first)
+        return 0;
+    for (u64 p = first; p < first + n; p++) {
+        set_used(p);
+        refs[p] = 1;
+    }
+    free_pages -= n;
+    contig_hint = first + n;
+    zero_frames(first << PAGE_SHIFT, n);
+    return first << PAGE_SHIFT;
 }
 
 void pmm_free(u64 phys) { pmm_free_contig(phys, 1); }

@@ -3,7 +3,8 @@
  *
  * A VMA is a page-aligned range with Linux protections and optional backing: fixed
  * bytes (ELF segments from the archive) or a file (mmap), read when a page is first
- * touched, so MAP_PRIVATE is "copy the file's current bytes on first touch". A file
+ * touched, so MAP_PRIVATE is "copy the file's current bytes on first touch"; a read
+ * of archive bytes maps the page cache's shared frame instead (pcache.c). A file
  * VMA holds a reference on the vnode, which keeps an unlinked file's data alive.
  * Pages are allocated by the fault handler; PROT_NONE pages keep their frame in a
  * non-present PTE marked PTE_SW_PROTNONE.
@@ -240,13 +241,15 @@ static void merge_around(u64 start, u64 end)
     }
 }
 
+/* Free one page; ctx non-NULL: no invlpg, the caller reloads CR3 afterwards (under
+ * TCG each invlpg also ends a translated block: ~130 of them per exec and exit). */
 static void free_pte(u64 va, u64 *pte, void *ctx)
 {
     if (*pte & (PTE_P | PTE_SW_PROTNONE))
         pmm_free(*pte & PTE_ADDR_MASK);
     bool present = *pte & PTE_P;
     *pte = 0;
-    if (present)
+    if (present && !ctx)
         invlpg(va);
 }
 
@@ -550,6 +553,70 @@ static long cow_break(u64 va, u64 *pte, const struct vma *v)
     return 0;
 }
 
+/* The archive bytes behind page va of v and how many (at most a page), or NULL: an
+ * anonymous page, a file written since (no longer its archive bytes), or past the end. */
+static const u8 *archive_src(u64 va, const struct vma *v, u64 *len)
+{
+    u64 off = va - v->start;
+    if (v->flags & UVM_SHARED_ANON)
+        return NULL;
+    if (v->node) {
+        const u8 *flat = fdata_flat(v->node); /* NULL once the file was written */
+        u64 at = v->off + off;
+        if (!flat || at >= v->node->size)
+            return NULL;
+        *len = MIN(PAGE_SIZE, v->node->size - at);
+        return flat + at;
+    }
+    if (!v->data || off >= v->data_len)
+        return NULL;
+    *len = MIN(PAGE_SIZE, v->data_len - off);
+    return v->data + off;
+}
+
+/* Fault-around, as Linux's (fault_around_bytes, 64 KiB): the other pages of the
+ * aligned 64 KiB around va, in the same VMA, whose frames the page cache holds
+ * already are mapped too, read-only and copy-on-write: a program runs its text in
+ * neighbourhoods, and each fault saved is a trap. Nothing is allocated (a page not
+ * cached yet waits for its own fault). One page table holds the whole window. Not
+ * for MAP_SHARED: its pages are snapshots taken at first touch (filesystem.md), and
+ * mapping them early would hide a later write() to the file from more pages. */
+#define FAULT_AROUND_BYTES (16 * PAGE_SIZE)
+static void map_around(u64 va, const struct vma *v, u64 flags)
+{
+    u64 lo = MAX(v->start, ALIGN_DOWN(va, FAULT_AROUND_BYTES));
+    u64 hi = MIN(v->end, ALIGN_DOWN(va, FAULT_AROUND_BYTES) + FAULT_AROUND_BYTES);
+    u64 *pte = vm_pte(lo); /* va's table: present, va was just mapped */
+    for (u64 at = lo; at < hi; at += PAGE_SIZE, pte++) {
+        u64 len;
+        const u8 *src = *pte ? NULL : archive_src(at, v, &len);
+        u64 frame = src ? pcache_find(src, len) : 0;
+        if (frame)
+            *pte = frame | flags | PTE_P; /* was empty: nothing to flush */
+    }
+}
+
+/* A read or instruction fetch of a private page backed by archive bytes: map the
+ * page cache's shared frame (pcache.c), read-only and copy-on-write, so a write
+ * copies it (cow_break) as Linux copies a page-cache page. false: not such a page,
+ * or no frame to share (the caller makes a private copy). */
+static bool map_cached(u64 va, const struct vma *v)
+{
+    u64 len;
+    const u8 *src = archive_src(va, v, &len);
+    u64 frame = src ? pcache_get(src, len) : 0;
+    if (!frame)
+        return false;
+    u64 flags = (leaf_flags(v->prot) & ~PTE_W) | PTE_SW_COW;
+    if (vm_map_page(va, frame, flags) < 0) {
+        pmm_free(frame);
+        return false;
+    }
+    if (!(v->flags & UVM_SHARED))
+        map_around(va, v, flags);
+    return true;
+}
+
 long uvm_handle_fault(u64 addr, u64 error)
 {
     struct vma *v = find_vma(addr);
@@ -588,6 +655,8 @@ long uvm_handle_fault(u64 addr, u64 error)
         }
         return 0;
     }
+    if (!(error & PF_WRITE) && map_cached(va, v))
+        return 0;
     u64 frame = pmm_alloc();
     if (!frame)
         uvm_out_of_memory(addr);
@@ -668,11 +737,13 @@ void uvm_for_each_vma(struct process *p, void (*fn)(const struct uvm_vma_info *v
 }
 
 /* Empty the active address space: every VMA and page (frames shared with another
- * address space just lose a reference). */
+ * address space just lose a reference). Pages exist only inside VMAs, so only their
+ * ranges are walked (not the tables' other entries). The caller must reload CR3
+ * afterwards (no invlpg per page). */
 static void empty_active(void)
 {
-    u64 start = vmas ? vmas->start : 0;
-    vm_for_each_pte(start, USER_MAP_TOP, free_pte, NULL);
+    for (struct vma *v = vmas; v; v = v->next)
+        vm_for_each_pte(v->start, v->end, free_pte, (void *)1);
     while (vmas) {
         struct vma *v = vmas;
         vmas = v->next;
@@ -689,7 +760,7 @@ void uvm_mm_put(struct mm *m)
     struct mm *was = mm;
     uvm_activate(m); /* the walks below work on the active tables */
     empty_active();
-    uvm_activate(was == m ? NULL : was);
+    uvm_activate(was == m ? NULL : was); /* another root: CR3 is reloaded */
     vm_root_free(m->root);
     kfree(m);
 }

@@ -72,30 +72,32 @@ long vm_set_pte(u64 va, u64 raw)
 
 long vm_map_page(u64 va, u64 phys, u64 flags) { return vm_set_pte(va, (phys & PTE_ADDR_MASK) | flags | PTE_P); }
 
+/* fn for every non-zero entry of [start, end) below table, a table of the given level
+ * (3: the PML4) that the range lies within. Each level steps through its own entries,
+ * so absent tables cost one test each: emptying an address space at exec and exit
+ * visits its whole range, which was ~60000 instructions per exec when every step of
+ * 4 KiB, 2 MiB or 1 GiB walked down from the root again. */
+static void each_pte(u64 *table, int level, u64 start, u64 end, void (*fn)(u64 va, u64 *pte, void *ctx), void *ctx)
+{
+    u64 span = 1ul << (12 + 9 * level);
+    u64 va = start;
+    for (unsigned i = idx(start, level), last = idx(end - 1, level); i <= last; i++) {
+        u64 next = ALIGN_DOWN(va, span) + span, e = table[i];
+        if (level == 0) {
+            if (e)
+                fn(va, &table[i], ctx);
+        } else if ((e & PTE_P) && !(e & PTE_PS)) {
+            each_pte(phys_to_virt(e & PTE_ADDR_MASK), level - 1, va, MIN(next, end), fn, ctx);
+        }
+        va = next;
+    }
+}
+
 void vm_for_each_pte(u64 start, u64 end, void (*fn)(u64 va, u64 *pte, void *ctx), void *ctx)
 {
-    u64 va = start;
-    while (va < end) {
-        u64 *pdpt = next_table(pml4, idx(va, 3), false);
-        if (!pdpt) {
-            va = ALIGN_DOWN(va, 1ul << 39) + (1ul << 39);
-            continue;
-        }
-        u64 *pd = next_table(pdpt, idx(va, 2), false);
-        if (!pd) {
-            va = ALIGN_DOWN(va, 1ul << 30) + (1ul << 30);
-            continue;
-        }
-        u64 *pt = next_table(pd, idx(va, 1), false);
-        if (!pt) {
-            va = ALIGN_DOWN(va, 1ul << 21) + (1ul << 21);
-            continue;
-        }
-        u64 *pte = &pt[idx(va, 0)];
-        if (*pte)
-            fn(va, pte, ctx);
-        va += PAGE_SIZE;
-    }
+    end = MIN(end, USER_TOP); /* the user half: the PML4's lower 256 entries */
+    if (start < end)
+        each_pte(pml4, 3, start, end, fn, ctx);
 }
 
 u64 vm_unmap_page(u64 va)

@@ -57,6 +57,16 @@ void pmm_free_contig(u64 phys, size_t n);
 u64 pmm_total_pages(void);
 u64 pmm_free_pages(void);
 
+/* --- shared frames of archive pages (mm/pcache.c) --- */
+/* A frame holding src[0, len) then zeros (len <= PAGE_SIZE), shared read-only: one
+ * more reference for the caller, or 0 (no memory, or the cache is full). src must
+ * be immutable (a file's archive bytes). */
+u64 pcache_get(const u8 *src, size_t len);
+/* The same, only when the frame is cached already (no allocation), else 0. */
+u64 pcache_find(const u8 *src, size_t len);
+/* Give back the cached frames no address space maps; how many. */
+u64 pcache_shrink(void);
+
 /* --- page tables (mm/vm.c) --- */
 void vm_init(void);
 /* NX bit to use for non-executable mappings (0 when the CPU has no NX). */
