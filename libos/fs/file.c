@@ -239,6 +239,26 @@ long fd_close(int fd)
     return 0;
 }
 
+long fd_close_range(u32 first, u32 last, bool unshare, bool cloexec)
+{
+    if (first > last)
+        return -EINVAL;
+    if (unshare && fdtable_unshare() < 0)
+        return -ENOMEM;
+    for (u64 fd = first; fd <= last && fd < (u64)fdt_size(); fd++) {
+        if (!fdt[fd].f)
+            continue;
+        if (cloexec) {
+            fdt[fd].cloexec = true;
+        } else {
+            struct file *f = fdt[fd].f;
+            fdt[fd].f = NULL;
+            file_put(f);
+        }
+    }
+    return 0;
+}
+
 long fd_dup(int oldfd, int min_fd, bool cloexec)
 {
     struct file *f = fd_get(oldfd);

@@ -324,6 +324,9 @@ long fdtable_unshare(void);
  * unshare_files), then every close-on-exec fd is closed. 0 or -ENOMEM. */
 long fd_exec_prepare(void);
 long fd_close(int fd);
+/* close_range(2): close [first, last] (or mark them close-on-exec), after making a
+ * shared table the caller's own copy if unshare. 0, -EINVAL or -ENOMEM. */
+long fd_close_range(u32 first, u32 last, bool unshare, bool cloexec);
 long fd_dup(int oldfd, int min_fd, bool cloexec);
 long fd_dup3(int oldfd, int newfd, bool cloexec);
 long fd_get_cloexec(int fd);
@@ -341,6 +344,12 @@ long vfs_readlink_node(const struct vnode *n, void *buf, size_t size);
 /* sendfile(2) (fs/sendfile.c): up to count bytes from in to out. off NULL: read at and
  * advance in's position; else read at *off and advance *off instead. Bytes copied or -errno. */
 long vfs_sendfile(struct file *out, struct file *in, u64 *off, size_t count);
+/* copy_file_range(2): up to count bytes between two regular files, at in_off, out_off
+ * (advanced) or the files' positions when NULL. Bytes copied or -errno. */
+long vfs_copy_file_range(struct file *in, u64 *in_off, struct file *out, u64 *out_off, size_t count);
+/* splice(2): up to count bytes from in to out, one of which is a pipe; off (the
+ * non-pipe side's offset, advanced) or NULL for its position. Bytes moved or -errno. */
+long vfs_splice(struct file *in, u64 *in_off, struct file *out, u64 *out_off, size_t count, bool nonblock);
 
 /* --- devices (fs/console.c, fs/devfs.c, fs/procfs.c) --- */
 void console_init(void);
