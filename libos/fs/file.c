@@ -197,6 +197,8 @@ void file_put(struct file *f)
 {
     if (f && --f->refs == 0) {
         epoll_file_gone(f); /* Linux's eventpoll_release: no epoll keeps a freed file */
+        if (f->node && f->node->flocks)
+            flock_release(f); /* Linux's locks_remove_file */
         if (f->ops->release)
             f->ops->release(f);
         vnode_put(f->node);

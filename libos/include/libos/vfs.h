@@ -171,6 +171,7 @@ struct vnode {
     u32 xattr_bytes;           /* their names and values, bounded per node */
     struct pipe *pipe;         /* FIFOs and pipes: the pipe while any end is open (fs/pipe.c) */
     u64 synth_id;              /* /proc nodes: which process, thread or fd they show (fs/procfs*.c) */
+    struct flock_lock *flocks; /* flock(2) locks held on the file (fs/flock.c), NULL when none */
 };
 
 struct file {
@@ -350,6 +351,17 @@ long vfs_copy_file_range(struct file *in, u64 *in_off, struct file *out, u64 *ou
 /* splice(2): up to count bytes from in to out, one of which is a pipe; off (the
  * non-pipe side's offset, advanced) or NULL for its position. Bytes moved or -errno. */
 long vfs_splice(struct file *in, u64 *in_off, struct file *out, u64 *out_off, size_t count, bool nonblock);
+
+/* --- flock(2) (fs/flock.c): advisory whole-file locks owned by open file descriptions --- */
+#define LOCK_SH 1
+#define LOCK_EX 2
+#define LOCK_NB 4
+#define LOCK_UN 8
+/* Take, convert or drop f's lock (op: LOCK_SH/EX/UN, maybe | LOCK_NB); blocks while another
+ * description's lock conflicts. 0, -EAGAIN, -ERESTARTSYS (a signal), -ENOMEM, -EINVAL. */
+long vfs_flock(struct file *f, int op);
+/* The description's last reference is gone: its lock goes (file_put). */
+void flock_release(struct file *f);
 
 /* --- devices (fs/console.c, fs/devfs.c, fs/procfs.c) --- */
 void console_init(void);
