@@ -53,8 +53,8 @@ struct process {
     int pid, ppid, pgid, sid;
     u32 uid, euid, suid, gid, egid, sgid;
     /* Capabilities (docs/processes.md): euid 0 holds Docker's default set, others none;
-     * capset(2) can only drop, recorded here (inherited by fork). Permission checks
-     * still follow euid 0, not these sets. proc_caps() gives the sets. */
+     * capset(2) can only drop, recorded here (inherited by fork). chroot checks
+     * CAP_SYS_CHROOT in them; other permission checks still follow euid 0. */
     u64 cap_drop_prm, cap_drop_eff, cap_inh;
     u32 persona;             /* personality(2): stored, no flag has an effect */
     u16 ioprio;              /* ioprio_set(2): stored (there is no block device to schedule) */

@@ -286,6 +286,13 @@ long vfs_walk(struct vnode *base, const char *path, size_t len, int flags, struc
 /* The absolute path of a directory into buf; returns the length including the NUL. */
 long vfs_dir_path(struct vnode *dir, char *buf, size_t size);
 long vfs_chdir_node(struct vnode *dir);
+/* chroot(2): absolute paths and symlink targets start at dir, ".." stops there; kept in
+ * the fs context (fork copies it, CLONE_FS shares it). The cwd is left where it is. */
+long vfs_chroot_node(struct vnode *dir);
+/* The root lookups start from for the running process / for p. */
+struct vnode *vfs_proc_root(void);
+struct process;
+struct vnode *vfs_root_of(struct process *p);
 struct vnode *vfs_cwd(void);
 /* The process's fs context (cwd, umask), reference counted: CLONE_FS shares it, fork
  * copies it. NULL when memory is exhausted. */
