@@ -42,7 +42,9 @@ _SHIM_ERR = re.compile(
     r'SHIM_ERR\(\s*(\d+)\s*,\s*(\w+)\s*,\s*(E[A-Z0-9]+)\s*,\s*"((?:[^"\\]|\\.)*)"\s*\)'
 )
 _COMMENT = re.compile(r"(/\*.*\*/|//.*)")
-_AUDIT = re.compile(r'/\*\s*audit:\s*(\w+)\s+(fallback|signal-return|container)\s+"((?:[^"\\]|\\.)*)"\s*\*/')
+_AUDIT = re.compile(
+    r'/\*\s*audit:\s*(\w+)\s+(fallback|signal-return|container)\s+"((?:[^"\\]|\\.)*)"\s*\*/'
+)
 AUDIT_KINDS = ("fallback", "signal-return", "container")
 
 
@@ -116,7 +118,8 @@ def parse_audit_notes(text: str, *, filename: str) -> list[AuditNote]:
         if m is None:
             raise DefSyntaxError(
                 f"{filename}:{lineno}: cannot parse {line[:120]!r}",
-                hint='Write /* audit: NAME fallback|signal-return|container "reason" */ (docs/shims.md).',
+                hint='Write /* audit: NAME fallback|signal-return|container "reason" */ '
+                "(docs/shims.md).",
             )
         name, kind, reason = m.groups()
         notes.append(
