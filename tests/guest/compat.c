@@ -2,7 +2,7 @@
  * (issue 17): close_range, copy_file_range, splice, preadv2/pwritev2, fadvise64, syncfs,
  * sync_file_range, flock, memfd_create, sched_setparam/rr_get_interval/getattr/setattr,
  * ioprio, personality, capget/capset, setreuid/setregid, chroot, inotify, clock_adjtime,
- * and the EBADF answers of pidfd_send_signal and mq_getsetattr. Runs natively as root
+ * System V semaphores, and the EBADF answers of pidfd_send_signal and mq_getsetattr. Runs natively as root
  * (chroot, setreuid), as the guest does. Raw syscall() where libc wrappers differ. */
 #include "guest.h"
 
@@ -334,6 +334,68 @@ static void test_inotify(void)
     rmdir("inotify.d");
 }
 
+union semun_ {
+    int val;
+    void *buf;
+    unsigned short *array;
+};
+
+struct sembuf_ {
+    unsigned short num;
+    short op, flg;
+};
+
+static long semctl_(int id, int num, int cmd, long arg) { return syscall(SYS_semctl, id, num, cmd, arg); }
+
+static void test_sem(void)
+{
+    int id = (int)syscall(SYS_semget, 0 /* IPC_PRIVATE */, 2, 0600);
+    CHECK("semget IPC_PRIVATE", id >= 0);
+    CHECK("semctl SETVAL/GETVAL", semctl_(id, 0, 16 /* SETVAL */, 3) == 0 && semctl_(id, 0, 12 /* GETVAL */, 0) == 3);
+    unsigned short all[2] = {0, 0};
+    CHECK("semctl GETALL", semctl_(id, 0, 13, (long)all) == 0 && all[0] == 3 && all[1] == 0);
+    CHECK("semctl GETPID is ours", semctl_(id, 0, 11, 0) == getpid());
+    EXPECT_ERR("semctl SETVAL out of range", semctl_(id, 0, 16, 40000), ERANGE);
+    EXPECT_ERR("semctl bad semnum", semctl_(id, 5, 12, 0), EINVAL);
+    struct sembuf_ ops[2] = {{0, -2, 0}, {1, 1, 0}};
+    CHECK("semop applies an array atomically", syscall(SYS_semop, id, ops, 2) == 0 && semctl_(id, 0, 12, 0) == 1 && semctl_(id, 1, 12, 0) == 1);
+    struct sembuf_ take2[2] = {{1, 1, 0}, {0, -2, 04000 /* IPC_NOWAIT */}};
+    EXPECT_ERR("semop IPC_NOWAIT would wait", syscall(SYS_semop, id, take2, 2), EAGAIN);
+    CHECK("semop failed: nothing applied", semctl_(id, 1, 12, 0) == 1);
+    struct timespec ts = {0, 20000000};
+    struct sembuf_ wait0 = {1, 0, 0};
+    EXPECT_ERR("semtimedop wait-for-zero times out", syscall(SYS_semtimedop, id, &wait0, 1, &ts), EAGAIN);
+    EXPECT_ERR("semop bad semnum", syscall(SYS_semop, id, &(struct sembuf_){7, 1, 0}, 1), EFBIG);
+    EXPECT_ERR("semop no operations", syscall(SYS_semop, id, ops, 0), EINVAL);
+    struct { int key; unsigned uid, gid, cuid, cgid, mode; unsigned short seq, pad; unsigned pad3; unsigned long u1, u2; long otime; unsigned long x1; long ctime; unsigned long x2, nsems, x3, x4; } ds;
+    CHECK("semctl IPC_STAT", semctl_(id, 0, 2, (long)&ds) == 0 && ds.nsems == 2 && (ds.mode & 0777) == 0600 && ds.uid == geteuid());
+    /* a child blocks in semop until the parent adds */
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct sembuf_ dec = {0, -3, 0};
+        _exit(syscall(SYS_semop, id, &dec, 1) == 0 && semctl_(id, 0, 12, 0) == 0 ? 0 : 1);
+    }
+    struct timespec nap = {0, 50000000};
+    nanosleep(&nap, NULL);
+    int waiting = (int)semctl_(id, 0, 14 /* GETNCNT */, 0);
+    struct sembuf_ add = {0, 2, 0};
+    CHECK("semop wakes the waiter", syscall(SYS_semop, id, &add, 1) == 0);
+    int status = -1;
+    CHECK("the waiter took its 3", waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK("GETNCNT counted it", waiting == 1);
+    /* keys */
+    int key = 0x64327531;
+    int k = (int)syscall(SYS_semget, key, 1, 01000 | 0600);
+    CHECK("semget IPC_CREAT", k >= 0 && syscall(SYS_semget, key, 1, 0) == k);
+    EXPECT_ERR("semget IPC_EXCL", syscall(SYS_semget, key, 1, 01000 | 02000 | 0600), EEXIST);
+    EXPECT_ERR("semget more than it has", syscall(SYS_semget, key, 2, 0), EINVAL);
+    CHECK("semctl IPC_RMID", semctl_(k, 0, 0, 0) == 0);
+    EXPECT_ERR("semget removed key", syscall(SYS_semget, key, 1, 0), ENOENT);
+    EXPECT_ERR("semctl removed id", semctl_(k, 0, 12, 0), EINVAL);
+    CHECK("semctl IPC_RMID private", semctl_(id, 0, 0, 0) == 0);
+    EXPECT_ERR("semop removed id", syscall(SYS_semop, id, &add, 1), EINVAL);
+}
+
 int main(void)
 {
     guest_begin();
@@ -346,6 +408,7 @@ int main(void)
     test_setre();
     test_chroot();
     test_inotify();
+    test_sem();
     unlink(F);
     return guest_finish();
 }

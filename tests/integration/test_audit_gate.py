@@ -27,9 +27,6 @@ LEFT_OUT = {
     "multilayer": "cannot start: its #! interpreter /bin/sh is missing",
     # Deliberately broken images (one per cannot-start reason).
     "unrunnable": "cannot start by design",
-    # Its ipcs/ipcrm applets call semget/semctl/semtimedop: System V semaphores are not
-    # implemented (ENOSYS), and nothing falls back. Every other call busybox can reach passes.
-    "busybox": "SysV semaphores (semget, semctl, semtimedop) are unsupported",
 }
 GATED = sorted(n for n, f in FIXTURES.items() if f.is_layout and n not in LEFT_OUT)
 
@@ -59,14 +56,3 @@ def test_audit_gate_passes(name: str, tmp_path_factory: pytest.TempPathFactory) 
     proc, report = _audit(name, cache)
     blocking = [s["name"] for s in report["unsupported"] if not s["only_via_dlopen"]]
     assert (proc.returncode, blocking) == (0, []), proc.stderr[-2000:]
-
-
-def test_busybox_fails_only_on_semaphores(tmp_path: Path) -> None:
-    """The one gated-out busybox fails for exactly the reason LEFT_OUT gives."""
-    proc, report = _audit("busybox", tmp_path)
-    assert proc.returncode == 20
-    assert sorted(s["name"] for s in report["unsupported"] if not s["only_via_dlopen"]) == [
-        "semctl",
-        "semget",
-        "semtimedop",
-    ]
