@@ -58,20 +58,25 @@ long vfs_flock(struct file *f, int op)
             return 0;
         unlink_lock(pp); /* a conversion drops the old lock first, as Linux */
     }
-    while (conflicts(n, f, ex)) {
+    f->refs++; /* another thread may close the fd while we wait: its last put drops the lock */
+    long r = 0;
+    while (r == 0 && conflicts(n, f, ex)) {
         if (op & LOCK_NB)
-            return -EAGAIN;
-        if (waitq_wait(&flock_wq, ~0ul, WAIT_INTERRUPTIBLE) == -EINTR)
-            return -ERESTARTSYS;
+            r = -EAGAIN;
+        else if (waitq_wait(&flock_wq, ~0ul, WAIT_INTERRUPTIBLE) == -EINTR)
+            r = -ERESTARTSYS;
     }
-    struct flock_lock *l = kzalloc(sizeof(*l));
-    if (!l)
-        return -ENOMEM;
-    l->owner = f;
-    l->exclusive = ex;
-    l->next = n->flocks;
-    n->flocks = l;
-    return 0;
+    struct flock_lock *l = r == 0 ? kzalloc(sizeof(*l)) : NULL;
+    if (r == 0 && !l)
+        r = -ENOMEM;
+    if (l) {
+        l->owner = f;
+        l->exclusive = ex;
+        l->next = n->flocks;
+        n->flocks = l;
+    }
+    file_put(f);
+    return r;
 }
 
 void flock_release(struct file *f)

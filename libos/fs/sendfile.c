@@ -139,6 +139,7 @@ long vfs_splice(struct file *in, u64 *in_off, struct file *out, u64 *out_off, si
      * is splice's normal answer; callers loop). SPLICE_F_NONBLOCK borrows O_NONBLOCK on
      * the pipe ends (the kernel is not preemptible: nobody else sees it). */
     int in_fl = in->flags, out_fl = out->flags;
+    in->refs++, out->refs++; /* another thread may close an fd while we wait */
     if (nonblock) {
         if (ip)
             in->flags |= O_NONBLOCK;
@@ -176,5 +177,7 @@ long vfs_splice(struct file *in, u64 *in_off, struct file *out, u64 *out_off, si
 out:
     in->flags = (in->flags & ~O_NONBLOCK) | (in_fl & O_NONBLOCK);
     out->flags = (out->flags & ~O_NONBLOCK) | (out_fl & O_NONBLOCK);
+    file_put(in);
+    file_put(out);
     return r;
 }

@@ -177,6 +177,7 @@ static long vec2(bool write, const struct shim_args *a)
     if (!write && (flags & RWF_APPEND))
         return -EOPNOTSUPP; /* Linux: RWF_APPEND on a read is EOPNOTSUPP (kiocb_set_rw_flags) */
     int saved = f->flags;
+    f->refs++; /* another thread may close the fd while we wait */
     if (flags & RWF_NOWAIT)
         f->flags |= O_NONBLOCK;
     if (write && (flags & RWF_APPEND))
@@ -188,8 +189,8 @@ static long vec2(bool write, const struct shim_args *a)
         r = do_vec(write ? VEC_WRITE : VEC_READ, fd, arg_uptr(a, 1), arg_int(a, 2), 0);
     else
         r = do_vec(write ? VEC_PWRITE : VEC_PREAD, fd, arg_uptr(a, 1), arg_int(a, 2), (u64)off);
-    if (fd_get(fd) == f)
-        f->flags = (f->flags & ~(O_NONBLOCK | O_APPEND)) | (saved & (O_NONBLOCK | O_APPEND));
+    f->flags = (f->flags & ~(O_NONBLOCK | O_APPEND)) | (saved & (O_NONBLOCK | O_APPEND));
+    file_put(f);
     return r;
 }
 
