@@ -16,6 +16,9 @@ only (the C build ignores it): how a failing call is really used by its callers,
                                                documented fallback (glibc and rseq)
     /* audit: name signal-return "reason" */   only reached by returning from a signal
                                                handler the program installs
+    /* audit: name container "reason" */       a Docker container refuses it too (the
+                                               default seccomp profile or capabilities),
+                                               so the program already copes with the error
 
 so the audit counts such a call as partial instead of unsupported (audit/report.py).
 """
@@ -39,8 +42,10 @@ _SHIM_ERR = re.compile(
     r'SHIM_ERR\(\s*(\d+)\s*,\s*(\w+)\s*,\s*(E[A-Z0-9]+)\s*,\s*"((?:[^"\\]|\\.)*)"\s*\)'
 )
 _COMMENT = re.compile(r"(/\*.*\*/|//.*)")
-_AUDIT = re.compile(r'/\*\s*audit:\s*(\w+)\s+(fallback|signal-return)\s+"((?:[^"\\]|\\.)*)"\s*\*/')
-AUDIT_KINDS = ("fallback", "signal-return")
+_AUDIT = re.compile(
+    r'/\*\s*audit:\s*(\w+)\s+(fallback|signal-return|container)\s+"((?:[^"\\]|\\.)*)"\s*\*/'
+)
+AUDIT_KINDS = ("fallback", "signal-return", "container")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,7 +53,7 @@ class AuditNote:
     """How callers use a call that fails here (a ``/* audit: ... */`` line)."""
 
     name: str
-    kind: str  # fallback or signal-return
+    kind: str  # fallback, signal-return or container
     reason: str
     source: str
 
@@ -113,7 +118,8 @@ def parse_audit_notes(text: str, *, filename: str) -> list[AuditNote]:
         if m is None:
             raise DefSyntaxError(
                 f"{filename}:{lineno}: cannot parse {line[:120]!r}",
-                hint='Write /* audit: NAME fallback|signal-return "reason" */ (docs/shims.md).',
+                hint='Write /* audit: NAME fallback|signal-return|container "reason" */ '
+                "(docs/shims.md).",
             )
         name, kind, reason = m.groups()
         notes.append(

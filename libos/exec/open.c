@@ -64,8 +64,8 @@ static char *real_path(int dirfd, const char *path, bool follow)
             if (*c == '/')
                 slash = c;
         const char *name = slash ? slash + 1 : cur;
-        if (slash == cur) { /* "/name": the parent is the root */
-            dir = vfs_root();
+        if (slash == cur) { /* "/name": the parent is the root (chroot's, if any) */
+            dir = vfs_proc_root();
         } else if (slash) {
             cur[slash - cur] = 0;
             long r = vfs_lookup(dirfd, cur, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &dir);

@@ -197,6 +197,8 @@ void file_put(struct file *f)
 {
     if (f && --f->refs == 0) {
         epoll_file_gone(f); /* Linux's eventpoll_release: no epoll keeps a freed file */
+        if (f->node && f->node->flocks)
+            flock_release(f); /* Linux's locks_remove_file */
         if (f->ops->release)
             f->ops->release(f);
         vnode_put(f->node);
@@ -236,6 +238,26 @@ long fd_close(int fd)
         return -EBADF;
     fdt[fd].f = NULL;
     file_put(f);
+    return 0;
+}
+
+long fd_close_range(u32 first, u32 last, bool unshare, bool cloexec)
+{
+    if (first > last)
+        return -EINVAL;
+    if (unshare && fdtable_unshare() < 0)
+        return -ENOMEM;
+    for (u64 fd = first; fd <= last && fd < (u64)fdt_size(); fd++) {
+        if (!fdt[fd].f)
+            continue;
+        if (cloexec) {
+            fdt[fd].cloexec = true;
+        } else {
+            struct file *f = fdt[fd].f;
+            fdt[fd].f = NULL;
+            file_put(f);
+        }
+    }
     return 0;
 }
 

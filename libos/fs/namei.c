@@ -37,7 +37,7 @@ static long split_at(struct vnode *base, const char *path, size_t len, struct la
         end--;
     l->slash = end < len;
     if (end == 0) { /* "/" or "///" */
-        *l = (struct last){vfs_root(), "/", 1, true, LAST_ROOT};
+        *l = (struct last){vfs_proc_root(), "/", 1, true, LAST_ROOT};
         return 0;
     }
     size_t start = end;

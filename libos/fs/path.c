@@ -13,7 +13,8 @@
 
 struct fs_struct {
     int refs;
-    struct vnode *cwd; /* NULL: the root */
+    struct vnode *cwd;  /* NULL: the root */
+    struct vnode *root; /* chroot(2)'s directory; NULL: the filesystem's root */
     u32 umask;
 };
 
@@ -36,6 +37,8 @@ struct fs_struct *fs_struct_copy(const struct fs_struct *from)
     fs->refs = 1;
     if (fs->cwd)
         vnode_get(fs->cwd);
+    if (fs->root)
+        vnode_get(fs->root);
     return fs;
 }
 
@@ -47,15 +50,39 @@ void fs_struct_put(struct fs_struct *fs)
         return;
     if (fs->cwd)
         vnode_put(fs->cwd);
+    if (fs->root)
+        vnode_put(fs->root);
     kfree(fs);
 }
 
 struct vnode *vfs_cwd(void) { return vfs_cwd_of(current_process()); }
 
+struct vnode *vfs_root_of(struct process *p)
+{
+    struct vnode *root = p && p->fs ? p->fs->root : NULL; /* a zombie has none: the root */
+    return root ? root : vfs_root();
+}
+
+struct vnode *vfs_proc_root(void) { return vfs_root_of(current_process()); }
+
 struct vnode *vfs_cwd_of(struct process *p)
 {
     struct vnode *cwd = p->fs ? p->fs->cwd : NULL; /* a zombie has none: the root */
-    return cwd ? cwd : vfs_root();
+    return cwd ? cwd : vfs_root_of(p);
+}
+
+long vfs_chroot_node(struct vnode *dir)
+{
+    if (!S_ISDIR(dir->mode))
+        return -ENOTDIR;
+    struct fs_struct *fs = current_process()->fs;
+    vnode_get(dir);
+    if (fs->root)
+        vnode_put(fs->root);
+    fs->root = dir == vfs_root() ? NULL : dir;
+    if (!fs->root)
+        vnode_put(dir);
+    return 0;
 }
 
 u32 vfs_umask(void) { return current_process()->fs->umask; }
@@ -84,14 +111,16 @@ long vfs_chdir_node(struct vnode *dir)
 }
 
 /* Walk path[0..len) from base. Symlinks met on the way are resolved relative to the
- * directory that holds them; absolute targets restart at the image root. */
+ * directory that holds them; absolute targets restart at the process's root (the image
+ * root unless chroot(2) chose another), and ".." stops there. */
 static long resolve(struct vnode *base, const char *path, size_t len, int flags, int *hops, struct vnode **out)
 {
     struct vnode *cur = base;
     if (len == 0)
         return -ENOENT; /* an empty path or symlink target */
+    struct vnode *root = vfs_proc_root();
     if (path[0] == '/')
-        cur = vfs_root();
+        cur = root;
     bool trailing_slash = path[len - 1] == '/';
     size_t i = 0;
     while (i < len) {
@@ -114,7 +143,7 @@ static long resolve(struct vnode *base, const char *path, size_t len, int flags,
         if (n == 1 && path[s] == '.')
             continue;
         if (n == 2 && path[s] == '.' && path[s + 1] == '.') {
-            cur = cur->parent ? cur->parent : cur; /* ".." at / stays at / */
+            cur = cur != root && cur->parent ? cur->parent : cur; /* ".." at / stays at / */
             continue;
         }
         struct vnode *next = ramfs_child(cur, path + s, (u32)n);
@@ -163,7 +192,7 @@ long vfs_lookup(int dirfd, const char *path, int flags, struct vnode **out)
 long vfs_base(int dirfd, const char *path, struct vnode **out)
 {
     if (path[0] == '/' || dirfd == AT_FDCWD) {
-        *out = path[0] == '/' ? vfs_root() : vfs_cwd();
+        *out = path[0] == '/' ? vfs_proc_root() : vfs_cwd();
         return 0;
     }
     struct file *f = fd_get(dirfd);
@@ -190,11 +219,12 @@ long vfs_dir_path(struct vnode *dir, char *buf, size_t size)
     /* Build the path backwards from the end of buf, one parent at a time. */
     if (size < 2)
         return -ERANGE;
-    if (dir != vfs_root() && !dir->self)
+    struct vnode *root = vfs_proc_root();
+    if (dir != root && dir != vfs_root() && !dir->self)
         return -ENOENT; /* removed: Linux's getcwd fails the same way */
     size_t at = size - 1;
     buf[at] = 0;
-    for (struct vnode *d = dir; d != vfs_root() && d->self; d = d->parent) {
+    for (struct vnode *d = dir; d != root && d->self; d = d->parent) {
         u32 n = d->self->namelen;
         if (at < n + 1)
             return -ERANGE;

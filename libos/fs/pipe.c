@@ -546,3 +546,11 @@ long pipe_fcntl_size(struct file *f, int cmd, u64 arg)
     changed(p);
     return size;
 }
+
+long pipe_room(const struct file *f)
+{
+    if (!is_pipe(f))
+        return -1;
+    struct pipe *p = f->priv;
+    return (long)(p->cap - p->len);
+}

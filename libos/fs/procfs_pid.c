@@ -17,9 +17,6 @@
 #define PF_RANDOMIZE 0x00400000u
 #define PF_FORKNOEXEC 0x00000040u
 #define SIGCHLD 17
-/* Docker's default capability set (CAP_CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, SETGID,
- * SETUID, SETPCAP, NET_BIND_SERVICE, NET_RAW, SYS_CHROOT, MKNOD, AUDIT_WRITE, SETFCAP). */
-#define DOCKER_CAPS 0x00000000a80425fbul
 
 static const struct file_ops task_dir_ops;
 
@@ -183,13 +180,12 @@ static long gen_status(struct tbuf *tb, struct vnode *node)
     kb_line(tb, "VmSwap", 0);
     u64 ign, cgt;
     sig_sets(p, &ign, &cgt);
-    u64 caps = p->euid == 0 ? DOCKER_CAPS : 0;
     tb_printf(tb, "HugetlbPages:\t%8d kB\nCoreDumping:\t0\nTHP_enabled:\t1\nThreads:\t%d\nSigQ:\t0/%lu\n", 0,
               p->nthreads, p->rlim[11].cur); /* RLIMIT_SIGPENDING */
     tb_printf(tb, "SigPnd:\t%016lx\nShdPnd:\t%016lx\nSigBlk:\t%016lx\nSigIgn:\t%016lx\nSigCgt:\t%016lx\n",
               th ? th->sig.pending : 0, p->sig.pending, th ? th->sig.blocked : 0, ign, cgt);
-    tb_printf(tb, "CapInh:\t%016lx\nCapPrm:\t%016lx\nCapEff:\t%016lx\nCapBnd:\t%016lx\nCapAmb:\t%016lx\n", 0ul, caps,
-              caps, DOCKER_CAPS, 0ul);
+    tb_printf(tb, "CapInh:\t%016lx\nCapPrm:\t%016lx\nCapEff:\t%016lx\nCapBnd:\t%016lx\nCapAmb:\t%016lx\n", p->cap_inh,
+              proc_cap_prm(p), proc_cap_eff(p), DOCKER_CAPS, 0ul);
     tb_printf(tb, "NoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\nSpeculation_Store_Bypass:\tvulnerable\n"
                   "SpeculationIndirectBranch:\talways enabled\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n"
                   "Mems_allowed:\t");

@@ -157,8 +157,9 @@ long timerfd_create(int clockid, int flags)
         break;
     case CLOCK_REALTIME_ALARM:
     case CLOCK_BOOTTIME_ALARM:
-        /* Linux needs CAP_WAKE_ALARM; here euid 0 has every capability (prctl's
-         * PR_CAPBSET_READ says so). A guest never suspends: they are the plain clocks. */
+        /* Linux needs CAP_WAKE_ALARM, which is not in Docker's default set (capget,
+         * PR_CAPBSET_READ); here euid 0 may, as root on a host. A guest never suspends:
+         * they are the plain clocks. */
         if (current_process()->euid != 0)
             return -EPERM;
         break;

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* dir.c: getdents64, getcwd, chdir, fchdir, readlink and readlinkat. */
+#include <libos/proc.h>
+#include <libos/task.h>
 #include <shim/util.h>
 
 /* sys_getdents64: Linux getdents64(2). */
@@ -74,4 +76,23 @@ long sys_readlink(const struct shim_args *a)
 long sys_readlinkat(const struct shim_args *a)
 {
     return do_readlinkat(arg_int(a, 0), arg_uptr(a, 1), arg_uptr(a, 2), arg_long(a, 3));
+}
+
+#define CAP_SYS_CHROOT 18
+
+/* sys_chroot: PARTIAL: Linux chroot(2): needs CAP_SYS_CHROOT (in Docker's default set:
+ * euid 0 unless capset dropped it), changes the process's root, not its cwd. */
+long sys_chroot(const struct shim_args *a)
+{
+    char path[PATH_MAX];
+    long r = shim_get_path(arg_uptr(a, 0), path);
+    if (r < 0)
+        return r;
+    struct vnode *n;
+    r = vfs_lookup(AT_FDCWD, path, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &n);
+    if (r < 0)
+        return r;
+    if (!(proc_cap_eff(current_process()) & (1ul << CAP_SYS_CHROOT)))
+        return -EPERM;
+    return vfs_chroot_node(n);
 }

@@ -151,3 +151,50 @@ long sys_pwritev(const struct shim_args *a)
         return -EINVAL;
     return do_vec(VEC_PWRITE, arg_int(a, 0), arg_uptr(a, 1), arg_int(a, 2), arg_u64(a, 3));
 }
+
+#define RWF_HIPRI 0x1
+#define RWF_DSYNC 0x2
+#define RWF_SYNC 0x4
+#define RWF_NOWAIT 0x8
+#define RWF_APPEND 0x10
+#define RWF_SUPPORTED (RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND) /* Linux 6.1 */
+
+/* preadv2/pwritev2: offset -1 is the file position; the RWF_* flags Linux 6.1 knows.
+ * HIPRI, DSYNC, SYNC have nothing to do on a RAM filesystem; NOWAIT: a read that
+ * would wait returns EAGAIN; APPEND writes at the end. */
+static long vec2(bool write, const struct shim_args *a)
+{
+    int fd = arg_int(a, 0);
+    s64 off = (s64)arg_u64(a, 3);
+    u32 flags = arg_uint(a, 5);
+    if (arg_u64(a, 5) & ~(u64)RWF_SUPPORTED)
+        return -EOPNOTSUPP;
+    if (off < -1)
+        return -EINVAL;
+    struct file *f = fd_get(fd);
+    if (!f)
+        return -EBADF;
+    if (!write && (flags & RWF_APPEND))
+        return -EOPNOTSUPP; /* Linux: RWF_APPEND on a read is EOPNOTSUPP (kiocb_set_rw_flags) */
+    int saved = f->flags;
+    f->refs++; /* another thread may close the fd while we wait */
+    if (flags & RWF_NOWAIT)
+        f->flags |= O_NONBLOCK;
+    if (write && (flags & RWF_APPEND))
+        f->flags |= O_APPEND;
+    long r;
+    if (write && (flags & RWF_APPEND) && off >= 0)
+        r = do_vec(VEC_PWRITE, fd, arg_uptr(a, 1), arg_int(a, 2), f->node ? f->node->size : 0);
+    else if (off == -1)
+        r = do_vec(write ? VEC_WRITE : VEC_READ, fd, arg_uptr(a, 1), arg_int(a, 2), 0);
+    else
+        r = do_vec(write ? VEC_PWRITE : VEC_PREAD, fd, arg_uptr(a, 1), arg_int(a, 2), (u64)off);
+    f->flags = (f->flags & ~(O_NONBLOCK | O_APPEND)) | (saved & (O_NONBLOCK | O_APPEND));
+    file_put(f);
+    return r;
+}
+
+/* sys_preadv2: PARTIAL: as preadv; offset -1 reads at the position; RWF_* as vec2. */
+long sys_preadv2(const struct shim_args *a) { return vec2(false, a); }
+/* sys_pwritev2: PARTIAL: as pwritev; offset -1 writes at the position; RWF_* as vec2. */
+long sys_pwritev2(const struct shim_args *a) { return vec2(true, a); }

@@ -101,3 +101,167 @@ long sys_membarrier(const struct shim_args *a)
         return MEMBARRIER_BASIC;
     return (cmd & MEMBARRIER_BASIC) && !(cmd & (cmd - 1)) ? 0 : -EINVAL;
 }
+
+#define SCHED_ATTR_SIZE_VER0 48
+#define SCHED_ATTR_SIZE_VER1 56
+#define PAGE 4096
+
+struct sched_attr {
+    u32 size, policy;
+    u64 flags;
+    s32 nice;
+    u32 priority;
+    u64 runtime, deadline, period;
+    u32 util_min, util_max;
+};
+
+/* sys_sched_setparam: PARTIAL: every task is SCHED_OTHER, whose only priority is 0. */
+long sys_sched_setparam(const struct shim_args *a)
+{
+    int pid = arg_int(a, 0);
+    s32 prio;
+    if (pid < 0 || arg_uptr(a, 1) == 0)
+        return -EINVAL;
+    if (copy_from_user(&prio, arg_uptr(a, 1), 4) < 0)
+        return -EFAULT;
+    if (!is_self(pid))
+        return -ESRCH;
+    return prio == 0 ? 0 : -EINVAL;
+}
+
+/* sys_sched_rr_get_interval: PARTIAL: the scheduler's 10 ms quantum (Linux 6.1 gives
+ * SCHED_OTHER tasks their CFS slice, a few ms). */
+long sys_sched_rr_get_interval(const struct shim_args *a)
+{
+    int pid = arg_int(a, 0);
+    if (pid < 0)
+        return -EINVAL;
+    if (!is_self(pid))
+        return -ESRCH;
+    struct { s64 sec, nsec; } ts = {0, 10000000};
+    return copy_to_user(arg_uptr(a, 1), &ts, sizeof(ts)) < 0 ? -EFAULT : 0;
+}
+
+/* sys_sched_getattr: PARTIAL: SCHED_OTHER, nice 0 (as sched_getscheduler); no utilization clamps. */
+long sys_sched_getattr(const struct shim_args *a)
+{
+    int pid = arg_int(a, 0);
+    u32 usize = arg_uint(a, 2);
+    if (pid < 0 || arg_uptr(a, 1) == 0 || usize < SCHED_ATTR_SIZE_VER0 || usize > PAGE || arg_uint(a, 3))
+        return -EINVAL;
+    if (!is_self(pid))
+        return -ESRCH;
+    struct sched_attr k;
+    memset(&k, 0, sizeof(k));
+    k.size = MIN(usize, (u32)sizeof(k));
+    k.policy = SCHED_OTHER;
+    return copy_to_user(arg_uptr(a, 1), &k, k.size) < 0 ? -EFAULT : 0;
+}
+
+/* sys_sched_setattr: STUB: Linux's checks (size, E2BIG, policy, priority), then accepted
+ * and ignored like sched_setscheduler: one run queue without priorities. */
+long sys_sched_setattr(const struct shim_args *a)
+{
+    int pid = arg_int(a, 0);
+    u64 uattr = arg_uptr(a, 1);
+    u32 size;
+    if (pid < 0 || uattr == 0 || arg_uint(a, 2))
+        return -EINVAL;
+    if (copy_from_user(&size, uattr, 4) < 0)
+        return -EFAULT;
+    if (size == 0)
+        size = SCHED_ATTR_SIZE_VER0;
+    if (size < SCHED_ATTR_SIZE_VER0 || size > PAGE)
+        goto too_big;
+    struct sched_attr k;
+    memset(&k, 0, sizeof(k));
+    if (copy_from_user(&k, uattr, MIN(size, (u32)sizeof(k))) < 0)
+        return -EFAULT;
+    for (u32 off = sizeof(k); off < size; off++) {
+        u8 b;
+        if (copy_from_user(&b, uattr + off, 1) < 0)
+            return -EFAULT;
+        if (b)
+            goto too_big;
+    }
+    if (k.policy > SCHED_DEADLINE || k.policy == 4 || k.flags & ~0x7ful)
+        return -EINVAL;
+    bool rt = k.policy == SCHED_FIFO || k.policy == SCHED_RR;
+    if (rt ? k.priority < 1 || k.priority > 99 : k.priority != 0)
+        return -EINVAL;
+    return is_self(pid) ? 0 : -ESRCH;
+too_big:
+    size = sizeof(struct sched_attr);
+    return copy_to_user(uattr, &size, 4) < 0 ? -EFAULT : -E2BIG;
+}
+
+#define IOPRIO_WHO_PROCESS 1
+#define IOPRIO_WHO_USER 3
+#define IOPRIO_CLASS_RT 1
+#define IOPRIO_CLASS_IDLE 3
+
+/* The process ioprio's who names (PARTIAL: a group or user means the caller). */
+static struct process *ioprio_target(int which, int who, long *err)
+{
+    *err = 0;
+    if (which < IOPRIO_WHO_PROCESS || which > IOPRIO_WHO_USER) {
+        *err = -EINVAL;
+        return NULL;
+    }
+    struct process *p = which != IOPRIO_WHO_PROCESS || who == 0 ? current_process() : process_find(who);
+    if (!p)
+        *err = -ESRCH;
+    return p;
+}
+
+/* sys_ioprio_get: PARTIAL: the value ioprio_set stored (0 until then, as Linux). */
+long sys_ioprio_get(const struct shim_args *a)
+{
+    long err;
+    struct process *p = ioprio_target(arg_int(a, 0), arg_int(a, 1), &err);
+    return p ? p->ioprio : err;
+}
+
+/* sys_ioprio_set: STUB: Linux's checks (RT needs CAP_SYS_NICE, which Docker does not
+ * give: EPERM), then stored: there is no block device to schedule. */
+long sys_ioprio_set(const struct shim_args *a)
+{
+    u32 v = arg_uint(a, 2), cls = v >> 13, data = v & 0x1fff;
+    if (cls > IOPRIO_CLASS_IDLE || data >= 8 || (cls == 0 && data != 0))
+        return -EINVAL;
+    if (cls == IOPRIO_CLASS_RT)
+        return -EPERM;
+    long err;
+    struct process *p = ioprio_target(arg_int(a, 0), arg_int(a, 1), &err);
+    if (!p)
+        return err;
+    p->ioprio = (u16)v;
+    return 0;
+}
+
+/* sys_personality: PARTIAL: query, and the values Docker's default seccomp profile allows
+ * (PER_LINUX, PER_LINUX32, UNAME26 and both): stored and returned, with no effect; others EPERM. */
+long sys_personality(const struct shim_args *a)
+{
+    u32 v = arg_uint(a, 0), old = current_process()->persona;
+    if (v == 0xffffffffu)
+        return old;
+    if (v != 0 && v != 8 && v != 0x20000 && v != 0x20008)
+        return -EPERM;
+    current_process()->persona = v;
+    return old;
+}
+
+/* sys_mq_getsetattr: PARTIAL: mq_open is not supported, so no fd is a message queue:
+ * Linux's checks of the new attributes, then EBADF as Linux gives for any other fd. */
+long sys_mq_getsetattr(const struct shim_args *a)
+{
+    struct { s64 flags, maxmsg, msgsize, curmsgs, pad[4]; } attr;
+    if (arg_uptr(a, 1)) {
+        if (copy_from_user(&attr, arg_uptr(a, 1), sizeof(attr)) < 0)
+            return -EFAULT;
+        if (attr.flags & ~(s64)04000) /* O_NONBLOCK */
+            return -EINVAL;
+    }
+    return -EBADF;
+}

@@ -112,3 +112,27 @@ long sys_setresgid(const struct shim_args *a) { return setres(&current_process()
 long sys_getgroups(const struct shim_args *a) { return arg_int(a, 0) < 0 ? -EINVAL : 0; }
 /* sys_setgroups: STUB: returns 0; the list is not kept. */
 long sys_setgroups(const struct shim_args *a) { return arg_int(a, 0) < 0 ? -EINVAL : 0; }
+
+/* Linux's __sys_setreuid rules (privileged: euid 0, as Docker's CAP_SETUID/CAP_SETGID). */
+static long setre(u32 *r, u32 *e, u32 *s, const struct shim_args *a)
+{
+    u32 nr = arg_uint(a, 0), ne = arg_uint(a, 1);
+    bool priv = current_process()->euid == 0;
+    if (nr != ~0u && !priv && nr != *r && nr != *e)
+        return -EPERM;
+    if (ne != ~0u && !priv && ne != *r && ne != *e && ne != *s)
+        return -EPERM;
+    u32 old_r = *r;
+    if (nr != ~0u)
+        *r = nr;
+    if (ne != ~0u)
+        *e = ne;
+    if (nr != ~0u || (ne != ~0u && ne != old_r))
+        *s = *e;
+    return 0;
+}
+
+/* sys_setreuid: PARTIAL: bookkeeping, Linux's rules (-1 keeps a value; the saved id follows). */
+long sys_setreuid(const struct shim_args *a) { return setre(&current_process()->uid, &current_process()->euid, &current_process()->suid, a); }
+/* sys_setregid: PARTIAL: as setreuid. */
+long sys_setregid(const struct shim_args *a) { return setre(&current_process()->gid, &current_process()->egid, &current_process()->sgid, a); }

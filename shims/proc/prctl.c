@@ -62,7 +62,7 @@ long sys_prctl(const struct shim_args *a)
     case PR_GET_SECCOMP:
         return 0;
     case PR_CAPBSET_READ:
-        return arg2 <= CAP_LAST_CAP ? 1 : -EINVAL;
+        return arg2 <= CAP_LAST_CAP ? (int)((DOCKER_CAPS >> arg2) & 1) : -EINVAL; /* Docker's bounding set */
     case PR_SET_TIMERSLACK:
         return 0;
     case PR_GET_TIMERSLACK:

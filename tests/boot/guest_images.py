@@ -44,6 +44,7 @@ FAMILIES = (
     "procfs",
     "unix",
     "inet",
+    "compat",
 )
 LIBCS = ("glibc", "musl")
 # Issue 9's acceptance programs (threads, signals, their fd objects), compared natively

@@ -18,7 +18,8 @@ from tests.conftest import need
 from tests.infra.terminal import run_on_pty
 
 pytestmark = pytest.mark.boot
-ROOT_FAMILIES = {"fswrite"}  # cases that give files away (chown) need a root native run
+# Cases that give files away (chown), chroot or change ids need a root native run.
+ROOT_FAMILIES = {"fswrite", "compat"}
 
 
 @pytest.mark.parametrize("libc", LIBCS)
@@ -35,7 +36,7 @@ def test_guest_family_matches_native(
     """tests/guest/<family>.c prints the same PASS lines and exit code natively and booted."""
     bindir = guest_root / "guest" / libc
     if family in ROOT_FAMILIES and os.geteuid() != 0:
-        need("root", f"{family}'s chown cases run natively as root, as in the unikernel")
+        need("root", f"{family}'s privileged cases run natively as root, as in the unikernel")
     native = run_on_pty([f"./{family}"], cwd=bindir, timeout=60)  # the console is a tty
     assert native.returncode == 0, (
         f"fails natively:\n{native.stdout.decode()}{native.stderr.decode()}"

@@ -107,6 +107,46 @@ def test_audit_lines_say_how_callers_use_a_failing_call() -> None:
         parse_audit_notes('/* audit: rseq sometimes "x" */', filename="t.def")
 
 
+def test_container_audit_lines_sit_on_calls_docker_refuses_with_eperm() -> None:
+    """A `container` audit line marks a call Docker's default seccomp profile (or a missing
+    capability) refuses: the entry fails with Docker's EPERM. Every audit line names a call
+    that fails here (an audit line on a working call would say nothing)."""
+    table = load_support_table()
+    by_name = table.by_name()
+    container = {n for n, note in table.audit_notes.items() if note.kind == "container"}
+    assert {
+        "mount",
+        "umount2",
+        "reboot",
+        "init_module",
+        "clock_settime",
+        "sethostname",
+    } <= container
+    assert {"setns", "unshare", "keyctl", "add_key", "swapon", "pivot_root", "syslog"} <= container
+    for name in container:
+        assert by_name[name].level == "ERR" and by_name[name].errno == "EPERM", name
+    for name, note in table.audit_notes.items():
+        assert name not in by_name or by_name[name].level == "ERR", (name, note.source)
+    # chroot is allowed in Docker (CAP_SYS_CHROOT is a default capability): a real shim.
+    assert by_name["chroot"].level == "PARTIAL" and "chroot" not in table.audit_notes
+
+
+def test_container_audit_line_makes_the_call_partial_with_its_reason() -> None:
+    """The audit counts a container-refused call as partial, saying why."""
+    from dock2uni.analyse.model import Analysis, Caller, SyscallUse
+    from dock2uni.audit import build_report
+
+    table = load_support_table()
+    mount = table.by_name()["mount"]
+    caller = Caller(binary="busybox", function="sub_1", via_dlopen=False)
+    use = SyscallUse(nr=mount.nr, name="mount", callers=(caller,))
+    analysis = Analysis(argv=("/bin/sh",), exec_path="/bin/sh", exec_kind="elf", syscalls=(use,))
+    report = build_report(analysis, table)
+    (status,) = [s for s in report.syscalls if s.name == "mount"]
+    assert status.status == "partial"
+    assert "a Docker container refuses it too" in status.note and "EPERM" in status.note
+
+
 def test_event_family_is_linked_only_for_its_syscalls() -> None:
     """eventfd, timerfd and signalfd calls bring in the event family; other programs do not."""
     table = load_support_table()

@@ -22,6 +22,12 @@ from dock2uni.runnable import Problem
 from dock2uni.support import SupportTable
 
 STATUS_BY_LEVEL = {"FULL": "supported", "PARTIAL": "partial", "STUB": "stub", "ERR": "unsupported"}
+# How a .def audit line's kind reads in a syscall's note (support.AUDIT_KINDS).
+AUDIT_WHY = {
+    "fallback": "callers fall back",
+    "signal-return": "signal-handler return",
+    "container": "a Docker container refuses it too",
+}
 VERDICTS = ("supported", "partial", "unsupported", "broken")
 FAIL_ON = ("unsupported", "partial", "never")
 MAX_CALLERS = 5
@@ -147,7 +153,7 @@ def build_report(
             # A failure its callers expect (the .def's audit line): it does not stop the
             # program, so it counts as partial, with why in the note.
             status = "partial"
-            why = "callers fall back" if how.kind == "fallback" else "signal-handler return"
+            why = AUDIT_WHY[how.kind]
             note = f"{note}; {why}: {how.reason}"
         callers = use.callers[:MAX_CALLERS]
         statuses.append(

@@ -39,6 +39,18 @@ struct tfd_spec {
 
 long eventfd_create(u32 initval, int flags);
 
+/* inotify (fs/inotify.c): a real file that never reports an event (STUB: nothing is
+ * watched). Watches are checked and numbered as Linux's (one wd per inode, IN_MASK_ADD,
+ * IN_MASK_CREATE), and never fire; reads wait (or EAGAIN), poll is never readable. */
+#define IN_NONBLOCK 04000
+#define IN_CLOEXEC 02000000
+struct vnode;
+long inotify_create(int flags);
+/* 0 when fd is an inotify file, else -EBADF (no file) or -EINVAL. */
+long inotify_check(int fd);
+long inotify_add_watch_node(int fd, struct vnode *n, u32 mask);
+long inotify_rm_watch_wd(int fd, int wd);
+
 /* clockid: CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME, or their _ALARM forms (root only,
  * as with CAP_WAKE_ALARM). -EINVAL for other clocks or flags. */
 long timerfd_create(int clockid, int flags);

@@ -21,5 +21,7 @@ struct file;
 
 long pipe_create(int fds[2], int flags);
 long pipe_fcntl_size(struct file *f, int cmd, u64 arg);
+/* Free bytes in the pipe of f (a pipe or an open FIFO end), or -1 when f is no pipe (splice). */
+long pipe_room(const struct file *f);
 
 #endif /* LIBOS_PIPE_H */

@@ -52,6 +52,12 @@ enum proc_state {
 struct process {
     int pid, ppid, pgid, sid;
     u32 uid, euid, suid, gid, egid, sgid;
+    /* Capabilities (docs/processes.md): euid 0 holds Docker's default set, others none;
+     * capset(2) can only drop, recorded here (inherited by fork). chroot checks
+     * CAP_SYS_CHROOT in them; other permission checks still follow euid 0. */
+    u64 cap_drop_prm, cap_drop_eff, cap_inh;
+    u32 persona;             /* personality(2): stored, no flag has an effect */
+    u16 ioprio;              /* ioprio_set(2): stored (there is no block device to schedule) */
     char comm[16];           /* the program's name at exec (each thread's own is task->comm) */
     struct rlimit64 rlim[RLIM_NLIMITS];
     const char *exec_path;   /* interned by exec_intern(): shared, never freed */
@@ -158,5 +164,13 @@ long process_kill(int pid, const struct ksiginfo *info);
 /* The end of a process (kernel/proc.c): the last thread calls process_finish() with
  * the wait status; pid 1's ends the VM with code (or the crash marker). */
 void process_finish(struct process *p);
+
+/* Docker's default capability set (CAP_CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, SETGID,
+ * SETUID, SETPCAP, NET_BIND_SERVICE, NET_RAW, SYS_CHROOT, MKNOD, AUDIT_WRITE, SETFCAP):
+ * the bounding set, and what root in a container holds. */
+#define DOCKER_CAPS 0x00000000a80425fbul
+/* A process's permitted and effective sets. */
+static inline u64 proc_cap_prm(const struct process *p) { return p->euid == 0 ? DOCKER_CAPS & ~p->cap_drop_prm : 0; }
+static inline u64 proc_cap_eff(const struct process *p) { return p->euid == 0 ? DOCKER_CAPS & ~p->cap_drop_eff : 0; }
 
 #endif /* LIBOS_PROC_H */

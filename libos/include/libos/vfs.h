@@ -171,6 +171,7 @@ struct vnode {
     u32 xattr_bytes;           /* their names and values, bounded per node */
     struct pipe *pipe;         /* FIFOs and pipes: the pipe while any end is open (fs/pipe.c) */
     u64 synth_id;              /* /proc nodes: which process, thread or fd they show (fs/procfs*.c) */
+    struct flock_lock *flocks; /* flock(2) locks held on the file (fs/flock.c), NULL when none */
 };
 
 struct file {
@@ -288,6 +289,13 @@ long vfs_walk(struct vnode *base, const char *path, size_t len, int flags, struc
 /* The absolute path of a directory into buf; returns the length including the NUL. */
 long vfs_dir_path(struct vnode *dir, char *buf, size_t size);
 long vfs_chdir_node(struct vnode *dir);
+/* chroot(2): absolute paths and symlink targets start at dir, ".." stops there; kept in
+ * the fs context (fork copies it, CLONE_FS shares it). The cwd is left where it is. */
+long vfs_chroot_node(struct vnode *dir);
+/* The root lookups start from for the running process / for p. */
+struct vnode *vfs_proc_root(void);
+struct process;
+struct vnode *vfs_root_of(struct process *p);
 struct vnode *vfs_cwd(void);
 /* The process's fs context (cwd, umask), reference counted: CLONE_FS shares it, fork
  * copies it. NULL when memory is exhausted. */
@@ -327,6 +335,9 @@ long fdtable_unshare(void);
  * unshare_files), then every close-on-exec fd is closed. 0 or -ENOMEM. */
 long fd_exec_prepare(void);
 long fd_close(int fd);
+/* close_range(2): close [first, last] (or mark them close-on-exec), after making a
+ * shared table the caller's own copy if unshare. 0, -EINVAL or -ENOMEM. */
+long fd_close_range(u32 first, u32 last, bool unshare, bool cloexec);
 long fd_dup(int oldfd, int min_fd, bool cloexec);
 long fd_dup3(int oldfd, int newfd, bool cloexec);
 long fd_get_cloexec(int fd);
@@ -344,6 +355,23 @@ long vfs_readlink_node(const struct vnode *n, void *buf, size_t size);
 /* sendfile(2) (fs/sendfile.c): up to count bytes from in to out. off NULL: read at and
  * advance in's position; else read at *off and advance *off instead. Bytes copied or -errno. */
 long vfs_sendfile(struct file *out, struct file *in, u64 *off, size_t count);
+/* copy_file_range(2): up to count bytes between two regular files, at in_off, out_off
+ * (advanced) or the files' positions when NULL. Bytes copied or -errno. */
+long vfs_copy_file_range(struct file *in, u64 *in_off, struct file *out, u64 *out_off, size_t count);
+/* splice(2): up to count bytes from in to out, one of which is a pipe; off (the
+ * non-pipe side's offset, advanced) or NULL for its position. Bytes moved or -errno. */
+long vfs_splice(struct file *in, u64 *in_off, struct file *out, u64 *out_off, size_t count, bool nonblock);
+
+/* --- flock(2) (fs/flock.c): advisory whole-file locks owned by open file descriptions --- */
+#define LOCK_SH 1
+#define LOCK_EX 2
+#define LOCK_NB 4
+#define LOCK_UN 8
+/* Take, convert or drop f's lock (op: LOCK_SH/EX/UN, maybe | LOCK_NB); blocks while another
+ * description's lock conflicts. 0, -EAGAIN, -ERESTARTSYS (a signal), -ENOMEM, -EINVAL. */
+long vfs_flock(struct file *f, int op);
+/* The description's last reference is gone: its lock goes (file_put). */
+void flock_release(struct file *f);
 
 /* --- devices (fs/console.c, fs/devfs.c, fs/procfs.c) --- */
 void console_init(void);
