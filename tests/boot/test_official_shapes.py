@@ -217,3 +217,18 @@ def test_python_http_server_as_user_in_workdir(peer: Peer) -> None:
     assert sum("code 404, message File not found" in line for line in app_lines(err)) == 2
     assert server.stop(signal.SIGINT, peer.timeout) == 0, server.output()
     assert "Keyboard interrupt received, exiting." in server.streams()[0]
+
+
+def test_python_user_gets_the_runtimes_etc_files(peer: Peer) -> None:
+    """The runtime writes /etc/hostname, /etc/hosts and /etc/resolv.conf as root (Docker
+    bind-mounts root's files), even though the command runs as app: they exist."""
+    script = (
+        "id -u; cat /etc/hostname; stat -c '%u:%g %n' /etc/hostname /etc/hosts /etc/resolv.conf"
+    )
+    args = ["--network", "user"] if peer.name == "dock2uni" else []
+    code, out, err = peer.run("python-official", args, ["sh", "-c", script])
+    assert code == 0, err.decode(errors="replace")
+    lines = out.decode().splitlines()
+    assert lines[0] == str(official.PYTHON_UID)
+    assert re.fullmatch(r"[0-9a-f]{12}", lines[1]), lines
+    assert lines[2:] == ["0:0 /etc/hostname", "0:0 /etc/hosts", "0:0 /etc/resolv.conf"]
