@@ -1,6 +1,6 @@
-"""Closure rootfs of the servers that cannot boot yet (nginx, redis), run natively in a chroot.
+"""Closure rootfs of the servers (nginx, redis), also run natively in a chroot.
 
-nginx and redis need sockets and threads the library OS does not have yet, so their
+Besides the booted checks (tests/boot/test_slim_boot.py, test_slim_traced.py), their
 --rootfs closure trees are checked the way the audit's ground truth runs images: written
 to a throwaway root and run there under strace, in fresh namespaces, with the
 ground-truth workload (tests/groundtruth.py: nginx serves three requests, redis answers
