@@ -82,6 +82,12 @@ class RunOptions:
     timeout: float | None = None
     cmd: tuple[str, ...] | None = None  # replaces the image's Cmd (`run -- ARGS`)
     env: tuple[str, ...] = ()
+    # `run --entrypoint`: replaces the image's Entrypoint (and its Cmd unless ``cmd``);
+    # () resets it (`--entrypoint ""`). -w, -u and --tmpfs: runargs.py.
+    entrypoint: tuple[str, ...] | None = None
+    workdir: str | None = None
+    user: str | None = None
+    tmpfs: tuple[str, ...] = ()
     strace: bool = False
     initrd: Path | None = None  # the rootfs as a separate file (convert --initrd)
     echo_log: bool = True  # copy library OS log lines to stderr
@@ -155,6 +161,14 @@ def kernel_cmdline(options: RunOptions, *, interactive: bool = False, hostsig: b
         words.append(f"d2u.cmd={b64_nul_joined(options.cmd)}")
     if options.env:
         words.append(f"d2u.env={b64_nul_joined(options.env)}")
+    if options.entrypoint is not None:
+        words.append(f"d2u.entrypoint={b64_nul_joined(options.entrypoint)}")
+    if options.workdir is not None:
+        words.append(f"d2u.workdir={b64_nul_joined([options.workdir])}")
+    if options.user is not None:
+        words.append(f"d2u.user={b64_nul_joined([options.user])}")
+    if options.tmpfs:
+        words.append(f"d2u.tmpfs={b64_nul_joined(options.tmpfs)}")
     words += options.network.kernel_words()
     words.extend(options.extra_cmdline)
     return " ".join(words)
