@@ -115,7 +115,7 @@ class RunResult:
     """How the guest ended."""
 
     exit_code: int
-    status: str  # exit, crash, timeout, panic, execfail, reset, qemu-error, accel-error
+    status: str  # exit, crash, timeout, panic, execfail, reset, qemu-error, accel-error, config
     cause: str | None
     accel: str
     log: list[str] = field(default_factory=list)
@@ -343,6 +343,8 @@ HINTS = {
     "lists what the library OS lacks.",
     "execfail": "Check the program name and the image's PATH (`dock2uni inspect IMAGE`).",
     "panic": "This is a library OS bug: re-run with --strace and report the output.",
+    "config": "Check -u against the image's /etc/passwd and /etc/group, and -w and --tmpfs "
+    "against its directories.",
     "reset": "This is a library OS bug: re-run with --strace and report the output.",
     "qemu-error": "Check --mem and --accel (--accel tcg always works); --debug shows the "
     "QEMU command line.",
@@ -370,6 +372,10 @@ def _marker(line: str) -> tuple[int, str, str | None, int] | None:
         what = "not found" if err == ENOENT else f"cannot be executed ({errno_name(err)})"
         return code, "execfail", f"program {m.group(2)} {what}", code
     if m := _PANIC_RE.match(line):
+        # A run option the image cannot honour (-u, -w, --tmpfs): the kernel's word for it
+        # leads the message (docs/console-protocol.md); not a library OS bug.
+        if m.group(1).startswith("d2u."):
+            return EXIT_FAILURE, "config", m.group(1), EXIT_FAILURE
         return EXIT_FAILURE, "panic", f"library OS panic: {m.group(1)}", EXIT_FAILURE
     return None
 

@@ -209,7 +209,7 @@ static bool numeric(const char *s, size_t len)
 
 /* The line of table whose field key_field equals key: fields id_field (and 5, home). */
 static bool table_find(const char *table, int key_field, const char *key, size_t klen, int id_field,
-                       s64 *id, s64 *id2, const char **home, size_t *home_len)
+                       s64 *id, s64 *id2, const char **home, size_t *home_len, const char **name, size_t *name_len)
 {
     for (const char *line = table; table && *line;) {
         const char *end = strchr(line, '\n');
@@ -224,6 +224,8 @@ static bool table_find(const char *table, int key_field, const char *key, size_t
                 *id2 = field(line, end, 3, &g, &gl) ? parse_id(g, gl) : -1;
             if (home && field(line, end, 5, &g, &gl))
                 *home = g, *home_len = gl;
+            if (name)
+                field(line, end, 0, name, name_len);
             return true;
         }
         line = *end ? end + 1 : end;
@@ -232,6 +234,36 @@ static bool table_find(const char *table, int key_field, const char *key, size_t
 }
 
 static char home_env[PATH_MAX + 6];
+
+/* The supplementary groups as Docker sets them: the primary gid, then (no group given)
+ * each /etc/group entry whose member list names the user. */
+static void set_groups(struct process *p, u32 gid, const char *name, size_t name_len)
+{
+    p->groups[0] = gid;
+    p->ngroups = 1;
+    char *group = name ? read_small("/etc/group") : NULL;
+    for (const char *line = group; line && *line && p->ngroups < NGROUPS_KEPT;) {
+        const char *end = strchr(line, '\n');
+        if (!end)
+            end = line + strlen(line);
+        const char *f, *m;
+        size_t fl, ml;
+        if (line[0] != '#' && field(line, end, 2, &f, &fl) && field(line, end, 3, &m, &ml)) {
+            s64 g = parse_id(f, fl);
+            for (const char *s = m; s < m + ml;) {
+                const char *c = s;
+                while (c < m + ml && *c != ',')
+                    c++;
+                if ((size_t)(c - s) == name_len && strncmp(s, name, name_len) == 0 && fl && g >= 0 &&
+                    !proc_in_group(p, (u32)g) && (u32)g != gid)
+                    p->groups[p->ngroups++] = (u32)g;
+                s = c + 1;
+            }
+        }
+        line = *end ? end + 1 : end;
+    }
+    kfree(group);
+}
 
 /* d2u.user=USER[:GROUP] (run -u): names and ids resolved in the image's /etc/passwd and
  * /etc/group as runc does; a numeric uid not in passwd runs with gid 0. HOME follows the
@@ -242,17 +274,17 @@ static void set_user(const char **envp)
     size_t ulen = colon ? (size_t)(colon - u) : strlen(u);
     char *passwd = read_small("/etc/passwd");
     s64 uid = numeric(u, ulen) ? parse_id(u, ulen) : -1, gid = 0, id = -1, id2 = -1;
-    const char *home = NULL;
-    size_t home_len = 0;
+    const char *home = NULL, *name = NULL;
+    size_t home_len = 0, name_len = 0;
     if (numeric(u, ulen)) {
         if (uid < 0)
-            panic("user %s: the uid is out of range", u);
-        if (table_find(passwd, 2, u, ulen, 2, &id, &id2, &home, &home_len))
+            panic("d2u.user: user %s: the uid is out of range", u);
+        if (table_find(passwd, 2, u, ulen, 2, &id, &id2, &home, &home_len, &name, &name_len))
             gid = id2;
-    } else if (ulen && table_find(passwd, 0, u, ulen, 2, &id, &id2, &home, &home_len)) {
+    } else if (ulen && table_find(passwd, 0, u, ulen, 2, &id, &id2, &home, &home_len, &name, &name_len)) {
         uid = id, gid = id2;
     } else {
-        panic("unable to find user %.*s: no matching entries in passwd file", (int)ulen, u);
+        panic("d2u.user: unable to find user %.*s: no matching entries in passwd file", (int)ulen, u);
     }
     if (colon) {
         const char *g = colon + 1;
@@ -261,16 +293,17 @@ static void set_user(const char **envp)
             gid = parse_id(g, glen);
         } else {
             char *group = read_small("/etc/group");
-            if (!glen || !table_find(group, 0, g, glen, 2, &gid, NULL, NULL, NULL))
-                panic("unable to find group %s: no matching entries in group file", g);
+            if (!glen || !table_find(group, 0, g, glen, 2, &gid, NULL, NULL, NULL, NULL, NULL))
+                panic("d2u.user: unable to find group %s: no matching entries in group file", g);
             kfree(group);
         }
     }
     if (uid < 0 || gid < 0)
-        panic("user %s: an id in /etc/passwd or /etc/group is not a number below 2^32-1", u);
+        panic("d2u.user: user %s: an id in /etc/passwd or /etc/group is not a number below 2^32-1", u);
     struct process *p = current_process();
     p->uid = p->euid = p->suid = (u32)uid;
     p->gid = p->egid = p->sgid = (u32)gid;
+    set_groups(p, (u32)gid, colon ? NULL : name, name_len);
     bool home_given = false;
     for (size_t i = 0; kopts.env && kopts.env[i]; i++)
         home_given |= strncmp(kopts.env[i], "HOME=", 5) == 0;
@@ -323,10 +356,10 @@ static void make_tmpfs(void)
         const char *dir = kopts.tmpfs[i];
         struct vnode *n;
         if (dir[0] != '/')
-            panic("tmpfs %s: not an absolute path", dir);
+            panic("d2u.tmpfs: %s is not an absolute path", dir);
         mkdir_p(dir);
         if (vfs_lookup(AT_FDCWD, dir, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &n) < 0 || n->flags & VN_PINNED)
-            panic("tmpfs %s: not a directory of the image", dir);
+            panic("d2u.tmpfs: %s is not a directory of the image", dir);
         empty_dir(n);
         n->mode = S_IFDIR | 01777;
         n->uid = n->gid = 0;
@@ -344,7 +377,7 @@ static void set_workdir(void)
     if (vfs_lookup(AT_FDCWD, dir, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &wd) == 0)
         vfs_chdir_node(wd);
     else if (kopts.workdir)
-        panic("workdir %s: not a directory in the image", dir);
+        panic("d2u.workdir: %s is not a directory in the image", dir);
     else
         kinfo("workdir %s does not exist in the image; staying in /", dir);
 }

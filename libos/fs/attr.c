@@ -18,7 +18,7 @@ long vfs_may_write(const struct vnode *n)
 {
     if (current_process()->euid == 0)
         return 0;
-    u32 bits = n->uid == current_process()->euid ? n->mode >> 6 : n->gid == current_process()->egid ? n->mode >> 3 : n->mode;
+    u32 bits = n->uid == current_process()->euid ? n->mode >> 6 : proc_in_group(current_process(), n->gid) ? n->mode >> 3 : n->mode;
     return (bits & 2) ? 0 : -EACCES;
 }
 

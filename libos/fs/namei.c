@@ -74,7 +74,7 @@ static long may_change(struct vnode *dir, const struct vnode *victim)
         return -EPERM; /* /proc: no create or unlink operations */
     if (current_process()->euid == 0)
         return 0;
-    u32 bits = dir->uid == current_process()->euid ? dir->mode >> 6 : dir->gid == current_process()->egid ? dir->mode >> 3 : dir->mode;
+    u32 bits = dir->uid == current_process()->euid ? dir->mode >> 6 : proc_in_group(current_process(), dir->gid) ? dir->mode >> 3 : dir->mode;
     if ((bits & 3) != 3) /* write and search */
         return -EACCES;
     /* Sticky directories (/tmp): only the owner of the entry or of the directory. */

@@ -36,7 +36,7 @@ static long may(const struct vnode *n, u32 bit)
     const struct process *p = current_process();
     if (p->euid == 0)
         return 0;
-    u32 bits = n->uid == p->euid ? n->mode >> 6 : n->gid == p->egid ? n->mode >> 3 : n->mode;
+    u32 bits = n->uid == p->euid ? n->mode >> 6 : proc_in_group(p, n->gid) ? n->mode >> 3 : n->mode;
     return (bits & bit) ? 0 : -EACCES;
 }
 

@@ -74,7 +74,8 @@ CASES = {
     "user-id-name": (["-u", "nobody"], ["id"]),
     "root-id": ([], ["id"]),
     "user-name": (["-u", "nobody"], ["sh", "-c", "id -un; id -g; echo $HOME"]),
-    "user-name-group": (["-u", "nobody:mail"], ["sh", "-c", "id -u; id -gn"]),
+    "user-name-group": (["-u", "nobody:root"], ["sh", "-c", "id -u; id -gn; id"]),
+    "user-uid-group-name": (["-u", "0:nogroup"], ["id"]),
     "user-uid-not-in-passwd": (["-u", "4242"], ["sh", "-c", "id -u; id -g; echo $HOME"]),
     "user-env-home-wins": (["-u", "nobody", "-e", "HOME=/x"], ["sh", "-c", "echo $HOME"]),
     "user-cannot-write-root": (["-u", "65534"], ["sh", "-c", "touch /etc/x; echo $?"]),
@@ -125,7 +126,10 @@ def test_unknown_user_fails_as_docker_run(uni: Path, accel: str, dockerd: Docker
     got = d2u_run(uni, accel, ["-u", "nosuchuser"], ["true"])
     assert want_code != 0
     assert got.returncode == 125
-    assert "unable to find user nosuchuser: no matching entries in passwd file" in got.stderr
+    assert (
+        "dock2uni: error: d2u.user: unable to find user nosuchuser: no matching entries in "
+        "passwd file\ndock2uni: hint: Check -u against" in got.stderr
+    )
 
 
 @pytest.mark.parametrize(
