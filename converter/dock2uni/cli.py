@@ -523,6 +523,7 @@ def run(
         str | None,
         typer.Option(
             "--mem",
+            "--memory",
             "-m",
             help="Guest memory, e.g. 64M [default: the image's recommendation].",
             show_default=False,

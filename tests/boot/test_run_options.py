@@ -45,7 +45,14 @@ def uni(boot_ctx: Context, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def docker_run(dockerd: Dockerd, options: list[str], args: list[str]) -> tuple[str, int]:
-    proc = subprocess.run(
+    proc = docker_proc(dockerd, options, args)
+    return proc.stdout, proc.returncode
+
+
+def docker_proc(
+    dockerd: Dockerd, options: list[str], args: list[str]
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         ["docker", "run", "--rm", "--network", "none", *options, TAG, *args],
         env=dockerd.env(),
         capture_output=True,
@@ -53,7 +60,6 @@ def docker_run(dockerd: Dockerd, options: list[str], args: list[str]) -> tuple[s
         timeout=120,
         check=False,
     )
-    return proc.stdout, proc.returncode
 
 
 def d2u_run(
@@ -122,9 +128,10 @@ def test_env_file_as_docker_run(
 
 def test_unknown_user_fails_as_docker_run(uni: Path, accel: str, dockerd: Dockerd) -> None:
     """Docker refuses the start (its daemon resolves the user); the guest does, exit 125."""
-    _, want_code = docker_run(dockerd, ["-u", "nosuchuser"], ["true"])
+    want = docker_proc(dockerd, ["-u", "nosuchuser"], ["true"])
     got = d2u_run(uni, accel, ["-u", "nosuchuser"], ["true"])
-    assert want_code != 0
+    assert want.returncode != 0
+    assert "unable to find user nosuchuser: no matching entries in passwd file" in want.stderr
     assert got.returncode == 125
     assert (
         "dock2uni: error: d2u.user: unable to find user nosuchuser: no matching entries in "
@@ -158,7 +165,8 @@ def test_refusals_name_the_option_and_exit_2(
         assert "volumes are not supported yet" in got.stderr
 
 
-def test_name_and_rm_are_accepted(uni: Path, accel: str) -> None:
-    got = d2u_run(uni, accel, ["--debug", "--name", "web-1", "--rm"], ["echo", "ok"])
+def test_name_rm_and_memory_are_accepted(uni: Path, accel: str) -> None:
+    options = ["--debug", "--name", "web-1", "--rm", "--memory", "96m"]
+    got = d2u_run(uni, accel, options, ["sh", "-c", "echo ok"])
     assert (got.stdout, got.returncode) == ("ok\n", 0), got.stderr
     assert "container name: web-1" in got.stderr
