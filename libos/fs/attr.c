@@ -22,6 +22,15 @@ long vfs_may_write(const struct vnode *n)
     return (bits & 2) ? 0 : -EACCES;
 }
 
+/* Read permission (open for reading, listing a directory), checked as vfs_may_write. */
+long vfs_may_read(const struct vnode *n)
+{
+    if (current_process()->euid == 0)
+        return 0;
+    u32 bits = n->uid == current_process()->euid ? n->mode >> 6 : n->gid == current_process()->egid ? n->mode >> 3 : n->mode;
+    return (bits & 4) ? 0 : -EACCES;
+}
+
 static long owner_or_root(const struct vnode *n) { return current_process()->euid == 0 || current_process()->euid == n->uid ? 0 : -EPERM; }
 
 long vfs_chmod(struct vnode *n, u32 mode)

@@ -166,6 +166,11 @@ static struct file *open_node(struct vnode *n, int flags, bool created, long *er
             return NULL;
         }
         long r = S_ISREG(n->mode) && writes && !created ? vfs_may_write(n) : 0;
+        /* Reading a file or a directory needs its r bit too (root passes): an nginx
+         * worker (user nginx) gets EACCES for a root-only 0600 file, as on Linux. Device
+         * nodes (the console behind /dev/stdout) are left alone. */
+        if (r == 0 && acc != O_WRONLY && !created && (S_ISREG(n->mode) || S_ISDIR(n->mode)))
+            r = vfs_may_read(n);
         if (r == 0 && S_ISREG(n->mode) && (flags & O_TRUNC)) {
             r = fdata_truncate(n, 0);
             if (r == 0)

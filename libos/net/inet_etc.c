@@ -5,7 +5,9 @@
 #include <libos/heap.h>
 #include <libos/image_config.h>
 #include <libos/log.h>
+#include <libos/proc.h>
 #include <libos/string.h>
+#include <libos/task.h>
 #include <libos/vfs.h>
 
 #include "inet_internal.h"
@@ -32,6 +34,12 @@ static bool exists(const char *path)
 /* Replace path (a file or a symlink the image has there) with a new file holding text. */
 static void put(const char *path, const char *text)
 {
+    /* The runtime writes these files, as root (Docker's bind mounts are root's), not the
+     * program: pid 1 already has the image's User (proc_init), which may neither unlink
+     * nor create in /etc (a `User app` image got EACCES and kept the image's files). */
+    struct process *p = current_process();
+    u32 euid = p->euid, egid = p->egid;
+    p->euid = p->egid = 0;
     vfs_unlinkat(AT_FDCWD, path, 0);
     struct vnode *n;
     long r = vfs_create(AT_FDCWD, path, O_CREAT | O_EXCL, 0644, &n);
@@ -42,6 +50,7 @@ static void put(const char *path, const char *text)
     }
     if (r < 0)
         kinfo("net: could not write %s (error %ld)", path, -r);
+    p->euid = euid, p->egid = egid;
 }
 
 void inet_etc_write(struct netif *eth)

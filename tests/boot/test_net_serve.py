@@ -71,6 +71,7 @@ class Server:
     send: Callable[[int], None]  # deliver a signal the way the peer's user would
     wait: Callable[[float], int | None]  # its exit code (None: still running at the timeout)
     output: Callable[[], str]  # what it printed so far (for failure messages)
+    streams: Callable[[], tuple[str, str]]  # its whole stdout and stderr so far
     stopped: bool = False
 
     def port(self, spec: str = "80/tcp") -> int:
@@ -110,10 +111,10 @@ def _dock2uni_peer(boot_ctx: Context, accel: str, boot_timeout: float, tmp: Path
         mapping = {p: free_port(kind_of(p)) for p in ports}
         args = [a for p, h in mapping.items() for a in ("-p", f"{h}:{p}")]
         log = tmp / f"{fixture}-{time.monotonic_ns()}.log"
-        out = log.open("wb")
-        argv = [*base, source(fixture), *args, *(["--", *cmd] if cmd else [])]
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-        out.close()
+        errlog = log.with_suffix(".err")
+        with log.open("wb") as out, errlog.open("wb") as err:
+            argv = [*base, source(fixture), *args, *(["--", *cmd] if cmd else [])]
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
 
         def wait(timeout: float) -> int | None:
             try:
@@ -132,9 +133,11 @@ def _dock2uni_peer(boot_ctx: Context, accel: str, boot_timeout: float, tmp: Path
             send=proc.send_signal,
             wait=wait,
             output=lambda: (
-                log.read_text(errors="replace")[-3000:]
+                log.read_text(errors="replace")[-1500:]
+                + errlog.read_text(errors="replace")[-1500:]
                 + ("" if proc.poll() is None else f"\n[dock2uni run exited {proc.returncode}]")
             ),
+            streams=lambda: (log.read_text(errors="replace"), errlog.read_text(errors="replace")),
         )
 
     def run(fixture: str, args: list[str], cmd: list[str]) -> tuple[int, bytes, bytes]:
@@ -203,11 +206,17 @@ def _docker_peer(stack: ExitStack, tmp: Path) -> Peer:
             )
             return (done.stdout + done.stderr).decode(errors="replace")[-3000:]
 
+        def streams() -> tuple[str, str]:
+            done = subprocess.run(
+                ["docker", "logs", name], env=env, capture_output=True, check=False
+            )
+            return done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace")
+
         def remove() -> None:
             subprocess.run(["docker", "rm", "-f", name], env=env, capture_output=True, check=False)
 
         cleanups.append(remove)
-        return Server(ports=mapping, send=send, wait=wait, output=output)
+        return Server(ports=mapping, send=send, wait=wait, output=output, streams=streams)
 
     def run(fixture: str, args: list[str], cmd: list[str]) -> tuple[int, bytes, bytes]:
         argv = ["docker", "run", "--rm", "--network", DOCKER_NET, *args, tag(fixture), *cmd]

@@ -212,7 +212,10 @@ def test_multiarch_index(ctx: Context) -> None:
     assert "linux/amd64" in info.value.message and "linux/arm64/v8" in info.value.message
 
 
-@pytest.mark.parametrize("name", ["multilayer", "busybox", "hello-static-musl", "multiarch"])
+@pytest.mark.parametrize(
+    "name",
+    ["multilayer", "busybox", "hello-static-musl", "multiarch", "nginx-official", "alpine-shaped"],
+)
 def test_rebuild_is_byte_identical(name: str, tmp_path: Path) -> None:
     """Building a fixture again gives the same index.json and blobs (deterministic)."""
     built = fixture_layout(name)
