@@ -27,7 +27,7 @@ long vfs_may_read(const struct vnode *n)
 {
     if (current_process()->euid == 0)
         return 0;
-    u32 bits = n->uid == current_process()->euid ? n->mode >> 6 : n->gid == current_process()->egid ? n->mode >> 3 : n->mode;
+    u32 bits = n->uid == current_process()->euid ? n->mode >> 6 : proc_in_group(current_process(), n->gid) ? n->mode >> 3 : n->mode;
     return (bits & 4) ? 0 : -EACCES;
 }
 
@@ -49,7 +49,7 @@ long vfs_chown(struct vnode *n, u32 uid, u32 gid)
         /* Only root gives a file away; an owner may only pick its own group. */
         if (uid != (u32)-1 && uid != n->uid)
             return -EPERM;
-        if (gid != (u32)-1 && gid != n->gid && (current_process()->euid != n->uid || gid != current_process()->egid))
+        if (gid != (u32)-1 && gid != n->gid && (current_process()->euid != n->uid || !proc_in_group(current_process(), gid)))
             return -EPERM;
     }
     if (uid != (u32)-1)
