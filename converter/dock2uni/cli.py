@@ -605,6 +605,7 @@ def run(
         str | None,
         typer.Option(
             "--name",
+            metavar="NAME",
             help="A name for the container: checked as docker checks it and shown by "
             "--debug; nothing else uses it (no container registry; the host name stays "
             "--hostname's).",
@@ -630,11 +631,22 @@ def run(
     ] = False,
     volume: Annotated[
         list[str] | None,
-        typer.Option("--volume", "-v", help="Refused: volumes are not supported yet."),
+        typer.Option(
+            "--volume",
+            "-v",
+            metavar="SRC:DST",
+            help="Refused: volumes are not supported yet.",
+            show_default=False,
+        ),
     ] = None,
     mount: Annotated[
         list[str] | None,
-        typer.Option("--mount", help="Refused: volumes are not supported yet."),
+        typer.Option(
+            "--mount",
+            metavar="SPEC",
+            help="Refused: volumes are not supported yet.",
+            show_default=False,
+        ),
     ] = None,
     detach: Annotated[
         bool,
