@@ -627,7 +627,11 @@ def run(
     ] = None,
     read_only: Annotated[
         bool,
-        typer.Option("--read-only", help="Refused: a read-only root is not supported yet."),
+        typer.Option(
+            "--read-only",
+            help="Make the root filesystem read-only (EROFS) except /dev, /dev/shm and the "
+            "--tmpfs directories, as docker run.",
+        ),
     ] = False,
     volume: Annotated[
         list[str] | None,
@@ -776,7 +780,6 @@ def run(
         user=user,
         name=name,
         tmpfs=tmpfs or [],
-        read_only=read_only,
         volumes=volume or [],
         mounts=mount or [],
         detach=detach,
@@ -824,6 +827,7 @@ def run(
                 workdir=opts.workdir,
                 user=opts.user,
                 tmpfs=opts.tmpfs,
+                read_only=read_only,
                 strace=strace,
                 initrd=initrd,
                 tty=tty,
@@ -873,7 +877,6 @@ def parse_container_options(
     user: str | None,
     name: str | None,
     tmpfs: list[str],
-    read_only: bool,
     volumes: list[str],
     mounts: list[str],
     detach: bool,
@@ -892,7 +895,7 @@ def parse_container_options(
     )
 
     try:
-        refuse(volumes, mounts, detach, read_only)
+        refuse(volumes, mounts, detach)
         check_name(name)
         return ContainerOptions(
             env=container_env(env, env_files),

@@ -88,6 +88,7 @@ class RunOptions:
     workdir: str | None = None
     user: str | None = None
     tmpfs: tuple[str, ...] = ()
+    read_only: bool = False  # `run --read-only`: EROFS outside the --tmpfs directories
     strace: bool = False
     initrd: Path | None = None  # the rootfs as a separate file (convert --initrd)
     echo_log: bool = True  # copy library OS log lines to stderr
@@ -169,6 +170,8 @@ def kernel_cmdline(options: RunOptions, *, interactive: bool = False, hostsig: b
         words.append(f"d2u.user={b64_nul_joined([options.user])}")
     if options.tmpfs:
         words.append(f"d2u.tmpfs={b64_nul_joined(options.tmpfs)}")
+    if options.read_only:
+        words.append("d2u.readonly=1")
     words += options.network.kernel_words()
     words.extend(options.extra_cmdline)
     return " ".join(words)

@@ -27,10 +27,6 @@ VOLUMES_UNSUPPORTED = (
     "host directories; COPY the files into the image, or use --tmpfs for an empty "
     "writable directory"
 )
-READ_ONLY_UNSUPPORTED = (
-    "a read-only root filesystem is not supported yet: the root filesystem is the "
-    "guest's writable in-memory copy of the image (docs/filesystem.md)"
-)
 DETACH_UNSUPPORTED = (
     "detached containers are not supported: `dock2uni run` stays in the foreground "
     "(run it under your shell's & or a service manager)"
@@ -164,13 +160,11 @@ def check_name(name: str | None) -> None:
         )
 
 
-def refuse(volumes: Sequence[str], mounts: Sequence[str], detach: bool, read_only: bool) -> None:
+def refuse(volumes: Sequence[str], mounts: Sequence[str], detach: bool) -> None:
     """Options a unikernel cannot honour yet: an error naming them, never ignored."""
     if volumes:
         raise RunUsageError(VOLUMES_UNSUPPORTED, "--volume")
     if mounts:
         raise RunUsageError(VOLUMES_UNSUPPORTED, "--mount")
-    if read_only:
-        raise RunUsageError(READ_ONLY_UNSUPPORTED, "--read-only")
     if detach:
         raise RunUsageError(DETACH_UNSUPPORTED, "--detach")

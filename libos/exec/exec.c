@@ -363,7 +363,22 @@ static void make_tmpfs(void)
         empty_dir(n);
         n->mode = S_IFDIR | 01777;
         n->uid = n->gid = 0;
+        n->flags |= VN_RW;
     }
+}
+
+/* d2u.readonly=1 (run --read-only): what stays writable is what Docker mounts apart from
+ * the root: /dev, /dev/shm and /dev/mqueue, and the --tmpfs directories (marked above);
+ * /etc/hostname, /etc/hosts and /etc/resolv.conf are read-only, as Docker mounts them then. */
+static void make_read_only(void)
+{
+    static const char *const writable[] = {"/dev", "/dev/shm", "/dev/mqueue"};
+    for (size_t i = 0; i < sizeof(writable) / sizeof(writable[0]); i++) {
+        struct vnode *n;
+        if (vfs_lookup(AT_FDCWD, writable[i], 0, &n) == 0)
+            n->flags |= VN_RW;
+    }
+    vfs_read_only = true;
 }
 
 /* The working directory: d2u.workdir (run -w), created when missing as runc does, else
@@ -390,6 +405,8 @@ __noreturn void exec_start(void)
     set_workdir();
     if (kopts.user)
         set_user(envp);
+    if (kopts.read_only)
+        make_read_only();
 
     const char *path = program_path(argv, envp);
     if (!argv[0])

@@ -108,6 +108,8 @@ long vfs_getxattr(struct vnode *n, const char *name, void *buf, size_t size)
 
 long vfs_setxattr(struct vnode *n, const char *name, const void *value, size_t size, int flags)
 {
+    if (vfs_rofs(n) < 0)
+        return -EROFS;
     if (flags & ~(XATTR_CREATE | XATTR_REPLACE))
         return -EINVAL;
     if (size > XATTR_SIZE_MAX)
@@ -141,6 +143,8 @@ long vfs_setxattr(struct vnode *n, const char *name, const void *value, size_t s
 
 long vfs_removexattr(struct vnode *n, const char *name)
 {
+    if (vfs_rofs(n) < 0)
+        return -EROFS;
     long r = check(n, name, true);
     if (r < 0)
         return r;

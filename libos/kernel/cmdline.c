@@ -242,6 +242,8 @@ void cmdline_parse(const char *cmdline)
             kopts.workdir = decode_string("d2u.workdir", val, vlen);
         else if (key_is(word, klen, "d2u.user"))
             kopts.user = decode_string("d2u.user", val, vlen);
+        else if (key_is(word, klen, "d2u.readonly"))
+            kopts.read_only = vlen == 1 && val[0] == '1';
         else if (key_is(word, klen, "d2u.tmpfs"))
             kopts.tmpfs = decode_vector("d2u.tmpfs", val, vlen);
         else if (key_is(word, klen, "epoch")) {

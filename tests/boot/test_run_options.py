@@ -93,6 +93,25 @@ CASES = {
         ["--tmpfs", "/etc/apt"],
         ["sh", "-c", "stat -c '%a %U' /etc/apt; ls -A /etc/apt; touch /etc/apt/x && echo ok"],
     ),
+    "read-only": (
+        ["--read-only"],
+        [
+            "sh",
+            "-c",
+            "touch /x; echo $?; mkdir /tmp/d; echo $?; echo a >> /etc/passwd; echo $?; "
+            "rm /bin/ls; echo $?; chmod 0 /etc/passwd; echo $?; echo n > /dev/null; echo $?; "
+            "echo h >> /etc/hosts; echo $?; touch /dev/shm/s; echo $?; test -w /; echo $?; head -1 /etc/passwd",
+        ],
+    ),
+    "read-only-tmpfs": (
+        ["--read-only", "--tmpfs", "/tmp", "-u", "nobody"],
+        [
+            "sh",
+            "-c",
+            "mkdir /tmp/d && touch /tmp/d/f && mv /tmp/d/f /tmp/g && ls /tmp; "
+            "mv /tmp/g /g; echo $?; test -w /tmp; echo $?; test -w /etc; echo $?",
+        ],
+    ),
     "tmpfs-new": (
         ["--tmpfs", "/scratch", "-u", "nobody"],
         ["sh", "-c", "touch /scratch/f; ls /scratch"],
@@ -145,7 +164,6 @@ def test_unknown_user_fails_as_docker_run(uni: Path, accel: str, dockerd: Docker
         (["-v", "/tmp:/data"], "--volume"),
         (["--volume", "/tmp:/data"], "--volume"),
         (["--mount", "type=bind,src=/tmp,dst=/data"], "--mount"),
-        (["--read-only"], "--read-only"),
         (["-d"], "--detach"),
         (["-w", "relative"], "--workdir"),
         (["-u", "a b"], "--user"),

@@ -43,6 +43,7 @@ def test_words_for_each_option() -> None:
             workdir="/etc",
             user="nobody:mail",
             tmpfs=("/run", "/var/cache"),
+            read_only=True,
         )
     )
     assert got == {
@@ -56,6 +57,8 @@ def test_words_for_each_option() -> None:
 
 def test_no_words_without_the_options_and_an_empty_entrypoint_resets() -> None:
     assert words(RunOptions()) == {}
+    assert "d2u.readonly" not in kernel_cmdline(RunOptions())
+    assert " d2u.readonly=1" in kernel_cmdline(RunOptions(read_only=True))
     assert words(RunOptions(entrypoint=())) == {"d2u.entrypoint": []}
     assert "d2u.entrypoint= " in kernel_cmdline(RunOptions(entrypoint=())) + " "
 
@@ -146,12 +149,11 @@ def test_name() -> None:
 
 
 def test_refusals_name_the_option() -> None:
-    refuse([], [], False, False)
+    refuse([], [], False)
     for args, option in [
-        ((["/a:/b"], [], False, False), "--volume"),
-        (([], ["type=bind"], False, False), "--mount"),
-        (([], [], True, False), "--detach"),
-        (([], [], False, True), "--read-only"),
+        ((["/a:/b"], [], False), "--volume"),
+        (([], ["type=bind"], False), "--mount"),
+        (([], [], True), "--detach"),
     ]:
         with pytest.raises(RunUsageError) as info:
             refuse(*args)
@@ -163,7 +165,6 @@ def test_refusals_name_the_option() -> None:
     [
         (["-v", "/tmp:/data"], "volumes are not supported yet"),
         (["--mount", "type=bind,src=/a,dst=/b"], "volumes are not supported yet"),
-        (["--read-only"], "read-only root filesystem is not supported yet"),
         (["-d"], "detached containers are not supported"),
         (["-w", "rel"], "needs to be an absolute path"),
         (["-u", "a b"], "not a valid name"),
