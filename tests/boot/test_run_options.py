@@ -100,7 +100,8 @@ CASES = {
             "-c",
             "touch /x; echo $?; mkdir /tmp/d; echo $?; echo a >> /etc/passwd; echo $?; "
             "rm /bin/ls; echo $?; chmod 0 /etc/passwd; echo $?; echo n > /dev/null; echo $?; "
-            "echo h >> /etc/hosts; echo $?; touch /dev/shm/s; echo $?; test -w /; echo $?; head -1 /etc/passwd",
+            "echo h >> /etc/hosts; echo $?; touch /dev/shm/s; echo $?; test -w /; echo $?; "
+            "head -1 /etc/passwd",
         ],
     ),
     "read-only-tmpfs": (
