@@ -31,6 +31,7 @@ from dock2uni.model import DEFAULT_PLATFORM, Platform
 
 if TYPE_CHECKING:
     from dock2uni.network import Network, Published
+    from dock2uni.runargs import ContainerOptions
     from dock2uni.slim.traced import SlimOptions
 
 app = typer.Typer(
@@ -522,6 +523,7 @@ def run(
         str | None,
         typer.Option(
             "--mem",
+            "--memory",
             "-m",
             help="Guest memory, e.g. 64M [default: the image's recommendation].",
             show_default=False,
@@ -551,8 +553,109 @@ def run(
         ),
     ] = 10.0,
     env: Annotated[
-        list[str] | None, typer.Option("--env", "-e", help="Set KEY=VALUE (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--env",
+            "-e",
+            help="Set KEY=VALUE, or KEY to pass the host's value (repeatable).",
+            show_default=False,
+        ),
     ] = None,
+    env_file: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--env-file",
+            metavar="FILE",
+            help="Read KEY=VALUE lines (as docker run; -e wins; repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    workdir: Annotated[
+        str | None,
+        typer.Option(
+            "--workdir",
+            "-w",
+            metavar="DIR",
+            help="Working directory of the program (absolute; made when missing).",
+            show_default=False,
+        ),
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            "-u",
+            metavar="USER[:GROUP]",
+            help="Run as this user: names or ids, resolved in the image's /etc/passwd and "
+            "/etc/group.",
+            show_default=False,
+        ),
+    ] = None,
+    entrypoint: Annotated[
+        str | None,
+        typer.Option(
+            "--entrypoint",
+            metavar="PROGRAM",
+            help="Replace the image's Entrypoint (and clear its Cmd; ARGS follow it); '' "
+            "resets it.",
+            show_default=False,
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            metavar="NAME",
+            help="A name for the container: checked as docker checks it and shown by "
+            "--debug; nothing else uses it (no container registry; the host name stays "
+            "--hostname's).",
+            show_default=False,
+        ),
+    ] = None,
+    rm: Annotated[
+        bool,
+        typer.Option("--rm", help="Accepted for docker run compatibility: nothing is kept."),
+    ] = False,
+    tmpfs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tmpfs",
+            metavar="PATH",
+            help="Make PATH an empty writable directory (mode 1777) at boot (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    read_only: Annotated[
+        bool,
+        typer.Option(
+            "--read-only",
+            help="Make the root filesystem read-only (EROFS) except /dev, /dev/shm and the "
+            "--tmpfs directories, as docker run.",
+        ),
+    ] = False,
+    volume: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--volume",
+            "-v",
+            metavar="SRC:DST",
+            help="Refused: volumes are not supported yet.",
+            show_default=False,
+        ),
+    ] = None,
+    mount: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mount",
+            metavar="SPEC",
+            help="Refused: volumes are not supported yet.",
+            show_default=False,
+        ),
+    ] = None,
+    detach: Annotated[
+        bool,
+        typer.Option("--detach", "-d", help="Refused: runs stay in the foreground."),
+    ] = False,
     strace: Annotated[
         bool, typer.Option("--strace", help="Log every syscall of the guest on stderr.")
     ] = False,
@@ -670,7 +773,17 @@ def run(
     mem_bytes = parse_mem(mem) if mem else None
     if not stop_timeout >= 0:  # also refuses NaN
         raise typer.BadParameter("must be 0 or more seconds", param_hint="--stop-timeout")
-    env_items = parse_env(env)
+    opts = parse_container_options(
+        env=env or [],
+        env_files=env_file or [],
+        workdir=workdir,
+        user=user,
+        name=name,
+        tmpfs=tmpfs or [],
+        volumes=volume or [],
+        mounts=mount or [],
+        detach=detach,
+    )
     net = parse_network(
         mode=network,
         publish=publish or [],
@@ -692,6 +805,8 @@ def run(
         max_entries=max_entries,
     )
     ctx.log_debug(f"accelerator requested: {accel_request} (from {accel_source})")
+    if name is not None:
+        ctx.log_debug(f"container name: {name}")
     try:
         # A signal during the first run's conversion stops it cleanly too (no partial
         # image is left in the cache).
@@ -707,7 +822,12 @@ def run(
                 accel=accel_request,
                 timeout=timeout,
                 cmd=tuple(args) if args else None,
-                env=env_items,
+                env=opts.env,
+                entrypoint=None if entrypoint is None else ((entrypoint,) if entrypoint else ()),
+                workdir=opts.workdir,
+                user=opts.user,
+                tmpfs=opts.tmpfs,
+                read_only=read_only,
                 strace=strace,
                 initrd=initrd,
                 tty=tty,
@@ -747,6 +867,44 @@ def run(
         if (hint := result.hint or hint_for(result.status)) is not None:
             print(f"dock2uni: hint: {hint}", file=sys.stderr)
     raise typer.Exit(result.exit_code)
+
+
+def parse_container_options(
+    *,
+    env: list[str],
+    env_files: list[str],
+    workdir: str | None,
+    user: str | None,
+    name: str | None,
+    tmpfs: list[str],
+    volumes: list[str],
+    mounts: list[str],
+    detach: bool,
+) -> ContainerOptions:
+    """`run`'s container options (runargs.py); a bad or unsupported one is a usage error
+    naming it (exit 2)."""
+    from dock2uni.runargs import (
+        ContainerOptions,
+        RunUsageError,
+        check_name,
+        check_tmpfs,
+        check_user,
+        check_workdir,
+        container_env,
+        refuse,
+    )
+
+    try:
+        refuse(volumes, mounts, detach)
+        check_name(name)
+        return ContainerOptions(
+            env=container_env(env, env_files),
+            workdir=check_workdir(workdir),
+            user=check_user(user),
+            tmpfs=check_tmpfs(tmpfs),
+        )
+    except RunUsageError as exc:
+        raise typer.BadParameter(str(exc), param_hint=exc.option) from None
 
 
 def parse_network(

@@ -82,6 +82,10 @@ def image_config_c(plan: Plan) -> str:
         + f"const char image_workdir[] = {c_string(plan.workdir)};\n"
         + f"const unsigned int image_uid = {plan.uid};\n"
         + f"const unsigned int image_gid = {plan.gid};\n"
+        + "const unsigned int image_groups[] = {"
+        + ", ".join(str(g) for g in plan.groups or (plan.gid,))
+        + "};\n"
+        + f"const unsigned int image_ngroups = {len(plan.groups or (plan.gid,))};\n"
         + f"const char image_hostname[] = {c_string(plan.hostname)};\n"
     )
 

@@ -36,6 +36,7 @@ class Plan:
     rootfs_policy: str
     stop_signal: str | None = None  # the image's StopSignal, kept for the tools that stop it
     exposed_ports: tuple[str, ...] = ()  # the image's EXPOSE ("80/tcp"), for `run -P`
+    groups: tuple[int, ...] = ()  # supplementary groups (runspec.UserSpec); () is (gid,)
 
     @classmethod
     def tiny(
@@ -116,6 +117,7 @@ def plan(
         workdir=spec.workdir,
         uid=spec.user.uid,
         gid=spec.user.gid,
+        groups=spec.user.groups,
         hostname=hostname,
         rootfs_policy=rootfs_policy,
         stop_signal=spec.stop_signal,

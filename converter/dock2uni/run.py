@@ -82,6 +82,13 @@ class RunOptions:
     timeout: float | None = None
     cmd: tuple[str, ...] | None = None  # replaces the image's Cmd (`run -- ARGS`)
     env: tuple[str, ...] = ()
+    # `run --entrypoint`: replaces the image's Entrypoint (and its Cmd unless ``cmd``);
+    # () resets it (`--entrypoint ""`). -w, -u and --tmpfs: runargs.py.
+    entrypoint: tuple[str, ...] | None = None
+    workdir: str | None = None
+    user: str | None = None
+    tmpfs: tuple[str, ...] = ()
+    read_only: bool = False  # `run --read-only`: EROFS outside the --tmpfs directories
     strace: bool = False
     initrd: Path | None = None  # the rootfs as a separate file (convert --initrd)
     echo_log: bool = True  # copy library OS log lines to stderr
@@ -109,7 +116,7 @@ class RunResult:
     """How the guest ended."""
 
     exit_code: int
-    status: str  # exit, crash, timeout, panic, execfail, reset, qemu-error, accel-error
+    status: str  # exit, crash, timeout, panic, execfail, reset, qemu-error, accel-error, config
     cause: str | None
     accel: str
     log: list[str] = field(default_factory=list)
@@ -155,6 +162,16 @@ def kernel_cmdline(options: RunOptions, *, interactive: bool = False, hostsig: b
         words.append(f"d2u.cmd={b64_nul_joined(options.cmd)}")
     if options.env:
         words.append(f"d2u.env={b64_nul_joined(options.env)}")
+    if options.entrypoint is not None:
+        words.append(f"d2u.entrypoint={b64_nul_joined(options.entrypoint)}")
+    if options.workdir is not None:
+        words.append(f"d2u.workdir={b64_nul_joined([options.workdir])}")
+    if options.user is not None:
+        words.append(f"d2u.user={b64_nul_joined([options.user])}")
+    if options.tmpfs:
+        words.append(f"d2u.tmpfs={b64_nul_joined(options.tmpfs)}")
+    if options.read_only:
+        words.append("d2u.readonly=1")
     words += options.network.kernel_words()
     words.extend(options.extra_cmdline)
     return " ".join(words)
@@ -329,6 +346,8 @@ HINTS = {
     "lists what the library OS lacks.",
     "execfail": "Check the program name and the image's PATH (`dock2uni inspect IMAGE`).",
     "panic": "This is a library OS bug: re-run with --strace and report the output.",
+    "config": "Check -u against the image's /etc/passwd and /etc/group, and -w and --tmpfs "
+    "against its directories.",
     "reset": "This is a library OS bug: re-run with --strace and report the output.",
     "qemu-error": "Check --mem and --accel (--accel tcg always works); --debug shows the "
     "QEMU command line.",
@@ -356,6 +375,10 @@ def _marker(line: str) -> tuple[int, str, str | None, int] | None:
         what = "not found" if err == ENOENT else f"cannot be executed ({errno_name(err)})"
         return code, "execfail", f"program {m.group(2)} {what}", code
     if m := _PANIC_RE.match(line):
+        # A run option the image cannot honour (-u, -w, --tmpfs): the kernel's word for it
+        # leads the message (docs/console-protocol.md); not a library OS bug.
+        if m.group(1).startswith("d2u."):
+            return EXIT_FAILURE, "config", m.group(1), EXIT_FAILURE
         return EXIT_FAILURE, "panic", f"library OS panic: {m.group(1)}", EXIT_FAILURE
     return None
 

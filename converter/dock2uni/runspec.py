@@ -47,6 +47,9 @@ class UserSpec:
     gid: int
     name: str | None
     home: str | None
+    # Supplementary groups as Docker sets them: the primary gid, then (no group given)
+    # every /etc/group entry that lists the user's name.
+    groups: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -218,9 +221,15 @@ def resolve_user(unpacked: UnpackedImage, text: str) -> UserSpec:
                 )
     assert uid is not None
     # A numeric uid missing from /etc/passwd runs with gid 0, as runc does.
-    return UserSpec(
-        text=text or "", uid=uid, gid=gid if gid is not None else 0, name=name, home=home
-    )
+    gid = gid if gid is not None else 0
+    groups = [gid]
+    if name is not None and not group_part:
+        for row in _table(unpacked, "/etc/group"):
+            if len(row) >= 4 and name in row[3].split(","):
+                member = _parse_id(row[2], "gid") if row[2] else None
+                if member is not None and member not in groups:
+                    groups.append(member)
+    return UserSpec(text=text or "", uid=uid, gid=gid, name=name, home=home, groups=tuple(groups))
 
 
 def find_program(tree: Tree, argv0: str, path_var: str, workdir: str) -> str | None:

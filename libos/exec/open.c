@@ -18,7 +18,7 @@ static bool may_exec(const struct vnode *n)
         return (n->mode & 0111) != 0;
     if (n->uid == p->euid)
         return (n->mode & 0100) != 0;
-    if (n->gid == p->egid)
+    if (proc_in_group(p, n->gid))
         return (n->mode & 0010) != 0;
     return (n->mode & 0001) != 0;
 }

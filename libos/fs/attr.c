@@ -14,11 +14,22 @@
 #define S_IXGRP 00010
 #define FALLOC_FL_KEEP_SIZE 0x01
 
+bool vfs_read_only;
+
+long vfs_rofs(const struct vnode *n)
+{
+    if (!vfs_read_only || (n->flags & (VN_RW | VN_SYNTH)))
+        return 0;
+    return S_ISREG(n->mode) || S_ISDIR(n->mode) || S_ISLNK(n->mode) ? -EROFS : 0;
+}
+
 long vfs_may_write(const struct vnode *n)
 {
+    if (vfs_rofs(n) < 0)
+        return -EROFS;
     if (current_process()->euid == 0)
         return 0;
-    u32 bits = n->uid == current_process()->euid ? n->mode >> 6 : n->gid == current_process()->egid ? n->mode >> 3 : n->mode;
+    u32 bits = n->uid == current_process()->euid ? n->mode >> 6 : proc_in_group(current_process(), n->gid) ? n->mode >> 3 : n->mode;
     return (bits & 2) ? 0 : -EACCES;
 }
 
@@ -27,7 +38,7 @@ long vfs_may_read(const struct vnode *n)
 {
     if (current_process()->euid == 0)
         return 0;
-    u32 bits = n->uid == current_process()->euid ? n->mode >> 6 : n->gid == current_process()->egid ? n->mode >> 3 : n->mode;
+    u32 bits = n->uid == current_process()->euid ? n->mode >> 6 : proc_in_group(current_process(), n->gid) ? n->mode >> 3 : n->mode;
     return (bits & 4) ? 0 : -EACCES;
 }
 
@@ -35,7 +46,7 @@ static long owner_or_root(const struct vnode *n) { return current_process()->eui
 
 long vfs_chmod(struct vnode *n, u32 mode)
 {
-    long r = owner_or_root(n);
+    long r = vfs_rofs(n) < 0 ? -EROFS : owner_or_root(n);
     if (r < 0)
         return r;
     n->mode = (n->mode & S_IFMT) | (mode & 07777);
@@ -45,11 +56,13 @@ long vfs_chmod(struct vnode *n, u32 mode)
 
 long vfs_chown(struct vnode *n, u32 uid, u32 gid)
 {
+    if (vfs_rofs(n) < 0)
+        return -EROFS;
     if (current_process()->euid != 0) {
         /* Only root gives a file away; an owner may only pick its own group. */
         if (uid != (u32)-1 && uid != n->uid)
             return -EPERM;
-        if (gid != (u32)-1 && gid != n->gid && (current_process()->euid != n->uid || gid != current_process()->egid))
+        if (gid != (u32)-1 && gid != n->gid && (current_process()->euid != n->uid || !proc_in_group(current_process(), gid)))
             return -EPERM;
     }
     if (uid != (u32)-1)
@@ -68,6 +81,8 @@ long vfs_chown(struct vnode *n, u32 uid, u32 gid)
 
 long vfs_utimens(struct vnode *n, const struct ktimespec *times)
 {
+    if (vfs_rofs(n) < 0)
+        return -EROFS;
     bool explicit = times && !(times[0].nsec == UTIME_NOW && times[1].nsec == UTIME_NOW);
     if (times && times[0].nsec == UTIME_OMIT && times[1].nsec == UTIME_OMIT)
         return 0;

@@ -72,9 +72,11 @@ static long may_change(struct vnode *dir, const struct vnode *victim)
 {
     if (dir->flags & VN_PINNED)
         return -EPERM; /* /proc: no create or unlink operations */
+    if (vfs_rofs(dir) < 0)
+        return -EROFS; /* run --read-only */
     if (current_process()->euid == 0)
         return 0;
-    u32 bits = dir->uid == current_process()->euid ? dir->mode >> 6 : dir->gid == current_process()->egid ? dir->mode >> 3 : dir->mode;
+    u32 bits = dir->uid == current_process()->euid ? dir->mode >> 6 : proc_in_group(current_process(), dir->gid) ? dir->mode >> 3 : dir->mode;
     if ((bits & 3) != 3) /* write and search */
         return -EACCES;
     /* Sticky directories (/tmp): only the owner of the entry or of the directory. */
@@ -96,6 +98,7 @@ static long make_node(const struct last *l, u32 mode, struct vnode **out)
         return -ENOSPC;
     n->uid = current_process()->euid;
     n->gid = current_process()->egid;
+    n->flags |= l->dir->flags & VN_RW;
     if (l->dir->mode & S_ISGID) { /* BSD group semantics of setgid directories */
         n->gid = l->dir->gid;
         if (S_ISDIR(mode))

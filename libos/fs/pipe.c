@@ -379,7 +379,7 @@ static long may_open(const struct vnode *n, int acc)
     const struct process *p = current_process();
     if (p->euid == 0)
         return 0;
-    u32 bits = n->uid == p->euid ? n->mode >> 6 : n->gid == p->egid ? n->mode >> 3 : n->mode;
+    u32 bits = n->uid == p->euid ? n->mode >> 6 : proc_in_group(p, n->gid) ? n->mode >> 3 : n->mode;
     u32 need = (acc != O_WRONLY ? 4 : 0) | (acc != O_RDONLY ? 2 : 0);
     return (bits & need) == need ? 0 : -EACCES;
 }

@@ -158,8 +158,11 @@ static long gen_status(struct tbuf *tb, struct vnode *node)
     int id = t ? t->tid : p->pid;
     tb_printf(tb, "Name:\t%s\nUmask:\t%04o\nState:\t%s\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n",
               th ? th->comm : p->comm, vfs_umask_of(p), state_name(state_char(p, th)), p->pid, id, p->ppid);
-    tb_printf(tb, "Uid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t%d\nGroups:\t \n", p->uid, p->euid, p->suid,
+    tb_printf(tb, "Uid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t%d\nGroups:\t", p->uid, p->euid, p->suid,
               p->euid, p->gid, p->egid, p->sgid, p->egid, fd_size(p));
+    for (u32 i = 0; i < p->ngroups; i++)
+        tb_printf(tb, "%u ", p->groups[i]);
+    tb_printf(tb, "%s\n", p->ngroups ? "" : " ");
     tb_printf(tb, "NStgid:\t%d\nNSpid:\t%d\nNSpgid:\t%d\nNSsid:\t%d\n", p->pid, id, p->pgid, p->sid);
     struct vm_sum vm = vm_summary(p);
     u64 rss = uvm_resident_pages_of(p) * PAGE_SIZE;

@@ -36,7 +36,7 @@ static long may(const struct vnode *n, u32 bit)
     const struct process *p = current_process();
     if (p->euid == 0)
         return 0;
-    u32 bits = n->uid == p->euid ? n->mode >> 6 : n->gid == p->egid ? n->mode >> 3 : n->mode;
+    u32 bits = n->uid == p->euid ? n->mode >> 6 : proc_in_group(p, n->gid) ? n->mode >> 3 : n->mode;
     return (bits & bit) ? 0 : -EACCES;
 }
 
@@ -108,6 +108,8 @@ long vfs_getxattr(struct vnode *n, const char *name, void *buf, size_t size)
 
 long vfs_setxattr(struct vnode *n, const char *name, const void *value, size_t size, int flags)
 {
+    if (vfs_rofs(n) < 0)
+        return -EROFS;
     if (flags & ~(XATTR_CREATE | XATTR_REPLACE))
         return -EINVAL;
     if (size > XATTR_SIZE_MAX)
@@ -141,6 +143,8 @@ long vfs_setxattr(struct vnode *n, const char *name, const void *value, size_t s
 
 long vfs_removexattr(struct vnode *n, const char *name)
 {
+    if (vfs_rofs(n) < 0)
+        return -EROFS;
     long r = check(n, name, true);
     if (r < 0)
         return r;

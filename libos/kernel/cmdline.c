@@ -39,6 +39,28 @@ static char **decode_vector(const char *key, const char *val, size_t len)
     return split_nul(buf, n);
 }
 
+/* One base64 string (no NUL inside): NULL when empty or bad. */
+static char *decode_string(const char *key, const char *val, size_t len)
+{
+    size_t n;
+    u8 *buf = len ? base64_decode(val, len, &n) : NULL;
+    bool nul = false;
+    for (size_t i = 0; buf && i < n; i++)
+        nul |= buf[i] == 0;
+    if (!buf || n == 0 || nul) {
+        kinfo("ignoring %s: not base64 of a non-empty string", key);
+        kfree(buf);
+        return NULL;
+    }
+    char *s = kmalloc(n + 1);
+    if (s) {
+        memcpy(s, buf, n);
+        s[n] = 0;
+    }
+    kfree(buf);
+    return s;
+}
+
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9')
@@ -213,6 +235,17 @@ void cmdline_parse(const char *cmdline)
             kopts.have_cmd = kopts.cmd != NULL;
         } else if (key_is(word, klen, "d2u.env"))
             kopts.env = decode_vector("d2u.env", val, vlen);
+        else if (key_is(word, klen, "d2u.entrypoint")) {
+            kopts.entrypoint = decode_vector("d2u.entrypoint", val, vlen);
+            kopts.have_entrypoint = kopts.entrypoint != NULL;
+        } else if (key_is(word, klen, "d2u.workdir"))
+            kopts.workdir = decode_string("d2u.workdir", val, vlen);
+        else if (key_is(word, klen, "d2u.user"))
+            kopts.user = decode_string("d2u.user", val, vlen);
+        else if (key_is(word, klen, "d2u.readonly"))
+            kopts.read_only = vlen == 1 && val[0] == '1';
+        else if (key_is(word, klen, "d2u.tmpfs"))
+            kopts.tmpfs = decode_vector("d2u.tmpfs", val, vlen);
         else if (key_is(word, klen, "epoch")) {
             kopts.epoch = parse_u64(val, NULL);
             kopts.have_epoch = true;

@@ -63,6 +63,8 @@ struct task *process_fork(const struct regs *regs, u64 flags, int exit_signal, u
     /* Identity, limits, names; the tree and the exit bookkeeping start fresh. */
     c->uid = parent->uid, c->euid = parent->euid, c->suid = parent->suid;
     c->gid = parent->gid, c->egid = parent->egid, c->sgid = parent->sgid;
+    c->ngroups = parent->ngroups;
+    memcpy(c->groups, parent->groups, sizeof(c->groups));
     c->cap_drop_prm = parent->cap_drop_prm, c->cap_drop_eff = parent->cap_drop_eff, c->cap_inh = parent->cap_inh;
     c->persona = parent->persona, c->ioprio = parent->ioprio;
     c->pgid = parent->pgid;

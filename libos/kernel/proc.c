@@ -126,6 +126,8 @@ void proc_init(void)
     p->pid = p->pgid = p->sid = 1; /* the first thread's tid is the pid (sched_init) */
     p->uid = p->euid = p->suid = image_uid;
     p->gid = p->egid = p->sgid = image_gid;
+    for (u32 i = 0; i < image_ngroups && i < NGROUPS_KEPT; i++)
+        p->groups[p->ngroups++] = image_groups[i];
     for (int i = 0; i < RLIM_NLIMITS; i++)
         p->rlim[i] = (struct rlimit64){RLIM_INFINITY, RLIM_INFINITY};
     p->rlim[RLIMIT_STACK] = (struct rlimit64){8ul << 20, RLIM_INFINITY};

@@ -52,6 +52,8 @@ static long do_access(int dirfd, u64 upath, int mode, int flags)
     r = vfs_lookup(dirfd, path, lf, &n);
     if (r < 0)
         return r;
+    if ((mode & W_OK) && vfs_rofs(n) < 0)
+        return -EROFS;
     u32 uid = (flags & AT_EACCESS) ? current_process()->euid : current_process()->uid;
     if (uid == 0) /* root: R and W always; X if any execute bit (or a directory) */
         return (mode & X_OK) && !S_ISDIR(n->mode) && !(n->mode & 0111) ? -EACCES : 0;

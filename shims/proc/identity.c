@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* identity.c: pid/tid/ppid, process group and session, user and group ids. */
+#include <libos/string.h>
 #include <libos/task.h>
 #include <shim/util.h>
 
@@ -108,10 +109,39 @@ long sys_setresuid(const struct shim_args *a) { return setres(&current_process()
 /* sys_setresgid: PARTIAL: bookkeeping (-1 keeps a value). */
 long sys_setresgid(const struct shim_args *a) { return setres(&current_process()->gid, &current_process()->egid, &current_process()->sgid, a); }
 
-/* sys_getgroups: PARTIAL: there are no supplementary groups. */
-long sys_getgroups(const struct shim_args *a) { return arg_int(a, 0) < 0 ? -EINVAL : 0; }
-/* sys_setgroups: STUB: returns 0; the list is not kept. */
-long sys_setgroups(const struct shim_args *a) { return arg_int(a, 0) < 0 ? -EINVAL : 0; }
+/* sys_getgroups: Linux getgroups(2): the supplementary groups (size 0: their count). */
+long sys_getgroups(const struct shim_args *a)
+{
+    struct process *p = current_process();
+    int size = arg_int(a, 0);
+    if (size < 0)
+        return -EINVAL;
+    if (size == 0)
+        return p->ngroups;
+    if ((u32)size < p->ngroups)
+        return -EINVAL;
+    if (p->ngroups && copy_to_user(arg_uptr(a, 1), p->groups, p->ngroups * 4) < 0)
+        return -EFAULT;
+    return p->ngroups;
+}
+
+/* sys_setgroups: PARTIAL: Linux setgroups(2) with CAP_SETGID as euid 0; at most
+ * NGROUPS_KEPT (64) groups, more is EINVAL. */
+long sys_setgroups(const struct shim_args *a)
+{
+    struct process *p = current_process();
+    int size = arg_int(a, 0);
+    u32 groups[NGROUPS_KEPT];
+    if (size < 0 || size > NGROUPS_KEPT)
+        return -EINVAL;
+    if (p->euid != 0)
+        return -EPERM;
+    if (size && copy_from_user(groups, arg_uptr(a, 1), (size_t)size * 4) < 0)
+        return -EFAULT;
+    memcpy(p->groups, groups, (size_t)size * 4);
+    p->ngroups = (u32)size;
+    return 0;
+}
 
 /* Linux's __sys_setreuid rules (privileged: euid 0, as Docker's CAP_SETUID/CAP_SETGID). */
 static long setre(u32 *r, u32 *e, u32 *s, const struct shim_args *a)

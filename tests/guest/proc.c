@@ -1,5 +1,6 @@
 /* proc.c: guest tests of the proc family: ids, uname, limits, prctl names, sysinfo, umask, times. */
 #include "guest.h"
+#include <grp.h>
 
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -26,6 +27,17 @@ static void test_ids(void)
     CHECK("getresgid", getresgid(&gr, &ge, &gs) == 0 && gr == getgid());
     CHECK("setuid_same", setuid(getuid()) == 0);
     CHECK("getgroups_count", getgroups(0, NULL) >= 0);
+    /* Supplementary groups are kept (root may set them, as with CAP_SETGID), inherited by fork. */
+    gid_t saved[64], set[2] = {5, 6}, got[4];
+    int nsaved = getgroups(64, saved);
+    CHECK("getgroups_saved", nsaved >= 0);
+    CHECK("getgroups_primary_first", nsaved < 1 || getuid() != 0 || saved[0] == getgid());
+    if (getuid() == 0) {
+        CHECK("setgroups", setgroups(2, set) == 0);
+        CHECK("getgroups_after_set", getgroups(4, got) == 2 && got[0] == 5 && got[1] == 6);
+        CHECK("getgroups_too_small", getgroups(1, got) == -1 && errno == EINVAL);
+        CHECK("setgroups_restore", setgroups((size_t)(nsaved > 0 ? nsaved : 0), saved) == 0);
+    }
 }
 
 static void test_uname(void)

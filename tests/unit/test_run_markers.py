@@ -30,3 +30,12 @@ def test_marker_that_disagrees_with_the_status_is_ignored() -> None:
     """A forged EXIT followed by a real panic whose line was lost: the status decides."""
     code, kind, _ = classify(["D2U:EXIT code=0"], status(125), False)
     assert kind != "exit" and code == 125
+
+
+def test_a_run_option_the_image_cannot_honour_is_not_a_library_os_bug() -> None:
+    """-u/-w/--tmpfs failures name their kernel word (exec.c): status config, exit 125."""
+    line = "D2U:PANIC d2u.user: unable to find user x: no matching entries in passwd file"
+    code, kind, cause = classify(["D2U:ENTER", line], status(125), False)[:3]
+    assert (code, kind) == (125, "config")
+    assert cause == "d2u.user: unable to find user x: no matching entries in passwd file"
+    assert classify(["D2U:PANIC exec: out of memory"], status(125), False)[1] == "panic"

@@ -19,6 +19,6 @@ def test_execfail_names_the_errno_and_crash_the_signal() -> None:
 
 def test_every_failure_status_has_a_hint_and_a_clean_exit_none() -> None:
     """Each way a run can fail gets a hint; the program's own exit code gets none."""
-    for status in ("timeout", "crash", "execfail", "panic", "reset", "qemu-error"):
+    for status in ("timeout", "crash", "execfail", "panic", "config", "reset", "qemu-error"):
         assert hint_for(status)
     assert hint_for("exit") is None

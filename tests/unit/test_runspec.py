@@ -139,3 +139,22 @@ def test_missing_program_and_symlinked_program(tmp_path: Path) -> None:
     assert spec.exec_kind == "missing" and spec.exec_path is None
     spec = run_spec(make_image(tmp_path / "b", {"Cmd": ["/bin/app2"]}, files))
     assert spec.exec_path == "/bin/app2" and spec.exec_realpath == "/usr/bin/app"
+
+
+@pytest.mark.parametrize(
+    ("user", "groups"),
+    [
+        ("", (0, 4)),  # root is listed in adm
+        ("nginx", (102, 4, 33)),  # the primary gid first, then memberships in file order
+        ("101", (102, 4, 33)),
+        ("nginx:root", (0,)),  # an explicit group: no memberships (runc)
+        ("1000", (0,)),  # not in passwd: no name to look up
+    ],
+)
+def test_supplementary_groups_as_docker_sets_them(
+    tmp_path: Path, user: str, groups: tuple[int, ...]
+) -> None:
+    group = "root:x:0:\nadm:x:4:root,nginx\nwww:x:33:nginx\nnginx:x:102:nginx\n"
+    files = {**BASE, "/etc/group": group.encode()}
+    spec = run_spec(make_image(tmp_path, {"Cmd": ["app"], "User": user}, files))
+    assert spec.user.groups == groups

@@ -72,6 +72,9 @@ HOSTILE = [
     ({"process.env": ["NOEQUALS"]}, "process.env[0] 'NOEQUALS' is not KEY=VALUE"),
     ({"process.user.uid": -1}, "process.user.uid is -1"),
     ({"process.user.uid": "0"}, "process.user.uid must be an integer"),
+    ({"process.user.additionalGids": 5}, "additionalGids must be a list of integers"),
+    ({"process.user.additionalGids": [0, -1]}, "additionalGids[1] is -1"),
+    ({"process.user.additionalGids": list(range(65))}, "has 65 groups, more than 64"),
     ({"process.terminal": "yes"}, "process.terminal must be true or false"),
     ({"root.path": "../../../etc"}, "root.path '../../../etc' escapes the bundle"),
     ({"root.path": "missing"}, "does not exist or is not a directory"),
@@ -183,3 +186,14 @@ def test_bad_signals(text: str) -> None:
 
 def test_memory_bound_is_the_host() -> None:
     assert host_memory() > 16 << 20
+
+
+def test_additional_gids_become_the_supplementary_groups(tmp_path: Path) -> None:
+    """Docker lists the primary gid first in process.user.additionalGids; the guest gets
+    exactly that list, and without it the gid alone."""
+    from dock2uni.runtime.spec import parse
+
+    (tmp_path / "rootfs").mkdir()
+    doc = _config(**{"process.user": {"uid": 65534, "gid": 65534, "additionalGids": [65534, 4]}})
+    assert parse(tmp_path, doc).groups == (65534, 4)
+    assert parse(tmp_path, _config()).groups == ()

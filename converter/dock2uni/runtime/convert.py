@@ -51,6 +51,7 @@ def cache_key(spec: ContainerSpec, fingerprint: str, ctx: Context) -> str:
         path_of(spec.env),
         spec.cwd,
         f"{spec.uid}:{spec.gid}",
+        ",".join(map(str, spec.groups)),
         __version__,
         _libos_stamp(ctx),
     )
@@ -73,7 +74,8 @@ def cached_uni(spec: ContainerSpec, ctx: Context) -> tuple[Path, str]:
     unpacked = rootfs.unpacked(found, image_config(spec), ctx)
     run = run_spec(unpacked)
     home = run.user.home or "/"
-    run = dataclasses.replace(run, env=())
+    groups = spec.groups or (spec.gid,)
+    run = dataclasses.replace(run, env=(), user=dataclasses.replace(run.user, groups=groups))
     if run.exec_kind == "missing":
         # runc's wording: dockerd turns it into exit code 127, as for any image.
         raise OciError(

@@ -61,6 +61,12 @@ class ContainerSpec:
     cgroups_path: str | None = None
     hooks: Mapping[str, tuple[Hook, ...]] = field(default_factory=dict)
     ignored_mounts: tuple[str, ...] = ()
+    # process.user.additionalGids: the supplementary groups as the engine resolved them
+    # (Docker lists the primary gid first); () when absent: the gid alone.
+    groups: tuple[int, ...] = ()
+
+
+NGROUPS_KEPT = 64  # the library OS keeps this many supplementary groups (libos/proc.h)
 
 
 def _err(where: str, what: str, hint: str | None = None) -> OciError:
@@ -263,6 +269,16 @@ def parse(bundle: Path, doc: Mapping[str, Any]) -> ContainerSpec:
     user = _obj(process.get("user"), "process.user")
     uid = _int(user.get("uid", 0), "process.user.uid", 0, MAX_ID)
     gid = _int(user.get("gid", 0), "process.user.gid", 0, MAX_ID)
+    extra = user.get("additionalGids") or []
+    if not isinstance(extra, list):
+        raise _err("process.user.additionalGids", "must be a list of integers")
+    groups = tuple(
+        _int(g, f"process.user.additionalGids[{i}]", 0, MAX_ID) for i, g in enumerate(extra)
+    )
+    if len(groups) > NGROUPS_KEPT:
+        raise _err(
+            "process.user.additionalGids", f"has {len(groups)} groups, more than {NGROUPS_KEPT}"
+        )
     terminal = process.get("terminal", False)
     if not isinstance(terminal, bool):
         raise _err("process.terminal", "must be true or false")
@@ -300,6 +316,7 @@ def parse(bundle: Path, doc: Mapping[str, Any]) -> ContainerSpec:
         cwd=cwd,
         uid=uid,
         gid=gid,
+        groups=groups,
         terminal=terminal,
         hostname=hostname,
         memory=_memory(linux),

@@ -17,6 +17,12 @@ struct kernel_options {
     bool have_cmd;          /* d2u.cmd= given: replaces the image's Cmd */
     char **cmd;             /* NULL-terminated, heap */
     char **env;             /* d2u.env=: NULL-terminated extra KEY=VALUE, heap (or NULL) */
+    bool have_entrypoint;   /* d2u.entrypoint= given: replaces the image's Entrypoint, */
+    char **entrypoint;      /* and its Cmd unless d2u.cmd= is given too (run --entrypoint) */
+    char *workdir;          /* d2u.workdir=: the working directory (run -w), heap (or NULL) */
+    char *user;             /* d2u.user=: USER[:GROUP] as docker run -u, heap (or NULL) */
+    char **tmpfs;           /* d2u.tmpfs=: directories emptied at boot (run --tmpfs), heap */
+    bool read_only;         /* d2u.readonly=1: the root filesystem refuses writes (run --read-only) */
     bool have_epoch;        /* epoch= given */
     u64 epoch;              /* wall-clock seconds at boot */
     u8 seed[SEED_MAX];      /* seed=: launcher entropy */

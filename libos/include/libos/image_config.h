@@ -29,6 +29,8 @@ extern const char *const image_envp[];        /* NULL-terminated "KEY=VALUE" */
 extern const char image_workdir[];
 extern const unsigned int image_uid;
 extern const unsigned int image_gid;
+extern const unsigned int image_groups[];     /* supplementary groups, image_ngroups of them */
+extern const unsigned int image_ngroups;
 extern const char image_hostname[];
 
 /* The embedded rootfs (cpio newc). Both are equal when the rootfs is passed

@@ -49,9 +49,13 @@ enum proc_state {
     PROC_ZOMBIE, /* exited, waits for its parent's wait */
 };
 
+#define NGROUPS_KEPT 64 /* supplementary groups kept per process (Linux allows 65536) */
+
 struct process {
     int pid, ppid, pgid, sid;
     u32 uid, euid, suid, gid, egid, sgid;
+    u32 ngroups;             /* supplementary groups (setgroups, run -u as runc sets them) */
+    u32 groups[NGROUPS_KEPT];
     /* Capabilities (docs/processes.md): euid 0 holds Docker's default set, others none;
      * capset(2) can only drop, recorded here (inherited by fork). chroot checks
      * CAP_SYS_CHROOT in them; other permission checks still follow euid 0. */
@@ -170,6 +174,16 @@ void process_finish(struct process *p);
  * the bounding set, and what root in a container holds. */
 #define DOCKER_CAPS 0x00000000a80425fbul
 /* A process's permitted and effective sets. */
+/* Linux's in_group_p: the effective gid or a supplementary group. */
+static inline bool proc_in_group(const struct process *p, u32 gid)
+{
+    if (p->egid == gid)
+        return true;
+    for (u32 i = 0; i < p->ngroups; i++)
+        if (p->groups[i] == gid)
+            return true;
+    return false;
+}
 static inline u64 proc_cap_prm(const struct process *p) { return p->euid == 0 ? DOCKER_CAPS & ~p->cap_drop_prm : 0; }
 static inline u64 proc_cap_eff(const struct process *p) { return p->euid == 0 ? DOCKER_CAPS & ~p->cap_drop_eff : 0; }
 

@@ -146,6 +146,13 @@ struct dentry {
 #define VN_DYNDIR 0x10      /* a /proc directory whose entries are made at lookup (procfs_lookup) */
 #define VN_MAGIC 0x20       /* a /proc magic link (fd/N, exe, cwd): following it gives the object
                              * itself, not its text (procfs_follow), as Linux's nd_jump_link */
+#define VN_RW 0x40          /* writable under `run --read-only` (a --tmpfs, /dev, /dev/shm);
+                             * nodes made in such a directory inherit it */
+
+/* `run --read-only` (d2u.readonly=1, set by exec_start): regular files, directories and
+ * symlinks without VN_RW refuse changes with EROFS, as a read-only mount. */
+extern bool vfs_read_only;
+long vfs_rofs(const struct vnode *n);
 
 struct vnode {
     u32 mode, nlink, uid, gid;
