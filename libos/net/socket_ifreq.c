@@ -41,7 +41,7 @@ struct k_ifconf {
     u64 buf;
 };
 
-/* The stand-in until a network layer defines net_ifaces(): the loopback interface. */
+/* The default when the network is not linked (no net family: kernel/main.c): lo only. */
 __attribute__((weak)) int net_ifaces(struct net_iface *out, int max)
 {
     if (max < 1)

@@ -242,8 +242,9 @@ long sock_getsockopt(struct socket *s, int level, int name, void *val, u32 *len)
 long sock_accept(struct socket *s, int flags, void *addr, u32 *len);
 
 /* The interfaces, for AF_NETLINK route dumps (getifaddrs) and the SIOCGIF* ioctls
- * (if_nametoindex). The network layer (net/inet*.c) defines net_ifaces(); until then
- * the weak stand-in in net/socket_ifreq.c reports lo only. Returns how many were filled. */
+ * (if_nametoindex). The network layer (net/inet_if.c) defines net_ifaces() when the
+ * net family links it; in an image without it the weak default in net/socket_ifreq.c
+ * (reached by the SIOCGIF* ioctls) reports lo only. Returns how many were filled. */
 struct net_iface {
     int index;
     char name[16];
