@@ -250,6 +250,14 @@ void inet_record_bind(struct inet_sock *is, const struct inet_addr *a, u16 port)
     is->bound = true;
 }
 
+void inet_bind_ip(const struct inet_sock *is, const struct inet_addr *a, ip_addr_t *ip)
+{
+    if (a->v6 && !is->v6only && !memcmp(a->a, (u8[16]){0}, 16))
+        ip_addr_copy(*ip, *IP_ANY_TYPE); /* dual stack: IPv4 and IPv6 */
+    else
+        inet_to_lwip(a, ip);
+}
+
 void inet_to_lwip(const struct inet_addr *a, ip_addr_t *ip)
 {
     if (a->v6) {

@@ -188,6 +188,8 @@ u64 inet_iov_total(const struct kmsg *m);
 /* Between inet_addr and lwIP's ip_addr_t; lwIP's err_t as an errno. */
 struct ip_addr;
 void inet_to_lwip(const struct inet_addr *a, struct ip_addr *ip);
+/* The lwIP address a bind to a names: "::" without IPV6_V6ONLY is both stacks' any. */
+void inet_bind_ip(const struct inet_sock *is, const struct inet_addr *a, struct ip_addr *ip);
 void inet_from_lwip(const struct ip_addr *ip, bool *v6, u8 *out);
 long inet_map_err(signed char e);
 

@@ -261,10 +261,7 @@ static long do_bind(struct inet_sock *is, const struct inet_addr *a)
             if (tw->local_port == a->port)
                 return -EADDRINUSE;
     ip_addr_t ip;
-    if (a->v6 && !is->v6only && !memcmp(a->a, (u8[16]){0}, 16))
-        ip_addr_copy(ip, *IP_ANY_TYPE); /* dual stack: IPv4 and IPv6 */
-    else
-        inet_to_lwip(a, &ip);
+    inet_bind_ip(is, a, &ip);
     err_t e = tcp_bind(is->tcp, &ip, a->port);
     if (e != ERR_OK)
         return e == ERR_BUF ? -EADDRINUSE : inet_map_err(e);

@@ -67,10 +67,7 @@ static long do_bind(struct inet_sock *is, const struct inet_addr *a)
     if (r < 0)
         return r;
     ip_addr_t ip;
-    if (a->v6 && !is->v6only && !memcmp(a->a, (u8[16]){0}, 16))
-        ip_addr_copy(ip, *IP_ANY_TYPE);
-    else
-        inet_to_lwip(a, &ip);
+    inet_bind_ip(is, a, &ip);
     err_t e = udp_bind(is->udp, &ip, a->port);
     if (e != ERR_OK)
         return e == ERR_USE ? -EADDRINUSE : inet_map_err(e);
