@@ -77,27 +77,10 @@ void inet_changed(struct inet_sock *is)
     readiness_changed();
 }
 
-u64 inet_deadline(u64 timeo_ns)
-{
-    return timeo_ns ? time_mono_ns() + timeo_ns : ~0ul;
-}
-
 long inet_wait(struct inet_sock *is, u64 deadline)
 {
     inet_poll(); /* a sleeper must not leave looped-back packets undelivered */
-    int r = waitq_wait(&is->wq, deadline, WAIT_INTERRUPTIBLE);
-    if (r == -ETIMEDOUT)
-        return -EAGAIN;
-    if (r == -EINTR)
-        return deadline == ~0ul ? -ERESTARTSYS : -EINTR;
-    return 0;
-}
-
-int inet_take_error(struct inet_sock *is)
-{
-    int e = is->s->so_error;
-    is->s->so_error = 0;
-    return e;
+    return sock_wait(&is->wq, deadline);
 }
 
 /* -- addresses ------------------------------------------------------------------- */

@@ -153,9 +153,6 @@ void inet_changed(struct inet_sock *is);
 /* Sleep on is->wq until woken (0), the deadline (-EAGAIN) or a signal (-ERESTARTSYS,
  * -EINTR when a timeout was set, as Linux's sock_intr_errno). */
 long inet_wait(struct inet_sock *is, u64 deadline);
-u64 inet_deadline(u64 timeo_ns);
-/* Take the pending error (s->so_error), 0 if none. */
-int inet_take_error(struct inet_sock *is);
 
 /* A parsed socket address: IPv4 (v6 false) or IPv6, as lwIP wants it. */
 struct inet_addr {

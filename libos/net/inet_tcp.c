@@ -323,7 +323,7 @@ static long tcp_op_accept(struct socket *s, struct socket **out, int flags)
     struct inet_sock *is = isk(s);
     if (is->state != INET_LISTEN)
         return -EINVAL;
-    u64 deadline = inet_deadline(s->rcvtimeo_ns);
+    u64 deadline = sock_deadline(s->rcvtimeo_ns);
     inet_poll();
     while (!is->acc_head) {
         if (flags & MSG_DONTWAIT)
@@ -389,7 +389,7 @@ static long tcp_op_connect(struct socket *s, const void *addr, u32 len, int flag
         goto wait;
     case INET_CLOSED: {
         /* A failed connect: report its error once, then a new attempt may follow. */
-        int e = inet_take_error(is);
+        int e = sock_take_error(is->s);
         if (e) {
             is->state = INET_NEW;
             return -e;
@@ -438,7 +438,7 @@ static long tcp_op_connect(struct socket *s, const void *addr, u32 len, int flag
         return -EINPROGRESS;
     }
 wait:;
-    u64 deadline = inet_deadline(s->sndtimeo_ns);
+    u64 deadline = sock_deadline(s->sndtimeo_ns);
     while (is->state == INET_CONNECTING) {
         r = inet_wait(is, deadline);
         if (r == -EAGAIN)
@@ -448,7 +448,7 @@ wait:;
     }
     if (is->state == INET_CONNECTED)
         return 0;
-    int err = inet_take_error(is);
+    int err = sock_take_error(is->s);
     is->state = INET_NEW;
     return err ? -err : -ECONNABORTED;
 }
@@ -575,7 +575,7 @@ static long tcp_op_recvmsg(struct socket *s, struct kmsg *m, int flags)
     u64 want = inet_iov_total(m), done = 0;
     bool peek = flags & MSG_PEEK, trunc = flags & MSG_TRUNC;
     bool waitall = (flags & MSG_WAITALL) && !peek;
-    u64 deadline = inet_deadline(s->rcvtimeo_ns);
+    u64 deadline = sock_deadline(s->rcvtimeo_ns);
     inet_poll();
     for (;;) {
         if (is->rx_len && want > done) {
@@ -595,7 +595,7 @@ static long tcp_op_recvmsg(struct socket *s, struct kmsg *m, int flags)
         if (is->rd_eof || is->shut_rd)
             return (long)done;
         if (is->state == INET_CLOSED || !is->tcp) {
-            int e = inet_take_error(is);
+            int e = sock_take_error(is->s);
             if (done)
                 return (long)done;
             return e ? -e : 0;
@@ -615,7 +615,7 @@ static long tcp_op_sendmsg(struct socket *s, struct kmsg *m, int flags)
     struct inet_sock *is = isk(s);
     if (flags & MSG_OOB)
         return -EOPNOTSUPP;
-    u64 deadline = inet_deadline(s->sndtimeo_ns);
+    u64 deadline = sock_deadline(s->sndtimeo_ns);
     while (is->state == INET_CONNECTING) {
         if (flags & MSG_DONTWAIT)
             return -EAGAIN;
@@ -624,7 +624,7 @@ static long tcp_op_sendmsg(struct socket *s, struct kmsg *m, int flags)
             return r;
     }
     if (is->state == INET_CLOSED) {
-        int e = inet_take_error(is);
+        int e = sock_take_error(is->s);
         return e ? -e : -EPIPE;
     }
     if (is->state != INET_CONNECTED)
@@ -635,7 +635,7 @@ static long tcp_op_sendmsg(struct socket *s, struct kmsg *m, int flags)
         if (is->shut_wr)
             return done ? (long)done : -EPIPE;
         if (!is->tcp) {
-            int e = inet_take_error(is);
+            int e = sock_take_error(is->s);
             if (done)
                 return (long)done;
             return e ? -e : -EPIPE;

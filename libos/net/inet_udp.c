@@ -217,10 +217,10 @@ static long udp_op_recvmsg(struct socket *s, struct kmsg *m, int flags)
     struct inet_sock *is = isk(s);
     if (flags & MSG_OOB)
         return -EINVAL;
-    u64 deadline = inet_deadline(s->rcvtimeo_ns);
+    u64 deadline = sock_deadline(s->rcvtimeo_ns);
     inet_poll();
     while (!is->dq_head) {
-        int e = inet_take_error(is);
+        int e = sock_take_error(is->s);
         if (e)
             return -e;
         if (is->shut_rd)

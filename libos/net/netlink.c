@@ -192,11 +192,8 @@ static long nl_recvmsg(struct socket *s, struct kmsg *m, int flags)
     struct nl_sock *nl = nl_sk(s);
     u64 deadline = sock_deadline(s->rcvtimeo_ns);
     while (!nl->head) {
-        if (s->so_error) {
-            long e = -s->so_error;
-            s->so_error = 0;
-            return e;
-        }
+        if (s->so_error)
+            return -sock_take_error(s);
         if (flags & MSG_DONTWAIT)
             return -EAGAIN;
         long r = sock_wait(&nl->wq, deadline);

@@ -159,6 +159,13 @@ u64 sock_deadline(u64 timeo_ns)
     return now + timeo_ns < now ? ~0ul : now + timeo_ns;
 }
 
+int sock_take_error(struct socket *s)
+{
+    int e = s->so_error;
+    s->so_error = 0;
+    return e;
+}
+
 long sock_wait(struct waitq *wq, u64 deadline)
 {
     int r = waitq_wait(wq, deadline, WAIT_INTERRUPTIBLE);

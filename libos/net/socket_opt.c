@@ -185,8 +185,7 @@ long sock_getsockopt(struct socket *s, int level, int name, void *val, u32 *len)
         o.i = s->family;
         break;
     case SO_ERROR:
-        o.i = s->so_error; /* read and cleared */
-        s->so_error = 0;
+        o.i = sock_take_error(s); /* read and cleared */
         break;
     case SO_DONTROUTE:
         o.i = s->dontroute;

@@ -426,11 +426,8 @@ static long unix_accept(struct socket *s, struct socket **out, int flags)
         return -EINVAL;
     u64 deadline = sock_deadline(s->rcvtimeo_ns);
     while (!u->aq_head) {
-        if (s->so_error) {
-            long e = -s->so_error;
-            s->so_error = 0;
-            return e;
-        }
+        if (s->so_error)
+            return -sock_take_error(s);
         if (flags & MSG_DONTWAIT)
             return -EAGAIN;
         long r = sock_wait(&u->wq, deadline);

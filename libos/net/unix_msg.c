@@ -118,11 +118,8 @@ static struct unix_skb *dequeue(struct unix_sock *u)
 static long wait_sndbuf(struct socket *s, struct unix_sock *u, int flags, u64 deadline)
 {
     for (;;) {
-        if (s->so_error) {
-            long e = -s->so_error;
-            s->so_error = 0;
-            return e;
-        }
+        if (s->so_error)
+            return -sock_take_error(s);
         if (u->shutdown & SEND_SHUTDOWN)
             return -EPIPE;
         if (u->wmem < s->sndbuf)
@@ -189,11 +186,8 @@ static long dgram_send(struct socket *s, struct unix_sock *u, struct kmsg *m, in
     if (flags & MSG_OOB)
         return -EOPNOTSUPP;
     if (u->type == SOCK_SEQPACKET) {
-        if (s->so_error) {
-            long e = -s->so_error;
-            s->so_error = 0;
-            return e;
-        }
+        if (s->so_error)
+            return -sock_take_error(s);
         if (u->state != US_CONNECTED)
             return -ENOTCONN;
         m->namelen = 0;
@@ -320,11 +314,8 @@ static long wait_data(struct socket *s, struct unix_sock *u, int flags, u64 dead
     for (;;) {
         if (u->rq_head)
             return 0;
-        if (s->so_error) {
-            long e = -s->so_error;
-            s->so_error = 0;
-            return e;
-        }
+        if (s->so_error)
+            return -sock_take_error(s);
         if (u->shutdown & RCV_SHUTDOWN) {
             *eof = true;
             return 0;

@@ -201,6 +201,8 @@ u64 sock_deadline(u64 timeo_ns);
 /* Block on wq until woken (0), deadline passes (-EAGAIN) or a signal comes:
  * -ERESTARTSYS without a timeout, -EINTR with one (Linux's sock_intr_errno). */
 long sock_wait(struct waitq *wq, u64 deadline);
+/* SO_ERROR's read-and-clear (Linux's sock_error): the pending error (positive), 0 if none. */
+int sock_take_error(struct socket *s);
 /* Record the caller's pid/euid/egid as what peer_of's SO_PEERCRED reports
  * (the caller is peer_of's peer: connect, socketpair, listen). */
 void sock_set_peercred_current(struct socket *peer_of);
