@@ -1,9 +1,11 @@
-"""Stage plan (pure, no I/O): which shim families to link and how to start the program.
+"""Stage plan (pure, no I/O): which syscalls to link and how to start the program.
 
-The families come from the analysed syscall set and the support table; when the
-set is not known completely (no analysis, or call sites whose number could not
-be recovered), every family is linked, because a missing family would turn a
-working call into ENOSYS at run time.
+The syscalls come from the analysed syscall set and the support table: when the set
+is complete, only the handlers of those syscalls are linked (with what they need of
+the library OS, docs/per-image-link.md); when it is not known completely (no
+analysis, or call sites whose number could not be recovered), every entry of every
+family is linked, because a missing handler would turn a working call into ENOSYS
+at run time.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ class Plan:
     stop_signal: str | None = None  # the image's StopSignal, kept for the tools that stop it
     exposed_ports: tuple[str, ...] = ()  # the image's EXPOSE ("80/tcp"), for `run -P`
     groups: tuple[int, ...] = ()  # supplementary groups (runspec.UserSpec); () is (gid,)
+    # The syscalls whose table entries (and handlers) are linked, by name; None: every
+    # entry of ``families`` (the set is not complete, or a plan dock2uni builds itself).
+    syscalls: tuple[str, ...] | None = None
 
     @classmethod
     def tiny(
@@ -103,9 +108,11 @@ def plan(
         # a working call into ENOSYS at run time.
         families = support.families
         reason = families_reason or "all families: the program's syscalls were not analysed"
+        linked = None
     else:
         families = support.families_for(known)
         reason = families_reason or f"families implementing the {len(known)} syscalls"
+        linked = tuple(sorted(n for n in known if n in table))
     return Plan(
         families=families,
         families_reason=reason,
@@ -122,4 +129,5 @@ def plan(
         rootfs_policy=rootfs_policy,
         stop_signal=spec.stop_signal,
         exposed_ports=spec.exposed_ports,
+        syscalls=linked,
     )

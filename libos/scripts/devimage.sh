@@ -113,6 +113,8 @@ cstr() { printf '"'; printf '%s' "$1" | od -An -v -to1 | tr -s ' \n' ' ' | sed '
   echo "const char image_workdir[] = $(cstr "$workdir");"
   echo 'const unsigned int image_uid = 0;'
   echo 'const unsigned int image_gid = 0;'
+  echo 'const unsigned int image_groups[] = {0};'
+  echo 'const unsigned int image_ngroups = 1;'
   echo "const char image_hostname[] = $(cstr "$hostname");"
 } > "$work/image_config.c"
 

@@ -4,7 +4,9 @@
  * The only shim code that touches registers: it unpacks the six argument
  * registers into struct shim_args and stores the result in RAX. A number no
  * linked family provides returns -ENOSYS and is logged once:
- * "dock2uni: unsupported syscall 51 (getsockname)" (docs/shims.md).
+ * "dock2uni: unsupported syscall 51 (getsockname)" (docs/shims.md), with
+ * "not linked into this image" when the library OS has it but the image's plan
+ * left it out (docs/per-image-link.md).
  */
 #include <libos/cmdline.h>
 #include <libos/cpu.h>
@@ -24,6 +26,10 @@ struct slot {
     shim_handler handler;
     u8 present, level, err;
 };
+
+/* Weak: only images whose plan names their syscalls define it (link.py); a set bit is
+ * a syscall the library OS implements that this image does not link. */
+extern const u64 image_unlinked_syscalls[SHIM_TABLE_SIZE / 64] __attribute__((weak));
 
 static struct slot table[SHIM_TABLE_SIZE];
 static u64 reported[SHIM_TABLE_SIZE / 64];
@@ -62,7 +68,10 @@ static long missing(u64 nr)
 {
     if (first_report(nr)) {
         const char *name = shim_syscall_name(nr);
-        kinfo("unsupported syscall %lu (%s)", nr, name ? name : "unknown");
+        bool unlinked = image_unlinked_syscalls && nr < SHIM_TABLE_SIZE &&
+                        (image_unlinked_syscalls[nr / 64] & (1ul << (nr % 64)));
+        kinfo("unsupported syscall %lu (%s)%s", nr, name ? name : "unknown",
+              unlinked ? ": not linked into this image (the analysis found no caller)" : "");
     }
     return -ENOSYS;
 }

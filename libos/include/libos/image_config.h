@@ -4,9 +4,11 @@
  * Interface (the contract between converter/dock2uni/link and the library OS):
  *   The link stage writes one C file defining every symbol below, compiles it
  *   with the libos flags, and links it with boot.o, libos.a and shims.a. The
- *   shim families it lists are the only ones linked into the image: their
- *   tables are archive members pulled in by these references alone, and
- *   --gc-sections drops the code that nothing references.
+ *   tables it lists are the only handlers linked into the image: whole families
+ *   (shim_family_<f>, archive members pulled in by these references alone) or one
+ *   table of the plan's syscalls (docs/per-image-link.md), and --gc-sections
+ *   drops the code that nothing references. It may also define
+ *   image_unlinked_syscalls (weak in shims/common/dispatch.c).
  *   The kernel command line may override argv/env at boot (docs/console-protocol.md).
  */
 #ifndef LIBOS_IMAGE_CONFIG_H
@@ -14,7 +16,7 @@
 
 struct shim_family;
 
-/* NULL-terminated list of the shim families linked into this image. */
+/* NULL-terminated list of the syscall tables linked into this image. */
 extern const struct shim_family *const image_shim_families[];
 
 /* Default argv: the first image_entrypoint_argc strings come from the image's
