@@ -163,6 +163,11 @@ def closure_selection(
     if is_nginx:
         notes.append(nginx.keep_nginx(keeper, store, exec_path, argv))
     _keep_command_line(keeper, argv, workdir, skip_first=1)
+    if spec.shell_form and len(argv) >= 3 and list(argv[:3]) == list(spec.argv[:3]):
+        # `sh -c '... httpd -h /www'`: the arguments of each command of the shell text
+        # (not of an entrypoint script's, whose words may name whole trees on any path).
+        for words in _simple_commands(argv[2]):
+            _keep_command_line(keeper, words, workdir, skip_first=1)
     for path in list(keeper.reasons):  # a module load_module names, a library added by hand
         if path in elf.by_path and path not in elf.done:
             category, detail = keeper.reasons[path].category, keeper.reasons[path].detail
@@ -182,6 +187,7 @@ def closure_selection(
     system.keep_libc_files(keeper, analysis.closure)
     system.keep_tz_env(keeper, env)
     system.keep_tls(keeper, kept_elf)
+    system.keep_pam(keeper, kept_elf)
     system.keep_gconv(keeper, kept_elf)
     system.keep_terminfo(keeper, kept_elf, env)
     system.keep_locales(keeper, env, analysis.programs)
@@ -193,6 +199,26 @@ def closure_selection(
         keeper.drop(drop)
         notes.append("removed by the test hook: " + ", ".join(drop))
     return _selection(keeper, tree, configured_locales(env), notes)
+
+
+def _simple_commands(text: str) -> list[list[str]]:
+    """The simple commands of a shell text, best effort: its words after assignments and
+    keywords, cut at newlines, ``;``, ``&&``, ``||`` and ``|``."""
+    out: list[list[str]] = []
+    for line in (
+        text.replace("&&", "\n").replace("||", "\n").replace("|", "\n").replace(";", "\n")
+    ).splitlines():
+        try:
+            words = shlex.split(line, comments=True)
+        except ValueError:
+            words = line.split()
+        while words and (
+            words[0] in SHELL_WORDS or ("=" in words[0] and not words[0].startswith("="))
+        ):
+            words = words[1:]
+        if words and not words[0].startswith("-"):
+            out.append(words)
+    return out
 
 
 def _named_programs(tree: Tree, store: ContentStore, spec: RunSpec) -> list[str]:
@@ -207,23 +233,7 @@ def _named_programs(tree: Tree, store: ContentStore, spec: RunSpec) -> list[str]
     path_var = spec.env_map().get("PATH", "")
     out: list[str] = []
     for text in texts:
-        for line in (
-            text.replace("&&", "\n")
-            .replace("||", "\n")
-            .replace("|", "\n")
-            .replace(";", "\n")
-            .splitlines()
-        ):
-            try:
-                words = shlex.split(line, comments=True)
-            except ValueError:
-                words = line.split()
-            while words and (
-                words[0] in SHELL_WORDS or ("=" in words[0] and not words[0].startswith("="))
-            ):
-                words = words[1:]
-            if not words or words[0].startswith("-"):
-                continue
+        for words in _simple_commands(text):
             found = find_program(tree, words[0], path_var, spec.workdir)
             if found and found not in out:
                 out.append(found)

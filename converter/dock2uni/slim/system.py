@@ -4,7 +4,8 @@ glibc and musl read the user and group databases, the name-service configuration
 the resolver's files and the time zone on common paths (getpwuid for a prompt,
 localtime for a log line, getaddrinfo for a bind address). TLS libraries read CA
 certificates and their configuration, iconv reads gconv modules, curses reads
-terminfo, and setlocale reads the locale the environment names. Each rule applies
+terminfo, PAM reads its service stacks and its modules' configuration, and setlocale
+reads the locale the environment names. Each rule applies
 only when its trigger is in the program's ELF closure.
 """
 
@@ -45,6 +46,22 @@ TLS_PATHS = (
     ("/etc/ca-certificates.conf", False),
 )
 GCONV_DIRS = ("/usr/lib/x86_64-linux-gnu/gconv", "/usr/lib/gconv", "/usr/lib64/gconv")
+PAM_LIB = re.compile(r"^libpam\.so")
+# What libpam and its common modules read: the service's stack in /etc/pam.d (the service
+# is named at run time by pam_start, and stacks @include each other: the whole directory),
+# the modules' configuration in /etc/security, pam_unix's shadow files and login.defs,
+# pam_env's /etc/environment, pam_shells' /etc/shells, pam_securetty's /etc/securetty.
+PAM_PATHS = (
+    ("/etc/pam.conf", False),
+    ("/etc/pam.d", True),
+    ("/etc/security", True),
+    ("/etc/login.defs", False),
+    ("/etc/shadow", False),
+    ("/etc/gshadow", False),
+    ("/etc/environment", False),
+    ("/etc/shells", False),
+    ("/etc/securetty", False),
+)
 CURSES_LIBS = re.compile(r"^lib(tinfo|ncurses|ncursesw|tic)\.so")
 TERMINFO_DIRS = ("/etc/terminfo", "/lib/terminfo", "/usr/share/terminfo", "/usr/lib/terminfo")
 # Terminals a container is commonly run under (docker run -t sets TERM=xterm).
@@ -115,6 +132,16 @@ def keep_tls(keeper: Keeper, closure: Closure) -> None:
         return
     why = f"CA certificates and TLS configuration ({libs[0]} is linked)"
     for path, recursive in TLS_PATHS:
+        keeper.path(path, "system-file", why, recursive=recursive)
+
+
+def keep_pam(keeper: Keeper, closure: Closure) -> None:
+    """PAM's configuration, when libpam is linked (its modules are the analysis's dlopens)."""
+    libs = sorted(n for n in closure_names(closure) if PAM_LIB.match(n))
+    if not libs:
+        return
+    why = f"PAM configuration ({libs[0]} is linked)"
+    for path, recursive in PAM_PATHS:
         keeper.path(path, "system-file", why, recursive=recursive)
 
 

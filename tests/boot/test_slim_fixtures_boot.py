@@ -1,0 +1,157 @@
+"""--slim and --rootfs closure on the fixtures test_slim_boot.py and test_slim_traced.py
+do not boot: each runs its workload exactly as the full image does (under QEMU).
+
+One `convert --slim` per fixture boots the full image (traced: the reference) and the
+slim image (verification); a spy on slim/traced.py's run_workload (the real one runs)
+gives the test both outcomes, so it checks the reference itself (exit code and what
+the output holds) and compares the slim outcome with it. The closure image is then
+linked for the same command; when its rootfs keeps exactly the slim image's paths, the
+verified boot already ran that rootfs, otherwise it boots once more and must give the
+reference outcome too. Fixtures whose entrypoint runs what only run time names
+(`"$f"` over /docker-entrypoint.d) or whose configuration format the closure does not
+read (lighttpd's `include_shell`) are not closure material (docs/slim.md, what it
+cannot know): the test checks that the closure indeed lacks those files and that the
+trace kept them.
+
+Left to bench/slim_sizes.py, not CI (each boot takes 10-50 s under TCG): curl, sasl
+and python-official.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fixtures.build import fixture_layout
+
+from dock2uni.acquire import AcquireOptions
+from dock2uni.context import Context
+from dock2uni.pipeline import convert_image
+from dock2uni.runspec import Overrides
+from dock2uni.slim import traced
+from dock2uni.slim.traced import SlimOptions
+from dock2uni.slim.workload import Outcome, Workload, difference, run_workload, workloads
+from dock2uni.uni import read_metadata
+
+pytestmark = pytest.mark.boot
+
+MEMCACHED_PROBE = "tcp://:11211/set%20k%200%200%205%0D%0Ahello%0D%0Aget%20k%0D%0Aquit%0D%0A"
+
+
+@dataclass(frozen=True)
+class Case:
+    """A fixture's workload and what its full image must do with it."""
+
+    cmd: str | None = None  # --slim-cmd (and the closure's command); None: the image's
+    probe: str | None = None  # --slim-probe: a server
+    holds: bytes = b""  # in stdout (a server: in its probe's answer)
+    exit_code: int = 0
+    closure_cannot_know: tuple[str, ...] = ()  # paths only run time names
+
+
+CASES: dict[str, Case] = {
+    "getent": Case(holds=b"root:x:0:0:root:/root:/bin/bash\n"),
+    "iconv": Case(cmd="iconv -f UTF-8 -t ISO-8859-1 /etc/debian_version", holds=b"12."),
+    "openssl": Case(holds=b"OpenSSL 3.0"),
+    "perl": Case(holds=b"hello\n"),
+    "ripgrep": Case(holds=b"/etc/passwd:1:root:x:0:0:root:/root:/bin/bash\n"),
+    "rsync": Case(cmd="rsync -a --itemize-changes /etc/ /tmp/c/", holds=b">f+++++++++ passwd\n"),
+    "pamtester": Case(holds=b"pamtester: account management done.\n"),
+    "go-hello": Case(holds=b"http: hello from go-hello, GET /hello\n"),
+    "go-threads": Case(holds=b"go-threads: done\n"),
+    "glib": Case(cmd="gio cat /etc/debian_version", holds=b"12."),
+    "ninja": Case(cmd="ninja -t list", holds=b"ninja subtools:\n"),
+    "entrypoint-script": Case(
+        holds=b"10-greet: hello from 10-greet.sh as 0\n",
+        closure_cannot_know=("/docker-entrypoint.d/10-greet.sh",),
+    ),
+    "memcached": Case(
+        cmd="memcached -u root", probe=MEMCACHED_PROBE, holds=b"VALUE k 0 5\r\nhello\r\nEND\r\n"
+    ),
+    # lighttpd.conf's include_shell runs perl scripts, its include a glob: not nginx's format.
+    "lighttpd": Case(
+        probe="http://:80/",
+        holds=b"</html>",
+        closure_cannot_know=("/usr/share/lighttpd/use-ipv6.pl",),
+    ),
+    "alpine-shaped": Case(probe="http://:8080/", holds=b"hello from busybox httpd\n"),
+    "nginx-official": Case(
+        probe="http://:80/",
+        holds=b"<h1>Welcome to nginx!</h1>",
+        closure_cannot_know=("/docker-entrypoint.d/20-envsubst-on-templates.sh",),
+    ),
+}
+
+
+def _workload(case: Case) -> Workload:
+    (work,) = workloads([case.cmd] if case.cmd else [], [case.probe] if case.probe else [])
+    return work
+
+
+def _check_reference(name: str, case: Case, ref: Outcome) -> None:
+    """The full image's outcome is the expected one, not merely the same as another's."""
+    if case.probe:
+        # Stopped once it answered (a server does not exit by itself).
+        assert ref.status == "timeout", (name, ref.cause, ref.log[-20:])
+        ((status, body),) = ref.probes
+        assert status in (0, 200) and case.holds in body, (name, status, body[:300])
+        return
+    assert ref.status == "exit" and ref.exit_code == case.exit_code, (name, ref.cause, ref.stderr)
+    assert case.holds in ref.stdout, (name, ref.stdout[:500], ref.stderr[-500:])
+
+
+@pytest.fixture
+def spied(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Outcome]]:
+    """The outcomes of convert --slim's boots, in order (the real run_workload runs)."""
+    seen: list[Outcome] = []
+    real: Callable[..., Outcome] = traced.run_workload
+
+    def spy(*args: Any, **kw: Any) -> Outcome:
+        got = real(*args, **kw)
+        seen.append(got)
+        return got
+
+    monkeypatch.setattr(traced, "run_workload", spy)
+    yield seen
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_slim_and_closure_run_like_the_full_image(
+    name: str, boot_ctx: Context, accel: str, spied: list[Outcome], tmp_path: Path
+) -> None:
+    case = CASES[name]
+    work = _workload(case)
+    source = f"oci:{fixture_layout(name)}:latest"
+    slim_uni = tmp_path / f"{name}-slim.uni"
+    convert_image(
+        source, slim_uni, AcquireOptions(), boot_ctx, rootfs_policy="slim",
+        slim=SlimOptions(workloads=(work,), timeout=300),
+    )  # fmt: skip
+    ref, verified = spied  # the traced full image, then the slim image
+    _check_reference(name, case, ref)
+    assert difference(ref, verified) is None, difference(ref, verified)
+    slim_meta = read_metadata(slim_uni)
+    assert slim_meta["slim"]["verified"] is True
+
+    closure_uni = tmp_path / f"{name}-closure.uni"
+    cmd = tuple(shlex.split(case.cmd)) if case.cmd else None
+    convert_image(
+        source, closure_uni, AcquireOptions(), boot_ctx, rootfs_policy="closure",
+        overrides=Overrides(cmd=cmd) if cmd else None,
+    )  # fmt: skip
+    closure_meta = read_metadata(closure_uni)
+    kept, slim_kept = closure_meta["rootfs"]["kept"], slim_meta["rootfs"]["kept"]
+    assert all(why for why in kept.values()), kept
+    assert set(kept) <= set(slim_kept) or cmd, sorted(set(kept) - set(slim_kept))[:10]
+    if case.closure_cannot_know:
+        assert not set(case.closure_cannot_know) & set(kept), case.closure_cannot_know
+        assert set(case.closure_cannot_know) <= set(slim_kept), "the trace keeps them"
+        return
+    if set(kept) == set(slim_kept):
+        return  # the same rootfs booted as the slim image's verification
+    got = run_workload(closure_uni, work, boot_ctx, accel=accel, timeout=300, fstrace=False)
+    assert difference(ref, got) is None, (name, difference(ref, got))
