@@ -55,6 +55,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "memcached": {"/usr/bin/memcached": "program"},
     "glib": {"/usr/bin/gio": "program"},
     "go-hello": {"/usr/local/bin/go-hello": "program", "/tmp": "directory"},
+    # http.server: socket.getfqdn decodes host names with the idna codec (a lookup by name)
+    "python-official": {"/usr/lib/python3.11/encodings/idna.py": "python-module"},
     "alpine-shaped": {"/www/index.html": "command-line"},  # httpd -h /www, in sh -c's text
     "pamtester": {"/etc/pam.d/other": "system-file", "/etc/pam.d/common-account": "system-file"},
 }

@@ -41,6 +41,10 @@ STARTUP = ("encodings", "encodings.aliases", "encodings.utf_8", "encodings.latin
            "posixpath", "genericpath")  # fmt: skip
 SITE = ("site", "_sitebuiltins", "sitecustomize", "usercustomize")
 INTERACTIVE = ("readline", "rlcompleter")
+# Codecs a kept module looks up by name at run time (encodings' search function imports
+# them): CPython's socket module encodes and decodes host names with "idna"
+# (socket.getfqdn, gethostbyaddr: http.server calls them at start-up).
+CODECS_BY_NAME = {"_socket": ("encodings.idna",), "socket": ("encodings.idna",)}
 _IMPORT_LINE = re.compile(
     r"^\s*(?:from\s+([.\w]+)\s+import\s+([\w, ()*]+)|import\s+([\w., ]+))", re.M
 )
@@ -371,6 +375,14 @@ def keep_python(
     if entry:
         roots += [(m, f"imported by {what}", 1) for m in imports_of(entry, "", everywhere=True)]
     scan.scan(roots)
+    implied = [
+        (codec, f"the codec {user} looks up by name", late)
+        for user, codecs in sorted(CODECS_BY_NAME.items())
+        if user in scan.seen
+        for codec in codecs
+    ]
+    if implied:
+        scan.scan(implied)
     return (
         f"python {version}: {len(scan.seen)} modules kept from a static import scan "
         f"({len(scan.missing)} imported names not found: builtin or absent)"
