@@ -8,6 +8,7 @@ does not name are dropped.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 
@@ -313,6 +314,58 @@ def test_nginx_dash_c_names_another_configuration(tmp_path: Path) -> None:
     k = kept(select(img, closure(nginx), ("nginx", "-c", "/srv/conf/site.conf"), nginx))
     assert k["/srv/conf/site.conf"][0] == "config" and k["/srv/conf/parts/one.conf"][0] == "config"
     assert "/etc/nginx/nginx.conf" not in k
+
+
+ENGINE = "/usr/lib/x86_64-linux-gnu/engines-3/padlock.so"
+
+
+def dlopened(path: str, note: str) -> ClosureEntry:
+    """A likely dlopen of the analysis, with its note."""
+    return dataclasses.replace(entry(path, "dlopen"), found_via="dlopen", note=note)
+
+
+LIBGCC_S = "/usr/lib/x86_64-linux-gnu/libgcc_s.so.1"
+
+
+@pytest.mark.parametrize(
+    ("conf", "engine", "unwinder"),
+    [
+        (b"http { server { root /srv; } }", False, False),
+        (b"ssl_engine padlock; http {}", True, False),
+        (b"http { server { ssl_certificate_key engine:padlock:k1; } }", True, False),
+        (b"thread_pool io threads=4; http {}", False, True),
+        (b"http { server { aio threads; } }", False, True),
+    ],
+)
+def test_nginx_keeps_engines_and_libgcc_s_only_when_its_configuration_loads_them(
+    tmp_path: Path, conf: bytes, engine: bool, unwinder: bool
+) -> None:
+    """nginx calls ENGINE_by_id for ssl_engine and engine: keys only, and pthread_exit
+    (for which glibc loads libgcc_s) in thread pools only: otherwise both are left out,
+    and the notes say why."""
+    nginx = "/usr/sbin/nginx"
+    img = base(Image(tmp_path), nginx).file("/etc/nginx/nginx.conf", conf)
+    img.file(ENGINE, b"\x7fELF engine").file(LIBGCC_S, b"\x7fELF libgcc_s")
+    clo = closure(
+        nginx,
+        dlopened(ENGINE, "OpenSSL engine (named by -engine or openssl.cnf), used by ENGINE_by_id"),
+        dlopened(LIBGCC_S, "glibc loads it for stack unwinding (pthread_exit)"),
+        imports=("ENGINE_by_id", "pthread_exit"),
+    )
+    sel = select(img, clo, ("nginx", "-c", "/etc/nginx/nginx.conf"), nginx)
+    assert (ENGINE in kept(sel), LIBGCC_S in kept(sel)) == (engine, unwinder)
+    assert any(ENGINE in n and "no ssl_engine" in n for n in sel.notes) != engine
+    assert any(LIBGCC_S in n and "no thread_pool" in n for n in sel.notes) != unwinder
+
+
+def test_openssl_cnf_naming_engines_keeps_them_for_nginx(tmp_path: Path) -> None:
+    nginx = "/usr/sbin/nginx"
+    img = base(Image(tmp_path), nginx).file("/etc/nginx/nginx.conf", b"http {}")
+    img.file(ENGINE, b"\x7fELF engine")
+    img.file("/usr/lib/ssl/openssl.cnf", b"[openssl_init]\nengines = engine_section\n")
+    note = "OpenSSL engine (named by -engine or openssl.cnf), used by ENGINE_by_id"
+    clo = closure(nginx, dlopened(ENGINE, note))
+    assert ENGINE in kept(select(img, clo, ("nginx",), nginx))
 
 
 def python_image(img: Image) -> Image:

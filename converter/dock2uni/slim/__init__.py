@@ -24,7 +24,7 @@ import posixpath
 import shlex
 from collections.abc import Mapping, Sequence
 
-from dock2uni.analyse.closure import Closure, ClosureEntry
+from dock2uni.analyse.closure import LIBGCC_S_USERS, Closure, ClosureEntry
 from dock2uni.analyse.ldcache import read_file
 from dock2uni.analyse.model import Analysis
 from dock2uni.fs.policy import Dropped, Selection, configured_locales, drop_rule
@@ -36,6 +36,10 @@ from dock2uni.slim.keep import Keeper
 
 __all__ = ["closure_selection"]
 PYTHON_EXTENSION = "python extension module"
+# Notes of analyse/closure.py's likely dlopens that nginx's configuration decides.
+OPENSSL_ENGINE = "OpenSSL engine"
+UNWINDER = "glibc loads it for stack unwinding"
+OPENSSL_CNF = ("/usr/lib/ssl/openssl.cnf", "/etc/ssl/openssl.cnf")
 SHELLS = frozenset({"sh", "bash", "dash", "ash", "busybox", "zsh", "ksh", "mksh"})
 SHELL_WORDS = frozenset(
     {"exec", "command", "nohup", "env", "time", "then", "do", "else", "if", "while", "until",
@@ -133,6 +137,7 @@ def closure_selection(
         kept = trace.keep_traced(keeper, traced, widen=widen)
         notes.append(f"traced run: {kept} paths the program touched kept")
     elf = _Elf(keeper, analysis.closure)
+    deferred: list[ClosureEntry] = []
     is_py = python.is_python(tree.realpath(exec_path) or exec_path)
     is_nginx = nginx.is_nginx(exec_path)
 
@@ -151,6 +156,9 @@ def closure_selection(
                 continue  # kept only if the import scan reaches it
             if is_nginx and (e.note or "").startswith("analysed as a plugin of"):
                 continue  # a dynamic module runs only if load_module names it (nginx.py)
+            if is_nginx and _nginx_config_decides(e.note or ""):
+                deferred.append(e)  # kept below if nginx's configuration needs it
+                continue
             left_out = _left_out(e.path)
             if left_out:
                 notes.append(f"left out {e.path} ({e.note}): {left_out}")
@@ -160,8 +168,9 @@ def closure_selection(
         keeper.path(program, "program", "named by the entrypoint's shell command or script")
 
     # 2. configuration and the command line
+    used: set[str] = set()  # nginx's directives (nginx.py)
     if is_nginx:
-        notes.append(nginx.keep_nginx(keeper, store, exec_path, argv))
+        notes.append(nginx.keep_nginx(keeper, store, exec_path, argv, used))
     _keep_command_line(keeper, argv, workdir, skip_first=1)
     if spec.shell_form and len(argv) >= 3 and list(argv[:3]) == list(spec.argv[:3]):
         # `sh -c '... httpd -h /www'`: the arguments of each command of the shell text
@@ -172,6 +181,10 @@ def closure_selection(
         if path in elf.by_path and path not in elf.done:
             category, detail = keeper.reasons[path].category, keeper.reasons[path].detail
             elf.keep(path, category, detail)
+    if is_nginx:  # after the modules load_module names: their imports count too
+        notes += _keep_nginx_deferred(
+            keeper, store, elf, deferred=deferred, used=used, exec_path=exec_path
+        )
 
     # 3. python modules (extension modules bring their own libraries)
     if is_py:
@@ -199,6 +212,47 @@ def closure_selection(
         keeper.drop(drop)
         notes.append("removed by the test hook: " + ", ".join(drop))
     return _selection(keeper, tree, configured_locales(env), notes)
+
+
+def _nginx_config_decides(note: str) -> bool:
+    """A likely dlopen that nginx's configuration decides (nginx.needs_engines/threads)."""
+    return note.startswith(OPENSSL_ENGINE) or note.startswith(UNWINDER)
+
+
+def _keep_nginx_deferred(
+    keeper: Keeper,
+    store: ContentStore,
+    elf: _Elf,
+    *,
+    deferred: list[ClosureEntry],
+    used: set[str],
+    exec_path: str,
+) -> list[str]:
+    """Keep the OpenSSL engines and libgcc_s only when nginx's configuration (or an
+    OpenSSL configuration naming engines, or another kept binary) can load them."""
+    notes: list[str] = []
+    cnf = any(
+        b"engines" in (read_file(keeper.tree, store, path, 1 << 20) or b"") for path in OPENSSL_CNF
+    )
+    main = keeper.tree.realpath(exec_path) or exec_path
+    others = {
+        s.name
+        for e in elf.kept_closure().entries
+        if e.facts is not None and e.path != main
+        for s in e.facts.imports
+    }
+    for e in deferred:
+        if (e.note or "").startswith(OPENSSL_ENGINE):
+            why = "no ssl_engine or engine: key in nginx's configuration, no engines in openssl.cnf"
+            keep = nginx.needs_engines(used) or cnf
+        else:
+            why = "no thread_pool or aio threads in nginx's configuration"
+            keep = nginx.needs_threads(used) or bool(others & LIBGCC_S_USERS)
+        if keep:
+            elf.keep(e.path, "dlopen", e.note or "a likely dlopen")
+        else:
+            notes.append(f"left out {e.path} ({e.note}): {why}")
+    return notes
 
 
 def _simple_commands(text: str) -> list[list[str]]:

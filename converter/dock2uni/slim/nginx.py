@@ -103,8 +103,16 @@ def _argv_option(argv: Sequence[str], flag: str) -> str | None:
     return None
 
 
-def keep_nginx(keeper: Keeper, store: ContentStore, binary: str, argv: Sequence[str]) -> str:
-    """Keep nginx's configuration and what it names; a one-line summary."""
+def keep_nginx(
+    keeper: Keeper,
+    store: ContentStore,
+    binary: str,
+    argv: Sequence[str],
+    used: set[str] | None = None,
+) -> str:
+    """Keep nginx's configuration and what it names; a one-line summary. ``used`` gets
+    the names of the directives the configuration holds, and ``engine:`` when a key is
+    loaded from an OpenSSL engine (``ssl_certificate_key engine:NAME:ID``)."""
     built = built_paths(keeper, store, binary)
     prefix = _argv_option(argv, "-p") or built.get("prefix", "/usr/local/nginx")
     conf = _argv_option(argv, "-c") or built.get("conf-path", f"{prefix}/conf/nginx.conf")
@@ -123,8 +131,9 @@ def keep_nginx(keeper: Keeper, store: ContentStore, binary: str, argv: Sequence[
     ]
     extra = _argv_option(argv, "-g")
     count = 0
+    used = set() if used is None else used
     if extra:
-        _follow(keeper, extra, "nginx -g", prefix=prefix, conf_dir=conf_dir, todo=todo)
+        _follow(keeper, extra, "nginx -g", prefix=prefix, conf_dir=conf_dir, todo=todo, used=used)
     while todo and count < MAX_INCLUDES:
         path, why = todo.pop(0)
         if path in seen:
@@ -141,8 +150,26 @@ def keep_nginx(keeper: Keeper, store: ContentStore, binary: str, argv: Sequence[
             prefix=prefix,
             conf_dir=conf_dir,
             todo=todo,
+            used=used,
         )
     return f"nginx: {len(seen)} configuration file(s) read from {conf}"
+
+
+# What makes nginx load a library the analysis lists as a likely dlopen of its binary:
+# ENGINE_by_id runs for `ssl_engine` and `engine:` keys only; pthread_exit (glibc then
+# loads libgcc_s to unwind) only in the threads of a pool (`thread_pool`, `aio threads`).
+ENGINE_USES = frozenset({"ssl_engine", "engine:"})
+THREAD_USES = frozenset({"thread_pool", "aio threads"})
+
+
+def needs_engines(used: set[str]) -> bool:
+    """The configuration makes nginx call ENGINE_by_id."""
+    return bool(used & ENGINE_USES)
+
+
+def needs_threads(used: set[str]) -> bool:
+    """The configuration starts thread pools, whose threads end with pthread_exit."""
+    return bool(used & THREAD_USES)
 
 
 def _follow(
@@ -153,9 +180,15 @@ def _follow(
     prefix: str,
     conf_dir: str,
     todo: list[tuple[str, str]],
+    used: set[str],
 ) -> None:
     for words in directives(text):
         name, args = words[0], words[1:]
+        used.add(name)
+        if any(a.startswith("engine:") for a in args):
+            used.add("engine:")
+        if name == "aio" and args and args[0].startswith("threads"):
+            used.add("aio threads")
         if not args:
             continue
         target = args[0]
