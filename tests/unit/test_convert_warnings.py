@@ -1,11 +1,13 @@
 """convert's line about reachable syscalls the library OS lacks (pipeline.warn_missing):
-calls whose failure an audit note says the callers expect are counted, not named."""
+calls whose failure an audit note says the callers expect are counted, not named; inspect
+lists them apart."""
 
 from __future__ import annotations
 
 import io
 
 from dock2uni.context import Context
+from dock2uni.convert_report import metadata_text
 from dock2uni.pipeline import warn_missing
 from dock2uni.support import load_support_table
 
@@ -34,3 +36,15 @@ def test_only_expected_failures_are_a_note() -> None:
 
 def test_nothing_missing_says_nothing() -> None:
     assert _said(()) == ""
+
+
+def test_inspect_lists_expected_failures_apart() -> None:
+    """`inspect`'s (and convert's) summary line, from the image's metadata."""
+    text = metadata_text({"missing_syscalls": ["kexec_file_load", "mount"]})
+    assert text.splitlines()[-1] == (
+        "Missing syscalls: kexec_file_load; failing as their callers expect: mount"
+    )
+    text = metadata_text({"missing_syscalls": ["mount"]})
+    assert text.splitlines()[-1] == (
+        "Missing syscalls: none unexpected; failing as their callers expect: mount"
+    )
