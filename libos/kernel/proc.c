@@ -96,9 +96,11 @@ struct task *task_find_any(int tid)
 
 struct process *process_alloc(void)
 {
+    static u64 serials;
     struct process *p = kzalloc(sizeof(*p));
     if (!p)
         return NULL;
+    p->serial = ++serials;
     p->child_wq = kzalloc(sizeof(struct waitq));
     if (!p->child_wq) {
         kfree(p);
@@ -283,6 +285,7 @@ void process_finish(struct process *p)
     process_vfork_release();
     reparent_children(p);
     p->state = PROC_ZOMBIE;
+    readiness_changed(); /* its pidfds become readable (fs/pidfd.c) */
     if (p->parent && notify_parent(p))
         p->autoreap = true; /* released with the last thread's stack (task_free) */
 }
