@@ -33,6 +33,7 @@ finds, one log line per request on stdout, exit 0 after SIGTERM.
 from __future__ import annotations
 
 import re
+import resource
 import signal
 import subprocess
 import time
@@ -290,9 +291,11 @@ def redis(peer: Peer) -> Server:
     return start_redis(peer, [])
 
 
-def test_redis_serves_from_data_with_persistence_on(redis: Server) -> None:
+def test_redis_serves_from_data_with_persistence_on(peer: Peer, redis: Server) -> None:
     """The image's CMD through the entrypoint: pid 1 (every step exec'ed), /data as its
-    directory, AOF and `save 60 1` on; commands from the host."""
+    directory, AOF and `save 60 1` on; commands from the host. maxclients 10000: redis,
+    already user redis, lifts its soft RLIMIT_NOFILE to 10032 under the hard limit (the
+    guest's is systemd's 524288; the test dockerd's containers inherit the runner's)."""
     port = redis.port(REDIS)
     assert redis_cli(port, "SET", "greeting", "hello from the host") == "OK"
     assert redis_cli(port, "GET", "greeting") == "hello from the host"
@@ -304,6 +307,12 @@ def test_redis_serves_from_data_with_persistence_on(redis: Server) -> None:
     # redis makes argv[0] absolute against its cwd (a quirk of its own): /data + redis-server
     assert server_info["executable"] == "/data/redis-server", server_info
     assert redis_info(port, "persistence")["aof_enabled"] == "1"
+    if peer.name == "dock2uni" or resource.getrlimit(resource.RLIMIT_NOFILE)[1] >= 10032:
+        assert redis_cli(port, "CONFIG", "GET", "maxclients").splitlines() == [
+            "maxclients",
+            "10000",
+        ]
+        assert not [m for m in redis_messages(redis) if "maxclients" in m], redis.output()
 
 
 def test_redis_logs_on_stdout(redis: Server) -> None:
