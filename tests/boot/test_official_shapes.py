@@ -364,6 +364,26 @@ def test_redis_runs_as_redis_not_root(peer: Peer) -> None:
     assert f"Fatal error, can't open config file '{conf}': Permission denied" in text
 
 
+def test_redis_entrypoint_steps(peer: Peer) -> None:
+    """The entrypoint's steps one by one: gosu's setgroups/setgid/setuid (redis's groups
+    from /etc/group, as `id` shows them), the chown by `find . \\! -user redis -exec chown
+    redis '{}' +` in WORKDIR /data (the user changes, the group stays root's), and the
+    umask 0077 it sets before `exec "$@"`."""
+    net = ["--network", "user"] if peer.name == "dock2uni" else []
+    code, out, err = peer.run("redis-official", [*net, "--entrypoint", "gosu"], ["redis", "id"])
+    assert (code, out.decode()) == (0, "uid=100(redis) gid=101(redis) groups=101(redis)\n"), err
+    script = (
+        "stat -c '%U:%G %a %n' redis.conf; "
+        "docker-entrypoint.sh redis-server --version >/dev/null && "
+        "stat -c '%U:%G %a %n' . redis.conf && docker-entrypoint.sh sh -c umask"
+    )
+    code, out, err = peer.run("redis-official", [*net, "--entrypoint", "sh"], ["-c", script])
+    assert (code, out.decode().splitlines()) == (
+        0,
+        ["root:root 600 redis.conf", "redis:redis 755 .", "redis:root 600 redis.conf", "0077"],
+    ), err
+
+
 def test_redis_conf_argument_chowned_then_sigterm(peer: Peer) -> None:
     """`docker run IMAGE redis.conf`: the entrypoint prepends redis-server (a *.conf first
     argument), gives root's 0600 /data/redis.conf to redis, and redis reads it. SIGTERM:
