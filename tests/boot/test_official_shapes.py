@@ -42,7 +42,7 @@ from pathlib import Path
 
 import pytest
 from fixtures import distroless, official, redis_official
-from fixtures.build import fixture_layout
+from fixtures.build import fixture_layout, image_file
 from fixtures.dockersave import read_layout_file
 
 from tests.boot import test_net_serve
@@ -288,6 +288,12 @@ def start_redis(peer: Peer, cmd: list[str]) -> Server:
     return server
 
 
+def redis_ids() -> tuple[int, int]:
+    """The redis user's uid and gid, as Debian's postinst chose them in the image."""
+    passwd = image_file(fixture_layout("redis-official"), "etc/passwd")
+    return redis_official.passwd_ids(passwd, "redis")
+
+
 @pytest.fixture(scope="module")
 def redis(peer: Peer) -> Server:
     return start_redis(peer, [])
@@ -373,7 +379,11 @@ def test_redis_entrypoint_steps(peer: Peer) -> None:
     umask 0077 it sets before `exec "$@"`."""
     net = ["--network", "user"] if peer.name == "dock2uni" else []
     code, out, err = peer.run("redis-official", [*net, "--entrypoint", "gosu"], ["redis", "id"])
-    assert (code, out.decode()) == (0, "uid=100(redis) gid=101(redis) groups=101(redis)\n"), err
+    uid, gid = redis_ids()
+    assert (code, out.decode()) == (
+        0,
+        f"uid={uid}(redis) gid={gid}(redis) groups={gid}(redis)\n",
+    ), err
     script = (
         "stat -c '%U:%G %a %n' redis.conf; "
         "docker-entrypoint.sh redis-server --version >/dev/null && "
@@ -418,7 +428,7 @@ def test_redis_dump_survives_a_restart(peer: Peer, tmp_path: Path) -> None:
     if peer.name == "dock2uni" and code == 2 and b"volumes are not supported yet" in err:
         pytest.skip("dock2uni run refuses -v: volumes are issue 12 part 2")
     assert (code, out.decode().splitlines()) == (0, ["OK", "OK"]), err
-    assert (data / "dump.rdb").stat().st_uid == 100  # written by redis, after the chown
+    assert (data / "dump.rdb").stat().st_uid == redis_ids()[0]  # by redis, after the chown
     code, out, err = peer.run("redis-official", args, ["-c", REDIS_READ])
     assert (code, out.decode()) == (0, "42\n"), err
 
