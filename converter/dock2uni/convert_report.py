@@ -28,6 +28,14 @@ def metadata_json(meta: Mapping[str, Any]) -> dict[str, Any]:
     return document(meta)
 
 
+def _linked(meta: Mapping[str, Any]) -> str:
+    """What the image's syscall table holds (docs/per-image-link.md)."""
+    names = meta.get("syscalls")
+    if names is None:
+        return "every handler of these families"
+    return f"{len(names)} linked, the ones the program can reach"
+
+
 def metadata_text(meta: Mapping[str, Any]) -> str:
     """A .uni file's metadata laid out for a terminal."""
     sizes = meta.get("sizes", {})
@@ -42,6 +50,7 @@ def metadata_text(meta: Mapping[str, Any]) -> str:
         ("Stop signal", meta.get("stop_signal") or "-"),
         ("Ports", ", ".join(meta.get("exposed_ports") or []) or "-"),
         ("Families", ", ".join(meta.get("families", [])) or "-"),
+        ("Syscalls", _linked(meta)),
         ("Kernel", human_size(int(sizes.get("kernel", 0)))),
         (
             "Rootfs",

@@ -11,6 +11,7 @@ from fixtures.ocibuild import Image, Layer, write_layout
 
 from dock2uni.acquire import AcquireOptions
 from dock2uni.context import Context
+from dock2uni.convert_report import metadata_text
 from dock2uni.pipeline import convert_image
 from dock2uni.plan import Plan
 from dock2uni.support import load_support_table
@@ -80,6 +81,7 @@ def test_image_needing_no_files_links_only_its_two_syscalls(
     assert handlers_in(uni) == {"sys_write", "sys_exit_group"}
     meta = read_metadata(uni)
     assert meta["families"] == ["io", "proc"] and meta["syscalls"] == ["exit_group", "write"]
+    assert "Syscalls:    2 linked, the ones the program can reach" in metadata_text(meta)
     booted: Booted = boot(uni)  # type: ignore[operator]
     assert booted.stdout == b"no files needed\n" and booted.result.exit_code == 0, booted.describe()
 
