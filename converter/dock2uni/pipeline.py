@@ -5,6 +5,7 @@ acquire -> unpack -> (run spec) -> analyse -> plan -> link -> package -> run
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,9 +185,13 @@ def convert_inspected(
     separate_initrd: bool = False,
     add_files: tuple[str, ...] = (),
     slim: SlimOptions | None = None,
+    any_command: bool = False,
 ) -> tuple[Plan, LinkResult]:
     """analyse -> plan -> link + package, for an image already inspected; ``add_files``
-    are kept by the closure policy whatever its rules say (docs/slim.md)."""
+    are kept by the closure policy whatever its rules say (docs/slim.md). ``any_command``:
+    the image will also run commands named only at run time (`dock2uni run SOURCE --
+    CMD` reuses one conversion), so whole families are linked, not the analysed
+    syscalls alone (docs/per-image-link.md)."""
     image = inspected.unpacked.image
     with activity(ctx, f"analysing {inspected.spec.exec_path or 'the entrypoint'}"):
         analysis = analyse(inspected.unpacked, inspected.spec, ctx)
@@ -210,6 +215,8 @@ def convert_inspected(
         hostname=image.manifest_digest.split(":", 1)[1][:12],
         rootfs_policy=rootfs_policy,
     )
+    if any_command:
+        the_plan = dataclasses.replace(the_plan, syscalls=None)
     warn_missing(the_plan.missing, support, ctx)
     if rootfs_policy == "slim":
         linked = convert_slim(

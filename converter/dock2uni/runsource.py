@@ -73,7 +73,8 @@ def cached_uni(source: str, options: AcquireOptions, ctx: Context) -> Path:
     os.close(fd)
     partial = Path(name)
     try:
-        convert_inspected(inspected, partial, ctx)
+        # One conversion serves `run SOURCE -- ANY COMMAND`: whole families are linked.
+        convert_inspected(inspected, partial, ctx, any_command=True)
         os.replace(partial, out)  # atomic: a concurrent or interrupted run sees all or nothing
     finally:
         partial.unlink(missing_ok=True)

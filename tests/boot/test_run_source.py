@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from fixtures.build import fixture_layout
 
+from dock2uni import runsource
 from dock2uni.acquire import AcquireOptions
 from dock2uni.context import Context
 from dock2uni.pipeline import convert_image
+from dock2uni.uni import read_metadata
 
 pytestmark = pytest.mark.boot
 
@@ -75,3 +77,15 @@ def test_an_initrd_image_without_its_cpio_names_the_missing_file(
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 125, proc.stderr
     assert str(cpio) in proc.stderr and "dock2uni: hint:" in proc.stderr
+
+
+def test_the_conversion_run_caches_links_whole_families(tmp_path: Path) -> None:
+    """`run SOURCE -- ANY COMMAND` reuses one conversion, so it links whole families; a
+    convert of the same image links only the syscalls its command can reach."""
+    ctx = Context(cache_dir=tmp_path / "cache", quiet=True)
+    source = f"oci:{fixture_layout('hello-static-musl')}:latest"
+    cached = runsource.cached_uni(source, AcquireOptions(), ctx)
+    assert read_metadata(cached)["syscalls"] is None
+    converted = tmp_path / "hello.uni"
+    convert_image(source, converted, AcquireOptions(), ctx)
+    assert "exit_group" in read_metadata(converted)["syscalls"]
