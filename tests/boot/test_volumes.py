@@ -11,6 +11,7 @@ for data the program had fsync'ed.
 from __future__ import annotations
 
 import ast
+import base64
 import hashlib
 import os
 import shutil
@@ -308,3 +309,30 @@ def test_python_script_on_volume(boot_ctx: Context, boot: object, tmp_path: Path
         "hello": "hello from the host\n",
     }
     assert not (host / "report.txt.tmp").exists()
+
+
+def test_two_volumes_and_workdir(busybox_uni: Path, boot: object, tmp_path: Path) -> None:
+    """Two volumes are two filesystems (their own st_dev, EXDEV between them; busybox mv
+    copies across), and -w may name a directory inside one."""
+    a, b = make_tree(tmp_path / "a"), make_tree(tmp_path / "b")
+    first, second = volume_options(a, guest="/a"), volume_options(b, "ro", "/b", tag="d2uvol1")
+    words = [w.split("=", 1)[1] for w in (*first["extra_cmdline"], *second["extra_cmdline"])]
+    items = [base64.b64decode(w).decode() for w in words]
+    script = (
+        "pwd; stat -c %d / /a /b | sort -u | wc -l; ln /a/hello.txt /a/hl && echo linked; "
+        "ln /a/hello.txt /hl2 || echo exdev; mv /a/hl /moved && cat /moved; "
+        "echo x > /b/new || echo rofs"
+    )
+    booted: Booted = boot(  # type: ignore[operator]
+        busybox_uni,
+        ("sh", "-c", script),
+        workdir="/a/rootdir",
+        extra_qemu=first["extra_qemu"] + second["extra_qemu"],
+        extra_cmdline=(f"d2u.vol={b64_nul_joined(items)}",),
+    )
+    assert booted.result.status == "exit", booted.describe()
+    out = booted.stdout.decode()
+    assert out.splitlines()[:3] == ["/a/rootdir", "3", "linked"], booted.describe()
+    assert "exdev" in out and "hello from the host" in out and "rofs" in out, booted.describe()
+    assert not (a / "hl").exists() and not (b / "new").exists()
+    assert os.stat(a / "hello.txt").st_nlink == 1
