@@ -131,6 +131,9 @@ typedef bool (*p9_dirent_fn)(void *ctx, const struct p9_qid *qid, u64 next_off, 
 long p9_readdir(struct p9_session *s, u32 fid, u64 off, u32 count, p9_dirent_fn emit, void *ctx);
 
 /* --- volumes (fs/9p_vfs.c, fs/volume.c) --- */
+/* Mount every d2u.vol= volume (exec_start). Linked only into images with the fs shim
+ * family, which references it (shims/fs/stat.c); exec_start calls it weakly and refuses
+ * d2u.vol= in an image without it. */
 void volumes_mount(void);
 
 #endif /* LIBOS_P9_H */
