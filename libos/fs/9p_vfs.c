@@ -415,6 +415,63 @@ long p9_kernel_read(struct vnode *n, void *buf, size_t len, u64 off)
     return (long)done;
 }
 
+/* Read all of an xattr fid's value (or list) into buf, or its size when size is 0. */
+static long xattr_read(struct p9_session *s, u32 xf, u64 len, void *buf, size_t size)
+{
+    long r = (long)len;
+    if (size && len > size)
+        r = -ERANGE;
+    for (u64 done = 0; size && r >= 0 && done < len;) {
+        long n = p9_read(s, xf, done, (u8 *)buf + done, (u32)MIN(len - done, (u64)p9_iounit(s)));
+        if (n <= 0) {
+            r = n < 0 ? n : -EIO;
+            break;
+        }
+        done += (u64)n;
+    }
+    p9_clunk(s, xf);
+    return r;
+}
+
+static long v_getxattr(struct vnode *n, const char *name, void *buf, size_t size)
+{
+    struct p9_session *s = p9n(n)->m->s;
+    u32 xf;
+    u64 len;
+    long r = p9_xattrwalk(s, p9n(n)->fid, name, (u32)strlen(name), &xf, &len);
+    return r < 0 ? r : xattr_read(s, xf, len, buf, size);
+}
+
+static long v_listxattr(struct vnode *n, char *buf, size_t size)
+{
+    struct p9_session *s = p9n(n)->m->s;
+    u32 xf;
+    u64 len;
+    long r = p9_xattrwalk(s, p9n(n)->fid, "", 0, &xf, &len);
+    return r < 0 ? r : xattr_read(s, xf, len, buf, size);
+}
+
+/* Set (value) or remove (NULL) name: a clone of the node's fid becomes the attribute's
+ * writer, and its clunk makes the change (its error is the call's). */
+static long v_setxattr(struct vnode *n, const char *name, const void *value, size_t size, int flags)
+{
+    struct p9_session *s = p9n(n)->m->s;
+    u32 xf;
+    long r = p9_clone(s, p9n(n)->fid, &xf);
+    if (r < 0)
+        return r;
+    r = p9_xattrcreate(s, xf, name, (u32)strlen(name), value ? size : 0, (u32)flags);
+    for (size_t done = 0; r >= 0 && value && done < size;) {
+        long w = p9_write(s, xf, done, (const u8 *)value + done, (u32)MIN(size - done, (size_t)p9_iounit(s)));
+        if (w <= 0)
+            r = w < 0 ? w : -EIO;
+        else
+            done += (size_t)w;
+    }
+    long c = p9_clunk(s, xf);
+    return r < 0 ? r : c;
+}
+
 const struct fs_ops p9_fs_ops = {
     .lookup = v_lookup,
     .create = v_create,
@@ -426,6 +483,9 @@ const struct fs_ops p9_fs_ops = {
     .read = p9_kernel_read,
     .statfs = v_statfs,
     .fsync = p9_fsync_file,
+    .getxattr = v_getxattr,
+    .setxattr = v_setxattr,
+    .listxattr = v_listxattr,
     .open_file = p9_open_file,
     .forget = v_forget,
 };

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/time.h>
+#include <sys/xattr.h>
 
 #define BIG (20u << 20)
 #define MANY 3000
@@ -192,6 +193,19 @@ static void mode_main(void)
     struct timeval tv[2] = {{1000000000, 0}, {1000000000, 0}};
     CHECK("utimes", utimes(at("renamed.txt"), tv) == 0 && stat(at("renamed.txt"), &a) == 0 &&
                         a.st_mtime == 1000000000);
+    char xv[32] = {0}, xl[256];
+    CHECK("setxattr", setxattr(at("renamed.txt"), "user.k", "value1", 6, 0) == 0);
+    CHECK("getxattr", getxattr(at("renamed.txt"), "user.k", xv, sizeof(xv)) == 6 && memcmp(xv, "value1", 6) == 0);
+    CHECK("getxattr-size", getxattr(at("renamed.txt"), "user.k", NULL, 0) == 6);
+    EXPECT_ERR("getxattr-small", getxattr(at("renamed.txt"), "user.k", xv, 2), ERANGE);
+    ssize_t xn = listxattr(at("renamed.txt"), xl, sizeof(xl));
+    CHECK("listxattr", xn == 7 && memcmp(xl, "user.k", 7) == 0);
+    EXPECT_ERR("setxattr-create", setxattr(at("renamed.txt"), "user.k", "v", 1, XATTR_CREATE), EEXIST);
+    EXPECT_ERR("setxattr-replace", setxattr(at("renamed.txt"), "user.none", "v", 1, XATTR_REPLACE), ENODATA);
+    CHECK("removexattr", removexattr(at("renamed.txt"), "user.k") == 0);
+    EXPECT_ERR("getxattr-gone", getxattr(at("renamed.txt"), "user.k", xv, sizeof(xv)), ENODATA);
+    EXPECT_ERR("removexattr-gone", removexattr(at("renamed.txt"), "user.k"), ENODATA);
+    EXPECT_ERR("xattr-bad-namespace", setxattr(at("renamed.txt"), "bogus.k", "v", 1, 0), EOPNOTSUPP);
     struct statfs sf;
     CHECK("statfs", statfs(dir, &sf) == 0 && sf.f_bsize > 0 && sf.f_blocks > 0);
 
@@ -278,6 +292,7 @@ static void mode_ro(void)
     EXPECT_ERR("chmod", chmod(at("hello.txt"), 0600), EROFS);
     EXPECT_ERR("truncate", truncate(at("hello.txt"), 0), EROFS);
     EXPECT_ERR("rename", rename(at("hello.txt"), at("x")), EROFS);
+    EXPECT_ERR("setxattr", setxattr(at("hello.txt"), "user.k", "v", 1, 0), EROFS);
 }
 
 int main(int argc, char **argv)

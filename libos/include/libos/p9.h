@@ -121,6 +121,11 @@ long p9_renameat(struct p9_session *s, u32 olddfid, const char *oldname, u32 old
                  const char *newname, u32 newlen);
 long p9_fsync(struct p9_session *s, u32 fid, bool datasync);
 long p9_statfs(struct p9_session *s, u32 fid, struct p9_statfs *st);
+/* Txattrwalk: a new fid to read name's value (namelen 0: the list of names) and its size. */
+long p9_xattrwalk(struct p9_session *s, u32 fid, const char *name, u32 namelen, u32 *newfid, u64 *size);
+/* Txattrcreate: fid becomes the writer of name's value (size bytes, written with p9_write;
+ * the clunk sets it; size 0 removes the attribute). */
+long p9_xattrcreate(struct p9_session *s, u32 fid, const char *name, u32 namelen, u64 size, u32 flags);
 /* Read/write at off through buf (user or kernel memory, uaccess_copy): bytes moved. */
 long p9_read(struct p9_session *s, u32 fid, u64 off, void *buf, u32 n);
 long p9_write(struct p9_session *s, u32 fid, u64 off, const void *buf, u32 n);

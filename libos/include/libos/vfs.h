@@ -195,6 +195,11 @@ struct fs_ops {
     long (*read)(struct vnode *n, void *buf, size_t len, u64 off);
     long (*statfs)(struct vnode *n, struct kstatfs *st);
     long (*fsync)(struct file *f, bool datasync);
+    /* Extended attributes, after the VFS's namespace and permission checks (fs/xattr.c);
+     * kernel buffers; size 0 asks for the size; setxattr with value NULL removes. */
+    long (*getxattr)(struct vnode *n, const char *name, void *buf, size_t size);
+    long (*setxattr)(struct vnode *n, const char *name, const void *value, size_t size, int flags);
+    long (*listxattr)(struct vnode *n, char *buf, size_t size);
     /* f was just made for f->node (not O_PATH): give it its handle (f->priv). */
     long (*open_file)(struct file *f, int flags, bool created);
     /* The node has no links and no references left: drop it. */
