@@ -32,6 +32,7 @@ enum {
 
 static void lock(struct p9_session *s)
 {
+    s->users++;
     while (s->busy)
         waitq_wait(&s->wq, ~0ul, 0);
     s->busy = true;
@@ -39,6 +40,7 @@ static void lock(struct p9_session *s)
 
 static void unlock(struct p9_session *s)
 {
+    s->users--;
     s->busy = false;
     waitq_wake(&s->wq, 1);
 }

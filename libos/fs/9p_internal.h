@@ -14,6 +14,7 @@ struct p9_mount {
     struct vnode *root;
     struct p9_node **htab;
     u32 hsize, count;
+    struct p9_node *grave; /* forgotten nodes waiting until no task sleeps in a request */
 };
 
 /* A volume's vnode (vnode->fs_priv). */

@@ -201,8 +201,11 @@ static long walk_node(struct vnode *dir, const char *name, u32 len, struct vnode
     return 0;
 }
 
+static void bury(struct p9_mount *m);
+
 static long v_lookup(struct vnode *dir, const char *name, u32 len, struct vnode **out)
 {
+    bury(p9n(dir)->m);
     return walk_node(dir, name, len, out);
 }
 
@@ -366,13 +369,36 @@ static void orphan_children(struct p9_mount *m, const struct vnode *dir)
             }
 }
 
+static void release_node(struct p9_node *pn);
+
+/* Free the forgotten nodes once no other task sleeps in a request: a task that slept
+ * there may hold one from a lookup made before (namei.c takes no references; on the
+ * RAM filesystem nothing sleeps between a lookup and its use). */
+static void bury(struct p9_mount *m)
+{
+    while (m->grave && m->s->users == 0) {
+        struct p9_node *pn = m->grave;
+        m->grave = pn->hnext;
+        release_node(pn);
+    }
+}
+
 static void v_forget(struct vnode *n)
 {
     struct p9_node *pn = p9n(n);
-    struct p9_session *s = pn->m->s;
-    cache_del(pn->m, pn);
+    struct p9_mount *m = pn->m;
+    cache_del(m, pn); /* no lookup finds it again */
     if (S_ISDIR(n->mode))
-        orphan_children(pn->m, n);
+        orphan_children(m, n);
+    pn->hnext = m->grave;
+    m->grave = pn;
+    bury(m);
+}
+
+static void release_node(struct p9_node *pn)
+{
+    struct vnode *n = pn->vn;
+    struct p9_session *s = pn->m->s;
     p9_clunk(s, pn->fid);
     if (pn->io_fid != P9_NOFID)
         p9_clunk(s, pn->io_fid);

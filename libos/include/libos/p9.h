@@ -83,6 +83,7 @@ struct p9_session {
     u32 msize;
     u32 root_fid;
     bool busy;            /* a request is in flight: others wait on wq */
+    u32 users;            /* tasks inside a request (sending or waiting for the session) */
     struct waitq wq;
     u32 next_fid;         /* fs/9p_fid.c */
     u32 *free_fids;
