@@ -119,12 +119,34 @@ static void load_target(struct vnode *n)
     n->flags |= VN_OWNS_DATA;
 }
 
+/* A node's replaced fid: another task asleep in a request may have read it before, so
+ * it is clunked (and its number reused) only when none is (bury). */
+void p9_retire_fid(struct p9_mount *m, u32 fid)
+{
+    if (m->s->users == 0) {
+        p9_clunk(m->s, fid);
+        return;
+    }
+    if (m->nold == m->oldcap) {
+        u32 cap = m->oldcap ? m->oldcap * 2 : 64;
+        u32 *n = kmalloc(cap * sizeof(u32));
+        if (!n)
+            return; /* the fid stays open on the server: harmless, and never reused */
+        if (m->nold)
+            memcpy(n, m->old_fids, m->nold * sizeof(u32));
+        kfree(m->old_fids);
+        m->old_fids = n;
+        m->oldcap = cap;
+    }
+    m->old_fids[m->nold++] = fid;
+}
+
 struct vnode *p9_node_get(struct p9_mount *m, u32 fid, const struct p9_attr *a)
 {
     struct p9_node *pn = cache_find(m, a->qid.path);
     if (pn) {
         if (pn->fid != fid) {
-            p9_clunk(m->s, pn->fid);
+            p9_retire_fid(m, pn->fid);
             pn->fid = fid;
         }
     } else {
@@ -381,6 +403,8 @@ static void bury(struct p9_mount *m)
         m->grave = pn->hnext;
         release_node(pn);
     }
+    while (m->nold && m->s->users == 0)
+        p9_clunk(m->s, m->old_fids[--m->nold]);
 }
 
 static void v_forget(struct vnode *n)
