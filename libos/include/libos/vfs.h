@@ -206,9 +206,6 @@ struct fs_ops {
     void (*forget)(struct vnode *n);
 };
 
-/* Do a and b live on one filesystem (a rename or link between them is not EXDEV)? */
-static inline bool vfs_same_fs(const struct vnode *a, const struct vnode *b);
-
 /* `run --read-only` (d2u.readonly=1, set by exec_start): regular files, directories and
  * symlinks without VN_RW refuse changes with EROFS, as a read-only mount. */
 extern bool vfs_read_only;
@@ -245,6 +242,7 @@ struct vnode {
     u64 fs_blocks;             /* that filesystem's st_blocks */
 };
 
+/* Do a and b live on one filesystem (a rename or link between them is not EXDEV)? */
 static inline bool vfs_same_fs(const struct vnode *a, const struct vnode *b) { return a->fs_sb == b->fs_sb; }
 
 struct file {
