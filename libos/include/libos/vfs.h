@@ -71,7 +71,12 @@
 
 #define PATH_MAX 4096
 #define NAME_MAX 255
-#define FD_MAX 1024
+/* The fd table's largest size: Linux's default fs.nr_open (RLIMIT_NOFILE above it is
+ * EPERM). Tables grow on demand, so a high limit costs nothing until fds are used. */
+#define FD_MAX (1 << 20)
+/* select looks at fds below this only (glibc's FD_SETSIZE: a larger fd overflows fd_set
+ * anyway); Linux would look up to its table's size. */
+#define SELECT_FD_MAX 1024
 #define SYMLOOP_MAX 40
 
 static inline u64 makedev(u32 major, u32 minor)
@@ -397,6 +402,8 @@ struct file *fd_get(int fd);
 struct process;
 /* Another process's fd and cwd (/proc/[pid]/fd, cwd): NULL / the root for a zombie. */
 struct file *fd_get_of(struct process *p, int fd);
+/* Slots in p's fd table (fds at or above it are closed); 0 for a zombie. */
+int fd_table_slots(struct process *p);
 struct vnode *vfs_cwd_of(struct process *p);
 /* The process's fd table, reference counted: CLONE_FILES shares it, fork copies it
  * (the copy shares the open file descriptions: offsets and status flags). */
