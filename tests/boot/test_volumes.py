@@ -141,12 +141,16 @@ def test_volume_matches_native(
 
 def test_volume_is_its_own_mount(volume_uni: Path, boot: object, tmp_path: Path) -> None:
     """Its own st_dev; rename and link across it are EXDEV; the mount point is EBUSY; no
-    writable shared mapping (Linux's 9p with cache=none)."""
+    writable shared mapping (Linux's 9p with cache=none); root's chown reaches the host."""
+    if os.geteuid() != 0:
+        need("root", "chown on the host needs QEMU's security_model=passthrough (root)")
     host = make_tree(tmp_path / "vol")
     booted: Booted = boot(volume_uni, ("guestonly", "/data"), **volume_options(host))  # type: ignore[operator]
     assert booted.result.status == "exit", booted.describe()
     assert b"0 failed" in booted.stdout and booted.result.exit_code == 0, booted.describe()
     assert not (host / "x.txt").exists()
+    st = os.stat(host / "owned.txt")
+    assert (st.st_uid, st.st_gid) == (4321, 8765)
 
 
 def test_processes_racing_on_a_volume(
