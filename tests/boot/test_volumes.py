@@ -355,3 +355,18 @@ def test_two_volumes_and_workdir(busybox_uni: Path, boot: object, tmp_path: Path
     assert "exdev" in out and "hello from the host" in out and "rofs" in out, booted.describe()
     assert not (a / "hl").exists() and not (b / "new").exists()
     assert os.stat(a / "hello.txt").st_nlink == 1
+
+
+def test_read_only_root_keeps_volume_writable(
+    busybox_uni: Path, boot: object, tmp_path: Path
+) -> None:
+    """`run --read-only`: the image refuses changes, a `rw` volume does not (as Docker)."""
+    host = make_tree(tmp_path / "vol")
+    script = "echo x > /data/w && echo vol-ok; echo y > /etc/z || echo root-rofs"
+    booted: Booted = boot(  # type: ignore[operator]
+        busybox_uni, ("sh", "-c", script), read_only=True, **volume_options(host)
+    )
+    assert booted.result.status == "exit", booted.describe()
+    lines = booted.stdout.decode().splitlines()  # sh's error message (fd 2) joins stdout
+    assert lines[0] == "vol-ok" and lines[-1] == "root-rofs", booted.describe()
+    assert (host / "w").read_text() == "x\n"
