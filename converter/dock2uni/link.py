@@ -13,28 +13,28 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dock2uni import __version__, linkcache, paths
+from dock2uni import __version__, linkcache
 from dock2uni.context import Context
 from dock2uni.elf.header import check_file, require_program
-from dock2uni.errors import BuildError, ElfError, OutputError
+from dock2uni.errors import ElfError, OutputError
 from dock2uni.fs.cachedir import subdir
 from dock2uni.fs.cpio import write_cpio
 from dock2uni.fs.policy import Selection, select
 from dock2uni.fs.store import ContentStore
 from dock2uni.fs.tree import DirNode, FileNode, Node
+from dock2uni.libos_build import LIBOS_ARTIFACTS, ensure_libos
+from dock2uni.libos_build import run_tool as _run
 from dock2uni.plan import Plan
 from dock2uni.slim.report import breakdown, rootfs_report
 from dock2uni.uni import META_SECTION, loaded_sizes
 from dock2uni.unpack import UnpackedImage
 
-LIBOS_ARTIFACTS = ("entry.o", "libos.a", "shims.a", "link.ld", "image-cflags.txt")
 MEM_FLOOR = 64 << 20
 SLIM_HEADROOM = 24 << 20  # measured: python3 -c uses ~8 MiB beyond its files (docs/slim.md)
 
@@ -99,32 +99,6 @@ image_rootfs_start:
 image_rootfs_end:
 \t.section .note.GNU-stack,"",@progbits
 """
-
-
-def _run(cmd: list[str], *, what: str, cwd: Path) -> None:
-    try:
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise BuildError(f"{what}: {cmd[0]} is not installed") from None
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-        raise BuildError(f"{what} failed: {' '.join(cmd)}\n{tail}")
-
-
-def ensure_libos(ctx: Context) -> Path:
-    """The prebuilt library OS directory, building it first if needed."""
-    build = paths.LIBOS_BUILD
-    if all((build / a).exists() for a in LIBOS_ARTIFACTS):
-        return build
-    if not (paths.LIBOS / "Makefile").exists():
-        raise BuildError(f"the library OS is not built ({build}) and its sources are missing")
-    ctx.note("dock2uni: building the library OS (make -C libos)")
-    _run(
-        ["make", "-s", "-C", str(paths.LIBOS), f"BUILD={build}"],
-        what="building libos",
-        cwd=paths.REPO,
-    )
-    return build
 
 
 def _with_workdir(selection: Selection, workdir: str) -> list[tuple[str, Node]]:
