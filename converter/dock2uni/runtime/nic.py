@@ -66,8 +66,10 @@ class Nic:
         ]  # fmt: skip
 
 
-def _run(*argv: str) -> str:
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=30)
+def _run(*argv: str, stdin: str | None = None) -> str:
+    proc = subprocess.run(
+        argv, input=stdin, capture_output=True, text=True, check=False, timeout=30
+    )
     if proc.returncode != 0:
         raise NicError(f"{' '.join(argv)}: {proc.stderr.strip() or f'exit {proc.returncode}'}")
     return proc.stdout
@@ -95,14 +97,13 @@ def name_servers(resolv_conf: Path = Path("/etc/resolv.conf")) -> tuple[str, ...
 
 def find() -> Nic | None:
     """The namespace's interface with an IPv4 address (not loopback), or None."""
-    links = json.loads(_run("ip", "-j", "-4", "addr", "show") or "[]")
+    links = json.loads(_run("ip", "-j", "addr", "show") or "[]")
     for link in links:
         if "LOOPBACK" in link.get("flags", ()) or link.get("ifname") == TAP:
             continue
         for addr in link.get("addr_info", ()):
             if addr.get("family") == "inet" and addr.get("scope") == "global":
                 device = link["ifname"]
-                detail = json.loads(_run("ip", "-j", "link", "show", "dev", device))[0]
                 routes = json.loads(_run("ip", "-j", "-4", "route", "show", "default") or "[]")
                 gateway = next(
                     (r["gateway"] for r in routes if r.get("dev") == device and "gateway" in r),
@@ -110,7 +111,7 @@ def find() -> Nic | None:
                 )
                 return Nic(
                     device=device,
-                    mac=detail["address"],
+                    mac=link["address"],
                     address=f"{addr['local']}/{addr['prefixlen']}",
                     gateway=gateway,
                     mtu=int(link.get("mtu", 1500)),
@@ -143,13 +144,13 @@ def wire(namespaces: Mapping[str, str | None]) -> tuple[Nic, int] | None:
     fd = _open_tap()
     try:
         _run("ip", "link", "set", "dev", TAP, "mtu", str(nic.mtu), "up")
-        for src, dst in ((nic.device, TAP), (TAP, nic.device)):
-            _run("tc", "qdisc", "replace", "dev", src, "ingress")
-            _run(
-                "tc", "filter", "add", "dev", src, "parent", "ffff:", "protocol", "all",
-                "u32", "match", "u8", "0", "0", "action", "mirred", "egress", "redirect",
-                "dev", dst,
-            )  # fmt: skip
+        # One tc for the four commands: this runs between start and the guest's boot.
+        _run("tc", "-batch", "-", stdin="".join(
+            f"qdisc replace dev {src} ingress\n"
+            f"filter add dev {src} parent ffff: protocol all u32 match u8 0 0 "
+            f"action mirred egress redirect dev {dst}\n"
+            for src, dst in ((nic.device, TAP), (TAP, nic.device))
+        ))  # fmt: skip
     except NicError:
         os.close(fd)
         raise
