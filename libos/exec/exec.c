@@ -18,6 +18,9 @@
 
 #include "exec_internal.h"
 
+/* The volume client (fs/volume.c): only in images with the fs family (docs/volumes.md). */
+extern void volumes_mount(void) __attribute__((weak));
+
 static size_t vlen(const char *const *v)
 {
     size_t n = 0;
@@ -389,8 +392,15 @@ static void set_workdir(void)
     struct vnode *wd;
     if (kopts.workdir && dir[0] == '/' && vfs_lookup(AT_FDCWD, dir, LOOKUP_FOLLOW, &wd) == -ENOENT)
         mkdir_p(dir);
-    if (vfs_lookup(AT_FDCWD, dir, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &wd) == 0)
-        vfs_chdir_node(wd);
+    long r = vfs_lookup(AT_FDCWD, dir, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &wd);
+    if (r == 0)
+        r = vfs_chdir_node(wd);
+    if (r == 0)
+        return;
+    if (kopts.workdir && r == -EACCES) /* as runc: its chdir, made as the user, fails */
+        panic("d2u.workdir: %s: permission denied for the container's user", dir);
+    if (r == -EACCES)
+        kinfo("workdir %s: permission denied for the container's user; staying in /", dir);
     else if (kopts.workdir)
         panic("d2u.workdir: %s is not a directory in the image", dir);
     else
@@ -402,6 +412,11 @@ __noreturn void exec_start(void)
     const char **argv = build_argv();
     const char **envp = build_envp();
     make_tmpfs();
+    /* -v: after --tmpfs (which empties image directories), before -w. */
+    if (volumes_mount)
+        volumes_mount();
+    else if (kopts.vol && kopts.vol[0])
+        panic("d2u.vol: %s: this image has no file syscalls (no fs family) to serve a volume", kopts.vol[0]);
     set_workdir();
     if (kopts.user)
         set_user(envp);

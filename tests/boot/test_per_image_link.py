@@ -14,6 +14,7 @@ from dock2uni.context import Context
 from dock2uni.convert_report import metadata_text
 from dock2uni.pipeline import convert_image
 from dock2uni.plan import Plan
+from dock2uni.run import b64_nul_joined
 from dock2uni.support import load_support_table
 from dock2uni.uni import read_metadata
 from tests.boot.conftest import Booted
@@ -82,8 +83,15 @@ def test_image_needing_no_files_links_only_its_two_syscalls(
     meta = read_metadata(uni)
     assert meta["families"] == ["io", "proc"] and meta["syscalls"] == ["exit_group", "write"]
     assert "Syscalls:    2 linked, the ones the program can reach" in metadata_text(meta)
+    symbols = subprocess.run(["nm", str(uni)], capture_output=True, text=True, check=True).stdout
+    assert "volumes_mount" not in symbols and "virtio_9p_rpc" not in symbols  # docs/volumes.md
     booted: Booted = boot(uni)  # type: ignore[operator]
     assert booted.stdout == b"no files needed\n" and booted.result.exit_code == 0, booted.describe()
+    # A volume asked of it is a configuration error, not silently ignored.
+    vol = f"d2u.vol={b64_nul_joined(['d2uvol0:rw:/data'])}"
+    booted = boot(uni, extra_cmdline=(vol,))  # type: ignore[operator]
+    assert booted.result.status == "config", booted.describe()
+    assert "no file syscalls" in (booted.result.cause or ""), booted.describe()
 
 
 def test_a_syscall_the_plan_left_out_is_enosys_and_named(

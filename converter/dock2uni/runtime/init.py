@@ -75,8 +75,14 @@ def _wait_for_start(fifo: Path) -> None:
 def _boot(conf: dict[str, Any], log: RuntimeLog) -> int:
     from dock2uni.context import Context
     from dock2uni.run import RunOptions, hint_for, run_image
+    from dock2uni.runtime.nic import wire
 
     ctx = Context(cache_dir=Path(conf["cache_dir"]), quiet=True)
+    # After start: the engine's prestart hook has put the container's interface in place.
+    wired = wire(conf["namespaces"])
+    if wired is not None:
+        nic, tap = wired
+        log.info(f"init: the guest takes over {nic.device} ({nic.address}, {nic.mac})")
     options = RunOptions(
         mem=conf["memory"],
         accel=os.environ.get("DOCK2UNI_ACCEL") or "auto",
@@ -86,6 +92,9 @@ def _boot(conf: dict[str, Any], log: RuntimeLog) -> int:
         tty=conf["terminal"],
         forward_signals=True,
         stop_timeout=NEVER,
+        extra_cmdline=tuple(nic.kernel_words()) if wired else (),
+        extra_qemu=tuple(nic.qemu_args(tap)) if wired else (),
+        pass_fds=(tap,) if wired else (),
     )
     result = run_image(
         Path(conf["image"]),
