@@ -304,6 +304,7 @@ def link_image(
             "hostname": plan.hostname,
             "stop_signal": plan.stop_signal,
             "exposed_ports": list(plan.exposed_ports),
+            "volumes": list(plan.volumes),
             "families": list(plan.families),
             "families_reason": plan.families_reason,
             "missing_syscalls": list(plan.missing),

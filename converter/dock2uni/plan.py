@@ -37,6 +37,7 @@ class Plan:
     stop_signal: str | None = None  # the image's StopSignal, kept for the tools that stop it
     exposed_ports: tuple[str, ...] = ()  # the image's EXPOSE ("80/tcp"), for `run -P`
     groups: tuple[int, ...] = ()  # supplementary groups (runspec.UserSpec); () is (gid,)
+    volumes: tuple[str, ...] = ()  # the image's VOLUMEs: `run` gives each an anonymous volume
 
     @classmethod
     def tiny(
@@ -122,4 +123,5 @@ def plan(
         rootfs_policy=rootfs_policy,
         stop_signal=spec.stop_signal,
         exposed_ports=spec.exposed_ports,
+        volumes=spec.volumes,
     )

@@ -1,0 +1,131 @@
+"""dock2uni's volumes on the host: ``DATA/volumes/NAME/_data``, laid out as Docker's.
+
+DATA is ``$DOCK2UNI_DATA``, else ``$XDG_DATA_HOME/dock2uni``, else
+``~/.local/share/dock2uni``. Each volume is a directory holding ``_data`` (what the
+guest sees) and ``dock2uni.json`` (when it was made, whether it is anonymous), which
+`dock2uni volume ls|inspect|prune` read. Names are Docker's local volume names;
+anonymous volumes get 64 random hex digits, as Docker names them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dock2uni.errors import RunError
+from dock2uni.volumes import VOLUME_NAME_RE
+
+META = "dock2uni.json"
+DATA = "_data"
+
+
+def data_dir(env: dict[str, str] | None = None) -> Path:
+    """dock2uni's data directory (not the cache: volumes hold user data)."""
+    env = dict(os.environ) if env is None else env
+    if env.get("DOCK2UNI_DATA"):
+        return Path(env["DOCK2UNI_DATA"])
+    if env.get("XDG_DATA_HOME"):
+        return Path(env["XDG_DATA_HOME"]) / "dock2uni"
+    return Path(env.get("HOME") or os.path.expanduser("~")) / ".local" / "share" / "dock2uni"
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    name: str
+    mountpoint: Path
+    created: float
+    anonymous: bool
+
+    def as_json(self) -> dict[str, Any]:
+        """`docker volume inspect`'s fields that mean something here."""
+        return {
+            "Name": self.name,
+            "Driver": "local",
+            "Mountpoint": str(self.mountpoint),
+            "CreatedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.created)),
+            "Labels": {"com.docker.volume.anonymous": ""} if self.anonymous else {},
+            "Scope": "local",
+        }
+
+
+class VolumeStore:
+    """The volumes under one data directory."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = (root or data_dir()) / "volumes"
+
+    def _dir(self, name: str) -> Path:
+        if not VOLUME_NAME_RE.fullmatch(name):  # never a path: no '/' and no leading '.'
+            raise RunError(f"invalid volume name {name!r}", hint="Use [a-zA-Z0-9][a-zA-Z0-9_.-]+.")
+        return self.root / name
+
+    def path(self, name: str) -> Path:
+        """Where volume ``name``'s data is (whether or not it exists)."""
+        return self._dir(name) / DATA
+
+    def exists(self, name: str) -> bool:
+        return (self._dir(name) / DATA).is_dir()
+
+    def create(self, name: str, *, anonymous: bool = False) -> tuple[Path, bool]:
+        """(the volume's data directory, whether it was made now). ``_data`` is root's
+        0755 when new, as Docker's local driver makes it; copy-up may change that."""
+        vdir = self._dir(name)
+        data = vdir / DATA
+        if data.is_dir():
+            return data, False
+        try:
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            vdir.mkdir(mode=0o700, exist_ok=True)
+            meta = {"created": time.time(), "anonymous": anonymous}
+            tmp = vdir / (META + ".tmp")
+            tmp.write_text(json.dumps(meta))
+            os.replace(tmp, vdir / META)
+            data.mkdir(mode=0o755)
+            os.chmod(data, 0o755)  # noqa: S103 - Docker's mode; the umask must not narrow it
+        except FileExistsError:
+            return data, False  # another run made it first
+        except OSError as exc:
+            raise RunError(
+                f"cannot create volume {name} in {self.root}: {exc.strerror}",
+                hint="Check that the data directory ($DOCK2UNI_DATA) is writable.",
+            ) from None
+        return data, True
+
+    def info(self, name: str) -> VolumeInfo | None:
+        vdir = self._dir(name)
+        if not (vdir / DATA).is_dir():
+            return None
+        meta: dict[str, Any] = {}
+        with contextlib.suppress(OSError, ValueError):
+            loaded = json.loads((vdir / META).read_text())
+            meta = loaded if isinstance(loaded, dict) else {}
+        created = meta.get("created")
+        if not isinstance(created, (int, float)):
+            created = (vdir / DATA).stat().st_mtime
+        return VolumeInfo(name, vdir / DATA, float(created), meta.get("anonymous") is True)
+
+    def list(self) -> list[VolumeInfo]:
+        try:
+            names = sorted(os.listdir(self.root))
+        except FileNotFoundError:
+            return []
+        out = []
+        for name in names:
+            if VOLUME_NAME_RE.fullmatch(name) and (info := self.info(name)) is not None:
+                out.append(info)
+        return out
+
+    def remove(self, name: str) -> None:
+        vdir = self._dir(name)
+        if not vdir.is_dir():
+            raise RunError(f"no such volume: {name}", hint="`dock2uni volume ls` lists them.")
+        try:
+            shutil.rmtree(vdir)
+        except OSError as exc:
+            raise RunError(f"cannot remove volume {name}: {exc.strerror}") from None
