@@ -223,8 +223,12 @@ def test_daemon_restart_leaves_nothing(cache: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        (["-v", "/tmp:/data"], "bind mount /tmp on /data is not supported"),
-        (["--tmpfs", "/scratch"], "tmpfs mount on /scratch is not supported"),
+        (["-v", "/etc/passwd:/data"], "a single file cannot be shared"),
+        (["--tmpfs", "/scratch:size=1m"], "tmpfs mount on /scratch: option 'size="),
+        (
+            ["--mount", "type=bind,src=/tmp,dst=/data,bind-propagation=rshared"],
+            "option 'rshared' is not supported",
+        ),
         (["-m", "100000g"], "linux.resources.memory.limit"),
     ],
 )
