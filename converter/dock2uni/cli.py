@@ -1080,6 +1080,15 @@ def runtime(ctx: typer.Context) -> None:
     runtime_main(list(ctx.args))
 
 
+def _add_volume_commands() -> None:
+    from dock2uni.volcli import volume_app
+
+    app.add_typer(volume_app, name="volume")
+
+
+_add_volume_commands()
+
+
 def report_error(exc: Dock2UniError) -> NoReturn:
     print(f"dock2uni: error: {exc.message}", file=sys.stderr)
     if exc.hint:

@@ -818,21 +818,23 @@ def run_image(
     """Boot ``image`` (auto-selecting the accelerator) and report how it ended;
     ``on_published`` hears the published ports (host ports chosen) before QEMU starts."""
     options, accel, reservation = prepare(image, options, ctx)
+    store = VolumeStore(options.data_dir)
     try:
         if on_published is not None and options.network.published:
             on_published(options.network.published)
-        return boot(
-            image,
-            options,
-            ctx,
-            accel=accel,
-            stdout=stdout,
-            stderr=stderr,
-            stdin=stdin,
-            guest_stderr=guest_stderr,
-            reservation=reservation,
-        )
+        with store.in_use(m.name for m in options.mounts if m.name is not None):
+            return boot(
+                image,
+                options,
+                ctx,
+                accel=accel,
+                stdout=stdout,
+                stderr=stderr,
+                stdin=stdin,
+                guest_stderr=guest_stderr,
+                reservation=reservation,
+            )
     finally:
         reservation.close()
         if options.remove_anonymous:
-            remove_anonymous(options.mounts, VolumeStore(options.data_dir))
+            remove_anonymous(options.mounts, store)

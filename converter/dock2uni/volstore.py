@@ -10,10 +10,13 @@ anonymous volumes get 64 random hex digits, as Docker names them.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
+import stat
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,11 +124,55 @@ class VolumeStore:
                 out.append(info)
         return out
 
+    def _lock(self, name: str, how: int) -> int | None:
+        """An fd of volume ``name``'s metadata file flock'ed ``how``; None when another
+        holder keeps it from us (LOCK_NB) or the volume has no metadata file."""
+        try:
+            fd = os.open(self._dir(name) / META, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, how)
+        except OSError:
+            os.close(fd)
+            return None
+        return fd
+
+    @contextlib.contextmanager
+    def in_use(self, names: Iterable[str]) -> Iterator[None]:
+        """While a run uses the volumes ``names``: `volume rm` and `prune` leave them alone
+        (a shared flock each, as Docker refuses to remove a volume in use)."""
+        fds = [fd for n in names if (fd := self._lock(n, fcntl.LOCK_SH)) is not None]
+        try:
+            yield
+        finally:
+            for fd in fds:
+                os.close(fd)
+
     def remove(self, name: str) -> None:
         vdir = self._dir(name)
         if not vdir.is_dir():
             raise RunError(f"no such volume: {name}", hint="`dock2uni volume ls` lists them.")
+        fd = self._lock(name, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if fd is None and (vdir / META).exists():
+            raise RunError(
+                f"remove {name}: volume is in use",
+                hint="Stop the `dock2uni run` that uses it first.",
+            )
         try:
             shutil.rmtree(vdir)
         except OSError as exc:
             raise RunError(f"cannot remove volume {name}: {exc.strerror}") from None
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+    def size(self, name: str) -> int:
+        """Bytes of the regular files in the volume (what `prune` reports reclaimed)."""
+        total = 0
+        for dirpath, _, files in os.walk(self.path(name)):
+            for f in files:
+                with contextlib.suppress(OSError):
+                    st = os.lstat(os.path.join(dirpath, f))
+                    total += st.st_size if stat.S_ISREG(st.st_mode) else 0
+        return total

@@ -5,6 +5,7 @@ layout, and copy-up from a real converted .uni (owners, modes, links, times, esc
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shlex
 import stat
@@ -383,3 +384,45 @@ def test_cli_dry_run_with_volumes(tmp_path: Path, data_uni: Path) -> None:
     # /cache, declared by the image too, is a tmpfs here: no anonymous volume for it.
     assert sorted(i.split(b":", 2)[2] for i in items) == [b"/data", b"/db", b"/host"]
     assert base64.b64decode(words["d2u.tmpfs"]) == b"/cache"
+
+
+# -- `dock2uni volume` -------------------------------------------------------------------
+
+
+def _volume(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DOCK2UNI_DATA": str(tmp_path / "d2u")}
+    return subprocess.run(
+        [sys.executable, "-m", "dock2uni", "volume", *args],
+        capture_output=True, text=True, env=env, input=stdin, check=False,
+    )  # fmt: skip
+
+
+def test_volume_commands(tmp_path: Path) -> None:
+    assert _volume(tmp_path, "create", "db").stdout == "db\n"
+    unnamed = _volume(tmp_path, "create").stdout.strip()
+    assert len(unnamed) == 64
+    store = VolumeStore(tmp_path / "d2u")
+    anon, _ = store.create("f" * 64, anonymous=True)
+    (anon / "x").write_bytes(b"12345")
+    listing = _volume(tmp_path, "ls").stdout.splitlines()
+    assert listing[0] == "DRIVER    VOLUME NAME"
+    assert sorted(listing[1:]) == sorted(f"local     {n}" for n in ("db", unnamed, "f" * 64))
+    (doc,) = json.loads(_volume(tmp_path, "inspect", "db").stdout)
+    assert doc["Mountpoint"] == str(tmp_path / "d2u" / "volumes" / "db" / "_data")
+    # In use by a run: neither rm nor prune removes it.
+    with store.in_use(["db", "f" * 64]):
+        busy = _volume(tmp_path, "rm", "db")
+        assert busy.returncode != 0 and "volume is in use" in busy.stderr
+        kept = _volume(tmp_path, "prune", "-f")
+        assert "Total reclaimed space: 0B" in kept.stdout
+    assert _volume(tmp_path, "prune", stdin="n\n").returncode == 0 and store.exists("f" * 64)
+    pruned = _volume(tmp_path, "prune", "-f")
+    assert pruned.stdout == f"Deleted Volumes:\n{'f' * 64}\n\nTotal reclaimed space: 5B\n"
+    assert store.exists("db") and store.exists(unnamed)  # named ones need --all
+    assert _volume(tmp_path, "rm", "db").stdout == "db\n" and not store.exists("db")
+    missing = _volume(tmp_path, "rm", "db")
+    assert missing.returncode != 0 and "no such volume: db" in missing.stderr
+    bad = _volume(tmp_path, "create", "../x")
+    assert bad.returncode == 2 and "invalid characters" in bad.stderr
+    assert _volume(tmp_path, "prune", "--all", "-f").stdout.startswith("Deleted Volumes:\n")
+    assert _volume(tmp_path, "ls", "-q").stdout == ""
