@@ -35,7 +35,7 @@ def data_layer() -> Layer:
         .file("data/sub/deep", "deep\n", mode=0o600, uid=999, gid=998, mtime=DATA_MTIME)
         .symlink("data/link", "hello.txt", **own)
         .symlink("data/abs", "/etc/passwd", **own)
-        .hardlink("data/hard", "data/hello.txt")
+        .hardlink("data/hard", "data/hello.txt", mode=0o640, **own)
         .dir("app", mode=0o755)
         .symlink("app/data", "/data")  # a VOLUME path through a symlink
         .file("etc/passwd", PASSWD)
