@@ -169,6 +169,29 @@ int virtq_add(struct virtq *q, u64 phys, u32 len, bool write, void *cookie)
     return i;
 }
 
+int virtq_add_chain(struct virtq *q, const u64 *phys, const u32 *len, unsigned nout, unsigned nin, void *cookie)
+{
+    unsigned n = nout + nin;
+    if (n == 0 || q->num_free < n)
+        return -1;
+    u16 head = q->free_head, i = head;
+    for (unsigned k = 0; k < n; k++) {
+        q->desc[i].addr = phys[k];
+        q->desc[i].len = len[k];
+        q->desc[i].flags = (u16)((k >= nout ? VRING_DESC_F_WRITE : 0) | (k + 1 < n ? VRING_DESC_F_NEXT : 0));
+        if (k + 1 < n)
+            i = q->desc[i].next; /* the free list is linked through next already */
+    }
+    q->free_head = q->desc[i].next;
+    q->num_free = (u16)(q->num_free - n);
+    q->cookie[head] = cookie;
+    q->avail[2 + q->avail_idx % q->size] = head;
+    __asm__ volatile("" ::: "memory");
+    q->avail_idx++;
+    q->avail[1] = q->avail_idx;
+    return head;
+}
+
 void virtq_kick(struct virtio_dev *d, struct virtq *q)
 {
     barrier();
@@ -188,9 +211,17 @@ void *virtq_get(struct virtq *q, u32 *len)
     if (id >= q->size)
         return NULL; /* a device bug; never trust the index */
     void *c = q->cookie[id];
-    q->desc[id].next = q->free_head;
-    q->free_head = (u16)id;
+    /* A chain goes back to the free list whole: its tail links to the old head. */
+    u16 tail = (u16)id;
     q->num_free++;
+    while ((q->desc[tail].flags & VRING_DESC_F_NEXT) && q->desc[tail].next < q->size) {
+        q->desc[tail].flags = 0;
+        tail = q->desc[tail].next;
+        q->num_free++;
+    }
+    q->desc[tail].flags = 0;
+    q->desc[tail].next = q->free_head;
+    q->free_head = (u16)id;
     return c;
 }
 
@@ -271,6 +302,10 @@ static void parse_cmdline(const char *p)
 
 void virtio_probe(void)
 {
+    static bool probed; /* the network and the volumes both ask for the devices */
+    if (probed)
+        return;
+    probed = true;
     parse_cmdline(bootinfo.cmdline);
     if (ndevices == 0) {
         /* With ACPI (the default) microvm lists the devices only in its DSDT: scan the
@@ -283,10 +318,12 @@ void virtio_probe(void)
     }
     for (unsigned i = 0; i < ndevices; i++) {
         struct virtio_dev *d = &devices[i];
-        if (d->device_id == VIRTIO_ID_NET)
+        if (d->device_id == VIRTIO_ID_NET && virtio_net_attach)
             virtio_net_attach(d);
         else if (d->device_id == VIRTIO_ID_RNG)
             virtio_rng_attach(d);
+        else if (d->device_id == VIRTIO_ID_9P && virtio_9p_attach)
+            virtio_9p_attach(d);
         else
             continue;
         if (d->interrupt && !ioapic_route_gsi_level(d->gsi, VEC_VIRTIO))

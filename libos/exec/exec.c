@@ -13,6 +13,7 @@
 #include <libos/string.h>
 #include <libos/time.h>
 #include <libos/uvm.h>
+#include <libos/p9.h>
 #include <libos/vfs.h>
 #include <libos/x86.h>
 
@@ -402,6 +403,7 @@ __noreturn void exec_start(void)
     const char **argv = build_argv();
     const char **envp = build_envp();
     make_tmpfs();
+    volumes_mount(); /* -v: after --tmpfs (which empties image directories), before -w */
     set_workdir();
     if (kopts.user)
         set_user(envp);

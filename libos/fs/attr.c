@@ -18,6 +18,8 @@ bool vfs_read_only;
 
 long vfs_rofs(const struct vnode *n)
 {
+    if (n->fs) /* a volume is its own mount: only its ro option counts */
+        return (n->flags & VN_ROVOL) ? -EROFS : 0;
     if (!vfs_read_only || (n->flags & (VN_RW | VN_SYNTH)))
         return 0;
     return S_ISREG(n->mode) || S_ISDIR(n->mode) || S_ISLNK(n->mode) ? -EROFS : 0;
@@ -49,6 +51,8 @@ long vfs_chmod(struct vnode *n, u32 mode)
     long r = vfs_rofs(n) < 0 ? -EROFS : owner_or_root(n);
     if (r < 0)
         return r;
+    if (n->fs)
+        return n->fs->setattr(n, &(struct vattr){.valid = VA_MODE | VA_CTIME, .mode = mode & 07777});
     n->mode = (n->mode & S_IFMT) | (mode & 07777);
     n->ctime = vfs_now();
     return 0;
@@ -64,6 +68,12 @@ long vfs_chown(struct vnode *n, u32 uid, u32 gid)
             return -EPERM;
         if (gid != (u32)-1 && gid != n->gid && (current_process()->euid != n->uid || !proc_in_group(current_process(), gid)))
             return -EPERM;
+    }
+    if (n->fs) {
+        /* The host drops set-id bits itself, as Linux's chown does. */
+        struct vattr a = {.valid = VA_CTIME, .uid = uid, .gid = gid};
+        a.valid |= (uid != (u32)-1 ? VA_UID : 0) | (gid != (u32)-1 ? VA_GID : 0);
+        return n->fs->setattr(n, &a);
     }
     if (uid != (u32)-1)
         n->uid = uid;
@@ -90,6 +100,18 @@ long vfs_utimens(struct vnode *n, const struct ktimespec *times)
     long r = explicit ? owner_or_root(n) : (owner_or_root(n) == 0 ? 0 : vfs_may_write(n));
     if (r < 0)
         return r;
+    if (n->fs) { /* UTIME_NOW: the host's clock (Tsetattr without the _SET bit) */
+        struct vattr a = {.valid = VA_CTIME};
+        for (int i = 0; i < 2; i++) {
+            if (times && times[i].nsec == UTIME_OMIT)
+                continue;
+            bool set = times && times[i].nsec != UTIME_NOW;
+            a.valid |= i == 0 ? (VA_ATIME | (set ? VA_ATIME_SET : 0)) : (VA_MTIME | (set ? VA_MTIME_SET : 0));
+            if (set)
+                *(i == 0 ? &a.atime : &a.mtime) = times[i];
+        }
+        return n->fs->setattr(n, &a);
+    }
     struct ktimespec now = vfs_now();
     for (int i = 0; i < 2; i++) {
         struct ktimespec *t = i == 0 ? &n->atime : &n->mtime;
@@ -146,6 +168,8 @@ long vfs_fallocate(struct file *f, int mode, s64 off, s64 len)
         return -EFBIG;
     if (mode & ~FALLOC_FL_KEEP_SIZE)
         return -EOPNOTSUPP;
+    if (f->node->fs)
+        return -EOPNOTSUPP; /* 9P2000.L has no fallocate: Linux's 9p answers the same */
     long r = fdata_allocate(f->node, (u64)off, (u64)len);
     if (r < 0)
         return r;

@@ -104,6 +104,8 @@ u8 *fdata_page(struct vnode *n, u64 idx) { return page_for_write(n, idx); }
 
 long fdata_read(struct vnode *n, void *buf, size_t len, u64 off)
 {
+    if (n->fs) /* a volume's file (exec, mmap): its bytes are on the host */
+        return n->fs->read(n, buf, len, off);
     if (off >= n->size)
         return 0;
     len = MIN(len, n->size - off);
@@ -192,6 +194,8 @@ long fdata_truncate(struct vnode *n, u64 size)
 {
     if (size > FILE_SIZE_MAX)
         return -EFBIG;
+    if (n->fs) /* a volume's file: the host truncates */
+        return n->fs->setattr(n, &(struct vattr){.valid = VA_SIZE, .size = size});
     if (size < n->size) {
         n->base_len = MIN(n->base_len, size);
         u64 keep = ALIGN_UP(size, PAGE_SIZE) / PAGE_SIZE;

@@ -172,7 +172,7 @@ static struct file *open_node(struct vnode *n, int flags, bool created, long *er
         if (r == 0 && acc != O_WRONLY && !created && (S_ISREG(n->mode) || S_ISDIR(n->mode)))
             r = vfs_may_read(n);
         if (r == 0 && S_ISREG(n->mode) && (flags & O_TRUNC)) {
-            r = fdata_truncate(n, 0);
+            r = fdata_truncate(n, 0); /* a volume's file: a Tsetattr of its size */
             if (r == 0)
                 vfs_touch(n);
         }
@@ -181,6 +181,8 @@ static struct file *open_node(struct vnode *n, int flags, bool created, long *er
             return NULL;
         }
     }
+    /* A volume's file or directory: the open file needs its own handle on the host. */
+    bool remote = n->fs && !(flags & O_PATH) && (S_ISREG(n->mode) || S_ISDIR(n->mode));
     struct file *f = kzalloc(sizeof(*f));
     if (!f) {
         *err = -ENOMEM;
@@ -192,6 +194,14 @@ static struct file *open_node(struct vnode *n, int flags, bool created, long *er
     if (!(flags & O_PATH))
         f->flags |= O_LARGEFILE; /* 64-bit Linux forces it on every open (not on anonymous files) */
     f->refs = 1;
+    if (remote) {
+        long r = n->fs->open_file(f, flags, created);
+        if (r < 0) {
+            kfree(f);
+            *err = r;
+            return NULL;
+        }
+    }
     vnode_get(n); /* an unlinked file lives until its last close */
     return f;
 }
@@ -399,6 +409,8 @@ long vfs_lseek(struct file *f, s64 off, int whence)
         return f->ops->lseek(f, off, whence);
     if (!f->ops->seekable)
         return -ESPIPE;
+    if (f->node->fs && whence >= SEEK_END && S_ISREG(f->node->mode))
+        f->node->fs->getattr(f->node); /* a volume's file: its size now, on the host */
     s64 size = (s64)f->node->size, pos;
     switch (whence) {
     case SEEK_SET:
@@ -434,6 +446,14 @@ long vfs_ioctl(struct file *f, unsigned cmd, u64 arg)
     if (f->flags & O_PATH)
         return -EBADF;
     return f->ops->ioctl ? f->ops->ioctl(f, cmd, arg) : -ENOTTY;
+}
+
+long vfs_fsync(struct file *f, bool datasync)
+{
+    if (f->flags & O_PATH)
+        return -EBADF;
+    /* The RAM filesystem has nothing to flush; a volume's file asks the host (Tfsync). */
+    return f->node->fs && f->node->fs->fsync ? f->node->fs->fsync(f, datasync) : 0;
 }
 
 long vfs_getdents(struct file *f, void *buf, size_t n)

@@ -67,6 +67,17 @@ static long split(int dirfd, const char *path, struct last *l)
 
 static struct dentry *find(const struct last *l) { return ramfs_find(l->dir, l->name, l->len); }
 
+/* The node the last component names, on any filesystem; NULL when there is none. */
+static struct vnode *find_node(const struct last *l)
+{
+    if (l->dir->fs) {
+        struct vnode *n;
+        return l->dir->fs->lookup(l->dir, l->name, l->len, &n) == 0 ? n : NULL;
+    }
+    struct dentry *d = find(l);
+    return d ? d->node : NULL;
+}
+
 /* May the caller add or remove entries of dir (victim: the node an entry names)? */
 static long may_change(struct vnode *dir, const struct vnode *victim)
 {
@@ -85,14 +96,17 @@ static long may_change(struct vnode *dir, const struct vnode *victim)
     return 0;
 }
 
-/* A node made by the caller in l->dir; the directory must still exist. */
-static long make_node(const struct last *l, u32 mode, struct vnode **out)
+/* A node made by the caller in l->dir; the directory must still exist. On a volume
+ * its filesystem makes it (rdev: a device's number, target: a symlink's). */
+static long make_node_on(const struct last *l, u32 mode, u64 rdev, const char *target, struct vnode **out)
 {
     if (l->dir->nlink == 0)
         return -ENOENT; /* the directory was removed (Linux: IS_DEADDIR) */
     long r = may_change(l->dir, NULL);
     if (r < 0)
         return r;
+    if (l->dir->fs)
+        return l->dir->fs->create(l->dir, l->name, l->len, mode, rdev, target, out);
     struct vnode *n = ramfs_alloc_node(mode);
     if (!n)
         return -ENOSPC;
@@ -111,6 +125,19 @@ static long make_node(const struct last *l, u32 mode, struct vnode **out)
     return r;
 }
 
+static long make_node(const struct last *l, u32 mode, struct vnode **out) { return make_node_on(l, mode, 0, NULL, out); }
+
+/* Remove the last component (naming n) from its directory, on any filesystem. */
+static long remove_entry(const struct last *l, struct dentry *d, struct vnode *n)
+{
+    if (n->flags & VN_MOUNT)
+        return -EBUSY; /* a volume's mount point */
+    if (l->dir->fs)
+        return l->dir->fs->remove(l->dir, l->name, l->len, n, S_ISDIR(n->mode));
+    ramfs_remove(l->dir, d);
+    return 0;
+}
+
 long vfs_create(int dirfd, const char *path, int flags, u32 mode, struct vnode **out)
 {
     struct last l;
@@ -118,15 +145,14 @@ long vfs_create(int dirfd, const char *path, int flags, u32 mode, struct vnode *
     for (int hops = 0; r == 0; hops++) {
         if (l.kind != LAST_NORM || l.slash)
             return -EISDIR; /* open(".", O_CREAT), open("new/", O_CREAT) */
-        struct dentry *d = find(&l);
-        fstrace_lookup(l.dir, l.name, l.len, d ? d->node : NULL, true);
-        if (!d) {
+        struct vnode *n = find_node(&l);
+        fstrace_lookup(l.dir, l.name, l.len, n, true);
+        if (!n) {
             r = make_node(&l, S_IFREG | (mode & 07777 & ~vfs_umask()), out);
             return r < 0 ? r : 1; /* 1: created */
         }
         if (flags & O_EXCL)
             return -EEXIST;
-        struct vnode *n = d->node;
         if (!S_ISLNK(n->mode) || (flags & O_NOFOLLOW)) {
             if (S_ISDIR(n->mode))
                 return -EISDIR;
@@ -153,7 +179,7 @@ long vfs_mkdirat(int dirfd, const char *path, u32 mode)
     long r = split(dirfd, path, &l);
     if (r < 0)
         return r;
-    if (l.kind != LAST_NORM || find(&l))
+    if (l.kind != LAST_NORM || find_node(&l))
         return -EEXIST;
     struct vnode *n;
     return make_node(&l, S_IFDIR | (mode & 01777 & ~vfs_umask()), &n);
@@ -167,17 +193,17 @@ static long do_rmdir(int dirfd, const char *path)
         return r;
     if (l.kind != LAST_NORM)
         return l.kind == LAST_DOT ? -EINVAL : l.kind == LAST_DOTDOT ? -ENOTEMPTY : -EBUSY;
-    struct dentry *d = find(&l);
-    if (!d)
+    struct dentry *d = l.dir->fs ? NULL : find(&l);
+    struct vnode *n = d ? d->node : find_node(&l);
+    if (!n)
         return -ENOENT;
-    if (!S_ISDIR(d->node->mode))
+    if (!S_ISDIR(n->mode))
         return -ENOTDIR;
-    if ((r = may_change(l.dir, d->node)) < 0)
+    if ((r = may_change(l.dir, n)) < 0)
         return r;
-    if (d->node->nchildren)
+    if (n->nchildren) /* a volume's directory: the host says ENOTEMPTY */
         return -ENOTEMPTY;
-    ramfs_remove(l.dir, d);
-    return 0;
+    return remove_entry(&l, d, n);
 }
 
 long vfs_unlinkat(int dirfd, const char *path, int flags)
@@ -192,17 +218,17 @@ long vfs_unlinkat(int dirfd, const char *path, int flags)
         return r;
     if (l.kind != LAST_NORM)
         return -EISDIR;
-    struct dentry *d = find(&l);
-    if (!d)
+    struct dentry *d = l.dir->fs ? NULL : find(&l);
+    struct vnode *n = d ? d->node : find_node(&l);
+    if (!n)
         return -ENOENT;
     if (l.slash)
-        return S_ISDIR(d->node->mode) ? -EISDIR : -ENOTDIR;
-    if ((r = may_change(l.dir, d->node)) < 0)
+        return S_ISDIR(n->mode) ? -EISDIR : -ENOTDIR;
+    if ((r = may_change(l.dir, n)) < 0)
         return r;
-    if (S_ISDIR(d->node->mode))
+    if (S_ISDIR(n->mode))
         return -EISDIR;
-    ramfs_remove(l.dir, d);
-    return 0;
+    return remove_entry(&l, d, n);
 }
 
 /* The last component of a new name (symlink, link): it must not exist. */
@@ -211,7 +237,7 @@ static long new_name(int dirfd, const char *path, struct last *l)
     long r = split(dirfd, path, l);
     if (r < 0)
         return r;
-    if (l->kind != LAST_NORM || find(l))
+    if (l->kind != LAST_NORM || find_node(l))
         return -EEXIST;
     if (l->slash)
         return -ENOENT; /* "new/" names a directory that does not exist */
@@ -227,11 +253,13 @@ long vfs_symlinkat(const char *target, int dirfd, const char *path)
     long r = new_name(dirfd, path, &l);
     if (r < 0)
         return r;
+    struct vnode *n;
+    if (l.dir->fs)
+        return make_node_on(&l, S_IFLNK | 0777, 0, target, &n);
     char *copy = kmalloc(tlen);
     if (!copy)
         return -ENOSPC;
     memcpy(copy, target, tlen);
-    struct vnode *n;
     r = make_node(&l, S_IFLNK | 0777, &n);
     if (r < 0) {
         kfree(copy);
@@ -258,15 +286,15 @@ long vfs_mknodat(int dirfd, const char *path, u32 mode, u64 dev)
     long r = split(dirfd, path, &l);
     if (r < 0)
         return r;
-    if (l.kind != LAST_NORM || find(&l))
+    if (l.kind != LAST_NORM || find_node(&l))
         return -EEXIST;
     if (l.slash)
         return -ENOENT;
     if ((type == S_IFCHR || type == S_IFBLK) && current_process()->euid != 0)
         return -EPERM; /* no CAP_MKNOD */
     struct vnode *n;
-    r = make_node(&l, type | (mode & 07777 & ~vfs_umask()), &n);
-    if (r < 0)
+    r = make_node_on(&l, type | (mode & 07777 & ~vfs_umask()), dev, NULL, &n);
+    if (r < 0 || l.dir->fs)
         return r;
     if (type == S_IFCHR || type == S_IFBLK) {
         n->rdev = dev;
@@ -287,12 +315,16 @@ long vfs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *new
     struct last l;
     if ((r = new_name(newdirfd, newpath, &l)) < 0)
         return r;
+    if (!vfs_same_fs(n, l.dir))
+        return -EXDEV; /* Linux checks the mounts before the file type */
     if (S_ISDIR(n->mode))
         return -EPERM;
     if (l.dir->nlink == 0 || n->nlink == 0)
         return -ENOENT; /* a removed directory, or an unlinked file reached through an fd */
     if ((r = may_change(l.dir, NULL)) < 0)
         return r;
+    if (l.dir->fs)
+        return l.dir->fs->link(l.dir, l.name, l.len, n);
     if ((r = ramfs_add(l.dir, l.name, l.len, n)) < 0)
         return r;
     n->ctime = l.dir->mtime;
@@ -339,14 +371,22 @@ long vfs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
         return -EBUSY;
     if (b.kind != LAST_NORM)
         return (flags & RENAME_NOREPLACE) ? -EEXIST : -EBUSY;
-    struct dentry *da = find(&a), *db = find(&b);
-    if (!da)
+    if (!vfs_same_fs(a.dir, b.dir))
+        return -EXDEV; /* across a volume's boundary: Linux checks the mounts first */
+    bool remote = a.dir->fs != NULL;
+    if (remote && flags)
+        return -EINVAL; /* as Linux's 9p: no RENAME_NOREPLACE or RENAME_EXCHANGE */
+    struct dentry *da = remote ? NULL : find(&a), *db = remote ? NULL : find(&b);
+    struct vnode *src = remote ? find_node(&a) : da ? da->node : NULL;
+    if (!src)
         return -ENOENT;
-    if (db && (flags & RENAME_NOREPLACE))
+    struct vnode *dst = remote ? find_node(&b) : db ? db->node : NULL;
+    if (dst && (flags & RENAME_NOREPLACE))
         return -EEXIST;
-    if (!db && (flags & RENAME_EXCHANGE))
+    if (!dst && (flags & RENAME_EXCHANGE))
         return -ENOENT;
-    struct vnode *src = da->node, *dst = db ? db->node : NULL;
+    if ((src->flags & VN_MOUNT) || (dst && (dst->flags & VN_MOUNT)))
+        return -EBUSY; /* a volume's mount point */
     if (flags & RENAME_EXCHANGE) {
         if ((a.slash && !S_ISDIR(src->mode)) || (b.slash && !S_ISDIR(dst->mode)))
             return -ENOTDIR;
@@ -369,5 +409,7 @@ long vfs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
         return r;
     if (b.dir->nlink == 0)
         return -ENOENT;
+    if (remote)
+        return a.dir->fs->rename(a.dir, a.name, a.len, b.dir, b.name, b.len, src, dst);
     return ramfs_move(a.dir, da, b.dir, b.name, b.len, db);
 }

@@ -18,6 +18,7 @@
 #include <libos/uaccess.h>
 #include <libos/vfs.h>
 
+#define RAMFS_MAGIC 0x858458f6 /* statfs f_type, as Linux's ramfs */
 #define RAMFS_DEV 0x10 /* st_dev of every rootfs file: makedev(0, 16) */
 #define FIRST_COOKIE 2 /* positions 0 and 1 are "." and ".." */
 
@@ -130,6 +131,10 @@ struct dentry *ramfs_find_entry(struct vnode *dir, const char *name, u32 namelen
 
 struct vnode *ramfs_child(struct vnode *dir, const char *name, u32 namelen)
 {
+    if (dir->fs) { /* a volume's directory: its filesystem knows the names */
+        struct vnode *n;
+        return dir->fs->lookup(dir, name, namelen, &n) == 0 ? n : NULL;
+    }
     struct dentry *d = ramfs_find(dir, name, namelen);
     return d ? d->node : NULL;
 }
@@ -218,6 +223,8 @@ static void free_dentry(struct dentry *d)
 
 long ramfs_add(struct vnode *dir, const char *name, u32 namelen, struct vnode *node)
 {
+    if (dir->fs)
+        return -EOPNOTSUPP; /* an AF_UNIX socket bound in a volume: 9P has no sockets */
     struct dentry *d = new_dentry(name, namelen);
     if (!d)
         return -ENOSPC; /* as tmpfs when it cannot allocate an entry */
@@ -230,6 +237,10 @@ static void maybe_free(struct vnode *n)
 {
     if (n->refs || n->nlink || n == root)
         return;
+    if (n->fs) {
+        n->fs->forget(n); /* a volume's node: its filesystem frees it */
+        return;
+    }
     if (S_ISREG(n->mode))
         fdata_release(n);
     if (n->flags & VN_OWNS_DATA)
@@ -309,6 +320,8 @@ void ramfs_exchange(struct vnode *da, struct dentry *a, struct vnode *db, struct
     da->mtime = da->ctime = db->mtime = db->ctime = na->ctime = nb->ctime = vfs_now();
 }
 
+void vnode_unlinked(struct vnode *n) { maybe_free(n); }
+
 void vnode_get(struct vnode *n) { n->refs++; }
 
 void vnode_put(struct vnode *n)
@@ -319,6 +332,16 @@ void vnode_put(struct vnode *n)
 
 void vfs_stat_node(const struct vnode *n, struct kstat *st)
 {
+    if (n->fs) {
+        /* A volume's node: what the host says now (no attribute cache, as cache=none). */
+        n->fs->getattr((struct vnode *)n);
+        *st = (struct kstat){
+            .dev = n->dev, .ino = n->ino, .nlink = n->nlink, .rdev = n->rdev, .mode = n->mode,
+            .uid = n->uid, .gid = n->gid, .size = (s64)n->size, .blksize = 4096,
+            .blocks = (s64)n->fs_blocks, .atime = n->atime, .mtime = n->mtime, .ctime = n->ctime,
+        };
+        return;
+    }
     /* Directories report one 4 KiB block, as ext4 and overlayfs do (ls -l output);
      * /proc and /sys directories and /proc links report 0 (fd links 64), as Linux's. */
     bool synth = (S_ISDIR(n->mode) && (n->flags & VN_PINNED)) || (S_ISLNK(n->mode) && (n->flags & VN_SYNTH));
@@ -339,6 +362,18 @@ void vfs_stat_node(const struct vnode *n, struct kstat *st)
         .mtime = n->mtime,
         .ctime = n->ctime,
     };
+}
+
+long vfs_statfs(struct vnode *n, struct kstatfs *st)
+{
+    if (n->fs)
+        return n->fs->statfs(n, st);
+    /* Free: what file data may still take from RAM; size: that plus what files hold
+     * (archive bytes are in the kernel image and count as neither). */
+    *st = (struct kstatfs){.type = RAMFS_MAGIC, .bsize = PAGE_SIZE, .namelen = NAME_MAX};
+    st->bfree = st->bavail = fdata_avail_pages();
+    st->blocks = st->bfree + fdata_used_pages();
+    return 0;
 }
 
 long vfs_readlink_node(const struct vnode *n, void *buf, size_t size)

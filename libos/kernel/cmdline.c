@@ -246,6 +246,8 @@ void cmdline_parse(const char *cmdline)
             kopts.read_only = vlen == 1 && val[0] == '1';
         else if (key_is(word, klen, "d2u.tmpfs"))
             kopts.tmpfs = decode_vector("d2u.tmpfs", val, vlen);
+        else if (key_is(word, klen, "d2u.vol"))
+            kopts.vol = decode_vector("d2u.vol", val, vlen);
         else if (key_is(word, klen, "epoch")) {
             kopts.epoch = parse_u64(val, NULL);
             kopts.have_epoch = true;

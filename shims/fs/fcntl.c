@@ -98,9 +98,17 @@ long sys_dup3(const struct shim_args *a)
     return fd_dup3(oldfd, newfd, flags & O_CLOEXEC);
 }
 
-/* sys_fsync: STUB: RAM filesystem, nothing to flush. */
-long sys_fsync(const struct shim_args *a) { return fd_get(arg_int(a, 0)) ? 0 : -EBADF; }
-/* sys_fdatasync: STUB: RAM filesystem, nothing to flush. */
-long sys_fdatasync(const struct shim_args *a) { return fd_get(arg_int(a, 0)) ? 0 : -EBADF; }
+/* sys_fsync: PARTIAL: the RAM filesystem has nothing to flush; a volume's file is synced on the host. */
+long sys_fsync(const struct shim_args *a)
+{
+    struct file *f = fd_get(arg_int(a, 0));
+    return f ? vfs_fsync(f, false) : -EBADF;
+}
+/* sys_fdatasync: PARTIAL: as fsync, the data only. */
+long sys_fdatasync(const struct shim_args *a)
+{
+    struct file *f = fd_get(arg_int(a, 0));
+    return f ? vfs_fsync(f, true) : -EBADF;
+}
 /* sys_sync: STUB: RAM filesystem, nothing to flush. */
 long sys_sync(const struct shim_args *a) { return 0; }

@@ -6,7 +6,6 @@
 #include <shim/util.h>
 
 #define AT_STATX_SYNC_TYPE 0x6000
-#define RAMFS_MAGIC 0x858458f6
 
 static long lookup_at(int dirfd, u64 upath, int flags, struct vnode **n)
 {
@@ -54,17 +53,22 @@ long sys_statx(const struct shim_args *a)
     return r < 0 ? r : shim_put_statx(arg_uptr(a, 4), n, arg_uint(a, 3));
 }
 
-static long put_statfs(u64 uaddr)
+static long put_statfs(u64 uaddr, struct vnode *n)
 {
+    struct kstatfs k;
+    long r = vfs_statfs(n, &k);
+    if (r < 0)
+        return r;
     struct linux_statfs st;
     memset(&st, 0, sizeof(st));
-    st.f_type = RAMFS_MAGIC;
-    st.f_bsize = st.f_frsize = PAGE_SIZE;
-    /* Free: what file data may still take from RAM; size: that plus what files hold
-     * (archive bytes are in the kernel image and count as neither). */
-    st.f_bfree = st.f_bavail = fdata_avail_pages();
-    st.f_blocks = st.f_bfree + fdata_used_pages();
-    st.f_namelen = NAME_MAX;
+    st.f_type = (s64)k.type;
+    st.f_bsize = st.f_frsize = (s64)k.bsize;
+    st.f_blocks = k.blocks;
+    st.f_bfree = k.bfree;
+    st.f_bavail = k.bavail;
+    st.f_files = k.files;
+    st.f_ffree = k.ffree;
+    st.f_namelen = (s64)k.namelen;
     return copy_to_user(uaddr, &st, sizeof(st));
 }
 
@@ -73,8 +77,12 @@ long sys_statfs(const struct shim_args *a)
 {
     struct vnode *n;
     long r = lookup_at(AT_FDCWD, arg_uptr(a, 0), 0, &n);
-    return r < 0 ? r : put_statfs(arg_uptr(a, 1));
+    return r < 0 ? r : put_statfs(arg_uptr(a, 1), n);
 }
 
 /* sys_fstatfs: PARTIAL: one RAM filesystem; no inode counts. */
-long sys_fstatfs(const struct shim_args *a) { return fd_get(arg_int(a, 0)) ? put_statfs(arg_uptr(a, 1)) : -EBADF; }
+long sys_fstatfs(const struct shim_args *a)
+{
+    struct file *f = fd_get(arg_int(a, 0));
+    return f ? put_statfs(arg_uptr(a, 1), f->node) : -EBADF;
+}

@@ -22,6 +22,7 @@ struct kernel_options {
     char *workdir;          /* d2u.workdir=: the working directory (run -w), heap (or NULL) */
     char *user;             /* d2u.user=: USER[:GROUP] as docker run -u, heap (or NULL) */
     char **tmpfs;           /* d2u.tmpfs=: directories emptied at boot (run --tmpfs), heap */
+    char **vol;             /* d2u.vol=: "TAG:MODE:GUESTPATH" volumes to mount (run -v), heap */
     bool read_only;         /* d2u.readonly=1: the root filesystem refuses writes (run --read-only) */
     bool have_epoch;        /* epoch= given */
     u64 epoch;              /* wall-clock seconds at boot */

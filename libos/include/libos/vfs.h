@@ -148,6 +148,61 @@ struct dentry {
                              * itself, not its text (procfs_follow), as Linux's nd_jump_link */
 #define VN_RW 0x40          /* writable under `run --read-only` (a --tmpfs, /dev, /dev/shm);
                              * nodes made in such a directory inherit it */
+#define VN_MOUNT 0x80       /* the root of a volume: its entry cannot be removed or renamed (EBUSY) */
+#define VN_ROVOL 0x100      /* a file of a read-only volume (-v HOST:GUEST:ro): changes are EROFS */
+
+/* Attribute changes handed to a filesystem's setattr (the bits are 9P2000.L's Tsetattr ones). */
+#define VA_MODE 0x1
+#define VA_UID 0x2
+#define VA_GID 0x4
+#define VA_SIZE 0x8
+#define VA_ATIME 0x10     /* set atime: to atime with VA_ATIME_SET, else to the server's now */
+#define VA_MTIME 0x20
+#define VA_CTIME 0x40
+#define VA_ATIME_SET 0x80
+#define VA_MTIME_SET 0x100
+struct vattr {
+    u32 valid, mode, uid, gid;
+    u64 size;
+    struct ktimespec atime, mtime;
+};
+
+struct kstatfs {
+    u64 type, bsize, blocks, bfree, bavail, files, ffree, namelen;
+};
+
+/* A filesystem other than the RAM one, serving the vnodes whose fs points here (the
+ * volumes: fs/9p_vfs.c, docs/volumes.md). The RAM filesystem has none (fs == NULL):
+ * path lookup, namei.c, attr.c and file.c dispatch on it. Vnodes it returns are its
+ * own (cached while it names them); the caller checks permissions on their attributes
+ * first, as Linux's VFS does above a filesystem. */
+struct fs_ops {
+    /* name in dir (-ENOENT...); the node's attributes are fresh. */
+    long (*lookup)(struct vnode *dir, const char *name, u32 namelen, struct vnode **out);
+    /* Make name in dir: mode with its type; rdev for devices, target for symlinks. A
+     * regular file comes with an open handle the creating open() takes (open_file). */
+    long (*create)(struct vnode *dir, const char *name, u32 namelen, u32 mode, u64 rdev, const char *target,
+                   struct vnode **out);
+    /* Remove the entry name (naming victim) of dir; rmdir when isdir. */
+    long (*remove)(struct vnode *dir, const char *name, u32 namelen, struct vnode *victim, bool isdir);
+    long (*link)(struct vnode *dir, const char *name, u32 namelen, struct vnode *n);
+    /* Rename, replacing victim (the node newname names) if not NULL. */
+    long (*rename)(struct vnode *from, const char *oldname, u32 oldlen, struct vnode *to, const char *newname,
+                   u32 newlen, struct vnode *src, struct vnode *victim);
+    long (*getattr)(struct vnode *n); /* refresh the cached attributes */
+    long (*setattr)(struct vnode *n, const struct vattr *a);
+    /* Bytes of a regular file for the kernel (exec, mmap: fdata_read). */
+    long (*read)(struct vnode *n, void *buf, size_t len, u64 off);
+    long (*statfs)(struct vnode *n, struct kstatfs *st);
+    long (*fsync)(struct file *f, bool datasync);
+    /* f was just made for f->node (not O_PATH): give it its handle (f->priv). */
+    long (*open_file)(struct file *f, int flags, bool created);
+    /* The node has no links and no references left: drop it. */
+    void (*forget)(struct vnode *n);
+};
+
+/* Do a and b live on one filesystem (a rename or link between them is not EXDEV)? */
+static inline bool vfs_same_fs(const struct vnode *a, const struct vnode *b);
 
 /* `run --read-only` (d2u.readonly=1, set by exec_start): regular files, directories and
  * symlinks without VN_RW refuse changes with EROFS, as a read-only mount. */
@@ -179,7 +234,13 @@ struct vnode {
     struct pipe *pipe;         /* FIFOs and pipes: the pipe while any end is open (fs/pipe.c) */
     u64 synth_id;              /* /proc nodes: which process, thread or fd they show (fs/procfs*.c) */
     struct flock_lock *flocks; /* flock(2) locks held on the file (fs/flock.c), NULL when none */
+    const struct fs_ops *fs;   /* NULL: a RAM filesystem node; else its filesystem (a volume) */
+    void *fs_priv;             /* that filesystem's per-node state */
+    void *fs_sb;               /* that filesystem's mount: vnodes with the same one are on one fs */
+    u64 fs_blocks;             /* that filesystem's st_blocks */
 };
+
+static inline bool vfs_same_fs(const struct vnode *a, const struct vnode *b) { return a->fs_sb == b->fs_sb; }
 
 struct file {
     const struct file_ops *ops;
@@ -224,6 +285,11 @@ void vnode_get(struct vnode *n);
 void vnode_put(struct vnode *n);
 long cpio_load(const u8 *cpio, size_t len);
 void vfs_stat_node(const struct vnode *n, struct kstat *st);
+/* A node with no links left is freed once unreferenced (a volume's unlinked node). */
+void vnode_unlinked(struct vnode *n);
+/* statfs(2) of the filesystem n is on; fsync(2) of f (0 on the RAM filesystem). */
+long vfs_statfs(struct vnode *n, struct kstatfs *st);
+long vfs_fsync(struct file *f, bool datasync);
 struct ktimespec vfs_now(void);
 /* mtime = ctime = now (a write, a truncate, a directory change). */
 void vfs_touch(struct vnode *n);

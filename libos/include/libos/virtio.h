@@ -4,7 +4,8 @@
  * Interface:
  *   virtio_probe()           find the devices (the kernel command line's virtio_mmio.device=
  *                            words, else a scan of microvm's window), start the drivers:
- *                            virtio-net (drivers/virtio_net.c), virtio-rng (drivers/virtio_rng.c).
+ *                            virtio-net (drivers/virtio_net.c), virtio-rng (drivers/virtio_rng.c),
+ *                            virtio-9p (drivers/virtio_9p.c, the volumes: docs/volumes.md).
  *   virtio_interrupt()       the shared interrupt vector VEC_VIRTIO (trap.c): every device
  *                            acknowledges its status and runs its handler.
  * A driver uses the transport through struct virtio_dev and split virtqueues with one
@@ -20,6 +21,7 @@
 #define VIRTIO_ID_NET 1
 #define VIRTIO_ID_BLOCK 2
 #define VIRTIO_ID_RNG 4
+#define VIRTIO_ID_9P 9
 
 #define VIRTIO_F_VERSION_1 32
 
@@ -29,6 +31,7 @@ struct vring_desc {
     u16 flags;
     u16 next;
 };
+#define VRING_DESC_F_NEXT 1
 #define VRING_DESC_F_WRITE 2
 
 struct virtq {
@@ -69,14 +72,31 @@ u16 virtio_config16(struct virtio_dev *d, unsigned off);
 
 /* One buffer (physically contiguous): device-writable when write. -1 when full. */
 int virtq_add(struct virtq *q, u64 phys, u32 len, bool write, void *cookie);
+/* One request as a descriptor chain: nout device-readable buffers, then nin
+ * device-writable ones. -1 when the ring has too few free entries. */
+int virtq_add_chain(struct virtq *q, const u64 *phys, const u32 *len, unsigned nout, unsigned nin, void *cookie);
 /* Tell the device about new buffers. */
 void virtq_kick(struct virtio_dev *d, struct virtq *q);
 /* The next buffer the device finished, its cookie and the bytes written; NULL if none. */
 void *virtq_get(struct virtq *q, u32 *len);
 
-/* Drivers. */
-void virtio_net_attach(struct virtio_dev *d);
+/* Drivers. Weak: virtio-net comes with the net family only, virtio-9p with the volume client. */
+void virtio_net_attach(struct virtio_dev *d) __attribute__((weak));
 void virtio_rng_attach(struct virtio_dev *d);
+void virtio_9p_attach(struct virtio_dev *d) __attribute__((weak));
+
+/* virtio-9p (drivers/virtio_9p.c): the device whose mount tag is tag, or NULL. One
+ * exchange at a time per device: the caller (fs/9p_client.c) serialises its users. */
+struct virtio_9p;
+struct virtio_9p *virtio_9p_find(const char *tag);
+/* The largest message the transport carries; both buffers have that size. */
+u32 virtio_9p_msize(struct virtio_9p *v);
+/* The buffer a request is built in. */
+u8 *virtio_9p_req_buf(struct virtio_9p *v);
+/* Send the first req_len bytes of the request buffer and sleep until the reply is in;
+ * *reply points at it. Its length, or -EIO when the device failed or went away (it is
+ * then never used again). */
+long virtio_9p_rpc(struct virtio_9p *v, u32 req_len, const u8 **reply);
 
 /* virtio-net as the network layer sees it (net/inet_netif.c). */
 bool virtio_net_present(void);

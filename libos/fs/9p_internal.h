@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* 9p_internal.h: what the volume filesystem's files share: a mount, the per-vnode state, the file ops (fs/9p_vfs.c, fs/9p_file.c, fs/volume.c). */
+#ifndef LIBOS_FS_9P_INTERNAL_H
+#define LIBOS_FS_9P_INTERNAL_H
+
+#include <libos/p9.h>
+#include <libos/vfs.h>
+
+/* One mounted volume: a session and its vnodes by qid.path (the host's inode number). */
+struct p9_mount {
+    struct p9_session *s;
+    u64 dev;              /* st_dev of its files */
+    bool ro;
+    struct vnode *root;
+    struct p9_node **htab;
+    u32 hsize, count;
+};
+
+/* A volume's vnode (vnode->fs_priv). */
+struct p9_node {
+    struct p9_mount *m;
+    struct vnode *vn;
+    struct p9_node *hnext;
+    u32 fid;              /* walked, not open: getattr, setattr, walks, readlink, link */
+    u32 io_fid;           /* open read-only for the kernel's reads (exec, mmap), or P9_NOFID */
+    u32 create_fid;       /* the open handle a create made, for the creating open(), or P9_NOFID */
+    struct dentry name;   /* directories: the entry getcwd and ".." paths see (vnode->self) */
+};
+
+static inline struct p9_node *p9n(const struct vnode *n) { return n->fs_priv; }
+
+extern const struct fs_ops p9_fs_ops;
+extern const struct file_ops p9_file_ops, p9_dir_ops;
+
+/* The mount's vnode for a host file whose attributes are a (made or refreshed), taking
+ * fid (walked to it) as its handle; NULL: no memory (fid is clunked). */
+struct vnode *p9_node_get(struct p9_mount *m, u32 fid, const struct p9_attr *a);
+long p9_open_file(struct file *f, int flags, bool created);
+long p9_fsync_file(struct file *f, bool datasync);
+long p9_kernel_read(struct vnode *n, void *buf, size_t len, u64 off);
+
+#endif /* LIBOS_FS_9P_INTERNAL_H */
