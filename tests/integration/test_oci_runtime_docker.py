@@ -235,3 +235,60 @@ def test_unsupported_options_are_refused(
     assert proc.returncode != 0
     assert "OCI runtime create failed" in proc.stderr and message in proc.stderr, proc.stderr
     assert wait_no_leftovers(str(cache)) == []
+
+
+# Reads what the host put in /data, writes a file there, then tries the root and /scratch.
+VOLUME_SCRIPT = (
+    "import os\n"
+    "print(open('/data/h.txt').read(), end='')\n"
+    "for path in ('/data/g.txt', '/scratch/t', '/rootfile'):\n"
+    "    try:\n"
+    "        with open(path, 'w') as f:\n"
+    "            f.write('from the guest')\n"
+    "        print(path, 'written')\n"
+    "    except OSError as exc:\n"
+    "        print(path, os.strerror(exc.errno))\n"
+)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["-v", "{host}:/data", "--tmpfs", "/scratch"],
+        ["-v", "{host}:/data:ro", "--tmpfs", "/scratch", "--read-only"],
+        ["--mount", "type=bind,src={host},dst=/data", "--read-only"],
+    ],
+)
+def test_volumes_tmpfs_and_read_only_like_runc(
+    daemon: Dockerd, tmp_path: Path, options: list[str]
+) -> None:
+    """`docker run -v HOSTDIR:/data` (bind mounts in config.json) reach the host directory,
+    --tmpfs and --read-only as runc applies them; the host sees what the guest wrote."""
+    got = {}
+    for runtime in ("runc", "dock2uni"):
+        host = tmp_path / runtime
+        host.mkdir()
+        (host / "h.txt").write_text(f"host file for {runtime}\n")
+        opts = [o.replace("{host}", str(host)) for o in options]
+        proc = _run(daemon, "run", "--rm", "--runtime", runtime, *opts, PYTHON,
+                    "python3", "-c", VOLUME_SCRIPT)  # fmt: skip
+        got[runtime] = (proc.returncode, proc.stdout.replace(runtime, "RUNTIME"))
+        written = (host / "g.txt").read_text() if (host / "g.txt").exists() else None
+        got[runtime] += (written,)
+    assert got["dock2uni"] == got["runc"]
+    assert got["runc"][0] == 0
+
+
+def test_a_named_docker_volume_keeps_its_data_across_containers(daemon: Dockerd) -> None:
+    """Docker makes and fills the volume and binds it: the unikernel writes into it, and
+    the next container (either runtime) reads it back."""
+    write = "open('/vol/f', 'w').write('kept')"
+    read = "print(open('/vol/f').read())"
+    for code in (write, read):
+        proc = _run(daemon, "run", "--rm", "--runtime", "dock2uni", "-v", "d2uvol:/vol",
+                    PYTHON, "python3", "-c", code)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "kept\n"
+    runc = _run(daemon, "run", "--rm", "-v", "d2uvol:/vol", PYTHON, "python3", "-c", read)
+    assert runc.stdout == "kept\n"
+    _run(daemon, "volume", "rm", "d2uvol")
