@@ -109,6 +109,8 @@ def parse_volume(text: str) -> VolumeRequest:
             readonly = word == "ro"
         elif word == "nocopy":
             copy_up = False
+        elif word in ("private", "rprivate"):
+            pass  # no propagation: what a QEMU-served tree has anyway (Docker's default)
         else:
             raise VolumeUsageError(_unsupported_mode(word, text), option)
     if source.startswith("/"):
@@ -137,11 +139,11 @@ def parse_volume(text: str) -> VolumeRequest:
 def _unsupported_mode(word: str, text: str) -> str:
     if word in ("z", "Z"):
         why = "SELinux relabelling does not apply: the guest reaches the files through QEMU"
-    elif word.lstrip("r") in ("shared", "slave", "private"):
+    elif word.lstrip("r") in ("shared", "slave"):
         why = "mount propagation does not apply: the guest has no mount namespaces to share"
     else:
         why = "not a mode docker run knows either"
-    return f"invalid mode {word!r} in {text!r}: {why}; use ro, rw or nocopy"
+    return f"invalid mode {word!r} in {text!r}: {why}; use ro, rw, nocopy or rprivate"
 
 
 def _flag(key: str, value: str | None, option: str) -> bool:

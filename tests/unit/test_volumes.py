@@ -44,6 +44,7 @@ def test_volume_forms() -> None:
     assert parse_volume("/srv/x/:/data//sub/../y/:ro").readonly
     assert parse_volume("/srv/x/:/data//sub/../y/:ro").target == "/data/y"
     assert parse_volume("/srv/x:/data:rw").readonly is False
+    assert parse_volume("/srv/x:/data:ro,rprivate").readonly  # Docker's default propagation
     assert parse_volume("db:/var/lib/db") == VolumeRequest(
         kind="volume", source="db", target="/var/lib/db"
     )
