@@ -92,6 +92,8 @@ static struct xattr **find(struct vnode *n, const char *name)
 
 long vfs_getxattr(struct vnode *n, const char *name, void *buf, size_t size)
 {
+    if (n->fs)
+        return -EOPNOTSUPP; /* a volume: the 9P client has no Txattrwalk (docs/volumes.md) */
     long r = check(n, name, false);
     if (r < 0)
         return r;
@@ -108,6 +110,8 @@ long vfs_getxattr(struct vnode *n, const char *name, void *buf, size_t size)
 
 long vfs_setxattr(struct vnode *n, const char *name, const void *value, size_t size, int flags)
 {
+    if (n->fs)
+        return (n->flags & VN_ROVOL) ? -EROFS : -EOPNOTSUPP;
     if (vfs_rofs(n) < 0)
         return -EROFS;
     if (flags & ~(XATTR_CREATE | XATTR_REPLACE))
@@ -143,6 +147,8 @@ long vfs_setxattr(struct vnode *n, const char *name, const void *value, size_t s
 
 long vfs_removexattr(struct vnode *n, const char *name)
 {
+    if (n->fs)
+        return (n->flags & VN_ROVOL) ? -EROFS : -EOPNOTSUPP;
     if (vfs_rofs(n) < 0)
         return -EROFS;
     long r = check(n, name, true);
@@ -160,6 +166,8 @@ long vfs_removexattr(struct vnode *n, const char *name)
 
 long vfs_listxattr(struct vnode *n, char *buf, size_t size)
 {
+    if (n->fs)
+        return 0; /* a volume: none are shown (no Txattrwalk) */
     size_t used = 0;
     for (struct xattr *x = n->xattrs; x; x = x->next) {
         char name[XATTR_NAME_MAX + 1];

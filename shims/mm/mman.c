@@ -38,6 +38,10 @@ static long file_backing(int fd, u64 off, int type, int prot, struct uvm_backing
         return -ENODEV;
     if (type != MAP_PRIVATE && (prot & PROT_WRITE) && (f->flags & O_ACCMODE) == O_RDONLY)
         return -EACCES; /* as Linux: a writable shared mapping needs a file open for writing */
+    /* A volume's file has no page cache to share (cache=none): as Linux's 9p
+     * (generic_file_readonly_mmap), a shared mapping of it open for writing is EINVAL. */
+    if (n->fs && type != MAP_PRIVATE && (f->flags & O_ACCMODE) == O_RDWR)
+        return -EINVAL;
     b->node = n;
     b->off = off;
     /* Only the RAM filesystem's regular files have a page tree to share (not /proc's). */
