@@ -733,9 +733,17 @@ def _with_volumes(
 ) -> RunOptions:
     """``options.volumes`` and the image's VOLUMEs as host directories (made and filled
     from the image now, unless ``dry_run``), after any ``mounts`` given already."""
-    declared = image_volumes(dict(meta)) if options.image_volumes else ()
+    # A library caller giving its own d2u.vol word (extra_cmdline) numbers its own devices:
+    # volumes of ours would collide with its tags.
+    own = any(w.startswith("d2u.vol=") for w in options.extra_cmdline)
+    declared = image_volumes(dict(meta)) if options.image_volumes and not own else ()
     if not options.volumes and not declared:
         return options
+    if own:
+        raise RunError(
+            "RunOptions.volumes cannot be combined with a d2u.vol word in extra_cmdline",
+            hint="Give every volume one way: volumes/mounts, or extra_qemu + extra_cmdline.",
+        )
     covered = [*options.tmpfs, *(m.target for m in options.mounts)]
     made = resolve_volumes(
         options.volumes,

@@ -427,3 +427,17 @@ def test_volume_commands(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "invalid characters" in bad.stderr
     assert _volume(tmp_path, "prune", "--all", "-f").stdout.startswith("Deleted Volumes:\n")
     assert _volume(tmp_path, "ls", "-q").stdout == ""
+
+
+def test_a_callers_own_d2u_vol_word_is_not_mixed_with_ours(data_uni: Path, ctx: Context) -> None:
+    """extra_qemu/extra_cmdline callers number their own d2uvolN devices: the image's
+    VOLUMEs then get none of ours (their tags would collide), and volumes= is refused."""
+    own = ("d2u.vol=" + base64.b64encode(b"d2uvol0:rw:/x").decode(),)
+    argv, _ = dry_run_argv(data_uni, RunOptions(accel="tcg", extra_cmdline=own), ctx)
+    assert "-fsdev" not in argv
+    with pytest.raises(RunError, match="cannot be combined"):
+        dry_run_argv(
+            data_uni,
+            RunOptions(accel="tcg", extra_cmdline=own, volumes=(parse_volume("/y"),)),
+            ctx,
+        )
