@@ -441,3 +441,18 @@ def test_a_callers_own_d2u_vol_word_is_not_mixed_with_ours(data_uni: Path, ctx: 
             RunOptions(accel="tcg", extra_cmdline=own, volumes=(parse_volume("/y"),)),
             ctx,
         )
+
+
+def test_inspect_shows_the_image_volumes(data_uni: Path) -> None:
+    """Both the .uni's metadata (inspect IMAGE.uni) and the source image (inspect SOURCE)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "dock2uni", "inspect", str(data_uni)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "Volumes:     /cache, /data\n" in out
+    layout = data_uni.parent / "layout"
+    doc = subprocess.run(
+        [sys.executable, "-m", "dock2uni", "inspect", "--format", "json", f"oci:{layout}:latest"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert '"volumes": [\n    "/cache",\n    "/data"\n  ]' in doc
