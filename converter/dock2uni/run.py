@@ -57,7 +57,13 @@ from dock2uni.sigproxy import (
     signal_number,
 )
 from dock2uni.uni import read_metadata
-from dock2uni.volmount import HostVolume, image_volumes, kernel_items, remove_anonymous
+from dock2uni.volmount import (
+    HostVolume,
+    check_count,
+    image_volumes,
+    kernel_items,
+    remove_anonymous,
+)
 from dock2uni.volmount import qemu_args as volume_qemu_args
 from dock2uni.volmount import resolve as resolve_volumes
 from dock2uni.volstore import VolumeStore
@@ -737,6 +743,8 @@ def _with_volumes(
     # volumes of ours would collide with its tags.
     own = any(w.startswith("d2u.vol=") for w in options.extra_cmdline)
     declared = image_volumes(dict(meta)) if options.image_volumes and not own else ()
+    covered = [*options.tmpfs, *(m.target for m in options.mounts)]
+    check_count(len(options.mounts), options.volumes, declared, covered)
     if not options.volumes and not declared:
         return options
     if own:
@@ -744,7 +752,6 @@ def _with_volumes(
             "RunOptions.volumes cannot be combined with a d2u.vol word in extra_cmdline",
             hint="Give every volume one way: volumes/mounts, or extra_qemu + extra_cmdline.",
         )
-    covered = [*options.tmpfs, *(m.target for m in options.mounts)]
     made = resolve_volumes(
         options.volumes,
         image=image,

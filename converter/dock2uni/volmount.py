@@ -23,6 +23,9 @@ from dock2uni.volstore import VolumeStore
 from dock2uni.volumes import KERNEL_TREES, VolumeRequest
 
 TAG_PREFIX = "d2uvol"
+# The kernel serves this many virtio-9p devices (libos/drivers/virtio_9p.c MAX_9P); a 9th
+# would be a boot failure naming a tag the user never wrote, so it is refused before.
+MAX_VOLUMES = 8
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,6 +82,21 @@ def image_volumes(meta: dict[str, object]) -> tuple[str, ...]:
         if norm not in out:
             out.append(norm)
     return tuple(out)
+
+
+def check_count(
+    given: int, requests: Sequence[VolumeRequest], declared: Sequence[str], covered: Iterable[str]
+) -> None:
+    """Refuse more volumes than the kernel serves, counting the image's VOLUMEs that
+    would get one."""  # fmt: skip
+    taken = set(covered) | {r.target for r in requests}
+    total = given + len(requests) + len([t for t in declared if t not in taken])
+    if total > MAX_VOLUMES:
+        raise RunError(
+            f"{total} volumes (with the image's VOLUMEs) are more than the {MAX_VOLUMES} "
+            "the unikernel can mount",
+            hint="Share a parent directory with one -v, or cover an image VOLUME with --tmpfs.",
+        )
 
 
 def _bind(request: VolumeRequest) -> HostVolume:

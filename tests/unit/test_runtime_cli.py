@@ -101,6 +101,8 @@ HOSTILE = [
     ({"mounts": [_bind("/d", "/tmp"), _bind("/d/", "/var")]}, "/d is mounted twice"),
     ({"mounts": [{"destination": "/t", "type": "tmpfs", "source": "tmpfs",
                   "options": ["nosuid", "size=65536k"]}]}, "option 'size=65536k' is not supported"),
+    ({"mounts": [_bind(f"/v{i}", "/tmp") for i in range(9)]},
+     "9 bind mounts are more than the 8 volumes"),
     ({"mounts": [{"destination": "/n", "type": "nfs", "source": "h:/x"}]},
      "nfs mount on /n is not supported"),
     ({"hostname": "a b"}, "hostname 'a b' is not a host name"),

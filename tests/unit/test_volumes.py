@@ -456,3 +456,15 @@ def test_inspect_shows_the_image_volumes(data_uni: Path) -> None:
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     assert '"volumes": [\n    "/cache",\n    "/data"\n  ]' in doc
+
+
+def test_more_volumes_than_the_kernel_mounts_are_refused(data_uni: Path, ctx: Context) -> None:
+    """8 fit (the kernel's virtio-9p devices); the image's own /data and /cache count."""
+    eight = tuple(parse_volume(f"/v{i}") for i in range(6))
+    argv, _ = dry_run_argv(data_uni, RunOptions(accel="tcg", volumes=eight), ctx)
+    assert argv.count("-fsdev") == 8
+    nine = (*eight, parse_volume("/v9"))
+    with pytest.raises(RunError, match=r"9 volumes .* more than the 8"):
+        dry_run_argv(data_uni, RunOptions(accel="tcg", volumes=nine), ctx)
+    covered = RunOptions(accel="tcg", volumes=nine, tmpfs=("/cache",))
+    assert dry_run_argv(data_uni, covered, ctx)[0].count("-fsdev") == 8

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dock2uni.runtime.errors import OciError
+from dock2uni.volmount import MAX_VOLUMES
 
 MAX_CONFIG_BYTES = 4 << 20
 MIN_MEMORY = 16 << 20  # the library OS and a small program need this much guest RAM
@@ -275,6 +276,12 @@ def _mounts(raw: Any, args: tuple[str, ...]) -> tuple[_Mounts, tuple[str, ...]]:
                 f"{kind} mount on {dest} is not supported by dock2uni-runtime",
                 hint="The unikernel takes bind mounts (volumes) and tmpfs mounts.",
             )
+    if len(out.volumes) > MAX_VOLUMES:
+        raise OciError(
+            f"{len(out.volumes)} bind mounts are more than the {MAX_VOLUMES} volumes the "
+            "unikernel can mount",
+            hint="Share a parent directory with one -v.",
+        )
     return out, args
 
 
