@@ -468,3 +468,12 @@ def test_more_volumes_than_the_kernel_mounts_are_refused(data_uni: Path, ctx: Co
         dry_run_argv(data_uni, RunOptions(accel="tcg", volumes=nine), ctx)
     covered = RunOptions(accel="tcg", volumes=nine, tmpfs=("/cache",))
     assert dry_run_argv(data_uni, covered, ctx)[0].count("-fsdev") == 8
+
+
+def test_the_security_model_follows_who_runs_qemu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """root: passthrough (the guest's owners on the host); anyone else: none (files stay
+    the invoking user's, chown fails with EPERM), as rootless Docker."""
+    vol = (HostVolume(source=Path("/srv"), target="/d"),)
+    for euid, model in ((0, "passthrough"), (1000, "none")):
+        monkeypatch.setattr(os, "geteuid", lambda euid=euid: euid)
+        assert f"security_model={model}" in qemu_args(vol)[1]
