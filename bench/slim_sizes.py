@@ -32,7 +32,8 @@ from bench.stats import fmt_bytes
 from bench.unikernel import convert
 from dock2uni.accel import requested
 from dock2uni.context import Context
-from dock2uni.run import RunOptions, run_image, select_accel
+from dock2uni.errors import RunError
+from dock2uni.run import RunOptions, check_memory_fits, run_image, select_accel
 from dock2uni.slim.workload import run_workload, workloads
 from dock2uni.uni import read_metadata
 
@@ -84,7 +85,12 @@ def _convert(fixture: str, policy: str) -> Path:
 
 def _run(image: Path, mem_mib: int, ctx: Context, accel: str, fixture: str) -> object:
     """What the image did at ``mem_mib``: (exit code, stdout, stderr), or for a server how
-    it ended and its probe's answer (its output is an access log with times)."""
+    it ended and its probe's answer (its output is an access log with times); "refused"
+    below what the image's loaded bytes need (run.check_memory_fits)."""
+    try:
+        check_memory_fits(image, RunOptions(mem=mem_mib << 20), read_metadata(image))
+    except RunError:
+        return "refused"
     if fixture in SERVERS:
         (work,) = workloads([], [SERVERS[fixture]])
         got = run_workload(image, work, ctx, accel=accel, timeout=SERVER_TIMEOUT,

@@ -8,6 +8,7 @@ from typing import Any
 from dock2uni.inspect_report import human_size
 from dock2uni.jsonout import LEGACY_KEYS, document
 from dock2uni.link import LinkResult
+from dock2uni.support import load_support_table
 
 
 def convert_json(linked: LinkResult) -> dict[str, Any]:
@@ -57,7 +58,15 @@ def metadata_text(meta: Mapping[str, Any]) -> str:
     lines += report_lines(meta)
     missing = meta.get("missing_syscalls") or []
     if missing:
-        lines.append("Missing syscalls: " + ", ".join(missing))
+        # Failures an audit note says the callers expect (a fallback; refused in a
+        # container too) are listed apart: they are not a risk (pipeline.warn_missing).
+        notes = load_support_table().audit_notes
+        risky = [n for n in missing if n not in notes]
+        expected = [n for n in missing if n in notes]
+        text = ", ".join(risky) if risky else "none unexpected"
+        if expected:
+            text += "; failing as their callers expect: " + ", ".join(expected)
+        lines.append("Missing syscalls: " + text)
     return "\n".join(lines) + "\n"
 
 

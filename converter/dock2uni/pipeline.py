@@ -27,7 +27,7 @@ from dock2uni.slim import closure_selection
 from dock2uni.slim.report import cpio_size
 from dock2uni.slim.traced import SlimOptions, convert_slim
 from dock2uni.slim.workload import Workload
-from dock2uni.support import load_support_table
+from dock2uni.support import SupportTable, load_support_table
 from dock2uni.unpack import UnpackedImage, unpack
 
 T = TypeVar("T")
@@ -152,6 +152,29 @@ def refuse_if_cannot_start(inspected: Inspected, analysis: Analysis) -> None:
         )
 
 
+def warn_missing(missing: tuple[str, ...], support: SupportTable, ctx: Context) -> None:
+    """Say which reachable syscalls the library OS lacks. Calls whose failure their callers
+    expect (an audit note in the .def: a fallback, Docker's seccomp or capabilities refuse
+    them too) are not a risk, so they are counted apart rather than named as one."""
+    if not missing:
+        return
+    expected = [n for n in missing if n in support.audit_notes]
+    risky = [n for n in missing if n not in support.audit_notes]
+    also = f"; {len(expected)} more fail as their callers expect" if expected else ""
+    if risky:
+        shown = ", ".join(risky[:6]) + (", ..." if len(risky) > 6 else "")
+        ctx.note(
+            f"dock2uni: warning: the program can reach {len(risky)} syscall(s) the "
+            f"library OS lacks ({shown}){also}; `dock2uni audit` says who calls them"
+        )
+    else:
+        ctx.note(
+            f"dock2uni: note: {len(expected)} syscall(s) the program can reach fail here as "
+            "their callers expect (a fallback, or refused in a container too); `dock2uni "
+            "audit` lists them"
+        )
+
+
 def convert_inspected(
     inspected: Inspected,
     output: Path,
@@ -177,21 +200,17 @@ def convert_inspected(
         reason = f"all families: {unseen}" if complete else f"{reason}; {unseen}"
         complete = False
         ctx.note(f"dock2uni: note: every shim family is linked: {unseen}")
+    support = load_support_table()
     the_plan = plan(
         inspected.spec,
-        load_support_table(),
+        support,
         syscalls=syscalls,
         complete=complete,
         families_reason=reason,
         hostname=image.manifest_digest.split(":", 1)[1][:12],
         rootfs_policy=rootfs_policy,
     )
-    if the_plan.missing:
-        shown = ", ".join(the_plan.missing[:6]) + (", ..." if len(the_plan.missing) > 6 else "")
-        ctx.note(
-            f"dock2uni: warning: the program can reach {len(the_plan.missing)} syscall(s) the "
-            f"library OS lacks ({shown}); `dock2uni audit` says who calls them"
-        )
+    warn_missing(the_plan.missing, support, ctx)
     if rootfs_policy == "slim":
         linked = convert_slim(
             inspected.unpacked, inspected.spec, the_plan, analysis, output=output, ctx=ctx,

@@ -56,7 +56,7 @@ from dock2uni.sigproxy import (
     forwarding,
     signal_number,
 )
-from dock2uni.uni import read_metadata
+from dock2uni.uni import loaded_sizes, read_metadata
 from dock2uni.volmount import (
     HostVolume,
     check_count,
@@ -451,7 +451,9 @@ def boot(
     stderr, without a tty) to ``guest_stderr`` (default: ``stdout``) and, once the program
     runs, ``stdin`` to COM1. ``reservation`` holds the published host ports: those QEMU
     binds until it is about to, the tcp listeners we serve while it runs (forward.py)."""
-    mem = options.mem or image_mem(read_metadata(image))
+    meta = read_metadata(image)
+    mem = options.mem or image_mem(meta)
+    check_memory_fits(image, dataclasses.replace(options, mem=mem), meta)
     sock_dir = Path(tempfile.mkdtemp(prefix="d2u-run-"))
     err_read, err_write = os.pipe() if not options.tty else (-1, -1)
     # COM4: the signal proxy's pipe; QEMU reads the read end, we keep the write end.
@@ -548,6 +550,10 @@ def boot(
                 "A published host port was taken just before QEMU bound it: run again, "
                 "or publish on another host port (-p OTHER:GUEST)."
             )
+    if kind == "panic" and cause is not None and "out of memory" in cause:
+        # Not a bug but too little memory for what the kernel sets up before the program
+        # (the file tree of a large rootfs): say what to change.
+        hint = f"Give the guest more memory than {mem >> 20} MiB (--mem)."
     if proxy is not None and proxy.kill_reason is not None and kind != "exit":
         code, kind = EXIT_KILLED, "stopped"
         cause = f"{proxy.kill_reason}: the guest was stopped (QEMU killed)"
@@ -734,6 +740,33 @@ def _with_stop_signal(meta: Mapping[str, Any], options: RunOptions) -> RunOption
     return dataclasses.replace(options, stop_signal=signal_number(stop))
 
 
+# The kernel is loaded at 1 MiB; past everything loaded it needs at least room for its
+# page tables and heap and the program's first pages (the least any fixture needed:
+# about 1.3 MiB, docs/benchmarks.md). With less the guest cannot even report why it
+# failed (a triple fault before the first log line), so `run` refuses first and says
+# how much to give.
+LOAD_BASE = 1 << 20
+MIN_FREE_MEM = 1 << 20
+
+
+def check_memory_fits(image: Path, options: RunOptions, meta: Mapping[str, Any]) -> None:
+    """RunError when --mem cannot hold what the guest loads (kernel, rootfs, initrd)."""
+    kernel, rootfs = loaded_sizes(image)
+    initrd = options.initrd.stat().st_size if options.initrd is not None else 0
+    loaded = LOAD_BASE + kernel + rootfs + initrd
+    need = loaded + MIN_FREE_MEM
+    mem = options.mem or 0
+    if mem >= need:
+        return
+    mib = 1 << 20
+    raise RunError(
+        f"--mem {mem // mib} MiB is too small for this image: its kernel and files take "
+        f"{(loaded + mib - 1) // mib} MiB of guest memory once loaded",
+        hint=f"Give it at least {(need + mib - 1) // mib} MiB (--mem); the image recommends "
+        f"{image_mem(meta) // mib} MiB.",
+    )
+
+
 def _with_volumes(
     image: Path, meta: Mapping[str, Any], options: RunOptions, *, dry_run: bool
 ) -> RunOptions:
@@ -776,10 +809,11 @@ def prepare(
     # Refuses files that are not dock2uni images before QEMU starts, and sizes the guest.
     meta = read_metadata(image)
     options = _with_rootfs(image, meta, options)
-    options = _with_volumes(image, meta, options, dry_run=dry_run)
     if options.mem is None:
         options = dataclasses.replace(options, mem=image_mem(meta))
+    check_memory_fits(image, options, meta)
     options = _with_stop_signal(meta, options)
+    options = _with_volumes(image, meta, options, dry_run=dry_run)
     network, reservation, skipped = resolve(options.network, meta)
     for port in skipped:
         ctx.note(f"dock2uni: -P: exposed port {port} not published (QEMU forwards tcp and udp)")

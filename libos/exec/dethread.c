@@ -4,15 +4,10 @@
 #include <libos/log.h>
 #include <libos/proc.h>
 #include <libos/task.h>
-#include <libos/time.h>
 #include <libos/timers.h>
 #include <libos/vfs.h>
 
 #include "exec_internal.h"
-
-/* How long the exec'ing thread sleeps between looks at the thread count: a thread
- * in an uninterruptible sleep (console output pacing) ends when that sleep does. */
-#define DETHREAD_RECHECK_NS 100000ul
 
 long exec_dethread(void)
 {
@@ -22,14 +17,16 @@ long exec_dethread(void)
     if (p->nthreads > 1) {
         /* Every other thread sees a pending kill (signal_pending() is true for it) and
          * ends in task_exit() on its way back to ring 3 (signal_deliver()); its robust
-         * list and CLEARTID word are released in the old address space, still there. */
+         * list and CLEARTID word are released in the old address space, still there.
+         * The last of them wakes us (task_exit); one in an uninterruptible sleep
+         * (console output pacing) ends when that sleep does. The kernel is never
+         * preempted, so no exit can slip between the count and the sleep. */
         p->exec_task = current;
-        while (p->nthreads > 1) {
-            for (struct task *t = p->threads; t; t = t->thread_next)
-                if (t != current)
-                    task_kick(t);
-            waitq_wait(NULL, time_mono_ns() + DETHREAD_RECHECK_NS, 0);
-        }
+        for (struct task *t = p->threads; t; t = t->thread_next)
+            if (t != current)
+                task_kick(t);
+        while (p->nthreads > 1)
+            waitq_wait(NULL, ~0ul, 0);
         p->exec_task = NULL;
     }
     /* The survivor is the thread-group leader now: its tid is the pid. */
@@ -49,10 +46,13 @@ void exec_reset_process(void)
     signal_exec_reset(current);
     ptimers_exec_reset();
     /* Thread bookkeeping of the old image: its memory is about to go (Linux's
-     * mm_release and rseq_execve). A vfork parent sharing it is released by
-     * process_vfork_release() once the new address space exists. */
+     * exec_mm_release and rseq_execve). Robust futexes still held are released now,
+     * in the old address space, as at exit: a process-shared robust mutex locked
+     * before exec would otherwise never become EOWNERDEAD. A vfork parent sharing the
+     * memory is released by process_vfork_release() once the new space exists. */
+    task_robust_release(current);
     current->clear_child_tid = 0;
-    current->robust_list = current->robust_len = 0;
+    current->robust_len = 0;
     current->rseq = current->rseq_len = 0;
     current->rseq_sig = 0;
     current->restart_deadline = 0;

@@ -103,7 +103,7 @@ __noreturn void exec_commit(struct binprm *b, bool boot)
     /* strace=1: a successful exec never returns to the dispatcher that logs syscalls,
      * so its line is written here, before the caller's memory (its arguments) goes. */
     if (!boot && kopts.strace)
-        klog("execve(\"%s\", ...) = 0\n", b->filename);
+        klog("[pid %d] execve(\"%s\", ...) = 0\n", current->tid, b->filename);
     long r = uvm_exec_reset();
     if (r < 0)
         exec_fatal(r, "a new address space");

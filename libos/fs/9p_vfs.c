@@ -158,10 +158,11 @@ struct vnode *p9_node_get(struct p9_mount *m, u32 fid, const struct p9_attr *a)
     return pn->vn;
 }
 
-/* dir's child directory n is named name: ".." and getcwd go through these. */
+/* dir's child n is named name: ".." and getcwd go through these for directories, the
+ * /proc/self/fd links for files (the name last used, for a file with several). */
 static void set_name(struct vnode *dir, struct vnode *n, const char *name, u32 len)
 {
-    if (!S_ISDIR(n->mode) || (n->flags & VN_MOUNT))
+    if (n->flags & VN_MOUNT)
         return;
     struct p9_node *pn = p9n(n);
     n->parent = dir;
@@ -353,11 +354,25 @@ static long v_statfs(struct vnode *n, struct kstatfs *st)
     return 0;
 }
 
+/* Directory dir is gone: nodes that still name it as their parent (moved away on the
+ * host, unseen) forget where they were, until a lookup tells them again. */
+static void orphan_children(struct p9_mount *m, const struct vnode *dir)
+{
+    for (u32 i = 0; i < m->hsize; i++)
+        for (struct p9_node *p = m->htab[i]; p; p = p->hnext)
+            if (p->vn->parent == dir) {
+                p->vn->parent = NULL;
+                p->vn->self = NULL;
+            }
+}
+
 static void v_forget(struct vnode *n)
 {
     struct p9_node *pn = p9n(n);
     struct p9_session *s = pn->m->s;
     cache_del(pn->m, pn);
+    if (S_ISDIR(n->mode))
+        orphan_children(pn->m, n);
     p9_clunk(s, pn->fid);
     if (pn->io_fid != P9_NOFID)
         p9_clunk(s, pn->io_fid);

@@ -67,7 +67,7 @@ void procfs_file_name(struct tbuf *t, struct file *f)
         tb_printf(t, "anon_inode:%s", f->ops && f->ops->anon_name ? f->ops->anon_name : "[unknown]");
         return;
     }
-    if (n->dev == PIPEFS_DEV || (type == S_IFIFO && n->nlink == 1 && n->dev != 0x10)) {
+    if (n->dev == PIPEFS_DEV || (type == S_IFIFO && n->nlink == 1 && n->dev != 0x10 && !n->fs)) {
         tb_printf(t, "pipe:[%lu]", n->ino); /* pipes, and the pipes `docker run` gives as stdio */
         return;
     }
@@ -79,8 +79,9 @@ void procfs_file_name(struct tbuf *t, struct file *f)
         tb_printf(t, "/dev/pts/0"); /* `docker run -t` */
         return;
     }
-    struct vnode *dir;
-    struct dentry *d = n->nlink ? find_name(vfs_root(), n, 0, &dir) : NULL;
+    struct vnode *dir = n->parent;
+    /* A volume's file: the name it was last looked up by (fs/9p_vfs.c). */
+    struct dentry *d = n->fs ? (n->nlink && dir ? n->self : NULL) : n->nlink ? find_name(vfs_root(), n, 0, &dir) : NULL;
     if (!d) {
         tb_printf(t, type == S_IFSOCK ? "socket:[%lu]" : "/%lu (deleted)", n->ino);
         return;

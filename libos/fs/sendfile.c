@@ -79,6 +79,8 @@ long vfs_copy_file_range(struct file *in, u64 *in_off, struct file *out, u64 *ou
     u64 pin = in_off ? *in_off : in->pos, pout = out_off ? *out_off : out->pos;
     if ((s64)pin < 0 || (s64)pout < 0 || (s64)(pin + count) < 0 || (s64)(pout + count) < 0)
         return -EINVAL;
+    if (in->node->fs)
+        in->node->fs->getattr(in->node); /* a volume's file: its size now, on the host */
     u64 size = in->node->size;
     count = MIN(count, MAX_RW_COUNT);
     count = pin >= size ? 0 : MIN(count, size - pin);

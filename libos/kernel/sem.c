@@ -4,20 +4,13 @@
  * commands and the IPC_INFO/SEM_INFO/SEM_STAT queries ipcs makes. */
 #include <libos/errno.h>
 #include <libos/heap.h>
+#include <libos/ipc.h>
 #include <libos/sem.h>
 #include <libos/string.h>
 #include <libos/task.h>
 #include <libos/time.h>
 #include <libos/uaccess.h>
 
-#define IPC_PRIVATE 0
-#define IPC_CREAT 01000
-#define IPC_EXCL 02000
-#define IPC_NOWAIT 04000
-#define IPC_RMID 0
-#define IPC_SET 1
-#define IPC_STAT 2
-#define IPC_INFO 3
 #define GETPID 11
 #define GETVAL 12
 #define GETALL 13
@@ -28,14 +21,13 @@
 #define SEM_STAT 18
 #define SEM_INFO 19
 #define SEM_STAT_ANY 20
-#define IPC_64 0x100
 
 #define SEMMNI 128    /* sets (Linux: 32000; bounded here) */
 #define SEMMSL 32000  /* semaphores per set */
 #define SEMMNS (SEMMNI * SEMMSL)
 #define SEMOPM 500    /* operations per semop */
 #define SEMVMX 32767  /* largest value */
-#define SEQ_MULT 32768 /* id = index + seq * SEQ_MULT, as Linux's ipcmni */
+#define SEQ_MULT IPC_SEQ_MULT
 
 struct sem {
     u16 val;
@@ -44,9 +36,7 @@ struct sem {
 };
 
 struct sem_set {
-    s32 key;
-    u32 uid, gid, cuid, cgid, mode;
-    u16 seq;
+    struct ipc_perm_k perm;
     int nsems;
     s64 otime, ctime;
     struct sem *sems;
@@ -58,13 +48,6 @@ struct sem_set {
 static struct sem_set *sets[SEMMNI];
 static u16 next_seq[SEMMNI];
 
-struct ipc64_perm {
-    s32 key;
-    u32 uid, gid, cuid, cgid, mode;
-    u16 seq, pad2;
-    u32 pad3;
-    u64 unused1, unused2;
-};
 struct semid64_ds {
     struct ipc64_perm perm;
     s64 otime;
@@ -77,33 +60,19 @@ struct seminfo {
     int semmap, semmni, semmns, semmnu, semmsl, semopm, semume, semusz, semvmx, semaem;
 };
 
-static s64 now_sec(void) { return (s64)(time_real_ns() / 1000000000ul); }
 
 static struct sem_set *lookup(int id)
 {
     if (id < 0)
         return NULL;
     struct sem_set *s = sets[id % SEQ_MULT < SEMMNI ? id % SEQ_MULT : 0];
-    return id % SEQ_MULT < SEMMNI && s && s->seq == id / SEQ_MULT ? s : NULL;
+    return id % SEQ_MULT < SEMMNI && s && s->perm.seq == id / SEQ_MULT ? s : NULL;
 }
 
-static int id_of(int idx) { return idx + sets[idx]->seq * SEQ_MULT; }
+static int id_of(int idx) { return idx + sets[idx]->perm.seq * SEQ_MULT; }
 
-/* Linux's ipcperms without CAP_IPC_OWNER: want 4 (read) or 2 (alter). */
-static bool may(const struct sem_set *s, u32 want)
-{
-    struct process *p = current_process();
-    u32 granted = p->euid == s->uid || p->euid == s->cuid ? s->mode >> 6
-                  : p->egid == s->gid || p->egid == s->cgid ? s->mode >> 3
-                                                             : s->mode;
-    return (want & ~granted & 7) == 0;
-}
-
-static bool owner(const struct sem_set *s)
-{
-    u32 e = current_process()->euid;
-    return e == s->uid || e == s->cuid;
-}
+static bool may(const struct sem_set *s, u32 want) { return ipc_may(&s->perm, want); }
+static bool owner(const struct sem_set *s) { return ipc_owner(&s->perm); }
 
 static void changed(struct sem_set *s) { waitq_wake(&s->wq, -1); }
 
@@ -114,13 +83,13 @@ long sem_get(s32 key, int nsems, int flags)
     if (key != IPC_PRIVATE) {
         for (int i = 0; i < SEMMNI; i++) {
             struct sem_set *s = sets[i];
-            if (!s || s->key != key)
+            if (!s || s->perm.key != key)
                 continue;
             if ((flags & IPC_CREAT) && (flags & IPC_EXCL))
                 return -EEXIST;
             if (nsems > s->nsems)
                 return -EINVAL;
-            if (!may(s, ((u32)flags >> 6 | (u32)flags >> 3 | (u32)flags) & 7))
+            if (!may(s, ipc_flags_want(flags)))
                 return -EACCES;
             return id_of(i);
         }
@@ -141,15 +110,10 @@ long sem_get(s32 key, int nsems, int flags)
         kfree(sems);
         return -ENOMEM;
     }
-    struct process *p = current_process();
-    s->key = key;
-    s->uid = s->cuid = p->euid;
-    s->gid = s->cgid = p->egid;
-    s->mode = (u32)flags & 0777;
-    s->seq = next_seq[idx]++;
+    ipc_perm_init(&s->perm, key, flags, next_seq[idx]++);
     s->nsems = nsems;
     s->sems = sems;
-    s->ctime = now_sec();
+    s->ctime = ipc_now();
     sets[idx] = s;
     return id_of(idx);
 }
@@ -158,8 +122,7 @@ static long stat_out(const struct sem_set *s, u64 ubuf)
 {
     struct semid64_ds ds;
     memset(&ds, 0, sizeof(ds));
-    ds.perm = (struct ipc64_perm){.key = s->key, .uid = s->uid, .gid = s->gid, .cuid = s->cuid,
-                                  .cgid = s->cgid, .mode = s->mode, .seq = s->seq};
+    ds.perm = ipc_perm_abi(&s->perm);
     ds.otime = s->otime;
     ds.ctime = s->ctime;
     ds.nsems = (u64)s->nsems;
@@ -225,10 +188,8 @@ long sem_ctl(int id, int num, int cmd, u64 arg)
         struct semid64_ds ds;
         if (copy_from_user(&ds, arg, sizeof(ds)) < 0)
             return -EFAULT;
-        s->uid = ds.perm.uid;
-        s->gid = ds.perm.gid;
-        s->mode = (s->mode & ~0777u) | (ds.perm.mode & 0777);
-        s->ctime = now_sec();
+        ipc_perm_set(&s->perm, &ds.perm);
+        s->ctime = ipc_now();
         return 0;
     }
     case IPC_STAT:
@@ -261,7 +222,7 @@ long sem_ctl(int id, int num, int cmd, u64 arg)
             s->sems[i].pid = current_process()->pid;
         }
         kfree(v);
-        s->ctime = now_sec();
+        s->ctime = ipc_now();
         changed(s);
         return 0;
     }
@@ -289,7 +250,7 @@ long sem_ctl(int id, int num, int cmd, u64 arg)
         return -EACCES;
     m->val = (u16)val;
     m->pid = current_process()->pid;
-    s->ctime = now_sec();
+    s->ctime = ipc_now();
     changed(s);
     return 0;
 }
@@ -316,7 +277,7 @@ static long try_ops(struct sem_set *s, const struct sembuf_k *sops, u32 n, u32 *
         m->val = (u16)(m->val + sops[i].op);
         m->pid = pid;
     }
-    s->otime = now_sec();
+    s->otime = ipc_now();
     changed(s);
     return 0;
 }

@@ -232,7 +232,7 @@ static void robust_release(u64 uaddr, int tid, bool pending)
 
 /* Walk the thread's robust list (struct robust_list_head: next, futex_offset,
  * list_op_pending); the low bit of an entry marks a PI futex and is masked off. */
-static void robust_list_release(struct task *t)
+void task_robust_release(struct task *t)
 {
     struct {
         u64 next;
@@ -263,7 +263,7 @@ __noreturn void task_exit(int code)
     struct process *p = t->process;
     /* Each is done once: a copy-on-write fault with no frame left kills the process
      * from inside these user writes, and that exit must not try them again. */
-    robust_list_release(t);
+    task_robust_release(t);
     u64 ctid = t->clear_child_tid;
     t->clear_child_tid = 0;
     if (ctid) {
@@ -281,6 +281,8 @@ __noreturn void task_exit(int code)
     task_unlink(t);
     if (p->nthreads == 0)
         process_finish(p); /* pid 1: the VM ends here */
+    else if (p->exec_task && p->nthreads == 1)
+        task_wake(p->exec_task, 0); /* the exec'ing thread is alone now (exec/dethread.c) */
     t->state = TASK_DEAD;
     schedule(); /* the next task frees our stack */
     panic("a dead task was scheduled again");

@@ -14,6 +14,7 @@
  */
 #include <libos/errno.h>
 #include <libos/heap.h>
+#include <libos/proc.h>
 #include <libos/string.h>
 #include <libos/task.h>
 #include <libos/time.h>
@@ -239,6 +240,10 @@ long ptimer_create(int clock, const struct ksigevent *ev)
     if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC && clock != CLOCK_BOOTTIME &&
         clock != CLOCK_REALTIME_ALARM && clock != CLOCK_BOOTTIME_ALARM)
         return -EINVAL; /* CPU-time clocks: not supported (docs/signals.md) */
+    /* As timerfd: the alarm clocks need CAP_WAKE_ALARM, outside Docker's default set. */
+    if ((clock == CLOCK_REALTIME_ALARM || clock == CLOCK_BOOTTIME_ALARM) &&
+        !(proc_cap_eff(current_process()) & (1ul << CAP_WAKE_ALARM)))
+        return -EPERM;
     int id = 0;
     while (id < MAX_TIMERS && timers[id].used)
         id++;

@@ -330,7 +330,7 @@ long uvm_map(u64 addr, u64 len, int prot, int flags, const struct uvm_backing *b
     v->start = addr;
     v->end = addr + len;
     v->prot = prot;
-    v->flags = flags & (UVM_STACK | UVM_SHARED | UVM_SHARED_ANON | UVM_SHARED_FILE);
+    v->flags = flags & (UVM_STACK | UVM_SHARED | UVM_SHARED_ANON | UVM_SHARED_FILE | UVM_NEVER_WRITE);
     v->name = name;
     if (backing) {
         v->data = backing->data;
@@ -394,8 +394,8 @@ long uvm_protect(u64 addr, u64 len, int prot)
     if (addr + len > USER_MAP_TOP || addr + len < addr || !covered(addr, addr + len))
         return -ENOMEM;
     for (struct vma *v = *link_at(addr); v && v->start < addr + len; v = v->next)
-        if ((v->flags & UVM_SHARED) && !(v->flags & UVM_SHARED_FILE) && (prot & PROT_WRITE))
-            return -EACCES; /* shared snapshot pages (file open read-only, as Linux's EACCES) */
+        if ((prot & PROT_WRITE) && (((v->flags & UVM_SHARED) && !(v->flags & UVM_SHARED_FILE)) || (v->flags & UVM_NEVER_WRITE)))
+            return -EACCES; /* shared snapshot pages (file open read-only), a SHM_RDONLY attach: Linux's EACCES */
     if (carve(addr, addr + len) < 0)
         return -ENOMEM;
     for (struct vma *v = *link_at(addr); v && v->start < addr + len; v = v->next)
@@ -489,7 +489,7 @@ long uvm_remap(u64 old, u64 old_len, u64 new_len, bool may_move, u64 fixed)
     v = find_vma(old);
     u64 keep = MIN(old_len, new_len);
     struct uvm_backing b = {v->data, v->data_len, v->node, v->off};
-    long r = uvm_map(dst, new_len, v->prot, UVM_FIXED | (v->flags & (UVM_SHARED | UVM_SHARED_ANON | UVM_SHARED_FILE)), v->data || v->node ? &b : NULL,
+    long r = uvm_map(dst, new_len, v->prot, UVM_FIXED | (v->flags & (UVM_SHARED | UVM_SHARED_ANON | UVM_SHARED_FILE | UVM_NEVER_WRITE)), v->data || v->node ? &b : NULL,
                      v->name);
     if (r < 0)
         return r;

@@ -36,13 +36,37 @@ void inet_mem_init(void)
     mem_budget = MIN(MAX(b, BUDGET_MIN), BUDGET_MAX);
 }
 
+/* A refused allocation is a dropped frame or a refused connection that the program
+ * never hears about: say so on the log, at most once a second with the count since,
+ * so a memory figure that is too small explains itself (docs/networking.md). */
+#define SHORTAGE_LOG_MS 1000u
+static u64 shortage_count;
+static u32 shortage_logged_at;
+static bool shortage_seen;
+
+static void *shortage(size_t size, bool budget)
+{
+    shortage_count++;
+    u32 now = (u32)(time_mono_ns() / 1000000ul);
+    if (!shortage_seen || now - shortage_logged_at >= SHORTAGE_LOG_MS) {
+        kinfo("net: no memory for %lu bytes (%s: %lu of %lu KiB in use); %lu refused so far: "
+              "frames are dropped and connections refused, give the guest more memory",
+              (unsigned long)size, budget ? "the network's budget" : "the kernel heap",
+              (unsigned long)(mem_used >> 10), (unsigned long)(mem_budget >> 10),
+              (unsigned long)shortage_count);
+        shortage_logged_at = now;
+        shortage_seen = true;
+    }
+    return NULL;
+}
+
 void *lwip_port_malloc(size_t size)
 {
     if (size > mem_budget || mem_used + size + HDR > mem_budget)
-        return NULL;
+        return shortage(size, true);
     u8 *p = kmalloc(size + HDR);
     if (!p)
-        return NULL;
+        return shortage(size, false);
     *(size_t *)p = size + HDR;
     mem_used += size + HDR;
     if (mem_used > mem_peak)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* strace.c: strace=1 output, "name(args) = result", one line per syscall on the log port. */
+/* strace.c: strace=1 output, "[pid N] name(args) = result", one line per syscall on the log port. */
 #include <asm/unistd_64.h>
 #include <libos/fmt.h>
+#include <libos/errno.h>
 #include <libos/log.h>
+#include <libos/task.h>
 #include <libos/uaccess.h>
 #include <shim/shim.h>
 
@@ -85,9 +87,25 @@ static void put_string(struct line *l, u64 uaddr)
     }
 }
 
+/* The kernel-internal restart codes, named as strace names them: the program never
+ * sees them (signal delivery turns them into a restart or EINTR). */
+static const char *restart_name(long ret)
+{
+    switch (-ret) {
+    case ERESTARTSYS: return "ERESTARTSYS (To be restarted if SA_RESTART is set)";
+    case ERESTARTNOINTR: return "ERESTARTNOINTR (To be restarted)";
+    case ERESTARTNOHAND: return "ERESTARTNOHAND (To be restarted if no handler)";
+    case ERESTART_RESTARTBLOCK: return "ERESTART_RESTARTBLOCK (Interrupted by signal)";
+    default: return NULL;
+    }
+}
+
 void strace_log(const struct shim_args *a, long ret, bool ret_known)
 {
     struct line l = {.len = 0};
+    /* Every line says which thread made the call, as `strace -f` does: a shell's
+     * children and a server's threads interleave on the one log port. */
+    put(&l, "[pid %d] ", current->tid);
     const char *name = shim_syscall_name(a->nr);
     if (name)
         put(&l, "%s(", name);
@@ -115,8 +133,11 @@ void strace_log(const struct shim_args *a, long ret, bool ret_known)
             put(&l, "0x%lx", v);
         }
     }
+    const char *restart = ret_known ? restart_name(ret) : NULL;
     if (!ret_known)
         put(&l, ") = ?\n");
+    else if (restart)
+        put(&l, ") = ? %s\n", restart);
     else if (ret < 0 && ret >= -4095)
         put(&l, ") = %ld\n", ret);
     else if ((u64)ret > 0xffff)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* ipc.c: System V semaphores: semget, semop, semctl, semtimedop (libos/kernel/sem.c). */
+/* ipc.c: System V IPC: semaphores (libos/kernel/sem.c) and shared memory (libos/fs/sysvshm.c). */
 #include <libos/heap.h>
 #include <libos/sem.h>
+#include <libos/shm.h>
 #include <libos/time.h>
 #include <shim/util.h>
 
@@ -40,3 +41,12 @@ static long semop_common(int id, u64 usops, long nsops, u64 utimeout)
 long sys_semop(const struct shim_args *a) { return semop_common(arg_int(a, 0), arg_uptr(a, 1), (long)arg_uint(a, 2), 0); }
 /* sys_semtimedop: PARTIAL: Linux semtimedop(2); SEM_UNDO is accepted, not applied at exit. */
 long sys_semtimedop(const struct shim_args *a) { return semop_common(arg_int(a, 0), arg_uptr(a, 1), (long)arg_uint(a, 2), arg_uptr(a, 3)); }
+
+/* sys_shmget: PARTIAL: Linux shmget(2); at most 128 segments in the guest's one namespace. */
+long sys_shmget(const struct shim_args *a) { return shm_get((s32)arg_int(a, 0), arg_u64(a, 1), arg_int(a, 2)); }
+/* sys_shmat: Linux shmat(2): SHM_RDONLY, SHM_RND, SHM_REMAP, SHM_EXEC. */
+long sys_shmat(const struct shim_args *a) { return shm_at(arg_int(a, 0), arg_u64(a, 1), arg_int(a, 2)); }
+/* sys_shmdt: Linux shmdt(2). */
+long sys_shmdt(const struct shim_args *a) { return shm_dt(arg_u64(a, 0)); }
+/* sys_shmctl: PARTIAL: Linux shmctl(2); SHM_LOCK only sets the flag (nothing is swapped). */
+long sys_shmctl(const struct shim_args *a) { return shm_ctl(arg_int(a, 0), arg_int(a, 1), arg_uptr(a, 2)); }

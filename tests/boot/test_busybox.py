@@ -190,3 +190,26 @@ def test_ps_and_top_list_the_running_process(busybox: tuple[Path, Path], boot: o
     )
     procs = [line.split() for line in text.splitlines() if line.strip().startswith("1 ")]
     assert len(procs) == 1 and procs[0][-4:] == ["top", "-b", "-n", "1"], top.describe()
+
+
+def test_strace_labels_each_line_with_its_thread(busybox: tuple[Path, Path], boot: object) -> None:
+    """strace=1 of a shell pipeline: the shell and its two children each make calls, and
+    every line says whose they are (`[pid N]`, as `strace -f`); the children's writes and
+    reads of the pipe are theirs, not the shell's."""
+    uni, _ = busybox
+    got: Booted = boot(uni, cmd=("sh", "-c", "echo piped | cat"), strace=True)  # type: ignore[operator]
+    assert got.result.status == "exit" and got.result.exit_code == 0, got.describe()
+    assert got.stdout == b"piped\n", got.describe()
+    calls = [line for line in got.result.log if "(" in line and ") = " in line]
+    assert calls and all(line.startswith("[pid ") for line in calls), got.describe()
+    pids = {line.split("]", 1)[0] for line in calls}
+    assert "[pid 1" in pids and len(pids) >= 3, pids  # the shell, echo's and cat's forks
+
+    def who(call: str) -> set[str]:
+        return {line.split("]", 1)[0] for line in calls if call in line and line.endswith(" = 6")}
+
+    # echo's fork writes the 6 bytes into the pipe (its fd 1), cat's fork reads them from
+    # its fd 0 and writes them to the console: two children, neither of them the shell.
+    writers, readers = who("] write(1, "), who("] read(0, ")
+    assert len(writers) == 2 and len(readers) == 1 and readers < writers, "\n".join(calls)
+    assert "[pid 1" not in writers, "\n".join(calls)

@@ -10,6 +10,7 @@ import pytest
 
 from dock2uni.context import Context
 from dock2uni.run import PROBE_EXEC, probe_image
+from dock2uni.uni import loaded_sizes
 from tests.boot.guest_images import convert_guest
 
 pytestmark = pytest.mark.boot
@@ -102,3 +103,31 @@ def test_missing_program_is_127(accel: str, boot_ctx: Context, boot_timeout: flo
     )
     assert proc.returncode == 127, proc.stderr
     assert "not found" in proc.stderr and PROBE_EXEC in proc.stderr
+
+
+def test_memory_too_small_for_the_image_is_refused_before_booting(
+    images: dict[str, Path], accel: str, boot_ctx: Context, boot_timeout: float
+) -> None:
+    """Less --mem than the image's loaded bytes used to triple-fault before the first log
+    line ("a library OS bug"); run refuses first, with the size to give (125)."""
+    image = images["probe_exit"]
+    loaded = sum(loaded_sizes(image)) + (1 << 20)
+    assert loaded > 16 << 20  # the guest image carries every test program
+    too_small = f"{(loaded >> 20) - 1}M"
+    proc = dock2uni_run(
+        image, "--mem", too_small, accel=accel, cache=boot_ctx.cache_dir, timeout=boot_timeout
+    )
+    assert proc.returncode == 125, proc.stderr
+    assert f"--mem {(loaded >> 20) - 1} MiB is too small for this image" in proc.stderr
+    assert "hint: Give it at least" in proc.stderr and "triple fault" not in proc.stderr
+    enough = dock2uni_run(
+        image,
+        "--mem",
+        f"{(loaded >> 20) + 8}M",
+        "--",
+        "3",
+        accel=accel,
+        cache=boot_ctx.cache_dir,
+        timeout=boot_timeout,
+    )
+    assert enough.returncode == 3, enough.stderr

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import socket
 import struct
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -278,3 +279,27 @@ def test_malformed_frames_leave_the_server_answering(
     thread.join(boot_timeout)
     booted = result[0]
     assert booted.result.status == "exit" and booted.result.exit_code == 0, booted.describe()
+
+
+def test_network_memory_shortage_is_logged_not_fatal(
+    guest_root: Path,
+    guest_source: str,
+    boot_ctx: Context,
+    boot: Callable[..., Booted],
+    tmp_path: Path,
+) -> None:
+    """tests/guest/netfill.c queues data on 48 loopback connections nobody reads. Natively
+    the socket buffers bound it; in 64 MiB lwIP's budget (8 MiB) runs out first: the
+    program still ends normally and the log says why sends stopped, once a second at most."""
+    native = subprocess.run(
+        ["./netfill"], cwd=guest_root / "guest" / "glibc", capture_output=True, timeout=60
+    )
+    assert native.returncode == 0 and native.stdout.startswith(b"filled 48 connections"), native
+    uni = tmp_path / "netfill.uni"
+    convert_guest(guest_source, "/guest/glibc/netfill", uni, boot_ctx)
+    got = boot(uni, mem=64 << 20)
+    assert (got.result.status, got.result.exit_code) == ("exit", 0), got.describe()
+    assert got.stdout.startswith(b"filled "), got.describe()
+    shortage = [line for line in got.result.log if "net: no memory for" in line]
+    assert shortage and "the network's budget" in shortage[0], got.describe()
+    assert len(shortage) <= 1 + got.result.seconds, got.describe()  # rate-limited

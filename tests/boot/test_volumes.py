@@ -10,6 +10,8 @@ for data the program had fsync'ed.
 
 from __future__ import annotations
 
+import ast
+import base64
 import hashlib
 import os
 import shutil
@@ -237,7 +239,8 @@ def test_busybox_on_volume(busybox_uni: Path, boot: object, tmp_path: Path) -> N
     script = (
         "cd /srv/vol && cp hello.txt copy.txt && mv copy.txt moved.txt && cat moved.txt && "
         "ls many | wc -l && mkdir -p a/b && echo deep > a/b/c && ls -ld /srv/vol | cut -c1-10 && "
-        "cd a/b && pwd && cat ../../moved.txt"
+        "cd a/b && pwd && cat ../../moved.txt && "
+        "cp /bin/busybox /srv/vol/echo && /srv/vol/echo exec-ok"
     )
     booted: Booted = boot(
         busybox_uni, ("sh", "-c", script), **volume_options(host, guest="/srv/vol")
@@ -256,6 +259,7 @@ def test_busybox_on_volume(busybox_uni: Path, boot: object, tmp_path: Path) -> N
         "from",
         "the",
         "host",
+        "exec-ok",
     ], booted.describe()
     assert (host / "moved.txt").read_text() == "hello from the host\n"
     assert not (host / "copy.txt").exists()
@@ -271,3 +275,64 @@ def test_missing_tag_is_a_config_error(busybox_uni: Path, boot: object, tmp_path
     assert "nosuchtag" in (booted.result.cause or "") and "/data" in (booted.result.cause or ""), (
         booted.describe()
     )
+
+
+PY_SCRIPT = """
+import os
+here = os.path.dirname(os.path.abspath(__file__))
+report = {"names": sorted(os.listdir(here)), "many": len(os.listdir(os.path.join(here, "many"))),
+          "hello": open(os.path.join(here, "hello.txt")).read()}
+tmp = os.path.join(here, "report.txt.tmp")
+with open(tmp, "w") as f:
+    f.write(repr(report))
+    f.flush()
+    os.fsync(f.fileno())
+os.replace(tmp, os.path.join(here, "report.txt"))
+print("wrote", os.stat(os.path.join(here, "report.txt")).st_size > 0)
+"""
+
+
+def test_python_script_on_volume(boot_ctx: Context, boot: object, tmp_path: Path) -> None:
+    """python3 runs a script kept on the volume; its atomic write (tmp, fsync, os.replace)
+    is on the host."""
+    uni = tmp_path / "python.uni"
+    convert_image(f"oci:{fixture_layout('python')}:latest", uni, AcquireOptions(), boot_ctx)
+    host = make_tree(tmp_path / "vol")
+    (host / "script.py").write_text(PY_SCRIPT)
+    booted: Booted = boot(uni, ("python3", "/data/script.py"), **volume_options(host))  # type: ignore[operator]
+    assert booted.result.status == "exit" and booted.result.exit_code == 0, booted.describe()
+    assert booted.stdout.split() == [b"wrote", b"True"], booted.describe()
+    report = ast.literal_eval((host / "report.txt").read_text())
+    assert report == {
+        "names": ["hello.txt", "many", "rootdir", "script.py", "secret"],
+        "many": MANY,
+        "hello": "hello from the host\n",
+    }
+    assert not (host / "report.txt.tmp").exists()
+
+
+def test_two_volumes_and_workdir(busybox_uni: Path, boot: object, tmp_path: Path) -> None:
+    """Two volumes are two filesystems (their own st_dev, EXDEV between them; busybox mv
+    copies across), and -w may name a directory inside one."""
+    a, b = make_tree(tmp_path / "a"), make_tree(tmp_path / "b")
+    first, second = volume_options(a, guest="/a"), volume_options(b, "ro", "/b", tag="d2uvol1")
+    words = [w.split("=", 1)[1] for w in (*first["extra_cmdline"], *second["extra_cmdline"])]
+    items = [base64.b64decode(w).decode() for w in words]
+    script = (
+        "pwd; stat -c %d / /a /b | sort -u | wc -l; ln /a/hello.txt /a/hl && echo linked; "
+        "ln /a/hello.txt /hl2 || echo exdev; mv /a/hl /moved && cat /moved; "
+        "echo x > /b/new || echo rofs"
+    )
+    booted: Booted = boot(  # type: ignore[operator]
+        busybox_uni,
+        ("sh", "-c", script),
+        workdir="/a/rootdir",
+        extra_qemu=first["extra_qemu"] + second["extra_qemu"],
+        extra_cmdline=(f"d2u.vol={b64_nul_joined(items)}",),
+    )
+    assert booted.result.status == "exit", booted.describe()
+    out = booted.stdout.decode()
+    assert out.splitlines()[:3] == ["/a/rootdir", "3", "linked"], booted.describe()
+    assert "exdev" in out and "hello from the host" in out and "rofs" in out, booted.describe()
+    assert not (a / "hl").exists() and not (b / "new").exists()
+    assert os.stat(a / "hello.txt").st_nlink == 1

@@ -8,6 +8,8 @@
 
 #include <poll.h>
 #include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -396,6 +398,96 @@ static void test_sem(void)
     EXPECT_ERR("semop removed id", syscall(SYS_semop, id, &add, 1), EINVAL);
 }
 
+/* System V shared memory: one segment seen by every attach, fork's included; the
+ * attach count, detach, SHM_RDONLY, addresses (SHM_RND, SHM_REMAP), keys, IPC_RMID
+ * while attached, IPC_SET, another user's EACCES, and exit detaching. */
+static unsigned long nattch_of(int id)
+{
+    struct shmid_ds ds;
+    return shmctl(id, IPC_STAT, &ds) == 0 ? (unsigned long)ds.shm_nattch : 99;
+}
+
+static void test_shm(void)
+{
+    int id = shmget(IPC_PRIVATE, 10000, 0600);
+    CHECK("shmget IPC_PRIVATE", id >= 0);
+    struct shmid_ds ds;
+    CHECK("shmctl IPC_STAT fresh", shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_segsz == 10000 && ds.shm_nattch == 0 &&
+                                       ds.shm_cpid == getpid() && (ds.shm_perm.mode & 0777) == 0600 &&
+                                       ds.shm_perm.uid == geteuid() && ds.shm_atime == 0);
+    char *p = shmat(id, NULL, 0);
+    CHECK("shmat", p != (void *)-1 && ((unsigned long)p & 4095) == 0);
+    if (p == (void *)-1)
+        return;
+    CHECK("shmat zero-filled", p[0] == 0 && p[9999] == 0 && p[12287] == 0);
+    strcpy(p, "parent");
+    CHECK("shmctl IPC_STAT attached", shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_nattch == 1 && ds.shm_lpid == getpid() && ds.shm_atime != 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int ok = strcmp(p, "parent") == 0 && nattch_of(id) == 2;
+        char *q = shmat(id, NULL, 0); /* a second attach of our own sees the same bytes */
+        ok = ok && q != (void *)-1 && q != p && strcmp(q, "parent") == 0 && nattch_of(id) == 3;
+        strcpy(q, "child");
+        ok = ok && strcmp(p, "child") == 0 && shmdt(q) == 0 && nattch_of(id) == 2;
+        _exit(ok ? 0 : 1); /* exit detaches p */
+    }
+    int status = -1;
+    CHECK("shm across fork", waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK("shm child's store seen", strcmp(p, "child") == 0);
+    CHECK("shm exit detached the child", nattch_of(id) == 1);
+    CHECK("shmdt", shmdt(p) == 0 && nattch_of(id) == 0);
+    EXPECT_ERR("shmdt twice", shmdt(p), EINVAL);
+    EXPECT_ERR("shmdt unaligned", shmdt(p + 1), EINVAL);
+
+    char *r = shmat(id, NULL, SHM_RDONLY);
+    CHECK("shmat SHM_RDONLY keeps the bytes", r != (void *)-1 && strcmp(r, "child") == 0);
+    EXPECT_ERR("mprotect cannot make SHM_RDONLY writable", mprotect(r, 4096, PROT_READ | PROT_WRITE), EACCES);
+    shmdt(r);
+    /* addresses */
+    char *spot = mmap(NULL, 5 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(spot, 5 * 4096);
+    EXPECT_ERR("shmat unaligned", (long)shmat(id, spot + 100, 0), EINVAL);
+    CHECK("shmat SHM_RND rounds down", shmat(id, spot + 100, SHM_RND) == spot);
+    EXPECT_ERR("shmat over a mapping", (long)shmat(id, spot, 0), EINVAL);
+    CHECK("shmat SHM_REMAP replaces it", shmat(id, spot, SHM_REMAP) == spot && strcmp(spot, "child") == 0);
+    EXPECT_ERR("shmat SHM_REMAP without an address", (long)shmat(id, NULL, SHM_REMAP), EINVAL);
+    CHECK("mprotect splits the attach: two attaches", mprotect(spot, 4096, PROT_READ) == 0 && nattch_of(id) == 2);
+    CHECK("shmdt removes every piece", shmdt(spot) == 0 && nattch_of(id) == 0);
+    /* keys */
+    key_t key = 0x64320000 + (getpid() & 0xffff);
+    int k = shmget(key, 8192, IPC_CREAT | 0600);
+    CHECK("shmget IPC_CREAT", k >= 0 && shmget(key, 100, 0) == k);
+    EXPECT_ERR("shmget IPC_EXCL", shmget(key, 8192, IPC_CREAT | IPC_EXCL | 0600), EEXIST);
+    EXPECT_ERR("shmget larger than it is", shmget(key, 8193, 0), EINVAL);
+    EXPECT_ERR("shmget size 0 new", shmget(IPC_PRIVATE, 0, 0600), EINVAL);
+    ds.shm_perm.mode = 0640;
+    CHECK("shmctl IPC_SET", shmctl(k, IPC_SET, &ds) == 0 && shmctl(k, IPC_STAT, &ds) == 0 && (ds.shm_perm.mode & 0777) == 0640);
+    pid = fork();
+    if (pid == 0) {
+        if (setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(2);
+        errno = 0;
+        void *x = shmat(k, NULL, SHM_RDONLY);
+        _exit(x == (void *)-1 && errno == EACCES && shmctl(k, IPC_RMID, NULL) == -1 && errno == EPERM ? 0 : 1);
+    }
+    CHECK("shm another user: EACCES, EPERM", waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char *a = shmat(k, NULL, 0);
+    CHECK("shmctl IPC_RMID attached", a != (void *)-1 && shmctl(k, IPC_RMID, NULL) == 0);
+    EXPECT_ERR("shmget removed key", shmget(key, 100, 0), ENOENT);
+    CHECK("removed: still attached, SHM_DEST", shmctl(k, IPC_STAT, &ds) == 0 && (ds.shm_perm.mode & SHM_DEST) && ds.shm_perm.__key == 0 &&
+                                                 (a[0] = 'x') == 'x');
+    char *b = shmat(k, NULL, 0);
+    CHECK("removed: shmat by id still works", b != (void *)-1 && b[0] == 'x' && nattch_of(k) == 2);
+    shmdt(b);
+    shmdt(a);
+    EXPECT_ERR("removed: gone at the last detach", shmctl(k, IPC_STAT, &ds), EINVAL);
+    EXPECT_ERR("shmat bad id", (long)shmat(k, NULL, 0), EINVAL);
+    struct shminfo info;
+    CHECK("shmctl IPC_INFO", shmctl(0, IPC_INFO, (struct shmid_ds *)&info) >= 0 && info.shmmin == 1 && info.shmmax > (1ul << 40));
+    CHECK("shmctl IPC_RMID private", shmctl(id, IPC_RMID, NULL) == 0);
+    EXPECT_ERR("shmctl removed id", shmctl(id, IPC_STAT, &ds), EINVAL);
+}
+
 int main(void)
 {
     guest_begin();
@@ -409,6 +501,7 @@ int main(void)
     test_chroot();
     test_inotify();
     test_sem();
+    test_shm();
     unlink(F);
     return guest_finish();
 }

@@ -154,10 +154,11 @@ static void test_timerfd_api(void)
     EXPECT_ERR("timerfd_bad_clock", timerfd_create(99, 0), EINVAL);
     EXPECT_ERR("timerfd_cputime_clock", timerfd_create(CLOCK_PROCESS_CPUTIME_ID, 0), EINVAL);
     EXPECT_ERR("timerfd_bad_flags", timerfd_create(CLOCK_MONOTONIC, 1), EINVAL);
-    /* The alarm clocks need CAP_WAKE_ALARM: root has it natively and in the unikernel. */
+    /* The alarm clocks need CAP_WAKE_ALARM: root on the host has it, root in a Docker
+     * container (and in the unikernel, which holds Docker's default set) does not. */
     errno = 0;
     int al = timerfd_create(CLOCK_BOOTTIME_ALARM, 0);
-    CHECK("timerfd_alarm_clock_root_only", geteuid() == 0 ? al >= 0 : (al < 0 && errno == EPERM));
+    CHECK("timerfd_alarm_clock_needs_cap", guest_has_cap(GUEST_CAP_WAKE_ALARM) ? al >= 0 : (al < 0 && errno == EPERM));
     if (al >= 0)
         close(al);
 

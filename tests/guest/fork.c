@@ -265,6 +265,50 @@ static void test_shared_futex(void)
     munmap(sem, 4096);
 }
 
+/* A robust mutex held by a process that execs is released by the exec (Linux's
+ * exec_mm_release walks the robust list in the old address space): the next locker
+ * gets EOWNERDEAD at once, not a wait for a word nobody will ever clear. The pipe is
+ * close-on-exec, so its end tells the parent that the exec happened. */
+static void test_robust_across_exec(void)
+{
+    pthread_mutex_t *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    CHECK("robust_mutex_init", m != MAP_FAILED && pthread_mutex_init(m, &a) == 0);
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return;
+    char self[512];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    self[n > 0 ? n : 0] = 0;
+    pid_t p = fork();
+    if (p == 0) {
+        close(fds[0]);
+        if (pthread_mutex_lock(m) != 0)
+            _exit(1);
+        char *argv[] = {self, "--idle", NULL};
+        execv(self, argv);
+        _exit(2);
+    }
+    close(fds[1]);
+    char c;
+    CHECK("robust_exec_happened", read(fds[0], &c, 1) == 0);
+    close(fds[0]);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    int r = pthread_mutex_timedlock(m, &until);
+    CHECK("robust_released_by_exec", r == EOWNERDEAD);
+    if (r == EOWNERDEAD) {
+        CHECK("robust_consistent", pthread_mutex_consistent(m) == 0 && pthread_mutex_unlock(m) == 0);
+    }
+    kill(p, SIGTERM);
+    CHECK("robust_exec_child_reaped", wait_status(p) != -1);
+    munmap(m, 4096);
+}
+
 /* A named semaphore (sem_open: a file in /dev/shm mapped MAP_SHARED, python's
  * multiprocessing locks) across fork, and a shm_open file that a child maps on its
  * own: the file's pages are the same memory in both processes. */
@@ -672,14 +716,19 @@ static void test_groups(void)
     close(fds[1]);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--idle") == 0) { /* test_robust_across_exec's new image */
+        ms_sleep(10000);
+        return 0;
+    }
     guest_begin();
     prctl(PR_SET_CHILD_SUBREAPER, 1); /* natively, orphans come to us as to pid 1 in the unikernel */
     test_status();
     test_wait();
     test_cow();
     test_shared_futex();
+    test_robust_across_exec();
     test_shared_file_mappings();
     test_vfork();
     test_inherit();

@@ -177,6 +177,12 @@ static void mode_main(void)
     CHECK("append", fd >= 0 && write(fd, "!", 1) == 1 && fstat(fd, &a) == 0 && a.st_size == 8);
     CHECK("pread", fd >= 0 && pread(fd, target, 4, 3) == 4 && memcmp(target, "tten", 4) == 0);
     CHECK("fsync", fd >= 0 && fsync(fd) == 0 && fdatasync(fd) == 0);
+    char link[128], fdpath[64];
+    snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+    ssize_t ln = readlink(fdpath, link, sizeof(link) - 1);
+    if (ln >= 0)
+        link[ln] = 0;
+    CHECK("proc-fd-link", ln > 0 && strcmp(link, at("renamed.txt")) == 0);
     if (fd >= 0)
         close(fd);
     CHECK("ftruncate-grow", (fd = open(at("renamed.txt"), O_RDWR)) >= 0 && ftruncate(fd, 4096) == 0 &&

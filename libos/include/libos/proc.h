@@ -173,7 +173,7 @@ void process_finish(struct process *p);
  * SETUID, SETPCAP, NET_BIND_SERVICE, NET_RAW, SYS_CHROOT, MKNOD, AUDIT_WRITE, SETFCAP):
  * the bounding set, and what root in a container holds. */
 #define DOCKER_CAPS 0x00000000a80425fbul
-/* A process's permitted and effective sets. */
+#define CAP_WAKE_ALARM 35
 /* Linux's in_group_p: the effective gid or a supplementary group. */
 static inline bool proc_in_group(const struct process *p, u32 gid)
 {
@@ -184,6 +184,7 @@ static inline bool proc_in_group(const struct process *p, u32 gid)
             return true;
     return false;
 }
+/* A process's permitted and effective sets. */
 static inline u64 proc_cap_prm(const struct process *p) { return p->euid == 0 ? DOCKER_CAPS & ~p->cap_drop_prm : 0; }
 static inline u64 proc_cap_eff(const struct process *p) { return p->euid == 0 ? DOCKER_CAPS & ~p->cap_drop_eff : 0; }
 

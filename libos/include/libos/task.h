@@ -146,6 +146,9 @@ void readiness_changed(void);
 /* exit(2): end the calling thread (CLEARTID store and futex wake, robust list
  * released). The last thread ends the process with code. */
 __noreturn void task_exit(int code);
+/* Release the robust futexes t still holds (OWNER_DIED, a waiter woken) and forget its
+ * list: at exit, and at exec while the old address space is still there. */
+void task_robust_release(struct task *t);
 /* exit_group(2) from any thread: every thread of the process ends, the process
  * exits with code (pid 1: the VM exits with it, every other process with it). */
 __noreturn void process_exit_group(int code);

@@ -26,6 +26,7 @@
 #define UVM_SHARED 0x8          /* a MAP_SHARED file mapping: read-only snapshots unless... */
 #define UVM_SHARED_ANON 0x10    /* MAP_SHARED|MAP_ANONYMOUS: fork shares its frames, writable */
 #define UVM_SHARED_FILE 0x20    /* ...with UVM_SHARED (file open for writing): the file's own frames */
+#define UVM_NEVER_WRITE 0x40    /* mprotect may not add PROT_WRITE (Linux's VM_MAYWRITE clear) */
 
 struct vnode;
 
