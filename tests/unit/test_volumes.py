@@ -20,6 +20,7 @@ from dock2uni.context import Context
 from dock2uni.copyup import copy_up
 from dock2uni.errors import OutputError, RunError
 from dock2uni.fs.cpioread import entries, rootfs_region
+from dock2uni.fs.tree import DirNode, FileNode, SymlinkNode
 from dock2uni.pipeline import convert_image
 from dock2uni.run import RunOptions, dry_run_argv, kernel_cmdline, qemu_argv
 from dock2uni.uni import read_metadata
@@ -477,3 +478,38 @@ def test_the_security_model_follows_who_runs_qemu(monkeypatch: pytest.MonkeyPatc
     for euid, model in ((0, "passthrough"), (1000, "none")):
         monkeypatch.setattr(os, "geteuid", lambda euid=euid: euid)
         assert f"security_model={model}" in qemu_args(vol)[1]
+
+
+def _hostile_cpio(path: Path, entries: list[tuple[str, object]], store_dir: Path) -> Path:
+    """A newc archive with entries written exactly as given (names not normalised)."""
+    from dock2uni.fs.cpio import CpioWriter
+    from dock2uni.fs.store import ContentStore
+
+    store = ContentStore(store_dir)
+    with path.open("wb") as out:
+        writer = CpioWriter(out, store)
+        for name, what in entries:
+            node = what
+            if isinstance(what, bytes):
+                node = FileNode(mode=0o644, size=len(what), digest=store.put_bytes(what))
+            writer.add(name, node)  # type: ignore[arg-type]
+        writer.finish()
+    return path
+
+
+@pytest.mark.parametrize("escape", ["climb", "symlink"])
+def test_a_hostile_archive_cannot_write_outside_the_volume(tmp_path: Path, escape: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    if escape == "climb":
+        bad: list[tuple[str, object]] = [("/data/../../outside/x", b"pwned")]
+    else:  # a symlink in the volume, then a file "below" it
+        bad = [("/data/l", SymlinkNode(target=str(outside))), ("/data/l/x", b"pwned")]
+    archive = _hostile_cpio(
+        tmp_path / "bad.cpio", [("/", DirNode()), ("/data", DirNode()), *bad], tmp_path / "s"
+    )
+    dest = tmp_path / "vol"
+    dest.mkdir()
+    with pytest.raises(RunError, match=r"bad path|cannot copy"):
+        copy_up(tmp_path / "unused.uni", archive, "/data", dest)
+    assert os.listdir(outside) == []
