@@ -156,7 +156,8 @@ def resolve(
         else:
             data, _ = store.create(name, anonymous=anonymous)
             if request.copy_up:
-                copy_up(image, initrd, request.target, data)
+                with store.filling(name):
+                    copy_up(image, initrd, request.target, data)
             data = data.resolve()
         out.append(
             HostVolume(

@@ -149,6 +149,17 @@ class VolumeStore:
             for fd in fds:
                 os.close(fd)
 
+    @contextlib.contextmanager
+    def filling(self, name: str) -> Iterator[None]:
+        """Held while a run fills volume ``name`` from its image: two runs starting at once
+        with the same new volume fill it once (the second then finds it not empty)."""
+        fd = self._lock(name, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fd is not None:
+                os.close(fd)
+
     def remove(self, name: str) -> None:
         vdir = self._dir(name)
         if not vdir.is_dir():

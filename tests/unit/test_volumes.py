@@ -513,3 +513,25 @@ def test_a_hostile_archive_cannot_write_outside_the_volume(tmp_path: Path, escap
     with pytest.raises(RunError, match=r"bad path|cannot copy"):
         copy_up(tmp_path / "unused.uni", archive, "/data", dest)
     assert os.listdir(outside) == []
+
+
+def test_a_volume_being_filled_is_filled_once(tmp_path: Path, data_uni: Path) -> None:
+    """A second run waits while the first fills a new volume, then finds it not empty."""
+    import threading
+
+    store = VolumeStore(tmp_path / "d2u")
+    data, _ = store.create("shared")
+    request = [VolumeRequest(kind="volume", source="shared", target="/data")]
+    done = threading.Event()
+
+    def second_run() -> None:
+        resolve(request, image=data_uni, initrd=None, declared=(), covered=(), store=store)
+        done.set()
+
+    with store.filling("shared"):  # the first run, filling
+        thread = threading.Thread(target=second_run)
+        thread.start()
+        assert not done.wait(1.0)  # waits for the first
+        (data / "filled-by-the-first").write_text("x")
+    thread.join(30)
+    assert done.is_set() and os.listdir(data) == ["filled-by-the-first"]
