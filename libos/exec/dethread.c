@@ -40,7 +40,7 @@ void exec_reset_process(void)
      * them. Out of memory, the shared table stays (the new program still runs). */
     if (fdtable_unshare() < 0)
         kinfo("exec: no memory to unshare the fd table; close-on-exec acts on the shared one");
-    for (int fd = 0; fd < FD_MAX; fd++)
+    for (int fd = 0; fd < fd_table_slots(current_process()); fd++)
         if (fd_get(fd) && fd_get_cloexec(fd) == 1)
             fd_close(fd);
     signal_exec_reset(current);

@@ -13,11 +13,13 @@
 #include <libos/string.h>
 #include <libos/time.h>
 #include <libos/uvm.h>
-#include <libos/p9.h>
 #include <libos/vfs.h>
 #include <libos/x86.h>
 
 #include "exec_internal.h"
+
+/* The volume client (fs/volume.c): only in images with the fs family (docs/volumes.md). */
+extern void volumes_mount(void) __attribute__((weak));
 
 static size_t vlen(const char *const *v)
 {
@@ -403,7 +405,11 @@ __noreturn void exec_start(void)
     const char **argv = build_argv();
     const char **envp = build_envp();
     make_tmpfs();
-    volumes_mount(); /* -v: after --tmpfs (which empties image directories), before -w */
+    /* -v: after --tmpfs (which empties image directories), before -w. */
+    if (volumes_mount)
+        volumes_mount();
+    else if (kopts.vol && kopts.vol[0])
+        panic("d2u.vol: %s: this image has no file syscalls (no fs family) to serve a volume", kopts.vol[0]);
     set_workdir();
     if (kopts.user)
         set_user(envp);

@@ -18,7 +18,7 @@
 enum {
     Tlerror = 6, Rlerror, Tstatfs = 8, Rstatfs, Tlopen = 12, Rlopen, Tlcreate = 14, Rlcreate,
     Tsymlink = 16, Rsymlink, Tmknod = 18, Rmknod, Treadlink = 22, Rreadlink, Tgetattr = 24, Rgetattr,
-    Tsetattr = 26, Rsetattr, Treaddir = 40, Rreaddir, Tfsync = 50, Rfsync, Tlink = 70, Rlink,
+    Tsetattr = 26, Rsetattr, Txattrwalk = 30, Rxattrwalk, Txattrcreate = 32, Rxattrcreate, Treaddir = 40, Rreaddir, Tfsync = 50, Rfsync, Tlink = 70, Rlink,
     Tmkdir = 72, Rmkdir, Trenameat = 74, Rrenameat, Tunlinkat = 76, Runlinkat, Tversion = 100,
     Rversion, Tattach = 104, Rattach, Twalk = 110, Rwalk, Tread = 116, Rread, Twrite = 118, Rwrite,
     Tclunk = 120, Rclunk,
@@ -32,6 +32,7 @@ enum {
 
 static void lock(struct p9_session *s)
 {
+    s->users++;
     while (s->busy)
         waitq_wait(&s->wq, ~0ul, 0);
     s->busy = true;
@@ -39,6 +40,7 @@ static void lock(struct p9_session *s)
 
 static void unlock(struct p9_session *s)
 {
+    s->users--;
     s->busy = false;
     waitq_wake(&s->wq, 1);
 }
@@ -381,6 +383,41 @@ long p9_statfs(struct p9_session *s, u32 fid, struct p9_statfs *st)
     }
     unlock(s);
     return e;
+}
+
+long p9_xattrwalk(struct p9_session *s, u32 fid, const char *name, u32 namelen, u32 *newfid, u64 *size)
+{
+    u32 nf = p9_fid_alloc(s);
+    if (nf == P9_NOFID)
+        return -ENFILE;
+    lock(s);
+    struct p9_buf b = begin(s, Txattrwalk), r;
+    p9_put32(&b, fid);
+    p9_put32(&b, nf);
+    p9_putstr(&b, name, namelen);
+    long e = call(s, &b, Rxattrwalk, &r);
+    if (e == 0) {
+        *size = p9_get64(&r);
+        e = r.bad ? -EIO : 0;
+    }
+    unlock(s);
+    if (e < 0) {
+        p9_fid_free(s, nf);
+        return e;
+    }
+    *newfid = nf;
+    return 0;
+}
+
+long p9_xattrcreate(struct p9_session *s, u32 fid, const char *name, u32 namelen, u64 size, u32 flags)
+{
+    lock(s);
+    struct p9_buf b = begin(s, Txattrcreate);
+    p9_put32(&b, fid);
+    p9_putstr(&b, name, namelen);
+    p9_put64(&b, size);
+    p9_put32(&b, flags);
+    return simple(s, &b, Rxattrcreate);
 }
 
 static bool is_kernel(const void *p) { return (u64)p >= USER_TOP; }

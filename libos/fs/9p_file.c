@@ -41,7 +41,8 @@ long p9_open_file(struct file *f, int flags, bool created)
     return 0;
 }
 
-static void file_release(struct file *f) { p9_clunk(sess(f), fid_of(f)); }
+/* Another thread may still be in a read of this file (fds are borrowed, not counted). */
+static void file_release(struct file *f) { p9_retire_fid(p9n(f->node)->m, fid_of(f)); }
 
 long p9_fsync_file(struct file *f, bool datasync)
 {

@@ -14,6 +14,9 @@ struct p9_mount {
     struct vnode *root;
     struct p9_node **htab;
     u32 hsize, count;
+    struct p9_node *grave; /* forgotten nodes waiting until no task sleeps in a request */
+    u32 *old_fids;         /* replaced node fids, clunked then too */
+    u32 nold, oldcap;
 };
 
 /* A volume's vnode (vnode->fs_priv). */
@@ -35,6 +38,8 @@ extern const struct file_ops p9_file_ops, p9_dir_ops;
 /* The mount's vnode for a host file whose attributes are a (made or refreshed), taking
  * fid (walked to it) as its handle; NULL: no memory (fid is clunked). */
 struct vnode *p9_node_get(struct p9_mount *m, u32 fid, const struct p9_attr *a);
+/* Clunk fid once no task sleeps in a request (one may have read it before it went). */
+void p9_retire_fid(struct p9_mount *m, u32 fid);
 long p9_open_file(struct file *f, int flags, bool created);
 long p9_fsync_file(struct file *f, bool datasync);
 long p9_kernel_read(struct vnode *n, void *buf, size_t len, u64 off);

@@ -119,12 +119,34 @@ static void load_target(struct vnode *n)
     n->flags |= VN_OWNS_DATA;
 }
 
+/* A node's replaced fid: another task asleep in a request may have read it before, so
+ * it is clunked (and its number reused) only when none is (bury). */
+void p9_retire_fid(struct p9_mount *m, u32 fid)
+{
+    if (m->s->users == 0) {
+        p9_clunk(m->s, fid);
+        return;
+    }
+    if (m->nold == m->oldcap) {
+        u32 cap = m->oldcap ? m->oldcap * 2 : 64;
+        u32 *n = kmalloc(cap * sizeof(u32));
+        if (!n)
+            return; /* the fid stays open on the server: harmless, and never reused */
+        if (m->nold)
+            memcpy(n, m->old_fids, m->nold * sizeof(u32));
+        kfree(m->old_fids);
+        m->old_fids = n;
+        m->oldcap = cap;
+    }
+    m->old_fids[m->nold++] = fid;
+}
+
 struct vnode *p9_node_get(struct p9_mount *m, u32 fid, const struct p9_attr *a)
 {
     struct p9_node *pn = cache_find(m, a->qid.path);
     if (pn) {
         if (pn->fid != fid) {
-            p9_clunk(m->s, pn->fid);
+            p9_retire_fid(m, pn->fid);
             pn->fid = fid;
         }
     } else {
@@ -201,8 +223,11 @@ static long walk_node(struct vnode *dir, const char *name, u32 len, struct vnode
     return 0;
 }
 
+static void bury(struct p9_mount *m);
+
 static long v_lookup(struct vnode *dir, const char *name, u32 len, struct vnode **out)
 {
+    bury(p9n(dir)->m);
     return walk_node(dir, name, len, out);
 }
 
@@ -366,13 +391,38 @@ static void orphan_children(struct p9_mount *m, const struct vnode *dir)
             }
 }
 
+static void release_node(struct p9_node *pn);
+
+/* Free the forgotten nodes once no other task sleeps in a request: a task that slept
+ * there may hold one from a lookup made before (namei.c takes no references; on the
+ * RAM filesystem nothing sleeps between a lookup and its use). */
+static void bury(struct p9_mount *m)
+{
+    while (m->grave && m->s->users == 0) {
+        struct p9_node *pn = m->grave;
+        m->grave = pn->hnext;
+        release_node(pn);
+    }
+    while (m->nold && m->s->users == 0)
+        p9_clunk(m->s, m->old_fids[--m->nold]);
+}
+
 static void v_forget(struct vnode *n)
 {
     struct p9_node *pn = p9n(n);
-    struct p9_session *s = pn->m->s;
-    cache_del(pn->m, pn);
+    struct p9_mount *m = pn->m;
+    cache_del(m, pn); /* no lookup finds it again */
     if (S_ISDIR(n->mode))
-        orphan_children(pn->m, n);
+        orphan_children(m, n);
+    pn->hnext = m->grave;
+    m->grave = pn;
+    bury(m);
+}
+
+static void release_node(struct p9_node *pn)
+{
+    struct vnode *n = pn->vn;
+    struct p9_session *s = pn->m->s;
     p9_clunk(s, pn->fid);
     if (pn->io_fid != P9_NOFID)
         p9_clunk(s, pn->io_fid);
@@ -415,6 +465,63 @@ long p9_kernel_read(struct vnode *n, void *buf, size_t len, u64 off)
     return (long)done;
 }
 
+/* Read all of an xattr fid's value (or list) into buf, or its size when size is 0. */
+static long xattr_read(struct p9_session *s, u32 xf, u64 len, void *buf, size_t size)
+{
+    long r = (long)len;
+    if (size && len > size)
+        r = -ERANGE;
+    for (u64 done = 0; size && r >= 0 && done < len;) {
+        long n = p9_read(s, xf, done, (u8 *)buf + done, (u32)MIN(len - done, (u64)p9_iounit(s)));
+        if (n <= 0) {
+            r = n < 0 ? n : -EIO;
+            break;
+        }
+        done += (u64)n;
+    }
+    p9_clunk(s, xf);
+    return r;
+}
+
+static long v_getxattr(struct vnode *n, const char *name, void *buf, size_t size)
+{
+    struct p9_session *s = p9n(n)->m->s;
+    u32 xf;
+    u64 len;
+    long r = p9_xattrwalk(s, p9n(n)->fid, name, (u32)strlen(name), &xf, &len);
+    return r < 0 ? r : xattr_read(s, xf, len, buf, size);
+}
+
+static long v_listxattr(struct vnode *n, char *buf, size_t size)
+{
+    struct p9_session *s = p9n(n)->m->s;
+    u32 xf;
+    u64 len;
+    long r = p9_xattrwalk(s, p9n(n)->fid, "", 0, &xf, &len);
+    return r < 0 ? r : xattr_read(s, xf, len, buf, size);
+}
+
+/* Set (value) or remove (NULL) name: a clone of the node's fid becomes the attribute's
+ * writer, and its clunk makes the change (its error is the call's). */
+static long v_setxattr(struct vnode *n, const char *name, const void *value, size_t size, int flags)
+{
+    struct p9_session *s = p9n(n)->m->s;
+    u32 xf;
+    long r = p9_clone(s, p9n(n)->fid, &xf);
+    if (r < 0)
+        return r;
+    r = p9_xattrcreate(s, xf, name, (u32)strlen(name), value ? size : 0, (u32)flags);
+    for (size_t done = 0; r >= 0 && value && done < size;) {
+        long w = p9_write(s, xf, done, (const u8 *)value + done, (u32)MIN(size - done, (size_t)p9_iounit(s)));
+        if (w <= 0)
+            r = w < 0 ? w : -EIO;
+        else
+            done += (size_t)w;
+    }
+    long c = p9_clunk(s, xf);
+    return r < 0 ? r : c;
+}
+
 const struct fs_ops p9_fs_ops = {
     .lookup = v_lookup,
     .create = v_create,
@@ -426,6 +533,9 @@ const struct fs_ops p9_fs_ops = {
     .read = p9_kernel_read,
     .statfs = v_statfs,
     .fsync = p9_fsync_file,
+    .getxattr = v_getxattr,
+    .setxattr = v_setxattr,
+    .listxattr = v_listxattr,
     .open_file = p9_open_file,
     .forget = v_forget,
 };

@@ -240,6 +240,12 @@ long fd_install(struct file *f, int min_fd, bool cloexec)
 
 struct file *fd_get(int fd) { return fd >= 0 && fd < fdt_size() ? fdt[fd].f : NULL; }
 
+int fd_table_slots(struct process *p)
+{
+    struct fdtable *t = table_of(p);
+    return t ? t->size : 0;
+}
+
 struct file *fd_get_of(struct process *p, int fd)
 {
     struct fdtable *t = table_of(p);

@@ -105,7 +105,7 @@ long vfs_poll(struct kpollfd *fds, u32 n, u64 deadline, const u64 *sigmask)
 }
 
 #define WORDS(n) (ALIGN_UP((n), 64u) / 64)
-#define SET_WORDS WORDS(FD_MAX)
+#define SET_WORDS WORDS(SELECT_FD_MAX)
 
 static u64 word_of(const u64 *set, u32 w) { return set ? set[w] : 0; }
 
@@ -146,7 +146,7 @@ static u32 select_scan(u32 n, const u64 *in, const u64 *out, const u64 *ex, u64 
 
 long vfs_select(u32 n, u64 *in, u64 *out, u64 *ex, u64 deadline, const u64 *sigmask)
 {
-    n = MIN(n, (u32)FD_MAX); /* Linux clamps n to the fd table's size */
+    n = MIN(n, (u32)SELECT_FD_MAX); /* Linux clamps n to its table's size; FD_SETSIZE here */
     if (!all_open(n, in, out, ex))
         return -EBADF;
     u64 res[3][SET_WORDS], saved = 0;

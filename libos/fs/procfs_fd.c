@@ -147,7 +147,7 @@ long procfs_fd_follow(struct vnode *link, struct vnode **out)
 static long fd_next(struct vnode *dir, u64 pos, struct procfs_dirent *out)
 {
     struct process *p = process_find(procfs_id_pid(dir->synth_id));
-    for (u64 fd = pos - 2; p && fd < FD_MAX; fd++) {
+    for (u64 fd = pos - 2; p && fd < (u64)fd_table_slots(p); fd++) {
         if (fd_get_of(p, (int)fd)) {
             ksnprintf(out->name, sizeof(out->name), "%lu", fd);
             bool info = dir->ops == &procfs_fdinfo_dir_ops;

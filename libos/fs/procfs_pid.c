@@ -135,7 +135,7 @@ static long gen_stat(struct tbuf *tb, struct vnode *node)
 static int fd_size(struct process *p)
 {
     int top = 0;
-    for (int fd = 0; fd < FD_MAX; fd++)
+    for (int fd = 0; fd < fd_table_slots(p); fd++)
         if (fd_get_of(p, fd))
             top = fd + 1;
     int size = 64;

@@ -92,11 +92,11 @@ static struct xattr **find(struct vnode *n, const char *name)
 
 long vfs_getxattr(struct vnode *n, const char *name, void *buf, size_t size)
 {
-    if (n->fs)
-        return -EOPNOTSUPP; /* a volume: the 9P client has no Txattrwalk (docs/volumes.md) */
     long r = check(n, name, false);
     if (r < 0)
         return r;
+    if (n->fs) /* a volume: the host's attributes (Txattrwalk) */
+        return n->fs->getxattr(n, name, buf, size);
     struct xattr *x = *find(n, name);
     if (!x)
         return -ENODATA;
@@ -110,8 +110,6 @@ long vfs_getxattr(struct vnode *n, const char *name, void *buf, size_t size)
 
 long vfs_setxattr(struct vnode *n, const char *name, const void *value, size_t size, int flags)
 {
-    if (n->fs)
-        return (n->flags & VN_ROVOL) ? -EROFS : -EOPNOTSUPP;
     if (vfs_rofs(n) < 0)
         return -EROFS;
     if (flags & ~(XATTR_CREATE | XATTR_REPLACE))
@@ -121,6 +119,8 @@ long vfs_setxattr(struct vnode *n, const char *name, const void *value, size_t s
     long r = check(n, name, true);
     if (r < 0)
         return r;
+    if (n->fs) /* Txattrcreate: the host keeps it */
+        return n->fs->setxattr(n, name, value ? value : "", size, flags);
     struct xattr **pp = find(n, name), *old = *pp;
     if (old && (flags & XATTR_CREATE))
         return -EEXIST;
@@ -147,13 +147,13 @@ long vfs_setxattr(struct vnode *n, const char *name, const void *value, size_t s
 
 long vfs_removexattr(struct vnode *n, const char *name)
 {
-    if (n->fs)
-        return (n->flags & VN_ROVOL) ? -EROFS : -EOPNOTSUPP;
     if (vfs_rofs(n) < 0)
         return -EROFS;
     long r = check(n, name, true);
     if (r < 0)
         return r;
+    if (n->fs)
+        return n->fs->setxattr(n, name, NULL, 0, 0);
     struct xattr **pp = find(n, name), *x = *pp;
     if (!x)
         return -ENODATA;
@@ -166,8 +166,8 @@ long vfs_removexattr(struct vnode *n, const char *name)
 
 long vfs_listxattr(struct vnode *n, char *buf, size_t size)
 {
-    if (n->fs)
-        return 0; /* a volume: none are shown (no Txattrwalk) */
+    if (n->fs) /* the host's list (Linux's 9p does not filter trusted.* either) */
+        return n->fs->listxattr(n, buf, size);
     size_t used = 0;
     for (struct xattr *x = n->xattrs; x; x = x->next) {
         char name[XATTR_NAME_MAX + 1];

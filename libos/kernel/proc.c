@@ -96,9 +96,11 @@ struct task *task_find_any(int tid)
 
 struct process *process_alloc(void)
 {
+    static u64 serials;
     struct process *p = kzalloc(sizeof(*p));
     if (!p)
         return NULL;
+    p->serial = ++serials;
     p->child_wq = kzalloc(sizeof(struct waitq));
     if (!p->child_wq) {
         kfree(p);
@@ -132,7 +134,11 @@ void proc_init(void)
         p->rlim[i] = (struct rlimit64){RLIM_INFINITY, RLIM_INFINITY};
     p->rlim[RLIMIT_STACK] = (struct rlimit64){8ul << 20, RLIM_INFINITY};
     p->rlim[RLIMIT_CORE] = (struct rlimit64){0, RLIM_INFINITY};
-    p->rlim[RLIMIT_NOFILE] = (struct rlimit64){1024, 1024};
+    /* systemd's DefaultLimitNOFILE (1024:524288), which a container of dockerd or
+     * containerd started by systemd inherits (Docker >= 25 no longer raises it): a
+     * non-root program may lift its soft limit, as redis does for maxclients 10000 after
+     * its entrypoint's gosu. */
+    p->rlim[RLIMIT_NOFILE] = (struct rlimit64){1024, 524288};
     p->rlim[RLIMIT_MEMLOCK] = (struct rlimit64){8ul << 20, 8ul << 20};
     p->exit_signal = SIGCHLD;
     signal_process_init(p);
@@ -283,6 +289,7 @@ void process_finish(struct process *p)
     process_vfork_release();
     reparent_children(p);
     p->state = PROC_ZOMBIE;
+    readiness_changed(); /* its pidfds become readable (fs/pidfd.c) */
     if (p->parent && notify_parent(p))
         p->autoreap = true; /* released with the last thread's stack (task_free) */
 }

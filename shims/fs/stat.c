@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* stat.c: stat, lstat, newfstatat, statx, statfs and fstatfs. */
 #include <libos/mm.h>
+#include <libos/p9.h>
 #include <libos/string.h>
 #include <shim/linux_abi.h>
 #include <shim/util.h>
@@ -52,6 +53,10 @@ long sys_statx(const struct shim_args *a)
     long r = lookup_at(arg_int(a, 0), arg_uptr(a, 1), arg_int(a, 2), &n);
     return r < 0 ? r : shim_put_statx(arg_uptr(a, 4), n, arg_uint(a, 3));
 }
+
+/* The volume client (libos/fs/volume.c, docs/volumes.md) comes with the file syscalls:
+ * this reference pulls it out of libos.a into every image with the fs family. */
+void (*const shim_fs_volumes)(void) = volumes_mount;
 
 static long put_statfs(u64 uaddr, struct vnode *n)
 {

@@ -8,8 +8,8 @@ static long do_select(int n, const u64 uset[3], u64 deadline, const u64 *sigmask
 {
     if (n < 0)
         return -EINVAL;
-    u32 nfds = MIN((u32)n, (u32)FD_MAX); /* Linux ignores bits past its fd table */
-    u64 sets[3][FD_MAX / 64];
+    u32 nfds = MIN((u32)n, (u32)SELECT_FD_MAX); /* Linux ignores bits past its fd table */
+    u64 sets[3][SELECT_FD_MAX / 64];
     for (int s = 0; s < 3; s++)
         if (uset[s] && copy_from_user(sets[s], uset[s], SET_BYTES(nfds)) < 0)
             return -EFAULT;

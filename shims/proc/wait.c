@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* wait.c: wait4 and waitid: Linux's status encoding, siginfo and rusage of a reaped child (kernel/proc.c waits). */
+#include <libos/pidfd.h>
 #include <libos/proc.h>
 #include <libos/string.h>
 #include <libos/task.h>
@@ -45,11 +46,12 @@ long sys_wait4(const struct shim_args *a)
     return w.pid;
 }
 
-/* sys_waitid: PARTIAL: P_ALL, P_PID, P_PGID; P_PIDFD -> EINVAL (no pidfds); WSTOPPED/WCONTINUED accepted, never reported (no job control). */
+/* sys_waitid: PARTIAL: P_ALL, P_PID, P_PGID, P_PIDFD; WSTOPPED/WCONTINUED accepted, never reported (no job control). */
 long sys_waitid(const struct shim_args *a)
 {
     int idtype = arg_int(a, 0), id = arg_int(a, 1), options = arg_int(a, 3);
     u64 uinfo = arg_uptr(a, 2), urusage = arg_uptr(a, 4);
+    bool eagain = false;
     if ((unsigned)options & ~(unsigned)WAITID_OPTIONS)
         return -EINVAL;
     if (!(options & (WEXITED | WSTOPPED | WCONTINUED)))
@@ -57,6 +59,22 @@ long sys_waitid(const struct shim_args *a)
     if (idtype == P_PID || idtype == P_PGID) {
         if (id < 0 || (idtype == P_PID && id == 0))
             return -EINVAL;
+    } else if (idtype == P_PIDFD) {
+        /* The pidfd's process, as P_PID; once reaped it is nobody's child (ECHILD), even
+         * if its pid now names another. A nonblocking pidfd waits as WNOHANG and says
+         * EAGAIN, unless WNOHANG was asked, when the child has not exited (Linux 5.10). */
+        struct process *p;
+        bool nonblock;
+        long r = id < 0 ? -EINVAL : pidfd_target(id, &p, &id, &nonblock);
+        if (r < 0)
+            return r;
+        if (!p)
+            return -ECHILD;
+        idtype = P_PID;
+        if (nonblock) {
+            eagain = !(options & WNOHANG);
+            options |= WNOHANG;
+        }
     } else if (idtype != P_ALL) {
         return -EINVAL;
     }
@@ -64,6 +82,8 @@ long sys_waitid(const struct shim_args *a)
     long r = process_wait(idtype, id, options, &w);
     if (r < 0)
         return r;
+    if (eagain && !w.pid)
+        return -EAGAIN;
     if (uinfo) {
         /* Linux writes the whole record, zeroes included when WNOHANG found nothing. */
         struct ksiginfo info;

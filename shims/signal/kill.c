@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* kill.c: kill, tkill, tgkill, rt_sigqueueinfo and rt_tgsigqueueinfo to processes and threads (kernel/proc.c finds the targets). */
+/* kill.c: kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo and the pidfd calls to processes and threads (kernel/proc.c finds the targets). */
+#include <libos/pidfd.h>
 #include <libos/proc.h>
 #include <libos/signal.h>
 #include <libos/task.h>
@@ -99,13 +100,47 @@ long sys_rt_tgsigqueueinfo(const struct shim_args *a)
     return sig && !t->process->exiting ? signal_send_thread(t, &info) : 0;
 }
 
-/* sys_pidfd_send_signal: PARTIAL: pidfd_open is not supported, so no fd is a pidfd: Linux's
- * flag and fd checks, then EBADF as Linux gives for an fd that is not one. */
+/* sys_pidfd_send_signal: Linux pidfd_send_signal(2): kill(2) or rt_sigqueueinfo(2) to the
+ * process a pidfd names (ESRCH once it has been reaped), in Linux's order of checks. */
 long sys_pidfd_send_signal(const struct shim_args *a)
 {
+    int sig = arg_int(a, 1);
     if (arg_uint(a, 3))
         return -EINVAL;
-    if (arg_int(a, 1) < 0 || arg_int(a, 1) > 64)
+    struct process *p;
+    int pid;
+    long r = pidfd_target(arg_int(a, 0), &p, &pid, NULL);
+    if (r < 0)
+        return r;
+    struct ksiginfo info;
+    if (arg_uptr(a, 2)) {
+        if (copy_from_user(&info, arg_uptr(a, 2), sizeof(info)) < 0)
+            return -EFAULT;
+        if (info.si_signo != sig)
+            return -EINVAL;
+        if (p != current_process() && (info.si_code >= 0 || info.si_code == SI_TKILL))
+            return -EPERM; /* only the kernel may claim those codes for another process */
+    } else {
+        info = user_info(sig, SI_USER);
+    }
+    if (sig_ok(sig) < 0)
         return -EINVAL;
-    return -EBADF;
+    if (!p)
+        return -ESRCH;
+    return process_kill(pid, &info);
+}
+
+/* sys_pidfd_open: Linux pidfd_open(2): a thread-group leader (a zombie too), PIDFD_NONBLOCK. */
+long sys_pidfd_open(const struct shim_args *a)
+{
+    int pid = arg_int(a, 0);
+    unsigned flags = arg_uint(a, 1);
+    if (flags & ~(unsigned)O_NONBLOCK)
+        return -EINVAL; /* PIDFD_NONBLOCK is O_NONBLOCK */
+    if (pid <= 0)
+        return -EINVAL;
+    struct process *p = process_find(pid);
+    if (!p)
+        return task_find_any(pid) ? -EINVAL : -ESRCH; /* a thread's tid is not a process */
+    return pidfd_create(p, (int)flags);
 }

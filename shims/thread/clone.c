@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* clone.c: clone and clone3: threads (glibc's and musl's pthread_create, Go's newosproc) and new processes (fork, vfork, posix_spawn). */
 #include <libos/memlayout.h>
+#include <libos/pidfd.h>
 #include <libos/proc.h>
 #include <libos/task.h>
 #include <libos/uvm.h>
@@ -41,7 +42,7 @@
 #define PROCESS_FLAGS_OK                                                                           \
     (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_VFORK | CLONE_PARENT | CLONE_SYSVSEM |              \
      CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED |                  \
-     CLONE_CHILD_SETTID | CLONE_UNTRACED | CLONE_PTRACE | CLONE_IO)
+     CLONE_CHILD_SETTID | CLONE_UNTRACED | CLONE_PTRACE | CLONE_IO | CLONE_PIDFD)
 
 struct clone_args {
     u64 flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
@@ -51,14 +52,26 @@ struct clone_args {
 /* A new process: the child's first thread, then the tid words (the child's in its
  * own address space), then for CLONE_VFORK the wait until it execs or exits. */
 static long new_process(const struct shim_args *a, u64 flags, int exit_signal, u64 sp, u64 ptid, u64 ctid,
-                        u64 tls)
+                        u64 tls, u64 upidfd)
 {
-    long err;
+    long err, pidfd = -1;
+    if (flags & CLONE_PIDFD) {
+        pidfd = pidfd_reserve(); /* its errors fail the clone before the child exists */
+        if (pidfd < 0)
+            return pidfd;
+    }
     struct task *t = process_fork(a->regs, flags, exit_signal, sp, flags & CLONE_SETTLS, tls, &err);
-    if (!t)
+    if (!t) {
+        if (pidfd >= 0)
+            pidfd_cancel((int)pidfd);
         return err;
+    }
     struct process *child = t->process;
     int pid = child->pid;
+    if (pidfd >= 0) {
+        pidfd_bind((int)pidfd, child);
+        shim_put_int(upidfd, (int)pidfd);
+    }
     if (flags & CLONE_PARENT_SETTID)
         shim_put_int(ptid, pid);
     if (flags & CLONE_CHILD_SETTID) {
@@ -78,9 +91,11 @@ static long new_process(const struct shim_args *a, u64 flags, int exit_signal, u
 }
 
 static long do_clone(const struct shim_args *a, u64 flags, int exit_signal, u64 sp, u64 ptid, u64 ctid,
-                     u64 tls)
+                     u64 tls, u64 upidfd)
 {
     /* Linux's own consistency rules first (copy_process). */
+    if ((flags & CLONE_PIDFD) && (flags & (CLONE_DETACHED | CLONE_THREAD)))
+        return -EINVAL;
     if ((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND))
         return -EINVAL;
     if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM))
@@ -89,8 +104,8 @@ static long do_clone(const struct shim_args *a, u64 flags, int exit_signal, u64 
         return -EPERM; /* as arch_prctl(ARCH_SET_FS) */
     if (!(flags & CLONE_THREAD)) {
         if (flags & ~(u64)(PROCESS_FLAGS_OK | CSIGNAL))
-            return -EINVAL; /* namespaces, pidfds, shared dispositions between processes */
-        return new_process(a, flags, exit_signal, sp, ptid, ctid, tls);
+            return -EINVAL; /* namespaces, shared dispositions between processes */
+        return new_process(a, flags, exit_signal, sp, ptid, ctid, tls, upidfd);
     }
     /* Threads sharing less than the fd table and fs context are not supported. */
     if ((flags & THREAD_FLAGS_NEEDED) != THREAD_FLAGS_NEEDED || (flags & CLONE_VFORK))
@@ -112,20 +127,23 @@ static long do_clone(const struct shim_args *a, u64 flags, int exit_signal, u64 
     return t->tid;
 }
 
-/* sys_clone: PARTIAL: threads and processes; namespaces, CLONE_PIDFD and CLONE_SIGHAND without CLONE_THREAD -> EINVAL. */
+/* sys_clone: PARTIAL: threads and processes; namespaces and CLONE_SIGHAND without CLONE_THREAD -> EINVAL. */
 long sys_clone(const struct shim_args *a)
 {
-    /* x86-64 order: flags, stack, parent_tid, child_tid, tls. */
+    /* x86-64 order: flags, stack, parent_tid, child_tid, tls; CLONE_PIDFD writes the
+     * pidfd where parent_tid points, so it excludes CLONE_PARENT_SETTID (EINVAL). */
     u64 flags = (u32)arg_u64(a, 0);
+    if ((flags & CLONE_PIDFD) && (flags & CLONE_PARENT_SETTID))
+        return -EINVAL;
     return do_clone(a, flags & ~(u64)CSIGNAL, (int)(flags & CSIGNAL), arg_uptr(a, 1), arg_uptr(a, 2),
-                    arg_uptr(a, 3), arg_u64(a, 4));
+                    arg_uptr(a, 3), arg_u64(a, 4), arg_uptr(a, 2));
 }
 
 /* sys_fork: Linux fork(2): clone(SIGCHLD). */
-long sys_fork(const struct shim_args *a) { return new_process(a, 0, SIGCHLD, 0, 0, 0, 0); }
+long sys_fork(const struct shim_args *a) { return new_process(a, 0, SIGCHLD, 0, 0, 0, 0, 0); }
 
 /* sys_vfork: Linux vfork(2): clone(CLONE_VM|CLONE_VFORK|SIGCHLD). */
-long sys_vfork(const struct shim_args *a) { return new_process(a, CLONE_VM | CLONE_VFORK, SIGCHLD, 0, 0, 0, 0); }
+long sys_vfork(const struct shim_args *a) { return new_process(a, CLONE_VM | CLONE_VFORK, SIGCHLD, 0, 0, 0, 0, 0); }
 
 /* sys_clone3: PARTIAL: as clone, from struct clone_args; set_tid and cgroups -> EINVAL. */
 long sys_clone3(const struct shim_args *a)
@@ -157,5 +175,5 @@ long sys_clone3(const struct shim_args *a)
     if (ca.set_tid || ca.set_tid_size || (ca.flags & CLONE_INTO_CGROUP))
         return -EINVAL; /* choosing tids needs pid namespaces; no cgroups */
     u64 sp = ca.stack ? ca.stack + ca.stack_size : 0;
-    return do_clone(a, ca.flags, (int)ca.exit_signal, sp, ca.parent_tid, ca.child_tid, ca.tls);
+    return do_clone(a, ca.flags, (int)ca.exit_signal, sp, ca.parent_tid, ca.child_tid, ca.tls, ca.pidfd);
 }

@@ -15,16 +15,35 @@ symlinks. Stopping: `docker stop` sends the image's StopSignal (SIGQUIT: gracefu
 (SIGTERM stays SIGTERM: nginx's fast shutdown; the StopSignal only arms --stop-timeout,
 converter/dock2uni/sigproxy.py), so both signals are sent to both peers, and nginx exits
 0 from each.
+
+redis-official: the official entrypoint (found through PATH) gives /data's files to redis
+and re-executes itself through gosu, so redis-server runs as redis (a root-only config
+outside /data cannot be opened: exit 1) with pid 1 (exec all the way), in /data with
+AOF and `save 60 1` on; SAVE and BGSAVE (a fork) report success, its log on stdout;
+SIGTERM gives redis's own shutdown (final snapshot) and exit 0. Persistence across a
+restart (test_redis_dump_survives_a_restart) skips for `dock2uni run` until it honours
+`-v` (issue 12 part 2); within one boot the saves are checked through INFO and a second
+server loading the dump.
+
+distroless-shaped: a static Go server with no shell and no /etc/passwd, USER 65532:65532:
+the same bytes as Docker's for its pages, who it runs as (uid, gids, HOME=/ as Docker
+sets it for a uid without a passwd entry), what its tree lacks, the CA certificates Go
+finds, one log line per request on stdout, exit 0 after SIGTERM.
 """
 
 from __future__ import annotations
 
 import re
+import resource
 import signal
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
-from fixtures import official
+from fixtures import distroless, official, redis_official
+from fixtures.build import fixture_layout, image_file
+from fixtures.dockersave import read_layout_file
 
 from tests.boot import test_net_serve
 from tests.boot.test_net_serve import Peer, Server, http_get, wait_ready
@@ -232,3 +251,261 @@ def test_python_user_gets_the_runtimes_etc_files(peer: Peer) -> None:
     assert lines[0] == str(official.PYTHON_UID)
     assert re.fullmatch(r"[0-9a-f]{12}", lines[1]), lines
     assert lines[2:] == ["0:0 /etc/hostname", "0:0 /etc/hosts", "0:0 /etc/resolv.conf"]
+
+
+# ---------------------------------------------------------------- redis-official
+
+REDIS = "6379/tcp"
+# pid:role day month year time level message (redis's serverLog format)
+REDIS_LOG = re.compile(r"^(\d+):([CMSX]) \d\d \w{3} \d{4} [\d:.]+ [.*#-] (.*)$")
+
+
+def redis_cli(port: int, *args: str) -> str:
+    return subprocess.run(
+        ["redis-cli", "-h", "127.0.0.1", "-p", str(port), *args],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout.strip()  # fmt: skip
+
+
+def redis_info(port: int, section: str) -> dict[str, str]:
+    lines = redis_cli(port, "INFO", section).splitlines()
+    return dict(line.split(":", 1) for line in lines if ":" in line)
+
+
+def redis_messages(server: Server) -> list[str]:
+    """The messages of redis's log lines on stdout (pids, roles and times dropped)."""
+    return [m[3] for line in app_lines(server.streams()[0]) if (m := REDIS_LOG.match(line))]
+
+
+def start_redis(peer: Peer, cmd: list[str]) -> Server:
+    server = peer.start("redis-official", [REDIS], cmd)
+
+    def ping() -> None:
+        if redis_cli(server.port(REDIS), "PING") != "PONG":
+            raise ConnectionError("no PONG yet")
+
+    wait_ready(server, ping, peer.timeout)
+    return server
+
+
+def redis_ids() -> tuple[int, int]:
+    """The redis user's uid and gid, as Debian's postinst chose them in the image."""
+    passwd = image_file(fixture_layout("redis-official"), "etc/passwd")
+    return redis_official.passwd_ids(passwd, "redis")
+
+
+@pytest.fixture(scope="module")
+def redis(peer: Peer) -> Server:
+    return start_redis(peer, [])
+
+
+def test_redis_serves_from_data_with_persistence_on(peer: Peer, redis: Server) -> None:
+    """The image's CMD through the entrypoint: pid 1 (every step exec'ed), /data as its
+    directory, AOF and `save 60 1` on; commands from the host. maxclients 10000: redis,
+    already user redis, lifts its soft RLIMIT_NOFILE to 10032 under the hard limit (the
+    guest's is systemd's 524288; the test dockerd's containers inherit the runner's)."""
+    port = redis.port(REDIS)
+    assert redis_cli(port, "SET", "greeting", "hello from the host") == "OK"
+    assert redis_cli(port, "GET", "greeting") == "hello from the host"
+    assert redis_cli(port, "CONFIG", "GET", "dir").splitlines() == ["dir", "/data"]
+    assert redis_cli(port, "CONFIG", "GET", "save").splitlines() == ["save", "60 1"]
+    assert redis_cli(port, "CONFIG", "GET", "appendonly").splitlines() == ["appendonly", "yes"]
+    server_info = redis_info(port, "server")
+    assert server_info["process_id"] == "1", server_info
+    # redis makes argv[0] absolute against its cwd (a quirk of its own): /data + redis-server
+    assert server_info["executable"] == "/data/redis-server", server_info
+    assert redis_info(port, "persistence")["aof_enabled"] == "1"
+    if peer.name == "dock2uni" or resource.getrlimit(resource.RLIMIT_NOFILE)[1] >= 10032:
+        assert redis_cli(port, "CONFIG", "GET", "maxclients").splitlines() == [
+            "maxclients",
+            "10000",
+        ]
+        assert not [m for m in redis_messages(redis) if "maxclients" in m], redis.output()
+
+
+def test_redis_logs_on_stdout(redis: Server) -> None:
+    """redis logs to stdout (no logfile): start, AOF files created in /data, ready."""
+    wait_for_line(redis, 0, r"Ready to accept connections")
+    messages = redis_messages(redis)
+    wanted = [
+        "oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo",
+        "Configuration loaded",
+        "Server initialized",
+        "Creating AOF base file appendonly.aof.1.base.rdb on server start",
+        "Creating AOF incr file appendonly.aof.1.incr.aof on server start",
+        "Ready to accept connections",
+    ]
+    assert [m for m in messages if m in wanted] == wanted, redis.output()
+    assert any(re.match(r"Redis version=7\.\d+\.\d+, bits=64, .* pid=1, ", m) for m in messages)
+
+
+def test_redis_save_and_bgsave_write_the_dump(redis: Server) -> None:
+    """SAVE writes /data/dump.rdb in the server; BGSAVE forks a child that writes it (as
+    redis, in the directory the entrypoint gave redis) and the parent reaps it."""
+    port = redis.port(REDIS)
+    assert redis_cli(port, "SET", "saved", "yes") == "OK"
+    assert redis_cli(port, "SAVE") == "OK"
+    assert redis_info(port, "persistence")["rdb_changes_since_last_save"] == "0"
+    assert redis_cli(port, "SET", "saved", "again") == "OK"
+    assert redis_cli(port, "BGSAVE") == "Background saving started"
+    deadline = time.monotonic() + 60
+    while (info := redis_info(port, "persistence"))["rdb_bgsave_in_progress"] != "0":
+        assert time.monotonic() < deadline, info
+        time.sleep(0.5)
+    assert info["rdb_last_bgsave_status"] == "ok", info
+    assert info["rdb_changes_since_last_save"] == "0", info
+    wait_for_line(redis, 0, r"Background saving terminated with success")
+    messages = redis_messages(redis)
+    assert "DB saved on disk" in messages
+    assert any(re.fullmatch(r"Background saving started by pid \d+", m) for m in messages)
+    assert any(m.startswith("Fork CoW for RDB: ") for m in messages), messages
+
+
+def test_redis_runs_as_redis_not_root(peer: Peer) -> None:
+    """After gosu, redis-server is redis: root's 0600 config outside /data (which the
+    entrypoint's chown leaves alone) cannot be opened, and redis exits 1 saying so."""
+    conf = redis_official.ROOT_ONLY_CONF
+    args = ["--network", "user"] if peer.name == "dock2uni" else []
+    code, out, err = peer.run("redis-official", args, ["redis-server", conf])
+    text = (out + err).decode(errors="replace")
+    assert code == 1, text
+    assert f"Fatal error, can't open config file '{conf}': Permission denied" in text
+
+
+def test_redis_entrypoint_steps(peer: Peer) -> None:
+    """The entrypoint's steps one by one: gosu's setgroups/setgid/setuid (redis's groups
+    from /etc/group, as `id` shows them), the chown by `find . \\! -user redis -exec chown
+    redis '{}' +` in WORKDIR /data (the user changes, the group stays root's), and the
+    umask 0077 it sets before `exec "$@"`."""
+    net = ["--network", "user"] if peer.name == "dock2uni" else []
+    code, out, err = peer.run("redis-official", [*net, "--entrypoint", "gosu"], ["redis", "id"])
+    uid, gid = redis_ids()
+    assert (code, out.decode()) == (
+        0,
+        f"uid={uid}(redis) gid={gid}(redis) groups={gid}(redis)\n",
+    ), err
+    script = (
+        "stat -c '%U:%G %a %n' redis.conf; "
+        "docker-entrypoint.sh redis-server --version >/dev/null && "
+        "stat -c '%U:%G %a %n' . redis.conf && docker-entrypoint.sh sh -c umask"
+    )
+    code, out, err = peer.run("redis-official", [*net, "--entrypoint", "sh"], ["-c", script])
+    assert (code, out.decode().splitlines()) == (
+        0,
+        ["root:root 600 redis.conf", "redis:redis 755 .", "redis:root 600 redis.conf", "0077"],
+    ), err
+
+
+# Each script starts a daemonized redis-server through the entrypoint (chown, gosu), waits
+# for it, talks to it with the image's redis-cli and shuts it down without a final save.
+REDIS_UP = (
+    "docker-entrypoint.sh redis-server --daemonize yes --save '' --appendonly no && "
+    "i=0; until redis-cli ping >/dev/null 2>&1; do "
+    "i=$((i+1)); [ $i -lt 600 ] || exit 3; sleep 0.1; done; "
+)
+REDIS_WRITE = REDIS_UP + "redis-cli set survivor 42 && redis-cli save && redis-cli shutdown nosave"
+REDIS_READ = REDIS_UP + "redis-cli get survivor && redis-cli shutdown nosave"
+
+
+def test_redis_dump_loads_in_a_new_server(peer: Peer) -> None:
+    """SAVE's /data/dump.rdb is what the next redis-server loads (within one boot: a
+    daemonized server, a fork that outlives its parent, then a second one)."""
+    net = ["--network", "user"] if peer.name == "dock2uni" else []
+    script = f"{REDIS_WRITE} && {REDIS_READ}"
+    code, out, err = peer.run("redis-official", [*net, "--entrypoint", "sh"], ["-c", script])
+    assert (code, out.decode().splitlines()) == (0, ["OK", "OK", "42"]), err
+
+
+def test_redis_dump_survives_a_restart(peer: Peer, tmp_path: Path) -> None:
+    """The same across two runs with a host directory as /data (`-v DIR:/data`): the
+    dump is on the host after the first. `dock2uni run` refuses -v until volumes exist
+    (issue 12 part 2): then this skips, and runs as soon as -v is honoured."""
+    data = tmp_path / "data"
+    data.mkdir()
+    args = ["--network", "user"] if peer.name == "dock2uni" else []
+    args += ["-v", f"{data}:/data", "--entrypoint", "sh"]
+    code, out, err = peer.run("redis-official", args, ["-c", REDIS_WRITE])
+    if peer.name == "dock2uni" and code == 2 and b"volumes are not supported yet" in err:
+        pytest.skip("dock2uni run refuses -v: volumes are issue 12 part 2")
+    assert (code, out.decode().splitlines()) == (0, ["OK", "OK"]), err
+    assert (data / "dump.rdb").stat().st_uid == redis_ids()[0]  # by redis, after the chown
+    code, out, err = peer.run("redis-official", args, ["-c", REDIS_READ])
+    assert (code, out.decode()) == (0, "42\n"), err
+
+
+def test_redis_conf_argument_chowned_then_sigterm(peer: Peer) -> None:
+    """`docker run IMAGE redis.conf`: the entrypoint prepends redis-server (a *.conf first
+    argument), gives root's 0600 /data/redis.conf to redis, and redis reads it. SIGTERM:
+    redis's own shutdown, a final snapshot, exit 0."""
+    server = start_redis(peer, ["redis.conf"])
+    port = server.port(REDIS)
+    policy = redis_official.DATA_CONF_POLICY
+    assert redis_cli(port, "CONFIG", "GET", "maxmemory-policy").splitlines()[1] == policy
+    assert redis_cli(port, "CONFIG", "GET", "appendonly").splitlines() == ["appendonly", "no"]
+    assert redis_info(port, "server")["config_file"] == "/data/redis.conf"
+    assert redis_cli(port, "SET", "before-stop", "1") == "OK"
+    assert server.stop(signal.SIGTERM, peer.timeout) == 0, server.output()
+    messages = redis_messages(server)
+    stopping = [
+        "User requested shutdown...",
+        "Saving the final RDB snapshot before exiting.",
+        "DB saved on disk",
+        "Redis is now ready to exit, bye bye...",
+    ]
+    assert [m for m in messages if m in stopping] == stopping, server.output()
+    assert any(
+        "Received SIGTERM scheduling shutdown" in line for line in server.streams()[0].splitlines()
+    )
+
+
+# ---------------------------------------------------------------- distroless-shaped
+
+DISTROLESS = "8080/tcp"
+
+
+def distroless_certs() -> int:
+    """How many certificates the image's bundle holds (what Go's loader must find)."""
+    bundle = read_layout_file(fixture_layout("distroless-shaped"), distroless.CA_BUNDLE)
+    return bundle.count(b"-----BEGIN CERTIFICATE-----")
+
+
+def test_distroless_server_as_nonroot_without_passwd(peer: Peer) -> None:
+    """The pages, who the server is (65532 everywhere, HOME=/ as Docker sets it for a uid
+    without a passwd entry, pid 1, WORKDIR), what the tree has, a file in /tmp owned by
+    65532 and 0600 (Go's CreateTemp), one stdout line per request, and a clean stop."""
+    server = peer.start("distroless-shaped", [DISTROLESS], [])
+    port = server.port(DISTROLESS)
+    wait_ready(server, lambda: http_get(port, "/"), peer.timeout)
+    uid = distroless.NONROOT
+    expected = {
+        "/": distroless.HELLO,
+        "/whoami": f"uid={uid} euid={uid} gid={uid} egid={uid} groups=[{uid}]\n"
+        "home=/ cwd=/home/nonroot pid=1\n",
+        "/tree": "/bin/sh no\n/etc/passwd no\n/etc/group no\n/etc/nsswitch.conf no\n"
+        "/var/lib/dpkg/status no\n/etc/ssl/certs/ca-certificates.crt yes\n/tmp yes\n"
+        f"certs {distroless_certs()}\n",
+        "/scratch": f"owner={uid}:{uid} mode=-rw------- written by the nonroot user\n",
+        "/echo?say=a&say=b": "a b\n",
+    }
+    logged = []
+    for path, want in expected.items():
+        status, headers, body = http_get(port, path)
+        assert (path, status, body.decode()) == (path, 200, want)
+        logged.append(f"GET {path} 200 {len(body)}")
+    assert headers["content-type"] == "text/plain; charset=utf-8"
+    status, _, body = http_get(port, "/nope")
+    assert (status, body) == (404, b"404 page not found\n")
+    wait_for_line(server, 0, r"^GET /nope 404 19$")
+    assert server.stop(signal.SIGTERM, peer.timeout) == 0, server.output()
+    out = app_lines(server.streams()[0])
+    # wait_ready's answered GET / requests (at least one) come before the test's own
+    gets = next(i for i, line in enumerate(out[1:]) if line != logged[0])
+    assert gets >= 2, out
+    assert out == [
+        f"listening on :8080 as uid {uid}",
+        *[logged[0]] * gets,
+        *logged[1:],
+        "GET /nope 404 19",
+        "received terminated, shutting down",
+        "stopped",
+    ], server.output()

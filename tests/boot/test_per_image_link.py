@@ -12,6 +12,7 @@ from fixtures.ocibuild import Image, Layer, write_layout
 from dock2uni.acquire import AcquireOptions
 from dock2uni.context import Context
 from dock2uni.pipeline import convert_image
+from dock2uni.run import b64_nul_joined
 from dock2uni.uni import read_metadata
 from tests.boot.conftest import Booted
 
@@ -66,8 +67,14 @@ def test_image_needing_no_files_does_not_link_the_fs_family(
     assert read_metadata(uni)["families"] == ["io", "proc"]
     symbols = subprocess.run(["nm", str(uni)], capture_output=True, text=True, check=True).stdout
     assert "sys_openat" not in symbols and "sys_getdents64" not in symbols
+    assert "volumes_mount" not in symbols and "virtio_9p_rpc" not in symbols  # docs/volumes.md
     booted: Booted = boot(uni)  # type: ignore[operator]
     assert booted.stdout == b"no files needed\n" and booted.result.exit_code == 0, booted.describe()
+    # A volume asked of it is a configuration error, not silently ignored.
+    vol = f"d2u.vol={b64_nul_joined(['d2uvol0:rw:/data'])}"
+    booted = boot(uni, extra_cmdline=(vol,))  # type: ignore[operator]
+    assert booted.result.status == "config", booted.describe()
+    assert "no file syscalls" in (booted.result.cause or ""), booted.describe()
 
 
 def test_family_sets_follow_each_program(boot_ctx: Context, boot: object, tmp_path: Path) -> None:

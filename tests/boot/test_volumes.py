@@ -149,6 +149,21 @@ def test_volume_is_its_own_mount(volume_uni: Path, boot: object, tmp_path: Path)
     assert not (host / "x.txt").exists()
 
 
+def test_processes_racing_on_a_volume(
+    guest_root: Path, volume_uni: Path, boot: object, tmp_path: Path
+) -> None:
+    """Four processes create, rename, link, unlink and rmdir the same names at once
+    (each request sleeps, so they interleave between lookup and use): as natively."""
+    nat_dir = make_tree(tmp_path / "native" / "vol")
+    nat = native(guest_root, "stress", str(nat_dir))
+    assert nat.returncode == 0, nat.stdout.decode() + nat.stderr.decode()
+    host = make_tree(tmp_path / "host" / "vol")
+    booted: Booted = boot(volume_uni, ("stress", "/data"), timeout=600, **volume_options(host))  # type: ignore[operator]
+    assert booted.result.status == "exit", booted.describe()
+    assert booted.stdout.splitlines() == nat.stdout.splitlines(), booted.describe()
+    assert sorted(os.listdir(host)) == sorted(os.listdir(nat_dir))
+
+
 class _Watch:
     """A stdout that sets ``stop`` (QEMU gets SIGKILL) once the guest printed ``marker``."""
 

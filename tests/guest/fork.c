@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -307,6 +308,104 @@ static void test_robust_across_exec(void)
     kill(p, SIGTERM);
     CHECK("robust_exec_child_reaped", wait_status(p) != -1);
     munmap(m, 4096);
+}
+
+/* pidfds: pidfd_open, CLONE_PIDFD (clone3), poll readable at exit, waitid(P_PIDFD)
+ * blocking and nonblocking, pidfd_send_signal, and the errors of each. */
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#define CLONE_PIDFD_ 0x00001000ul
+#define PIDFD_NONBLOCK_ O_NONBLOCK
+
+static int pidfd_open_(pid_t pid, unsigned flags) { return (int)syscall(SYS_pidfd_open, pid, flags); }
+static long pidfd_kill(int fd, int sig) { return syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0); }
+static int readable(int fd, int ms)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+}
+
+static volatile pid_t thread_tid;
+static void *tid_thread(void *arg)
+{
+    (void)arg;
+    thread_tid = (pid_t)syscall(SYS_gettid);
+    ms_sleep(300);
+    return NULL;
+}
+
+static void test_pidfd(void)
+{
+    int self = pidfd_open_(getpid(), 0);
+    CHECK("pidfd_open self", self >= 0 && fcntl(self, F_GETFD) == FD_CLOEXEC && !readable(self, 0));
+    char buf[8], link[64] = "", path[64];
+    EXPECT_ERR("pidfd read", read(self, buf, sizeof(buf)), EINVAL);
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", self);
+    ssize_t n = readlink(path, link, sizeof(link) - 1);
+    link[n > 0 ? n : 0] = 0;
+    CHECK("pidfd /proc link", strcmp(link, "anon_inode:[pidfd]") == 0);
+    close(self);
+    EXPECT_ERR("pidfd_open 0", pidfd_open_(0, 0), EINVAL);
+    EXPECT_ERR("pidfd_open bad flags", pidfd_open_(getpid(), 1), EINVAL);
+    pthread_t th;
+    pthread_create(&th, NULL, tid_thread, NULL);
+    while (!thread_tid)
+        ms_sleep(1);
+    /* Not a process: EINVAL up to Linux 6.8 (the unikernel is 6.1), ENOENT since. */
+    errno = 0;
+    CHECK("pidfd_open of a thread", pidfd_open_(thread_tid, 0) == -1 && (errno == EINVAL || errno == ENOENT));
+    pthread_join(th, NULL);
+
+    pid_t c = fork();
+    if (c == 0) {
+        ms_sleep(50);
+        _exit(7);
+    }
+    int fd = pidfd_open_(c, 0);
+    int nb = pidfd_open_(c, PIDFD_NONBLOCK_);
+    siginfo_t si;
+    memset(&si, 0, sizeof(si));
+    EXPECT_ERR("waitid nonblocking pidfd: EAGAIN", waitid(P_PIDFD, nb, &si, WEXITED), EAGAIN);
+    CHECK("waitid nonblocking pidfd WNOHANG: 0", waitid(P_PIDFD, nb, &si, WEXITED | WNOHANG) == 0 && si.si_pid == 0);
+    CHECK("pidfd readable at exit", fd >= 0 && readable(fd, 5000));
+    memset(&si, 0, sizeof(si));
+    CHECK("waitid P_PIDFD", waitid(P_PIDFD, fd, &si, WEXITED) == 0 && si.si_pid == c && si.si_code == CLD_EXITED &&
+                                si.si_status == 7);
+    CHECK("pidfd readable once reaped", readable(fd, 0));
+    EXPECT_ERR("pidfd_send_signal reaped", pidfd_kill(fd, SIGTERM), ESRCH);
+    EXPECT_ERR("waitid P_PIDFD reaped", waitid(P_PIDFD, fd, &si, WEXITED), ECHILD);
+    EXPECT_ERR("pidfd_open reaped", pidfd_open_(c, 0), ESRCH);
+    close(fd);
+    close(nb);
+    int pipefd[2];
+    if (pipe(pipefd) != 0)
+        return;
+    EXPECT_ERR("waitid P_PIDFD not a pidfd", waitid(P_PIDFD, pipefd[0], &si, WEXITED), EBADF);
+    EXPECT_ERR("pidfd_send_signal bad signal", syscall(SYS_pidfd_send_signal, pipefd[0], 99, NULL, 0), EBADF);
+    close(pipefd[0]);
+    close(pipefd[1]);
+
+    /* clone3 with CLONE_PIDFD; the signal goes through the pidfd. */
+    int cfd = -1;
+    struct {
+        unsigned long long flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+    } ca = {CLONE_PIDFD_, (unsigned long long)(unsigned long)&cfd, 0, 0, SIGCHLD, 0, 0, 0};
+    long r = syscall(SYS_clone3, &ca, sizeof(ca));
+    if (r == 0) {
+        for (;;)
+            pause();
+    }
+    CHECK("clone3 CLONE_PIDFD", r > 0 && cfd >= 0 && fcntl(cfd, F_GETFD) == FD_CLOEXEC && !readable(cfd, 20));
+    EXPECT_ERR("pidfd_send_signal bad signal", pidfd_kill(cfd, 99), EINVAL);
+    EXPECT_ERR("pidfd_send_signal flags", syscall(SYS_pidfd_send_signal, cfd, SIGTERM, NULL, 0x100), EINVAL);
+    CHECK("pidfd_send_signal 0: alive", pidfd_kill(cfd, 0) == 0);
+    CHECK("pidfd_send_signal SIGTERM", pidfd_kill(cfd, SIGTERM) == 0 && readable(cfd, 5000));
+    memset(&si, 0, sizeof(si));
+    CHECK("waitid P_PIDFD killed", waitid(P_PIDFD, cfd, &si, WEXITED) == 0 && si.si_pid == r && si.si_code == CLD_KILLED &&
+                                       si.si_status == SIGTERM);
+    close(cfd);
+    EXPECT_ERR("clone CLONE_PIDFD|CLONE_PARENT_SETTID", syscall(SYS_clone, CLONE_PIDFD_ | 0x00100000ul | SIGCHLD, 0ul, &cfd, 0ul, 0ul), EINVAL);
 }
 
 /* A named semaphore (sem_open: a file in /dev/shm mapped MAP_SHARED, python's
@@ -731,6 +830,7 @@ int main(int argc, char **argv)
     test_robust_across_exec();
     test_shared_file_mappings();
     test_vfork();
+    test_pidfd();
     test_inherit();
     test_fds();
     test_orphans();

@@ -69,6 +69,35 @@ static void test_limits(void)
     EXPECT_ERR("prlimit_bad_resource", syscall(SYS_prlimit64, 0, 999, NULL, &pr), EINVAL);
 }
 
+/* Past 1024 fds: redis asks RLIMIT_NOFILE maxclients + 32 = 10032 (root, or under a hard
+ * limit that high), then its fds go there; the table grows. Above fs.nr_open (1048576 by
+ * default) even root gets EPERM. */
+static void test_many_fds(void)
+{
+    struct rlimit old, big, huge = {2u << 20, 2u << 20};
+    getrlimit(RLIMIT_NOFILE, &old);
+    /* Only the soft limit moves when the hard one allows it: root without
+     * CAP_SYS_RESOURCE (a container) could not raise a lowered hard limit back. */
+    big.rlim_cur = 10032;
+    big.rlim_max = old.rlim_max > 10032 ? old.rlim_max : 10032;
+    if (geteuid() != 0 && old.rlim_max < 10032) {
+        printf("SKIP many_fds: not root and the hard limit is %lu\n", (unsigned long)old.rlim_max);
+        return;
+    }
+    CHECK("setrlimit_nofile_10032", setrlimit(RLIMIT_NOFILE, &big) == 0);
+    CHECK("dup2_to_fd_5000", dup2(1, 5000) == 5000);
+    CHECK("f_dupfd_from_5000", fcntl(1, F_DUPFD, 5000) == 5001);
+    CHECK("dup2_to_fd_10031", dup2(1, 10031) == 10031);
+    CHECK("fd_10031_writes", write(10031, "", 0) == 0);
+    EXPECT_ERR("dup2_at_the_limit_ebadf", dup2(1, 10032), EBADF);
+    EXPECT_ERR("f_dupfd_at_the_limit_einval", fcntl(1, F_DUPFD, 10032), EINVAL);
+    close(5000);
+    close(5001);
+    close(10031);
+    EXPECT_ERR("setrlimit_above_nr_open_eperm", setrlimit(RLIMIT_NOFILE, &huge), EPERM);
+    CHECK("setrlimit_nofile_restore", setrlimit(RLIMIT_NOFILE, &old) == 0);
+}
+
 static void test_prctl(void)
 {
     char name[32];
@@ -101,6 +130,7 @@ int main(void)
     test_ids();
     test_uname();
     test_limits();
+    test_many_fds();
     test_prctl();
     test_system();
     return guest_finish();

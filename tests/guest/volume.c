@@ -5,6 +5,7 @@
  * unikernel on a volume, and the outputs are compared ("STAT" lines are left out:
  * tests/boot/test_volumes.py checks them against the host's os.stat).
  * MODE guestonly: what only a separate mount shows (EXDEV, st_dev, no shared writable mmap).
+ * MODE stress: four processes race on the same names.
  * MODE fsync: 1 MiB written and fsync'ed, "synced" printed, then wait to be killed.
  * MODE user: as a non-root user: a root-only file is EACCES, new files are the user's.
  * MODE ro: a read-only volume: every change is EROFS, reads work.
@@ -17,6 +18,8 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/time.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
 
 #define BIG (20u << 20)
 #define MANY 3000
@@ -192,6 +195,19 @@ static void mode_main(void)
     struct timeval tv[2] = {{1000000000, 0}, {1000000000, 0}};
     CHECK("utimes", utimes(at("renamed.txt"), tv) == 0 && stat(at("renamed.txt"), &a) == 0 &&
                         a.st_mtime == 1000000000);
+    char xv[32] = {0}, xl[256];
+    CHECK("setxattr", setxattr(at("renamed.txt"), "user.k", "value1", 6, 0) == 0);
+    CHECK("getxattr", getxattr(at("renamed.txt"), "user.k", xv, sizeof(xv)) == 6 && memcmp(xv, "value1", 6) == 0);
+    CHECK("getxattr-size", getxattr(at("renamed.txt"), "user.k", NULL, 0) == 6);
+    EXPECT_ERR("getxattr-small", getxattr(at("renamed.txt"), "user.k", xv, 2), ERANGE);
+    ssize_t xn = listxattr(at("renamed.txt"), xl, sizeof(xl));
+    CHECK("listxattr", xn == 7 && memcmp(xl, "user.k", 7) == 0);
+    EXPECT_ERR("setxattr-create", setxattr(at("renamed.txt"), "user.k", "v", 1, XATTR_CREATE), EEXIST);
+    EXPECT_ERR("setxattr-replace", setxattr(at("renamed.txt"), "user.none", "v", 1, XATTR_REPLACE), ENODATA);
+    CHECK("removexattr", removexattr(at("renamed.txt"), "user.k") == 0);
+    EXPECT_ERR("getxattr-gone", getxattr(at("renamed.txt"), "user.k", xv, sizeof(xv)), ENODATA);
+    EXPECT_ERR("removexattr-gone", removexattr(at("renamed.txt"), "user.k"), ENODATA);
+    EXPECT_ERR("xattr-bad-namespace", setxattr(at("renamed.txt"), "bogus.k", "v", 1, 0), EOPNOTSUPP);
     struct statfs sf;
     CHECK("statfs", statfs(dir, &sf) == 0 && sf.f_bsize > 0 && sf.f_blocks > 0);
 
@@ -255,6 +271,52 @@ static void mode_fsync(void)
         pause(); /* killed here: the data must already be on the host */
 }
 
+/* Processes racing on the same names: each request sleeps for the host, so another
+ * process runs between a lookup and its use; the kernel must survive and stay consistent. */
+static void mode_stress(void)
+{
+    pid_t kids[4];
+    for (int k = 0; k < 4; k++) {
+        if ((kids[k] = fork()) == 0) {
+            char mine[32];
+            snprintf(mine, sizeof(mine), "s-%d", k);
+            for (int i = 0; i < 100; i++) {
+                struct stat st;
+                put(at(mine), "x");
+                rename(at(mine), at("shared"));
+                stat(at("shared"), &st);
+                link(at("shared"), at(mine));
+                unlink(at("shared"));
+                unlink(at(mine));
+                mkdir(at("sd"), 0755);
+                put(at("sd/f"), "y");
+                unlink(at("sd/f"));
+                rmdir(at("sd"));
+                int fd = open(at("shared"), O_RDONLY);
+                if (fd >= 0)
+                    close(fd);
+            }
+            _exit(0);
+        }
+    }
+    int ok = 1;
+    for (int k = 0; k < 4; k++) {
+        int status = 0;
+        ok &= kids[k] > 0 && waitpid(kids[k], &status, 0) == kids[k] && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    CHECK("stress-children", ok);
+    unlink(at("shared"));
+    DIR *d = opendir(dir);
+    int left = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        left += strncmp(e->d_name, "s-", 2) == 0 || strcmp(e->d_name, "sd") == 0 || strcmp(e->d_name, "shared") == 0;
+    if (d)
+        closedir(d);
+    CHECK("stress-names-gone", left == 0);
+    CHECK("stress-then-work", put(at("after.txt"), "after\n") == 0 && has(at("after.txt"), "after\n"));
+}
+
 static void mode_user(void)
 {
     CHECK("not-root", geteuid() != 0);
@@ -278,13 +340,14 @@ static void mode_ro(void)
     EXPECT_ERR("chmod", chmod(at("hello.txt"), 0600), EROFS);
     EXPECT_ERR("truncate", truncate(at("hello.txt"), 0), EROFS);
     EXPECT_ERR("rename", rename(at("hello.txt"), at("x")), EROFS);
+    EXPECT_ERR("setxattr", setxattr(at("hello.txt"), "user.k", "v", 1, 0), EROFS);
 }
 
 int main(int argc, char **argv)
 {
     guest_begin();
     if (argc < 3) {
-        fprintf(stderr, "usage: volume main|guestonly|fsync|user|ro DIR\n");
+        fprintf(stderr, "usage: volume main|guestonly|stress|fsync|user|ro DIR\n");
         return 2;
     }
     snprintf(dir, sizeof(dir), "%s", argv[2]);
@@ -294,6 +357,8 @@ int main(int argc, char **argv)
         mode_guestonly();
     else if (strcmp(argv[1], "fsync") == 0)
         mode_fsync();
+    else if (strcmp(argv[1], "stress") == 0)
+        mode_stress();
     else if (strcmp(argv[1], "user") == 0)
         mode_user();
     else if (strcmp(argv[1], "ro") == 0)

@@ -177,11 +177,28 @@ def private_dockerd(
         _wait_answering(daemon, proc)
         yield daemon
     finally:
+        bridges = _bridges(daemon)
         for started in daemon.procs:
             _stop(started)
+        for bridge in bridges:  # dockerd keeps a network's bridge after it stops
+            subprocess.run(["ip", "link", "delete", bridge], capture_output=True, check=False)
         for point in _mounts_below(root):
             subprocess.run(["umount", "-l", point], capture_output=True, check=False)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _bridges(daemon: Dockerd) -> list[str]:
+    """The kernel bridges of the daemon's user-defined networks (`br-` + 12 hex of the id).
+    They outlive dockerd, so every private daemon leaked one per `docker network create`
+    until the default address pools ran out ("could not find an available,
+    non-overlapping IPv4 address pool")."""
+    try:
+        listed = daemon.docker(
+            "network", "ls", "-q", "--no-trunc", "--filter", "driver=bridge", timeout=30
+        )
+    except (RuntimeError, subprocess.SubprocessError):
+        return []
+    return [f"br-{net[:12]}" for net in listed.stdout.split()]
 
 
 def _group_members(pgid: int) -> list[int]:

@@ -214,7 +214,16 @@ def test_multiarch_index(ctx: Context) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["multilayer", "busybox", "hello-static-musl", "multiarch", "nginx-official", "alpine-shaped"],
+    [
+        "multilayer",
+        "busybox",
+        "hello-static-musl",
+        "multiarch",
+        "nginx-official",
+        "alpine-shaped",
+        "redis-official",
+        "distroless-shaped",
+    ],
 )
 def test_rebuild_is_byte_identical(name: str, tmp_path: Path) -> None:
     """Building a fixture again gives the same index.json and blobs (deterministic)."""

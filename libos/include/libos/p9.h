@@ -83,6 +83,7 @@ struct p9_session {
     u32 msize;
     u32 root_fid;
     bool busy;            /* a request is in flight: others wait on wq */
+    u32 users;            /* tasks inside a request (sending or waiting for the session) */
     struct waitq wq;
     u32 next_fid;         /* fs/9p_fid.c */
     u32 *free_fids;
@@ -121,6 +122,11 @@ long p9_renameat(struct p9_session *s, u32 olddfid, const char *oldname, u32 old
                  const char *newname, u32 newlen);
 long p9_fsync(struct p9_session *s, u32 fid, bool datasync);
 long p9_statfs(struct p9_session *s, u32 fid, struct p9_statfs *st);
+/* Txattrwalk: a new fid to read name's value (namelen 0: the list of names) and its size. */
+long p9_xattrwalk(struct p9_session *s, u32 fid, const char *name, u32 namelen, u32 *newfid, u64 *size);
+/* Txattrcreate: fid becomes the writer of name's value (size bytes, written with p9_write;
+ * the clunk sets it; size 0 removes the attribute). */
+long p9_xattrcreate(struct p9_session *s, u32 fid, const char *name, u32 namelen, u64 size, u32 flags);
 /* Read/write at off through buf (user or kernel memory, uaccess_copy): bytes moved. */
 long p9_read(struct p9_session *s, u32 fid, u64 off, void *buf, u32 n);
 long p9_write(struct p9_session *s, u32 fid, u64 off, const void *buf, u32 n);
@@ -131,6 +137,9 @@ typedef bool (*p9_dirent_fn)(void *ctx, const struct p9_qid *qid, u64 next_off, 
 long p9_readdir(struct p9_session *s, u32 fid, u64 off, u32 count, p9_dirent_fn emit, void *ctx);
 
 /* --- volumes (fs/9p_vfs.c, fs/volume.c) --- */
+/* Mount every d2u.vol= volume (exec_start). Linked only into images with the fs shim
+ * family, which references it (shims/fs/stat.c); exec_start calls it weakly and refuses
+ * d2u.vol= in an image without it. */
 void volumes_mount(void);
 
 #endif /* LIBOS_P9_H */

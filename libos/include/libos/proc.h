@@ -53,6 +53,7 @@ enum proc_state {
 
 struct process {
     int pid, ppid, pgid, sid;
+    u64 serial;              /* unique for the VM's life: a pidfd tells a reused pid apart */
     u32 uid, euid, suid, gid, egid, sgid;
     u32 ngroups;             /* supplementary groups (setgroups, run -u as runc sets them) */
     u32 groups[NGROUPS_KEPT];

@@ -71,7 +71,12 @@
 
 #define PATH_MAX 4096
 #define NAME_MAX 255
-#define FD_MAX 1024
+/* The fd table's largest size: Linux's default fs.nr_open (RLIMIT_NOFILE above it is
+ * EPERM). Tables grow on demand, so a high limit costs nothing until fds are used. */
+#define FD_MAX (1 << 20)
+/* select looks at fds below this only (glibc's FD_SETSIZE: a larger fd overflows fd_set
+ * anyway); Linux would look up to its table's size. */
+#define SELECT_FD_MAX 1024
 #define SYMLOOP_MAX 40
 
 static inline u64 makedev(u32 major, u32 minor)
@@ -195,14 +200,16 @@ struct fs_ops {
     long (*read)(struct vnode *n, void *buf, size_t len, u64 off);
     long (*statfs)(struct vnode *n, struct kstatfs *st);
     long (*fsync)(struct file *f, bool datasync);
+    /* Extended attributes, after the VFS's namespace and permission checks (fs/xattr.c);
+     * kernel buffers; size 0 asks for the size; setxattr with value NULL removes. */
+    long (*getxattr)(struct vnode *n, const char *name, void *buf, size_t size);
+    long (*setxattr)(struct vnode *n, const char *name, const void *value, size_t size, int flags);
+    long (*listxattr)(struct vnode *n, char *buf, size_t size);
     /* f was just made for f->node (not O_PATH): give it its handle (f->priv). */
     long (*open_file)(struct file *f, int flags, bool created);
     /* The node has no links and no references left: drop it. */
     void (*forget)(struct vnode *n);
 };
-
-/* Do a and b live on one filesystem (a rename or link between them is not EXDEV)? */
-static inline bool vfs_same_fs(const struct vnode *a, const struct vnode *b);
 
 /* `run --read-only` (d2u.readonly=1, set by exec_start): regular files, directories and
  * symlinks without VN_RW refuse changes with EROFS, as a read-only mount. */
@@ -240,6 +247,7 @@ struct vnode {
     u64 fs_blocks;             /* that filesystem's st_blocks */
 };
 
+/* Do a and b live on one filesystem (a rename or link between them is not EXDEV)? */
 static inline bool vfs_same_fs(const struct vnode *a, const struct vnode *b) { return a->fs_sb == b->fs_sb; }
 
 struct file {
@@ -394,6 +402,8 @@ struct file *fd_get(int fd);
 struct process;
 /* Another process's fd and cwd (/proc/[pid]/fd, cwd): NULL / the root for a zombie. */
 struct file *fd_get_of(struct process *p, int fd);
+/* Slots in p's fd table (fds at or above it are closed); 0 for a zombie. */
+int fd_table_slots(struct process *p);
 struct vnode *vfs_cwd_of(struct process *p);
 /* The process's fd table, reference counted: CLONE_FILES shares it, fork copies it
  * (the copy shares the open file descriptions: offsets and status flags). */
