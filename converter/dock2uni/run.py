@@ -122,7 +122,9 @@ class RunOptions:
     volumes: tuple[VolumeRequest, ...] = ()
     mounts: tuple[HostVolume, ...] = ()
     image_volumes: bool = True
-    remove_anonymous: bool = False  # `run --rm`: this run's anonymous volumes go with it
+    # This run's anonymous volumes go with it: `run --rm` (the CLI passes --rm's value);
+    # library callers (tests, benchmarks) leave nothing in the data directory by default.
+    remove_anonymous: bool = True
     data_dir: Path | None = None  # where named volumes live (volstore.data_dir)
     fstrace: bool = False  # d2u.fstrace=1: report touched paths (convert --slim, slim/trace.py)
     # Library callers (convert --slim's probes, benchmarks): once set, QEMU is killed and

@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fixtures import dockersave
@@ -302,3 +303,13 @@ def test_redis_dump_survives_a_restart_with_the_same_volume(
         except subprocess.TimeoutExpired:
             proc.kill()
         proc.communicate()
+
+
+def test_library_callers_leave_no_anonymous_volume(boot: Any, uni: Path, data: Path) -> None:
+    """RunOptions removes the anonymous volumes it made unless told to keep them (the CLI
+    keeps them without --rm, as Docker)."""
+    done = boot(uni, ("sh", "-c", "cat /data/hello.txt"), data_dir=data)
+    assert done.stdout == b"hello from the image\n", done.describe()
+    assert VolumeStore(data).list() == []
+    kept = boot(uni, ("true",), data_dir=data, remove_anonymous=False)
+    assert kept.result.exit_code == 0 and len(VolumeStore(data).list()) == 1
