@@ -816,13 +816,18 @@ def prepare(
     check_memory_fits(image, options, meta)
     options = _with_stop_signal(meta, options)
     options = _with_volumes(image, meta, options, dry_run=dry_run)
-    network, reservation, skipped = resolve(options.network, meta)
+    try:
+        network, reservation, skipped = resolve(options.network, meta)
+    except BaseException:
+        remove_anonymous(options.mounts, VolumeStore(options.data_dir))  # no run: none kept
+        raise
     for port in skipped:
         ctx.note(f"dock2uni: -P: exposed port {port} not published (QEMU forwards tcp and udp)")
     try:
         accel = select_accel(options.accel, ctx)
     except BaseException:
         reservation.close()
+        remove_anonymous(options.mounts, VolumeStore(options.data_dir))
         raise
     return dataclasses.replace(options, network=network), accel, reservation
 

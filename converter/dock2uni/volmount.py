@@ -10,6 +10,7 @@ root (the guest's owners land on the host, as a Docker bind mount shows them), e
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import secrets
@@ -144,31 +145,43 @@ def resolve(
     todo += [
         VolumeRequest(kind="anonymous", source=None, target=t) for t in declared if t not in taken
     ]
-    for request in todo:
-        if request.kind == "bind":
-            out.append(_bind(request) if not dry_run else _bind_shown(request))
-            continue
-        anonymous = request.kind == "anonymous"
-        name = request.source if not anonymous else secrets.token_hex(32)
-        assert name is not None
-        if dry_run:  # shown where it would be, nothing made
-            data = store.root / ("<anonymous>" if anonymous else name) / "_data"
-        else:
-            data, _ = store.create(name, anonymous=anonymous)
+    try:
+        for request in todo:
+            out.append(_one(request, image=image, initrd=initrd, store=store, dry_run=dry_run))
+    except BaseException:
+        remove_anonymous(out, store)  # made for this run, which will not happen
+        raise
+    return tuple(out)
+
+
+def _one(
+    request: VolumeRequest, *, image: Path, initrd: Path | None, store: VolumeStore, dry_run: bool
+) -> HostVolume:
+    if request.kind == "bind":
+        return _bind(request) if not dry_run else _bind_shown(request)
+    anonymous = request.kind == "anonymous"
+    name = request.source if not anonymous else secrets.token_hex(32)
+    assert name is not None
+    if dry_run:  # shown where it would be, nothing made
+        data = store.root / ("<anonymous>" if anonymous else name) / "_data"
+    else:
+        data, _ = store.create(name, anonymous=anonymous)
+        try:
             if request.copy_up:
                 with store.filling(name):
                     copy_up(image, initrd, request.target, data)
-            data = data.resolve()
-        out.append(
-            HostVolume(
-                source=data,
-                target=request.target,
-                readonly=request.readonly,
-                name=name,
-                anonymous=anonymous,
-            )
-        )
-    return tuple(out)
+        except BaseException:
+            if anonymous:
+                store.remove(name)
+            raise
+        data = data.resolve()
+    return HostVolume(
+        source=data,
+        target=request.target,
+        readonly=request.readonly,
+        name=name,
+        anonymous=anonymous,
+    )
 
 
 def _bind_shown(request: VolumeRequest) -> HostVolume:
@@ -181,4 +194,5 @@ def remove_anonymous(volumes: Iterable[HostVolume], store: VolumeStore) -> None:
     """`run --rm`: the anonymous volumes this run made go with it, as Docker's do."""
     for vol in volumes:
         if vol.anonymous and vol.name is not None and store.exists(vol.name):
-            store.remove(vol.name)
+            with contextlib.suppress(RunError):  # best effort: never hides how the run ended
+                store.remove(vol.name)

@@ -535,3 +535,16 @@ def test_a_volume_being_filled_is_filled_once(tmp_path: Path, data_uni: Path) ->
         (data / "filled-by-the-first").write_text("x")
     thread.join(30)
     assert done.is_set() and os.listdir(data) == ["filled-by-the-first"]
+
+
+def test_a_failed_start_leaves_no_anonymous_volume(tmp_path: Path, data_uni: Path) -> None:
+    store = VolumeStore(tmp_path / "d2u")
+    requests = [
+        VolumeRequest(kind="anonymous", source=None, target="/x"),
+        VolumeRequest(kind="volume", source="named", target="/n"),
+        VolumeRequest(kind="bind", source=str(tmp_path / "missing"), target="/b"),
+    ]
+    with pytest.raises(RunError, match="does not exist"):
+        resolve(requests, image=data_uni, initrd=None, declared=("/data",), covered=(),
+                store=store)  # fmt: skip
+    assert [i.name for i in store.list()] == ["named"]  # a named volume stays, as Docker's
