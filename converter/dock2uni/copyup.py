@@ -171,7 +171,7 @@ def copy_up(image: Path, initrd: Path | None, guest: str, dest: Path) -> int:
         if source is None or top is None or not stat.S_ISDIR(top.mode):
             return 0
         below = sorted(
-            (p for p in index if p.startswith(source.rstrip("/") + "/")),
+            (p for p in index if p != source and p.startswith(source.rstrip("/") + "/")),
             key=lambda p: p.split("/"),  # parents before their children
         )
         return _copy(_Archive(f, index, data_of), source, below, dest)
