@@ -136,6 +136,8 @@ struct vnode *ramfs_child(struct vnode *dir, const char *name, u32 namelen)
         return dir->fs->lookup(dir, name, namelen, &n) == 0 ? n : NULL;
     }
     struct dentry *d = ramfs_find(dir, name, namelen);
+    if (d && d->node->fs)
+        d->node->fs->getattr(d->node); /* a volume's root: its attributes now, as any volume lookup */
     return d ? d->node : NULL;
 }
 

@@ -141,12 +141,16 @@ def test_volume_matches_native(
 
 def test_volume_is_its_own_mount(volume_uni: Path, boot: object, tmp_path: Path) -> None:
     """Its own st_dev; rename and link across it are EXDEV; the mount point is EBUSY; no
-    writable shared mapping (Linux's 9p with cache=none)."""
+    writable shared mapping (Linux's 9p with cache=none); root's chown reaches the host."""
+    if os.geteuid() != 0:
+        need("root", "chown on the host needs QEMU's security_model=passthrough (root)")
     host = make_tree(tmp_path / "vol")
     booted: Booted = boot(volume_uni, ("guestonly", "/data"), **volume_options(host))  # type: ignore[operator]
     assert booted.result.status == "exit", booted.describe()
     assert b"0 failed" in booted.stdout and booted.result.exit_code == 0, booted.describe()
     assert not (host / "x.txt").exists()
+    st = os.stat(host / "owned.txt")
+    assert (st.st_uid, st.st_gid) == (4321, 8765)
 
 
 def test_processes_racing_on_a_volume(
@@ -351,3 +355,18 @@ def test_two_volumes_and_workdir(busybox_uni: Path, boot: object, tmp_path: Path
     assert "exdev" in out and "hello from the host" in out and "rofs" in out, booted.describe()
     assert not (a / "hl").exists() and not (b / "new").exists()
     assert os.stat(a / "hello.txt").st_nlink == 1
+
+
+def test_read_only_root_keeps_volume_writable(
+    busybox_uni: Path, boot: object, tmp_path: Path
+) -> None:
+    """`run --read-only`: the image refuses changes, a `rw` volume does not (as Docker)."""
+    host = make_tree(tmp_path / "vol")
+    script = "echo x > /data/w && echo vol-ok; echo y > /etc/z || echo root-rofs"
+    booted: Booted = boot(  # type: ignore[operator]
+        busybox_uni, ("sh", "-c", script), read_only=True, **volume_options(host)
+    )
+    assert booted.result.status == "exit", booted.describe()
+    lines = booted.stdout.decode().splitlines()  # sh's error message (fd 2) joins stdout
+    assert lines[0] == "vol-ok" and lines[-1] == "root-rofs", booted.describe()
+    assert (host / "w").read_text() == "x\n"

@@ -257,6 +257,9 @@ static void mode_guestonly(void)
     int fd = open(at("x.txt"), O_RDWR);
     EXPECT_ERR("mmap-shared-writable", mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), EINVAL);
     close(fd);
+    CHECK("chown", chown(at("x.txt"), 1234, 5678) == 0 && stat(at("x.txt"), &a) == 0 && a.st_uid == 1234 &&
+                       a.st_gid == 5678);
+    CHECK("chown-kept", put(at("owned.txt"), "o\n") == 0 && chown(at("owned.txt"), 4321, 8765) == 0);
     CHECK("cleanup", unlink(at("x.txt")) == 0);
 }
 
