@@ -17,31 +17,23 @@ equal terms under TCG). Interleaved, medians.
 
 from __future__ import annotations
 
-import re
 import shutil
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from fixtures import ocibuild, scratch
 
-from bench import guests, unikernel
-from bench.boot_time import docker_peer
+from bench import guests
 from bench.config import Config
+from bench.cost_runs import DOCKER, LINUX, UNIKERNEL, CostProgram, measure
 from bench.paths import BENCH
-from bench.peers import docker, linux_microvm
+from bench.peers import linux_microvm
 from bench.peers.linux_serve import BUSYBOX
-from bench.qemu import GuestTiming, accelerator, accelerator_note, time_guest
+from bench.qemu import accelerator, accelerator_note
 from bench.report import Result, Table
-from bench.stats import Metrics, Samples, fmt_ratio, interleaved, ratio, verdict
-from bench.thread_cost import linux_code, unikernel_code
-from bench.timing import spawn_and_wait
+from bench.stats import Samples, fmt_ratio, ratio, verdict
 
 NAME = "process_cost"
 PROGRAM = "proccost"
-UNIKERNEL = "dock2uni unikernel"
-LINUX = "Linux microVM (bzImage)"
-DOCKER = "docker run --rm (host kernel)"
 OPS = {
     "fork": "fork + wait (child _exit(0))",
     "exec": "fork + exec + wait (/bin/true)",
@@ -57,21 +49,8 @@ GOALS = {
     "script": ("faster than the Linux microVM", 1.0),
     "pipe": ("at least equal to the Linux microVM", 1.0),
 }
-PARTIAL = 3  # proccost's exit when some modes failed
 BUSYBOX_APPLETS = ("/bin/sh", "/bin/true")
-_LINE = re.compile(rb"^(fork|exec|spawn|pipe|script) (\d+(?:\.\d+)?)\s*$", re.MULTILINE)
-
-
-def parse(output: bytes, code: int) -> Metrics:
-    """The figures proccost printed, among other console output (ns per operation for fork,
-    exec and spawn, MB/s for pipe, ms for script). Exit 3 means some modes printed "MODE
-    failed: ..." instead: their figure is missing (None) and the others count; any other
-    exit is a failed run."""
-    text = output.replace(b"\r", b"")
-    found = {op.decode(): float(v) for op, v in _LINE.findall(text)}
-    if code not in (0, PARTIAL) or not found or (code == 0 and len(found) < len(OPS)):
-        raise RuntimeError(f"proccost exited {code}: {output[-300:]!r}")
-    return {op: found.get(op) for op in OPS}
+PROGRAM_RUNS = CostProgram(name=PROGRAM, ops=OPS, marker=b"fork")
 
 
 def image() -> Path:
@@ -93,35 +72,6 @@ def image() -> Path:
     return dest
 
 
-def qemu_runner(
-    make_argv: Callable[[Path], list[str]], exit_code: Callable[[GuestTiming], int]
-) -> Callable[[], Metrics]:
-    """One boot running `proccost all`."""
-
-    def run() -> Metrics:
-        # A marker: time_guest takes an unusual QEMU status (the exit 3 of a partial run)
-        # as a QEMU failure unless the program printed something.
-        timing = time_guest(make_argv, marker=b"fork", timeout=900)
-        return parse(timing.output, exit_code(timing))
-
-    return run
-
-
-def docker_runner(peer: docker.DockerPeer, tag: str) -> Callable[[], Metrics]:
-    """One `docker run --rm --network none TAG proccost all`."""
-
-    def run() -> Metrics:
-        argv = ["docker", "run", "--rm", "--network", "none", tag, guests.GUEST_PATH + PROGRAM]
-        done = spawn_and_wait(
-            [*argv, "all"], marker=b"", t0=time.monotonic(), timeout=600, env=peer.env
-        )
-        if done.timed_out:
-            raise TimeoutError("docker run still running after 600 s")
-        return parse(done.output, done.status)
-
-    return run
-
-
 def run(config: Config) -> Result:
     accel = accelerator()
     mem = config.guest_mem
@@ -134,44 +84,18 @@ def run(config: Config) -> Result:
         "repetitions": f"{config.repeat}, interleaved (one boot or container per repetition)",
     }
     binary = guests.compile_static(PROGRAM)
-    layout = image()
-    skipped: dict[str, str] = {}
-    peers: dict[str, Callable[[], Metrics]] = {}
-    try:
-        uni = unikernel.convert(f"oci:{layout}:latest", PROGRAM)
-        peers[UNIKERNEL] = qemu_runner(
-            unikernel.argv_for(uni, accel=accel, mem=mem, cmd=[guests.GUEST_PATH + PROGRAM, "all"]),
-            unikernel_code,
+
+    def initrd() -> Path:
+        return linux_microvm.initramfs(
+            binary.read_bytes(),
+            BENCH / "initramfs" / f"{PROGRAM}.cpio",
+            files={"/bin/busybox": BUSYBOX.read_bytes()},
+            symlinks={applet: "/bin/busybox" for applet in BUSYBOX_APPLETS},
         )
-        peers[UNIKERNEL]()  # a failing first boot means "not measured yet", with its reason
-    except (RuntimeError, TimeoutError) as exc:
-        peers.pop(UNIKERNEL, None)
-        skipped[UNIKERNEL] = f"the unikernel does not run {PROGRAM} yet: {str(exc)[:300]}"
-    vmlinuz = linux_microvm.kernel()
-    result.conditions["Linux kernel"] = vmlinuz.name
-    initrd = linux_microvm.initramfs(
-        binary.read_bytes(),
-        BENCH / "initramfs" / f"{PROGRAM}.cpio",
-        files={"/bin/busybox": BUSYBOX.read_bytes()},
-        symlinks={applet: "/bin/busybox" for applet in BUSYBOX_APPLETS},
+
+    samples, skipped = measure(
+        PROGRAM_RUNS, config, result, accel=accel, layout=image(), initrd=initrd
     )
-    peers[LINUX] = qemu_runner(
-        linux_microvm.argv_for(vmlinuz, initrd, accel=accel, mem=mem, init_args=["all"]),
-        linux_code,
-    )
-    with docker_peer(skipped) as daemon:
-        if daemon is not None:
-            result.conditions["docker"] = f"dockerd {daemon.version} (private daemon)"
-            try:
-                tag = daemon.load(layout, f"d2u-bench/{PROGRAM}:latest")
-                peers[DOCKER] = docker_runner(daemon, tag)
-            except Exception as exc:  # a broken daemon must not stop the guests' figures
-                skipped[DOCKER] = f"docker load failed: {str(exc)[:200]}"
-        samples = interleaved(peers, config.repeat, label=NAME)
-    result.raw = {
-        "samples": {n: s.to_json() for n, s in samples.items()},
-        "skipped": skipped,
-    }
     result.tables.append(_table(accel, samples, skipped))
     result.goals += _goals(samples, skipped)
     return result

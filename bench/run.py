@@ -27,6 +27,8 @@ BENCHMARKS = (
     "audit_time",
     "audit_accuracy",
     "net_serve",
+    "convert_speed",
+    "runtime_start",
 )
 
 

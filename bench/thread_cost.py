@@ -13,27 +13,19 @@ operations cost natively, not a peer on equal terms under TCG). Interleaved, med
 
 from __future__ import annotations
 
-import re
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-from bench import guests, unikernel
-from bench.boot_time import docker_peer
+from bench import guests
 from bench.config import Config
+from bench.cost_runs import DOCKER, LINUX, UNIKERNEL, CostProgram, measure
 from bench.paths import BENCH
-from bench.peers import docker, linux_microvm
-from bench.qemu import GuestTiming, accelerator, accelerator_note, time_guest
+from bench.peers import linux_microvm
+from bench.qemu import accelerator, accelerator_note
 from bench.report import Result, Table
-from bench.stats import Metrics, Samples, fmt_ratio, interleaved, ratio, verdict
-from bench.timing import spawn_and_wait
-from dock2uni.run import classify
+from bench.stats import Samples, fmt_ratio, ratio, verdict
 
 NAME = "thread_cost"
 PROGRAM = "threadcost"
-UNIKERNEL = "dock2uni unikernel"
-LINUX = "Linux microVM (bzImage)"
-DOCKER = "docker run --rm (host kernel)"
 OPS = {
     "create": "thread create + join",
     "futex": "futex ping-pong, one round trip",
@@ -42,69 +34,7 @@ OPS = {
 }
 # Goals of issue 9: at least as fast as the Linux microVM; the futex round trip 2x.
 GOAL_FACTOR = {"create": 1.0, "futex": 2.0, "signal": 1.0, "switch": 1.0}
-PARTIAL = 3  # threadcost's exit when some modes failed
-_LINUX_INIT_EXIT = re.compile(rb"Attempted to kill init! exitcode=0x([0-9a-fA-F]+)")
-_LINE = re.compile(rb"^(create|futex|signal|switch) (\d+(?:\.\d+)?)\s*$", re.MULTILINE)
-
-
-def parse(output: bytes, code: int) -> Metrics:
-    """The ns-per-operation figures threadcost printed, among other console output. Exit
-    3 means some modes printed "MODE failed: ..." instead (a kernel without threads):
-    their figure is missing (None) and the others count; any other exit is a failed run."""
-    text = output.replace(b"\r", b"")
-    found = {op.decode(): float(ns) for op, ns in _LINE.findall(text)}
-    if code not in (0, PARTIAL) or not found or (code == 0 and len(found) < len(OPS)):
-        raise RuntimeError(f"threadcost exited {code}: {output[-300:]!r}")
-    return {op: found.get(op) for op in OPS}
-
-
-def unikernel_code(timing: GuestTiming) -> int:
-    """The program's exit code, read as `dock2uni run` reads it; raises on any other end."""
-    lines = timing.log.decode(errors="replace").splitlines()
-    code, status, cause = classify(lines, timing.status, False)
-    if status != "exit":
-        raise RuntimeError(f"guest {status}, exit {code}: {cause}; COM1 {timing.output[-200:]!r}")
-    return code
-
-
-def linux_code(timing: GuestTiming) -> int:
-    """/init's exit code from the panic its exit causes (the status word's high byte)."""
-    found = _LINUX_INIT_EXIT.search(timing.output)
-    if found is None:
-        raise RuntimeError(f"no init exit code on the console: {timing.output[-200:]!r}")
-    word = int(found.group(1), 16)
-    if word & 0x7F:  # killed by a signal, not an exit
-        raise RuntimeError(f"/init was killed by signal {word & 0x7F}")
-    return word >> 8
-
-
-def qemu_runner(
-    make_argv: Callable[[Path], list[str]], exit_code: Callable[[GuestTiming], int]
-) -> Callable[[], Metrics]:
-    """One boot running `threadcost all`."""
-
-    def run() -> Metrics:
-        # A marker: time_guest takes an unusual QEMU status (the exit 3 of a partial run)
-        # as a QEMU failure unless the program printed something.
-        timing = time_guest(make_argv, marker=b"create", timeout=900)
-        return parse(timing.output, exit_code(timing))
-
-    return run
-
-
-def docker_runner(peer: docker.DockerPeer, tag: str) -> Callable[[], Metrics]:
-    """One `docker run --rm --network none TAG threadcost all`."""
-
-    def run() -> Metrics:
-        argv = ["docker", "run", "--rm", "--network", "none", tag, guests.GUEST_PATH + PROGRAM]
-        done = spawn_and_wait(
-            [*argv, "all"], marker=b"", t0=time.monotonic(), timeout=600, env=peer.env
-        )
-        if done.timed_out:
-            raise TimeoutError("docker run still running after 600 s")
-        return parse(done.output, done.status)
-
-    return run
+PROGRAM_RUNS = CostProgram(name=PROGRAM, ops=OPS, marker=b"create")
 
 
 def run(config: Config) -> Result:
@@ -118,41 +48,13 @@ def run(config: Config) -> Result:
         "repetitions": f"{config.repeat}, interleaved (one boot or container per repetition)",
     }
     binary = guests.compile_static(PROGRAM)
-    layout = guests.image(PROGRAM)
-    skipped: dict[str, str] = {}
-    peers: dict[str, Callable[[], Metrics]] = {}
-    try:
-        image = unikernel.convert(f"oci:{layout}:latest", PROGRAM)
-        peers[UNIKERNEL] = qemu_runner(
-            unikernel.argv_for(
-                image, accel=accel, mem=mem, cmd=[guests.GUEST_PATH + PROGRAM, "all"]
-            ),
-            unikernel_code,
-        )
-        peers[UNIKERNEL]()  # a failing first boot means "not measured yet", with its reason
-    except (RuntimeError, TimeoutError) as exc:
-        peers.pop(UNIKERNEL, None)
-        skipped[UNIKERNEL] = f"the unikernel does not run {PROGRAM} yet: {str(exc)[:300]}"
-    vmlinuz = linux_microvm.kernel()
-    result.conditions["Linux kernel"] = vmlinuz.name
-    initrd = linux_microvm.initramfs(binary.read_bytes(), BENCH / "initramfs" / f"{PROGRAM}.cpio")
-    peers[LINUX] = qemu_runner(
-        linux_microvm.argv_for(vmlinuz, initrd, accel=accel, mem=mem, init_args=["all"]),
-        linux_code,
+
+    def initrd() -> Path:
+        return linux_microvm.initramfs(binary.read_bytes(), BENCH / "initramfs" / f"{PROGRAM}.cpio")
+
+    samples, skipped = measure(
+        PROGRAM_RUNS, config, result, accel=accel, layout=guests.image(PROGRAM), initrd=initrd
     )
-    with docker_peer(skipped) as daemon:
-        if daemon is not None:
-            result.conditions["docker"] = f"dockerd {daemon.version} (private daemon)"
-            try:
-                tag = daemon.load(layout, f"d2u-bench/{PROGRAM}:latest")
-                peers[DOCKER] = docker_runner(daemon, tag)
-            except Exception as exc:  # a broken daemon must not stop the guests' figures
-                skipped[DOCKER] = f"docker load failed: {str(exc)[:200]}"
-        samples = interleaved(peers, config.repeat, label=NAME)
-    result.raw = {
-        "samples": {n: s.to_json() for n, s in samples.items()},
-        "skipped": skipped,
-    }
     result.tables.append(_table(accel, samples, skipped))
     result.goals += _goals(samples, skipped)
     return result

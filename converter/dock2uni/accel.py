@@ -27,7 +27,8 @@ from dock2uni.errors import BuildError, Dock2UniError
 from dock2uni.fs.cachedir import is_regular, open_regular, subdir
 from dock2uni.fs.store import ContentStore
 from dock2uni.fs.tree import DirNode, FileNode, Node
-from dock2uni.link import add_metadata, ensure_libos, link_elf, recommended_mem, work_dir
+from dock2uni.libos_build import ensure_libos
+from dock2uni.link import add_metadata, link_elf, recommended_mem, work_dir
 from dock2uni.plan import Plan
 
 ACCELS = ("auto", "kvm", "tcg")

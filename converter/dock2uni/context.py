@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from tqdm import tqdm
-
 GiB = 1 << 30
 MiB = 1 << 20
 
@@ -63,6 +61,8 @@ class Context:
     @contextmanager
     def progress(self, *, desc: str, total: int | None = None, unit: str = "B") -> Iterator[Any]:
         """A tqdm bar on stderr, or a silent one when not on a terminal or --quiet."""
+        from tqdm import tqdm  # imported when a bar is made: ~45 ms of every start-up
+
         bar = tqdm(
             total=total,
             desc=desc,

@@ -13,28 +13,28 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dock2uni import __version__, paths
+from dock2uni import __version__, linkcache
 from dock2uni.context import Context
 from dock2uni.elf.header import check_file, require_program
-from dock2uni.errors import BuildError, ElfError, OutputError
+from dock2uni.errors import ElfError, OutputError
 from dock2uni.fs.cachedir import subdir
 from dock2uni.fs.cpio import write_cpio
 from dock2uni.fs.policy import Selection, select
 from dock2uni.fs.store import ContentStore
 from dock2uni.fs.tree import DirNode, FileNode, Node
+from dock2uni.libos_build import LIBOS_ARTIFACTS, ensure_libos
+from dock2uni.libos_build import run_tool as _run
 from dock2uni.plan import Plan
 from dock2uni.slim.report import breakdown, rootfs_report
 from dock2uni.uni import META_SECTION, loaded_sizes
 from dock2uni.unpack import UnpackedImage
 
-LIBOS_ARTIFACTS = ("entry.o", "libos.a", "shims.a", "link.ld", "image-cflags.txt")
 MEM_FLOOR = 64 << 20
 SLIM_HEADROOM = 24 << 20  # measured: python3 -c uses ~8 MiB beyond its files (docs/slim.md)
 
@@ -99,32 +99,6 @@ image_rootfs_start:
 image_rootfs_end:
 \t.section .note.GNU-stack,"",@progbits
 """
-
-
-def _run(cmd: list[str], *, what: str, cwd: Path) -> None:
-    try:
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise BuildError(f"{what}: {cmd[0]} is not installed") from None
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-        raise BuildError(f"{what} failed: {' '.join(cmd)}\n{tail}")
-
-
-def ensure_libos(ctx: Context) -> Path:
-    """The prebuilt library OS directory, building it first if needed."""
-    build = paths.LIBOS_BUILD
-    if all((build / a).exists() for a in LIBOS_ARTIFACTS):
-        return build
-    if not (paths.LIBOS / "Makefile").exists():
-        raise BuildError(f"the library OS is not built ({build}) and its sources are missing")
-    ctx.note("dock2uni: building the library OS (make -C libos)")
-    _run(
-        ["make", "-s", "-C", str(paths.LIBOS), f"BUILD={build}"],
-        what="building libos",
-        cwd=paths.REPO,
-    )
-    return build
 
 
 def _with_workdir(selection: Selection, workdir: str) -> list[tuple[str, Node]]:
@@ -284,66 +258,92 @@ def link_image(
     entries = _with_workdir(selection, plan.workdir)
     files = breakdown(entries, unpacked.store)
     report = rootfs_report(unpacked.tree, selection)
-    with work_dir(ctx) as tmp:
-        work = Path(tmp)
-        linked = link_elf(plan, entries, unpacked.store, work, ctx, separate_initrd=separate_initrd)
-        metadata = {
-            "schemaVersion": 1,
-            "dock2uni": __version__,
-            "source": unpacked.image.source,
-            "reference": unpacked.image.reference,
-            "digest": unpacked.image.manifest_digest,
-            "config_digest": unpacked.image.config_digest,
-            "platform": str(unpacked.image.platform),
-            "argv": list(plan.argv),
-            "entrypoint_argc": plan.entrypoint_argc,
-            "exec_path": plan.exec_path,
-            "env": list(plan.env),
-            "workdir": plan.workdir,
-            "user": {"uid": plan.uid, "gid": plan.gid},
-            "hostname": plan.hostname,
-            "stop_signal": plan.stop_signal,
-            "exposed_ports": list(plan.exposed_ports),
-            "volumes": list(plan.volumes),
-            "families": list(plan.families),
-            "families_reason": plan.families_reason,
-            "missing_syscalls": list(plan.missing),
-            "rootfs": {
-                "policy": plan.rootfs_policy,
-                "embedded": not separate_initrd,
-                "entries": len(entries),
-                "dropped": {k: vars(v) for k, v in sorted(selection.dropped.items())},
-                **report,
-                **({"closure_estimate": dict(closure_estimate)} if closure_estimate else {}),
-            },
+    base = {
+        "schemaVersion": 1,
+        "dock2uni": __version__,
+        "source": unpacked.image.source,
+        "reference": unpacked.image.reference,
+        "digest": unpacked.image.manifest_digest,
+        "config_digest": unpacked.image.config_digest,
+        "platform": str(unpacked.image.platform),
+        "argv": list(plan.argv),
+        "entrypoint_argc": plan.entrypoint_argc,
+        "exec_path": plan.exec_path,
+        "env": list(plan.env),
+        "workdir": plan.workdir,
+        "user": {"uid": plan.uid, "gid": plan.gid},
+        "hostname": plan.hostname,
+        "stop_signal": plan.stop_signal,
+        "exposed_ports": list(plan.exposed_ports),
+        "volumes": list(plan.volumes),
+        "families": list(plan.families),
+        "families_reason": plan.families_reason,
+        "missing_syscalls": list(plan.missing),
+        "rootfs": {
+            "policy": plan.rootfs_policy,
+            "embedded": not separate_initrd,
+            "entries": len(entries),
+            "dropped": {k: vars(v) for k, v in sorted(selection.dropped.items())},
+            **report,
+            **({"closure_estimate": dict(closure_estimate)} if closure_estimate else {}),
+        },
+    }
+    extra = dict(extra_metadata or {})  # last: it may replace any key, sizes included
+
+    def metadata_for(sizes: linkcache.Sizes) -> dict[str, Any]:
+        mapped = files["binaries"] + files["libraries"]
+        return {
+            **base,
             "sizes": {
-                "kernel": linked.kernel_size,
-                "rootfs": linked.rootfs_size,
+                "kernel": sizes.kernel,
+                "rootfs": sizes.rootfs,
                 "breakdown": {
-                    "kernel": linked.kernel_size,
+                    "kernel": sizes.kernel,
                     **files,
-                    "archive_overhead": linked.rootfs_size - sum(files.values()),
+                    "archive_overhead": sizes.rootfs - sum(files.values()),
                 },
             },
             "recommended_mem": recommended_mem(
-                linked.rootfs_size,
-                mapped=files["binaries"] + files["libraries"]
-                if plan.rootfs_policy in ("closure", "slim")
-                else None,
-                kernel=linked.kernel_size,
+                sizes.rootfs,
+                mapped=mapped if plan.rootfs_policy in ("closure", "slim") else None,
+                kernel=sizes.kernel,
             ),
-            **(extra_metadata or {}),
+            **extra,
         }
+
+    libos = ensure_libos(ctx)
+    cache_key = linkcache.key(
+        config_c=image_config_c(plan),
+        rootfs_asm=ROOTFS_ASM.format(incbin="" if separate_initrd else "<cpio>"),
+        entries=entries,
+        metadata={**base, **extra},
+        libos=libos,
+        artifacts=LIBOS_ARTIFACTS,
+    )
+    initrd = output.with_name(output.name + ".cpio") if separate_initrd else None
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        cached = linkcache.fetch(ctx.cache_dir, cache_key, output, initrd)
+    except OSError as exc:
+        raise OutputError(f"cannot write {output}: {exc.strerror}") from None
+    if cached is not None:
+        os.chmod(output, 0o755)  # noqa: S103 -- a kernel image, like a.out
+        return LinkResult(
+            output=output, initrd=initrd, metadata=metadata_for(cached), selection=selection
+        )
+    with work_dir(ctx) as tmp:
+        work = Path(tmp)
+        linked = link_elf(plan, entries, unpacked.store, work, ctx, separate_initrd=separate_initrd)
+        sizes = linkcache.Sizes(kernel=linked.kernel_size, rootfs=linked.rootfs_size)
+        metadata = metadata_for(sizes)
         final = work / "image.uni"
         add_metadata(linked.elf, metadata, final)
-        initrd = None
         try:
-            output.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(final, output)
             os.chmod(output, 0o755)  # noqa: S103 -- a kernel image, like a.out
-            if separate_initrd:
-                initrd = output.with_name(output.name + ".cpio")
+            if initrd is not None:
                 shutil.copyfile(linked.cpio, initrd)
         except OSError as exc:
             raise OutputError(f"cannot write {output}: {exc.strerror}") from None
+        linkcache.put(ctx.cache_dir, cache_key, final, linked.cpio if initrd else None, sizes)
     return LinkResult(output=output, initrd=initrd, metadata=metadata, selection=selection)

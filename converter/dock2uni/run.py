@@ -44,7 +44,8 @@ from dock2uni.forward import Forwarder
 from dock2uni.fs.cachedir import is_regular, subdir
 from dock2uni.fs.store import ContentStore
 from dock2uni.fs.tree import DirNode
-from dock2uni.link import add_metadata, ensure_libos, link_elf, recommended_mem, work_dir
+from dock2uni.libos_build import ensure_libos
+from dock2uni.link import add_metadata, link_elf, recommended_mem, work_dir
 from dock2uni.network import Network, Published
 from dock2uni.plan import Plan
 from dock2uni.publish import Reservation, resolve
@@ -113,6 +114,8 @@ class RunOptions:
     # arguments added to QEMU's, e.g. a NIC with its netdev.
     extra_cmdline: tuple[str, ...] = ()
     extra_qemu: tuple[str, ...] = ()
+    # Descriptors QEMU inherits for ``extra_qemu`` to name (the OCI runtime's tap device).
+    pass_fds: tuple[int, ...] = ()
     # --network, -p/-P, --hostname, --dns, --add-host (network.py); its ``published``
     # ports are chosen and bound by run_image (publish.py) before QEMU starts.
     network: Network = field(default_factory=Network)
@@ -492,7 +495,8 @@ def boot(
                     stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
-                    pass_fds=tuple(fd for fd in (err_write, sig_read) if fd >= 0),
+                    pass_fds=tuple(fd for fd in (err_write, sig_read) if fd >= 0)
+                    + options.pass_fds,
                     # Safe with our threads: the child only calls prctl, getppid, setpgid.
                     preexec_fn=functools.partial(_die_with, os.getpid()),  # noqa: PLW1509
                 )

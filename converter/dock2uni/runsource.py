@@ -18,7 +18,7 @@ from dock2uni.acquire import AcquireOptions
 from dock2uni.context import Context
 from dock2uni.errors import ImageNotFoundError, InvalidReferenceError
 from dock2uni.fs.cachedir import is_regular, subdir
-from dock2uni.link import ensure_libos
+from dock2uni.libos_build import ensure_libos
 from dock2uni.uni import is_uni_file
 
 LOCAL_PREFIXES = ("/", "./", "../", "~")

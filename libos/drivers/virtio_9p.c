@@ -23,7 +23,7 @@
 #define MAX_9P 8
 #define TAG_MAX 64
 #define TICK_NS 1000000ul           /* re-check the used ring this often without an interrupt */
-#define DEAD_NS 120000000000ul      /* no answer in two minutes: the host is gone */
+#define DEAD_NS 600000000000ul      /* no answer in ten minutes: the host is gone (a slow fsync takes less) */
 
 struct virtio_9p {
     struct virtio_dev *dev;

@@ -146,8 +146,17 @@ static long resolve(struct vnode *base, const char *path, size_t len, int flags,
             cur = cur != root && cur->parent ? cur->parent : cur; /* ".." at / stays at / */
             continue;
         }
-        struct vnode *next = ramfs_child(cur, path + s, (u32)n);
+        struct vnode *next = NULL;
+        long err = 0;
+        if (cur->fs) /* a volume: the host's answer (EIO, EACCES...) is the error, not just ENOENT */
+            err = cur->fs->lookup(cur, path + s, (u32)n, &next);
+        else
+            next = ramfs_child(cur, path + s, (u32)n);
+        if (err < 0)
+            next = NULL;
         fstrace_lookup(cur, path + s, n, next, last);
+        if (err < 0)
+            return err;
         if (!next)
             return -ENOENT;
         if (S_ISLNK(next->mode) && (!last || (flags & LOOKUP_FOLLOW) || trailing_slash)) {

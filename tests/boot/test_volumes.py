@@ -346,6 +346,7 @@ def test_two_volumes_and_workdir(busybox_uni: Path, boot: object, tmp_path: Path
         busybox_uni,
         ("sh", "-c", script),
         workdir="/a/rootdir",
+        split_stderr=True,  # ln's and sh's messages: COM3, apart from the lines checked
         extra_qemu=first["extra_qemu"] + second["extra_qemu"],
         extra_cmdline=(f"d2u.vol={b64_nul_joined(items)}",),
     )
@@ -364,9 +365,9 @@ def test_read_only_root_keeps_volume_writable(
     host = make_tree(tmp_path / "vol")
     script = "echo x > /data/w && echo vol-ok; echo y > /etc/z || echo root-rofs"
     booted: Booted = boot(  # type: ignore[operator]
-        busybox_uni, ("sh", "-c", script), read_only=True, **volume_options(host)
+        busybox_uni, ("sh", "-c", script), split_stderr=True, read_only=True, **volume_options(host)
     )
     assert booted.result.status == "exit", booted.describe()
-    lines = booted.stdout.decode().splitlines()  # sh's error message (fd 2) joins stdout
-    assert lines[0] == "vol-ok" and lines[-1] == "root-rofs", booted.describe()
+    assert booted.stdout.decode().split() == ["vol-ok", "root-rofs"], booted.describe()
+    assert b"Read-only file system" in booted.guest_stderr, booted.describe()
     assert (host / "w").read_text() == "x\n"

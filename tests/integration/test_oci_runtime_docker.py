@@ -5,8 +5,11 @@ init or state behind; what the unikernel cannot honour is refused with a clear e
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +30,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.boot, pytest.mark.fixtures, pytest
 
 HELLO = {"glibc": "d2u/hello:glibc", "musl": "d2u/hello:musl"}
 PYTHON = "d2u/python:stop"
+NGINX = "d2u/nginx:official"
 # Prints when ready, then waits; on the stop signal says so and exits 0 (graceful stop).
 STOPPER = (
     "import signal, sys, time\n"
@@ -78,6 +82,7 @@ def daemon(cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Do
                 str(save_fixture(f"hello-static-{flavour}", tag, tars / f"{flavour}.tar")),
             )
         d.docker("load", "-i", str(save_fixture("python", "d2u/python:latest", tars / "py.tar")))
+        d.docker("load", "-i", str(save_fixture("nginx-official", NGINX, tars / "nginx.tar")))
         context = tars / "stop"
         context.mkdir()
         (context / "Dockerfile").write_text(STOP_DOCKERFILE)
@@ -125,15 +130,73 @@ def test_terminal_like_runc(daemon: Dockerd) -> None:
     assert (uni.returncode, uni.stdout) == (runc.returncode, runc.stdout), uni.stderr
 
 
+def _host_links() -> str:
+    return subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=False).stdout
+
+
+def _bridge(d: Dockerd) -> str:
+    if "bridge-net" not in _run(d, "network", "ls").stdout:
+        d.docker("network", "create", "bridge-net")
+    return "bridge-net"
+
+
 @pytest.mark.parametrize("network", ["bridge-net", "host", "none"])
 def test_networks(daemon: Dockerd, network: str) -> None:
     """Init enters the network namespace Docker asks for (a new one, whose interface the
-    libnetwork prestart hook moves in, or the host's); the guest has no NIC yet."""
-    if network == "bridge-net" and network not in _run(daemon, "network", "ls").stdout:
-        daemon.docker("network", "create", network)
+    libnetwork prestart hook moves in, or the host's); the guest's tap device and its
+    redirects are made in the container's namespace only, never on the host's links."""
+    if network == "bridge-net":
+        _bridge(daemon)
     uni = _run(daemon, "run", "--rm", "--network", network, "--runtime", "dock2uni",
                HELLO["glibc"], "hello")  # fmt: skip
     assert (uni.returncode, uni.stdout) == (0, "hello from dock2uni\n"), uni.stderr
+    assert "d2utap0" not in _host_links()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _http_get(port: int, path: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def test_nginx_serves_a_published_port_like_runc(daemon: Dockerd, cache: Path) -> None:
+    """`docker run -d --network NET -p 127.0.0.1:PORT:80` of the nginx-shaped fixture: the
+    guest owns the container's address (docker-proxy reaches it over the bridge) and
+    answers as nginx under runc does; nothing is left after `docker rm -f`."""
+    network = _bridge(daemon)
+    pages: dict[str, list[tuple[int, bytes]]] = {}
+    for runtime in ("runc", "dock2uni"):
+        port = _free_port()
+        run = _run(daemon, "run", "-d", "--network", network, "-p", f"127.0.0.1:{port}:80",
+                   "--runtime", runtime, NGINX)  # fmt: skip
+        cid = run.stdout.strip()
+        assert cid, run.stderr
+        try:
+            deadline = time.monotonic() + 240
+            while True:
+                try:
+                    first = _http_get(port, "/")
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline, _run(daemon, "logs", cid).stderr
+                    time.sleep(0.2)
+            pages[runtime] = [first, _http_get(port, "/no-such-page.html")]
+        finally:
+            _run(daemon, "rm", "-f", cid)
+        if runtime == "dock2uni":
+            _assert_nothing_left(daemon, cache, cid)
+    assert pages["dock2uni"][0] == pages["runc"][0]
+    assert pages["runc"][0][0] == 200 and b"Welcome to nginx!" in pages["runc"][0][1]
+    assert pages["dock2uni"][1][0] == pages["runc"][1][0] == 404
+    assert "d2utap0" not in _host_links()
 
 
 def test_init_flag_like_runc(daemon: Dockerd) -> None:

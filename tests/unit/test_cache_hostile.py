@@ -85,6 +85,7 @@ def tree_files(root: Path) -> list[str]:
         "analysis",
         "analysis/facts",
         "build",
+        "linked",
     ],
 )
 def test_a_planted_symlink_never_redirects_a_write(

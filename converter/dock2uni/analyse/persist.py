@@ -20,7 +20,7 @@ import os
 import tempfile
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin, get_type_hints
@@ -47,34 +47,70 @@ def to_jsonable(value: Any) -> Any:
 
 def from_jsonable(tp: Any, data: Any) -> Any:
     """Rebuild a value of type ``tp`` from ``to_jsonable`` output; ValueError if it does not fit."""
+    return _converter(tp)(data)
+
+
+@cache
+def _converter(tp: Any) -> Callable[[Any], Any]:
+    """The function that rebuilds values of ``tp``, made once per type: a warm load walks
+    ~10^5 values, and inspecting the type hints at each of them cost most of its time."""
     origin = get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        if data is None and type(None) in get_args(tp):
-            return None
-        inner = [a for a in get_args(tp) if a is not type(None)]
-        return from_jsonable(inner[0], data)
+        nullable = type(None) in get_args(tp)
+        inner = _converter(next(a for a in get_args(tp) if a is not type(None)))
+
+        def union(data: Any) -> Any:
+            return None if data is None and nullable else inner(data)
+
+        return union
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        if not isinstance(data, dict):
-            raise ValueError(f"expected an object for {tp.__name__}")
-        kwargs = {
-            name: from_jsonable(hint, data[name]) for name, hint in _fields(tp) if name in data
-        }
-        return tp(**kwargs)
+        fields: list[tuple[str, Callable[[Any], Any]]] = []
+
+        def dataclass(data: Any) -> Any:
+            if not isinstance(data, dict):
+                raise ValueError(f"expected an object for {tp.__name__}")
+            if not fields:  # resolved at first use: a dataclass may refer to itself
+                fields.extend((name, _converter(hint)) for name, hint in _fields(tp))
+            return tp(**{name: conv(data[name]) for name, conv in fields if name in data})
+
+        return dataclass
     if origin is tuple:
         args = get_args(tp)
-        if not isinstance(data, list):
-            raise ValueError("expected a list")
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(from_jsonable(args[0], d) for d in data)
-        return tuple(from_jsonable(a, d) for a, d in zip(args, data, strict=True))
+            item = _converter(args[0])
+
+            def homogeneous(data: Any) -> Any:
+                if not isinstance(data, list):
+                    raise ValueError("expected a list")
+                return tuple(item(d) for d in data)
+
+            return homogeneous
+        items = [_converter(a) for a in args]
+
+        def fixed(data: Any) -> Any:
+            if not isinstance(data, list):
+                raise ValueError("expected a list")
+            return tuple(conv(d) for conv, d in zip(items, data, strict=True))
+
+        return fixed
     if origin in (dict, Mapping):
-        _, value_type = get_args(tp)
-        if not isinstance(data, dict):
-            raise ValueError("expected an object")
-        return {k: from_jsonable(value_type, v) for k, v in data.items()}
-    if tp in (str, int, float, bool) and not isinstance(data, tp):
-        raise ValueError(f"expected {tp.__name__}")
-    return data
+        value = _converter(get_args(tp)[1])
+
+        def mapping(data: Any) -> Any:
+            if not isinstance(data, dict):
+                raise ValueError("expected an object")
+            return {k: value(v) for k, v in data.items()}
+
+        return mapping
+    if tp in (str, int, float, bool):
+
+        def scalar(data: Any) -> Any:
+            if not isinstance(data, tp):
+                raise ValueError(f"expected {tp.__name__}")
+            return data
+
+        return scalar
+    return lambda data: data
 
 
 @cache

@@ -63,14 +63,15 @@ def cached_uni(spec: ContainerSpec, ctx: Context) -> tuple[Path, str]:
     else /). The image carries no environment of its own: the process's, in
     config.json's order with HOME last when absent (as runc), goes on the kernel
     command line."""
-    from dock2uni.pipeline import Inspected, convert_inspected
-
     found = rootfs.scan(spec.rootfs, ctx)
     key = cache_key(spec, found.fingerprint, ctx)
     out = subdir(ctx.cache_dir, "runtime") / f"{key[:32]}.uni"
     side = out.with_suffix(".json")  # what the conversion found out: the user's HOME
     if is_regular(out) and is_regular(side):
         return out, str(json.loads(side.read_text())["home"])
+    # Only a miss needs the pipeline: importing it costs a warm create ~0.15 s.
+    from dock2uni.pipeline import Inspected, convert_inspected
+
     unpacked = rootfs.unpacked(found, image_config(spec), ctx)
     run = run_spec(unpacked)
     home = run.user.home or "/"

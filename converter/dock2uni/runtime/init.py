@@ -75,9 +75,15 @@ def _wait_for_start(fifo: Path) -> None:
 def _boot(conf: dict[str, Any], log: RuntimeLog) -> int:
     from dock2uni.context import Context
     from dock2uni.run import RunOptions, hint_for, run_image
+    from dock2uni.runtime.nic import wire
     from dock2uni.volmount import HostVolume
 
     ctx = Context(cache_dir=Path(conf["cache_dir"]), quiet=True)
+    # After start: the engine's prestart hook has put the container's interface in place.
+    wired = wire(conf["namespaces"])
+    if wired is not None:
+        nic, tap = wired
+        log.info(f"init: the guest takes over {nic.device} ({nic.address}, {nic.mac})")
     # config.json's bind mounts, Docker's volumes among them (the engine made and filled
     # those, and turned the image's VOLUMEs into them: none are added here).
     mounts = tuple(
@@ -97,6 +103,9 @@ def _boot(conf: dict[str, Any], log: RuntimeLog) -> int:
         tty=conf["terminal"],
         forward_signals=True,
         stop_timeout=NEVER,
+        extra_cmdline=tuple(nic.kernel_words()) if wired else (),
+        extra_qemu=tuple(nic.qemu_args(tap)) if wired else (),
+        pass_fds=(tap,) if wired else (),
     )
     result = run_image(
         Path(conf["image"]),
