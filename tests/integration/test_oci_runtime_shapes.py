@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.boot, pytest.mark.fixtures, pytest
 DISTROLESS = "d2u/distroless:latest"
 REDIS = "d2u/redis-official:latest"
 # The official entrypoint (chown of /data, gosu to redis) starts a daemonized server on a
-# unix socket (the runtime's guest has no NIC yet); redis-cli then talks to it.
+# unix socket (no port to publish or wait for); redis-cli then talks to it.
 REDIS_UP = (
     "docker-entrypoint.sh redis-server --daemonize yes --port 0 --unixsocket /tmp/r.sock "
     "--save '' --appendonly no && i=0; until redis-cli -s /tmp/r.sock ping >/dev/null 2>&1; "
