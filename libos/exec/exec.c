@@ -392,8 +392,15 @@ static void set_workdir(void)
     struct vnode *wd;
     if (kopts.workdir && dir[0] == '/' && vfs_lookup(AT_FDCWD, dir, LOOKUP_FOLLOW, &wd) == -ENOENT)
         mkdir_p(dir);
-    if (vfs_lookup(AT_FDCWD, dir, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &wd) == 0)
-        vfs_chdir_node(wd);
+    long r = vfs_lookup(AT_FDCWD, dir, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &wd);
+    if (r == 0)
+        r = vfs_chdir_node(wd);
+    if (r == 0)
+        return;
+    if (kopts.workdir && r == -EACCES) /* as runc: its chdir, made as the user, fails */
+        panic("d2u.workdir: %s: permission denied for the container's user", dir);
+    if (r == -EACCES)
+        kinfo("workdir %s: permission denied for the container's user; staying in /", dir);
     else if (kopts.workdir)
         panic("d2u.workdir: %s is not a directory in the image", dir);
     else

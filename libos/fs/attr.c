@@ -44,6 +44,16 @@ long vfs_may_read(const struct vnode *n)
     return (bits & 4) ? 0 : -EACCES;
 }
 
+/* Search permission on a directory (each one a path walks through): the x bit of the
+ * owner, group or others class, as vfs_may_read; root always may (CAP_DAC_OVERRIDE). */
+long vfs_may_search(const struct vnode *dir)
+{
+    if (current_process()->euid == 0)
+        return 0;
+    u32 bits = dir->uid == current_process()->euid ? dir->mode >> 6 : proc_in_group(current_process(), dir->gid) ? dir->mode >> 3 : dir->mode;
+    return (bits & 1) ? 0 : -EACCES;
+}
+
 static long owner_or_root(const struct vnode *n) { return current_process()->euid == 0 || current_process()->euid == n->uid ? 0 : -EPERM; }
 
 long vfs_chmod(struct vnode *n, u32 mode)

@@ -75,6 +75,8 @@ long vfs_chroot_node(struct vnode *dir)
 {
     if (!S_ISDIR(dir->mode))
         return -ENOTDIR;
+    if (vfs_may_search(dir) < 0)
+        return -EACCES; /* Linux: MAY_EXEC on the new root */
     struct fs_struct *fs = current_process()->fs;
     vnode_get(dir);
     if (fs->root)
@@ -101,6 +103,8 @@ long vfs_chdir_node(struct vnode *dir)
 {
     if (!S_ISDIR(dir->mode))
         return -ENOTDIR;
+    if (vfs_may_search(dir) < 0)
+        return -EACCES; /* Linux: MAY_EXEC | MAY_CHDIR on the new cwd */
     /* The cwd holds a reference: rmdir of the cwd must not free it under us. */
     struct fs_struct *fs = current_process()->fs;
     vnode_get(dir);
@@ -138,6 +142,11 @@ static long resolve(struct vnode *base, const char *path, size_t len, int flags,
         bool last = j >= len;
         if (!S_ISDIR(cur->mode))
             return -ENOTDIR;
+        /* Every component needs search permission on the directory it is looked up
+         * in, "." and ".." included (Linux's may_lookup): a 0700 /root keeps others out. */
+        long denied = vfs_may_search(cur);
+        if (denied < 0)
+            return denied;
         if (n > NAME_MAX)
             return -ENAMETOOLONG;
         if (n == 1 && path[s] == '.')

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 
 /* Image files (libos/scripts/guest-fstree.sh): written here and restored before exiting,
@@ -513,6 +514,63 @@ static void test_statfs(void)
     CHECK("statvfs_free_space", sv.f_bfree > 0 && sv.f_bavail > 0 && sv.f_blocks >= sv.f_bfree);
 }
 
+/* Search (x) permission on every directory a path walks through, for a user other
+ * than root: the child works from inside the work directory with relative paths,
+ * so the host directories above it (a 0700 temporary directory natively) play no
+ * part. Each result is one bit of the child's exit status. */
+static void test_search_permission(void)
+{
+    const char *dirs[][2] = {{"s700", "0700"}, {"s711", "0711"}, {"s744", "0744"}, {"s755", "0755"}};
+    for (int i = 0; i < 4; i++) {
+        mkdir(w(dirs[i][0]), (mode_t)strtol(dirs[i][1], NULL, 8));
+        chmod(w(dirs[i][0]), (mode_t)strtol(dirs[i][1], NULL, 8));
+        char rel[64];
+        snprintf(rel, sizeof(rel), "%s/f", dirs[i][0]);
+        int fd = open(w(rel), O_WRONLY | O_CREAT, 0644);
+        close(fd);
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (chdir(work) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(255);
+        struct stat st;
+        int bits = 0, fd;
+        DIR *d;
+        errno = 0;
+        bits |= (stat("s700/f", &st) == -1 && errno == EACCES) << 0;      /* no x: no lookup */
+        errno = 0;
+        bits |= (open("s700/f", O_RDONLY) == -1 && errno == EACCES) << 1;
+        errno = 0;
+        bits |= (chdir("s700") == -1 && errno == EACCES) << 2;
+        bits |= ((fd = open("s711/f", O_RDONLY)) >= 0) << 3;               /* x only: by name */
+        if (fd >= 0)
+            close(fd);
+        errno = 0;
+        bits |= ((d = opendir("s711")) == NULL && errno == EACCES) << 4;   /* ...but no listing */
+        if (d)
+            closedir(d);
+        bits |= ((d = opendir("s744")) != NULL) << 5;                      /* r without x: names */
+        if (d)
+            closedir(d);
+        errno = 0;
+        bits |= (stat("s744/f", &st) == -1 && errno == EACCES) << 6;      /* ...but no lookup */
+        errno = 0;
+        bits |= (access("s700/.", F_OK) == -1 && errno == EACCES) << 7;   /* "." needs x too */
+        _exit(bits);
+    }
+    int status = -1;
+    waitpid(pid, &status, 0);
+    int bits = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    CHECK("search_denied_stat", bits >= 0 && (bits & 1));
+    CHECK("search_denied_open", bits >= 0 && (bits & 2));
+    CHECK("search_denied_chdir", bits >= 0 && (bits & 4));
+    CHECK("search_x_only_opens_by_name", bits >= 0 && (bits & 8));
+    CHECK("search_x_only_cannot_list", bits >= 0 && (bits & 16));
+    CHECK("search_r_only_lists", bits >= 0 && (bits & 32));
+    CHECK("search_r_only_no_lookup", bits >= 0 && (bits & 64));
+    CHECK("search_dot_needs_x", bits >= 0 && (bits & 128));
+}
+
 int main(int argc, char **argv)
 {
     guest_begin();
@@ -534,6 +592,7 @@ int main(int argc, char **argv)
     test_mmap();
     test_image_files();
     test_statfs();
+    test_search_permission();
     rm_rf(work);
     CHECK("cleanup", access(work, F_OK) == -1);
     return guest_finish();

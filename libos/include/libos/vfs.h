@@ -335,6 +335,7 @@ long vfs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 /* Write permission (root bypasses the mode bits, as Linux's CAP_DAC_OVERRIDE). */
 long vfs_may_write(const struct vnode *n);
 long vfs_may_read(const struct vnode *n);
+long vfs_may_search(const struct vnode *dir);
 long vfs_chmod(struct vnode *n, u32 mode);
 long vfs_chown(struct vnode *n, u32 uid, u32 gid);
 /* times[2] (atime, mtime) with UTIME_NOW/UTIME_OMIT in nsec, or NULL for now. */
