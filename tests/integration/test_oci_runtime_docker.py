@@ -31,6 +31,8 @@ pytestmark = [pytest.mark.docker, pytest.mark.boot, pytest.mark.fixtures, pytest
 HELLO = {"glibc": "d2u/hello:glibc", "musl": "d2u/hello:musl"}
 PYTHON = "d2u/python:stop"
 NGINX = "d2u/nginx:official"
+PYTHON_OFFICIAL = "d2u/python:official"
+ALPINE_SHAPED = "d2u/alpine:shaped"
 # Prints when ready, then waits; on the stop signal says so and exits 0 (graceful stop).
 STOPPER = (
     "import signal, sys, time\n"
@@ -83,6 +85,8 @@ def daemon(cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Do
             )
         d.docker("load", "-i", str(save_fixture("python", "d2u/python:latest", tars / "py.tar")))
         d.docker("load", "-i", str(save_fixture("nginx-official", NGINX, tars / "nginx.tar")))
+        for name, tag in (("python-official", PYTHON_OFFICIAL), ("alpine-shaped", ALPINE_SHAPED)):
+            d.docker("load", "-i", str(save_fixture(name, tag, tars / f"{name}.tar")))
         context = tars / "stop"
         context.mkdir()
         (context / "Dockerfile").write_text(STOP_DOCKERFILE)
@@ -167,16 +171,27 @@ def _http_get(port: int, path: str) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
-def test_nginx_serves_a_published_port_like_runc(daemon: Dockerd, cache: Path) -> None:
-    """`docker run -d --network NET -p 127.0.0.1:PORT:80` of the nginx-shaped fixture: the
-    guest owns the container's address (docker-proxy reaches it over the bridge) and
-    answers as nginx under runc does; nothing is left after `docker rm -f`."""
+# The shapes that serve: image, container port, what runc's first page holds.
+SERVERS = {
+    "nginx": (NGINX, 80, b"Welcome to nginx!"),
+    "python": (PYTHON_OFFICIAL, 8000, b"served by python3 -m http.server"),
+    "alpine": (ALPINE_SHAPED, 8080, b""),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SERVERS))
+def test_shape_serves_a_published_port_like_runc(daemon: Dockerd, cache: Path, shape: str) -> None:
+    """`docker run -d --network NET -p 127.0.0.1:PORT:CPORT` of an official-image-shaped
+    fixture with no other arguments: the guest owns the container's address (docker-proxy
+    reaches it over the bridge) and answers as the same image under runc does; nothing is
+    left after `docker rm -f`."""
+    image, cport, marker = SERVERS[shape]
     network = _bridge(daemon)
     pages: dict[str, list[tuple[int, bytes]]] = {}
     for runtime in ("runc", "dock2uni"):
         port = _free_port()
-        run = _run(daemon, "run", "-d", "--network", network, "-p", f"127.0.0.1:{port}:80",
-                   "--runtime", runtime, NGINX)  # fmt: skip
+        run = _run(daemon, "run", "-d", "--network", network, "-p", f"127.0.0.1:{port}:{cport}",
+                   "--runtime", runtime, image)  # fmt: skip
         cid = run.stdout.strip()
         assert cid, run.stderr
         try:
@@ -194,7 +209,7 @@ def test_nginx_serves_a_published_port_like_runc(daemon: Dockerd, cache: Path) -
         if runtime == "dock2uni":
             _assert_nothing_left(daemon, cache, cid)
     assert pages["dock2uni"][0] == pages["runc"][0]
-    assert pages["runc"][0][0] == 200 and b"Welcome to nginx!" in pages["runc"][0][1]
+    assert pages["runc"][0][0] == 200 and marker in pages["runc"][0][1]
     assert pages["dock2uni"][1][0] == pages["runc"][1][0] == 404
     assert "d2utap0" not in _host_links()
 
