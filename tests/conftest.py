@@ -58,3 +58,14 @@ def cache_dir(tmp_path: Path) -> Path:
 def ctx(cache_dir: Path) -> Context:
     """A quiet Context with a private cache and default limits."""
     return Context(cache_dir=cache_dir, limits=Limits(), quiet=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Volumes made by the tests' runs (an image's VOLUME gets an anonymous one, as under
+    Docker) go to a directory of the session, never the user's ~/.local/share/dock2uni;
+    subprocesses (`dock2uni run`, the runtime under dockerd) inherit it. Tests that look
+    at a data directory set DOCK2UNI_DATA themselves."""
+    path = tmp_path_factory.mktemp("dock2uni-data")
+    os.environ["DOCK2UNI_DATA"] = str(path)
+    return path

@@ -614,7 +614,11 @@ def run(
     ] = None,
     rm: Annotated[
         bool,
-        typer.Option("--rm", help="Accepted for docker run compatibility: nothing is kept."),
+        typer.Option(
+            "--rm",
+            help="Remove the anonymous volumes this run made when it ends (the run leaves "
+            "nothing else behind).",
+        ),
     ] = False,
     tmpfs: Annotated[
         list[str] | None,
@@ -638,8 +642,10 @@ def run(
         typer.Option(
             "--volume",
             "-v",
-            metavar="SRC:DST",
-            help="Refused: volumes are not supported yet.",
+            metavar="[SRC:]DST[:ro|rw]",
+            help="A host directory (SRC absolute; made when missing), a named volume "
+            "(SRC a name; made and filled from the image on first use) or, DST alone, an "
+            "anonymous volume at DST (repeatable; docs/volumes-run.md).",
             show_default=False,
         ),
     ] = None,
@@ -647,8 +653,8 @@ def run(
         list[str] | None,
         typer.Option(
             "--mount",
-            metavar="SPEC",
-            help="Refused: volumes are not supported yet.",
+            metavar="type=bind|volume|tmpfs,source=SRC,target=DST[,readonly]",
+            help="A volume as docker run --mount gives it (repeatable).",
             show_default=False,
         ),
     ] = None,
@@ -828,6 +834,8 @@ def run(
                 user=opts.user,
                 tmpfs=opts.tmpfs,
                 read_only=read_only,
+                volumes=opts.volumes,
+                remove_anonymous=rm,
                 strace=strace,
                 initrd=initrd,
                 tty=tty,
@@ -889,19 +897,22 @@ def parse_container_options(
         check_name,
         check_tmpfs,
         check_user,
+        check_volumes,
         check_workdir,
         container_env,
         refuse,
     )
 
     try:
-        refuse(volumes, mounts, detach)
+        refuse(detach)
         check_name(name)
+        requests, all_tmpfs = check_volumes(volumes, mounts, check_tmpfs(tmpfs))
         return ContainerOptions(
             env=container_env(env, env_files),
             workdir=check_workdir(workdir),
             user=check_user(user),
-            tmpfs=check_tmpfs(tmpfs),
+            tmpfs=all_tmpfs,
+            volumes=requests,
         )
     except RunUsageError as exc:
         raise typer.BadParameter(str(exc), param_hint=exc.option) from None
@@ -1067,6 +1078,15 @@ def runtime(ctx: typer.Context) -> None:
     from dock2uni.runtime.cli import main as runtime_main
 
     runtime_main(list(ctx.args))
+
+
+def _add_volume_commands() -> None:
+    from dock2uni.volcli import volume_app
+
+    app.add_typer(volume_app, name="volume")
+
+
+_add_volume_commands()
 
 
 def report_error(exc: Dock2UniError) -> NoReturn:

@@ -49,6 +49,7 @@ def metadata_text(meta: Mapping[str, Any]) -> str:
         ("Workdir", meta.get("workdir", "-")),
         ("Stop signal", meta.get("stop_signal") or "-"),
         ("Ports", ", ".join(meta.get("exposed_ports") or []) or "-"),
+        ("Volumes", ", ".join(meta.get("volumes") or []) or "-"),
         ("Families", ", ".join(meta.get("families", [])) or "-"),
         ("Syscalls", _linked(meta)),
         ("Kernel", human_size(int(sizes.get("kernel", 0)))),

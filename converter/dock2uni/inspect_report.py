@@ -48,6 +48,7 @@ def inspect_json(result: Inspected) -> dict[str, Any]:
                 "name": spec.user.name,
             },
             "exposed_ports": list(spec.exposed_ports),
+            "volumes": list(spec.volumes),
             "stop_signal": spec.stop_signal,
             "layers": [
                 {
@@ -97,6 +98,7 @@ def inspect_text(result: Inspected) -> str:
         ("Workdir", doc["workdir"]),
         ("User", user_text),
         ("Ports", ", ".join(doc["exposed_ports"]) or "-"),
+        ("Volumes", ", ".join(doc["volumes"]) or "-"),
         ("Stop signal", doc["stop_signal"] or "-"),
         ("Files", f"{doc['files']} entries, {human_size(doc['total_size'])}"),
     ]

@@ -316,6 +316,7 @@ def link_image(
         "hostname": plan.hostname,
         "stop_signal": plan.stop_signal,
         "exposed_ports": list(plan.exposed_ports),
+        "volumes": list(plan.volumes),
         "families": list(plan.families),
         "families_reason": plan.families_reason,
         "syscalls": list(plan.syscalls) if plan.syscalls is not None else None,

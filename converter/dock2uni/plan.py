@@ -39,6 +39,7 @@ class Plan:
     stop_signal: str | None = None  # the image's StopSignal, kept for the tools that stop it
     exposed_ports: tuple[str, ...] = ()  # the image's EXPOSE ("80/tcp"), for `run -P`
     groups: tuple[int, ...] = ()  # supplementary groups (runspec.UserSpec); () is (gid,)
+    volumes: tuple[str, ...] = ()  # the image's VOLUMEs: `run` gives each an anonymous volume
     # The syscalls whose table entries (and handlers) are linked, by name; None: every
     # entry of ``families`` (the set is not complete, or a plan dock2uni builds itself).
     syscalls: tuple[str, ...] | None = None
@@ -129,5 +130,6 @@ def plan(
         rootfs_policy=rootfs_policy,
         stop_signal=spec.stop_signal,
         exposed_ports=spec.exposed_ports,
+        volumes=spec.volumes,
         syscalls=linked,
     )

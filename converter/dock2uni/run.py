@@ -58,6 +58,17 @@ from dock2uni.sigproxy import (
     signal_number,
 )
 from dock2uni.uni import loaded_sizes, read_metadata
+from dock2uni.volmount import (
+    HostVolume,
+    check_count,
+    image_volumes,
+    kernel_items,
+    remove_anonymous,
+)
+from dock2uni.volmount import qemu_args as volume_qemu_args
+from dock2uni.volmount import resolve as resolve_volumes
+from dock2uni.volstore import VolumeStore
+from dock2uni.volumes import VolumeRequest
 
 QEMU = "qemu-system-x86_64"
 EXIT_TIMEOUT = 124
@@ -108,6 +119,16 @@ class RunOptions:
     # --network, -p/-P, --hostname, --dns, --add-host (network.py); its ``published``
     # ports are chosen and bound by run_image (publish.py) before QEMU starts.
     network: Network = field(default_factory=Network)
+    # -v/--mount (volumes.py): resolved by ``prepare`` into ``mounts`` once the image is
+    # known (new volumes filled from it; the image's VOLUMEs get anonymous ones, unless
+    # ``image_volumes`` is False). Library callers may give ``mounts`` directly.
+    volumes: tuple[VolumeRequest, ...] = ()
+    mounts: tuple[HostVolume, ...] = ()
+    image_volumes: bool = True
+    # This run's anonymous volumes go with it: `run --rm` (the CLI passes --rm's value);
+    # library callers (tests, benchmarks) leave nothing in the data directory by default.
+    remove_anonymous: bool = True
+    data_dir: Path | None = None  # where named volumes live (volstore.data_dir)
     fstrace: bool = False  # d2u.fstrace=1: report touched paths (convert --slim, slim/trace.py)
     # Library callers (convert --slim's probes, benchmarks): once set, QEMU is killed and
     # the run ends as a timeout would (status "timeout"), without waiting for ``timeout``.
@@ -175,6 +196,8 @@ def kernel_cmdline(options: RunOptions, *, interactive: bool = False, hostsig: b
         words.append(f"d2u.tmpfs={b64_nul_joined(options.tmpfs)}")
     if options.read_only:
         words.append("d2u.readonly=1")
+    if options.mounts:  # the volume contract (volmount.py, docs/volumes-run.md)
+        words.append(f"d2u.vol={b64_nul_joined(kernel_items(options.mounts))}")
     words += options.network.kernel_words()
     words.extend(options.extra_cmdline)
     return " ".join(words)
@@ -191,9 +214,11 @@ def qemu_argv(
     stderr_path: str | None = None,
     hostsig_path: str | None = None,
     network_args: Sequence[str] = (),
+    volume_args: Sequence[str] = (),
 ) -> list[str]:
     """The QEMU command line for one boot (documented in docs/console-protocol.md);
-    ``network_args`` is the NIC (Network.qemu_args, docs/networking-run.md)."""
+    ``network_args`` is the NIC (Network.qemu_args, docs/networking-run.md),
+    ``volume_args`` the 9p devices of the volumes (volmount.qemu_args), last."""
     argv = [
         find_qemu(),
         "-M", "microvm,x-option-roms=off",
@@ -225,6 +250,7 @@ def qemu_argv(
     if initrd is not None:
         argv += ["-initrd", str(initrd)]
     argv += network_args
+    argv += volume_args
     return argv
 
 
@@ -349,8 +375,8 @@ HINTS = {
     "lists what the library OS lacks.",
     "execfail": "Check the program name and the image's PATH (`dock2uni inspect IMAGE`).",
     "panic": "This is a library OS bug: re-run with --strace and report the output.",
-    "config": "Check -u against the image's /etc/passwd and /etc/group, and -w and --tmpfs "
-    "against its directories.",
+    "config": "Check -u against the image's /etc/passwd and /etc/group, and -w, --tmpfs "
+    "and the -v/--mount destinations against its directories.",
     "reset": "This is a library OS bug: re-run with --strace and report the output.",
     "qemu-error": "Check --mem and --accel (--accel tcg always works); --debug shows the "
     "QEMU command line.",
@@ -455,6 +481,7 @@ def boot(
                 stderr_path=f"/proc/self/fd/{err_write}" if err_write >= 0 else None,
                 hostsig_path=f"/proc/self/fd/{sig_read}" if sig_read >= 0 else None,
                 network_args=options.network.qemu_args(),
+                volume_args=volume_qemu_args(options.mounts),
             )
             argv += list(options.extra_qemu)
             ctx.log_debug("qemu: " + " ".join(argv))
@@ -746,10 +773,45 @@ def check_memory_fits(image: Path, options: RunOptions, meta: Mapping[str, Any])
     )
 
 
-def prepare(image: Path, options: RunOptions, ctx: Context) -> tuple[RunOptions, str, Reservation]:
+def _with_volumes(
+    image: Path, meta: Mapping[str, Any], options: RunOptions, *, dry_run: bool
+) -> RunOptions:
+    """``options.volumes`` and the image's VOLUMEs as host directories (made and filled
+    from the image now, unless ``dry_run``), after any ``mounts`` given already."""
+    # A library caller giving its own d2u.vol word (extra_cmdline) numbers its own devices:
+    # volumes of ours would collide with its tags.
+    own = any(w.startswith("d2u.vol=") for w in options.extra_cmdline)
+    declared = image_volumes(dict(meta)) if options.image_volumes and not own else ()
+    covered = [*options.tmpfs, *(m.target for m in options.mounts)]
+    check_count(len(options.mounts), options.volumes, declared, covered)
+    if not options.volumes and not declared:
+        return options
+    if own:
+        raise RunError(
+            "RunOptions.volumes cannot be combined with a d2u.vol word in extra_cmdline",
+            hint="Give every volume one way: volumes/mounts, or extra_qemu + extra_cmdline.",
+        )
+    made = resolve_volumes(
+        options.volumes,
+        image=image,
+        initrd=options.initrd,
+        declared=declared,
+        covered=covered,
+        store=VolumeStore(options.data_dir),
+        dry_run=dry_run,
+    )
+    # Parents before children, as Docker sorts mounts: /data before /data/logs.
+    mounts = sorted([*options.mounts, *made], key=lambda m: (m.target.count("/"), m.target))
+    return dataclasses.replace(options, volumes=(), mounts=tuple(mounts))
+
+
+def prepare(
+    image: Path, options: RunOptions, ctx: Context, *, dry_run: bool = False
+) -> tuple[RunOptions, str, Reservation]:
     """What a boot of ``image`` needs settled first: the rootfs, memory, stop signal, the
-    accelerator and the published host ports (chosen, checked, and held by the returned
-    reservation until QEMU binds them). Raises before anything starts."""
+    volumes (made and filled from the image), the accelerator and the published host
+    ports (chosen, checked, and held by the returned reservation until QEMU binds them).
+    Raises before anything starts."""
     # Refuses files that are not dock2uni images before QEMU starts, and sizes the guest.
     meta = read_metadata(image)
     options = _with_rootfs(image, meta, options)
@@ -757,13 +819,19 @@ def prepare(image: Path, options: RunOptions, ctx: Context) -> tuple[RunOptions,
         options = dataclasses.replace(options, mem=image_mem(meta))
     check_memory_fits(image, options, meta)
     options = _with_stop_signal(meta, options)
-    network, reservation, skipped = resolve(options.network, meta)
+    options = _with_volumes(image, meta, options, dry_run=dry_run)
+    try:
+        network, reservation, skipped = resolve(options.network, meta)
+    except BaseException:
+        remove_anonymous(options.mounts, VolumeStore(options.data_dir))  # no run: none kept
+        raise
     for port in skipped:
         ctx.note(f"dock2uni: -P: exposed port {port} not published (QEMU forwards tcp and udp)")
     try:
         accel = select_accel(options.accel, ctx)
     except BaseException:
         reservation.close()
+        remove_anonymous(options.mounts, VolumeStore(options.data_dir))
         raise
     return dataclasses.replace(options, network=network), accel, reservation
 
@@ -779,7 +847,7 @@ def dry_run_argv(
 ) -> tuple[list[str], tuple[Published, ...]]:
     """The QEMU command `run` would start, and the ports it would publish; nothing boots.
     The per-run paths are placeholders (DRY_RUN_*); the ports chosen are released."""
-    options, accel, reservation = prepare(image, options, ctx)
+    options, accel, reservation = prepare(image, options, ctx, dry_run=True)
     reservation.close()
     argv = qemu_argv(
         image,
@@ -791,6 +859,7 @@ def dry_run_argv(
         stderr_path=None if options.tty else DRY_RUN_COM3,
         hostsig_path=DRY_RUN_COM4 if options.forward_signals else None,
         network_args=options.network.qemu_args(),
+        volume_args=volume_qemu_args(options.mounts),
     )
     return argv, options.network.published
 
@@ -809,19 +878,23 @@ def run_image(
     """Boot ``image`` (auto-selecting the accelerator) and report how it ended;
     ``on_published`` hears the published ports (host ports chosen) before QEMU starts."""
     options, accel, reservation = prepare(image, options, ctx)
+    store = VolumeStore(options.data_dir)
     try:
         if on_published is not None and options.network.published:
             on_published(options.network.published)
-        return boot(
-            image,
-            options,
-            ctx,
-            accel=accel,
-            stdout=stdout,
-            stderr=stderr,
-            stdin=stdin,
-            guest_stderr=guest_stderr,
-            reservation=reservation,
-        )
+        with store.in_use(m.name for m in options.mounts if m.name is not None):
+            return boot(
+                image,
+                options,
+                ctx,
+                accel=accel,
+                stdout=stdout,
+                stderr=stderr,
+                stdin=stdin,
+                guest_stderr=guest_stderr,
+                reservation=reservation,
+            )
     finally:
         reservation.close()
+        if options.remove_anonymous:
+            remove_anonymous(options.mounts, store)

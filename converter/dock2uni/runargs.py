@@ -3,8 +3,9 @@
 -e/--env-file, -w, -u, --entrypoint, --tmpfs become kernel command-line words
 (run.kernel_cmdline, docs/console-protocol.md) that the library OS applies at boot;
 names in -u are resolved by the guest in the image's own /etc/passwd and /etc/group,
-as runc resolves them inside the container. What a unikernel cannot honour yet
-(volumes, detaching) is refused with an error naming the option (exit 2).
+as runc resolves them inside the container. -v/--mount are parsed in volumes.py. What
+a unikernel cannot honour (detaching) is refused with an error naming the option
+(exit 2).
 """
 
 from __future__ import annotations
@@ -16,17 +17,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dock2uni.volumes import VolumeRequest, VolumeUsageError, parse_volumes
+
 # runc's user forms: a name or a uid, optionally :group or :gid; names as useradd
 # allows them (no colon, no whitespace, no NUL).
 _USER_PART_RE = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.@$-]*")
 MAX_ID = 2**32 - 2  # 2^32-1 is (uid_t)-1, "no user"
 _NAME_RE = re.compile(r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]+")  # Docker's container names
 
-VOLUMES_UNSUPPORTED = (
-    "volumes are not supported yet: the unikernel has no 9p/virtiofs client to reach "
-    "host directories; COPY the files into the image, or use --tmpfs for an empty "
-    "writable directory"
-)
 DETACH_UNSUPPORTED = (
     "detached containers are not supported: `dock2uni run` stays in the foreground "
     "(run it under your shell's & or a service manager)"
@@ -39,6 +37,7 @@ class ContainerOptions:
     workdir: str | None = None
     user: str | None = None
     tmpfs: tuple[str, ...] = ()
+    volumes: tuple[VolumeRequest, ...] = ()
 
 
 class RunUsageError(Exception):
@@ -160,11 +159,19 @@ def check_name(name: str | None) -> None:
         )
 
 
-def refuse(volumes: Sequence[str], mounts: Sequence[str], detach: bool) -> None:
-    """Options a unikernel cannot honour yet: an error naming them, never ignored."""
-    if volumes:
-        raise RunUsageError(VOLUMES_UNSUPPORTED, "--volume")
-    if mounts:
-        raise RunUsageError(VOLUMES_UNSUPPORTED, "--mount")
+def check_volumes(
+    volumes: Sequence[str], mounts: Sequence[str], tmpfs: Sequence[str]
+) -> tuple[tuple[VolumeRequest, ...], tuple[str, ...]]:
+    """-v and --mount (volumes.py) with the --tmpfs paths (checked): (volume requests,
+    every tmpfs path, --mount type=tmpfs ones added)."""
+    try:
+        parsed = parse_volumes(volumes, mounts, tmpfs)
+    except VolumeUsageError as exc:
+        raise RunUsageError(str(exc), exc.option) from None
+    return parsed.requests, (*tmpfs, *parsed.tmpfs)
+
+
+def refuse(detach: bool) -> None:
+    """Options a unikernel cannot honour: an error naming them, never ignored."""
     if detach:
         raise RunUsageError(DETACH_UNSUPPORTED, "--detach")

@@ -69,6 +69,7 @@ class RunSpec:
     exec_kind: str  # "elf", "script", "other" or "missing"
     interpreter: tuple[str, ...] = ()  # for a script: the #! line split as Linux does
     shell_form: bool = False  # argv is ["/bin/sh", "-c", ...]
+    volumes: tuple[str, ...] = ()  # the image's VOLUMEs, absolute and normalised
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
     def env_map(self) -> dict[str, str]:
@@ -268,6 +269,23 @@ def _ports(raw: Any, warnings: list[str]) -> tuple[str, ...]:
     return tuple(sorted(set(out), key=lambda p: (int(p.split("/")[0]), p)))
 
 
+def _volumes(raw: Any, warnings: list[str]) -> tuple[str, ...]:
+    """Config.Volumes ({"/data": {}}): the paths, normalised; a relative one is taken
+    from the root, as Docker's builder records VOLUME paths absolute."""
+    if not isinstance(raw, dict):
+        return ()
+    out: list[str] = []
+    for key in raw:
+        if not isinstance(key, str) or not key or "\0" in key:
+            warnings.append(f"volume {str(key)[:40]!r} ignored: not a path")
+            continue
+        check_text(key, "Volumes")
+        norm = "/" + posixpath.normpath(posixpath.join("/", key)).lstrip("/")
+        if norm not in out:
+            out.append(norm)
+    return tuple(sorted(out))
+
+
 def run_spec(unpacked: UnpackedImage, overrides: Overrides | None = None) -> RunSpec:
     """Resolve the image config into a RunSpec against the unpacked tree."""
     overrides = overrides or Overrides()
@@ -335,6 +353,7 @@ def run_spec(unpacked: UnpackedImage, overrides: Overrides | None = None) -> Run
         exec_kind=exec_kind,
         interpreter=interpreter,
         shell_form=len(argv) >= 2 and argv[0] in ("/bin/sh", "sh") and argv[1] == "-c",
+        volumes=_volumes(config.get("Volumes"), warnings),
         warnings=tuple(warnings),
     )
 

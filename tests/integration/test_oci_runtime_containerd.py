@@ -1,7 +1,9 @@
 """dock2uni-runtime under a real private containerd, through the stock runc v2 shim pointed at
 it (`ctr run --runc-binary`, the shim's BinaryName option, which a Kubernetes RuntimeClass
 uses: docs/kubernetes.md): output and exit code reach ctr; a detached task is listed and
-deleted with nothing left behind."""
+deleted with nothing left behind; the official-image-shaped fixtures run through it exactly
+as through containerd's own runc (ctr's arguments replace the whole process, so the
+entrypoint scripts are named)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,22 @@ pytestmark = [pytest.mark.docker, pytest.mark.boot, pytest.mark.fixtures, pytest
 
 HELLO = "docker.io/d2u/hello:glibc"
 SHIM = "io.containerd.runc.v2"
+# Each shape with a command that ends: through its entrypoint where it has one.
+SHAPES = {
+    "nginx-official": (
+        "docker.io/d2u/nginx-official:latest",
+        ["/docker-entrypoint.sh", "nginx", "-t"],
+    ),
+    "redis-official": (
+        "docker.io/d2u/redis-official:latest",
+        ["docker-entrypoint.sh", "sh", "-c", "id; umask; redis-server --version"],
+    ),
+    "python-official": (
+        "docker.io/d2u/python-official:latest",
+        ["python3", "-c", "import os; print(os.getuid(), os.getcwd(), sorted(os.listdir()))"],
+    ),
+    "alpine-shaped": ("docker.io/d2u/alpine-shaped:latest", ["/bin/sh", "-c", "echo $((6*7)); id"]),
+}
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +57,15 @@ def containerd(cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         need("docker", f"containerd tests: {reason}")
     if not RUNTIME.exists():
         need("docker", f"{RUNTIME} is not installed (make setup)")
-    tar = save_fixture(
-        "hello-static-glibc", "d2u/hello:glibc", tmp_path_factory.mktemp("img") / "h.tar"
-    )
+    tars = tmp_path_factory.mktemp("img")
+    images = [("hello-static-glibc", "d2u/hello:glibc")]
+    images += [(name, ref.removeprefix("docker.io/")) for name, (ref, _) in SHAPES.items()]
     try:
         with private_containerd(env=runtime_env(cache)) as daemon:
             try:
-                daemon.ctr("images", "import", str(tar))
+                for name, tag in images:
+                    tar = save_fixture(name, tag, tars / f"{name}.tar")
+                    daemon.ctr("images", "import", str(tar))
                 yield daemon
             finally:
                 for marker in (str(cache), str(daemon.root)):
@@ -101,3 +121,18 @@ def test_ctr_detached_task_delete(containerd: Containerd, cache: Path) -> None:
     assert wait_no_leftovers(str(cache)) == []
     assert wait_no_leftovers(str(containerd.root)) == []
     assert not (containerd.root / "runc" / "default" / name).exists()
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_shapes_run_as_under_runc(containerd: Containerd, shape: str) -> None:
+    """The same image and arguments under containerd's runc and under dock2uni-runtime:
+    the same stdout, stderr and exit code."""
+    ref, argv = SHAPES[shape]
+    runc = containerd.run("run", "--rm", ref, f"runc-{shape}", *argv)
+    ours = containerd.run(*_run_args(containerd, "--rm"), ref, f"d2u-{shape}", *argv)
+    assert runc.returncode == 0, runc.stderr
+    assert (ours.returncode, ours.stdout, ours.stderr) == (
+        runc.returncode,
+        runc.stdout,
+        runc.stderr,
+    )

@@ -31,6 +31,8 @@ pytestmark = [pytest.mark.docker, pytest.mark.boot, pytest.mark.fixtures, pytest
 HELLO = {"glibc": "d2u/hello:glibc", "musl": "d2u/hello:musl"}
 PYTHON = "d2u/python:stop"
 NGINX = "d2u/nginx:official"
+PYTHON_OFFICIAL = "d2u/python:official"
+ALPINE_SHAPED = "d2u/alpine:shaped"
 # Prints when ready, then waits; on the stop signal says so and exits 0 (graceful stop).
 STOPPER = (
     "import signal, sys, time\n"
@@ -83,6 +85,8 @@ def daemon(cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Do
             )
         d.docker("load", "-i", str(save_fixture("python", "d2u/python:latest", tars / "py.tar")))
         d.docker("load", "-i", str(save_fixture("nginx-official", NGINX, tars / "nginx.tar")))
+        for name, tag in (("python-official", PYTHON_OFFICIAL), ("alpine-shaped", ALPINE_SHAPED)):
+            d.docker("load", "-i", str(save_fixture(name, tag, tars / f"{name}.tar")))
         context = tars / "stop"
         context.mkdir()
         (context / "Dockerfile").write_text(STOP_DOCKERFILE)
@@ -167,16 +171,27 @@ def _http_get(port: int, path: str) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
-def test_nginx_serves_a_published_port_like_runc(daemon: Dockerd, cache: Path) -> None:
-    """`docker run -d --network NET -p 127.0.0.1:PORT:80` of the nginx-shaped fixture: the
-    guest owns the container's address (docker-proxy reaches it over the bridge) and
-    answers as nginx under runc does; nothing is left after `docker rm -f`."""
+# The shapes that serve: image, container port, what runc's first page holds.
+SERVERS = {
+    "nginx": (NGINX, 80, b"Welcome to nginx!"),
+    "python": (PYTHON_OFFICIAL, 8000, b"served by python3 -m http.server"),
+    "alpine": (ALPINE_SHAPED, 8080, b""),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SERVERS))
+def test_shape_serves_a_published_port_like_runc(daemon: Dockerd, cache: Path, shape: str) -> None:
+    """`docker run -d --network NET -p 127.0.0.1:PORT:CPORT` of an official-image-shaped
+    fixture with no other arguments: the guest owns the container's address (docker-proxy
+    reaches it over the bridge) and answers as the same image under runc does; nothing is
+    left after `docker rm -f`."""
+    image, cport, marker = SERVERS[shape]
     network = _bridge(daemon)
     pages: dict[str, list[tuple[int, bytes]]] = {}
     for runtime in ("runc", "dock2uni"):
         port = _free_port()
-        run = _run(daemon, "run", "-d", "--network", network, "-p", f"127.0.0.1:{port}:80",
-                   "--runtime", runtime, NGINX)  # fmt: skip
+        run = _run(daemon, "run", "-d", "--network", network, "-p", f"127.0.0.1:{port}:{cport}",
+                   "--runtime", runtime, image)  # fmt: skip
         cid = run.stdout.strip()
         assert cid, run.stderr
         try:
@@ -194,7 +209,7 @@ def test_nginx_serves_a_published_port_like_runc(daemon: Dockerd, cache: Path) -
         if runtime == "dock2uni":
             _assert_nothing_left(daemon, cache, cid)
     assert pages["dock2uni"][0] == pages["runc"][0]
-    assert pages["runc"][0][0] == 200 and b"Welcome to nginx!" in pages["runc"][0][1]
+    assert pages["runc"][0][0] == 200 and marker in pages["runc"][0][1]
     assert pages["dock2uni"][1][0] == pages["runc"][1][0] == 404
     assert "d2utap0" not in _host_links()
 
@@ -286,8 +301,8 @@ def test_daemon_restart_leaves_nothing(cache: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        (["-v", "/tmp:/data"], "bind mount /tmp on /data is not supported"),
-        (["--tmpfs", "/scratch"], "tmpfs mount on /scratch is not supported"),
+        (["-v", "/etc/passwd:/data"], "a single file cannot be shared"),
+        (["--tmpfs", "/scratch:size=1m"], "tmpfs mount on /scratch: option 'size="),
         (["-m", "100000g"], "linux.resources.memory.limit"),
     ],
 )
@@ -298,3 +313,60 @@ def test_unsupported_options_are_refused(
     assert proc.returncode != 0
     assert "OCI runtime create failed" in proc.stderr and message in proc.stderr, proc.stderr
     assert wait_no_leftovers(str(cache)) == []
+
+
+# Reads what the host put in /data, writes a file there, then tries the root and /scratch.
+VOLUME_SCRIPT = (
+    "import os\n"
+    "print(open('/data/h.txt').read(), end='')\n"
+    "for path in ('/data/g.txt', '/scratch/t', '/rootfile'):\n"
+    "    try:\n"
+    "        with open(path, 'w') as f:\n"
+    "            f.write('from the guest')\n"
+    "        print(path, 'written')\n"
+    "    except OSError as exc:\n"
+    "        print(path, os.strerror(exc.errno))\n"
+)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["-v", "{host}:/data", "--tmpfs", "/scratch"],
+        ["-v", "{host}:/data:ro", "--tmpfs", "/scratch", "--read-only"],
+        ["--mount", "type=bind,src={host},dst=/data", "--read-only"],
+    ],
+)
+def test_volumes_tmpfs_and_read_only_like_runc(
+    daemon: Dockerd, tmp_path: Path, options: list[str]
+) -> None:
+    """`docker run -v HOSTDIR:/data` (bind mounts in config.json) reach the host directory,
+    --tmpfs and --read-only as runc applies them; the host sees what the guest wrote."""
+    got = {}
+    for runtime in ("runc", "dock2uni"):
+        host = tmp_path / runtime
+        host.mkdir()
+        (host / "h.txt").write_text(f"host file for {runtime}\n")
+        opts = [o.replace("{host}", str(host)) for o in options]
+        proc = _run(daemon, "run", "--rm", "--runtime", runtime, *opts, PYTHON,
+                    "python3", "-c", VOLUME_SCRIPT)  # fmt: skip
+        got[runtime] = (proc.returncode, proc.stdout.replace(runtime, "RUNTIME"))
+        written = (host / "g.txt").read_text() if (host / "g.txt").exists() else None
+        got[runtime] += (written,)
+    assert got["dock2uni"] == got["runc"]
+    assert got["runc"][0] == 0
+
+
+def test_a_named_docker_volume_keeps_its_data_across_containers(daemon: Dockerd) -> None:
+    """Docker makes and fills the volume and binds it: the unikernel writes into it, and
+    the next container (either runtime) reads it back."""
+    write = "open('/vol/f', 'w').write('kept')"
+    read = "print(open('/vol/f').read())"
+    for code in (write, read):
+        proc = _run(daemon, "run", "--rm", "--runtime", "dock2uni", "-v", "d2uvol:/vol",
+                    PYTHON, "python3", "-c", code)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "kept\n"
+    runc = _run(daemon, "run", "--rm", "-v", "d2uvol:/vol", PYTHON, "python3", "-c", read)
+    assert runc.stdout == "kept\n"
+    _run(daemon, "volume", "rm", "d2uvol")

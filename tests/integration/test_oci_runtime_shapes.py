@@ -5,6 +5,8 @@ reaches the guest through config.json's process.user, the server's stdout is wha
 it gracefully with exit code 0, the same lines and code as runc's container. The
 runtime's guest has no NIC yet (test_oci_runtime_docker.test_networks), so the pages are
 compared through `dock2uni run -p` and `docker run -p` in tests/boot/test_official_shapes.py.
+redis-official's VOLUME /data as a named Docker volume keeps the unikernel's dump for the
+next container, runc's or the unikernel's.
 """
 
 from __future__ import annotations
@@ -29,6 +31,16 @@ from tests.integration.runtime_engines import (
 pytestmark = [pytest.mark.docker, pytest.mark.boot, pytest.mark.fixtures, pytest.mark.slow]
 
 DISTROLESS = "d2u/distroless:latest"
+REDIS = "d2u/redis-official:latest"
+# The official entrypoint (chown of /data, gosu to redis) starts a daemonized server on a
+# unix socket (no port to publish or wait for); redis-cli then talks to it.
+REDIS_UP = (
+    "docker-entrypoint.sh redis-server --daemonize yes --port 0 --unixsocket /tmp/r.sock "
+    "--save '' --appendonly no && i=0; until redis-cli -s /tmp/r.sock ping >/dev/null 2>&1; "
+    "do i=$((i+1)); [ $i -lt 600 ] || exit 3; sleep 0.1; done; "
+)
+REDIS_WRITE = REDIS_UP + "redis-cli -s /tmp/r.sock set survivor 42 && redis-cli -s /tmp/r.sock save"
+REDIS_READ = REDIS_UP + "redis-cli -s /tmp/r.sock get survivor"
 LINES = [
     "listening on :8080 as uid 65532",
     "received terminated, shutting down",
@@ -51,6 +63,8 @@ def daemon(cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Do
     with private_dockerd(runtimes={"dock2uni": str(RUNTIME)}, env=runtime_env(cache)) as d:
         try:
             tar = save_fixture("distroless-shaped", DISTROLESS, tars / "distroless.tar")
+            d.docker("load", "-i", str(tar))
+            tar = save_fixture("redis-official", REDIS, tars / "redis.tar")
             d.docker("load", "-i", str(tar))
             yield d
         finally:
@@ -92,4 +106,23 @@ def test_distroless_runs_and_stops_like_runc(daemon: Dockerd, cache: Path) -> No
     assert runc == ("0", "\n".join(LINES) + "\n", ""), runc
     uni = _serve_then_stop(daemon, ["--runtime", "dock2uni"])
     assert uni == runc
+    assert wait_no_leftovers(str(cache)) == [], "QEMU left running"
+
+
+def test_redis_official_keeps_its_dump_in_a_docker_volume(daemon: Dockerd, cache: Path) -> None:
+    """The image's VOLUME /data as a named Docker volume (Docker fills it from the image and
+    binds it): the unikernel's redis writes its dump there through the entrypoint's chown
+    and gosu; a runc container and a second unikernel load it."""
+    runs = [("dock2uni", REDIS_WRITE, ["OK", "OK"]), ("runc", REDIS_READ, ["42"]),
+            ("dock2uni", REDIS_READ, ["42"])]  # fmt: skip
+    try:
+        for runtime, script, expected in runs:
+            proc = _run(daemon, "run", "--rm", "--runtime", runtime, "-v", "redisdata:/data",
+                        "--entrypoint", "sh", REDIS, "-c", script)  # fmt: skip
+            assert (proc.returncode, proc.stdout.split()) == (0, expected), proc.stderr
+        owner = _run(daemon, "run", "--rm", "-v", "redisdata:/data", "--entrypoint", "stat",
+                     REDIS, "-c", "%U", "/data/dump.rdb")  # fmt: skip
+        assert owner.stdout == "redis\n"
+    finally:
+        _run(daemon, "volume", "rm", "-f", "redisdata")
     assert wait_no_leftovers(str(cache)) == [], "QEMU left running"

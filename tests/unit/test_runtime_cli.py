@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from dock2uni.runtime.lifecycle import parse_signal
-from dock2uni.runtime.spec import host_memory
+from dock2uni.runtime.spec import BindVolume, host_memory, parse
 
 RUNTIME = [sys.executable, "-m", "dock2uni.runtime.cli"]
 
@@ -41,6 +41,11 @@ def _config(**changes: Any) -> dict[str, Any]:
         else:
             target[last] = value
     return doc
+
+
+def _bind(dest: str, source: str, *options: str) -> dict[str, Any]:
+    return {"destination": dest, "type": "bind", "source": source,
+            "options": ["rbind", "rprivate", *options]}  # fmt: skip
 
 
 def _runtime(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -79,15 +84,27 @@ HOSTILE = [
     ({"root.path": "../../../etc"}, "root.path '../../../etc' escapes the bundle"),
     ({"root.path": "missing"}, "does not exist or is not a directory"),
     ({"root": None}, "root is missing"),
-    ({"root.readonly": True}, "root.readonly is true (docker run --read-only)"),
+    ({"root.readonly": "yes"}, "root.readonly must be true or false"),
     ({"linux.resources": {"memory": {"limit": 1024}}}, "guest RAM must be between 16 MiB"),
     ({"linux.resources": {"memory": {"limit": 1 << 60}}}, "guest RAM must be between 16 MiB"),
     ({"linux.resources": {"memory": {"limit": "1g"}}}, "memory.limit must be an integer"),
     ({"mounts": [{"destination": "data", "type": "bind", "source": "/tmp"}]},
      "'data' is not an absolute path"),
     ({"mounts": [{"destination": "/a/../../x", "type": "bind", "source": "/"}]}, "contains '..'"),
-    ({"mounts": [{"destination": "/data", "type": "bind", "source": "/tmp", "options": ["rbind"]}]},
-     "bind mount /tmp on /data is not supported"),
+    ({"mounts": [_bind("/data", "tmp")]}, "mounts[0].source 'tmp' is not an absolute path"),
+    ({"mounts": [_bind("/data", "/tmp/../etc")]}, "mounts[0].source '/tmp/../etc' contains '..'"),
+    ({"mounts": [_bind("/data", "/nonexistent-d2u")]}, "/nonexistent-d2u does not exist"),
+    ({"mounts": [_bind("/data", "/etc/passwd")]}, "a single file cannot be shared"),
+    ({"mounts": [_bind("/data", "/tmp", "rshared")]}, "option 'rshared' is not supported"),
+    ({"mounts": [_bind("/", "/tmp")]}, "/ cannot be a mount point of the unikernel"),
+    ({"mounts": [_bind("/proc/x", "/tmp")]}, "/proc/x cannot be a mount point"),
+    ({"mounts": [_bind("/d", "/tmp"), _bind("/d/", "/var")]}, "/d is mounted twice"),
+    ({"mounts": [{"destination": "/t", "type": "tmpfs", "source": "tmpfs",
+                  "options": ["nosuid", "size=65536k"]}]}, "option 'size=65536k' is not supported"),
+    ({"mounts": [_bind(f"/v{i}", "/tmp") for i in range(9)]},
+     "9 bind mounts are more than the 8 volumes"),
+    ({"mounts": [{"destination": "/n", "type": "nfs", "source": "h:/x"}]},
+     "nfs mount on /n is not supported"),
     ({"hostname": "a b"}, "hostname 'a b' is not a host name"),
     ({"hooks": {"prestart": [{"path": "relative"}]}}, "hooks.prestart[0].path 'relative'"),
     ({"process.terminal": True}, "no --console-socket was given"),
@@ -197,3 +214,26 @@ def test_additional_gids_become_the_supplementary_groups(tmp_path: Path) -> None
     doc = _config(**{"process.user": {"uid": 65534, "gid": 65534, "additionalGids": [65534, 4]}})
     assert parse(tmp_path, doc).groups == (65534, 4)
     assert parse(tmp_path, _config()).groups == ()
+
+
+def test_bind_tmpfs_and_readonly_root_become_volumes_and_kernel_words(tmp_path: Path) -> None:
+    """What `docker run -v HOST:/data:ro --tmpfs /scratch --read-only` writes in config.json."""
+    (tmp_path / "rootfs").mkdir()
+    host = tmp_path / "host"
+    host.mkdir()
+    doc = _config(
+        mounts=[
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            _bind("/data", str(host), "ro"),
+            _bind("/var/lib/x", str(host)),
+            {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
+             "options": ["rw", "nosuid", "nodev", "noexec", "relatime"]},
+        ],
+        **{"root.readonly": True},
+    )  # fmt: skip
+    cs = parse(tmp_path, doc)
+    assert cs.volumes == (
+        BindVolume(source=str(host), destination="/data", readonly=True),
+        BindVolume(source=str(host), destination="/var/lib/x", readonly=False),
+    )
+    assert (cs.tmpfs, cs.readonly, cs.ignored_mounts) == (("/scratch",), True, ("/proc",))

@@ -76,6 +76,7 @@ def _boot(conf: dict[str, Any], log: RuntimeLog) -> int:
     from dock2uni.context import Context
     from dock2uni.run import RunOptions, hint_for, run_image
     from dock2uni.runtime.nic import wire
+    from dock2uni.volmount import HostVolume
 
     ctx = Context(cache_dir=Path(conf["cache_dir"]), quiet=True)
     # After start: the engine's prestart hook has put the container's interface in place.
@@ -83,11 +84,21 @@ def _boot(conf: dict[str, Any], log: RuntimeLog) -> int:
     if wired is not None:
         nic, tap = wired
         log.info(f"init: the guest takes over {nic.device} ({nic.address}, {nic.mac})")
+    # config.json's bind mounts, Docker's volumes among them (the engine made and filled
+    # those, and turned the image's VOLUMEs into them: none are added here).
+    mounts = tuple(
+        HostVolume(source=Path(src), target=dst, readonly=ro)
+        for src, dst, ro in conf.get("volumes", ())
+    )
     options = RunOptions(
         mem=conf["memory"],
         accel=os.environ.get("DOCK2UNI_ACCEL") or "auto",
         cmd=tuple(conf["args"][1:]) or None,
         env=tuple(conf["env"]),
+        mounts=tuple(sorted(mounts, key=lambda m: (m.target.count("/"), m.target))),
+        image_volumes=False,
+        tmpfs=tuple(conf.get("tmpfs", ())),
+        read_only=bool(conf.get("readonly", False)),
         echo_log=False,
         tty=conf["terminal"],
         forward_signals=True,

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dock2uni.runtime.errors import OciError
+from dock2uni.volmount import MAX_VOLUMES
 
 MAX_CONFIG_BYTES = 4 << 20
 MIN_MEMORY = 16 << 20  # the library OS and a small program need this much guest RAM
@@ -32,6 +33,23 @@ SYSTEM_MOUNTS = frozenset(
 # Docker binds these per container; the guest keeps the image's own files (docs).
 NETWORK_FILES = frozenset({"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"})
 DOCKER_INIT = "/sbin/docker-init"  # `docker run --init`: the kernel reaps, tini is not needed
+# Mount options that change nothing for a volume served by QEMU (the guest has no mount
+# namespaces to propagate to, and the flags are the guest kernel's business); "ro" and
+# "rw" are read, anything else is refused.
+BIND_FLAGS = frozenset(
+    {"bind", "rbind", "private", "rprivate", "nosuid", "nodev", "noexec", "relatime", "rw",
+     "ro", "norelatime", "noatime", "strictatime", "suid", "dev", "exec"}
+)  # fmt: skip
+TMPFS_FLAGS = BIND_FLAGS - {"bind", "rbind", "ro"}
+
+
+@dataclass(frozen=True)
+class BindVolume:
+    """A bind mount of config.json, served to the guest as a volume."""
+
+    source: str  # an absolute host directory
+    destination: str
+    readonly: bool
 
 
 @dataclass(frozen=True)
@@ -61,6 +79,9 @@ class ContainerSpec:
     cgroups_path: str | None = None
     hooks: Mapping[str, tuple[Hook, ...]] = field(default_factory=dict)
     ignored_mounts: tuple[str, ...] = ()
+    volumes: tuple[BindVolume, ...] = ()  # bind mounts (-v, Docker's named/anonymous volumes)
+    tmpfs: tuple[str, ...] = ()  # tmpfs mounts: d2u.tmpfs
+    readonly: bool = False  # root.readonly (docker run --read-only): d2u.readonly=1
     # process.user.additionalGids: the supplementary groups as the engine resolved them
     # (Docker lists the primary gid first); () when absent: the gid alone.
     groups: tuple[int, ...] = ()
@@ -146,17 +167,14 @@ def load(bundle: Path) -> dict[str, Any]:
     return doc
 
 
-def _rootfs(bundle: Path, root: dict[str, Any]) -> Path:
+def _readonly(root: dict[str, Any]) -> bool:
     readonly = root.get("readonly", False)
     if not isinstance(readonly, bool):
         raise _err("root.readonly", "must be true or false")
-    if readonly:  # never silently dropped: the guest would write where it must not
-        raise _err(
-            "root.readonly",
-            "is true (docker run --read-only): a read-only root is not supported by "
-            "dock2uni-runtime yet",
-            hint="Run without --read-only.",
-        )
+    return readonly
+
+
+def _rootfs(bundle: Path, root: dict[str, Any]) -> Path:
     text = _str(root.get("path"), "root.path")
     if not text:
         raise _err("root.path", "is empty")
@@ -175,13 +193,60 @@ def _rootfs(bundle: Path, root: dict[str, Any]) -> Path:
     return path
 
 
-def _mounts(raw: Any, args: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(ignored mount destinations, args without a `docker run --init` prefix)."""
+@dataclass
+class _Mounts:
+    ignored: list[str] = field(default_factory=list)
+    volumes: list[BindVolume] = field(default_factory=list)
+    tmpfs: list[str] = field(default_factory=list)
+
+
+def _bind(i: int, source: str, dest: str, options: tuple[str, ...]) -> BindVolume:
+    """A bind mount as a volume: an existing host directory, given by absolute path."""
+    where = f"mounts[{i}].source"
+    if not source.startswith("/"):
+        raise _err(where, f"{source!r} is not an absolute path")
+    if ".." in source.split("/"):
+        raise _err(where, f"{source!r} contains '..'")
+    path = Path(source)
+    if not path.exists():
+        raise _err(where, f"{source} does not exist", hint="Create the host directory first.")
+    if not path.is_dir():
+        raise OciError(
+            f"bind mount {source} on {dest}: a single file cannot be shared with the "
+            "unikernel yet (9p serves directories)",
+            hint="Bind the directory that holds it, or COPY the file into the image.",
+        )
+    unknown = [o for o in options if o not in BIND_FLAGS]
+    if unknown:
+        raise OciError(
+            f"bind mount {source} on {dest}: option {unknown[0]!r} is not supported by "
+            "dock2uni-runtime (the guest has no mount propagation)",
+            hint="Use a plain -v HOSTDIR:DEST[:ro].",
+        )
+    return BindVolume(source=source, destination=dest, readonly="ro" in options)
+
+
+def _tmpfs(dest: str, options: tuple[str, ...]) -> str:
+    unknown = [o for o in options if o not in TMPFS_FLAGS]
+    if unknown:
+        raise OciError(
+            f"tmpfs mount on {dest}: option {unknown[0]!r} is not supported by "
+            "dock2uni-runtime (a tmpfs is a directory of the guest's RAM filesystem: no "
+            "size, mode or read-only flag)",
+            hint="Give just the path: --tmpfs DEST.",
+        )
+    return dest
+
+
+def _mounts(raw: Any, args: tuple[str, ...]) -> tuple[_Mounts, tuple[str, ...]]:
+    """(the mounts sorted out, args without a `docker run --init` prefix)."""
+    out = _Mounts()
     if raw is None:
-        return (), args
+        return out, args
     if not isinstance(raw, list):
         raise _err("mounts", "must be a list")
-    ignored = []
+    ignored = out.ignored
+    seen: set[str] = set()
     for i, item in enumerate(raw):
         m = _obj(item, f"mounts[{i}]")
         where = f"mounts[{i}].destination"
@@ -196,14 +261,28 @@ def _mounts(raw: Any, args: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str
             args = args[2:]
             ignored.append(dest)
             continue
+        if dest == "/" or any(dest == t or dest.startswith(t + "/") for t in ("/proc", "/sys")):
+            raise _err(where, f"{dest} cannot be a mount point of the unikernel")
+        if dest in seen:
+            raise _err(where, f"{dest} is mounted twice")
+        seen.add(dest)
         is_bind = kind == "bind" or "bind" in options or "rbind" in options
-        what = f"bind mount {source} on {dest}" if is_bind else f"{kind} mount on {dest}"
+        if is_bind:
+            out.volumes.append(_bind(i, source, dest, options))
+        elif kind == "tmpfs":
+            out.tmpfs.append(_tmpfs(dest, options))
+        else:
+            raise OciError(
+                f"{kind} mount on {dest} is not supported by dock2uni-runtime",
+                hint="The unikernel takes bind mounts (volumes) and tmpfs mounts.",
+            )
+    if len(out.volumes) > MAX_VOLUMES:
         raise OciError(
-            f"{what} is not supported by dock2uni-runtime yet",
-            hint="Volumes and tmpfs mounts are not passed to the unikernel yet; run "
-            "without -v/--mount/--tmpfs.",
+            f"{len(out.volumes)} bind mounts are more than the {MAX_VOLUMES} volumes the "
+            "unikernel can mount",
+            hint="Share a parent directory with one -v.",
         )
-    return tuple(ignored), args
+    return out, args
 
 
 def _memory(linux: dict[str, Any]) -> int | None:
@@ -304,7 +383,7 @@ def parse(bundle: Path, doc: Mapping[str, Any]) -> ContainerSpec:
     cgroups_path = linux.get("cgroupsPath")
     if cgroups_path is not None:
         cgroups_path = _str(cgroups_path, "linux.cgroupsPath")
-    ignored, args = _mounts(doc.get("mounts"), args)
+    mounts, args = _mounts(doc.get("mounts"), args)
     root = _obj(doc.get("root"), "root")
     if not root:
         raise _err("root", "is missing", hint="Point root.path at the container's rootfs.")
@@ -324,5 +403,8 @@ def parse(bundle: Path, doc: Mapping[str, Any]) -> ContainerSpec:
         namespaces=namespaces,
         cgroups_path=cgroups_path,
         hooks=_hooks(doc.get("hooks")),
-        ignored_mounts=ignored,
+        ignored_mounts=tuple(mounts.ignored),
+        volumes=tuple(mounts.volumes),
+        tmpfs=tuple(mounts.tmpfs),
+        readonly=_readonly(root),
     )

@@ -145,8 +145,15 @@ def run_workload(
 ) -> Outcome:
     """Boot ``image`` once for ``work`` (traced or not; ``mem`` bytes of guest memory, by
     default the image's recommendation) and collect its outcome."""
+    # No volumes for the image's VOLUMEs: their files are traced where the image has them.
     options = RunOptions(
-        mem=mem, accel=accel, timeout=timeout, cmd=work.cmd, echo_log=False, fstrace=fstrace
+        mem=mem,
+        accel=accel,
+        timeout=timeout,
+        cmd=work.cmd,
+        echo_log=False,
+        fstrace=fstrace,
+        image_volumes=False,
     )
     out, err = io.BytesIO(), io.BytesIO()
     if not work.probes:
