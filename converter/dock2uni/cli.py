@@ -440,6 +440,14 @@ def convert(
         bool,
         typer.Option("--initrd", help="Write the rootfs as OUTPUT.cpio instead of embedding it."),
     ] = False,
+    keep_symbols: Annotated[
+        bool,
+        typer.Option(
+            "--keep-symbols",
+            help="Keep the kernel's symbol table in the image (for nm/addr2line on a panic "
+            "address; nothing reads it at run time).",
+        ),
+    ] = False,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Summary format.")
     ] = OutputFormat.text,
@@ -493,6 +501,7 @@ def convert(
         separate_initrd=initrd,
         add_files=tuple(add_file or ()),
         slim=slim_options,
+        keep_symbols=keep_symbols,
     )
     if output_format is OutputFormat.json:
         sys.stdout.write(json.dumps(convert_json(linked), indent=2) + "\n")

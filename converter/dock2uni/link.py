@@ -232,13 +232,17 @@ def link_elf(
     return LinkedElf(elf=elf, cpio=cpio, rootfs_size=rootfs_size, kernel_size=kernel_size)
 
 
-def add_metadata(elf: Path, metadata: Mapping[str, Any], output: Path) -> None:
-    """Copy ``elf`` to ``output`` with ``metadata`` in the non-loaded meta section."""
+def add_metadata(
+    elf: Path, metadata: Mapping[str, Any], output: Path, *, keep_symbols: bool = True
+) -> None:
+    """Copy ``elf`` to ``output`` with ``metadata`` in the non-loaded meta section; without
+    ``keep_symbols`` the symbol table is left out (--strip-all: no loaded byte changes)."""
     meta = elf.with_name("meta.json")
     meta.write_text(json.dumps(metadata, indent=1, sort_keys=True))
     _run(
         [
             "objcopy",
+            *(() if keep_symbols else ("--strip-all",)),
             "--add-section",
             f"{META_SECTION}={meta}",
             "--set-section-flags",
@@ -321,6 +325,7 @@ def link_image(
         "families_reason": plan.families_reason,
         "syscalls": list(plan.syscalls) if plan.syscalls is not None else None,
         "missing_syscalls": list(plan.missing),
+        "symbols": plan.keep_symbols,
         "rootfs": {
             "policy": plan.rootfs_policy,
             "embedded": not separate_initrd,
@@ -379,7 +384,7 @@ def link_image(
         sizes = linkcache.Sizes(kernel=linked.kernel_size, rootfs=linked.rootfs_size)
         metadata = metadata_for(sizes)
         final = work / "image.uni"
-        add_metadata(linked.elf, metadata, final)
+        add_metadata(linked.elf, metadata, final, keep_symbols=plan.keep_symbols)
         try:
             shutil.copyfile(final, output)
             os.chmod(output, 0o755)  # noqa: S103 -- a kernel image, like a.out

@@ -98,6 +98,7 @@ def convert_image(
     separate_initrd: bool = False,
     add_files: tuple[str, ...] = (),
     slim: SlimOptions | None = None,
+    keep_symbols: bool = False,
 ) -> tuple[Inspected, Plan, LinkResult]:
     """acquire -> unpack -> run spec -> analyse -> plan -> link + package (``slim``: the
     workloads of convert --slim, slim/traced.py)."""
@@ -113,6 +114,7 @@ def convert_image(
             separate_initrd=separate_initrd,
             add_files=add_files,
             slim=slim,
+            keep_symbols=keep_symbols,
         ),
     )
 
@@ -128,6 +130,7 @@ def _convert_once(
     separate_initrd: bool,
     add_files: tuple[str, ...],
     slim: SlimOptions | None = None,
+    keep_symbols: bool = False,
 ) -> tuple[Inspected, Plan, LinkResult]:
     inspected = inspect_image(source_text, options, ctx, overrides)
     the_plan, linked = convert_inspected(
@@ -138,6 +141,7 @@ def _convert_once(
         separate_initrd=separate_initrd,
         add_files=add_files,
         slim=slim,
+        keep_symbols=keep_symbols,
     )
     return inspected, the_plan, linked
 
@@ -186,6 +190,7 @@ def convert_inspected(
     add_files: tuple[str, ...] = (),
     slim: SlimOptions | None = None,
     any_command: bool = False,
+    keep_symbols: bool = False,
 ) -> tuple[Plan, LinkResult]:
     """analyse -> plan -> link + package, for an image already inspected; ``add_files``
     are kept by the closure policy whatever its rules say (docs/slim.md). ``any_command``:
@@ -217,6 +222,8 @@ def convert_inspected(
     )
     if any_command:
         the_plan = dataclasses.replace(the_plan, syscalls=None)
+    if keep_symbols:
+        the_plan = dataclasses.replace(the_plan, keep_symbols=True)
     warn_missing(the_plan.missing, support, ctx)
     if rootfs_policy == "slim":
         linked = convert_slim(

@@ -43,6 +43,9 @@ class Plan:
     # The syscalls whose table entries (and handlers) are linked, by name; None: every
     # entry of ``families`` (the set is not complete, or a plan dock2uni builds itself).
     syscalls: tuple[str, ...] | None = None
+    # The kernel's symbol table in the .uni (`convert --keep-symbols`): nothing reads it at
+    # run time, so images leave it out unless a developer wants `nm`/`addr2line` on them.
+    keep_symbols: bool = False
 
     @classmethod
     def tiny(

@@ -16,7 +16,7 @@ from dock2uni.pipeline import convert_image
 from dock2uni.plan import Plan
 from dock2uni.run import b64_nul_joined
 from dock2uni.support import load_support_table
-from dock2uni.uni import read_metadata
+from dock2uni.uni import loaded_sizes, read_metadata
 from tests.boot.conftest import Booted
 
 pytestmark = pytest.mark.boot
@@ -76,7 +76,7 @@ def test_image_needing_no_files_links_only_its_two_syscalls(
     """Analysis finds write + exit_group only: their handlers are all the image links (not
     the rest of the io and proc families, no fs handler)."""
     uni = tmp_path / "nofiles.uni"
-    _, plan, _ = convert_image(nofiles_source, uni, AcquireOptions(), boot_ctx)
+    _, plan, _ = convert_image(nofiles_source, uni, AcquireOptions(), boot_ctx, keep_symbols=True)
     assert set(plan.families) == {"io", "proc"}, plan.families_reason
     assert plan.syscalls == ("exit_group", "write"), plan.syscalls
     assert handlers_in(uni) == {"sys_write", "sys_exit_group"}
@@ -114,11 +114,34 @@ def test_family_sets_follow_each_program(boot_ctx: Context, boot: object, tmp_pa
     """musl's hello reaches fewer syscalls than busybox; both boot with exactly their own."""
     musl = tmp_path / "musl.uni"
     _, musl_plan, _ = convert_image(
-        f"oci:{fixture_layout('hello-static-musl')}:latest", musl, AcquireOptions(), boot_ctx
+        f"oci:{fixture_layout('hello-static-musl')}:latest",
+        musl,
+        AcquireOptions(),
+        boot_ctx,
+        keep_symbols=True,
     )
     bb = tmp_path / "bb.uni"
-    convert_image(f"oci:{fixture_layout('busybox')}:latest", bb, AcquireOptions(), boot_ctx)
+    convert_image(
+        f"oci:{fixture_layout('busybox')}:latest", bb, AcquireOptions(), boot_ctx, keep_symbols=True
+    )
     assert handlers_in(musl) == planned_handlers(musl_plan) < handlers_in(bb)
     assert "time" not in musl_plan.families and "signal" not in musl_plan.families
     booted: Booted = boot(musl)  # type: ignore[operator]
     assert booted.stdout == b"hello from dock2uni\n", booted.describe()
+
+
+def test_images_leave_the_symbol_table_out_unless_asked(
+    nofiles_source: str, boot_ctx: Context, boot: object, tmp_path: Path
+) -> None:
+    """Nothing reads the kernel's symbols at run time: a .uni leaves them out (smaller by
+    their size, the same loaded bytes) unless `convert --keep-symbols` asks for them."""
+    plain, kept = tmp_path / "plain.uni", tmp_path / "kept.uni"
+    convert_image(nofiles_source, plain, AcquireOptions(), boot_ctx)
+    convert_image(nofiles_source, kept, AcquireOptions(), boot_ctx, keep_symbols=True)
+    nm = subprocess.run(["nm", str(plain)], capture_output=True, text=True, check=False)
+    assert "no symbols" in nm.stderr and handlers_in(kept) == {"sys_write", "sys_exit_group"}
+    assert read_metadata(plain)["symbols"] is False and read_metadata(kept)["symbols"] is True
+    assert plain.stat().st_size < kept.stat().st_size - 10_000
+    assert loaded_sizes(plain) == loaded_sizes(kept)
+    booted: Booted = boot(plain)  # type: ignore[operator]
+    assert booted.stdout == b"no files needed\n" and booted.result.exit_code == 0, booted.describe()
