@@ -60,9 +60,17 @@ static void *shortage(size_t size, bool budget)
     return NULL;
 }
 
+/* Small objects may go past the budget by a reserve: lwIP cannot take a failure of
+ * every allocation (sys_timeout asserts when it gets no struct sys_timeo, and a lost
+ * TCP timer would stop every connection), and the large ones (pbufs with data) fail
+ * first anyway, so the reserve is not eaten by traffic. */
+#define SMALL_OBJECT 64
+#define SMALL_RESERVE (64ul << 10)
+
 void *lwip_port_malloc(size_t size)
 {
-    if (size > mem_budget || mem_used + size + HDR > mem_budget)
+    bool over = size > mem_budget || mem_used + size + HDR > mem_budget;
+    if (over && (size > SMALL_OBJECT || mem_used + size + HDR > mem_budget + SMALL_RESERVE))
         return shortage(size, true);
     u8 *p = kmalloc(size + HDR);
     if (!p)
