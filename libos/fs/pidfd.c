@@ -38,7 +38,7 @@ static const struct file_ops pidfd_ops = {
     .anon_name = "[pidfd]", /* /proc/[pid]/fd/N: anon_inode:[pidfd] */
     .read = pidfd_read,
     .poll = pidfd_poll,
-    .poll_wakes = true, /* process_finish and process_release call readiness_changed() */
+    .poll_wakes = true, /* process_finish() calls readiness_changed() when it becomes a zombie */
     .release = pidfd_release,
     .lseek = anon_lseek,
 };
