@@ -323,23 +323,6 @@ static void set_user(const char **envp)
     kfree(passwd);
 }
 
-/* Make every directory of an absolute path that is missing (runc creates -w's). */
-static void mkdir_p(const char *dir)
-{
-    char buf[PATH_MAX];
-    strlcpy(buf, dir, sizeof(buf));
-    for (char *s = buf + 1;; s++) {
-        if (*s == '/' || !*s) {
-            char c = *s;
-            *s = 0;
-            vfs_mkdirat(AT_FDCWD, buf, 0755);
-            *s = c;
-            if (!c)
-                break;
-        }
-    }
-}
-
 static void empty_dir(struct vnode *dir)
 {
     while (dir->children) {
@@ -360,7 +343,7 @@ static void make_tmpfs(void)
         struct vnode *n;
         if (dir[0] != '/')
             panic("d2u.tmpfs: %s is not an absolute path", dir);
-        mkdir_p(dir);
+        vfs_mkdir_p(dir);
         if (vfs_lookup(AT_FDCWD, dir, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &n) < 0 || n->flags & VN_PINNED)
             panic("d2u.tmpfs: %s is not a directory of the image", dir);
         empty_dir(n);
@@ -391,7 +374,7 @@ static void set_workdir(void)
     const char *dir = kopts.workdir ? kopts.workdir : image_workdir;
     struct vnode *wd;
     if (kopts.workdir && dir[0] == '/' && vfs_lookup(AT_FDCWD, dir, LOOKUP_FOLLOW, &wd) == -ENOENT)
-        mkdir_p(dir);
+        vfs_mkdir_p(dir); /* runc creates -w's directories */
     long r = vfs_lookup(AT_FDCWD, dir, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &wd);
     if (r == 0)
         r = vfs_chdir_node(wd);

@@ -121,15 +121,6 @@ const struct file_ops p9_file_ops = {
     .splice_write = true,
 };
 
-/* struct linux_dirent64 */
-struct dirent64 {
-    u64 d_ino;
-    s64 d_off;
-    u16 d_reclen;
-    u8 d_type;
-    char d_name[];
-} __packed;
-
 struct fill {
     u8 *buf;
     size_t cap, used;
@@ -140,19 +131,12 @@ struct fill {
 static bool emit(void *ctx, const struct p9_qid *qid, u64 next, u8 type, const char *name, u16 namelen)
 {
     struct fill *c = ctx;
-    size_t reclen = ALIGN_UP(sizeof(struct dirent64) + namelen + 1, 8);
+    size_t reclen = vfs_dirent_reclen(namelen);
     if (c->used + reclen > c->cap) {
         c->full = true;
         return false;
     }
-    struct dirent64 *e = (struct dirent64 *)(c->buf + c->used);
-    memset(e, 0, reclen);
-    e->d_ino = qid->path;
-    e->d_off = (s64)next;
-    e->d_reclen = (u16)reclen;
-    e->d_type = type;
-    memcpy(e->d_name, name, namelen);
-    c->used += reclen;
+    c->used += vfs_dirent(c->buf + c->used, qid->path, (s64)next, type, name, namelen);
     c->pos = next;
     return true;
 }

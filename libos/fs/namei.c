@@ -173,6 +173,22 @@ long vfs_create(int dirfd, const char *path, int flags, u32 mode, struct vnode *
     return r;
 }
 
+void vfs_mkdir_p(const char *path)
+{
+    char buf[PATH_MAX];
+    strlcpy(buf, path, sizeof(buf));
+    for (char *s = buf + 1;; s++) {
+        if (*s == '/' || !*s) {
+            char c = *s;
+            *s = 0;
+            vfs_mkdirat(AT_FDCWD, buf, 0755);
+            *s = c;
+            if (!c)
+                break;
+        }
+    }
+}
+
 long vfs_mkdirat(int dirfd, const char *path, u32 mode)
 {
     struct last l;

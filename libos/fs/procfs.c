@@ -147,15 +147,6 @@ void procfs_prune(struct vnode *dir, struct dentry *d)
     ramfs_remove(dir, d); /* an open node lives on until its last close */
 }
 
-/* struct linux_dirent64 */
-struct dirent64 {
-    u64 d_ino;
-    s64 d_off;
-    u16 d_reclen;
-    u8 d_type;
-    char d_name[];
-} __packed;
-
 long procfs_getdents(struct file *f, void *buf, size_t n, procfs_next_fn next)
 {
     struct vnode *dir = f->node;
@@ -178,19 +169,13 @@ long procfs_getdents(struct file *f, void *buf, size_t n, procfs_next_fn next)
         }
         after = at + 1;
         size_t len = strlen(e.name);
-        size_t reclen = ALIGN_UP(sizeof(struct dirent64) + len + 1, 8);
+        size_t reclen = vfs_dirent_reclen(len);
         if (used + reclen > n) {
             if (used == 0)
                 return -EINVAL;
             break;
         }
-        struct dirent64 *de = (struct dirent64 *)tmp;
-        memset(tmp, 0, reclen);
-        de->d_ino = e.ino;
-        de->d_off = (s64)after;
-        de->d_reclen = (u16)reclen;
-        de->d_type = e.type;
-        memcpy(de->d_name, e.name, len);
+        vfs_dirent(tmp, e.ino, (s64)after, e.type, e.name, len);
         if (uaccess_copy((u8 *)buf + used, tmp, reclen) < 0)
             return used ? (long)used : -EFAULT;
         used += reclen;

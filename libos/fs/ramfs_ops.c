@@ -54,14 +54,18 @@ const struct file_ops ramfs_file_ops = {
     .splice_write = true,
 };
 
-/* struct linux_dirent64 */
-struct dirent64 {
-    u64 d_ino;
-    s64 d_off;
-    u16 d_reclen;
-    u8 d_type;
-    char d_name[];
-} __packed;
+size_t vfs_dirent(void *out, u64 ino, s64 off, u8 type, const char *name, size_t namelen)
+{
+    size_t reclen = vfs_dirent_reclen(namelen);
+    struct dirent64 *e = out;
+    memset(out, 0, reclen);
+    e->d_ino = ino;
+    e->d_off = off;
+    e->d_reclen = (u16)reclen;
+    e->d_type = type;
+    memcpy(e->d_name, name, namelen);
+    return reclen;
+}
 
 static u8 dtype(u32 mode) { return (u8)((mode & S_IFMT) >> 12); }
 
@@ -94,19 +98,13 @@ static long dir_getdents(struct file *f, void *buf, size_t n)
                 break;
             name = d->name, namelen = d->namelen, node = d->node, next = d->cookie + 1;
         }
-        size_t reclen = ALIGN_UP(sizeof(struct dirent64) + namelen + 1, 8);
+        size_t reclen = vfs_dirent_reclen(namelen);
         if (used + reclen > n) {
             if (used == 0)
                 return -EINVAL; /* buffer too small for even one entry */
             break;
         }
-        struct dirent64 *e = (struct dirent64 *)tmp;
-        memset(tmp, 0, reclen);
-        e->d_ino = node->ino;
-        e->d_off = (s64)next;
-        e->d_reclen = (u16)reclen;
-        e->d_type = dtype(node->mode);
-        memcpy(e->d_name, name, namelen);
+        vfs_dirent(tmp, node->ino, (s64)next, dtype(node->mode), name, namelen);
         long r = uaccess_copy((u8 *)buf + used, tmp, reclen);
         if (r < 0)
             return used ? (long)used : r;

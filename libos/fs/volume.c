@@ -17,22 +17,6 @@
 
 #define VOL_DEV_MINOR 0x40 /* st_dev of volume i: makedev(0, 0x40 + i), apart from the rootfs's */
 
-static void make_dirs(const char *path)
-{
-    char buf[PATH_MAX];
-    strlcpy(buf, path, sizeof(buf));
-    for (char *s = buf + 1;; s++) {
-        if (*s == '/' || !*s) {
-            char c = *s;
-            *s = 0;
-            vfs_mkdirat(AT_FDCWD, buf, 0755);
-            *s = c;
-            if (!c)
-                break;
-        }
-    }
-}
-
 static void mount_one(unsigned idx, const char *item)
 {
     const char *c1 = strchr(item, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
@@ -70,7 +54,7 @@ static void mount_one(unsigned idx, const char *item)
     if (!root)
         panic("d2u.vol: %s at %s: out of memory", tag, path);
     m->root = root;
-    make_dirs(path);
+    vfs_mkdir_p(path);
     struct vnode *dir;
     if (vfs_lookup(AT_FDCWD, path, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &dir) < 0)
         panic("d2u.vol: %s at %s: not a directory of the image", tag, path);

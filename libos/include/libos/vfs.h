@@ -131,6 +131,20 @@ struct file_ops {
     const char *anon_name; /* anonymous files: "[eventfd]"... (the /proc/[pid]/fd/N link text) */
 };
 
+/* struct linux_dirent64: getdents64's record, the same for every filesystem. */
+struct dirent64 {
+    u64 d_ino;
+    s64 d_off;
+    u16 d_reclen;
+    u8 d_type;
+    char d_name[];
+} __packed;
+
+/* The length of a record naming namelen bytes (NUL and padding to 8 included). */
+static inline size_t vfs_dirent_reclen(size_t namelen) { return ALIGN_UP(sizeof(struct dirent64) + namelen + 1, 8); }
+/* Write that record at out (vfs_dirent_reclen(namelen) bytes, zero padded); its length. */
+size_t vfs_dirent(void *out, u64 ino, s64 off, u8 type, const char *name, size_t namelen);
+
 struct dentry {
     const char *name; /* not NUL-terminated in general: use namelen */
     u32 namelen;
@@ -324,6 +338,8 @@ u64 fdata_used_pages(void);
 /* --- namespace changes (fs/namei.c) --- */
 long vfs_create(int dirfd, const char *path, int flags, u32 mode, struct vnode **out);
 long vfs_mkdirat(int dirfd, const char *path, u32 mode);
+/* Make every missing directory of an absolute path, root's 0755 (mount points, run -w). */
+void vfs_mkdir_p(const char *path);
 long vfs_unlinkat(int dirfd, const char *path, int flags);
 long vfs_symlinkat(const char *target, int dirfd, const char *path);
 /* mknod(2): mode with its type (0 = regular), dev for device nodes. */
