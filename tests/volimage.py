@@ -9,11 +9,17 @@ own layer blob is reused as is (real bytes, real digest), the new layer is a rea
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from fixtures import dockersave
 from fixtures.build import fixture_layout
 from fixtures.ocibuild import Image, Layer, PrebuiltLayer, write_layout
+
+from tests.conftest import need
+from tests.infra.dockerd import Dockerd, private_dockerd, unavailable_reason
 
 DATA_MTIME = 1_600_000_000
 PASSWD = (
@@ -60,3 +66,17 @@ def busybox_with(dest: Path, layer: Layer, config: dict[str, Any]) -> Path:
     merged = {**base_config["config"], **config}
     write_layout(dest, {"latest": Image(layers=[*prebuilt, layer], config=merged)})
     return dest
+
+
+@contextmanager
+def dockerd_with(layout: Path, tag: str, work: Path) -> Iterator[Dockerd]:
+    """A private dockerd with ``layout`` loaded as ``tag`` (its `docker save` tar is written
+    in ``work``); a skip through need() where no daemon can start."""
+    reason = unavailable_reason()
+    if reason:
+        need("docker", reason)
+    members = dockersave.docker25_members(layout, "latest", tag)
+    archive = dockersave.write_tar(work / "image.tar", members)
+    with private_dockerd() as daemon:
+        daemon.docker("load", "-i", str(archive))
+        yield daemon

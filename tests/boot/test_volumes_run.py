@@ -21,16 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures import dockersave
 from fixtures.build import fixture_layout
 
 from dock2uni.acquire import AcquireOptions
 from dock2uni.context import Context
 from dock2uni.pipeline import convert_image
 from dock2uni.volstore import VolumeStore
-from tests.conftest import need
-from tests.infra.dockerd import Dockerd, private_dockerd, unavailable_reason
-from tests.volimage import busybox_with, data_layer
+from tests.infra.dockerd import Dockerd
+from tests.volimage import busybox_with, data_layer, dockerd_with
 
 pytestmark = pytest.mark.boot
 TAG = "d2u/voldata:latest"
@@ -51,13 +49,7 @@ def uni(layout: Path, boot_ctx: Context, tmp_path_factory: pytest.TempPathFactor
 
 @pytest.fixture(scope="module")
 def dockerd(layout: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dockerd]:
-    reason = unavailable_reason()
-    if reason:
-        need("docker", reason)
-    members = dockersave.docker25_members(layout, "latest", TAG)
-    archive = dockersave.write_tar(tmp_path_factory.mktemp("save") / "image.tar", members)
-    with private_dockerd() as daemon:
-        daemon.docker("load", "-i", str(archive))
+    with dockerd_with(layout, TAG, tmp_path_factory.mktemp("save")) as daemon:
         yield daemon
 
 

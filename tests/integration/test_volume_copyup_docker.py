@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fixtures import dockersave
 
 from dock2uni.acquire import AcquireOptions
 from dock2uni.context import Context
@@ -20,9 +19,8 @@ from dock2uni.pipeline import convert_image
 from dock2uni.volmount import resolve
 from dock2uni.volstore import VolumeStore
 from dock2uni.volumes import VolumeRequest
-from tests.conftest import need
-from tests.infra.dockerd import Dockerd, private_dockerd, unavailable_reason
-from tests.volimage import busybox_with, data_layer
+from tests.infra.dockerd import Dockerd
+from tests.volimage import busybox_with, data_layer, dockerd_with
 
 pytestmark = [pytest.mark.docker, pytest.mark.fixtures]
 TAG = "d2u/voldata:latest"
@@ -36,13 +34,7 @@ def layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def dockerd(layout: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dockerd]:
-    reason = unavailable_reason()
-    if reason:
-        need("docker", reason)
-    members = dockersave.docker25_members(layout, "latest", TAG)
-    archive = dockersave.write_tar(tmp_path_factory.mktemp("save") / "image.tar", members)
-    with private_dockerd() as daemon:
-        daemon.docker("load", "-i", str(archive))
+    with dockerd_with(layout, TAG, tmp_path_factory.mktemp("save")) as daemon:
         yield daemon
 
 
