@@ -24,7 +24,7 @@ from dataclasses import replace
 from dock2uni.analyse import persist
 from dock2uni.analyse.cache import FileAnalyser
 from dock2uni.analyse.closure import Closure, ClosureEntry, compute_closure
-from dock2uni.analyse.commands import entrypoint_commands, named_program
+from dock2uni.analyse.commands import cmd_commands, entrypoint_commands
 from dock2uni.analyse.disasm import Summary
 from dock2uni.analyse.features import process_model, script_ends_with_exec
 from dock2uni.analyse.ldcache import read_file
@@ -77,7 +77,7 @@ def programs_of(spec: RunSpec, tree: Tree, store: ContentStore) -> list[tuple[st
     cmds = entrypoint_commands(tree, store, spec)
     if cmds is not None:
         if cmds.runs_cmd and spec.exec_kind == "script" and len(spec.argv) > 1:
-            cmds.programs += named_program(tree, store, spec, spec.argv[1]).programs
+            cmds.programs += cmd_commands(tree, store, spec, list(spec.argv[1:])).programs
         for program in cmds.programs:
             add(program, "exec-target")
     if spec.shell_form and len(spec.argv) >= 3:

@@ -9,6 +9,15 @@ the script runs nothing; ``"$@"`` (or ``$1``) is the image's Cmd; any other word
 ``$`` or a glob is only known at run time (``dynamic``); anything else is looked up in
 the image's PATH. A command that is itself a ``#!`` script brings its interpreter, and a
 shell script's own commands, up to a few levels.
+
+The literal absolute paths the text names are recorded too (``paths``: ``cat
+/etc/app.conf``, ``${DIR:-/etc/nginx/templates}``, ``/docker-entrypoint.d/*.sh``, ``find
+/docker-entrypoint.d/``), except ``/``, the kernel's ``/dev``, ``/proc`` and ``/sys``, and
+colon lists (``PATH=/usr/bin:/bin``). A directory among them, or the directory of a glob,
+is what the official images' entrypoints loop over (``for f in /d/*.sh; do "$f"``, ``find
+/d -type f``, ``run-parts /d``): each script in it (a ``#!`` file, or a ``.sh``/``.envsh``
+file sourced) is scanned as the text's own commands, up to MAX_DIR_FILES files a
+directory, with the same depth bound and visited set.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ from dataclasses import dataclass, field
 
 from dock2uni.analyse.ldcache import read_file
 from dock2uni.fs.store import ContentStore
-from dock2uni.fs.tree import FileNode, Tree
+from dock2uni.fs.tree import DirNode, FileNode, Tree
 from dock2uni.runspec import RunSpec, find_program, parse_shebang
 
 SHELLS = frozenset({"sh", "bash", "dash", "ash", "busybox", "zsh", "ksh", "mksh"})
@@ -46,6 +55,13 @@ WRAPPERS = frozenset(
 EVALUATING = frozenset({"eval", ".", "source"})
 MAX_DEPTH = 4
 MAX_SCRIPT = 1 << 20
+MAX_DIR_FILES = 2000  # files of one named directory scanned (as the root rule's bound)
+MAX_PATHS = 4096  # literal paths recorded from all the texts of one scan
+# A literal absolute path: after a blank, a quote, `=`, `(` or a parameter expansion's
+# default (`${X:-/d}`), up to a character that ends a shell word or starts an expansion.
+_PATH = re.compile(r"(^|[\s\"'=(]|:-|:=|:\+|:\?)(/[^\s\"'`;|&()<>$\\{}:,]*)(:?)")
+_KERNEL = ("/dev", "/proc", "/sys")
+SOURCED_SUFFIXES = (".sh", ".envsh")
 _CUT = re.compile(r"&&|\|\||[;|&()\n`]|\$\(")
 _REDIRECT = re.compile(r"^\d*(>>?|<<?|<>|>&|<&)")
 _FUNCTION = re.compile(r"^\s*(?:function\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*\(\s*\)")
@@ -61,6 +77,8 @@ class Commands:
     dynamic: list[str] = field(default_factory=list)
     runs_cmd: bool = False
     scripts: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)  # literal image paths the texts name
+    dirs: list[str] = field(default_factory=list)  # directories whose scripts were scanned
 
 
 def _simple_commands(text: str) -> list[list[str]]:
@@ -79,8 +97,9 @@ def _simple_commands(text: str) -> list[list[str]]:
     return out
 
 
-def _command_word(words: list[str]) -> list[str]:
-    """The words from the command on: assignments, redirections, keywords, wrappers gone."""
+def _command_word(words: list[str], wrappers: list[str] | None = None) -> list[str]:
+    """The words from the command on: assignments, redirections, keywords, wrappers gone
+    (added to ``wrappers``: they run too, then exec the command)."""
     i = 0
     while i < len(words):
         w = words[i]
@@ -90,6 +109,8 @@ def _command_word(words: list[str]) -> list[str]:
             # ">file" carries its target; a bare ">" takes the next word.
             i += 1 if _REDIRECT.sub("", w) else 2
         elif posixpath.basename(w.strip("'\"")) in WRAPPERS:
+            if wrappers is not None:
+                wrappers.append(w.strip("'\""))
             i += 1
             while i < len(words) and (words[i].startswith("-") or "=" in words[i]):
                 i += 1
@@ -109,6 +130,27 @@ def _functions(text: str) -> set[str]:
     return {m.group(1) for line in text.splitlines() if (m := _FUNCTION.match(line))}
 
 
+def literal_paths(text: str) -> list[str]:
+    """The literal absolute paths of a shell text, in order (see the module docstring); a
+    glob's fixed directory (``/d/*.sh`` gives ``/d``). Comment lines are skipped."""
+    out: list[str] = []
+    for line in text.splitlines():
+        if line.lstrip().startswith("#"):
+            continue
+        for m in _PATH.finditer(line):
+            word, colon = m.group(2), m.group(3)
+            if colon or (m.start(2) > 0 and line[m.start(2) - 1] == ":" and not m.group(1)):
+                continue  # PATH=/usr/bin:/bin: a search list, not files the text reads
+            if any(c in word for c in "*?["):
+                word = posixpath.dirname(re.split(r"[*?\[]", word, maxsplit=1)[0])
+            word = posixpath.normpath(word) if word.strip("/") else "/"
+            if word == "/" or word.startswith(tuple(f"{k}/" for k in _KERNEL)) or word in _KERNEL:
+                continue
+            if word not in out:
+                out.append(word)
+    return out
+
+
 class _Scanner:
     """One scan: the image, the commands found so far and the files already followed."""
 
@@ -116,6 +158,7 @@ class _Scanner:
         self.tree, self.store, self.spec = tree, store, spec
         self.path_var = spec.env_map().get("PATH", "")
         self.seen: set[str] = set()
+        self.dirs_seen: set[str] = set()
         self.out = Commands()
 
     def text(self, text: str, depth: int) -> None:
@@ -124,12 +167,16 @@ class _Scanner:
         functions = _functions(text)
         todo = _simple_commands(text)
         while todo:
-            words = _command_word(todo.pop(0))
+            wrappers: list[str] = []
+            words = _command_word(todo.pop(0), wrappers)
+            for wrapper in wrappers:
+                self.follow(wrapper, depth)
             if not words:
                 continue
             first = words[0]
-            if posixpath.basename(first) == "find":
+            if posixpath.basename(first.strip("'\"")) == "find":
                 todo.extend(_find_exec_targets(words))
+                self.follow(first.strip("'\""), depth)  # find itself runs too
             elif first in _CMD_WORDS:
                 out.runs_cmd = True
             elif first in EVALUATING:
@@ -146,6 +193,46 @@ class _Scanner:
                 self.follow(bare, depth)
                 if posixpath.basename(bare) in SHELLS and len(words) > 1:
                     self.shell_arguments(words[1:], depth)
+        self.named_paths(text, depth)
+
+    def named_paths(self, text: str, depth: int) -> None:
+        """Record the literal paths ``text`` names that are in the image; scan the
+        scripts of each directory among them (the loops of the official entrypoints)."""
+        for path in literal_paths(text):
+            if len(self.out.paths) >= MAX_PATHS:
+                return
+            real = self.tree.realpath(path)
+            if real is None or real == "/":
+                continue
+            if path not in self.out.paths:
+                self.out.paths.append(path)
+            if real not in self.dirs_seen and isinstance(self.tree.lookup(real), DirNode):
+                self.dirs_seen.add(real)
+                self.directory(real, depth)
+
+    def directory(self, real: str, depth: int) -> None:
+        """The scripts of a directory the text names: what ``for f in DIR/*; do "$f"``
+        runs or sources, scanned one level deeper."""
+        if depth + 1 >= MAX_DEPTH:
+            self.out.dynamic.append(f"the scripts of {real}, nested too deep")
+            return
+        self.out.dirs.append(real)
+        count = 0
+        for sub, node in self.tree.walk(real):
+            if not isinstance(node, FileNode):
+                continue
+            count += 1
+            if count > MAX_DIR_FILES:
+                self.out.dynamic.append(f"the scripts of {real} past {MAX_DIR_FILES} files")
+                return
+            head = self.store.read(node.digest, 2)
+            if head == b"#!":
+                self.follow(sub, depth)
+            elif sub.endswith(SOURCED_SUFFIXES) and sub not in self.seen:
+                self.seen.add(sub)
+                self.out.scripts.append(sub)
+                raw = read_file(self.tree, self.store, sub, MAX_SCRIPT) or b""
+                self.text(raw.decode("utf-8", "replace"), depth + 1)
 
     def shell_arguments(self, args: list[str], depth: int) -> None:
         """A shell the text runs: its ``-c`` string or its script file are commands too."""
@@ -155,9 +242,9 @@ class _Scanner:
         if "-c" in args:
             i = args.index("-c")
             text = args[i + 1].strip("'\"") if i + 1 < len(args) else ""
-            if "$" in text:
+            if text.startswith("$"):
                 self.out.dynamic.append(f"sh -c {args[i + 1]}")
-            else:
+            else:  # variables in the text's arguments: its commands are still named
                 self.text(text, depth + 1)
             return
         script = next((a for a in args if not a.startswith("-")), None)
@@ -207,10 +294,21 @@ def shell_commands(tree: Tree, store: ContentStore, spec: RunSpec, text: str) ->
     return scan.out
 
 
-def named_program(tree: Tree, store: ContentStore, spec: RunSpec, word: str) -> Commands:
-    """The program one command word names (a script brings its interpreter and commands)."""
+def cmd_commands(tree: Tree, store: ContentStore, spec: RunSpec, words: list[str]) -> Commands:
+    """What the image's Cmd runs when the entrypoint script ends with ``exec "$@"``: its
+    program, and for a shell (``sh -c TEXT``, ``sh script``) the commands of its text."""
     scan = _Scanner(tree, store, spec)
-    scan.follow(word, 0)
+    if words:
+        scan.follow(words[0], 0)
+        args = words[1:]
+        if posixpath.basename(words[0]) in SHELLS and "-c" in args[:-1]:
+            text = args[args.index("-c") + 1]  # one argv word, not a quoted shell word
+            if text.startswith("$"):
+                scan.out.dynamic.append(f"sh -c {text}")
+            else:
+                scan.text(text, 1)
+        elif posixpath.basename(words[0]) in SHELLS and args:
+            scan.shell_arguments(args, 0)
     return scan.out
 
 

@@ -20,11 +20,13 @@ The rules, in the order their reasons win:
 
 from __future__ import annotations
 
+import itertools
 import posixpath
 import shlex
 from collections.abc import Mapping, Sequence
 
 from dock2uni.analyse.closure import LIBGCC_S_USERS, Closure, ClosureEntry
+from dock2uni.analyse.commands import cmd_commands, entrypoint_commands
 from dock2uni.analyse.ldcache import read_file
 from dock2uni.analyse.model import Analysis
 from dock2uni.fs.policy import Dropped, Selection, configured_locales, drop_rule
@@ -40,12 +42,12 @@ PYTHON_EXTENSION = "python extension module"
 OPENSSL_ENGINE = "OpenSSL engine"
 UNWINDER = "glibc loads it for stack unwinding"
 OPENSSL_CNF = ("/usr/lib/ssl/openssl.cnf", "/etc/ssl/openssl.cnf")
-SHELLS = frozenset({"sh", "bash", "dash", "ash", "busybox", "zsh", "ksh", "mksh"})
 SHELL_WORDS = frozenset(
     {"exec", "command", "nohup", "env", "time", "then", "do", "else", "if", "while", "until",
      "!", "{", "(", "sudo", "su-exec", "gosu"}
 )  # fmt: skip
 OUTSIDE = "outside the closure"
+MAX_SCRIPT_DIR_ENTRIES = 2000  # a directory an entrypoint script names, kept whole up to this
 # Libraries the analysis lists as likely dlopens that the closure leaves out, and why.
 LEFT_OUT = {
     "libidn2.so.0": "glibc loads it only for getaddrinfo's AI_IDN and getnameinfo's NI_IDN flags",
@@ -138,8 +140,11 @@ def closure_selection(
         notes.append(f"traced run: {kept} paths the program touched kept")
     elf = _Elf(keeper, analysis.closure)
     deferred: list[ClosureEntry] = []
-    is_py = python.is_python(tree.realpath(exec_path) or exec_path)
-    is_nginx = nginx.is_nginx(exec_path)
+    # The program the configuration and import rules read: the Cmd an entrypoint script
+    # ends with (`exec "$@"`: nginx-official's `nginx -g ...`), else the main program.
+    run_argv, run_exec = _command_run(tree, store, spec, argv, exec_path)
+    is_py = python.is_python(tree.realpath(run_exec) or run_exec)
+    is_nginx = nginx.is_nginx(run_exec)
 
     # 1. programs and their ELF closure
     keeper.path(exec_path, "program", "the program the image starts")
@@ -164,13 +169,12 @@ def closure_selection(
                 notes.append(f"left out {e.path} ({e.note}): {left_out}")
                 continue
             elf.keep(e.path, "dlopen", e.note or "a likely dlopen")
-    for program in _named_programs(tree, store, spec):
-        keeper.path(program, "program", "named by the entrypoint's shell command or script")
+    notes += _keep_script_commands(keeper, store, spec, elf)
 
     # 2. configuration and the command line
     used: set[str] = set()  # nginx's directives (nginx.py)
     if is_nginx:
-        notes.append(nginx.keep_nginx(keeper, store, exec_path, argv, used))
+        notes.append(nginx.keep_nginx(keeper, store, run_exec, run_argv, used))
     _keep_command_line(keeper, argv, workdir, skip_first=1)
     if spec.shell_form and len(argv) >= 3 and list(argv[:3]) == list(spec.argv[:3]):
         # `sh -c '... httpd -h /www'`: the arguments of each command of the shell text
@@ -183,14 +187,14 @@ def closure_selection(
             elf.keep(path, category, detail)
     if is_nginx:  # after the modules load_module names: their imports count too
         notes += _keep_nginx_deferred(
-            keeper, store, elf, deferred=deferred, used=used, exec_path=exec_path
+            keeper, store, elf, deferred=deferred, used=used, exec_path=run_exec
         )
 
     # 3. python modules (extension modules bring their own libraries)
     if is_py:
         notes.append(
             python.keep_python(
-                keeper, store, interpreter=exec_path, argv=argv, env=env, workdir=workdir,
+                keeper, store, interpreter=run_exec, argv=run_argv, env=env, workdir=workdir,
                 keep_elf=elf.keep_for_python,
             )
         )  # fmt: skip
@@ -207,11 +211,24 @@ def closure_selection(
 
     # 5. directories and symlinks
     system.keep_run_dirs(keeper, workdir, system.home_of(tree, store, uid, env))
+    notes += _keep_workdir(keeper, workdir)
     _keep_aliases(keeper, configured_locales(env))
     if drop:
         keeper.drop(drop)
         notes.append("removed by the test hook: " + ", ".join(drop))
     return _selection(keeper, tree, configured_locales(env), notes)
+
+
+def _command_run(
+    tree: Tree, store: ContentStore, spec: RunSpec, argv: Sequence[str], exec_path: str
+) -> tuple[Sequence[str], str]:
+    """(argv, program) of what finally runs: the Cmd when the entrypoint is a shell script
+    ending with ``exec "$@"``, else the command itself."""
+    cmds = entrypoint_commands(tree, store, spec)
+    if cmds is None or not cmds.runs_cmd or spec.exec_kind != "script" or len(spec.argv) < 2:
+        return argv, exec_path
+    found = find_program(tree, spec.argv[1], spec.env_map().get("PATH", ""), spec.workdir)
+    return (spec.argv[1:], found) if found else (argv, exec_path)
 
 
 def _nginx_config_decides(note: str) -> bool:
@@ -275,23 +292,76 @@ def _simple_commands(text: str) -> list[list[str]]:
     return out
 
 
-def _named_programs(tree: Tree, store: ContentStore, spec: RunSpec) -> list[str]:
-    """Programs a shell-form command or an entrypoint shell script runs (first words)."""
-    texts: list[str] = []
-    if spec.shell_form and len(spec.argv) >= 3:
-        texts.append(spec.argv[2])
-    shell = bool(spec.interpreter) and posixpath.basename(spec.interpreter[0]) in SHELLS
-    if spec.exec_kind == "script" and shell and spec.exec_path:
-        raw = read_file(tree, store, spec.exec_path, 1 << 20) or b""
-        texts.append(raw.decode("utf-8", "replace"))
-    path_var = spec.env_map().get("PATH", "")
-    out: list[str] = []
-    for text in texts:
-        for words in _simple_commands(text):
-            found = find_program(tree, words[0], path_var, spec.workdir)
-            if found and found not in out:
-                out.append(found)
-    return out
+def _keep_script_commands(
+    keeper: Keeper, store: ContentStore, spec: RunSpec, elf: _Elf
+) -> list[str]:
+    """What an entrypoint shell script or shell-form command runs (analyse/commands.py):
+    the programs its commands name and the scripts it runs or sources, with their ELF
+    closure; the literal paths it names (a file kept, a directory kept with its
+    contents up to MAX_SCRIPT_DIR_ENTRIES: the scripts and templates its loops read); and
+    the same for the Cmd its ``exec "$@"`` runs."""
+    tree = keeper.tree
+    cmds = entrypoint_commands(tree, store, spec)
+    if cmds is None:
+        return []
+    texts = [cmds]
+    if cmds.runs_cmd and spec.exec_kind == "script" and len(spec.argv) > 1:
+        texts.append(cmd_commands(tree, store, spec, list(spec.argv[1:])))
+    big: list[str] = []
+    for found in texts:
+        for program in [*found.programs, *found.scripts]:
+            why = "named by the entrypoint's shell command or script"
+            keeper.path(program, "program", why)
+            real = tree.realpath(program)
+            if real in elf.by_path:
+                elf.keep(real, "program", why)
+        for path in found.paths:
+            why = "named by the entrypoint's shell command or script"
+            node = tree.lookup(path)
+            if not isinstance(node, DirNode):
+                keeper.path(path, "script-path", why)
+            elif not _keep_bounded(keeper, path, "script-path", f"{why}, with its contents"):
+                big.append(path)
+    if big:
+        return [
+            f"directories an entrypoint script names kept without all their contents "
+            f"(over {MAX_SCRIPT_DIR_ENTRIES} entries): {', '.join(big[:5])}"
+        ]
+    return []
+
+
+def _keep_workdir(keeper: Keeper, workdir: str) -> list[str]:
+    """The working directory's files: by convention the application's own directory
+    (``WORKDIR /app``, ``COPY . .``), which the program reads by relative paths and
+    serves (``python3 -m http.server``). Not ``/``; a tree over MAX_SCRIPT_DIR_ENTRIES
+    entries keeps its own entries only, and the notes say so."""
+    real = keeper.tree.realpath(workdir)
+    if real is None or real == "/" or not isinstance(keeper.tree.lookup(real), DirNode):
+        return []
+    if _keep_bounded(keeper, real, "workdir", "in the working directory"):
+        return []
+    return [
+        f"the working directory {workdir} has over {MAX_SCRIPT_DIR_ENTRIES} entries: only its "
+        "own entries are kept (add the rest with --add-file)"
+    ]
+
+
+def _keep_bounded(keeper: Keeper, path: str, category: str, why: str) -> bool:
+    """Keep a directory and its subtree when it has at most MAX_SCRIPT_DIR_ENTRIES
+    entries (links kept as links, with their targets); a bigger one keeps the directory
+    and its own entries only. False when it was too big."""
+    real = keeper.path(path, category, why)
+    if real is None:
+        return True
+    walked = list(itertools.islice(keeper.tree.walk(real), MAX_SCRIPT_DIR_ENTRIES + 2))
+    if len(walked) <= MAX_SCRIPT_DIR_ENTRIES + 1:
+        keeper.path(real, category, why, recursive=True)
+        return True
+    node = keeper.tree.lookup(real)
+    if isinstance(node, DirNode):
+        for name in sorted(node.children)[:MAX_SCRIPT_DIR_ENTRIES]:
+            keeper.path(f"{real.rstrip('/')}/{name}", category, why)
+    return False
 
 
 def _keep_command_line(

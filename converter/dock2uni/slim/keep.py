@@ -33,6 +33,9 @@ CATEGORIES = (
     "system-file",  # files libc or TLS/iconv/curses libraries read
     "config",  # configuration the command line points at, and what it names
     "command-line",  # files and directories named by the command line
+    "script-path",  # files and directories an entrypoint shell script names literally
+    "workdir",  # the files of the image's working directory (the app's own: COPY . /app)
+    "perl-module",  # perl modules a perl script a configuration runs uses
     "python-module",  # modules the python program imports
     "directory",  # working directory, HOME, /tmp
     "symlink",  # a symlink on the way to a kept path, or another name of a kept program

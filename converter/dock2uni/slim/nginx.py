@@ -14,6 +14,7 @@ not interpreted: paths that contain a variable are skipped (docs/slim.md).
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import posixpath
 import re
 from collections.abc import Iterator, Sequence
@@ -34,6 +35,7 @@ TEMP_DIRECTIVES = frozenset({"client_body_temp_path", "proxy_temp_path", "fastcg
     "uwsgi_temp_path", "scgi_temp_path"})  # fmt: skip
 TREE_DIRECTIVES = frozenset({"root", "alias"})
 MAX_SERVED_ENTRIES = 2000
+MAX_TEMPLATE_WALK = 4096  # entries of the configuration directory looked at for templates
 
 
 def is_nginx(path: str) -> bool:
@@ -134,6 +136,12 @@ def keep_nginx(
     used = set() if used is None else used
     if extra:
         _follow(keeper, extra, "nginx -g", prefix=prefix, conf_dir=conf_dir, todo=todo, used=used)
+    # Templates an entrypoint renders into the configuration (the official image's
+    # 20-envsubst-on-templates.sh: templates/*.template into conf.d/): what they name
+    # (root, include...) is what the rendered files will name.
+    for sub, node in itertools.islice(keeper.tree.walk(conf_dir), MAX_TEMPLATE_WALK):
+        if sub.endswith(".template") and not isinstance(node, DirNode):
+            todo.append((sub, "a template an entrypoint renders into nginx's configuration"))
     while todo and count < MAX_INCLUDES:
         path, why = todo.pop(0)
         if path in seen:
@@ -208,7 +216,10 @@ def _follow(
         elif name in DIR_OF_DIRECTIVES:
             if target in ("off", "stderr") or target.startswith(("syslog:", "memory:")):
                 continue
-            keeper.path(posixpath.dirname(_absolute(target, prefix)), "config", f"{name}, {why}")
+            log = _absolute(target, prefix)
+            keeper.path(posixpath.dirname(log), "config", f"{name}, {why}")
+            if keeper.tree.lookup(log, follow=False) is not None:  # a link to /dev/stdout
+                keeper.path(log, "config", f"{name}, {why}")
         elif name in TEMP_DIRECTIVES:
             keeper.path(
                 posixpath.dirname(_absolute(target, prefix).rstrip("/")), "config", f"{name}, {why}"

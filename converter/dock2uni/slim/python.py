@@ -45,6 +45,10 @@ INTERACTIVE = ("readline", "rlcompleter")
 # them): CPython's socket module encodes and decodes host names with "idna"
 # (socket.getfqdn, gethostbyaddr: http.server calls them at start-up).
 CODECS_BY_NAME = {"_socket": ("encodings.idna",), "socket": ("encodings.idna",)}
+# CPython's mimetypes.knownfiles, when the image's mimetypes.py does not spell it literally.
+MIMETYPES_KNOWNFILES = ("/etc/mime.types", "/etc/httpd/mime.types", "/etc/httpd/conf/mime.types",
+    "/etc/apache/mime.types", "/etc/apache2/mime.types", "/usr/local/etc/httpd/conf/mime.types",
+    "/usr/local/lib/netscape/mime.types", "/usr/local/etc/mime.types")  # fmt: skip
 _IMPORT_LINE = re.compile(
     r"^\s*(?:from\s+([.\w]+)\s+import\s+([\w, ()*]+)|import\s+([\w., ]+))", re.M
 )
@@ -383,10 +387,48 @@ def keep_python(
     ]
     if implied:
         scan.scan(implied)
+    data = _keep_module_data(scan)
     return (
         f"python {version}: {len(scan.seen)} modules kept from a static import scan "
         f"({len(scan.missing)} imported names not found: builtin or absent)"
+        + (f"; {data}" if data else "")
     )
+
+
+def _keep_module_data(scan: PythonScan) -> str:
+    """Files a kept module reads at import or first use by fixed paths: ``mimetypes``
+    reads each of its ``knownfiles`` that exists at ``init()`` (http.server's guess_type)."""
+    if "mimetypes" not in scan.seen:
+        return ""
+    found = scan.find("mimetypes")
+    source = scan._read(found.path) if found and not found.extension else None
+    known = _knownfiles(source or "") or MIMETYPES_KNOWNFILES
+    kept = [
+        p
+        for p in known
+        if scan.keeper.path(p, "python-module", "mimetypes reads it at init() (knownfiles)")
+    ]
+    return f"mimetypes: {', '.join(kept) or 'none of its knownfiles in the image'}"
+
+
+def _knownfiles(source: str) -> list[str]:
+    """The literal ``knownfiles = [...]`` list of the image's own mimetypes.py."""
+    try:
+        module = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    for node in module.body:
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "knownfiles" for t in node.targets)
+            and isinstance(node.value, ast.List | ast.Tuple)
+        ):
+            return [
+                e.value
+                for e in node.value.elts
+                if isinstance(e, ast.Constant) and isinstance(e.value, str) and e.value[:1] == "/"
+            ]
+    return []
 
 
 def _pth_roots(
