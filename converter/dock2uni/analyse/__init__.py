@@ -24,7 +24,7 @@ from dataclasses import replace
 from dock2uni.analyse import persist
 from dock2uni.analyse.cache import FileAnalyser
 from dock2uni.analyse.closure import Closure, ClosureEntry, compute_closure
-from dock2uni.analyse.commands import cmd_commands, entrypoint_commands
+from dock2uni.analyse.commands import cmd_commands, entrypoint_commands, shell_commands
 from dock2uni.analyse.disasm import Summary
 from dock2uni.analyse.features import process_model, script_ends_with_exec
 from dock2uni.analyse.ldcache import read_file
@@ -80,6 +80,8 @@ def programs_of(spec: RunSpec, tree: Tree, store: ContentStore) -> list[tuple[st
             cmds.programs += cmd_commands(tree, store, spec, list(spec.argv[1:])).programs
         for program in cmds.programs:
             add(program, "exec-target")
+    for program in _configured_programs(tree, store, spec, out):
+        add(program, "exec-target")
     if spec.shell_form and len(spec.argv) >= 3:
         try:
             words = shlex.split(spec.argv[2])
@@ -94,6 +96,26 @@ def programs_of(spec: RunSpec, tree: Tree, store: ContentStore) -> list[tuple[st
                 head = store.read(node.digest, 4)
                 if head == b"\x7fELF":
                     add(target, "exec-target")
+    return out
+
+
+def _configured_programs(
+    tree: Tree, store: ContentStore, spec: RunSpec, found: list[tuple[str, str]]
+) -> list[str]:
+    """Programs a server's configuration runs: lighttpd's include_shell commands (the
+    configuration reader is slim/lighttpd.py's, imported here when lighttpd runs)."""
+    server = next((p for p, _ in found if posixpath.basename(p) == "lighttpd"), None)
+    if server is None:
+        return []
+    # slim imports analyse, so this import waits until analyse is loaded
+    from dock2uni.slim import lighttpd
+
+    words = list(spec.argv)
+    start = next((i for i, w in enumerate(words) if posixpath.basename(w) == "lighttpd"), 0)
+    out: list[str] = []
+    for text in lighttpd.shell_texts(tree, store, words[start:]):
+        cmds = shell_commands(tree, store, spec, text)
+        out += [*cmds.programs]
     return out
 
 

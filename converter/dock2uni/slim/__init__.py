@@ -10,7 +10,8 @@ The rules, in the order their reasons win:
   1. programs: the main program, a script and its interpreter, exec targets and the
      programs a shell command or script names; their ELF closure (PT_INTERP, DT_NEEDED,
      and the analysis's likely dlopens: NSS modules, libgcc_s, plugins);
-  2. configuration: nginx's (nginx.py), and every path the command line names;
+  2. configuration: nginx's (nginx.py), lighttpd's (lighttpd.py, with the perl scripts
+     its include_shell runs: perl.py), and every path the command line names;
   3. python: the modules the program imports (python.py);
   4. the loader's configuration and the files libc reads on common paths; CA
      certificates, gconv modules, terminfo and locale files when a kept library uses them;
@@ -33,7 +34,7 @@ from dock2uni.fs.policy import Dropped, Selection, configured_locales, drop_rule
 from dock2uni.fs.store import ContentStore
 from dock2uni.fs.tree import DirNode, FileNode, SymlinkNode, Tree
 from dock2uni.runspec import RunSpec, find_program
-from dock2uni.slim import nginx, python, system, trace
+from dock2uni.slim import lighttpd, nginx, python, system, trace
 from dock2uni.slim.keep import Keeper
 
 __all__ = ["closure_selection"]
@@ -92,6 +93,10 @@ class _Elf:
 
     def keep_for_python(self, path: str, detail: str) -> None:
         self.keep(path, "python-module", detail)
+
+    def keep_for_config(self, path: str, detail: str) -> None:
+        """A module a configuration loads (lighttpd's server.modules, a perl XS object)."""
+        self.keep(path, "config", detail)
 
 
 def _left_out(path: str) -> str | None:
@@ -175,6 +180,12 @@ def closure_selection(
     used: set[str] = set()  # nginx's directives (nginx.py)
     if is_nginx:
         notes.append(nginx.keep_nginx(keeper, store, run_exec, run_argv, used))
+    if lighttpd.is_lighttpd(run_exec):
+        notes.append(
+            lighttpd.keep_lighttpd(
+                keeper, store, spec, binary=run_exec, argv=run_argv, keep_elf=elf.keep_for_config
+            )
+        )
     _keep_command_line(keeper, argv, workdir, skip_first=1)
     if spec.shell_form and len(argv) >= 3 and list(argv[:3]) == list(spec.argv[:3]):
         # `sh -c '... httpd -h /www'`: the arguments of each command of the shell text

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 
 from dock2uni.analyse.ldcache import read_file
 from dock2uni.fs.store import ContentStore
-from dock2uni.fs.tree import DirNode
+from dock2uni.fs.tree import DirNode, Tree
 from dock2uni.slim.keep import Keeper
 
 MAX_CONFIG_BYTES = 4 << 20
@@ -245,6 +245,11 @@ def _absolute(path: str, base: str) -> str:
 
 def glob(keeper: Keeper, pattern: str) -> list[str]:
     """The image paths an nginx include pattern matches (sorted, as glob(3))."""
+    return glob_tree(keeper.tree, pattern)
+
+
+def glob_tree(tree: Tree, pattern: str) -> list[str]:
+    """The paths of ``tree`` a glob(3) pattern matches, sorted."""
     if not any(c in pattern for c in "*?["):
         return [pattern]
     parts = [p for p in pattern.split("/") if p]
@@ -252,7 +257,7 @@ def glob(keeper: Keeper, pattern: str) -> list[str]:
     for part in parts:
         nxt: list[str] = []
         for base in found:
-            node = keeper.tree.lookup(base)
+            node = tree.lookup(base)
             if not isinstance(node, DirNode):
                 continue
             names = sorted(
