@@ -43,7 +43,33 @@ EXPECTED: dict[str, dict[str, str]] = {
         "/var/www/html/index.nginx-debian.html": "config",
     },
     "redis": {"/usr/bin/redis-check-rdb": "program", "/var/lib/redis": "directory"},
-    "lighttpd": {"/etc/lighttpd/lighttpd.conf": "command-line"},
+    # include_shell runs perl scripts: perl, their modules from @INC, the file one opens
+    "lighttpd": {
+        "/etc/lighttpd/lighttpd.conf": "config",
+        "/etc/lighttpd/conf-enabled/99-unconfigured.conf": "symlink",  # an included link
+        "/etc/lighttpd/conf-available/99-unconfigured.conf": "config",
+        "/usr/bin/perl": "program",
+        "/usr/lib/x86_64-linux-gnu/perl-base/Socket.pm": "perl-module",
+        "/usr/lib/x86_64-linux-gnu/perl-base/auto/Socket/Socket.so": "config",
+        "/etc/mime.types": "config",
+        "/var/www/html/index.lighttpd.html": "config",
+    },
+    # the scripts of the directory the entrypoint loops over, and what they run
+    "entrypoint-script": {
+        "/docker-entrypoint.d/10-greet.sh": "program",
+        "/docker-entrypoint.d/30-disabled.sh": "program",
+        "/usr/bin/id": "program",
+        "/usr/bin/cat": "program",  # in the Cmd's sh -c text, run by exec "$@"
+    },
+    "nginx-official": {
+        "/docker-entrypoint.d/20-envsubst-on-templates.sh": "program",
+        "/usr/bin/envsubst": "program",
+        "/etc/nginx/templates/default.conf.template": "config",  # read as nginx conf
+        "/etc/nginx/nginx.conf": "config",
+        "/usr/share/nginx/html/index.html": "config",  # root, in the template
+        "/etc/nginx/templates": "script-path",  # ${...:-/etc/nginx/templates}
+    },
+    "redis-official": {"/usr/local/bin/gosu": "program", "/data/redis.conf": "workdir"},
     "ninja": {"/usr/bin/ninja": "program"},  # /src is not in the image: the workload adds it
     "rsync": {"/etc/passwd": "command-line", "/etc/debian_version": "command-line"},
     "ripgrep": {"/etc/debian_version": "command-line"},
@@ -56,7 +82,11 @@ EXPECTED: dict[str, dict[str, str]] = {
     "glib": {"/usr/bin/gio": "program"},
     "go-hello": {"/usr/local/bin/go-hello": "program", "/tmp": "directory"},
     # http.server: socket.getfqdn decodes host names with the idna codec (a lookup by name)
-    "python-official": {"/usr/lib/python3.11/encodings/idna.py": "python-module"},
+    "python-official": {
+        "/usr/lib/python3.11/encodings/idna.py": "python-module",
+        "/home/app/site/index.html": "workdir",  # http.server serves its working directory
+        "/etc/mime.types": "python-module",  # mimetypes.init() reads it
+    },
     "alpine-shaped": {"/www/index.html": "command-line"},  # httpd -h /www, in sh -c's text
     "pamtester": {"/etc/pam.d/other": "system-file", "/etc/pam.d/common-account": "system-file"},
 }

@@ -27,7 +27,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 
 from dock2uni.analyse.closure import LIBGCC_S_USERS, Closure, ClosureEntry
-from dock2uni.analyse.commands import cmd_commands, entrypoint_commands
+from dock2uni.analyse.commands import Commands, cmd_commands, entrypoint_commands
 from dock2uni.analyse.ldcache import read_file
 from dock2uni.analyse.model import Analysis
 from dock2uni.fs.policy import Dropped, Selection, configured_locales, drop_rule
@@ -48,6 +48,7 @@ SHELL_WORDS = frozenset(
      "!", "{", "(", "sudo", "su-exec", "gosu"}
 )  # fmt: skip
 OUTSIDE = "outside the closure"
+NAMED_BY_SCRIPT = "named by the entrypoint's shell command or script"
 MAX_SCRIPT_DIR_ENTRIES = 2000  # a directory an entrypoint script names, kept whole up to this
 # Libraries the analysis lists as likely dlopens that the closure leaves out, and why.
 LEFT_OUT = {
@@ -174,7 +175,13 @@ def closure_selection(
                 notes.append(f"left out {e.path} ({e.note}): {left_out}")
                 continue
             elf.keep(e.path, "dlopen", e.note or "a likely dlopen")
-    notes += _keep_script_commands(keeper, store, spec, elf)
+    commands = _script_commands(keeper.tree, store, spec)
+    for found in commands:
+        for program in [*found.programs, *found.scripts]:
+            keeper.path(program, "program", NAMED_BY_SCRIPT)
+            real = tree.realpath(program)
+            if real in elf.by_path:
+                elf.keep(real, "program", NAMED_BY_SCRIPT)
 
     # 2. configuration and the command line
     used: set[str] = set()  # nginx's directives (nginx.py)
@@ -192,6 +199,7 @@ def closure_selection(
         # (not of an entrypoint script's, whose words may name whole trees on any path).
         for words in _simple_commands(argv[2]):
             _keep_command_line(keeper, words, workdir, skip_first=1)
+    notes += _keep_script_paths(keeper, commands)  # after the command line's own reasons
     for path in list(keeper.reasons):  # a module load_module names, a library added by hand
         if path in elf.by_path and path not in elf.done:
             category, detail = keeper.reasons[path].category, keeper.reasons[path].detail
@@ -303,35 +311,29 @@ def _simple_commands(text: str) -> list[list[str]]:
     return out
 
 
-def _keep_script_commands(
-    keeper: Keeper, store: ContentStore, spec: RunSpec, elf: _Elf
-) -> list[str]:
-    """What an entrypoint shell script or shell-form command runs (analyse/commands.py):
-    the programs its commands name and the scripts it runs or sources, with their ELF
-    closure; the literal paths it names (a file kept, a directory kept with its
-    contents up to MAX_SCRIPT_DIR_ENTRIES: the scripts and templates its loops read); and
-    the same for the Cmd its ``exec "$@"`` runs."""
-    tree = keeper.tree
+def _script_commands(tree: Tree, store: ContentStore, spec: RunSpec) -> list[Commands]:
+    """What an entrypoint shell script or shell-form command runs (analyse/commands.py),
+    and the Cmd its ``exec "$@"`` runs: programs, scripts, literal paths."""
     cmds = entrypoint_commands(tree, store, spec)
     if cmds is None:
         return []
-    texts = [cmds]
+    out = [cmds]
     if cmds.runs_cmd and spec.exec_kind == "script" and len(spec.argv) > 1:
-        texts.append(cmd_commands(tree, store, spec, list(spec.argv[1:])))
+        out.append(cmd_commands(tree, store, spec, list(spec.argv[1:])))
+    return out
+
+
+def _keep_script_paths(keeper: Keeper, commands: list[Commands]) -> list[str]:
+    """The literal paths the scripts name: a file kept, a directory kept with its
+    contents up to MAX_SCRIPT_DIR_ENTRIES (the scripts and templates its loops read)."""
     big: list[str] = []
-    for found in texts:
-        for program in [*found.programs, *found.scripts]:
-            why = "named by the entrypoint's shell command or script"
-            keeper.path(program, "program", why)
-            real = tree.realpath(program)
-            if real in elf.by_path:
-                elf.keep(real, "program", why)
+    for found in commands:
         for path in found.paths:
-            why = "named by the entrypoint's shell command or script"
-            node = tree.lookup(path)
-            if not isinstance(node, DirNode):
-                keeper.path(path, "script-path", why)
-            elif not _keep_bounded(keeper, path, "script-path", f"{why}, with its contents"):
+            if not isinstance(keeper.tree.lookup(path), DirNode):
+                keeper.path(path, "script-path", NAMED_BY_SCRIPT)
+            elif not _keep_bounded(
+                keeper, path, "script-path", f"{NAMED_BY_SCRIPT}, with its contents"
+            ):
                 big.append(path)
     if big:
         return [
