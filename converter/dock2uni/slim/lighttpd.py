@@ -37,7 +37,7 @@ MAX_INCLUDES = 512
 MAX_BINARY = 64 << 20
 MAX_SERVED_ENTRIES = 2000
 DEFAULT_MODULE_DIR = "/usr/lib/lighttpd"
-_MODULE_DIR = re.compile(rb"\0(/[\w./+-]*/lighttpd)\0")
+_MODULE_DIR = re.compile(rb"(?<=\0)(/[\w./+-]*/lighttpd)(?=\0)")
 FILE_OPTIONS = frozenset({"ssl.pemfile", "ssl.privkey", "ssl.ca-file", "ssl.ca-dn-file",
     "ssl.ca-crl-file", "ssl.dh-file", "auth.backend.htpasswd.userfile",
     "auth.backend.htdigest.userfile", "auth.backend.plain.userfile", "mimetype.use-xattr-file",
@@ -47,7 +47,7 @@ DIR_OF_OPTIONS = frozenset({"server.errorlog", "server.pid-file", "accesslog.fil
 DIR_OPTIONS = frozenset({"server.upload-dirs", "dir-listing.external-css"})
 TREE_OPTIONS = frozenset({"server.document-root", "alias.url"})
 _TOKEN = re.compile(
-    r'\s+|#[^\n]*|"(?:[^"\\]|\\.)*"|[+:]?=>?|[=!]~|!=|==|[(){}\[\],+]|\$?[\w.\-]+|.', re.S
+    r'\s+|#[^\n]*|"(?:[^"\\]|\\.)*"|==|[+:]?=>?|[=!]~|!=|[(){}\[\],+]|\$?[\w.\-]+|.', re.S
 )
 
 
@@ -109,7 +109,12 @@ def read_config(tree: Tree, store: ContentStore, main: str) -> Config:
         out.files.append(path)  # as named: a conf-enabled link keeps the link
         raw = read_file(tree, store, real, MAX_CONFIG_BYTES) or b""
         toks = list(tokens(raw.decode("utf-8", "replace")))
-        todo += _statements(tree, toks, path=real, basedir=basedir, variables=variables, out=out)
+        try:
+            todo += _statements(
+                tree, toks, path=real, basedir=basedir, variables=variables, out=out
+            )
+        except RecursionError:  # arrays nested thousands deep: what was read so far stands
+            continue
     return out
 
 
@@ -162,7 +167,8 @@ def _value(toks: list[tuple[str, str]], i: int, variables: dict[str, str]) -> tu
     unknown variable drops its string."""
     out: list[str] = []
     if i < len(toks) and toks[i] == ("op", "("):
-        depth, j, element = 1, i + 1, []
+        depth, j = 1, i + 1
+        element: list[tuple[str, str]] = []
         while j < len(toks) and depth:
             if toks[j] == ("op", "("):
                 depth += 1

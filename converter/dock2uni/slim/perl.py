@@ -30,8 +30,10 @@ MAX_MODULES = 2000
 MAX_SOURCE = 4 << 20
 MAX_BINARY = 64 << 20
 MAX_GLOB = 2000
-_INC = re.compile(rb"\0(/[\w./+-]*perl[\w./+-]*)\0")
-_USE = re.compile(r"^\s*(?:use|no|require)\s+([A-Za-z_][\w]*(?:::\w+)*)\s*([^;]*)", re.M)
+_INC = re.compile(rb"(?<=\0)(/[\w./+-]*perl[\w./+-]*)(?=\0)")
+_USE = re.compile(
+    r"(?:^|(?<=[;{(]))\s*(?:use|no|require)\s+([A-Za-z_][\w]*(?:::\w+)*)\s*([^;]*)", re.M
+)
 _REQUIRE_FILE = re.compile(r"\brequire\s*\(?\s*[\"']([\w/.-]+\.p[lm])[\"']")
 _WORDS = re.compile(r"[A-Za-z_]\w*(?:::\w+)*")
 _QUOTED_PATH = re.compile(r"[\"'][<>+]*\s*(/[^\"'\s$@`;|&()<>\\]+)[\"']")
