@@ -4,10 +4,10 @@ For each fixture: ``dock2uni convert`` with the default policy, ``--rootfs closu
 and ``--slim`` (traced and verified, with the workload below); the .uni file size,
 the rootfs, the recommended memory, and the smallest ``--mem`` (MiB, bisected) at
 which the image still prints exactly what the default image prints at its own
-recommendation; for the servers (nginx, redis), at which it still answers its probe
-(``convert --slim``'s ``--slim-probe``, over the guest network) exactly as the default
-image answers it. Compared with the container image's size on a real, private dockerd
-(``docker image inspect``) and the published Unikraft figures
+recommendation; for the servers (nginx, redis, lighttpd, the official shapes), at which
+it still answers its probe (``convert --slim``'s ``--slim-probe``, over the guest
+network) exactly as the default image answers it. Compared with the container image's
+size on a real, private dockerd (``docker image inspect``) and the published Unikraft figures
 (../shared/reference/anchors.md, B2 and B3). Reproduce:
 ``.venv/bin/python -m bench.slim_sizes [FIXTURE...]`` (default: every fixture below;
 writes build/bench/results-slim_sizes.{json,md}).
@@ -52,12 +52,22 @@ WORKLOADS: dict[str, tuple[str, ...] | None] = {
     "python": ("python3", "-c", PYTHON),
     "nginx": None,  # served: SERVERS
     "redis": None,
+    # Images whose entrypoint script or configuration runs more programs (docs/slim.md).
+    "entrypoint-script": None,
+    "nginx-official": None,
+    "lighttpd": None,
+    "python-official": None,
+    "redis-official": None,
 }
 # Servers: fixture -> the --slim-probe it is traced with and measured by (it answers, then
 # it is stopped). redis gets inline commands and QUIT, so it closes after its answers.
 SERVERS: dict[str, str] = {
     "nginx": "http://:80/",
     "redis": "tcp://:6379/SET%20greeting%20hello%0D%0AGET%20greeting%0D%0AQUIT%0D%0A",
+    "nginx-official": "http://:80/",
+    "lighttpd": "http://:80/",
+    "python-official": "http://:8000/",
+    "redis-official": "tcp://:6379/SET%20greeting%20hello%0D%0AGET%20greeting%0D%0AQUIT%0D%0A",
 }
 UNIKRAFT = {  # anchors.md B2 (image) and B3 (minimum RAM), Unikraft default build
     "hello-static-musl": "208 KiB, 2 MB",
@@ -210,8 +220,9 @@ def run(fixtures: tuple[str, ...] = tuple(WORKLOADS)) -> Result:
     table.notes += [
         "smallest --mem: the least guest memory at which the image prints exactly what the "
         f"default image prints at its recommendation; {MEM_LOW} MiB is the floor dock2uni run "
-        "gives QEMU, so `<= 16 MiB` means it passed there. Servers (nginx, redis): the least "
-        "memory at which the server, booted with its port published, answers its probe "
+        "gives QEMU, so `<= 16 MiB` means it passed there. Servers (nginx, redis, lighttpd, "
+        "the official shapes): the least memory at which the server, booted with its port "
+        "published, answers its probe "
         "(the status and body of a GET, redis's replies to SET, GET, QUIT) byte for byte as "
         "the default image answers it at its recommendation.",
         "container image: `docker image inspect --format {{.Size}}` on a private dockerd.",

@@ -15,8 +15,12 @@ The rules, in the order their reasons win:
   3. python: the modules the program imports (python.py);
   4. the loader's configuration and the files libc reads on common paths; CA
      certificates, gconv modules, terminfo and locale files when a kept library uses them;
-  5. the working directory, HOME, /tmp; every symlink on a kept path, and every
-     other symlink naming a kept file (busybox's applets, sonames).
+  5. the working directory (and its files: the app's own), HOME, /tmp; every symlink
+     on a kept path, and every other symlink naming a kept file (busybox's applets,
+     sonames).
+An entrypoint shell script's commands (analyse/commands.py) count in 1 (the programs
+and scripts it and the scripts of the directories it names run) and after 2 (the
+literal paths it names: script-path).
 """
 
 from __future__ import annotations
