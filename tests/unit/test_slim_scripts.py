@@ -74,7 +74,9 @@ def test_entrypoint_directory_scripts_their_programs_and_paths(tmp_path: Path) -
     img.file("/docker-entrypoint.d/README", b"cat is not a command here\n")
     img.file("/etc/app/templates/a.conf.template", b"listen ${PORT};\n").dir("/etc/app/conf.d")
     img.file("/etc/app/other.conf", b"not named")
-    k = kept(select_script(img, ("/entry.sh", "sh", "-c", "cat /etc/app/conf.d/a.conf; $CMD")))
+    sel = select_script(img, ("/entry.sh", "sh", "-c", "cat /etc/app/conf.d/a.conf; $CMD"))
+    k = kept(sel)
+    assert "entrypoint: the scripts of /docker-entrypoint.d scanned" in " ".join(sel.notes)
     assert k["/docker-entrypoint.d/20-envsubst.sh"][0] == "program"
     assert k["/docker-entrypoint.d/30-sourced.envsh"][0] == "program"
     assert k["/docker-entrypoint.d/README"][0] == "script-path"  # the directory, whole

@@ -152,7 +152,8 @@ def closure_selection(
     deferred: list[ClosureEntry] = []
     # The program the configuration and import rules read: the Cmd an entrypoint script
     # ends with (`exec "$@"`: nginx-official's `nginx -g ...`), else the main program.
-    run_argv, run_exec = _command_run(tree, store, spec, argv, exec_path)
+    commands = _script_commands(tree, store, spec)
+    run_argv, run_exec = _command_run(tree, spec, argv, exec_path, commands)
     is_py = python.is_python(tree.realpath(run_exec) or run_exec)
     is_nginx = nginx.is_nginx(run_exec)
 
@@ -179,7 +180,6 @@ def closure_selection(
                 notes.append(f"left out {e.path} ({e.note}): {left_out}")
                 continue
             elf.keep(e.path, "dlopen", e.note or "a likely dlopen")
-    commands = _script_commands(keeper.tree, store, spec)
     for found in commands:
         for program in [*found.programs, *found.scripts]:
             keeper.path(program, "program", NAMED_BY_SCRIPT)
@@ -243,12 +243,11 @@ def closure_selection(
 
 
 def _command_run(
-    tree: Tree, store: ContentStore, spec: RunSpec, argv: Sequence[str], exec_path: str
+    tree: Tree, spec: RunSpec, argv: Sequence[str], exec_path: str, commands: list[Commands]
 ) -> tuple[Sequence[str], str]:
     """(argv, program) of what finally runs: the Cmd when the entrypoint is a shell script
-    ending with ``exec "$@"``, else the command itself."""
-    cmds = entrypoint_commands(tree, store, spec)
-    if cmds is None or not cmds.runs_cmd or spec.exec_kind != "script" or len(spec.argv) < 2:
+    ending with ``exec "$@"`` (_script_commands found it), else the command itself."""
+    if len(commands) < 2:
         return argv, exec_path
     found = find_program(tree, spec.argv[1], spec.env_map().get("PATH", ""), spec.workdir)
     return (spec.argv[1:], found) if found else (argv, exec_path)
@@ -331,6 +330,11 @@ def _keep_script_paths(keeper: Keeper, commands: list[Commands]) -> list[str]:
     """The literal paths the scripts name: a file kept, a directory kept with its
     contents up to MAX_SCRIPT_DIR_ENTRIES (the scripts and templates its loops read)."""
     big: list[str] = []
+    notes = [
+        f"entrypoint: the scripts of {directory} scanned like the entrypoint script"
+        for found in commands
+        for directory in found.dirs
+    ]
     for found in commands:
         for path in found.paths:
             if not isinstance(keeper.tree.lookup(path), DirNode):
@@ -340,11 +344,11 @@ def _keep_script_paths(keeper: Keeper, commands: list[Commands]) -> list[str]:
             ):
                 big.append(path)
     if big:
-        return [
+        notes.append(
             f"directories an entrypoint script names kept without all their contents "
             f"(over {MAX_SCRIPT_DIR_ENTRIES} entries): {', '.join(big[:5])}"
-        ]
-    return []
+        )
+    return notes
 
 
 def _keep_workdir(keeper: Keeper, workdir: str) -> list[str]:
