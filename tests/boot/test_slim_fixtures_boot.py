@@ -71,6 +71,11 @@ CASES: dict[str, Case] = {
     "hello-static-glibc": Case(holds=b"hello from dock2uni\n"),
     "hello-static-musl": Case(holds=b"hello from dock2uni\n"),
     "hello-static-pie": Case(holds=b"hello from dock2uni\n"),
+    "multiarch": Case(holds=b"hello from dock2uni\n"),  # the linux/amd64 manifest's hello
+    "coreutils-trixie": Case(holds=b" tmp\n"),  # ls -l / with glibc 2.41
+    "debian": Case(
+        cmd="bash -c 'v=$(cat /etc/debian_version); echo \"debian $v\"'", holds=b"debian 12."
+    ),
     "memcached": Case(
         cmd="memcached -u root", probe=MEMCACHED_PROBE, holds=b"VALUE k 0 5\r\nhello\r\nEND\r\n"
     ),

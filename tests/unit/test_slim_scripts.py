@@ -282,3 +282,15 @@ def test_lighttpd_hostile_nesting_is_survived(tmp_path: Path) -> None:
     conf = read_config(img.tree, img.store, "/c/main.conf")
     assert conf.files == ["/c/main.conf", "/c/deep.conf"]
     assert ("server.port", "80", "/c/main.conf") in conf.options
+
+
+def test_any_shell_running_a_text(tmp_path: Path) -> None:
+    """`bash -c TEXT` as the command (not the shell form's /bin/sh): its commands count."""
+    img = shell_image(Image(tmp_path)).file("/usr/bin/bash", b"\x7fELF bash", 0o755)
+    argv = ("bash", "-c", 'v=$(cat /etc/debian_version); echo "debian $v"')
+    sel = closure_selection(
+        img.tree, img.store, elf_spec(argv, "/usr/bin/bash"),
+        Analysis(argv=argv, exec_path="/usr/bin/bash", exec_kind="elf", closure=closure(SH)),
+        argv=argv, exec_path="/usr/bin/bash", workdir="/", uid=0,
+    )  # fmt: skip
+    assert kept(sel)["/usr/bin/cat"][0] == "program"

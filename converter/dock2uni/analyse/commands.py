@@ -313,8 +313,9 @@ def cmd_commands(tree: Tree, store: ContentStore, spec: RunSpec, words: list[str
 
 
 def entrypoint_commands(tree: Tree, store: ContentStore, spec: RunSpec) -> Commands | None:
-    """The commands of the entrypoint's shell text (a script run by a shell, or a shell-form
-    ``sh -c`` string), or None when the entrypoint is not a shell running a text."""
+    """The commands of the entrypoint's shell text (a script run by a shell, a shell-form
+    ``sh -c`` string, or any shell's ``-c`` string: ``bash -c TEXT``), or None when the
+    entrypoint is not a shell running a text."""
     shell_script = (
         spec.exec_kind == "script"
         and bool(spec.interpreter)
@@ -326,4 +327,8 @@ def entrypoint_commands(tree: Tree, store: ContentStore, spec: RunSpec) -> Comma
         return shell_commands(tree, store, spec, raw.decode("utf-8", "replace"))
     if spec.shell_form and len(spec.argv) >= 3:
         return shell_commands(tree, store, spec, spec.argv[2])
+    # `bash -c TEXT`, `dash -c TEXT` as the command: a shell running a text all the same
+    shell = spec.exec_kind == "elf" and posixpath.basename(spec.argv[0] if spec.argv else "")
+    if shell in SHELLS and "-c" in spec.argv[1:-1]:
+        return shell_commands(tree, store, spec, spec.argv[spec.argv.index("-c", 1) + 1])
     return None
