@@ -305,7 +305,13 @@ def _keep_shell(
             if interp and perl.is_perl(interp):
                 notes.append(
                     perl.keep_perl_script(
-                        keeper, store, script=script, perl=interp, why=why, keep_elf=keep_elf
+                        keeper,
+                        store,
+                        script=script,
+                        perl=interp,
+                        why=why,
+                        keep_elf=keep_elf,
+                        env=env,
                     )
                 )
     return notes

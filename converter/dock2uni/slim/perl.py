@@ -1,8 +1,9 @@
 """The perl modules a perl script uses and the files it opens by literal path, found statically.
 
 perl looks ``use X::Y;``, ``no X``, ``require X::Y;``, ``require "x.pl"`` and ``use
-parent``/``use base`` up in ``@INC``: the directories compiled into the interpreter,
-read here from the binary's strings and kept when they exist in the image. Each
+parent``/``use base`` up in ``@INC``: ``PERL5LIB`` (else ``PERLLIB``), then the
+directories compiled into the interpreter, read here from the binary's strings and
+kept when they exist in the image. Each
 module found is read in turn (breadth first, a visited set, at most MAX_MODULES), POD
 and what follows ``__END__`` skipped; every ``use``/``require`` counts, those inside
 subs too (Carp requires overloading.pm in one), so a module is kept when any code path
@@ -18,7 +19,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from dock2uni.analyse.ldcache import read_file
 from dock2uni.fs.store import ContentStore
@@ -99,11 +100,13 @@ def keep_perl_script(
     perl: str,
     why: str,
     keep_elf: Callable[[str, str], None],
+    env: Mapping[str, str] | None = None,
 ) -> str:
-    """Keep the modules ``script`` uses through ``perl``'s @INC, their XS objects, and the
-    files it opens by literal path; a one-line summary."""
+    """Keep the modules ``script`` uses through ``perl``'s @INC (``PERL5LIB`` first),
+    their XS objects, and the files it opens by literal path; a one-line summary."""
     tree = keeper.tree
-    inc = inc_dirs(tree, store, perl)
+    extra = (env or {}).get("PERL5LIB") or (env or {}).get("PERLLIB") or ""
+    inc = [d for d in extra.split(":") if d.startswith("/")] + inc_dirs(tree, store, perl)
     raw = read_file(tree, store, script, MAX_SOURCE) or b""
     text = raw.decode("utf-8", "replace")
     files = _keep_named_files(keeper, text, f"opened by {script}, {why}")
