@@ -29,14 +29,55 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Downloads shared by every checkout on this machine (a second clone, CI's fresh clone, a
+# worktree): the fixture store (Debian trees, .debs, built images; each fixture is keyed by
+# its inputs, docs/fixtures.md) and lwIP's source package (checked against its pinned
+# sha256). build/NAME becomes a link into the shared cache unless it already exists, so a
+# new checkout neither downloads them again nor needs the network when they are there.
+# DOCK2UNI_SHARED_CACHE=off keeps them under build/ only.
+shared="${DOCK2UNI_SHARED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dock2uni/shared}"
+if [ "$shared" != off ]; then
+  mkdir -p build
+  for d in fixtures lwip; do
+    if [ ! -e "build/$d" ] && [ ! -L "build/$d" ]; then
+      mkdir -p "$shared/$d" && ln -s "$shared/$d" "build/$d"
+    fi
+  done
+fi
+
+# The wheels of the last good install, so a new .venv can be made while PyPI is
+# unreachable: pip's own cache keeps no index pages, and lief and capstone are not in
+# every local mirror. Only wheels missing from it are downloaded.
+wheels="${XDG_CACHE_HOME:-$HOME/.cache}/dock2uni/wheels"
+keep_wheels() {
+  local req missing=()
+  while IFS= read -r req; do
+    local name="${req%%==*}" version="${req#*==}"
+    name="$(echo "$name" | tr 'A-Z-.' 'a-z__')"
+    compgen -G "$wheels/${name}-${version}-*.whl" >/dev/null ||
+      compgen -G "$wheels/${name}-${version}.tar.gz" >/dev/null || missing+=("$req")
+  done < <(.venv/bin/pip freeze --exclude-editable --all 2>/dev/null | grep '==' | tr 'A-Z' 'a-z')
+  compgen -G "$wheels/setuptools-*.whl" >/dev/null || missing+=("setuptools>=77")
+  ((${#missing[@]})) || return 0
+  mkdir -p "$wheels"
+  .venv/bin/pip download -q --no-deps -d "$wheels" "${missing[@]}" >/dev/null 2>&1 ||
+    echo "setup: note: could not keep the wheels offline (${#missing[@]} missing)" >&2
+}
+
 stamp=".venv/.dock2uni-setup"
 want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: preparing .venv"
   python3 -m venv .venv
   # grep drops this machine's notes about absent local package mirrors, nothing else
-  { .venv/bin/pip install -q --upgrade pip && .venv/bin/pip install -q -e '.[dev]'; } 2>&1 |
-    { grep -v "^WARNING: Location 'file://" || true; }
-  [ "${PIPESTATUS[0]}" = 0 ] || { echo "setup: pip install failed" >&2; exit 1; }
+  quiet() { "$@" 2>&1 | { grep -v -e "^WARNING: Location 'file://" -e "^WARNING: Retrying" || true; }; return "${PIPESTATUS[0]}"; }
+  if quiet .venv/bin/pip install -q --upgrade pip && quiet .venv/bin/pip install -q -e '.[dev]'; then
+    keep_wheels
+  elif [ -d "$wheels" ] && echo "setup: PyPI failed; installing from the kept wheels ($wheels)" >&2 &&
+       quiet .venv/bin/pip install -q --no-index --find-links "$wheels" -e '.[dev]'; then
+    :
+  else
+    echo "setup: pip install failed" >&2; exit 1
+  fi
   echo "$want" > "$stamp"
 fi
