@@ -50,18 +50,22 @@ fi
 # every local mirror. Only wheels missing from it are downloaded.
 wheels="${XDG_CACHE_HOME:-$HOME/.cache}/dock2uni/wheels"
 keep_wheels() {
-  local req missing=()
-  while IFS= read -r req; do
-    local name="${req%%==*}" version="${req#*==}"
-    name="$(echo "$name" | tr 'A-Z-.' 'a-z__')"
-    compgen -G "$wheels/${name}-${version}-*.whl" >/dev/null ||
-      compgen -G "$wheels/${name}-${version}.tar.gz" >/dev/null || missing+=("$req")
-  done < <(.venv/bin/pip freeze --exclude-editable --all 2>/dev/null | grep '==' | tr 'A-Z' 'a-z')
-  compgen -G "$wheels/setuptools-*.whl" >/dev/null || missing+=("setuptools>=77")
-  ((${#missing[@]})) || return 0
+  local missing
   mkdir -p "$wheels"
-  .venv/bin/pip download -q --no-deps -d "$wheels" "${missing[@]}" >/dev/null 2>&1 ||
-    echo "setup: note: could not keep the wheels offline (${#missing[@]} missing)" >&2
+  # the frozen requirements (and the build backend) with no wheel or sdist of that version kept
+  missing="$(.venv/bin/pip freeze --exclude-editable 2>/dev/null | .venv/bin/python -c '
+import re, sys, os
+norm = lambda n: re.sub(r"[-_.]+", "_", n).lower()
+have = {tuple(norm(x) for x in f.split("-")[:2]) for f in os.listdir(sys.argv[1])}
+reqs = [l.strip() for l in sys.stdin if "==" in l]
+print("\n".join(r for r in reqs if tuple(norm(x) for x in r.split("==")) not in have))
+if not any(n == "setuptools" for n, _ in have):
+    print("setuptools>=77")
+' "$wheels")"
+  [ -n "$missing" ] || return 0
+  # shellcheck disable=SC2086
+  .venv/bin/pip download -q --no-deps -d "$wheels" $missing >/dev/null 2>&1 ||
+    echo "setup: note: could not keep the wheels for an offline .venv" >&2
 }
 
 stamp=".venv/.dock2uni-setup"
