@@ -75,10 +75,18 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   python3 -m venv .venv
   # grep drops this machine's notes about absent local package mirrors, nothing else
   quiet() { "$@" 2>&1 | { grep -v -e "^WARNING: Location 'file://" -e "^WARNING: Retrying" || true; }; return "${PIPESTATUS[0]}"; }
-  if quiet .venv/bin/pip install -q --upgrade pip && quiet .venv/bin/pip install -q -e '.[dev]'; then
+  # pip retries an unreachable index for minutes; a few seconds tell whether to bother
+  index_host="$(.venv/bin/pip config get global.index-url 2>/dev/null | sed -n 's#^[a-z]*://\([^/:]*\).*#\1#p' || true)"
+  online() { timeout 10 .venv/bin/python -c 'import socket, sys; socket.create_connection((sys.argv[1], 443), 8).close()' "${index_host:-pypi.org}" 2>/dev/null; }
+  from_kept() {
+    echo "setup: PyPI is unreachable; installing from the kept wheels ($wheels)" >&2
+    quiet .venv/bin/pip install -q --no-index --find-links "$wheels" -e '.[dev]'
+  }
+  if [ -d "$wheels" ] && ! online; then
+    from_kept || { echo "setup: pip install failed" >&2; exit 1; }
+  elif quiet .venv/bin/pip install -q --upgrade pip && quiet .venv/bin/pip install -q -e '.[dev]'; then
     keep_wheels
-  elif [ -d "$wheels" ] && echo "setup: PyPI failed; installing from the kept wheels ($wheels)" >&2 &&
-       quiet .venv/bin/pip install -q --no-index --find-links "$wheels" -e '.[dev]'; then
+  elif [ -d "$wheels" ] && from_kept; then
     :
   else
     echo "setup: pip install failed" >&2; exit 1
