@@ -39,7 +39,9 @@ from dock2uni.slim.workload import run_workload, workloads
 from dock2uni.uni import read_metadata
 
 NAME = "slim_sizes"
-POLICIES = ("default", "closure", "slim")
+# closure and slim store the rootfs files LZ4-compressed by default; "closure raw" is the
+# same closure with --no-compress (docs/rootfs-compression.md).
+POLICIES = ("default", "closure", "closure raw", "slim")
 PYTHON = "import base64, collections, re; print(base64.b64encode(b'hi').decode(), collections.Counter('aab').most_common(1), re.sub('a+', '-', 'baaad'))"  # noqa: E501
 SQL = "create table t(x); insert into t values (6*7); select x, sqlite_version() from t;"
 # fixture -> the workload (None: the image's own command), as the tests run them.
@@ -75,13 +77,16 @@ def _convert(fixture: str, policy: str) -> Path:
     extra: list[str] = []
     if cmd is not None:
         extra += ["--cmd", json.dumps(list(cmd))]
-    if policy == "closure":
+    if policy.startswith("closure"):
         extra += ["--rootfs", "closure"]
+        if policy == "closure raw":
+            extra += ["--no-compress"]
     elif policy == "slim" and fixture in SERVERS:
         extra += ["--slim", "--slim-probe", SERVERS[fixture]]
     elif policy == "slim":
         extra += ["--slim", "--slim-cmd", shlex.join(cmd) if cmd else ""]
-    return convert(f"oci:{fixture_layout(fixture)}:latest", f"slim-{policy}-{fixture}", *extra)
+    name = f"slim-{policy.replace(' ', '-')}-{fixture}"
+    return convert(f"oci:{fixture_layout(fixture)}:latest", name, *extra)
 
 
 def _run(image: Path, mem_mib: int, ctx: Context, accel: str, fixture: str) -> object:
@@ -141,6 +146,13 @@ def _mem_text(least: int | None) -> str:
     return f"<= {least} MiB" if least == MEM_LOW else f"{least} MiB"
 
 
+def _stored_text(meta: dict[str, object]) -> str:
+    sizes = meta["sizes"]
+    assert isinstance(sizes, dict)
+    stored, raw = sizes["rootfs"], sizes.get("rootfs_uncompressed", sizes["rootfs"])
+    return fmt_bytes(stored) + (f" ({fmt_bytes(raw)})" if raw != stored else "")
+
+
 def _docker_figures(
     fixtures: tuple[str, ...], skipped: list[str]
 ) -> tuple[dict[str, int], dict[str, int]]:
@@ -186,8 +198,8 @@ def run(fixtures: tuple[str, ...] = tuple(WORKLOADS)) -> Result:
     table = Table(
         title="Image size and memory by rootfs policy",
         columns=["image (workload)", "container image", "container memory", "policy", ".uni file",
-                 "rootfs entries", "recommended --mem", "smallest --mem that passes",
-                 "Unikraft (image, RAM)"],
+                 "rootfs entries", "rootfs stored (uncompressed)", "recommended --mem",
+                 "smallest --mem that passes", "Unikraft (image, RAM)"],
     )  # fmt: skip
     for fixture in fixtures:
         cmd = WORKLOADS[fixture]
@@ -201,6 +213,8 @@ def run(fixtures: tuple[str, ...] = tuple(WORKLOADS)) -> Result:
             least = smallest_mem(image, reference, ctx, accel, fixture)
             result.raw[f"{fixture}/{policy}"] = {
                 "file": image.stat().st_size, "rootfs": meta["sizes"]["rootfs"],
+                "rootfs_uncompressed": meta["sizes"].get("rootfs_uncompressed"),
+                "compressed": meta["rootfs"].get("compressed", False),
                 "entries": meta["rootfs"]["entries"], "recommended_mem": meta["recommended_mem"],
                 "smallest_mem_mib": least, "docker_size": docker_sizes.get(fixture),
                 "docker_memory": docker_memory.get(fixture),
@@ -215,11 +229,12 @@ def run(fixtures: tuple[str, ...] = tuple(WORKLOADS)) -> Result:
                 policy,
                 fmt_bytes(image.stat().st_size),
                 str(meta["rootfs"]["entries"]),
+                _stored_text(meta),
                 f"{meta['recommended_mem'] >> 20} MiB",
                 _mem_text(least),
                 UNIKRAFT.get(fixture, "-") if policy == "default" else "",
             ])  # fmt: skip
-            print(f"bench: {fixture} {policy}: {table.rows[-1][4:8]}", file=sys.stderr, flush=True)
+            print(f"bench: {fixture} {policy}: {table.rows[-1][4:9]}", file=sys.stderr, flush=True)
     table.notes += [
         "smallest --mem: the least guest memory at which the image prints exactly what the "
         f"default image prints at its recommendation; {MEM_LOW} MiB is the floor dock2uni run "
