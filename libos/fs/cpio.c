@@ -140,7 +140,7 @@ static void add_entry(const char *name, u32 namelen, const u32 *f, const u8 *dat
         node->data = data;
         node->size = f[SIZE];
         node->base_len = S_ISREG(node->mode) ? f[SIZE] : 0;
-        node->flags &= ~VN_PACKED;
+        node->flags &= ~(VN_PACKED | VN_BADPACK);
         if (S_ISREG(node->mode) && f[CHECK] == 1) {
             long size = lz4_file_size(data, f[SIZE]);
             bool bad = size < 0 || (u64)size > FILE_SIZE_MAX;
