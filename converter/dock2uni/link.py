@@ -163,9 +163,12 @@ def recommended_mem(
     mappings copy from it. With ``mapped`` (the binaries' and libraries' bytes, known for
     the closure and slim policies, whose files are the ones that run): kernel + rootfs +
     mapped + SLIM_HEADROOM for the program's heap, stacks and page tables (docs/slim.md);
-    else, as any file of the image may be mapped or copied, 64 MiB + twice the rootfs."""
+    else, as any file of the image may be mapped or copied, 64 MiB + twice the rootfs.
+    ``packed``: the uncompressed bytes of the files stored compressed (--compress), which
+    the guest decodes into RAM on first use (docs/rootfs-compression.md)."""
     if mapped is None:
-        want = MEM_FLOOR + 2 * rootfs_bytes
+        # + ``packed`` (convert --compress): any packed file may be decoded
+        want = MEM_FLOOR + 2 * rootfs_bytes + packed
     else:
         # ``packed``: the files stored compressed, decoded into frames on first use (all
         # of them, for these policies); a mapped one shares those frames, so only the

@@ -20,6 +20,7 @@ from dock2uni.fs.cpio import PACK_MAGIC, PACK_MIN_SIZE, CpioStats, unpack, write
 from dock2uni.fs.cpioread import entries
 from dock2uni.fs.store import ContentStore
 from dock2uni.fs.tree import DirNode, FileNode, Tree
+from dock2uni.link import recommended_mem
 
 TEXT = b"".join(b"line %d of a compressible file\n" % i for i in range(8000))  # ~250 KB
 NOISE = os.urandom(100_000)  # incompressible
@@ -114,3 +115,14 @@ def test_a_damaged_container_is_refused(damage: object, tmp_path: Path) -> None:
     blob = listing(raw, tmp_path)["/d/text"][2]
     with pytest.raises(ValueError):
         unpack(damage(blob))  # type: ignore[operator]
+
+
+def test_the_memory_rule_counts_the_decoded_bytes() -> None:
+    """docs/rootfs-compression.md: packed files are counted decoded; a mapped packed file
+    shares its decoded frames (closure, slim); the default rule adds them to 2 x rootfs."""
+    mib = 1 << 20
+    raw = recommended_mem(10 * mib, mapped=9 * mib, kernel=mib)
+    packed = recommended_mem(5 * mib, mapped=9 * mib, kernel=mib, packed=10 * mib)
+    assert raw == packed == 48 * mib  # 1 + 10 + 9 + 24 and 1 + 5 + 10 + 0 + 24, rounded
+    assert recommended_mem(5 * mib, mapped=9 * mib, kernel=mib, packed=30 * mib) == 64 * mib
+    assert recommended_mem(5 * mib, packed=40 * mib) == recommended_mem(25 * mib)
