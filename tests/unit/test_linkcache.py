@@ -16,6 +16,7 @@ from fixtures.ocibuild import Image, Layer, write_layout
 from dock2uni import linkcache
 from dock2uni.acquire import AcquireOptions
 from dock2uni.context import Context, Limits
+from dock2uni.convert_report import metadata_text
 from dock2uni.errors import OutputError
 from dock2uni.fs.tree import FileNode
 from dock2uni.pipeline import convert_image, inspect_image
@@ -80,6 +81,9 @@ def test_every_link_input_is_in_the_key(source: str, tmp_path: Path) -> None:
     packed = convert(source, cache, tmp_path / "f.uni", compress=True)
     assert packed["rootfs"]["compressed"] is True  # type: ignore[index]
     assert packed["sizes"]["rootfs"] < packed["sizes"]["rootfs_uncompressed"]  # type: ignore[index]
+    shown = metadata_text(packed)
+    assert "Compression: LZ4, " in shown and " uncompressed (" in shown
+    assert "Compression: none" in metadata_text(convert(source, cache, tmp_path / "a.uni"))
     outputs = [(tmp_path / f"{n}.uni").read_bytes() for n in "abcdf"]
     assert len(set(outputs)) == 5
     assert len([n for n in entries(cache) if n.endswith(".json")]) == 5
