@@ -3,8 +3,9 @@
  * packed FILE OTHER: FILE is an executable that prints one line (hello), OTHER any file
  * of more than 100 KB. Booted, they are LZ4-packed rootfs files
  * (docs/rootfs-compression.md); natively, copies of them. The sizes and checksums
- * printed must equal the native run's. packed FILE eio: FILE's
- * compressed data was damaged on purpose; every use of its bytes must fail with EIO
+ * printed must equal the native run's. packed FILE eio BIG: FILE's compressed data
+ * was damaged on purpose, every use of its bytes must fail with EIO; BIG's header
+ * claims 1 GiB, more than the guest has, so using its bytes must fail with ENOMEM;
  * and the program (and the kernel) go on.
  */
 #include "guest.h"
@@ -34,6 +35,20 @@ static int run(const char *path)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+static int too_big(const char *path)
+{
+    struct stat st;
+    CHECK("stat shows the uncompressed size", stat(path, &st) == 0 && st.st_size == 1l << 30);
+    int fd = open(path, O_RDONLY);
+    char buf[64];
+    EXPECT_ERR("read without memory to decode", read(fd, buf, sizeof(buf)), ENOMEM);
+    errno = 0;
+    void *m = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+    CHECK("mmap without memory to decode", m == MAP_FAILED && errno == ENOMEM);
+    close(fd);
+    return 0;
+}
+
 static int damaged(const char *path)
 {
     int fd = open(path, O_RDONLY);
@@ -56,8 +71,11 @@ int main(int argc, char **argv)
     if (argc < 3)
         return 2;
     const char *path = argv[1];
-    if (!strcmp(argv[2], "eio"))
+    if (!strcmp(argv[2], "eio")) {
+        if (argc > 3)
+            too_big(argv[3]);
         return damaged(path);
+    }
 
     struct stat st;
     CHECK("stat", stat(path, &st) == 0 && st.st_size > 3 * 65536);
