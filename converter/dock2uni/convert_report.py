@@ -131,8 +131,8 @@ def report_lines(meta: Mapping[str, Any]) -> list[str]:
     if estimate and total and estimate["bytes"] < SUGGEST_BELOW * total:
         lines.append(
             f"Slimmer:    --rootfs closure would give a {human_size(estimate['bytes'])} rootfs "
-            f"({100 * estimate['bytes'] // total}% of this one, {estimate['entries']} entries); "
-            "see docs/slim.md"
+            f"({100 * estimate['bytes'] // total}% of this one, {estimate['entries']} entries), "
+            "less in the image since its files are compressed; see docs/slim.md"
         )
     return lines
 
