@@ -7,7 +7,9 @@ which the image still prints exactly what the default image prints at its own
 recommendation; for the servers (nginx, redis, lighttpd, the official shapes), at which
 it still answers its probe (``convert --slim``'s ``--slim-probe``, over the guest
 network) exactly as the default image answers it. Compared with the container image's
-size on a real, private dockerd (``docker image inspect``) and the published Unikraft figures
+size on a real, private dockerd (``docker image inspect``), the memory the same workload
+charges under ``docker run`` there (bench/container_mem.py) and the published Unikraft
+figures
 (../shared/reference/anchors.md, B2 and B3). Reproduce:
 ``.venv/bin/python -m bench.slim_sizes [FIXTURE...]`` (default: every fixture below;
 writes build/bench/results-slim_sizes.{json,md}).
@@ -24,7 +26,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench import machine
+from bench import container_mem, machine
 from bench.paths import BENCH, fixture_layout
 from bench.peers import docker
 from bench.report import Result, Table
@@ -38,7 +40,9 @@ from dock2uni.slim.workload import run_workload, workloads
 from dock2uni.uni import read_metadata
 
 NAME = "slim_sizes"
-POLICIES = ("default", "closure", "slim")
+# closure and slim store the rootfs files LZ4-compressed by default; "closure raw" is the
+# same closure with --no-compress (docs/rootfs-compression.md).
+POLICIES = ("default", "closure", "closure raw", "slim")
 PYTHON = "import base64, collections, re; print(base64.b64encode(b'hi').decode(), collections.Counter('aab').most_common(1), re.sub('a+', '-', 'baaad'))"  # noqa: E501
 SQL = "create table t(x); insert into t values (6*7); select x, sqlite_version() from t;"
 # fixture -> the workload (None: the image's own command), as the tests run them.
@@ -84,13 +88,16 @@ def _convert(fixture: str, policy: str) -> Path:
     extra: list[str] = []
     if cmd is not None:
         extra += ["--cmd", json.dumps(list(cmd))]
-    if policy == "closure":
+    if policy.startswith("closure"):
         extra += ["--rootfs", "closure"]
+        if policy == "closure raw":
+            extra += ["--no-compress"]
     elif policy == "slim" and fixture in SERVERS:
         extra += ["--slim", "--slim-probe", SERVERS[fixture]]
     elif policy == "slim":
         extra += ["--slim", "--slim-cmd", shlex.join(cmd) if cmd else ""]
-    return convert(f"oci:{fixture_layout(fixture)}:latest", f"slim-{policy}-{fixture}", *extra)
+    name = f"slim-{policy.replace(' ', '-')}-{fixture}"
+    return convert(f"oci:{fixture_layout(fixture)}:latest", name, *extra)
 
 
 def _run(image: Path, mem_mib: int, ctx: Context, accel: str, fixture: str) -> object:
@@ -150,18 +157,29 @@ def _mem_text(least: int | None) -> str:
     return f"<= {least} MiB" if least == MEM_LOW else f"{least} MiB"
 
 
-def _docker_sizes(fixtures: tuple[str, ...], skipped: list[str]) -> dict[str, int]:
-    """Each fixture's size as the real daemon reports it (docker image inspect .Size)."""
+def _stored_text(meta: dict[str, object]) -> str:
+    sizes = meta["sizes"]
+    assert isinstance(sizes, dict)
+    stored, raw = sizes["rootfs"], sizes.get("rootfs_uncompressed", sizes["rootfs"])
+    return fmt_bytes(stored) + (f" ({fmt_bytes(raw)})" if raw != stored else "")
+
+
+def _docker_figures(
+    fixtures: tuple[str, ...], skipped: list[str]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Each fixture's size as the real daemon reports it (docker image inspect .Size), and
+    the median over three runs of the memory its workload charges under docker run."""
     if (why := docker.unavailable_reason()) is not None:
         skipped.append(f"docker: {why}")
-        return {}
+        return {}, {}
     sizes: dict[str, int] = {}
+    memory: dict[str, int] = {}
     with ExitStack() as stack:
         try:
             peer = stack.enter_context(docker.docker())
         except RuntimeError as exc:
             skipped.append(f"docker: {str(exc).splitlines()[0]}")
-            return {}
+            return {}, {}
         for fixture in fixtures:
             tag = peer.load(fixture_layout(fixture), f"d2u-bench/{fixture}:latest")
             proc = subprocess.run(
@@ -169,7 +187,12 @@ def _docker_sizes(fixtures: tuple[str, ...], skipped: list[str]) -> dict[str, in
                 env=peer.env, capture_output=True, text=True, check=True,
             )  # fmt: skip
             sizes[fixture] = int(proc.stdout.strip())
-    return sizes
+            runs = [
+                container_mem.peak_memory(peer, tag, WORKLOADS[fixture], SERVERS.get(fixture))
+                for _ in range(3)
+            ]
+            memory[fixture] = sorted(runs)[1]
+    return sizes, memory
 
 
 def run(fixtures: tuple[str, ...] = tuple(WORKLOADS)) -> Result:
@@ -182,11 +205,12 @@ def run(fixtures: tuple[str, ...] = tuple(WORKLOADS)) -> Result:
         "fixtures": ", ".join(fixtures),
     }
     skipped: list[str] = []
-    docker_sizes = _docker_sizes(fixtures, skipped)
+    docker_sizes, docker_memory = _docker_figures(fixtures, skipped)
     table = Table(
         title="Image size and memory by rootfs policy",
-        columns=["image (workload)", "container image", "policy", ".uni file", "rootfs entries",
-                 "recommended --mem", "smallest --mem that passes", "Unikraft (image, RAM)"],
+        columns=["image (workload)", "container image", "container memory", "policy", ".uni file",
+                 "rootfs entries", "rootfs stored (uncompressed)", "recommended --mem",
+                 "smallest --mem that passes", "Unikraft (image, RAM)"],
     )  # fmt: skip
     for fixture in fixtures:
         cmd = WORKLOADS[fixture]
@@ -200,8 +224,11 @@ def run(fixtures: tuple[str, ...] = tuple(WORKLOADS)) -> Result:
             least = smallest_mem(image, reference, ctx, accel, fixture)
             result.raw[f"{fixture}/{policy}"] = {
                 "file": image.stat().st_size, "rootfs": meta["sizes"]["rootfs"],
+                "rootfs_uncompressed": meta["sizes"].get("rootfs_uncompressed"),
+                "compressed": meta["rootfs"].get("compressed", False),
                 "entries": meta["rootfs"]["entries"], "recommended_mem": meta["recommended_mem"],
                 "smallest_mem_mib": least, "docker_size": docker_sizes.get(fixture),
+                "docker_memory": docker_memory.get(fixture),
             }  # fmt: skip
             label = fixture + (f" (`{shlex.join(cmd)[:40]}`)" if cmd else "")
             if fixture in SERVERS:
@@ -209,14 +236,16 @@ def run(fixtures: tuple[str, ...] = tuple(WORKLOADS)) -> Result:
             table.rows.append([
                 label if policy == "default" else "",
                 fmt_bytes(docker_sizes.get(fixture)) if policy == "default" else "",
+                fmt_bytes(docker_memory.get(fixture)) if policy == "default" else "",
                 policy,
                 fmt_bytes(image.stat().st_size),
                 str(meta["rootfs"]["entries"]),
+                _stored_text(meta),
                 f"{meta['recommended_mem'] >> 20} MiB",
                 _mem_text(least),
                 UNIKRAFT.get(fixture, "-") if policy == "default" else "",
             ])  # fmt: skip
-            print(f"bench: {fixture} {policy}: {table.rows[-1][3:7]}", file=sys.stderr, flush=True)
+            print(f"bench: {fixture} {policy}: {table.rows[-1][4:9]}", file=sys.stderr, flush=True)
     table.notes += [
         "smallest --mem: the least guest memory at which the image prints exactly what the "
         f"default image prints at its recommendation; {MEM_LOW} MiB is the floor dock2uni run "
@@ -226,6 +255,13 @@ def run(fixtures: tuple[str, ...] = tuple(WORKLOADS)) -> Result:
         "(the status and body of a GET, redis's replies to SET, GET, QUIT) byte for byte as "
         "the default image answers it at its recommendation.",
         "container image: `docker image inspect --format {{.Size}}` on a private dockerd.",
+        "container memory: the median of 3 runs of the same workload (servers: until the "
+        "probe is answered) under `docker run` on that dockerd, as the high-water mark of a "
+        "cgroup made its `--cgroup-parent` (bench/container_mem.py): anonymous memory, "
+        "kernel memory and the page cache the container brought in, runc's own init included "
+        "(about 4 MiB: a static hello charges that much). Files already in the host's page "
+        "cache (the image's binaries and libraries, read by the earlier runs) are not "
+        "charged again: a container shares them with its neighbours, a guest holds its own.",
         "Unikraft: anchors.md B2/B3 (hello world and sqlite of the Unikraft paper's artifact).",
         *skipped,
     ]

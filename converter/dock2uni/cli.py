@@ -440,6 +440,15 @@ def convert(
         bool,
         typer.Option("--initrd", help="Write the rootfs as OUTPUT.cpio instead of embedding it."),
     ] = False,
+    compress: Annotated[
+        bool | None,
+        typer.Option(
+            "--compress/--no-compress",
+            help="Store the rootfs files LZ4-compressed, decompressed by the guest on first "
+            "use [default: on for --rootfs closure and --slim, off otherwise].",
+            show_default=False,
+        ),
+    ] = None,
     keep_symbols: Annotated[
         bool,
         typer.Option(
@@ -502,6 +511,7 @@ def convert(
         add_files=tuple(add_file or ()),
         slim=slim_options,
         keep_symbols=keep_symbols,
+        compress=compress,
     )
     if output_format is OutputFormat.json:
         sys.stdout.write(json.dumps(convert_json(linked), indent=2) + "\n")

@@ -59,6 +59,7 @@ def metadata_text(meta: Mapping[str, Any]) -> str:
             f" ({rootfs.get('policy', '?')} policy, "
             f"{'embedded' if rootfs.get('embedded', True) else 'separate initrd'})",
         ),
+        ("Compression", _compression(meta)),
         ("Memory", human_size(int(meta.get("recommended_mem", 0))) + " recommended"),
     ]
     lines = [f"{k + ':':<13}{v}" for k, v in rows]
@@ -77,6 +78,19 @@ def metadata_text(meta: Mapping[str, Any]) -> str:
             text += "; failing as their callers expect: " + ", ".join(expected)
         lines.append("Missing syscalls: " + text)
     return "\n".join(lines) + "\n"
+
+
+def _compression(meta: Mapping[str, Any]) -> str:
+    """Stored vs. uncompressed rootfs bytes (docs/rootfs-compression.md)."""
+    sizes = meta.get("sizes", {})
+    if not meta.get("rootfs", {}).get("compressed"):
+        return "none (files stored raw)"
+    stored, raw = int(sizes.get("rootfs", 0)), int(sizes.get("rootfs_uncompressed", 0))
+    packed = int(sizes.get("rootfs_packed_bytes", 0))
+    return (
+        f"LZ4, {human_size(stored)} stored for {human_size(raw)} uncompressed "
+        f"({human_size(packed)} of files decoded on first use)"
+    )
 
 
 SUGGEST_BELOW = 0.5  # suggest --rootfs closure when it would be under half the rootfs
@@ -117,8 +131,8 @@ def report_lines(meta: Mapping[str, Any]) -> list[str]:
     if estimate and total and estimate["bytes"] < SUGGEST_BELOW * total:
         lines.append(
             f"Slimmer:    --rootfs closure would give a {human_size(estimate['bytes'])} rootfs "
-            f"({100 * estimate['bytes'] // total}% of this one, {estimate['entries']} entries); "
-            "see docs/slim.md"
+            f"({100 * estimate['bytes'] // total}% of this one, {estimate['entries']} entries), "
+            "less in the image since its files are compressed; see docs/slim.md"
         )
     return lines
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dock2uni.errors import RunError
+from dock2uni.fs.cpio import unpack
 from dock2uni.fs.cpioread import CpioEntry, entries, rootfs_region
 
 MAX_HOPS = 40  # Linux's MAXSYMLINKS
@@ -139,6 +140,17 @@ class _Writer:
         fd = os.open(name, flags, 0o600, dir_fd=dfd)
         try:
             self.f.seek(e.offset)  # type: ignore[attr-defined]
+            if e.packed:  # compressed in the image (fs/cpio.py): the volume gets the bytes
+                blob: bytes = self.f.read(e.size)  # type: ignore[attr-defined]
+                if len(blob) != e.size:
+                    raise RunError("the image's rootfs ended inside a file: not copied")
+                try:
+                    data = memoryview(unpack(blob))
+                except ValueError as exc:
+                    raise RunError(f"the image's rootfs holds a damaged file: {exc}") from None
+                while data:
+                    data = data[os.write(fd, data[:CHUNK]) :]
+                return
             left = e.size
             while left:
                 chunk = self.f.read(min(CHUNK, left))  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from dock2uni.context import Context
 from dock2uni.elf.header import check_file, require_program
 from dock2uni.errors import ElfError, OutputError
 from dock2uni.fs.cachedir import subdir
-from dock2uni.fs.cpio import write_cpio
+from dock2uni.fs.cpio import CpioStats, write_cpio
 from dock2uni.fs.policy import Selection, select
 from dock2uni.fs.store import ContentStore
 from dock2uni.fs.tree import DirNode, FileNode, Node
@@ -156,16 +156,24 @@ def _with_workdir(selection: Selection, workdir: str) -> list[tuple[str, Node]]:
     return entries
 
 
-def recommended_mem(rootfs_bytes: int, *, mapped: int | None = None, kernel: int = 0) -> int:
+def recommended_mem(
+    rootfs_bytes: int, *, mapped: int | None = None, kernel: int = 0, packed: int = 0
+) -> int:
     """Guest RAM: the rootfs sits in memory once (the archive is parsed in place) and file
     mappings copy from it. With ``mapped`` (the binaries' and libraries' bytes, known for
     the closure and slim policies, whose files are the ones that run): kernel + rootfs +
     mapped + SLIM_HEADROOM for the program's heap, stacks and page tables (docs/slim.md);
-    else, as any file of the image may be mapped or copied, 64 MiB + twice the rootfs."""
+    else, as any file of the image may be mapped or copied, 64 MiB + twice the rootfs.
+    ``packed``: the uncompressed bytes of the files stored compressed (--compress), which
+    the guest decodes into RAM on first use (docs/rootfs-compression.md)."""
     if mapped is None:
-        want = MEM_FLOOR + 2 * rootfs_bytes
+        # + ``packed`` (convert --compress): any packed file may be decoded
+        want = MEM_FLOOR + 2 * rootfs_bytes + packed
     else:
-        want = kernel + rootfs_bytes + mapped + SLIM_HEADROOM
+        # ``packed``: the files stored compressed, decoded into frames on first use (all
+        # of them, for these policies); a mapped one shares those frames, so only the
+        # mapped bytes stored raw add page-cache copies (docs/rootfs-compression.md).
+        want = kernel + rootfs_bytes + packed + max(0, mapped - packed) + SLIM_HEADROOM
     return (want + (16 << 20) - 1) & ~((16 << 20) - 1)
 
 
@@ -177,6 +185,7 @@ class LinkedElf:
     cpio: Path
     rootfs_size: int
     kernel_size: int
+    stats: CpioStats = field(default_factory=CpioStats)
 
 
 def link_elf(
@@ -187,13 +196,23 @@ def link_elf(
     ctx: Context,
     *,
     separate_initrd: bool = False,
+    compress: bool = False,
 ) -> LinkedElf:
-    """Write the rootfs and the generated config into ``work`` and link them with libos."""
+    """Write the rootfs and the generated config into ``work`` and link them with libos;
+    ``compress``: LZ4-pack the files that pay (fs/cpio.py)."""
     libos = ensure_libos(ctx)
     cflags = (libos / "image-cflags.txt").read_text().split()
     cpio = work / "rootfs.cpio"
     with ctx.progress(desc="rootfs", total=len(entries), unit="file") as bar, cpio.open("wb") as f:
-        rootfs_size = write_cpio(entries, f, unpacked_store, on_entry=lambda *_: bar.update())
+        stats = CpioStats()
+        rootfs_size = write_cpio(
+            entries,
+            f,
+            unpacked_store,
+            on_entry=lambda *_: bar.update(),
+            compress=compress,
+            stats=stats,
+        )
     (work / "image_config.c").write_text(image_config_c(plan))
     # By its name relative to the work directory (the assembler runs there): the cache
     # path may hold a quote, a backslash or a newline, which would break the directive.
@@ -229,7 +248,9 @@ def link_elf(
         cwd=work,
     )
     kernel_size, _ = loaded_sizes(elf)
-    return LinkedElf(elf=elf, cpio=cpio, rootfs_size=rootfs_size, kernel_size=kernel_size)
+    return LinkedElf(
+        elf=elf, cpio=cpio, rootfs_size=rootfs_size, kernel_size=kernel_size, stats=stats
+    )
 
 
 def add_metadata(
@@ -278,6 +299,15 @@ def check_main_program(unpacked: UnpackedImage, plan: Plan) -> None:
     require_program(header, path=plan.exec_path)
 
 
+def compresses(plan: Plan) -> bool:
+    """Whether the image's rootfs files are LZ4-packed: ``plan.compress_rootfs``, or by
+    default for the closure and slim policies only (their point is size; the default and
+    full policies' memory rule assumes raw bytes: docs/rootfs-compression.md)."""
+    if plan.compress_rootfs is not None:
+        return plan.compress_rootfs
+    return plan.rootfs_policy in ("closure", "slim")
+
+
 def link_image(
     unpacked: UnpackedImage,
     plan: Plan,
@@ -301,6 +331,7 @@ def link_image(
         env = dict(e.split("=", 1) for e in plan.env if "=" in e)
         selection = select(unpacked.tree, policy=plan.rootfs_policy, env=env)
     entries = _with_workdir(selection, plan.workdir)
+    compress = compresses(plan)
     files = breakdown(entries, unpacked.store)
     report = rootfs_report(unpacked.tree, selection)
     base = {
@@ -329,6 +360,7 @@ def link_image(
         "rootfs": {
             "policy": plan.rootfs_policy,
             "embedded": not separate_initrd,
+            "compressed": compress,
             "entries": len(entries),
             "dropped": {k: vars(v) for k, v in sorted(selection.dropped.items())},
             **report,
@@ -344,16 +376,19 @@ def link_image(
             "sizes": {
                 "kernel": sizes.kernel,
                 "rootfs": sizes.rootfs,
+                "rootfs_uncompressed": sizes.rootfs_uncompressed,
+                "rootfs_packed_bytes": sizes.packed_bytes,
                 "breakdown": {
                     "kernel": sizes.kernel,
                     **files,
-                    "archive_overhead": sizes.rootfs - sum(files.values()),
+                    "archive_overhead": sizes.rootfs_uncompressed - sum(files.values()),
                 },
             },
             "recommended_mem": recommended_mem(
                 sizes.rootfs,
                 mapped=mapped if plan.rootfs_policy in ("closure", "slim") else None,
                 kernel=sizes.kernel,
+                packed=sizes.packed_bytes,
             ),
             **extra,
         }
@@ -366,6 +401,7 @@ def link_image(
         metadata={**base, **extra},
         libos=libos,
         artifacts=LIBOS_ARTIFACTS,
+        compress=compress,
     )
     initrd = output.with_name(output.name + ".cpio") if separate_initrd else None
     try:
@@ -380,8 +416,21 @@ def link_image(
         )
     with work_dir(ctx) as tmp:
         work = Path(tmp)
-        linked = link_elf(plan, entries, unpacked.store, work, ctx, separate_initrd=separate_initrd)
-        sizes = linkcache.Sizes(kernel=linked.kernel_size, rootfs=linked.rootfs_size)
+        linked = link_elf(
+            plan,
+            entries,
+            unpacked.store,
+            work,
+            ctx,
+            separate_initrd=separate_initrd,
+            compress=compress,
+        )
+        sizes = linkcache.Sizes(
+            kernel=linked.kernel_size,
+            rootfs=linked.rootfs_size,
+            rootfs_uncompressed=linked.stats.uncompressed,
+            packed_bytes=linked.stats.packed_bytes,
+        )
         metadata = metadata_for(sizes)
         final = work / "image.uni"
         add_metadata(linked.elf, metadata, final, keep_symbols=plan.keep_symbols)

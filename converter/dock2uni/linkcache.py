@@ -34,7 +34,7 @@ from dock2uni import __version__
 from dock2uni.fs.cachedir import open_regular, subdir
 from dock2uni.fs.tree import DeviceNode, FileNode, Node, SymlinkNode
 
-FORMAT = 1
+FORMAT = 2  # 2: records carry the rootfs's uncompressed size and its packed files' bytes
 KEEP = 6
 CHUNK = 1 << 20
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -43,10 +43,14 @@ _WRITERS = ("link.py", "linkcache.py", "fs/cpio.py", "uni.py")  # code that shap
 
 @dataclass(frozen=True, kw_only=True)
 class Sizes:
-    """What link_image's metadata needs from a link: the loaded kernel and the cpio."""
+    """What link_image's metadata needs from a link: the loaded kernel and the cpio (its
+    stored size, the size it would have uncompressed, and the uncompressed bytes of the
+    files it holds compressed: fs/cpio.py)."""
 
     kernel: int
     rootfs: int
+    rootfs_uncompressed: int
+    packed_bytes: int = 0
 
 
 def _file_digest(path: Path) -> str:
@@ -83,6 +87,7 @@ def key(
     metadata: Mapping[str, Any],
     libos: Path,
     artifacts: Sequence[str],
+    compress: bool,
 ) -> str:
     """The cache key of one link (see the module docstring)."""
     here = Path(__file__).resolve().parent
@@ -94,6 +99,7 @@ def key(
         "config_c": config_c,
         "rootfs_asm": rootfs_asm,
         "entries": _entries_digest(entries),
+        "compress": compress,  # the same entries packed or not are different archives
         "metadata": metadata,
     }
     blob = json.dumps(doc, sort_keys=True, ensure_ascii=True, default=str).encode()
@@ -112,7 +118,7 @@ def _record(folder: Path, k: str) -> dict[str, Any] | None:
         return None
     if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != k:
         return None
-    for name in ("kernel", "rootfs", "uni_size"):
+    for name in ("kernel", "rootfs", "rootfs_uncompressed", "packed_bytes", "uni_size"):
         if type(data.get(name)) is not int or data[name] < 0:
             return None
     for name in ("uni_sha256", "cpio_sha256"):
@@ -166,7 +172,12 @@ def fetch(cache_dir: Path, k: str, output: Path, initrd: Path | None) -> Sizes |
         return None
     with contextlib.suppress(OSError):
         os.utime(folder / f"{k}.json")  # recently used: evicted last
-    return Sizes(kernel=data["kernel"], rootfs=data["rootfs"])
+    return Sizes(
+        kernel=data["kernel"],
+        rootfs=data["rootfs"],
+        rootfs_uncompressed=data["rootfs_uncompressed"],
+        packed_bytes=data["packed_bytes"],
+    )
 
 
 def put(cache_dir: Path, k: str, uni: Path, cpio: Path | None, sizes: Sizes) -> None:
@@ -178,6 +189,8 @@ def put(cache_dir: Path, k: str, uni: Path, cpio: Path | None, sizes: Sizes) -> 
         "key": k,
         "kernel": sizes.kernel,
         "rootfs": sizes.rootfs,
+        "rootfs_uncompressed": sizes.rootfs_uncompressed,
+        "packed_bytes": sizes.packed_bytes,
         "uni_sha256": _file_digest(uni),
         "uni_size": uni.stat().st_size,
         "cpio_sha256": _file_digest(cpio) if cpio is not None else None,

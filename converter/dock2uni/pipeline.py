@@ -99,6 +99,7 @@ def convert_image(
     add_files: tuple[str, ...] = (),
     slim: SlimOptions | None = None,
     keep_symbols: bool = False,
+    compress: bool | None = None,
 ) -> tuple[Inspected, Plan, LinkResult]:
     """acquire -> unpack -> run spec -> analyse -> plan -> link + package (``slim``: the
     workloads of convert --slim, slim/traced.py)."""
@@ -115,6 +116,7 @@ def convert_image(
             add_files=add_files,
             slim=slim,
             keep_symbols=keep_symbols,
+            compress=compress,
         ),
     )
 
@@ -131,6 +133,7 @@ def _convert_once(
     add_files: tuple[str, ...],
     slim: SlimOptions | None = None,
     keep_symbols: bool = False,
+    compress: bool | None = None,
 ) -> tuple[Inspected, Plan, LinkResult]:
     inspected = inspect_image(source_text, options, ctx, overrides)
     the_plan, linked = convert_inspected(
@@ -142,6 +145,7 @@ def _convert_once(
         add_files=add_files,
         slim=slim,
         keep_symbols=keep_symbols,
+        compress=compress,
     )
     return inspected, the_plan, linked
 
@@ -191,6 +195,7 @@ def convert_inspected(
     slim: SlimOptions | None = None,
     any_command: bool = False,
     keep_symbols: bool = False,
+    compress: bool | None = None,
 ) -> tuple[Plan, LinkResult]:
     """analyse -> plan -> link + package, for an image already inspected; ``add_files``
     are kept by the closure policy whatever its rules say (docs/slim.md). ``any_command``:
@@ -224,6 +229,8 @@ def convert_inspected(
         the_plan = dataclasses.replace(the_plan, syscalls=None)
     if keep_symbols:
         the_plan = dataclasses.replace(the_plan, keep_symbols=True)
+    if compress is not None:
+        the_plan = dataclasses.replace(the_plan, compress_rootfs=compress)
     warn_missing(the_plan.missing, support, ctx)
     if rootfs_policy == "slim":
         linked = convert_slim(

@@ -46,6 +46,9 @@ class Plan:
     # The kernel's symbol table in the .uni (`convert --keep-symbols`): nothing reads it at
     # run time, so images leave it out unless a developer wants `nm`/`addr2line` on them.
     keep_symbols: bool = False
+    # Store the rootfs files LZ4-packed (`convert --compress/--no-compress`); None: the
+    # policy decides (link.compresses: on for closure and slim).
+    compress_rootfs: bool | None = None
 
     @classmethod
     def tiny(

@@ -183,8 +183,13 @@ long elf_map(struct vnode *file, const struct elf_info *e, bool as_interp, const
         return -EINVAL; /* an ET_EXEC that wants the NULL guard or the stack */
     }
 
-    /* Segments map the archive's bytes directly when the file was never written. */
-    const u8 *data = fdata_flat(file);
+    /* Segments map the archive's bytes directly when the file was never written. A
+     * compressed file's bytes are frames it owns (fdata_inflate): its segments map the
+     * file instead, so the mapping's reference keeps them alive (uvm.c shares them). */
+    long inflated = file->fs ? 0 : fdata_inflate(file);
+    if (inflated < 0)
+        return inflated;
+    const u8 *data = (file->flags & VN_INFLATED) ? NULL : fdata_flat(file);
     for (unsigned i = 0; i < e->phnum; i++) {
         const struct elf64_phdr *p = &ph[i];
         if (p->p_type != PT_LOAD || !p->p_memsz)

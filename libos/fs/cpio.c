@@ -7,10 +7,16 @@
  * the NUL-terminated name padded so header+name is a multiple of 4, then the
  * data padded to 4; "TRAILER!!!" ends it. Hardlinked files share an inode
  * number and only one of their entries carries the data.
+ *
+ * A regular file whose header has check = 1 (newc leaves the field 0) holds an LZ4
+ * container of its bytes (lib/lz4.c, docs/rootfs-compression.md) instead of them:
+ * its size is the container's uncompressed size, read here; the bytes are decoded on
+ * first use (fdata_inflate), so files nobody reads cost only their archive bytes.
  */
 #include <libos/errno.h>
 #include <libos/heap.h>
 #include <libos/log.h>
+#include <libos/lz4.h>
 #include <libos/string.h>
 #include <libos/vfs.h>
 
@@ -83,7 +89,7 @@ static void remember_hardlink(u64 key, struct vnode *n)
 
 static void add_entry(const char *name, u32 namelen, const u32 *f, const u8 *data)
 {
-    enum { INO, MODE, UID, GID, NLINK, MTIME, SIZE, DEVMAJ, DEVMIN, RDEVMAJ, RDEVMIN };
+    enum { INO, MODE, UID, GID, NLINK, MTIME, SIZE, DEVMAJ, DEVMIN, RDEVMAJ, RDEVMIN, NAMESIZE, CHECK };
     /* Names are relative to the archive root: "./bin/sh", "bin/sh" or "/bin/sh". */
     while (namelen && (name[0] == '/' || (name[0] == '.' && (namelen == 1 || name[1] == '/')))) {
         u32 skip = name[0] == '/' ? 1 : namelen == 1 ? 1 : 2;
@@ -134,6 +140,17 @@ static void add_entry(const char *name, u32 namelen, const u32 *f, const u8 *dat
         node->data = data;
         node->size = f[SIZE];
         node->base_len = S_ISREG(node->mode) ? f[SIZE] : 0;
+        node->flags &= ~(VN_PACKED | VN_BADPACK);
+        if (S_ISREG(node->mode) && f[CHECK] == 1) {
+            long size = lz4_file_size(data, f[SIZE]);
+            bool bad = size < 0 || (u64)size > FILE_SIZE_MAX;
+            node->size = node->base_len = bad ? 0 : (u64)size;
+            node->packed_len = f[SIZE];
+            /* A short or bad header: the file reads as EIO (fdata_inflate), not as empty. */
+            node->flags |= VN_PACKED | (bad ? VN_BADPACK : 0);
+            if (bad)
+                kinfo("rootfs: '%.*s': its compressed data has a bad header", (int)namelen, name);
+        }
     }
 }
 

@@ -9,8 +9,16 @@
  * of 512-slot nodes, one frame each; height h covers 512^h pages, and height 0 with
  * a root is a single data page (small files cost one frame). docs/filesystem.md
  * explains the choice and the memory accounting.
+ *
+ * A compressed rootfs file (VN_PACKED: data is the archive's LZ4 container) is
+ * decompressed on the first use of its bytes (read, copy-on-write, mmap, exec) into
+ * contiguous frames the file owns (VN_INFLATED); from then on those frames are its
+ * base bytes, and the fault handler maps them directly instead of copying them into
+ * the page cache, so the decompressed bytes are in RAM once (rootfs-compression.md).
  */
 #include <libos/errno.h>
+#include <libos/log.h>
+#include <libos/lz4.h>
 #include <libos/mm.h>
 #include <libos/string.h>
 #include <libos/uaccess.h>
@@ -52,6 +60,47 @@ static void frame_free(void *p)
     used_pages--;
 }
 
+long fdata_inflate(struct vnode *n)
+{
+    if (!(n->flags & VN_PACKED))
+        return 0;
+    if (n->flags & VN_BADPACK)
+        return -EIO;
+    u64 npg = ALIGN_UP(n->base_len, PAGE_SIZE) / PAGE_SIZE;
+    if (npg > fdata_avail_pages())
+        pcache_shrink();
+    if (npg > fdata_avail_pages())
+        return -ENOMEM;
+    u64 phys = npg ? pmm_alloc_contig(npg) : 0; /* zeroed: the last page's tail reads as 0 */
+    if (npg && !phys)
+        return -ENOMEM;
+    u8 *dst = npg ? phys_to_virt(phys) : NULL;
+    if (npg && lz4_file_decode(n->data, n->packed_len, dst, n->base_len) < 0) {
+        pmm_free_contig(phys, npg);
+        n->flags |= VN_BADPACK;
+        kinfo("rootfs: inode %lu: its compressed data is corrupt; reading it fails with EIO", n->ino);
+        return -EIO;
+    }
+    n->data = dst;
+    n->packed_len = npg;
+    n->flags = (n->flags & ~VN_PACKED) | VN_INFLATED;
+    used_pages += npg;
+    return 0;
+}
+
+/* Give back the frames of an inflated file (a mapping keeps its own reference). */
+static void deflate(struct vnode *n)
+{
+    if (!(n->flags & VN_INFLATED))
+        return;
+    if (n->packed_len)
+        pmm_free_contig(virt_to_phys(n->data), n->packed_len);
+    used_pages -= n->packed_len;
+    n->data = NULL;
+    n->base_len = n->packed_len = 0;
+    n->flags &= ~VN_INFLATED;
+}
+
 /* Pages covered by a tree of height h (4 levels cover FILE_SIZE_MAX). */
 static u64 capacity(u32 h) { return 1ul << (SLOT_SHIFT * h); }
 
@@ -71,6 +120,8 @@ static u8 *page_for_write(struct vnode *n, u64 idx)
     u8 *page = lookup(n, idx);
     if (page)
         return page;
+    if (idx * PAGE_SIZE < n->base_len && fdata_inflate(n) < 0)
+        return NULL;
     if (!n->pages) {
         while (idx >= capacity(n->pages_height))
             n->pages_height++;
@@ -106,6 +157,9 @@ long fdata_read(struct vnode *n, void *buf, size_t len, u64 off)
 {
     if (n->fs) /* a volume's file (exec, mmap): its bytes are on the host */
         return n->fs->read(n, buf, len, off);
+    long bad = fdata_inflate(n); /* a compressed file's first read decodes it */
+    if (bad < 0)
+        return bad;
     if (off >= n->size)
         return 0;
     len = MIN(len, n->size - off);
@@ -197,6 +251,18 @@ long fdata_truncate(struct vnode *n, u64 size)
     if (n->fs) /* a volume's file: the host truncates */
         return n->fs->setattr(n, &(struct vattr){.valid = VA_SIZE, .size = size});
     if (size < n->size) {
+        if (size == 0) {
+            deflate(n);
+            n->flags &= ~VN_PACKED; /* nothing of the container is needed any more */
+        } else if (size < n->base_len) {
+            long r = fdata_inflate(n);
+            if (r < 0)
+                return r;
+        }
+        /* An inflated file's frames may be mapped: as Linux's page cache, the part of
+         * the last page past the new end reads as zero (the fault handler maps them). */
+        if ((n->flags & VN_INFLATED) && size < n->base_len)
+            memset((u8 *)n->data + size, 0, ALIGN_UP(size, PAGE_SIZE) - size);
         n->base_len = MIN(n->base_len, size);
         u64 keep = ALIGN_UP(size, PAGE_SIZE) / PAGE_SIZE;
         if (keep == 0) {
@@ -215,13 +281,19 @@ long fdata_truncate(struct vnode *n, u64 size)
 
 void fdata_release(struct vnode *n)
 {
+    deflate(n);
     if (n->pages)
         free_subtree(n, n->pages, n->pages_height);
     n->pages = NULL;
     n->pages_height = 0;
 }
 
-const u8 *fdata_flat(const struct vnode *n) { return !n->pages && n->base_len == n->size ? n->data : NULL; }
+const u8 *fdata_flat(struct vnode *n)
+{
+    if (n->pages || n->base_len != n->size || fdata_inflate(n) < 0)
+        return NULL;
+    return n->data;
+}
 
 u64 fdata_blocks(const struct vnode *n)
 {

@@ -574,6 +574,22 @@ static const u8 *archive_src(u64 va, const struct vma *v, u64 *len)
     return v->data + off;
 }
 
+/* The frame to share for archive_src's page src (len bytes): a decompressed rootfs
+ * file's own frame (fdata_inflate: its bytes are in RAM once, and past its end the
+ * frame is zero), else the page cache's; one more reference, or 0. fill: the page
+ * cache may allocate and fill a frame (else only one it holds already). */
+static u64 share_frame(const struct vma *v, const u8 *src, u64 len, bool fill)
+{
+    if (v->node && (v->node->flags & VN_INFLATED)) {
+        if ((u64)src & (PAGE_SIZE - 1))
+            return 0; /* not at a frame's start (cannot happen: mmap offsets are aligned) */
+        u64 frame = virt_to_phys(src);
+        pmm_ref(frame);
+        return frame;
+    }
+    return fill ? pcache_get(src, len) : pcache_find(src, len);
+}
+
 /* Fault-around, as Linux's (fault_around_bytes, 64 KiB): the other pages of the
  * aligned 64 KiB around va, in the same VMA, whose frames the page cache holds
  * already are mapped too, read-only and copy-on-write: a program runs its text in
@@ -590,7 +606,7 @@ static void map_around(u64 va, const struct vma *v, u64 flags)
     for (u64 at = lo; at < hi; at += PAGE_SIZE, pte++) {
         u64 len;
         const u8 *src = *pte ? NULL : archive_src(at, v, &len);
-        u64 frame = src ? pcache_find(src, len) : 0;
+        u64 frame = src ? share_frame(v, src, len, false) : 0;
         if (frame)
             *pte = frame | flags | PTE_P; /* was empty: nothing to flush */
     }
@@ -604,7 +620,7 @@ static bool map_cached(u64 va, const struct vma *v)
 {
     u64 len;
     const u8 *src = archive_src(va, v, &len);
-    u64 frame = src ? pcache_get(src, len) : 0;
+    u64 frame = src ? share_frame(v, src, len, true) : 0;
     if (!frame)
         return false;
     u64 flags = (leaf_flags(v->prot) & ~PTE_W) | PTE_SW_COW;

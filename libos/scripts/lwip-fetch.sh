@@ -10,15 +10,22 @@
 # match SHA256_FILE (the .dsc and both tarballs) before dpkg-source unpacks it; a
 # mismatch stops the build. Debian's patches are skipped: they adapt lwIP's Unix port,
 # socket API and PPP, none of which the library OS compiles, so the tree is lwIP 2.1.3.
-# The result is CACHE_DIR/src (lwIP's top directory) and CACHE_DIR/src/.d2u-ok.
+# The result is CACHE_DIR/src (lwIP's top directory) and CACHE_DIR/src/.d2u-ok, which
+# holds the SHA256_FILE it was checked against: CACHE_DIR may be shared by several
+# checkouts (scripts/setup.sh), so freshness is that content, not a file time, and a
+# lock keeps two builds from unpacking it at once.
 set -eu
 cache=$1
 sums=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 version=2.1.3+dfsg1-2
-[ -f "$cache/src/.d2u-ok" ] && [ "$cache/src/.d2u-ok" -nt "$sums" ] && exit 0
+fresh() { cmp -s "$cache/src/.d2u-ok" "$sums"; }
+fresh && exit 0
 
 mkdir -p "$cache/dl" "$cache/lists/partial" "$cache/apt-cache/archives/partial"
 cache=$(cd "$cache" && pwd)
+exec 9>"$cache/.lock"
+flock 9
+fresh && exit 0 # unpacked by another build while this one waited
 srclist=$cache/deb-src.sources
 # The system's Debian entries, as source entries (deb822 or one-line format).
 : > "$srclist.tmp"
@@ -60,4 +67,4 @@ rm -rf "$cache/src"
 dpkg-source --no-check --skip-patches -x "lwip_$version.dsc" "$cache/src" >/dev/null ||
     { echo "lwip-fetch: error: dpkg-source could not unpack lwip_$version.dsc" >&2; exit 1; }
 rm -rf "$cache/lists" "$cache/apt-cache" "$cache/parts" # indexes: megabytes, needed once
-touch "$cache/src/.d2u-ok"
+cp "$sums" "$cache/src/.d2u-ok"

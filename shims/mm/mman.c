@@ -42,6 +42,10 @@ static long file_backing(int fd, u64 off, int type, int prot, struct uvm_backing
      * (generic_file_readonly_mmap), a shared mapping of it open for writing is EINVAL. */
     if (n->fs && type != MAP_PRIVATE && (f->flags & O_ACCMODE) == O_RDWR)
         return -EINVAL;
+    /* A compressed rootfs file is decompressed now, so a corrupt one fails here. */
+    long r = n->fs ? 0 : fdata_inflate(n);
+    if (r < 0)
+        return r;
     b->node = n;
     b->off = off;
     /* Only the RAM filesystem's regular files have a page tree to share (not /proc's). */

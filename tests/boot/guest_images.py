@@ -75,7 +75,14 @@ def guest_layout(root: Path, dest: Path) -> str:
 
 
 def convert_guest(
-    source: str, program: str, output: Path, ctx: Context, *, cmd: tuple[str, ...] = ()
+    source: str,
+    program: str,
+    output: Path,
+    ctx: Context,
+    *,
+    cmd: tuple[str, ...] = (),
+    compress: bool | None = None,
+    separate_initrd: bool = False,
 ) -> LinkResult:
     """Convert the guest image with ``program`` (a path in the image) as its entrypoint."""
     _, _, linked = convert_image(
@@ -84,5 +91,7 @@ def convert_guest(
         AcquireOptions(),
         ctx,
         overrides=Overrides(entrypoint=(program,), cmd=cmd),
+        compress=compress,
+        separate_initrd=separate_initrd,
     )
     return linked

@@ -16,6 +16,7 @@ from fixtures.ocibuild import Image, Layer, write_layout
 from dock2uni import linkcache
 from dock2uni.acquire import AcquireOptions
 from dock2uni.context import Context, Limits
+from dock2uni.convert_report import metadata_text
 from dock2uni.errors import OutputError
 from dock2uni.fs.tree import FileNode
 from dock2uni.pipeline import convert_image, inspect_image
@@ -69,16 +70,23 @@ def test_a_hit_is_byte_identical_to_a_fresh_link(source: str, tmp_path: Path) ->
 
 
 def test_every_link_input_is_in_the_key(source: str, tmp_path: Path) -> None:
-    """A different environment (the generated C), rootfs policy (the cpio entries) or
-    --initrd (the rootfs assembly) is another entry, never the first one's bytes."""
+    """A different environment (the generated C), rootfs policy (the cpio entries),
+    --initrd (the rootfs assembly) or --compress (the archive's encoding) is another
+    entry, never the first one's bytes."""
     cache = tmp_path / "cache"
     convert(source, cache, tmp_path / "a.uni")
     convert(source, cache, tmp_path / "b.uni", overrides=Overrides(env=("X=1",)))
     convert(source, cache, tmp_path / "c.uni", rootfs_policy="full")
     convert(source, cache, tmp_path / "d.uni", separate_initrd=True)
-    outputs = [(tmp_path / f"{n}.uni").read_bytes() for n in "abcd"]
-    assert len(set(outputs)) == 4
-    assert len([n for n in entries(cache) if n.endswith(".json")]) == 4
+    packed = convert(source, cache, tmp_path / "f.uni", compress=True)
+    assert packed["rootfs"]["compressed"] is True  # type: ignore[index]
+    assert packed["sizes"]["rootfs"] < packed["sizes"]["rootfs_uncompressed"]  # type: ignore[index]
+    shown = metadata_text(packed)
+    assert "Compression: LZ4, " in shown and " uncompressed (" in shown
+    assert "Compression: none" in metadata_text(convert(source, cache, tmp_path / "a.uni"))
+    outputs = [(tmp_path / f"{n}.uni").read_bytes() for n in "abcdf"]
+    assert len(set(outputs)) == 5
+    assert len([n for n in entries(cache) if n.endswith(".json")]) == 5
     # --initrd again: a hit that writes the cpio beside the image, as a link does
     cpio = (tmp_path / "d.uni.cpio").read_bytes()
     (tmp_path / "d.uni.cpio").unlink()

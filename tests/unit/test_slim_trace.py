@@ -207,8 +207,11 @@ def test_probe_get_retries_until_the_server_answers() -> None:
     alive.start()
     threading.Thread(target=serve_later, daemon=True).start()
     deadline = time.monotonic() + 20
-    assert _get(f"http://127.0.0.1:{port}/x?y=1", deadline, alive) == (200, b"hello /x?y=1")
-    assert _get(f"http://127.0.0.1:{port}/nope", deadline, alive) == (404, b"missing")
+    assert _get(f"http://127.0.0.1:{port}/x?y=1", deadline, alive.is_alive) == (
+        200,
+        b"hello /x?y=1",
+    )
+    assert _get(f"http://127.0.0.1:{port}/nope", deadline, alive.is_alive) == (404, b"missing")
 
 
 def test_tcp_probe_retries_until_the_server_answers_and_reads_until_it_closes() -> None:
@@ -244,4 +247,7 @@ def test_tcp_probe_retries_until_the_server_answers_and_reads_until_it_closes() 
     alive.start()
     threading.Thread(target=serve, daemon=True).start()
     deadline = time.monotonic() + 20
-    assert _exchange(port, b"PING\r\nQUIT\r\n", deadline, alive) == (0, b"+PONG\r\n+OK\r\n")
+    assert _exchange(port, b"PING\r\nQUIT\r\n", deadline, alive.is_alive) == (
+        0,
+        b"+PONG\r\n+OK\r\n",
+    )

@@ -548,3 +548,33 @@ def test_a_failed_start_leaves_no_anonymous_volume(tmp_path: Path, data_uni: Pat
         resolve(requests, image=data_uni, initrd=None, declared=("/data",), covered=(),
                 store=store)  # fmt: skip
     assert [i.name for i in store.list()] == ["named"]  # a named volume stays, as Docker's
+
+
+def test_copy_up_unpacks_compressed_files(tmp_path: Path) -> None:
+    """A closure or slim image stores its files LZ4-packed (fs/cpio.py): the volume gets
+    the files' bytes, not the containers; a damaged container is a RunError."""
+    from dock2uni.fs.cpio import CpioWriter
+    from dock2uni.fs.store import ContentStore
+
+    text = b"".join(b"row %d\n" % i for i in range(20000))
+    store = ContentStore(tmp_path / "s")
+    path = tmp_path / "packed.cpio"
+    with path.open("wb") as out:
+        writer = CpioWriter(out, store, compress=True)
+        writer.add("/", DirNode())
+        writer.add("/data", DirNode())
+        writer.add("/data/t", FileNode(mode=0o644, size=len(text), digest=store.put_bytes(text)))
+        writer.finish()
+    assert writer.stats.packed_files == 1
+    dest = tmp_path / "vol"
+    dest.mkdir()
+    assert copy_up(tmp_path / "unused.uni", path, "/data", dest) == 1
+    assert (dest / "t").read_bytes() == text
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"d2uZ")
+    raw[at + 24 : at + 64] = b"\xff" * 40  # inside the first block
+    path.write_bytes(bytes(raw))
+    again = tmp_path / "vol2"
+    again.mkdir()
+    with pytest.raises(RunError, match="damaged"):
+        copy_up(tmp_path / "unused.uni", path, "/data", again)

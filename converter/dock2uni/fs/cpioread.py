@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from dock2uni.errors import OutputError
-from dock2uni.fs.cpio import MAGIC, TRAILER
+from dock2uni.fs.cpio import CHECK_PACKED, MAGIC, TRAILER
 from dock2uni.uni import ROOTFS_SECTION, read_sections
 
 HEADER = 110
@@ -33,6 +33,7 @@ class CpioEntry:
     size: int
     offset: int  # of the data in the file
     rdev: tuple[int, int]
+    packed: bool = False  # the data is an LZ4 container (fs/cpio.py: check field 1)
 
 
 def _pad4(n: int) -> int:
@@ -51,7 +52,7 @@ def entries(f: BinaryIO, start: int, end: int, *, what: str) -> Iterator[CpioEnt
             fields = [int(head[6 + 8 * i : 14 + 8 * i], 16) for i in range(13)]
         except ValueError:
             raise OutputError(f"{what}: a cpio header at byte {pos} is not hex") from None
-        ino, mode, uid, gid, nlink, mtime, size, _, _, rmaj, rmin, namesize, _ = fields
+        ino, mode, uid, gid, nlink, mtime, size, _, _, rmaj, rmin, namesize, check = fields
         if not 0 < namesize <= MAX_NAME:
             raise OutputError(f"{what}: a cpio name at byte {pos} is {namesize} bytes long")
         raw = f.read(namesize)
@@ -62,7 +63,8 @@ def entries(f: BinaryIO, start: int, end: int, *, what: str) -> Iterator[CpioEnt
         if name == TRAILER:
             return
         path = "/" if name == "." else "/" + name.lstrip("/")
-        yield CpioEntry(path, ino, mode, uid, gid, nlink, mtime, size, data, (rmaj, rmin))
+        packed = check == CHECK_PACKED
+        yield CpioEntry(path, ino, mode, uid, gid, nlink, mtime, size, data, (rmaj, rmin), packed)
         pos = data + size + _pad4(size)
 
 

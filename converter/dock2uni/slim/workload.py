@@ -25,7 +25,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -228,7 +228,9 @@ def _run_probed(
     thread.start()
     deadline = time.monotonic() + timeout
     ready.wait(timeout)
-    answers = tuple(_ask(p, published.get(p.port, p.port), deadline, thread) for p in work.probes)
+    answers = tuple(
+        ask(p, published.get(p.port, p.port), deadline, thread.is_alive) for p in work.probes
+    )
     stop.set()  # the answers are in: the server need not run until the timeout
     thread.join(max(deadline - time.monotonic(), 0) + 30)
     if not box:
@@ -236,14 +238,16 @@ def _run_probed(
     return _outcome(box[0], out, err, answers)
 
 
-def _ask(probe: Probe, port: int, deadline: float, server: threading.Thread) -> tuple[int, bytes]:
+def ask(probe: Probe, port: int, deadline: float, alive: Callable[[], bool]) -> tuple[int, bytes]:
+    """``probe``'s answer from a server published on 127.0.0.1:``port``, retried while it is
+    not listening yet, as long as ``alive()`` and until ``deadline`` (time.monotonic)."""
     if probe.kind == "tcp":
-        return _exchange(port, probe.send, deadline, server)
-    return _get(f"http://127.0.0.1:{port}{probe.path}", deadline, server)
+        return _exchange(port, probe.send, deadline, alive)
+    return _get(f"http://127.0.0.1:{port}{probe.path}", deadline, alive)
 
 
 def _exchange(
-    port: int, send: bytes, deadline: float, server: threading.Thread
+    port: int, send: bytes, deadline: float, alive: Callable[[], bool]
 ) -> tuple[int, bytes]:
     """(0, what the server answered to ``send`` before closing the connection). Refused,
     reset, or closed without a byte: the server is not listening yet (the published port
@@ -261,12 +265,12 @@ def _exchange(
         else:
             if got:
                 return 0, bytes(got)
-        if time.monotonic() > deadline or not server.is_alive():
+        if time.monotonic() > deadline or not alive():
             return -1, b"(no answer)"
         time.sleep(PROBE_READY_POLL)
 
 
-def _get(url: str, deadline: float, server: threading.Thread) -> tuple[int, bytes]:
+def _get(url: str, deadline: float, alive: Callable[[], bool]) -> tuple[int, bytes]:
     """(status, body) of GET url, retrying while the server is not listening yet."""
     while True:
         try:
@@ -275,7 +279,7 @@ def _get(url: str, deadline: float, server: threading.Thread) -> tuple[int, byte
         except urllib.error.HTTPError as exc:
             return int(exc.code), bytes(exc.read())
         except OSError:
-            if time.monotonic() > deadline or not server.is_alive():
+            if time.monotonic() > deadline or not alive():
                 return -1, b"(no answer)"
             time.sleep(PROBE_READY_POLL)
 

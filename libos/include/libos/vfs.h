@@ -169,6 +169,9 @@ struct dentry {
                              * nodes made in such a directory inherit it */
 #define VN_MOUNT 0x80       /* the root of a volume: its entry cannot be removed or renamed (EBUSY) */
 #define VN_ROVOL 0x100      /* a file of a read-only volume (-v HOST:GUEST:ro): changes are EROFS */
+#define VN_PACKED 0x200     /* data is the archive's LZ4 container of the base bytes (fdata_inflate) */
+#define VN_INFLATED 0x400   /* data is frames the file owns (its decompressed base bytes) */
+#define VN_BADPACK 0x800    /* the container failed to decode once (reported; later uses: EIO) */
 
 /* Attribute changes handed to a filesystem's setattr (the bits are 9P2000.L's Tsetattr ones). */
 #define VA_MODE 0x1
@@ -239,6 +242,7 @@ struct vnode {
      * data (the archive, immutable); symlinks: the target (size bytes). */
     const u8 *data;
     u64 base_len;
+    u64 packed_len;             /* VN_PACKED: the container's bytes; VN_INFLATED: frames held */
     void *pages;                /* regular files: page tree of written pages (fs/fdata.c) */
     u32 pages_height;
     u64 npages;                 /* data pages in the tree */
@@ -328,7 +332,10 @@ void fdata_release(struct vnode *n);
  * needed), for a writable MAP_SHARED mapping; NULL: no memory. */
 u8 *fdata_page(struct vnode *n, u64 idx);
 /* The file's bytes as one immutable buffer if it was never written (the ELF loader). */
-const u8 *fdata_flat(const struct vnode *n);
+const u8 *fdata_flat(struct vnode *n);
+/* Decompress a compressed rootfs file's base bytes into frames it owns, once (a no-op
+ * for any other file): 0, -ENOMEM, or -EIO when the archive's container is corrupt. */
+long fdata_inflate(struct vnode *n);
 /* 512-byte blocks the file occupies (archive pages not yet copied + written pages). */
 u64 fdata_blocks(const struct vnode *n);
 /* Pages the filesystem may still allocate, and pages it holds (statfs). */
