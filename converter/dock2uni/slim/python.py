@@ -199,7 +199,7 @@ class PythonScan:
                 self.keeper.path(posixpath.dirname(found.path), "python-module", detail)
             return []
         self._keep_pyc(found.path, detail)
-        source = self._read(found.path)
+        source = self.read_source(found.path)
         if source is None:
             return []
         package = name if found.package else name.rpartition(".")[0]
@@ -212,7 +212,7 @@ class PythonScan:
         stem = base[: -len(".py")]
         self.keeper.path(f"{directory}/__pycache__/{stem}.{self.pyc_tag}", "python-module", detail)
 
-    def _read(self, path: str) -> str | None:
+    def read_source(self, path: str) -> str | None:
         raw = read_file(self.tree, self.store, path, MAX_SOURCE_BYTES)
         return None if raw is None else raw.decode("utf-8", "replace")
 
@@ -401,7 +401,7 @@ def _keep_module_data(scan: PythonScan) -> str:
     if "mimetypes" not in scan.seen:
         return ""
     found = scan.find("mimetypes")
-    source = scan._read(found.path) if found and not found.extension else None
+    source = scan.read_source(found.path) if found and not found.extension else None
     known = _knownfiles(source or "") or MIMETYPES_KNOWNFILES
     kept = [
         p
