@@ -112,10 +112,13 @@ def _configured_programs(
 
     words = list(spec.argv)
     start = next((i for i, w in enumerate(words) if posixpath.basename(w) == "lighttpd"), 0)
-    out: list[str] = []
-    for text in lighttpd.shell_texts(tree, store, words[start:]):
-        cmds = shell_commands(tree, store, spec, text)
-        out += [*cmds.programs]
+    texts = lighttpd.shell_texts(tree, store, words[start:])
+    if not texts:
+        return []
+    shell = find_program(tree, lighttpd.include_shell_shell(spec.env_map()), "", spec.workdir)
+    out: list[str] = [shell] if shell else []
+    for text in texts:
+        out += shell_commands(tree, store, spec, text).programs
     return out
 
 

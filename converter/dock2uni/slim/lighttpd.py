@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import posixpath
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dock2uni.analyse.commands import shell_commands
@@ -218,6 +218,11 @@ def module_dir(tree: Tree, store: ContentStore, binary: str) -> str:
     return DEFAULT_MODULE_DIR
 
 
+def include_shell_shell(env: Mapping[str, str]) -> str:
+    """The shell lighttpd runs include_shell commands with: ``$SHELL``, else /bin/sh."""
+    return env.get("SHELL") or "/bin/sh"
+
+
 def shell_texts(tree: Tree, store: ContentStore, argv: Sequence[str]) -> list[str]:
     """The include_shell commands of the configuration ``argv`` names (analyse: the
     programs they run are analysed like the entrypoint's)."""
@@ -289,14 +294,18 @@ def _keep_shell(
     if not texts:
         return notes
     env = spec.env_map()
-    shell = env.get("SHELL") or "/bin/sh"
-    keeper.path(shell, "program", "lighttpd runs include_shell commands with it")
     path_var = env.get("PATH", "")
+    shell = include_shell_shell(env)
+    real = keeper.path(shell, "program", "lighttpd runs include_shell commands with it")
+    if real is not None:  # and what it loads, as for the programs below
+        keep_elf(real, "lighttpd runs include_shell commands with it")
     for text in texts:
         why = f"include_shell {text!r} in lighttpd's configuration"
         cmds = shell_commands(keeper.tree, store, spec, text)
         for program in [*cmds.programs, *cmds.scripts]:
-            keeper.path(program, "program", why)
+            real = keeper.path(program, "program", why)
+            if real is not None and program in cmds.programs:
+                keep_elf(real, why)
         for path in cmds.paths:
             if keeper.is_file(path):
                 keeper.path(path, "config", why)
