@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* ipc.c: System V IPC: semaphores (libos/kernel/sem.c) and shared memory (libos/fs/sysvshm.c). */
+/* ipc.c: System V IPC: semaphores (libos/kernel/sem.c), message queues (libos/kernel/msg.c) and shared memory (libos/fs/sysvshm.c). */
 #include <libos/heap.h>
+#include <libos/msg.h>
 #include <libos/sem.h>
 #include <libos/shm.h>
 #include <libos/time.h>
@@ -50,3 +51,12 @@ long sys_shmat(const struct shim_args *a) { return shm_at(arg_int(a, 0), arg_u64
 long sys_shmdt(const struct shim_args *a) { return shm_dt(arg_u64(a, 0)); }
 /* sys_shmctl: PARTIAL: Linux shmctl(2); SHM_LOCK only sets the flag (nothing is swapped). */
 long sys_shmctl(const struct shim_args *a) { return shm_ctl(arg_int(a, 0), arg_int(a, 1), arg_uptr(a, 2)); }
+
+/* sys_msgget: PARTIAL: Linux msgget(2); at most 128 queues in the guest's one namespace. */
+long sys_msgget(const struct shim_args *a) { return msg_get((s32)arg_int(a, 0), arg_int(a, 1)); }
+/* sys_msgsnd: Linux msgsnd(2). */
+long sys_msgsnd(const struct shim_args *a) { return msg_snd(arg_int(a, 0), arg_uptr(a, 1), (long)arg_u64(a, 2), arg_int(a, 3)); }
+/* sys_msgrcv: Linux msgrcv(2): MSG_NOERROR, MSG_EXCEPT, MSG_COPY. */
+long sys_msgrcv(const struct shim_args *a) { return msg_rcv(arg_int(a, 0), arg_uptr(a, 1), (long)arg_u64(a, 2), (long)arg_u64(a, 3), arg_int(a, 4)); }
+/* sys_msgctl: Linux msgctl(2). */
+long sys_msgctl(const struct shim_args *a) { return msg_ctl(arg_int(a, 0), arg_int(a, 1), arg_uptr(a, 2)); }

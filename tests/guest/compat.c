@@ -2,13 +2,14 @@
  * (issue 17): close_range, copy_file_range, splice, preadv2/pwritev2, fadvise64, syncfs,
  * sync_file_range, flock, memfd_create, sched_setparam/rr_get_interval/getattr/setattr,
  * ioprio, personality, capget/capset, setreuid/setregid, chroot, inotify, clock_adjtime,
- * System V semaphores, and the EBADF answers of pidfd_send_signal and mq_getsetattr. Runs natively as root
+ * System V semaphores and message queues, and the EBADF answers of pidfd_send_signal and mq_getsetattr. Runs natively as root
  * (chroot, setreuid), as the guest does. Raw syscall() where libc wrappers differ. */
 #include "guest.h"
 
 #include <poll.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -398,6 +399,98 @@ static void test_sem(void)
     EXPECT_ERR("semop removed id", syscall(SYS_semop, id, &add, 1), EINVAL);
 }
 
+/* System V message queues: typed messages in order, the three msgrcv selections,
+ * MSG_NOERROR/E2BIG, MSG_COPY, IPC_NOWAIT on a full and an empty queue, a receiver
+ * blocked until a child sends, IPC_STAT's counters, IPC_SET's msg_qbytes limit, keys,
+ * and IPC_RMID waking a blocked receiver with EIDRM. */
+#ifndef MSG_COPY
+#define MSG_COPY 040000 /* musl's sys/msg.h lacks it */
+#endif
+
+struct msgbuf_ {
+    long mtype;
+    char mtext[64];
+};
+
+static long snd(int id, long type, const char *text, int flags)
+{
+    struct msgbuf_ m = {.mtype = type};
+    size_t n = strlen(text);
+    memcpy(m.mtext, text, n);
+    return msgsnd(id, &m, n, flags);
+}
+
+/* The text of the message msgrcv gives (type in *type), or "" with errno. */
+static const char *rcv(int id, long want, int flags, long *type)
+{
+    static struct msgbuf_ m;
+    memset(&m, 0, sizeof(m));
+    ssize_t n = msgrcv(id, &m, sizeof(m.mtext) - 1, want, flags);
+    if (type)
+        *type = n < 0 ? -1 : m.mtype;
+    return n < 0 ? "" : m.mtext;
+}
+
+static void test_msg(void)
+{
+    int id = msgget(IPC_PRIVATE, 0600);
+    CHECK("msgget IPC_PRIVATE", id >= 0);
+    CHECK("msgsnd three", snd(id, 2, "two", 0) == 0 && snd(id, 1, "one", 0) == 0 && snd(id, 3, "three", 0) == 0);
+    struct msqid_ds ds;
+    CHECK("IPC_STAT counts", msgctl(id, IPC_STAT, &ds) == 0 && ds.msg_qnum == 3 && ds.msg_cbytes == 11 && ds.msg_qbytes == 16384 &&
+                                 ds.msg_lspid == getpid() && ds.msg_lrpid == 0 && (ds.msg_perm.mode & 0777) == 0600);
+    long t;
+    CHECK("msgrcv MSG_COPY by position", msgrcv(id, &(struct msgbuf_){0}, 64, 1, IPC_NOWAIT | MSG_COPY) == 3);
+    EXPECT_ERR("MSG_COPY without IPC_NOWAIT", msgrcv(id, &(struct msgbuf_){0}, 64, 0, MSG_COPY), EINVAL);
+    EXPECT_ERR("MSG_COPY past the end", msgrcv(id, &(struct msgbuf_){0}, 64, 5, IPC_NOWAIT | MSG_COPY), ENOMSG);
+    CHECK("msgrcv type 3", strcmp(rcv(id, 3, 0, &t), "three") == 0 && t == 3);
+    CHECK("msgrcv lowest type up to 2", strcmp(rcv(id, -2, 0, &t), "one") == 0 && t == 1);
+    CHECK("msgrcv MSG_EXCEPT", snd(id, 5, "five", 0) == 0 && strcmp(rcv(id, 2, MSG_EXCEPT, &t), "five") == 0 && t == 5);
+    CHECK("msgrcv first", strcmp(rcv(id, 0, 0, &t), "two") == 0 && t == 2);
+    EXPECT_ERR("msgrcv empty IPC_NOWAIT", msgrcv(id, &(struct msgbuf_){0}, 64, 0, IPC_NOWAIT), ENOMSG);
+    CHECK("send a long one", snd(id, 7, "abcdefgh", 0) == 0);
+    struct msgbuf_ small = {0};
+    EXPECT_ERR("msgrcv E2BIG", msgrcv(id, &small, 4, 0, IPC_NOWAIT), E2BIG);
+    CHECK("MSG_NOERROR truncates and takes it", msgrcv(id, &small, 4, 0, IPC_NOWAIT | MSG_NOERROR) == 4 && memcmp(small.mtext, "abcd", 4) == 0 &&
+                                                    msgctl(id, IPC_STAT, &ds) == 0 && ds.msg_qnum == 0 && ds.msg_lrpid == getpid());
+    EXPECT_ERR("msgsnd type 0", snd(id, 0, "x", 0), EINVAL);
+    static struct { long mtype; char mtext[8193]; } big = {.mtype = 1};
+    EXPECT_ERR("msgsnd past msgmax", msgsnd(id, &big, sizeof(big.mtext), 0), EINVAL);
+    /* a full queue: IPC_NOWAIT fails; msg_qbytes may be lowered, not raised past msgmnb */
+    ds.msg_qbytes = 8;
+    CHECK("IPC_SET msg_qbytes down", msgctl(id, IPC_SET, &ds) == 0 && snd(id, 1, "12345", 0) == 0);
+    EXPECT_ERR("msgsnd full IPC_NOWAIT", snd(id, 1, "6789", IPC_NOWAIT), EAGAIN);
+    ds.msg_qbytes = 1 << 20;
+    EXPECT_ERR("IPC_SET msg_qbytes past msgmnb", msgctl(id, IPC_SET, &ds), EPERM);
+    CHECK("drain", strcmp(rcv(id, 0, 0, NULL), "12345") == 0);
+    /* a receiver blocks until a child sends */
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct timespec nap = {0, 50000000};
+        nanosleep(&nap, NULL);
+        _exit(snd(id, 9, "late", 0) == 0 ? 0 : 1);
+    }
+    CHECK("blocked msgrcv gets the child's message", strcmp(rcv(id, 9, 0, &t), "late") == 0 && t == 9);
+    int status = -1;
+    CHECK("the sender exited", waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* IPC_RMID wakes a blocked receiver with EIDRM */
+    pid = fork();
+    if (pid == 0)
+        _exit(msgrcv(id, &(struct msgbuf_){0}, 64, 0, 0) < 0 && errno == EIDRM ? 0 : 1);
+    struct timespec nap = {0, 50000000};
+    nanosleep(&nap, NULL);
+    CHECK("IPC_RMID", msgctl(id, IPC_RMID, NULL) == 0);
+    CHECK("the receiver got EIDRM", waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    EXPECT_ERR("msgsnd removed id", snd(id, 1, "x", 0), EINVAL);
+    /* keys */
+    key_t key = 0x64327532;
+    int k = msgget(key, IPC_CREAT | 0600);
+    CHECK("msgget IPC_CREAT", k >= 0 && msgget(key, 0) == k);
+    EXPECT_ERR("msgget IPC_EXCL", msgget(key, IPC_CREAT | IPC_EXCL | 0600), EEXIST);
+    CHECK("msgctl IPC_RMID by key", msgctl(k, IPC_RMID, NULL) == 0);
+    EXPECT_ERR("msgget removed key", msgget(key, 0), ENOENT);
+}
+
 /* System V shared memory: one segment seen by every attach, fork's included; the
  * attach count, detach, SHM_RDONLY, addresses (SHM_RND, SHM_REMAP), keys, IPC_RMID
  * while attached, IPC_SET, another user's EACCES, and exit detaching. */
@@ -501,6 +594,7 @@ int main(void)
     test_chroot();
     test_inotify();
     test_sem();
+    test_msg();
     test_shm();
     unlink(F);
     return guest_finish();

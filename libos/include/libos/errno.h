@@ -35,6 +35,7 @@
 #define EPIPE 32
 #define EDOM 33
 #define ERANGE 34
+#define ENOMSG 42
 #define EIDRM 43
 #define EDEADLK 35
 #define ENAMETOOLONG 36
