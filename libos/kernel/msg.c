@@ -150,7 +150,9 @@ long msg_snd(int id, u64 umsg, long size, int flags)
         kfree(m);
         return -EFAULT;
     }
-    *m = (struct msg){.next = NULL, .type = type, .size = (u64)size};
+    m->next = NULL; /* field by field: an assignment of the whole struct would not copy text[] */
+    m->type = type;
+    m->size = (u64)size;
     struct msg_queue *q = lookup(id);
     long r = !q ? -EINVAL : !ipc_may(&q->perm, 2) ? -EACCES : 0;
     /* Room means both the bytes and one more message fit in qbytes (Linux counts both). */
