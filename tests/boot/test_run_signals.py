@@ -85,8 +85,12 @@ class Running:
         self.proc.send_signal(sig)
 
     def finish(self, timeout: float) -> tuple[int, bytes, str]:
-        """Exit code, the rest of stdout, stderr; QEMU must be gone and TMPDIR empty."""
-        out, err = self.proc.communicate(timeout=timeout)
+        """Exit code, the rest of stdout, stderr; QEMU must be gone and TMPDIR empty.
+        stdin stays open until the run ends: communicate() closes it at once, and that EOF
+        could reach the guest before the signal just sent (a shell's `read` then returns
+        and it exits 1, as CI saw once on a loaded machine). The outputs are small."""
+        self.proc.wait(timeout=timeout)
+        out, err = self.proc.communicate(timeout=30)
         deadline = time.monotonic() + 10
         while alive(self.qemu) and time.monotonic() < deadline:
             time.sleep(0.05)
