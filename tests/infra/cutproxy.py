@@ -43,6 +43,7 @@ class CuttingProxy:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._lock = threading.Lock()
         self._stopping = False
+        self._servers: list[threading.Thread] = []
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
 
@@ -57,6 +58,10 @@ class CuttingProxy:
         with contextlib.suppress(OSError):
             self._listener.close()
         self._thread.join(timeout=5)
+        # The client may finish reading before a relay thread has seen the upstream close
+        # and recorded its transfer: wait for every relay, so ``relayed`` is complete.
+        for server in self._servers:
+            server.join(timeout=30)
 
     def __enter__(self) -> CuttingProxy:
         return self
@@ -70,7 +75,9 @@ class CuttingProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+            server = threading.Thread(target=self._serve, args=(client,), daemon=True)
+            self._servers.append(server)
+            server.start()
 
     def _serve(self, client: socket.socket) -> None:
         with client:
