@@ -11,7 +11,7 @@
 #include <libos/uvm.h>
 #include <libos/vfs.h>
 
-#define SHMMNI 128                       /* segments (Linux: 4096; bounded here) */
+#define SHMMNI IPC_MNI
 #define SHMMIN 1ul
 #define SHMMAX (~0ul - (1ul << 24))      /* Linux's default limits: none in practice */
 #define SHMALL (~0ul - (1ul << 24))      /* pages */
@@ -31,7 +31,7 @@
 #define MAX_DETACH 64    /* VMAs one shmdt unmaps (a segment split by mprotect) */
 
 struct segment {
-    struct ipc_perm_k perm;
+    struct ipc_perm_k perm; /* first: the id table points here */
     u64 size;
     s64 atime, dtime, ctime;
     int cpid, lpid;
@@ -39,8 +39,12 @@ struct segment {
     char name[24];      /* "/SYSV<key>": labels its VMAs, so it lives until they are gone */
 };
 
-static struct segment *segs[SHMMNI];
-static u16 next_seq[SHMMNI];
+_Static_assert(__builtin_offsetof(struct segment, perm) == 0, "a table slot is the segment");
+
+static struct ipc_ids segs;
+
+static struct segment *lookup(int id) { return (struct segment *)ipc_lookup(&segs, id); }
+static struct segment *at_index(int idx) { return (struct segment *)ipc_at_index(&segs, idx); }
 
 struct shmid64_ds {
     struct ipc64_perm perm;
@@ -62,10 +66,9 @@ struct shm_info {
  * copies and mprotect's splits too, as Linux counts vm_area opens). */
 static u64 nattch(const struct segment *s) { return (u64)(s->node->refs - 1); }
 
-static void free_segment(int idx)
+static void free_segment(struct segment *s)
 {
-    struct segment *s = segs[idx];
-    segs[idx] = NULL;
+    ipc_remove(&segs, &s->perm);
     vnode_put(s->node); /* frees the pages: no VMA holds the file any more */
     kfree(s);
 }
@@ -74,51 +77,30 @@ static void free_segment(int idx)
  * without telling us, so every entry point looks for such segments first. */
 static void sweep(void)
 {
-    for (int i = 0; i < SHMMNI; i++)
-        if (segs[i] && (segs[i]->perm.mode & SHM_DEST) && nattch(segs[i]) == 0)
-            free_segment(i);
-}
-
-static int id_of(int idx) { return idx + segs[idx]->perm.seq * IPC_SEQ_MULT; }
-
-static struct segment *lookup(int id)
-{
-    if (id < 0 || id % IPC_SEQ_MULT >= SHMMNI)
-        return NULL;
-    struct segment *s = segs[id % IPC_SEQ_MULT];
-    return s && s->perm.seq == id / IPC_SEQ_MULT ? s : NULL;
+    for (int i = 0; i < SHMMNI; i++) {
+        struct segment *s = at_index(i);
+        if (s && (s->perm.mode & SHM_DEST) && nattch(s) == 0)
+            free_segment(s);
+    }
 }
 
 static int current_pid(void) { return current_process()->pid; }
 
+static bool too_small(const struct ipc_perm_k *p, u64 size) { return size > ((const struct segment *)p)->size; }
+
 long shm_get(s32 key, u64 size, int flags)
 {
     sweep();
-    if (key != IPC_PRIVATE) {
-        for (int i = 0; i < SHMMNI; i++) {
-            struct segment *s = segs[i];
-            if (!s || s->perm.key != key)
-                continue;
-            if ((flags & IPC_CREAT) && (flags & IPC_EXCL))
-                return -EEXIST;
-            if (size > s->size)
-                return -EINVAL;
-            if (!ipc_may(&s->perm, ipc_flags_want(flags)))
-                return -EACCES;
-            return id_of(i);
-        }
-        if (!(flags & IPC_CREAT))
-            return -ENOENT;
-    }
+    long r = ipc_get_key(&segs, key, flags, too_small, size);
+    if (r != IPC_GET_CREATE)
+        return r;
     if (size < SHMMIN || size > SHMMAX)
         return -EINVAL;
     if (size > FILE_SIZE_MAX)
         return -ENOSPC; /* more pages than the file can hold: Linux's answer past shmall */
-    int idx = 0;
-    while (idx < SHMMNI && segs[idx])
-        idx++;
-    if (idx == SHMMNI)
-        return -ENOSPC;
+    int idx = ipc_new_slot(&segs);
+    if (idx < 0)
+        return idx;
     struct segment *s = kzalloc(sizeof(*s));
     struct vnode *n = s ? ramfs_alloc_node(S_IFREG | ((u32)flags & 0777)) : NULL;
     if (!n) {
@@ -129,14 +111,12 @@ long shm_get(s32 key, u64 size, int flags)
     n->uid = current_process()->euid;
     n->gid = current_process()->egid;
     fdata_truncate(n, size); /* sparse: pages come at the first touch of an attach */
-    ipc_perm_init(&s->perm, key, flags, next_seq[idx]++);
     s->size = size;
     s->ctime = ipc_now();
     s->cpid = current_pid();
     s->node = n;
     ksnprintf(s->name, sizeof(s->name), "/SYSV%08x", (u32)key);
-    segs[idx] = s;
-    return id_of(idx);
+    return ipc_install(&segs, idx, &s->perm, key, flags);
 }
 
 long shm_at(int id, u64 addr, int flags)
@@ -198,9 +178,11 @@ struct detach {
 
 static struct segment *segment_of(const struct vnode *n)
 {
-    for (int i = 0; i < SHMMNI; i++)
-        if (segs[i] && segs[i]->node == n)
-            return segs[i];
+    for (int i = 0; i < SHMMNI; i++) {
+        struct segment *s = at_index(i);
+        if (s && s->node == n)
+            return s;
+    }
     return NULL;
 }
 
@@ -261,15 +243,14 @@ static long stat_out(const struct segment *s, u64 ubuf)
 /* IPC_INFO and SHM_INFO answer the highest index in use, as Linux (ipcs walks to it). */
 static long info(int cmd, u64 ubuf)
 {
-    int max = 0;
     struct shm_info si = {0};
     for (int i = 0; i < SHMMNI; i++) {
-        if (!segs[i])
+        const struct segment *s = at_index(i);
+        if (!s)
             continue;
-        max = i;
         si.used_ids++;
-        si.shm_tot += ALIGN_UP(segs[i]->size, PAGE_SIZE) / PAGE_SIZE;
-        si.shm_rss += segs[i]->node->npages;
+        si.shm_tot += ALIGN_UP(s->size, PAGE_SIZE) / PAGE_SIZE;
+        si.shm_rss += s->node->npages;
     }
     long r;
     if (cmd == IPC_INFO) {
@@ -278,7 +259,7 @@ static long info(int cmd, u64 ubuf)
     } else {
         r = copy_to_user(ubuf, &si, sizeof(si));
     }
-    return r < 0 ? -EFAULT : max;
+    return r < 0 ? -EFAULT : ipc_max_index(&segs);
 }
 
 long shm_ctl(int id, int cmd, u64 ubuf)
@@ -289,13 +270,14 @@ long shm_ctl(int id, int cmd, u64 ubuf)
     sweep();
     if (cmd == IPC_INFO || cmd == SHM_INFO)
         return info(cmd, ubuf);
-    if (cmd == SHM_STAT || cmd == SHM_STAT_ANY) {
-        if (id >= SHMMNI || !segs[id])
+    if (cmd == SHM_STAT || cmd == SHM_STAT_ANY) { /* id is a table index here */
+        const struct segment *s = at_index(id);
+        if (!s)
             return -EINVAL;
-        if (cmd == SHM_STAT && !ipc_may(&segs[id]->perm, 4))
+        if (cmd == SHM_STAT && !ipc_may(&s->perm, 4))
             return -EACCES;
-        long r = stat_out(segs[id], ubuf);
-        return r < 0 ? r : id_of(id);
+        long r = stat_out(s, ubuf);
+        return r < 0 ? r : ipc_id(&s->perm);
     }
     struct segment *s = lookup(id);
     if (!s)

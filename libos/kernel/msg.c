@@ -18,13 +18,12 @@
 #define MSG_EXCEPT 020000
 #define MSG_COPY 040000
 
-#define MSGMNI 128    /* queues (Linux: 32000; bounded here, as semaphore sets) */
+#define MSGMNI IPC_MNI
 #define MSGMAX 8192   /* largest message (Linux's default msgmax) */
 #define MSGMNB 16384  /* default and largest unprivileged bytes per queue (msgmnb) */
 #define MSGSSZ 16
 #define MSGPOOL (MSGMNI * MSGMNB / 1024)
 #define MSGTQL MSGMNB
-#define SEQ_MULT IPC_SEQ_MULT
 #define LONG_MIN_K (-0x7fffffffffffffffl - 1)
 
 struct msg {
@@ -35,7 +34,7 @@ struct msg {
 };
 
 struct msg_queue {
-    struct ipc_perm_k perm;
+    struct ipc_perm_k perm; /* first: the id table points here */
     struct msg *head, **tail;
     u64 cbytes, qnum, qbytes;
     s64 stime, rtime, ctime;
@@ -45,8 +44,9 @@ struct msg_queue {
     bool removed;
 };
 
-static struct msg_queue *queues[MSGMNI];
-static u16 next_seq[MSGMNI];
+_Static_assert(__builtin_offsetof(struct msg_queue, perm) == 0, "a table slot is the queue");
+
+static struct ipc_ids queues;
 
 struct msqid64_ds {
     struct ipc64_perm perm;
@@ -60,46 +60,24 @@ struct msginfo {
     u16 msgseg;
 };
 
-static struct msg_queue *lookup(int id)
-{
-    if (id < 0 || id % SEQ_MULT >= MSGMNI)
-        return NULL;
-    struct msg_queue *q = queues[id % SEQ_MULT];
-    return q && q->perm.seq == id / SEQ_MULT ? q : NULL;
-}
-
-static int id_of(int idx) { return idx + queues[idx]->perm.seq * SEQ_MULT; }
+static struct msg_queue *lookup(int id) { return (struct msg_queue *)ipc_lookup(&queues, id); }
+static struct msg_queue *at_index(int idx) { return (struct msg_queue *)ipc_at_index(&queues, idx); }
 
 long msg_get(s32 key, int flags)
 {
-    if (key != IPC_PRIVATE) {
-        for (int i = 0; i < MSGMNI; i++) {
-            struct msg_queue *q = queues[i];
-            if (!q || q->perm.key != key)
-                continue;
-            if ((flags & IPC_CREAT) && (flags & IPC_EXCL))
-                return -EEXIST;
-            if (!ipc_may(&q->perm, ipc_flags_want(flags)))
-                return -EACCES;
-            return id_of(i);
-        }
-        if (!(flags & IPC_CREAT))
-            return -ENOENT;
-    }
-    int idx = 0;
-    while (idx < MSGMNI && queues[idx])
-        idx++;
-    if (idx == MSGMNI)
-        return -ENOSPC;
+    long r = ipc_get_key(&queues, key, flags, NULL, 0);
+    if (r != IPC_GET_CREATE)
+        return r;
+    int idx = ipc_new_slot(&queues);
+    if (idx < 0)
+        return idx;
     struct msg_queue *q = kzalloc(sizeof(*q));
     if (!q)
         return -ENOMEM;
-    ipc_perm_init(&q->perm, key, flags, next_seq[idx]++);
     q->tail = &q->head;
     q->qbytes = MSGMNB;
     q->ctime = ipc_now();
-    queues[idx] = q;
-    return id_of(idx);
+    return ipc_install(&queues, idx, &q->perm, key, flags);
 }
 
 static void free_queue(struct msg_queue *q)
@@ -111,10 +89,9 @@ static void free_queue(struct msg_queue *q)
     kfree(q);
 }
 
-static void remove_queue(int idx)
+static void remove_queue(struct msg_queue *q)
 {
-    struct msg_queue *q = queues[idx];
-    queues[idx] = NULL;
+    ipc_remove(&queues, &q->perm);
     /* Waiters find the queue gone (EIDRM); the memory stays while any may still look. */
     q->removed = true;
     waitq_wake(&q->wq, -1);
@@ -271,20 +248,18 @@ static long stat_out(const struct msg_queue *q, u64 ubuf)
 static long info(int cmd, u64 ubuf)
 {
     struct msginfo mi = {MSGPOOL, MSGMNB * MSGMNI / MSGSSZ, MSGMAX, MSGMNB, MSGMNI, MSGSSZ, MSGTQL, 0xffff};
-    int max = 0;
     if (cmd == MSG_INFO) { /* as Linux: queues in use, messages, bytes */
         mi.msgpool = mi.msgmap = mi.msgtql = 0;
-        for (int i = 0; i < MSGMNI; i++)
-            if (queues[i]) {
+        for (int i = 0; i < MSGMNI; i++) {
+            const struct msg_queue *q = at_index(i);
+            if (q) {
                 mi.msgpool++;
-                mi.msgmap += (int)queues[i]->qnum;
-                mi.msgtql += (int)queues[i]->cbytes;
+                mi.msgmap += (int)q->qnum;
+                mi.msgtql += (int)q->cbytes;
             }
+        }
     }
-    for (int i = 0; i < MSGMNI; i++)
-        if (queues[i])
-            max = i;
-    return copy_to_user(ubuf, &mi, sizeof(mi)) < 0 ? -EFAULT : max;
+    return copy_to_user(ubuf, &mi, sizeof(mi)) < 0 ? -EFAULT : ipc_max_index(&queues);
 }
 
 long msg_ctl(int id, int cmd, u64 ubuf)
@@ -294,13 +269,14 @@ long msg_ctl(int id, int cmd, u64 ubuf)
         return -EINVAL;
     if (cmd == IPC_INFO || cmd == MSG_INFO)
         return info(cmd, ubuf);
-    if (cmd == MSG_STAT || cmd == MSG_STAT_ANY) {
-        if (id >= MSGMNI || !queues[id])
+    if (cmd == MSG_STAT || cmd == MSG_STAT_ANY) { /* id is a table index here */
+        const struct msg_queue *q = at_index(id);
+        if (!q)
             return -EINVAL;
-        if (cmd == MSG_STAT && !ipc_may(&queues[id]->perm, 4))
+        if (cmd == MSG_STAT && !ipc_may(&q->perm, 4))
             return -EACCES;
-        long r = stat_out(queues[id], ubuf);
-        return r < 0 ? r : id_of(id);
+        long r = stat_out(q, ubuf);
+        return r < 0 ? r : ipc_id(&q->perm);
     }
     struct msg_queue *q = lookup(id);
     if (!q)
@@ -311,7 +287,7 @@ long msg_ctl(int id, int cmd, u64 ubuf)
     case IPC_RMID:
         if (!ipc_owner(&q->perm))
             return -EPERM;
-        remove_queue(id % SEQ_MULT);
+        remove_queue(q);
         return 0;
     case IPC_SET: {
         struct msqid64_ds ds;

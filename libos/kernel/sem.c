@@ -22,12 +22,11 @@
 #define SEM_INFO 19
 #define SEM_STAT_ANY 20
 
-#define SEMMNI 128    /* sets (Linux: 32000; bounded here) */
+#define SEMMNI IPC_MNI
 #define SEMMSL 32000  /* semaphores per set */
 #define SEMMNS (SEMMNI * SEMMSL)
 #define SEMOPM 500    /* operations per semop */
 #define SEMVMX 32767  /* largest value */
-#define SEQ_MULT IPC_SEQ_MULT
 
 struct sem {
     u16 val;
@@ -36,7 +35,7 @@ struct sem {
 };
 
 struct sem_set {
-    struct ipc_perm_k perm;
+    struct ipc_perm_k perm; /* first: the id table points here */
     int nsems;
     s64 otime, ctime;
     struct sem *sems;
@@ -45,8 +44,9 @@ struct sem_set {
     bool removed;
 };
 
-static struct sem_set *sets[SEMMNI];
-static u16 next_seq[SEMMNI];
+_Static_assert(__builtin_offsetof(struct sem_set, perm) == 0, "a table slot is the set");
+
+static struct ipc_ids sets;
 
 struct semid64_ds {
     struct ipc64_perm perm;
@@ -60,49 +60,28 @@ struct seminfo {
     int semmap, semmni, semmns, semmnu, semmsl, semopm, semume, semusz, semvmx, semaem;
 };
 
-
-static struct sem_set *lookup(int id)
-{
-    if (id < 0)
-        return NULL;
-    struct sem_set *s = sets[id % SEQ_MULT < SEMMNI ? id % SEQ_MULT : 0];
-    return id % SEQ_MULT < SEMMNI && s && s->perm.seq == id / SEQ_MULT ? s : NULL;
-}
-
-static int id_of(int idx) { return idx + sets[idx]->perm.seq * SEQ_MULT; }
+static struct sem_set *lookup(int id) { return (struct sem_set *)ipc_lookup(&sets, id); }
+static struct sem_set *at_index(int idx) { return (struct sem_set *)ipc_at_index(&sets, idx); }
 
 static bool may(const struct sem_set *s, u32 want) { return ipc_may(&s->perm, want); }
 static bool owner(const struct sem_set *s) { return ipc_owner(&s->perm); }
 
 static void changed(struct sem_set *s) { waitq_wake(&s->wq, -1); }
 
+static bool too_few(const struct ipc_perm_k *p, u64 nsems) { return nsems > (u64)((const struct sem_set *)p)->nsems; }
+
 long sem_get(s32 key, int nsems, int flags)
 {
     if (nsems < 0 || nsems > SEMMSL)
         return -EINVAL;
-    if (key != IPC_PRIVATE) {
-        for (int i = 0; i < SEMMNI; i++) {
-            struct sem_set *s = sets[i];
-            if (!s || s->perm.key != key)
-                continue;
-            if ((flags & IPC_CREAT) && (flags & IPC_EXCL))
-                return -EEXIST;
-            if (nsems > s->nsems)
-                return -EINVAL;
-            if (!may(s, ipc_flags_want(flags)))
-                return -EACCES;
-            return id_of(i);
-        }
-        if (!(flags & IPC_CREAT))
-            return -ENOENT;
-    }
+    long r = ipc_get_key(&sets, key, flags, too_few, (u64)nsems);
+    if (r != IPC_GET_CREATE)
+        return r;
     if (nsems == 0)
         return -EINVAL;
-    int idx = 0;
-    while (idx < SEMMNI && sets[idx])
-        idx++;
-    if (idx == SEMMNI)
-        return -ENOSPC;
+    int idx = ipc_new_slot(&sets);
+    if (idx < 0)
+        return idx;
     struct sem_set *s = kzalloc(sizeof(*s));
     struct sem *sems = kzalloc((size_t)nsems * sizeof(*sems));
     if (!s || !sems) {
@@ -110,12 +89,10 @@ long sem_get(s32 key, int nsems, int flags)
         kfree(sems);
         return -ENOMEM;
     }
-    ipc_perm_init(&s->perm, key, flags, next_seq[idx]++);
     s->nsems = nsems;
     s->sems = sems;
     s->ctime = ipc_now();
-    sets[idx] = s;
-    return id_of(idx);
+    return ipc_install(&sets, idx, &s->perm, key, flags);
 }
 
 static long stat_out(const struct sem_set *s, u64 ubuf)
@@ -132,25 +109,22 @@ static long stat_out(const struct sem_set *s, u64 ubuf)
 static long info(int cmd, u64 ubuf)
 {
     struct seminfo si = {SEMMNS, SEMMNI, SEMMNS, SEMMNS, SEMMSL, SEMOPM, SEMOPM, 0, SEMVMX, SEMVMX};
-    int max = 0;
     if (cmd == SEM_INFO) {
         si.semusz = si.semaem = 0;
-        for (int i = 0; i < SEMMNI; i++)
-            if (sets[i]) {
+        for (int i = 0; i < SEMMNI; i++) {
+            const struct sem_set *s = at_index(i);
+            if (s) {
                 si.semusz++;
-                si.semaem += sets[i]->nsems;
+                si.semaem += s->nsems;
             }
+        }
     }
-    for (int i = 0; i < SEMMNI; i++)
-        if (sets[i])
-            max = i;
-    return copy_to_user(ubuf, &si, sizeof(si)) < 0 ? -EFAULT : max;
+    return copy_to_user(ubuf, &si, sizeof(si)) < 0 ? -EFAULT : ipc_max_index(&sets);
 }
 
-static void remove(int idx)
+static void remove(struct sem_set *s)
 {
-    struct sem_set *s = sets[idx];
-    sets[idx] = NULL;
+    ipc_remove(&sets, &s->perm);
     /* Waiters find the set gone (EIDRM); the memory stays while any may still look. */
     s->removed = true;
     changed(s);
@@ -165,13 +139,14 @@ long sem_ctl(int id, int num, int cmd, u64 arg)
     cmd &= ~IPC_64;
     if (cmd == IPC_INFO || cmd == SEM_INFO)
         return info(cmd, arg);
-    if (cmd == SEM_STAT || cmd == SEM_STAT_ANY) {
-        if (id < 0 || id >= SEMMNI || !sets[id])
+    if (cmd == SEM_STAT || cmd == SEM_STAT_ANY) { /* id is a table index here */
+        const struct sem_set *s = at_index(id);
+        if (!s)
             return -EINVAL;
-        if (cmd == SEM_STAT && !may(sets[id], 4))
+        if (cmd == SEM_STAT && !may(s, 4))
             return -EACCES;
-        long r = stat_out(sets[id], arg);
-        return r < 0 ? r : id_of(id);
+        long r = stat_out(s, arg);
+        return r < 0 ? r : ipc_id(&s->perm);
     }
     struct sem_set *s = lookup(id);
     if (!s)
@@ -182,7 +157,7 @@ long sem_ctl(int id, int num, int cmd, u64 arg)
         if (!owner(s))
             return -EPERM;
         if (cmd == IPC_RMID) {
-            remove(id % SEQ_MULT);
+            remove(s);
             return 0;
         }
         struct semid64_ds ds;

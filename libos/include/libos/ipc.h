@@ -21,13 +21,24 @@
 #define IPC_INFO 3
 #define IPC_64 0x100
 #define IPC_SEQ_MULT 32768
+#define IPC_MNI 128 /* objects of each kind (Linux: 32000 queues and sets, 4096 segments) */
 
-/* An object's key, owner, creator and mode. */
+/* An object's key, owner, creator and mode, and where its table keeps it. */
 struct ipc_perm_k {
     s32 key;
     u32 uid, gid, cuid, cgid, mode;
-    u16 seq;
+    u16 seq, idx;
 };
+
+/* One kind's table (queues, semaphore sets, segments). Each object begins with its
+ * struct ipc_perm_k, so a slot points at the object itself. */
+struct ipc_ids {
+    struct ipc_perm_k *slot[IPC_MNI];
+    u16 next_seq[IPC_MNI]; /* the seq the slot's next object gets */
+};
+
+/* ipc_get_key's answer when the caller is to create the object: neither an id nor an errno. */
+#define IPC_GET_CREATE (-0x100000000l)
 
 /* struct ipc64_perm of the x86-64 ABI (IPC_STAT, IPC_SET). */
 struct ipc64_perm {
@@ -38,8 +49,25 @@ struct ipc64_perm {
     u64 unused1, unused2;
 };
 
-/* A new object's permissions: the caller owns and created it, mode = flags & 0777. */
-void ipc_perm_init(struct ipc_perm_k *p, s32 key, int flags, u16 seq);
+/* Linux's ipcget for key: the id of the object that has it, or -EEXIST (IPC_CREAT|IPC_EXCL),
+ * -EINVAL (too_small(object, size): smaller than asked; NULL when size does not matter),
+ * -EACCES, -ENOENT (no object, no IPC_CREAT), or IPC_GET_CREATE (IPC_PRIVATE always). */
+long ipc_get_key(const struct ipc_ids *ids, s32 key, int flags, bool (*too_small)(const struct ipc_perm_k *, u64),
+                 u64 size);
+/* A free slot for a new object, or -ENOSPC. */
+int ipc_new_slot(const struct ipc_ids *ids);
+/* Put a new object in slot idx; the caller owns and created it, mode = flags & 0777. Its id. */
+int ipc_install(struct ipc_ids *ids, int idx, struct ipc_perm_k *p, s32 key, int flags);
+/* Take the object out of its table: its key and id name nothing from now on. */
+void ipc_remove(struct ipc_ids *ids, const struct ipc_perm_k *p);
+/* The object an id names, or NULL: a stale id (its slot reused since) names nothing. */
+struct ipc_perm_k *ipc_lookup(const struct ipc_ids *ids, int id);
+/* The object at a table index (the *_STAT commands take one), or NULL. */
+struct ipc_perm_k *ipc_at_index(const struct ipc_ids *ids, int idx);
+/* The highest index in use, 0 when none: IPC_INFO's answer, up to which ipcs walks. */
+int ipc_max_index(const struct ipc_ids *ids);
+/* An object's id: its index + seq * IPC_SEQ_MULT. */
+static inline int ipc_id(const struct ipc_perm_k *p) { return p->idx + p->seq * IPC_SEQ_MULT; }
 /* Linux's ipcperms without CAP_IPC_OWNER: want 4 (read), 2 (write/alter) or both. */
 bool ipc_may(const struct ipc_perm_k *p, u32 want);
 /* The owner or the creator (IPC_SET, IPC_RMID). */
