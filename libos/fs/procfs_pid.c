@@ -96,16 +96,23 @@ static void sig_sets(const struct process *p, u64 *ign, u64 *cgt)
 
 static bool has_tty(void) { return kopts.stdio == STDIO_TTY; }
 
+/* A /proc/<pid> or task/<tid> text file: gen gets the process and, for a task/<tid> file,
+ * its thread (else NULL); a process gone since the open reads as ESRCH. */
+#define PID_TEXT_OPS(name, gen)                                                                    \
+    static long name##_gen(struct tbuf *tb, struct vnode *node)                                    \
+    {                                                                                              \
+        struct process *p;                                                                         \
+        struct task *t;                                                                            \
+        long r = procfs_target(node, &p, &t);                                                      \
+        return r < 0 ? r : gen(tb, p, t);                                                          \
+    }                                                                                              \
+    PROCFS_TEXT_OPS(name, name##_gen)
+
 /* --- stat, status, statm --------------------------------------------------------------- */
 
 /* Linux's do_task_stat: 52 fields. t is the thread of a task/N/stat, else NULL. */
-static long gen_stat(struct tbuf *tb, struct vnode *node)
+static long gen_stat(struct tbuf *tb, struct process *p, struct task *t)
 {
-    struct process *p;
-    struct task *t;
-    long r = procfs_target(node, &p, &t);
-    if (r < 0)
-        return r;
     bool whole = !t;
     struct task *th = t ? t : leader(p);
     struct vm_sum vm = vm_summary(p);
@@ -147,13 +154,8 @@ static int fd_size(struct process *p)
 static void kb_line(struct tbuf *tb, const char *key, u64 bytes) { tb_printf(tb, "%s:\t%8lu kB\n", key, bytes >> 10); }
 
 /* Linux 6.1's proc_pid_status. */
-static long gen_status(struct tbuf *tb, struct vnode *node)
+static long gen_status(struct tbuf *tb, struct process *p, struct task *t)
 {
-    struct process *p;
-    struct task *t;
-    long r = procfs_target(node, &p, &t);
-    if (r < 0)
-        return r;
     struct task *th = t ? t : leader(p);
     int id = t ? t->tid : p->pid;
     tb_printf(tb, "Name:\t%s\nUmask:\t%04o\nState:\t%s\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n",
@@ -199,26 +201,16 @@ static long gen_status(struct tbuf *tb, struct vnode *node)
 }
 
 /* size resident shared text lib data dt, in pages. */
-static long gen_statm(struct tbuf *tb, struct vnode *node)
+static long gen_statm(struct tbuf *tb, struct process *p, struct task *t)
 {
-    struct process *p;
-    struct task *t;
-    long r = procfs_target(node, &p, &t);
-    if (r < 0)
-        return r;
     struct vm_sum vm = vm_summary(p);
     tb_printf(tb, "%lu %lu 0 %lu 0 %lu 0\n", vm.size / PAGE_SIZE, uvm_resident_pages_of(p), vm.exec / PAGE_SIZE,
               (vm.data + vm.stack) / PAGE_SIZE);
     return 0;
 }
 
-static long gen_comm(struct tbuf *tb, struct vnode *node)
+static long gen_comm(struct tbuf *tb, struct process *p, struct task *t)
 {
-    struct process *p;
-    struct task *t;
-    long r = procfs_target(node, &p, &t);
-    if (r < 0)
-        return r;
     struct task *th = t ? t : leader(p);
     tb_printf(tb, "%s\n", th ? th->comm : p->comm);
     return 0;
@@ -250,13 +242,10 @@ static long copy_range(struct tbuf *tb, struct process *p, u64 from, u64 to, boo
 /* Linux's get_mm_cmdline: the argument strings; when the program wrote over the final
  * NUL (setproctitle, as nginx's "master process"), the text runs on into the
  * environment area up to the first NUL. */
-static long gen_cmdline(struct tbuf *tb, struct vnode *node)
+static long gen_cmdline(struct tbuf *tb, struct process *p, struct task *t)
 {
-    struct process *p;
-    struct task *t;
-    long r = procfs_target(node, &p, &t);
-    if (r < 0 || p->arg_end <= p->arg_start)
-        return r;
+    if (p->arg_end <= p->arg_start)
+        return 0;
     copy_range(tb, p, p->arg_start, p->arg_end, false);
     char last = 0;
     if (uvm_copy_from_process(p, p->arg_end - 1, &last, 1) == 1 && last != 0) {
@@ -271,12 +260,9 @@ static long gen_cmdline(struct tbuf *tb, struct vnode *node)
     return 0;
 }
 
-static long gen_environ(struct tbuf *tb, struct vnode *node)
+static long gen_environ(struct tbuf *tb, struct process *p, struct task *t)
 {
-    struct process *p;
-    struct task *t;
-    long r = procfs_target(node, &p, &t);
-    return r < 0 ? r : copy_range(tb, p, p->env_start, p->env_end, false);
+    return copy_range(tb, p, p->env_start, p->env_end, false);
 }
 
 /* --- maps --------------------------------------------------------------------------------- */
@@ -314,13 +300,8 @@ static void map_line(const struct uvm_vma_info *v, void *ctx)
     tb_put(tb, "\n", 1);
 }
 
-static long gen_maps(struct tbuf *tb, struct vnode *node)
+static long gen_maps(struct tbuf *tb, struct process *p, struct task *t)
 {
-    struct process *p;
-    struct task *t;
-    long r = procfs_target(node, &p, &t);
-    if (r < 0)
-        return r;
     uvm_for_each_vma(p, map_line, tb);
     return 0;
 }
@@ -347,13 +328,8 @@ static void limit_value(struct tbuf *tb, u64 v)
 }
 
 /* Linux's proc_pid_limits. */
-static long gen_limits(struct tbuf *tb, struct vnode *node)
+static long gen_limits(struct tbuf *tb, struct process *p, struct task *t)
 {
-    struct process *p;
-    struct task *t;
-    long r = procfs_target(node, &p, &t);
-    if (r < 0)
-        return r;
     tb_printf(tb, "%-25s %-20s %-20s %-10s\n", "Limit", "Soft Limit", "Hard Limit", "Units");
     for (int i = 0; i < RLIM_NLIMITS; i++) {
         tb_printf(tb, "%-25s ", limit_names[i].name);
@@ -367,14 +343,14 @@ static long gen_limits(struct tbuf *tb, struct vnode *node)
     return 0;
 }
 
-PROCFS_TEXT_OPS(stat_ops, gen_stat);
-PROCFS_TEXT_OPS(status_ops, gen_status);
-PROCFS_TEXT_OPS(statm_ops, gen_statm);
-PROCFS_TEXT_OPS(comm_ops, gen_comm);
-PROCFS_TEXT_OPS(cmdline_ops, gen_cmdline);
-PROCFS_TEXT_OPS(environ_ops, gen_environ);
-PROCFS_TEXT_OPS(maps_ops, gen_maps);
-PROCFS_TEXT_OPS(limits_ops, gen_limits);
+PID_TEXT_OPS(stat_ops, gen_stat);
+PID_TEXT_OPS(status_ops, gen_status);
+PID_TEXT_OPS(statm_ops, gen_statm);
+PID_TEXT_OPS(comm_ops, gen_comm);
+PID_TEXT_OPS(cmdline_ops, gen_cmdline);
+PID_TEXT_OPS(environ_ops, gen_environ);
+PID_TEXT_OPS(maps_ops, gen_maps);
+PID_TEXT_OPS(limits_ops, gen_limits);
 
 /* --- directories --------------------------------------------------------------------------- */
 
