@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from dock2uni.analyse.commands import entrypoint_commands, literal_paths
+from dock2uni.analyse.commands import MAX_DIR_PROGRAMS, entrypoint_commands, literal_paths
 from dock2uni.analyse.model import Analysis
 from dock2uni.fs.policy import Selection
 from dock2uni.runspec import RunSpec
@@ -122,6 +122,38 @@ def test_literal_paths_of_a_shell_text() -> None:
         "for f in /d/*.sh /e/x?.sh; do :; done; echo /proc/1 /dev/null / $HOME/x\n"
     )
     assert literal_paths(text) == ["/etc/t", "/not/this", "/etc/a.conf", "/d", "/e"]
+
+
+def test_a_path_after_a_closing_quote_is_not_absolute() -> None:
+    """`"$dir"/x` goes on from a variable: no `/x`. A quote that opens a word (after a
+    space or `=`) starts one; a quote glued to what is before it (`"a""/e"` is `a/e`),
+    an escaped quote or one inside single quotes does not."""
+    text = (
+        'cp "$src"/app.conf "$dir"/x \'$d\'/y "/etc/a" --c="/etc/b" \\"/etc/c\n'
+        'echo \'it"s\' /etc/d; echo "a""/etc/e" "${P:-x}"/etc/f\n'
+    )
+    assert literal_paths(text) == ["/etc/a", "/etc/b", "/etc/d"]
+
+
+def test_compiled_programs_of_a_looped_directory(tmp_path: Path) -> None:
+    """`for f in /hooks/*; do "$f"; done`: an executable ELF file there runs too (it is
+    analysed like any program the script runs); a data file or a non-executable ELF does
+    not, and a directory of many programs is followed up to a bound, with a note."""
+    img = shell_image(Image(tmp_path))
+    img.file("/entry.sh", b'#!/bin/sh\nfor f in /hooks/*; do "$f"; done\nls /bins\n', 0o755)
+    img.file("/hooks/10-compiled", b"\x7fELF hook", 0o755)
+    img.file("/hooks/20-lib.so", b"\x7fELF not run", 0o644)
+    img.file("/hooks/README", b"text", 0o755)
+    for i in range(40):
+        img.file(f"/bins/b{i:02}", b"\x7fELF b", 0o755)
+    cmds = entrypoint_commands(img.tree, img.store, script_spec(("/entry.sh",)))
+    assert cmds is not None
+    assert "/hooks/10-compiled" in cmds.programs
+    assert "/hooks/20-lib.so" not in cmds.programs and "/hooks/README" not in cmds.programs
+    bins = [p for p in cmds.programs if p.startswith("/bins/")]
+    assert len(bins) == MAX_DIR_PROGRAMS
+    assert f"the programs of /bins past {MAX_DIR_PROGRAMS}" in cmds.dynamic
+    assert kept(select_script(img, ("/entry.sh",)))["/hooks/10-compiled"][0] == "program"
 
 
 def test_redis_style_entrypoint_keeps_its_wrapper(tmp_path: Path) -> None:

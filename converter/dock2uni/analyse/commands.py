@@ -17,7 +17,9 @@ colon lists (``PATH=/usr/bin:/bin``). A directory among them, or the directory o
 is what the official images' entrypoints loop over (``for f in /d/*.sh; do "$f"``, ``find
 /d -type f``, ``run-parts /d``): each script in it (a ``#!`` file, or a ``.sh``/``.envsh``
 file sourced) is scanned as the text's own commands, up to MAX_DIR_FILES files a
-directory, with the same depth bound and visited set.
+directory, with the same depth bound and visited set; each executable ELF file in it is a
+program the loop runs, up to MAX_DIR_PROGRAMS a directory. A quote that closes a word does
+not start a path (``"$dir"/x`` names no ``/x``).
 """
 
 from __future__ import annotations
@@ -56,6 +58,9 @@ EVALUATING = frozenset({"eval", ".", "source"})
 MAX_DEPTH = 4
 MAX_SCRIPT = 1 << 20
 MAX_DIR_FILES = 2000  # files of one named directory scanned (as the root rule's bound)
+# ELF programs of one named directory followed: each is analysed like the entrypoint, so a
+# script naming a directory of hundreds of binaries must not cost hundreds of analyses.
+MAX_DIR_PROGRAMS = 16
 MAX_PATHS = 4096  # literal paths recorded from all the texts of one scan
 # A literal absolute path: after a blank, a quote, `=`, `(` or a parameter expansion's
 # default (`${X:-/d}`), up to a character that ends a shell word or starts an expansion.
@@ -130,6 +135,31 @@ def _functions(text: str) -> set[str]:
     return {m.group(1) for line in text.splitlines() if (m := _FUNCTION.match(line))}
 
 
+def _opening_quotes(line: str) -> set[int]:
+    """The positions of the quotes in ``line`` that open a quoted string (a shell's
+    quoting: backslashes escape outside single quotes; a line is read on its own)."""
+    opening: set[int] = set()
+    quote, i = "", 0
+    while i < len(line):
+        c = line[i]
+        if c == "\\" and quote != "'":
+            i += 2
+            continue
+        if not quote and c in "'\"":
+            quote = c
+            opening.add(i)
+        elif c == quote:
+            quote = ""
+        i += 1
+    return opening
+
+
+def _continues_word(line: str, at: int) -> bool:
+    """Whether the character before ``at`` belongs to the same shell word (a quote, a
+    variable's end, a name): then a path starting at ``at`` is not absolute."""
+    return at > 0 and (line[at - 1].isalnum() or line[at - 1] in "'\"}_$)./")
+
+
 def literal_paths(text: str) -> list[str]:
     """The literal absolute paths of a shell text, in order (see the module docstring); a
     glob's fixed directory (``/d/*.sh`` gives ``/d``). Comment lines are skipped."""
@@ -137,10 +167,14 @@ def literal_paths(text: str) -> list[str]:
     for line in text.splitlines():
         if line.lstrip().startswith("#"):
             continue
+        opening = _opening_quotes(line)
         for m in _PATH.finditer(line):
             word, colon = m.group(2), m.group(3)
             if colon or (m.start(2) > 0 and line[m.start(2) - 1] == ":" and not m.group(1)):
                 continue  # PATH=/usr/bin:/bin: a search list, not files the text reads
+            q = m.start(1)
+            if m.group(1) in ("'", '"') and (q not in opening or _continues_word(line, q)):
+                continue  # "$dir"/x, "$a""/x": the path goes on from what is before it
             if any(c in word for c in "*?["):
                 word = posixpath.dirname(re.split(r"[*?\[]", word, maxsplit=1)[0])
             word = posixpath.normpath(word) if word.strip("/") else "/"
@@ -211,13 +245,13 @@ class _Scanner:
                 self.directory(real, depth)
 
     def directory(self, real: str, depth: int) -> None:
-        """The scripts of a directory the text names: what ``for f in DIR/*; do "$f"``
-        runs or sources, scanned one level deeper."""
+        """The scripts and programs of a directory the text names: what ``for f in
+        DIR/*; do "$f"`` runs or sources, scripts scanned one level deeper."""
         if depth + 1 >= MAX_DEPTH:
             self.out.dynamic.append(f"the scripts of {real}, nested too deep")
             return
         self.out.dirs.append(real)
-        count = 0
+        count = programs = 0
         for sub, node in self.tree.walk(real):
             if not isinstance(node, FileNode):
                 continue
@@ -225,9 +259,15 @@ class _Scanner:
             if count > MAX_DIR_FILES:
                 self.out.dynamic.append(f"the scripts of {real} past {MAX_DIR_FILES} files")
                 return
-            head = self.store.read(node.digest, 2)
-            if head == b"#!":
+            head = self.store.read(node.digest, 4)
+            if head.startswith(b"#!"):
                 self.follow(sub, depth)
+            elif head == b"\x7fELF" and node.mode & 0o111:  # a compiled hook: "$f" runs it
+                programs += 1
+                if programs <= MAX_DIR_PROGRAMS:
+                    self.follow(sub, depth)
+                elif programs == MAX_DIR_PROGRAMS + 1:
+                    self.out.dynamic.append(f"the programs of {real} past {MAX_DIR_PROGRAMS}")
             elif sub.endswith(SOURCED_SUFFIXES) and sub not in self.seen:
                 self.seen.add(sub)
                 self.out.scripts.append(sub)
