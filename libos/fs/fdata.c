@@ -15,6 +15,8 @@
  * contiguous frames the file owns (VN_INFLATED); from then on those frames are its
  * base bytes, and the fault handler maps them directly instead of copying them into
  * the page cache, so the decompressed bytes are in RAM once (rootfs-compression.md).
+ * When no run of free frames is long enough, the file is decoded a block at a time
+ * into its written pages instead (inflate_into_pages).
  */
 #include <libos/errno.h>
 #include <libos/log.h>
@@ -60,6 +62,59 @@ static void frame_free(void *p)
     used_pages--;
 }
 
+static u8 *page_for_write(struct vnode *n, u64 idx);
+
+/* Copy one decoded block into the file's written pages (blocks are page-aligned). */
+static bool store_block(void *ctx, u64 off, const u8 *bytes, size_t len)
+{
+    struct vnode *n = ctx;
+    for (size_t done = 0; done < len; done += PAGE_SIZE) {
+        u8 *page = page_for_write(n, (off + done) / PAGE_SIZE);
+        if (!page)
+            return false;
+        memcpy(page, bytes + done, MIN((size_t)PAGE_SIZE, len - done));
+    }
+    return true;
+}
+
+static long decode_failed(struct vnode *n)
+{
+    n->flags |= VN_BADPACK;
+    kinfo("rootfs: inode %lu: its compressed data is corrupt; reading it fails with EIO", n->ino);
+    return -EIO;
+}
+
+/* Where a block is decoded when memory is fragmented: no run of 16 free frames may be
+ * left either. The kernel is not preemptible and decoding never sleeps, so one buffer
+ * serves every file. The converter writes 64 KiB blocks (rootfs-compression.md). */
+static u8 block_scratch[65536] __attribute__((aligned(4096)));
+
+/* No run of free frames holds the whole file (memory fragmented by a long run): decode
+ * it a block at a time into its written pages instead, as if a program had written
+ * every byte. Its bytes are then in pages the fault handler copies or shares as any
+ * written file's. Pages stored before a failure hold the right bytes and stay. */
+static long inflate_into_pages(struct vnode *n)
+{
+    long bsize = lz4_file_block_size(n->data, n->packed_len);
+    if (bsize < 0)
+        return decode_failed(n);
+    if ((u64)bsize > sizeof(block_scratch))
+        return -ENOMEM; /* not the converter's: no scratch for it */
+    kinfo("rootfs: inode %lu: no %lu contiguous free pages; decoded into pages of its own", n->ino,
+          ALIGN_UP(n->base_len, PAGE_SIZE) / PAGE_SIZE);
+    u64 base = n->base_len;
+    n->base_len = 0; /* the pages are filled from the container, not from base bytes */
+    long r = lz4_file_decode_each(n->data, n->packed_len, block_scratch, sizeof(block_scratch), store_block, n);
+    if (r < 0) {
+        n->base_len = base;
+        return r == -1 ? decode_failed(n) : -ENOMEM;
+    }
+    n->data = NULL;
+    n->packed_len = 0;
+    n->flags &= ~VN_PACKED;
+    return 0;
+}
+
 long fdata_inflate(struct vnode *n)
 {
     if (!(n->flags & VN_PACKED))
@@ -73,13 +128,11 @@ long fdata_inflate(struct vnode *n)
         return -ENOMEM;
     u64 phys = npg ? pmm_alloc_contig(npg) : 0; /* zeroed: the last page's tail reads as 0 */
     if (npg && !phys)
-        return -ENOMEM;
+        return inflate_into_pages(n);
     u8 *dst = npg ? phys_to_virt(phys) : NULL;
     if (npg && lz4_file_decode(n->data, n->packed_len, dst, n->base_len) < 0) {
         pmm_free_contig(phys, npg);
-        n->flags |= VN_BADPACK;
-        kinfo("rootfs: inode %lu: its compressed data is corrupt; reading it fails with EIO", n->ino);
-        return -EIO;
+        return decode_failed(n);
     }
     n->data = dst;
     n->packed_len = npg;

@@ -76,13 +76,23 @@ long lz4_file_size(const u8 *src, size_t len)
     return size > (1ul << 40) ? -1 : (long)size;
 }
 
-long lz4_file_decode(const u8 *src, size_t len, u8 *dst, size_t cap)
+long lz4_file_block_size(const u8 *src, size_t len)
 {
-    long size = lz4_file_size(src, len);
-    if (size < 0 || (size_t)size > cap)
+    if (lz4_file_size(src, len) < 0)
         return -1;
-    u32 bsize = le32(src + 4), nblocks = le32(src + 16);
-    if (bsize == 0 || (bsize & 4095) || nblocks != (size + bsize - 1) / bsize)
+    u32 bsize = le32(src + 4);
+    return bsize == 0 || (bsize & 4095) ? -1 : (long)bsize;
+}
+
+/* Check the container and decode its blocks in order: each into dst at its offset, or,
+ * with a sink, into dst (a scratch of cap >= the block size) and then to the sink. */
+static long walk(const u8 *src, size_t len, u8 *dst, size_t cap, lz4_sink sink, void *ctx)
+{
+    long size = lz4_file_size(src, len), bsize = lz4_file_block_size(src, len);
+    if (size < 0 || bsize < 0 || (size_t)(sink ? bsize : size) > cap)
+        return -1;
+    u32 nblocks = le32(src + 16);
+    if (nblocks != (size + bsize - 1) / bsize)
         return -1;
     if ((len - LZ4_FILE_HDR) / 4 < nblocks)
         return -1;
@@ -92,17 +102,27 @@ long lz4_file_decode(const u8 *src, size_t len, u8 *dst, size_t cap)
     for (u32 i = 0; i < nblocks; i++) {
         u32 stored = le32(table + 4 * i), n = stored & ~LZ4_FILE_RAW;
         size_t want = MIN((size_t)bsize, (size_t)size - out);
+        u8 *to = sink ? dst : dst + out;
         if (n > len - at)
             return -1;
         if (stored & LZ4_FILE_RAW) {
             if (n != want)
                 return -1;
-            memcpy(dst + out, src + at, n);
-        } else if (lz4_block(src + at, n, dst + out, want) != (long)want) {
+            memcpy(to, src + at, n);
+        } else if (lz4_block(src + at, n, to, want) != (long)want) {
             return -1;
         }
+        if (sink && !sink(ctx, out, to, want))
+            return -2;
         at += n;
         out += want;
     }
     return at == len ? 0 : -1;
+}
+
+long lz4_file_decode(const u8 *src, size_t len, u8 *dst, size_t cap) { return walk(src, len, dst, cap, NULL, NULL); }
+
+long lz4_file_decode_each(const u8 *src, size_t len, u8 *scratch, size_t cap, lz4_sink sink, void *ctx)
+{
+    return walk(src, len, scratch, cap, sink, ctx);
 }

@@ -6,7 +6,8 @@
  * printed must equal the native run's. packed FILE eio BIG: FILE's compressed data
  * was damaged on purpose, every use of its bytes must fail with EIO; BIG's header
  * claims 1 GiB, more than the guest has, so using its bytes must fail with ENOMEM;
- * and the program (and the kernel) go on.
+ * and the program (and the kernel) go on. packed FILE frag: FILE (several MiB) is
+ * first used when no run of free memory is as long as it (see fragmented()).
  */
 #include "guest.h"
 
@@ -49,6 +50,67 @@ static int too_big(const char *path)
     return 0;
 }
 
+/* MemFree of /proc/meminfo in bytes, or 0. */
+static size_t mem_free(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[128];
+    size_t kb = 0;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "MemFree: %zu kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb * 1024;
+}
+
+#define FRAG_MARGIN (2ul << 20)  /* left whole: far less than the file */
+#define FRAG_MOST (256ul << 20)  /* natively, where MemFree is the host's */
+
+/* Take all free memory but FRAG_MARGIN in pages of our own (next to each other in
+ * physical memory too, as the guest hands out frames in order) and give every other one
+ * back: half the memory is free again, yet no run of free frames is as long as FILE,
+ * so the guest kernel must decode it a block at a time. Natively only the bytes count. */
+static int fragmented(const char *path)
+{
+    struct stat st;
+    CHECK("stat", stat(path, &st) == 0 && st.st_size > 4 * (1l << 20));
+    size_t size = (size_t)st.st_size;
+    printf("size %zu\n", size);
+    unsigned char *want = malloc(size);
+    CHECK("malloc", want != NULL);
+    memset(want, 0, size); /* its pages now, before memory is cut up */
+
+    size_t avail = mem_free();
+    size_t take = avail > FRAG_MARGIN + size ? avail - FRAG_MARGIN : 0;
+    take = (take < FRAG_MOST ? take : FRAG_MOST) & ~4095ul;
+    unsigned char *hold = take ? mmap(NULL, take, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : MAP_FAILED;
+    CHECK("map the memory to hold", hold != MAP_FAILED);
+    int gave_back = hold != MAP_FAILED;
+    for (size_t off = 0; gave_back && off < take; off += 4096)
+        hold[off] = 1;
+    for (size_t off = 0; gave_back && off < take; off += 8192)
+        gave_back = munmap(hold + off, 4096) == 0;
+    CHECK("give every other page back", gave_back);
+
+    int fd = open(path, O_RDONLY);
+    size_t got = 0;
+    while (fd >= 0 && got < size) {
+        ssize_t n = read(fd, want + got, 65539); /* across pages and blocks */
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    CHECK("read the whole file", got == size);
+    printf("read fnv %08x\n", fnv(want, size));
+    unsigned char *priv = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    CHECK("mmap private", priv != MAP_FAILED && !memcmp(priv, want, size));
+    unsigned char b[3];
+    CHECK("pread across a block boundary", pread(fd, b, 3, 3 * 65536 - 1) == 3 && !memcmp(b, want + 3 * 65536 - 1, 3));
+    close(fd);
+    return guest_finish();
+}
+
 static int damaged(const char *path)
 {
     int fd = open(path, O_RDONLY);
@@ -71,6 +133,8 @@ int main(int argc, char **argv)
     if (argc < 3)
         return 2;
     const char *path = argv[1];
+    if (!strcmp(argv[2], "frag"))
+        return fragmented(path);
     if (!strcmp(argv[2], "eio")) {
         if (argc > 3)
             too_big(argv[3]);
