@@ -1,7 +1,8 @@
 """The kernel's LZ4 decoder (libos/lib/lz4.c), built natively with AddressSanitizer.
 
 Valid containers from the converter's writer (fs/cpio.pack) must decode to exactly the
-packed bytes, whole and a block at a time (the kernel's way when memory is fragmented); thousands of damaged ones (bit flips, interesting integers, truncations,
+packed bytes, whole and a block at a time (the kernel's way when memory is
+fragmented); thousands of damaged ones (bit flips, interesting integers, truncations,
 insertions, random blocks) must be refused or decoded without any read or write
 outside the input and output buffers: ASan turns such an access into a crash. A
 decoder that skipped one bounds check fails here long before a guest would.
