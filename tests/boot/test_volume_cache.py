@@ -3,7 +3,7 @@ a host tree of 20,000 files twice (tests/guest/volume.c, MODE walk) with one fil
 its cwd inside; every st_ino is the host's and the same both times, the open file, the cwd
 and ".." still work, and the kernel's free memory does not shrink with the tree. With a
 cache of a few nodes (d2u.volcache=), nodes are dropped and walked again all the time: the
-volume tests' main and racing programs still behave as on Linux.
+volume tests' main and racing programs, and renames across a deep path, behave as on Linux.
 """
 
 from __future__ import annotations
@@ -121,3 +121,34 @@ def test_tiny_cache_behaves_as_linux(
         if line.startswith("STAT "):  # the host's inode numbers, though nodes came and went
             _, name, *kv = line.split()
             assert int(dict(f.split("=") for f in kv)["ino"]) == os.lstat(host / name).st_ino, line
+
+
+def make_deep_tree(root: Path) -> Path:
+    """s/file and t/l00/.../l15: 16 directories the guest has not looked up yet."""
+    (root / "s").mkdir(parents=True)
+    (root / "s" / "file").write_text("file\n")
+    deep = root / "t"
+    for i in range(16):
+        deep = deep / f"l{i:02d}"
+    deep.mkdir(parents=True)
+    return deep
+
+
+def test_tiny_cache_keeps_what_a_rename_holds(
+    guest_root: Path, volume_uni: Path, boot: object, tmp_path: Path
+) -> None:
+    """rename and link hold the first path's directory, unreferenced, while they walk 17
+    more: with 8 cached nodes it must not be freed meanwhile (its memory would be the
+    next node's, and the rename would go to the wrong directory)."""
+    nat_dir = tmp_path / "native"
+    make_deep_tree(nat_dir)
+    nat = native(guest_root, "deep", str(nat_dir))
+    assert nat.returncode == 0 and b" 0 failed" in nat.stdout, (
+        nat.stdout.decode() + nat.stderr.decode()
+    )
+    host = tmp_path / "host"
+    deep = make_deep_tree(host)
+    booted: Booted = boot(volume_uni, ("deep", "/data"), **small_cache(host, 8))  # type: ignore[operator]
+    assert booted.result.status == "exit", booted.describe()
+    assert booted.stdout.splitlines() == nat.stdout.splitlines(), booted.describe()
+    assert (host / "s" / "again").read_text() == "file\n" and (deep / "moved").stat().st_nlink == 2

@@ -12,6 +12,9 @@
  * MODE walk: a tree of many files (tree/dNN/eNNNN, made by the test) walked twice with
  * one file open and the cwd inside: every st_ino the same both times, the open file and
  * the cwd still work, and MemFree before and after ("MEM" line) for the test to compare.
+ * MODE deep: renames and links between a shallow directory and one 16 levels down
+ * (made by the test, untouched before): a kernel with a small node cache must not drop
+ * the first path's directory while it walks the second.
  */
 #include "guest.h"
 
@@ -441,11 +444,35 @@ static void mode_walk(void)
     printf("MEM %ld %ld\n", before, after);
 }
 
+static void mode_deep(void)
+{
+    char chain[600] = "", from[700], to[900], back[900];
+    for (int i = 0; i < 16; i++)
+        snprintf(chain + strlen(chain), sizeof(chain) - strlen(chain), "/l%02d", i);
+    snprintf(from, sizeof(from), "%s/s/file", dir);
+    snprintf(to, sizeof(to), "%s/t%s/moved", dir, chain);
+    snprintf(back, sizeof(back), "%s/s/again", dir);
+    struct stat a, b;
+    CHECK("stat before", stat(from, &a) == 0);
+    CHECK("rename down", rename(from, to) == 0);
+    CHECK("arrived", stat(to, &b) == 0 && b.st_ino == a.st_ino);
+    EXPECT_ERR("left", stat(from, &b), ENOENT);
+    CHECK("rename up", rename(to, back) == 0);
+    CHECK("back", stat(back, &b) == 0 && b.st_ino == a.st_ino);
+    CHECK("link down", link(back, to) == 0);
+    CHECK("two names", stat(to, &b) == 0 && b.st_ino == a.st_ino && b.st_nlink == 2);
+    char buf[16] = {0};
+    int fd = open(to, O_RDONLY);
+    CHECK("reads", fd >= 0 && read(fd, buf, sizeof(buf) - 1) == 5 && strcmp(buf, "file\n") == 0);
+    if (fd >= 0)
+        close(fd);
+}
+
 int main(int argc, char **argv)
 {
     guest_begin();
     if (argc < 3) {
-        fprintf(stderr, "usage: volume main|guestonly|stress|fsync|user|ro|walk DIR\n");
+        fprintf(stderr, "usage: volume main|guestonly|stress|fsync|user|ro|walk|deep DIR\n");
         return 2;
     }
     snprintf(dir, sizeof(dir), "%s", argv[2]);
@@ -463,6 +490,8 @@ int main(int argc, char **argv)
         mode_ro();
     else if (strcmp(argv[1], "walk") == 0)
         mode_walk();
+    else if (strcmp(argv[1], "deep") == 0)
+        mode_deep();
     else
         return 2;
     return guest_finish();
