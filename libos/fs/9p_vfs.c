@@ -6,7 +6,9 @@
  * sees is what the host holds. A vnode is kept while the host names it (its nlink),
  * so one host inode is one vnode: hard links share it and st_ino stays stable. Each
  * vnode holds a walked fid; a fresh lookup hands the vnode the newest fid (the name
- * just used is the one known to exist). docs/volumes.md describes the design.
+ * just used is the one known to exist). Nodes nothing uses are dropped past
+ * P9_CACHE_MAX, least recently handed out first, and walked again when named.
+ * docs/volumes.md describes the design.
  */
 #include <libos/errno.h>
 #include <libos/heap.h>
@@ -31,6 +33,49 @@ static struct p9_node *cache_find(struct p9_mount *m, u64 path)
         if (p->vn->ino == path)
             return p;
     return NULL;
+}
+
+static struct p9_list *list_of(struct p9_mount *m, u8 which) { return which == P9_ON_LRU ? &m->lru : &m->pending; }
+
+static void list_del(struct p9_mount *m, struct p9_node *pn)
+{
+    if (pn->list == P9_ON_NONE)
+        return;
+    struct p9_list *l = list_of(m, pn->list);
+    if (pn->lprev)
+        pn->lprev->lnext = pn->lnext;
+    else
+        l->head = pn->lnext;
+    if (pn->lnext)
+        pn->lnext->lprev = pn->lprev;
+    else
+        l->tail = pn->lprev;
+    l->n--;
+    pn->lnext = pn->lprev = NULL;
+    pn->list = P9_ON_NONE;
+}
+
+/* Put pn at the head of list which (the most recently used end). */
+static void list_push(struct p9_mount *m, struct p9_node *pn, u8 which)
+{
+    list_del(m, pn);
+    struct p9_list *l = list_of(m, which);
+    pn->lnext = l->head;
+    if (l->head)
+        l->head->lprev = pn;
+    else
+        l->tail = pn;
+    l->head = pn;
+    l->n++;
+    pn->list = which;
+}
+
+/* pn was handed out (or searched): it is the most recently used; a pending one stays. */
+static void touch(struct p9_mount *m, struct p9_node *pn)
+{
+    pn->used = syscalls_entered;
+    if (pn->list != P9_ON_NONE)
+        list_push(m, pn, P9_ON_LRU);
 }
 
 static void cache_insert(struct p9_mount *m, struct p9_node *pn)
@@ -63,6 +108,8 @@ static bool cache_add(struct p9_mount *m, struct p9_node *pn)
     }
     cache_insert(m, pn);
     m->count++;
+    pn->used = syscalls_entered;
+    list_push(m, pn, P9_ON_LRU);
     return true;
 }
 
@@ -76,8 +123,33 @@ static void cache_del(struct p9_mount *m, struct p9_node *pn)
     if (*pp) {
         *pp = pn->hnext;
         m->count--;
+        /* Out of the table, it no longer keeps its parent cached (kids counts cached nodes). */
+        struct vnode *parent = pn->vn->parent;
+        if (parent && parent->fs == &p9_fs_ops && p9n(parent)->kids)
+            p9n(parent)->kids--;
     }
     pn->hnext = NULL;
+    list_del(m, pn);
+}
+
+/* May pn be dropped from the cache? Not while anything holds it: open files, mappings,
+ * a cwd or root, an exec'd program, inotify watches (all in vnode->refs), a cached node
+ * whose ".." or /proc path names it (kids), or the mount's root. */
+static bool unused(const struct p9_mount *m, const struct p9_node *pn)
+{
+    const struct vnode *n = pn->vn;
+    return n->refs == 0 && pn->kids == 0 && n != m->root && !(n->flags & (VN_MOUNT | VN_HOLDS_PARENT));
+}
+
+/* Past the bound, move unused nodes from the cold end of the LRU to pending (bury frees
+ * them). A few per new node, so a lookup costs O(1) amortised; a node in use gets a
+ * second chance at the head, and when all are in use the cache stays over the bound. */
+static void shrink(struct p9_mount *m)
+{
+    for (int i = 0; i < 4 && m->lru.n > m->cache_max && m->lru.tail; i++) {
+        struct p9_node *pn = m->lru.tail;
+        list_push(m, pn, unused(m, pn) ? P9_ON_PENDING : P9_ON_LRU);
+    }
 }
 
 static void apply(struct vnode *n, const struct p9_attr *a)
@@ -149,6 +221,7 @@ struct vnode *p9_node_get(struct p9_mount *m, u32 fid, const struct p9_attr *a)
             p9_retire_fid(m, pn->fid);
             pn->fid = fid;
         }
+        touch(m, pn); /* a pending node found again stays: one host inode, one vnode */
     } else {
         struct vnode *n = kzalloc(sizeof(*n));
         pn = kzalloc(sizeof(*pn));
@@ -173,6 +246,7 @@ struct vnode *p9_node_get(struct p9_mount *m, u32 fid, const struct p9_attr *a)
             p9_clunk(m->s, fid);
             return NULL;
         }
+        shrink(m);
     }
     apply(pn->vn, a);
     if (S_ISLNK(pn->vn->mode))
@@ -187,6 +261,12 @@ static void set_name(struct vnode *dir, struct vnode *n, const char *name, u32 l
     if (n->flags & VN_MOUNT)
         return;
     struct p9_node *pn = p9n(n);
+    if (n->parent != dir && pn->list != P9_ON_NONE) {
+        if (n->parent && n->parent->fs == &p9_fs_ops && p9n(n->parent)->kids)
+            p9n(n->parent)->kids--;
+        if (dir->fs == &p9_fs_ops)
+            p9n(dir)->kids++;
+    }
     n->parent = dir;
     if (pn->name.namelen != len || !pn->name.name || memcmp(pn->name.name, name, len) != 0) {
         char *copy = kmalloc(len ? len : 1);
@@ -227,7 +307,9 @@ static void bury(struct p9_mount *m);
 
 static long v_lookup(struct vnode *dir, const char *name, u32 len, struct vnode **out)
 {
-    bury(p9n(dir)->m);
+    struct p9_mount *m = p9n(dir)->m;
+    touch(m, p9n(dir)); /* the directory a walk is in stays the hottest node */
+    bury(m);
     return walk_node(dir, name, len, out);
 }
 
@@ -383,11 +465,12 @@ static long v_statfs(struct vnode *n, struct kstatfs *st)
  * host, unseen) forget where they were, until a lookup tells them again. */
 static void orphan_children(struct p9_mount *m, const struct vnode *dir)
 {
-    for (u32 i = 0; i < m->hsize; i++)
+    for (u32 i = 0; i < m->hsize && p9n(dir)->kids; i++)
         for (struct p9_node *p = m->htab[i]; p; p = p->hnext)
             if (p->vn->parent == dir) {
                 p->vn->parent = NULL;
                 p->vn->self = NULL;
+                p9n(dir)->kids--;
             }
 }
 
@@ -398,6 +481,20 @@ static void release_node(struct p9_node *pn);
  * RAM filesystem nothing sleeps between a lookup and its use). */
 static void bury(struct p9_mount *m)
 {
+    /* Dropped nodes leave the cache and are freed, but not one in use again (an open of
+     * a name looked up before), nor one handed out during the running system call: the
+     * caller may hold it (a rename holds the first directory while it walks the second
+     * path). Other tasks that hold one sleep in a request (users), as the kernel is not
+     * preemptible; so this is safe whatever the bound. */
+    while (m->pending.tail && m->s->users == 0) {
+        struct p9_node *pn = m->pending.tail;
+        if (!unused(m, pn) || pn->used >= current->syscall_seq) {
+            list_push(m, pn, P9_ON_LRU);
+            continue;
+        }
+        cache_del(m, pn);
+        release_node(pn);
+    }
     while (m->grave && m->s->users == 0) {
         struct p9_node *pn = m->grave;
         m->grave = pn->hnext;
@@ -412,7 +509,7 @@ static void v_forget(struct vnode *n)
     struct p9_node *pn = p9n(n);
     struct p9_mount *m = pn->m;
     cache_del(m, pn); /* no lookup finds it again */
-    if (S_ISDIR(n->mode))
+    if (S_ISDIR(n->mode) && pn->kids)
         orphan_children(m, n);
     pn->hnext = m->grave;
     m->grave = pn;

@@ -45,6 +45,7 @@ static void mount_one(unsigned idx, const char *item)
         panic("d2u.vol: %s at %s: out of memory", tag, path);
     m->s = s;
     m->ro = ro;
+    m->cache_max = kopts.volcache ? kopts.volcache : P9_CACHE_MAX;
     m->dev = makedev(0, VOL_DEV_MINOR + idx);
     u32 fid;
     struct p9_attr a;

@@ -248,6 +248,14 @@ void cmdline_parse(const char *cmdline)
             kopts.tmpfs = decode_vector("d2u.tmpfs", val, vlen);
         else if (key_is(word, klen, "d2u.vol"))
             kopts.vol = decode_vector("d2u.vol", val, vlen);
+        else if (key_is(word, klen, "d2u.volcache")) {
+            const char *end;
+            u64 nodes = parse_u64(val, &end);
+            if (end == val + vlen && nodes >= 1 && nodes <= 1u << 20)
+                kopts.volcache = (u32)nodes;
+            else
+                kinfo("ignoring d2u.volcache=%.*s: not a node count from 1 to 1048576", (int)vlen, val);
+        }
         else if (key_is(word, klen, "epoch")) {
             kopts.epoch = parse_u64(val, NULL);
             kopts.have_epoch = true;

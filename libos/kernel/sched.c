@@ -25,6 +25,7 @@
 _Static_assert(__builtin_offsetof(struct task, work) == TASK_WORK_OFFSET, "asm offset of work");
 
 struct task *current;
+u64 syscalls_entered;
 struct waitq readiness_wq = WAITQ_INIT;
 
 static struct task *rq_head, *rq_tail; /* runnable tasks other than current, FIFO */

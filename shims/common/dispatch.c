@@ -82,6 +82,7 @@ __attribute__((section(".text.hot"))) int syscall_dispatch(struct regs *r)
     struct shim_args a = {{r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9}, nr, r};
     long ret;
     current->syscall_nr = (int)nr; /* signal delivery restarts it (signal.c) */
+    current->syscall_seq = ++syscalls_entered;
     if (unlikely(kopts.strace) && (nr == NR_EXIT || nr == NR_EXIT_GROUP))
         strace_log(&a, 0, false); /* these never return */
     if (likely(nr < SHIM_TABLE_SIZE && table[nr].handler))

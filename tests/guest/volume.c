@@ -9,6 +9,12 @@
  * MODE fsync: 1 MiB written and fsync'ed, "synced" printed, then wait to be killed.
  * MODE user: as a non-root user: a root-only file is EACCES, new files are the user's.
  * MODE ro: a read-only volume: every change is EROFS, reads work.
+ * MODE walk: a tree of many files (tree/dNN/eNNNN, made by the test) walked twice with
+ * one file open and the cwd inside: every st_ino the same both times, the open file and
+ * the cwd still work, and MemFree before and after ("MEM" line) for the test to compare.
+ * MODE deep: renames and links between a shallow directory and one 16 levels down
+ * (made by the test, untouched before): a kernel with a small node cache must not drop
+ * the first path's directory while it walks the second.
  */
 #include "guest.h"
 
@@ -346,11 +352,127 @@ static void mode_ro(void)
     EXPECT_ERR("setxattr", setxattr(at("hello.txt"), "user.k", "v", 1, 0), EROFS);
 }
 
+/* MemFree of /proc/meminfo in KiB, or -1 (natively it says nothing about the walk). */
+static long mem_free_kb(void)
+{
+    char buf[4096];
+    if (guest_read_file("/proc/meminfo", buf, sizeof(buf)) < 0)
+        return -1;
+    const char *p = strstr(buf, "MemFree:");
+    return p ? strtol(p + 8, NULL, 10) : -1;
+}
+
+/* stat every file of tree/dNN: the inode numbers into inos (in readdir order, which is
+ * the host's and so the same both walks), a few files read; returns the count or -1. */
+static long walk_tree(const char *tree, unsigned long *inos, long cap, unsigned long *sum)
+{
+    DIR *top = opendir(tree);
+    if (!top)
+        return -1;
+    long n = 0;
+    struct dirent *de;
+    while ((de = readdir(top))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char sub[600];
+        snprintf(sub, sizeof(sub), "%s/%s", tree, de->d_name);
+        DIR *d = opendir(sub);
+        if (!d)
+            return -1;
+        struct dirent *fe;
+        while ((fe = readdir(d))) {
+            if (fe->d_name[0] == '.')
+                continue;
+            struct stat st;
+            if (fstatat(dirfd(d), fe->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || n >= cap) {
+                closedir(d);
+                closedir(top);
+                return -1;
+            }
+            inos[n++] = st.st_ino;
+            *sum += st.st_ino ^ (unsigned long)st.st_size;
+            if (n % 997 == 0) { /* read a few: an open and a read of a node walked just now */
+                char buf[64];
+                int fd = openat(dirfd(d), fe->d_name, O_RDONLY);
+                if (fd < 0 || read(fd, buf, sizeof(buf)) < 0)
+                    n = -1000000;
+                if (fd >= 0)
+                    close(fd);
+            }
+        }
+        closedir(d);
+    }
+    closedir(top);
+    return n;
+}
+
+static void mode_walk(void)
+{
+    enum { CAP = 40000 };
+    static unsigned long first[CAP], second[CAP];
+    char tree[600], kept[700], cwd[700];
+    snprintf(tree, sizeof(tree), "%s/tree", dir);
+    snprintf(kept, sizeof(kept), "%s/d00/keep", tree);
+    int fd = open(kept, O_RDONLY);
+    CHECK("open kept", fd >= 0);
+    snprintf(cwd, sizeof(cwd), "%s/d05", tree);
+    CHECK("chdir", chdir(cwd) == 0);
+    struct stat link_a, link_b, tree_st;
+    CHECK("stat tree", stat(tree, &tree_st) == 0);
+    long before = mem_free_kb();
+    unsigned long sum1 = 0, sum2 = 0;
+    long n1 = walk_tree(tree, first, CAP, &sum1);
+    long n2 = walk_tree(tree, second, CAP, &sum2);
+    long after = mem_free_kb();
+    printf("WALK %ld %ld\n", n1, n2);
+    CHECK("walked", n1 > 0 && n1 == n2);
+    CHECK("same inodes", n1 > 0 && memcmp(first, second, (size_t)n1 * sizeof(first[0])) == 0);
+    printf("SUM %lu\n", sum1);
+    char buf[64] = {0};
+    CHECK("open file reads", pread(fd, buf, sizeof(buf) - 1, 0) == 5 && strcmp(buf, "keep\n") == 0);
+    char here[700];
+    CHECK("getcwd", getcwd(here, sizeof(here)) && strcmp(here, cwd) == 0);
+    struct stat up, rel;
+    CHECK("dotdot", stat("..", &up) == 0 && up.st_ino == tree_st.st_ino);
+    CHECK("relative", stat("e0000", &rel) == 0 && S_ISREG(rel.st_mode));
+    char la[700], lb[700];
+    snprintf(la, sizeof(la), "%s/d00/hardlink", tree);
+    snprintf(lb, sizeof(lb), "%s/d01/e0001", tree);
+    CHECK("hard link", stat(la, &link_a) == 0 && stat(lb, &link_b) == 0 && link_a.st_ino == link_b.st_ino &&
+                           link_a.st_nlink == 2);
+    close(fd);
+    printf("MEM %ld %ld\n", before, after);
+}
+
+static void mode_deep(void)
+{
+    char chain[600] = "", from[700], to[900], back[900];
+    for (int i = 0; i < 16; i++)
+        snprintf(chain + strlen(chain), sizeof(chain) - strlen(chain), "/l%02d", i);
+    snprintf(from, sizeof(from), "%s/s/file", dir);
+    snprintf(to, sizeof(to), "%s/t%s/moved", dir, chain);
+    snprintf(back, sizeof(back), "%s/s/again", dir);
+    struct stat a, b;
+    CHECK("stat before", stat(from, &a) == 0);
+    CHECK("rename down", rename(from, to) == 0);
+    CHECK("arrived", stat(to, &b) == 0 && b.st_ino == a.st_ino);
+    EXPECT_ERR("left", stat(from, &b), ENOENT);
+    CHECK("rename up", rename(to, back) == 0);
+    CHECK("back", stat(back, &b) == 0 && b.st_ino == a.st_ino);
+    CHECK("link down", link(back, to) == 0);
+    CHECK("two names", stat(to, &b) == 0 && b.st_ino == a.st_ino && b.st_nlink == 2);
+    char buf[16] = {0};
+    int fd = open(to, O_RDONLY);
+    CHECK("reads", fd >= 0 && read(fd, buf, sizeof(buf) - 1) == 5 && strcmp(buf, "file\n") == 0);
+    if (fd >= 0)
+        close(fd);
+}
+
 int main(int argc, char **argv)
 {
     guest_begin();
     if (argc < 3) {
-        fprintf(stderr, "usage: volume main|guestonly|stress|fsync|user|ro DIR\n");
+        fprintf(stderr, "usage: volume main|guestonly|stress|fsync|user|ro|walk|deep DIR\n");
         return 2;
     }
     snprintf(dir, sizeof(dir), "%s", argv[2]);
@@ -366,6 +488,10 @@ int main(int argc, char **argv)
         mode_user();
     else if (strcmp(argv[1], "ro") == 0)
         mode_ro();
+    else if (strcmp(argv[1], "walk") == 0)
+        mode_walk();
+    else if (strcmp(argv[1], "deep") == 0)
+        mode_deep();
     else
         return 2;
     return guest_finish();

@@ -23,6 +23,7 @@ struct kernel_options {
     char *user;             /* d2u.user=: USER[:GROUP] as docker run -u, heap (or NULL) */
     char **tmpfs;           /* d2u.tmpfs=: directories emptied at boot (run --tmpfs), heap */
     char **vol;             /* d2u.vol=: "TAG:MODE:GUESTPATH" volumes to mount (run -v), heap */
+    u32 volcache;           /* d2u.volcache=: unused cached nodes kept per volume, 0 = the default */
     bool read_only;         /* d2u.readonly=1: the root filesystem refuses writes (run --read-only) */
     bool have_epoch;        /* epoch= given */
     u64 epoch;              /* wall-clock seconds at boot */

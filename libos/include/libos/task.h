@@ -83,6 +83,7 @@ struct task {
     char comm[16];              /* PR_SET_NAME is per thread */
     u64 cpu_ticks, ran_since;   /* CPU time in TSC ticks and the TSC at switch-in (task_cpu_ns()) */
     int syscall_nr;             /* the syscall in progress (restart bookkeeping), -1 if none */
+    u64 syscall_seq;            /* syscalls_entered when its current (or last) syscall began */
     /* An interrupted relative sleep (nanosleep, clock_nanosleep without TIMER_ABSTIME)
      * returns -ERESTART_RESTARTBLOCK after storing what restart_syscall needs here;
      * restart_syscall calls task_nanosleep_restart(), which sleeps on to the same
@@ -96,6 +97,9 @@ struct task {
 
 /* The running thread. Never NULL after sched_init(). */
 extern struct task *current;
+/* System calls entered by all threads (shims/common/dispatch.c): a volume's node used
+ * at or after current->syscall_seq may be held by the current syscall (fs/9p_vfs.c). */
+extern u64 syscalls_entered;
 
 static inline struct process *current_process(void) { return current->process; }
 
