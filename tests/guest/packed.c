@@ -23,6 +23,20 @@ static uint32_t fnv(const unsigned char *p, size_t n)
     return h;
 }
 
+/* Read all of fd into buf (size bytes) in chunks of the given odd size, so reads cross
+ * pages and compressed blocks: the bytes read. */
+static size_t read_in_chunks(int fd, unsigned char *buf, size_t size, size_t chunk)
+{
+    size_t got = 0;
+    while (fd >= 0 && got < size) {
+        ssize_t n = read(fd, buf + got, chunk < size - got ? chunk : size - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    return got;
+}
+
 static int run(const char *path)
 {
     pid_t pid = fork();
@@ -94,14 +108,7 @@ static int fragmented(const char *path)
     CHECK("give every other page back", gave_back);
 
     int fd = open(path, O_RDONLY);
-    size_t got = 0;
-    while (fd >= 0 && got < size) {
-        ssize_t n = read(fd, want + got, 65539); /* across pages and blocks */
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    CHECK("read the whole file", got == size);
+    CHECK("read the whole file", read_in_chunks(fd, want, size, 65539) == size);
     printf("read fnv %08x\n", fnv(want, size));
     unsigned char *priv = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     CHECK("mmap private", priv != MAP_FAILED && !memcmp(priv, want, size));
@@ -147,14 +154,7 @@ int main(int argc, char **argv)
     printf("size %zu\n", size);
     unsigned char *want = malloc(size);
     int fd = open(path, O_RDONLY);
-    size_t got = 0;
-    while (fd >= 0 && got < size) {
-        ssize_t n = read(fd, want + got, 10007); /* odd chunks: across pages and blocks */
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    CHECK("read the whole file", got == size);
+    CHECK("read the whole file", read_in_chunks(fd, want, size, 10007) == size);
     printf("read fnv %08x\n", fnv(want, size));
 
     unsigned char *priv = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
