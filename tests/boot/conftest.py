@@ -20,7 +20,7 @@ from dock2uni.context import Context
 from dock2uni.errors import BuildError
 from dock2uni.link import ensure_libos
 from dock2uni.run import RunOptions, RunResult, run_image, select_accel
-from tests.boot.guest_images import build_guests, guest_layout
+from tests.boot.guest_images import build_guests, convert_guest, guest_layout
 from tests.conftest import need
 
 _ACCEL_SEEN: set[str] = set()
@@ -105,6 +105,17 @@ def guest_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def guest_source(guest_root: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     """The guest programs as an OCI image."""
     return guest_layout(guest_root, tmp_path_factory.mktemp("guest-oci") / "layout")
+
+
+@pytest.fixture(scope="session")
+def volume_uni(
+    guest_source: str, boot_ctx: Context, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """tests/guest/volume.c as the entrypoint: the volume tests' image (test_volumes.py,
+    test_volume_cache.py)."""
+    uni = tmp_path_factory.mktemp("volume") / "volume.uni"
+    convert_guest(guest_source, "/guest/glibc/volume", uni, boot_ctx)
+    return uni
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dock2uni.context import Context
 from tests.boot.conftest import Booted
-from tests.boot.guest_images import convert_guest
 from tests.boot.test_volumes import compared, make_tree, native, volume_options
 
 pytestmark = pytest.mark.boot
@@ -56,15 +54,6 @@ def small_cache(host: Path, nodes: int) -> dict[str, tuple[str, ...]]:
     """volume_options with d2u.volcache=nodes."""
     opts = volume_options(host)
     return {**opts, "extra_cmdline": (*opts["extra_cmdline"], f"d2u.volcache={nodes}")}
-
-
-@pytest.fixture(scope="module")
-def volume_uni(
-    guest_source: str, boot_ctx: Context, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    uni = tmp_path_factory.mktemp("volcache") / "volume.uni"
-    convert_guest(guest_source, "/guest/glibc/volume", uni, boot_ctx)
-    return uni
 
 
 @pytest.mark.parametrize("nodes", [None, 16])

@@ -28,7 +28,6 @@ from dock2uni.context import Context
 from dock2uni.pipeline import convert_image
 from dock2uni.run import RunOptions, b64_nul_joined, run_image
 from tests.boot.conftest import Booted
-from tests.boot.guest_images import convert_guest
 from tests.conftest import need
 
 pytestmark = pytest.mark.boot
@@ -77,15 +76,6 @@ def pattern(n: int) -> bytes:
 def compared(out: bytes) -> list[str]:
     """The lines both runs must print alike (STAT lines name host inodes: checked apart)."""
     return [ln for ln in out.decode(errors="replace").splitlines() if not ln.startswith("STAT ")]
-
-
-@pytest.fixture(scope="module")
-def volume_uni(
-    guest_source: str, boot_ctx: Context, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    uni = tmp_path_factory.mktemp("volume") / "volume.uni"
-    convert_guest(guest_source, "/guest/glibc/volume", uni, boot_ctx)
-    return uni
 
 
 def native(guest_root: Path, *args: str, user: bool = False) -> subprocess.CompletedProcess[bytes]:
