@@ -86,8 +86,7 @@ def unpack(blob: bytes) -> bytes:
 
 @dataclass
 class CpioStats:
-    """What compression did: files packed, and the archive's size had nothing been
-    (while writing: the bytes compression saved)."""
+    """What compression did: files packed, and the archive's size had nothing been."""
 
     packed_files: int = 0
     packed_bytes: int = 0  # their uncompressed size: RAM once the guest reads them
@@ -132,12 +131,20 @@ def _header(
 class CpioWriter:
     """Streams entries into ``out``; call ``finish()`` to write the trailer."""
 
-    def __init__(self, out: BinaryIO, store: ContentStore, *, compress: bool = False) -> None:
+    def __init__(
+        self,
+        out: BinaryIO,
+        store: ContentStore,
+        *,
+        compress: bool = False,
+        stats: CpioStats | None = None,
+    ) -> None:
         self.out = out
         self.store = store
         self.offset = 0
         self.compress = compress
-        self.stats = CpioStats()
+        self.stats = stats if stats is not None else CpioStats()  # uncompressed: at finish()
+        self.saved = 0  # archive bytes compression saved so far
         self._inodes: dict[int, int] = {}
 
     def _write(self, data: bytes) -> None:
@@ -162,7 +169,7 @@ class CpioWriter:
         check = 0
         if data is not None and isinstance(node, FileNode):
             check = CHECK_PACKED
-            self.stats.uncompressed += size + _pad4(size) - len(data) - _pad4(len(data))
+            self.saved += size + _pad4(size) - len(data) - _pad4(len(data))
             size = len(data)
         rdev = (node.major, node.minor) if isinstance(node, DeviceNode) else (0, 0)
         self._write(
@@ -226,6 +233,7 @@ class CpioWriter:
             )
         )
         self._write(TRAILER.encode() + b"\0" + b"\0" * _pad4(110 + len(TRAILER) + 1))
+        self.stats.uncompressed = self.offset + self.saved
 
 
 def write_cpio(
@@ -246,7 +254,7 @@ def write_cpio(
         if isinstance(node, FileNode):
             names_per_node[id(node)] = names_per_node.get(id(node), 0) + 1
     seen: dict[int, int] = {}
-    writer = CpioWriter(out, store, compress=compress)
+    writer = CpioWriter(out, store, compress=compress, stats=stats)
     for path, node in items:
         nlink = names_per_node.get(id(node), 1)
         seen[id(node)] = seen.get(id(node), 0) + 1
@@ -254,8 +262,4 @@ def write_cpio(
         if on_entry:
             on_entry(path, node)
     writer.finish()
-    if stats is not None:
-        stats.packed_files = writer.stats.packed_files
-        stats.packed_bytes = writer.stats.packed_bytes
-        stats.uncompressed = writer.offset + writer.stats.uncompressed
     return writer.offset
