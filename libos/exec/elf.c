@@ -186,7 +186,7 @@ long elf_map(struct vnode *file, const struct elf_info *e, bool as_interp, const
     /* Segments map the archive's bytes directly when the file was never written. A
      * compressed file's bytes are frames it owns (fdata_inflate): its segments map the
      * file instead, so the mapping's reference keeps them alive (uvm.c shares them). */
-    long inflated = file->fs ? 0 : fdata_inflate(file);
+    long inflated = fdata_inflate(file); /* a no-op but for a packed rootfs file */
     if (inflated < 0)
         return inflated;
     const u8 *data = (file->flags & VN_INFLATED) ? NULL : fdata_flat(file);

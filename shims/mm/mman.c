@@ -43,7 +43,7 @@ static long file_backing(int fd, u64 off, int type, int prot, struct uvm_backing
     if (n->fs && type != MAP_PRIVATE && (f->flags & O_ACCMODE) == O_RDWR)
         return -EINVAL;
     /* A compressed rootfs file is decompressed now, so a corrupt one fails here. */
-    long r = n->fs ? 0 : fdata_inflate(n);
+    long r = fdata_inflate(n); /* a no-op but for a packed rootfs file */
     if (r < 0)
         return r;
     b->node = n;
